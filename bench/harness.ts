@@ -1,0 +1,75 @@
+/**
+ * The benchmark model. A suite has scenarios; a scenario has cases, one per library and
+ * calling style, plus one baseline per calling style (the same work without any protection).
+ * What we report is *overhead*: a case's time per operation minus its style's baseline, and
+ * the ratio of our overhead to each peer's. Ratios survive a noisy machine; absolute times do
+ * not.
+ */
+
+/** How a case is called: each style has its own baseline. */
+export type Style = "promise" | "effect-gen" | "run-promise" | "custom"
+
+export interface Case {
+  readonly library: string
+  readonly style: Style
+  /** true for the unprotected reference of its style */
+  readonly baseline?: boolean
+  /**
+   * Returns a function running `n` operations; the harness times it. Setup cost (building
+   * layers, pools, warm caches) stays outside the timing.
+   */
+  readonly setup?: () => Promise<(n: number) => Promise<void>>
+  /** A custom measurement instead of timing (bytes per key, p99 wait ...). */
+  readonly measure?: (quick: boolean) => Promise<number>
+  readonly teardown?: () => Promise<void>
+}
+
+export interface Scenario {
+  readonly name: string
+  /** unit of the reported figure: "ns/op" (timed, default), or a custom one */
+  readonly unit?: string
+  /** for custom measurements: whether a larger number is better */
+  readonly higherIsBetter?: boolean
+  readonly operations?: { readonly quick: number; readonly full: number }
+  readonly cases: ReadonlyArray<Case>
+}
+
+export interface Target {
+  readonly scenario: string
+  readonly description: string
+  /** ours / peer (by overhead for timed scenarios, by value for custom ones) at most `max`,
+   *  or at least `min` */
+  readonly ours: string
+  readonly peer?: string
+  readonly max?: number
+  readonly min?: number
+  /** an absolute bound on our figure (ns overhead or the custom unit) */
+  readonly absoluteMax?: number
+}
+
+export interface Suite {
+  readonly name: string
+  /** extra node flags the worker process needs (e.g. --expose-gc) */
+  readonly nodeFlags?: ReadonlyArray<string>
+  /** true when the suite needs an external service it could not reach; it reports why */
+  readonly skip?: () => Promise<string | undefined>
+  readonly scenarios: ReadonlyArray<Scenario>
+  readonly targets: ReadonlyArray<Target>
+}
+
+export const caseId = (c: Case): string => `${c.library} [${c.style}${c.baseline ? ", baseline" : ""}]`
+
+/** Times `run(n)` after a warm-up, repeating until at least `minMillis` have passed. */
+export const time = async (run: (n: number) => Promise<void>, n: number, minMillis: number): Promise<number> => {
+  await run(Math.max(1, Math.floor(n / 5))) // warm-up: let the JIT settle
+  let total = 0
+  let ops = 0
+  const started = performance.now()
+  do {
+    const t0 = performance.now()
+    await run(n)
+    total += performance.now() - t0
+    ops += n
+  } while (performance.now() - started < minMillis)
+  return (total * 1e6) / ops
+}

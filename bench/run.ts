@@ -1,0 +1,187 @@
+/**
+ * `npm run bench [-- --quick] [suite ...]`
+ *
+ * Runs every suite in bench/suites (or the named ones) in several rounds, each round in a
+ * fresh process, and reports per scenario the median overhead over the calling style's
+ * baseline, its spread across rounds, and ours-versus-peer ratios against the targets.
+ * Writes bench/results/latest.md and latest.json (merged with earlier results of suites not
+ * run this time, so one suite can be re-run alone).
+ */
+import { execFileSync } from "node:child_process"
+import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from "node:fs"
+import { cpus } from "node:os"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import type { Case, Suite } from "./harness.js"
+import { caseId } from "./harness.js"
+
+const here = dirname(fileURLToPath(import.meta.url))
+const args = process.argv.slice(2)
+const quick = args.includes("--quick")
+const only = args.filter((a) => !a.startsWith("--"))
+const rounds = quick ? 3 : 7
+
+interface CaseResult {
+  readonly case: string
+  readonly library: string
+  readonly style: string
+  readonly baseline: boolean
+  readonly median: number
+  readonly spread: number
+  readonly overhead?: number
+}
+interface TargetResult {
+  readonly scenario: string
+  readonly description: string
+  readonly ratio?: number
+  readonly figure: number
+  readonly bound: string
+  readonly met: boolean
+}
+interface SuiteResult {
+  readonly suite: string
+  readonly mode: "quick" | "full"
+  readonly rounds: number
+  readonly at: string
+  readonly skipped?: string
+  readonly scenarios: Record<string, { unit: string; cases: Array<CaseResult> }>
+  readonly targets: Array<TargetResult>
+}
+
+const median = (xs: ReadonlyArray<number>): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+const spreadOf = (xs: ReadonlyArray<number>): number => {
+  const m = median(xs)
+  return m === 0 ? 0 : (Math.max(...xs) - Math.min(...xs)) / Math.abs(m)
+}
+
+const runSuite = async (file: string): Promise<SuiteResult> => {
+  const suite: Suite = (await import(file)).default
+  const at = new Date().toISOString()
+  const skipped = await suite.skip?.()
+  if (skipped !== undefined) {
+    console.log(`- ${suite.name}: skipped (${skipped})`)
+    return { suite: suite.name, mode: quick ? "quick" : "full", rounds: 0, at, skipped, scenarios: {}, targets: [] }
+  }
+  const perRound: Array<Record<string, Record<string, number>>> = []
+  for (let round = 0; round < rounds; round++) {
+    const output = execFileSync(
+      process.execPath,
+      [...(suite.nodeFlags ?? []), "--import", "tsx", join(here, "worker.ts"), file, quick ? "quick" : "full"],
+      { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 16 << 20 }
+    )
+    perRound.push(JSON.parse(output.trim().split("\n").pop()!))
+    process.stdout.write(`  ${suite.name}: round ${round + 1}/${rounds} done\n`)
+  }
+  const scenarios: SuiteResult["scenarios"] = {}
+  const overheadsOf = new Map<string, Array<number>>()
+  for (const scenario of suite.scenarios) {
+    const unit = scenario.unit ?? "ns/op"
+    const baselineOf = (style: string) => scenario.cases.find((c) => c.baseline && c.style === style)
+    const cases: Array<CaseResult> = scenario.cases.map((c: Case) => {
+      const values = perRound.map((r) => r[scenario.name]![caseId(c)]!)
+      const base = c.baseline ? undefined : baselineOf(c.style)
+      // overhead per round (case - its baseline in the same process), then the median of those
+      const overheads = base === undefined ? undefined : perRound.map((r) =>
+        r[scenario.name]![caseId(c)]! - r[scenario.name]![caseId(base)]!
+      )
+      if (overheads) overheadsOf.set(`${scenario.name}/${c.library}`, overheads)
+      return {
+        case: caseId(c),
+        library: c.library,
+        style: c.style,
+        baseline: c.baseline === true,
+        median: median(values),
+        spread: spreadOf(values),
+        ...(overheads ? { overhead: median(overheads) } : {})
+      }
+    })
+    scenarios[scenario.name] = { unit, cases }
+  }
+  const targets: Array<TargetResult> = suite.targets.map((t) => {
+    const scenario = scenarios[t.scenario]!
+    const figureOf = (library: string) => {
+      const c = scenario.cases.find((x) => x.library === library && !x.baseline)
+      if (!c) throw new Error(`target names unknown case ${library} in ${t.scenario}`)
+      return c.overhead ?? c.median
+    }
+    const ours = figureOf(t.ours)
+    if (t.peer !== undefined) {
+      // an overhead within noise of zero counts as 1 ns so ratios stay finite and honest
+      const ratio = Math.max(ours, 1) / Math.max(figureOf(t.peer), 1)
+      const bound = t.max !== undefined ? `<= ${t.max}x` : `>= ${t.min}x`
+      const met = t.max !== undefined ? ratio <= t.max : ratio >= (t.min ?? 0)
+      return { scenario: t.scenario, description: t.description, ratio, figure: ours, bound, met }
+    }
+    return {
+      scenario: t.scenario,
+      description: t.description,
+      figure: ours,
+      bound: `<= ${t.absoluteMax} ${scenario.unit === "ns/op" ? "ns" : scenario.unit}`,
+      met: ours <= (t.absoluteMax ?? Infinity)
+    }
+  })
+  return { suite: suite.name, mode: quick ? "quick" : "full", rounds, at, scenarios, targets }
+}
+
+const suitesDir = join(here, "suites")
+const files = readdirSync(suitesDir).filter((f) => f.endsWith(".ts"))
+  .filter((f) => only.length === 0 || only.some((o) => f.startsWith(o)))
+  .map((f) => join(suitesDir, f))
+
+const resultsDir = join(here, "results")
+mkdirSync(resultsDir, { recursive: true })
+const jsonPath = join(resultsDir, "latest.json")
+const previous: { suites?: Record<string, SuiteResult> } = existsSync(jsonPath)
+  ? JSON.parse(readFileSync(jsonPath, "utf8"))
+  : {}
+const results: Record<string, SuiteResult> = { ...(previous.suites ?? {}) }
+for (const file of files) {
+  console.log(`suite ${file.split("/").pop()}`)
+  const r = await runSuite(file)
+  results[r.suite] = r
+}
+
+const machine = { node: process.version, cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length }
+writeFileSync(jsonPath, JSON.stringify({ machine, suites: results }, null, 2) + "\n")
+
+const fmt = (x: number) => (Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2))
+const lines: Array<string> = [
+  "# Benchmark results",
+  "",
+  `Node ${machine.node}, ${machine.cpu} (${machine.cores} cores). Generated by \`npm run bench\`;`,
+  "each suite ran in several rounds, each in a fresh process. *Overhead* is a case's time per",
+  "operation minus the baseline of the same calling style, per round; the table shows the median",
+  "over rounds and the spread ((max - min) / median of the raw time). Ratios compare overheads.",
+  ""
+]
+for (const r of Object.values(results)) {
+  lines.push(`## ${r.suite}`, "", `${r.mode} mode, ${r.rounds} rounds, ${r.at}`, "")
+  if (r.skipped) {
+    lines.push(`Skipped: ${r.skipped}`, "")
+    continue
+  }
+  for (const [name, s] of Object.entries(r.scenarios)) {
+    lines.push(`### ${name}`, "", `| case | median (${s.unit}) | spread | overhead |`, "|---|---:|---:|---:|")
+    for (const c of s.cases) {
+      lines.push(`| ${c.case} | ${fmt(c.median)} | ${(c.spread * 100).toFixed(0)}% | ${c.overhead === undefined ? "" : fmt(c.overhead)} |`)
+    }
+    lines.push("")
+  }
+  if (r.targets.length > 0) {
+    lines.push("### Targets", "", "| target | figure | ratio | bound | met |", "|---|---:|---:|---|---|")
+    for (const t of r.targets) {
+      lines.push(`| ${t.description} | ${fmt(t.figure)} | ${t.ratio === undefined ? "" : fmt(t.ratio) + "x"} | ${t.bound} | ${t.met ? "yes" : "**no**"} |`)
+    }
+    lines.push("")
+  }
+}
+writeFileSync(join(resultsDir, "latest.md"), lines.join("\n"))
+for (const r of Object.values(results)) {
+  for (const t of r.targets) {
+    console.log(`${t.met ? "MET " : "MISS"} ${r.suite}: ${t.description}: ${t.ratio === undefined ? fmt(t.figure) : fmt(t.ratio) + "x"} (${t.bound})`)
+  }
+}

@@ -1,0 +1,232 @@
+/**
+ * Every typed failure of effect-foundation.
+ *
+ * Each error is a `Schema.TaggedError`: it can be yielded in `Effect.gen`, matched with
+ * `Effect.catchTag`, and encoded to JSON. Each carries a `code` from the seed vocabulary
+ * (`circuit_breaker_open`, `rate_limited`, ...), used as the `error.type` telemetry attribute,
+ * and a `message` a person can act on: it names the breaker, rule or pool and, where it
+ * applies, when to retry.
+ *
+ * **Example** (Handling a rejection by tag)
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { CircuitBreaker, Errors } from "effect-foundation"
+ *
+ * const call = Effect.succeed("ok").pipe(
+ *   CircuitBreaker.protect("payments"),
+ *   Effect.catchTag("CircuitBreakerOpen", (error: Errors.CircuitBreakerOpen) =>
+ *     Effect.succeed(`fallback: ${error.message}`))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { Duration, Schema } from "effect"
+
+/** @internal */
+export const formatDuration = (duration: Duration.Duration): string =>
+  Duration.isFinite(duration) ? Duration.format(duration) : "never"
+
+/**
+ * Builds an error without capturing a stack trace and without re-validating fields the
+ * library itself produced. Rejections are on the hot path of an overloaded service (an open
+ * breaker, an exceeded limit): they must cost a few allocations, not a stack walk (a
+ * `new Error()` costs microseconds; this costs tens of nanoseconds). The result is a real
+ * instance of the class: `instanceof`, `_tag`, `code`, `message` and Schema encoding all work.
+ *
+ * @internal
+ */
+export const fastConstructor = <Self extends { readonly _tag: string; readonly code: string }>(
+  Class: { readonly prototype: Self },
+  tag: Self["_tag"],
+  code: Self["code"]
+) =>
+(fields: Omit<Self, "_tag" | "code" | keyof Error | typeof Symbol.iterator | "pipe" | "asEffect" | "toJSON">): Self => {
+  const error = Object.create(Class.prototype)
+  error._tag = tag
+  error.code = code
+  return Object.assign(error, fields)
+}
+
+/**
+ * A circuit breaker rejected the call without running it: it is `Open` (the dependency is
+ * considered down) or `HalfOpen` with all its probe slots taken.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class CircuitBreakerOpen extends Schema.TaggedError<CircuitBreakerOpen>()("CircuitBreakerOpen", {
+  code: Schema.tag("circuit_breaker_open"),
+  breaker: Schema.String,
+  state: Schema.Literals(["Open", "HalfOpen"]),
+  retryAfter: Schema.Duration
+}) {
+  override get message(): string {
+    return this.state === "Open"
+      ? `circuit breaker "${this.breaker}" is open; retry after ${formatDuration(this.retryAfter)}`
+      : `circuit breaker "${this.breaker}" is half-open and all its probe slots are taken; retry after ${
+        formatDuration(this.retryAfter)
+      }`
+  }
+}
+
+/**
+ * A rate limit rule denied the call for this key. `retryAfter` is the earliest time the same
+ * call would be admitted if nothing else arrived; it is infinite when the call's cost can never
+ * fit the rule.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited", {
+  code: Schema.tag("rate_limited"),
+  rule: Schema.String,
+  key: Schema.String,
+  limit: Schema.Number,
+  remaining: Schema.Number,
+  retryAfter: Schema.Duration
+}) {
+  override get message(): string {
+    return Duration.isFinite(this.retryAfter)
+      ? `rate limit "${this.rule}" exceeded for key "${this.key}" (limit ${this.limit}, ${this.remaining} remaining); retry after ${
+        formatDuration(this.retryAfter)
+      }`
+      : `rate limit "${this.rule}" can never admit this call for key "${this.key}": its cost exceeds the rule's capacity of ${this.limit}`
+  }
+}
+
+/**
+ * No resource of the pool became available within the checkout timeout.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class PoolCheckoutTimeout extends Schema.TaggedError<PoolCheckoutTimeout>()("PoolCheckoutTimeout", {
+  code: Schema.tag("pool_checkout_timeout"),
+  pool: Schema.String,
+  timeout: Schema.Duration,
+  waiting: Schema.Number
+}) {
+  override get message(): string {
+    return `pool "${this.pool}" had no resource available within ${
+      formatDuration(this.timeout)
+    } (${this.waiting} callers waiting)`
+  }
+}
+
+/**
+ * The memory manager shed the call because the process is under memory (or event-loop)
+ * pressure at or above its rejection level.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class MemoryPressure extends Schema.TaggedError<MemoryPressure>()("MemoryPressure", {
+  code: Schema.tag("memory_pressure"),
+  level: Schema.Literals(["low", "medium", "high", "critical"]),
+  heapUsedRatio: Schema.Number,
+  reason: Schema.optionalKey(Schema.String)
+}) {
+  override get message(): string {
+    return `load shed at memory pressure "${this.level}" (heap ${(this.heapUsedRatio * 100).toFixed(1)}% used)${
+      this.reason === undefined ? "" : `: ${this.reason}`
+    }`
+  }
+}
+
+/**
+ * The protected operation did not complete within its timeout and was interrupted.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class OperationTimeout extends Schema.TaggedError<OperationTimeout>()("OperationTimeout", {
+  code: Schema.tag("operation_timeout"),
+  operation: Schema.String,
+  timeout: Schema.Duration
+}) {
+  override get message(): string {
+    return `operation "${this.operation}" timed out after ${formatDuration(this.timeout)}`
+  }
+}
+
+/**
+ * A configuration value is invalid. `path` names where (for example
+ * `breakers.payments.failureThreshold`) and `message` says why.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidConfig extends Schema.TaggedError<InvalidConfig>()("InvalidConfig", {
+  code: Schema.tag("invalid_config"),
+  path: Schema.String,
+  message: Schema.String
+}) {}
+
+/**
+ * A breaker, rule, pool or profile was looked up by a name that is not configured.
+ *
+ * The field is `protection` rather than the design's `name`: a field called `name` would
+ * shadow `Error.name` and garble printed causes.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ProtectionNotFound extends Schema.TaggedError<ProtectionNotFound>()("ProtectionNotFound", {
+  code: Schema.tag("protection_not_found"),
+  kind: Schema.Literals(["circuit_breaker", "rate_limit_rule", "pool", "profile", "health_check"]),
+  protection: Schema.String
+}) {
+  override get message(): string {
+    return `no ${this.kind.replace(/_/g, " ")} named "${this.protection}" is configured`
+  }
+}
+
+/**
+ * A shared state store (Redis) could not answer in time and the rule's policy is to fail
+ * closed. This is not `RateLimited`: the call was not counted against the limit.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class StoreUnavailable extends Schema.TaggedError<StoreUnavailable>()("StoreUnavailable", {
+  code: Schema.tag("store_unavailable"),
+  store: Schema.String,
+  protection: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `${this.store} is unavailable for "${this.protection}" and its policy is to fail closed: ${this.reason}`
+  }
+}
+
+/**
+ * Any rejection a protection stage can produce.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type ProtectionError =
+  | CircuitBreakerOpen
+  | RateLimited
+  | PoolCheckoutTimeout
+  | MemoryPressure
+  | OperationTimeout
+
+/**
+ * Every error class, keyed by tag; handy for exhaustive tests and JSON encoders.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const all = {
+  CircuitBreakerOpen,
+  RateLimited,
+  PoolCheckoutTimeout,
+  MemoryPressure,
+  OperationTimeout,
+  InvalidConfig,
+  ProtectionNotFound,
+  StoreUnavailable
+} as const

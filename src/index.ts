@@ -1,0 +1,14 @@
+/**
+ * effect-foundation: resilience infrastructure for Effect 4.
+ *
+ * Each public module is exported as a namespace: `CircuitBreaker.protect`,
+ * `RateLimiter.limit`, `Pool.use`, ...
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as Errors from "./Errors.js"
+
+/** @since 0.1.0 */
+export * as Telemetry from "./Telemetry.js"
