@@ -37,16 +37,19 @@ export const formatDuration = (duration: Duration.Duration): string =>
  *
  * @internal
  */
-export const fastConstructor = <Self extends { readonly _tag: string; readonly code: string }>(
-  Class: { readonly prototype: Self },
-  tag: Self["_tag"],
-  code: Self["code"]
+export const fastConstructor = <
+  C extends new(fields: any, options?: any) => { readonly _tag: string; readonly code: string }
+>(
+  Class: C,
+  tag: InstanceType<C>["_tag"],
+  code: InstanceType<C>["code"]
 ) =>
-(fields: Omit<Self, "_tag" | "code" | keyof Error | typeof Symbol.iterator | "pipe" | "asEffect" | "toJSON">): Self => {
+(fields: Omit<ConstructorParameters<C>[0], "_tag" | "code">): InstanceType<C> => {
   const error = Object.create(Class.prototype)
   error._tag = tag
   error.code = code
-  return Object.assign(error, fields)
+  for (const key in fields) error[key] = (fields as Record<string, unknown>)[key]
+  return error
 }
 
 /**
