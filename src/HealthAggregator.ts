@@ -1,0 +1,394 @@
+/**
+ * Health checks, aggregated: one answer to "is this process healthy?", for probes, dashboards
+ * and the HTTP endpoint (`HealthHttp`).
+ *
+ * **Details**
+ *
+ * - `register(name, check, { interval?, timeout?, critical? })` adds a check for the lifetime
+ *   of the caller's scope. A check returns `"healthy"`, `"degraded"`, `"unhealthy"` or
+ *   `{ status, details?, output? }`. A check that fails, dies, or exceeds its timeout is
+ *   unhealthy; it never crashes the aggregator.
+ * - Checks with an `interval` run in a background fiber; readers get their last result (and
+ *   its age). Checks without one run on demand, concurrently, at most one run per check at a
+ *   time, and their result is cached for `cacheTtl` so a flood of probes does not flood the
+ *   dependencies.
+ * - `systemHealth` never waits longer than the largest timeout of the checks it has to run.
+ * - Status: `unhealthy` if a critical component is unhealthy, `degraded` if any component is
+ *   not healthy, else `healthy`. Score: the weighted mean of healthy 1, degraded 0.5,
+ *   unhealthy 0, critical components weighing 2, others 1 (1 with no component).
+ * - Built-in components: this layer also provides `HealthComponents`, through which the
+ *   circuit breaker, pool and memory manager layers built on top of it register themselves.
+ * - Metric `foundation.health.status` {component}: 1 healthy, 0.5 degraded, 0 unhealthy.
+ *
+ * **Example** (A database check, read by the system health)
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { HealthAggregator } from "effect-foundation"
+ *
+ * const program = Effect.gen(function*() {
+ *   const health = yield* HealthAggregator.HealthAggregator
+ *   yield* health.register("db", Effect.succeed("healthy"), { critical: true, timeout: "500 millis" })
+ *   return (yield* health.systemHealth).status
+ * }).pipe(Effect.scoped, Effect.provide(HealthAggregator.layer()))
+ * // => "healthy"
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type { Duration, Scope } from "effect"
+import { Clock, Context, Effect, Layer } from "effect"
+import { InvalidConfig, ProtectionNotFound } from "./Errors.js"
+import { metrics } from "./Telemetry.js"
+import type { CheckOutcome as Outcome, CheckResult } from "./internal/health.js"
+import { aggregate, statusValue } from "./internal/health.js"
+import type { ComponentStatus, HealthComponent } from "./internal/healthComponents.js"
+import { HealthComponents } from "./internal/healthComponents.js"
+import type { Entry, EntryKind } from "./internal/healthEntry.js"
+import { awaitRun, backgroundLoop, makeRun, positiveMillis, read, stop, withContext } from "./internal/healthEntry.js"
+import { registerGauge } from "./internal/observableMetric.js"
+
+/**
+ * A status: `healthy`, `degraded` (working, with reduced capacity or quality) or `unhealthy`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type HealthStatus = ComponentStatus
+
+/**
+ * What a check returns: a bare status, or a status with `details` (shown only when asked
+ * for) and an `output` message saying why.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type CheckOutcome = Outcome
+
+/**
+ * Options of one check. `interval`: run in the background every interval (readers take the
+ * last result); without it the check runs on demand. `timeout` (default: the layer's
+ * `defaultTimeout`): past it the check is interrupted and unhealthy. `critical` (default
+ * `false`): whether its being unhealthy makes the system unhealthy.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CheckOptions {
+  readonly interval?: Duration.Input | undefined
+  readonly timeout?: Duration.Input | undefined
+  readonly critical?: boolean | undefined
+}
+
+/**
+ * The state of one check or built-in component. Times are epoch milliseconds.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ComponentHealth {
+  readonly status: HealthStatus
+  readonly kind: EntryKind
+  readonly critical: boolean
+  /** true for checks with an interval: the result may be up to one interval old */
+  readonly background: boolean
+  readonly details: Record<string, unknown> | undefined
+  readonly output: string | undefined
+  /** when the result was produced */
+  readonly checkedAt: number
+  /** how old the result is at the time of the report */
+  readonly ageMs: number
+  /** how long the check ran */
+  readonly durationMs: number
+}
+
+/**
+ * The aggregated health. `timestamp` is epoch milliseconds; `durationMs` is how long the
+ * report took to build.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SystemHealth {
+  readonly status: HealthStatus
+  readonly score: number
+  readonly components: Record<string, ComponentHealth>
+  readonly timestamp: number
+  readonly durationMs: number
+}
+
+/**
+ * Layer options. `defaultTimeout` (default 1 second) applies to checks registered without a
+ * timeout and to built-in components; `cacheTtl` (default 1 second) is how long an on-demand
+ * check's result answers reads before the check runs again.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  readonly defaultTimeout?: Duration.Input | undefined
+  readonly cacheTtl?: Duration.Input | undefined
+}
+
+/**
+ * The HealthAggregator service.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class HealthAggregator extends Context.Service<HealthAggregator, {
+  /** adds a check until the caller's scope closes; a duplicate name is an `InvalidConfig` */
+  readonly register: <E, R>(
+    name: string,
+    check: Effect.Effect<CheckOutcome, E, R>,
+    options?: CheckOptions
+  ) => Effect.Effect<void, InvalidConfig, Scope.Scope | R>
+  /** every check and component */
+  readonly systemHealth: Effect.Effect<SystemHealth>
+  /** critical checks and components only: what a readiness probe asks */
+  readonly readiness: Effect.Effect<SystemHealth>
+  /** one check or component by name */
+  readonly check: (name: string) => Effect.Effect<ComponentHealth, ProtectionNotFound>
+  /** the names registered now */
+  readonly names: Effect.Effect<ReadonlyArray<string>>
+}>()("effect-foundation/HealthAggregator") {}
+
+const defaultTimeoutMs = 1_000
+const defaultCacheTtlMs = 1_000
+
+/**
+ * Builds the aggregator, and the `HealthComponents` service through which protections built
+ * on top of it report. Fails with `InvalidConfig` on a non-positive or non-finite duration.
+ *
+ * **Example** (Breakers appear as components when built on top of the aggregator)
+ *
+ * ```ts
+ * import { Layer } from "effect"
+ * import { CircuitBreaker, HealthAggregator } from "effect-foundation"
+ *
+ * declare const breakers: Layer.Layer<CircuitBreaker.CircuitBreaker, never, never>
+ * const App = breakers.pipe(Layer.provideMerge(HealthAggregator.layer({ cacheTtl: "2 seconds" })))
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: Options = {}
+): Layer.Layer<HealthAggregator | HealthComponents, InvalidConfig> =>
+  Layer.effectContext(Effect.gen(function*() {
+    const defaultTimeout = options.defaultTimeout === undefined
+      ? defaultTimeoutMs
+      : yield* positiveMillis(options.defaultTimeout, "health.defaultTimeout")
+    const cacheTtlMs = options.cacheTtl === undefined ? defaultCacheTtlMs : yield* cacheMillis(options.cacheTtl)
+    const clock = yield* Clock.Clock
+    const metricContext = yield* Effect.context<never>()
+    const entries = new Map<string, Entry>()
+
+    // The gauge series appears with the entry's first result: before it there is nothing true to say.
+    const onResult = (entry: Entry): void => {
+      if (entry.removeGauge !== undefined || entries.get(entry.name) !== entry) return
+      entry.removeGauge = registerGauge(
+        metricContext,
+        metrics.healthStatus,
+        "health of a component: 1 healthy, 0.5 degraded, 0 unhealthy",
+        { component: entry.name },
+        () => entry.last === undefined ? 1 : statusValue(entry.last.status)
+      )
+    }
+
+    const add = (
+      entry: Entry,
+      replace: boolean
+    ): Effect.Effect<void, InvalidConfig, Scope.Scope> =>
+      Effect.gen(function*() {
+        const previous = entries.get(entry.name)
+        if (previous !== undefined) {
+          if (!replace) {
+            return yield* new InvalidConfig({
+              path: `health.checks.${entry.name}`,
+              message: `a check named "${entry.name}" is already registered`
+            })
+          }
+          stop(previous)
+        }
+        entries.set(entry.name, entry)
+        yield* Effect.addFinalizer(() =>
+          Effect.sync(() => {
+            stop(entry)
+            if (entries.get(entry.name) === entry) entries.delete(entry.name)
+          })
+        )
+        if (entry.intervalMs !== undefined) {
+          yield* Effect.forkScoped(backgroundLoop(clock, entry, entry.intervalMs, onResult), { startImmediately: true })
+        }
+      })
+
+    const register = <E, R>(
+      name: string,
+      check: Effect.Effect<CheckOutcome, E, R>,
+      checkOptions: CheckOptions = {}
+    ): Effect.Effect<void, InvalidConfig, Scope.Scope | R> =>
+      Effect.gen(function*() {
+        if (name.length === 0) {
+          return yield* new InvalidConfig({ path: "health.checks", message: "a check needs a non-empty name" })
+        }
+        const path = `health.checks.${name}`
+        const timeoutMs = checkOptions.timeout === undefined
+          ? defaultTimeout
+          : yield* positiveMillis(checkOptions.timeout, `${path}.timeout`)
+        const intervalMs = checkOptions.interval === undefined
+          ? undefined
+          : yield* positiveMillis(checkOptions.interval, `${path}.interval`)
+        const context = yield* Effect.context<R>()
+        yield* add(
+          newEntry(name, "check", checkOptions.critical === true, intervalMs, timeoutMs, cacheTtlMs, makeRun(clock, withContext(check, context), timeoutMs)),
+          false
+        )
+      })
+
+    const registerComponent = (component: HealthComponent): Effect.Effect<void, never, Scope.Scope> =>
+      // Components are in-process reads: never cached, so a probe sees the breaker as it is now.
+      add(
+        newEntry(component.name, component.kind, component.critical, undefined, defaultTimeout, 0, makeRun(clock, component.report, defaultTimeout)),
+        true
+      ).pipe(Effect.orDie) // replace = true: cannot fail
+
+    const report = (critical: boolean): Effect.Effect<SystemHealth> =>
+      Effect.suspend(() => {
+        const started = clock.currentTimeNanosUnsafe()
+        const now = clock.currentTimeMillisUnsafe()
+        const selected: Array<Entry> = []
+        for (const entry of entries.values()) if (!critical || entry.critical) selected.push(entry)
+        const results = new Array<CheckResult>(selected.length)
+        let pending: Array<Effect.Effect<void>> | undefined
+        for (let i = 0; i < selected.length; i++) {
+          const entry = selected[i]!
+          const last = entry.last
+          if (last !== undefined && (entry.intervalMs !== undefined || now - last.at < entry.cacheTtlMs)) {
+            results[i] = last
+          } else {
+            ;(pending ??= []).push(Effect.map(awaitRun(clock, entry, now, onResult), (result) => {
+              results[i] = result
+            }))
+          }
+        }
+        const finish = Effect.sync(() => build(clock, selected, results, started))
+        return pending === undefined
+          ? finish
+          : Effect.andThen(Effect.all(pending, { concurrency: "unbounded", discard: true }), finish)
+      })
+
+    const check = (name: string): Effect.Effect<ComponentHealth, ProtectionNotFound> =>
+      Effect.suspend(() => {
+        const entry = entries.get(name)
+        if (entry === undefined) return Effect.fail(new ProtectionNotFound({ kind: "health_check", protection: name }))
+        return Effect.map(read(clock, entry, onResult), (result) => toComponent(entry, result, clock.currentTimeMillisUnsafe()))
+      })
+
+    const service = HealthAggregator.of({
+      register,
+      systemHealth: report(false),
+      readiness: report(true),
+      check,
+      names: Effect.sync(() => Array.from(entries.keys()))
+    })
+    return Context.make(HealthAggregator, service).pipe(
+      Context.add(HealthComponents, HealthComponents.of({ register: registerComponent }))
+    )
+  }))
+
+/**
+ * The system health, from the `HealthAggregator` in context.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const systemHealth: Effect.Effect<SystemHealth, never, HealthAggregator> = HealthAggregator.use((health) =>
+  health.systemHealth
+)
+
+/**
+ * Registers a check with the `HealthAggregator` in context, until the scope closes.
+ *
+ * **Example** (A background check every 10 seconds)
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { HealthAggregator } from "effect-foundation"
+ *
+ * const registration = HealthAggregator.register("cache", Effect.succeed("healthy"), { interval: "10 seconds" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const register = <E, R>(
+  name: string,
+  check: Effect.Effect<CheckOutcome, E, R>,
+  options?: CheckOptions
+): Effect.Effect<void, InvalidConfig, HealthAggregator | Scope.Scope | R> =>
+  HealthAggregator.use((health) => health.register(name, check, options))
+
+const cacheMillis = (input: Duration.Input): Effect.Effect<number, InvalidConfig> =>
+  input === 0 ? Effect.succeed(0) : positiveMillis(input, "health.cacheTtl")
+
+const newEntry = (
+  name: string,
+  kind: EntryKind,
+  critical: boolean,
+  intervalMs: number | undefined,
+  timeoutMs: number,
+  cacheTtlMs: number,
+  run: Effect.Effect<CheckResult>
+): Entry => ({
+  name,
+  kind,
+  critical,
+  intervalMs,
+  timeoutMs,
+  cacheTtlMs,
+  run,
+  last: undefined,
+  inflight: undefined,
+  runner: undefined,
+  startedAt: 0,
+  removeGauge: undefined
+})
+
+const toComponent = (entry: Entry, result: CheckResult, now: number): ComponentHealth => ({
+  status: result.status,
+  kind: entry.kind,
+  critical: entry.critical,
+  background: entry.intervalMs !== undefined,
+  details: result.details,
+  output: result.output,
+  checkedAt: result.at,
+  ageMs: Math.max(0, now - result.at),
+  durationMs: result.durationMs
+})
+
+const build = (
+  clock: Clock.Clock,
+  selected: ReadonlyArray<Entry>,
+  results: ReadonlyArray<CheckResult>,
+  started: bigint
+): SystemHealth => {
+  const now = clock.currentTimeMillisUnsafe()
+  const components: Record<string, ComponentHealth> = {}
+  const verdicts: Array<{ status: HealthStatus; critical: boolean }> = []
+  for (let i = 0; i < selected.length; i++) {
+    const entry = selected[i]!
+    const result = results[i]!
+    components[entry.name] = toComponent(entry, result, now)
+    verdicts.push({ status: result.status, critical: entry.critical })
+  }
+  const { score, status } = aggregate(verdicts)
+  return {
+    status,
+    score,
+    components,
+    timestamp: now,
+    durationMs: Number(clock.currentTimeNanosUnsafe() - started) / 1e6
+  }
+}

@@ -1,0 +1,378 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Context, Effect, Exit, Fiber, Layer, Metric, Scope } from "effect"
+import { TestClock } from "effect/testing"
+import * as HealthAggregator from "../src/HealthAggregator.js"
+import { HealthComponents } from "../src/internal/healthComponents.js"
+
+const Health = HealthAggregator.HealthAggregator
+
+/** Runs `body` with a fresh aggregator (built under the test's TestClock). */
+const withHealth = <A, E>(
+  body: (health: HealthAggregator.HealthAggregator["Service"]) => Effect.Effect<A, E, Scope.Scope>,
+  options?: HealthAggregator.Options
+) =>
+  Effect.gen(function*() {
+    const health = yield* Health
+    return yield* body(health)
+  }).pipe(Effect.provide(HealthAggregator.layer(options)))
+
+/** A check that counts its invocations. */
+const counted = <A>(effect: Effect.Effect<A>) => {
+  const state = { calls: 0 }
+  return { state, check: Effect.suspend(() => (state.calls++, effect)) }
+}
+
+/** Yields until `done()` holds (forked work may need several scheduler rounds; primer §12b). */
+const until = (done: () => boolean) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 100 && !done(); i++) yield* Effect.yieldNow
+    expect(done()).toBe(true)
+  })
+
+describe("HealthAggregator", () => {
+  it.effect("is healthy with score 1 with no components at all", () =>
+    withHealth((health) =>
+      Effect.gen(function*() {
+        const report = yield* health.systemHealth
+        expect(report).toMatchObject({ status: "healthy", score: 1, components: {} })
+        expect(report.timestamp).toBe(0)
+      })
+    ))
+
+  it.effect("combines statuses: a critical unhealthy check fails the system, others degrade it", () =>
+    withHealth((health) =>
+      Effect.gen(function*() {
+        yield* health.register("db", Effect.succeed("healthy"), { critical: true })
+        yield* health.register("search", Effect.succeed("unhealthy"))
+        const degraded = yield* health.systemHealth
+        expect(degraded.status).toBe("degraded")
+        // weights: db 2 x 1, search 1 x 0 => 2 / 3
+        expect(degraded.score).toBeCloseTo(2 / 3)
+        yield* health.register("queue", Effect.succeed({ status: "unhealthy", output: "broker down" }), {
+          critical: true
+        })
+        const unhealthy = yield* health.systemHealth
+        expect(unhealthy.status).toBe("unhealthy")
+        expect(unhealthy.score).toBeCloseTo(2 / 5)
+        expect(unhealthy.components["queue"]).toMatchObject({
+          status: "unhealthy",
+          critical: true,
+          kind: "check",
+          output: "broker down"
+        })
+      })
+    ))
+
+  it.effect("a degraded check degrades the system and keeps its details", () =>
+    withHealth((health) =>
+      Effect.gen(function*() {
+        yield* health.register("cache", Effect.succeed({ status: "degraded", details: { hitRate: 0.2 } }), {
+          critical: true
+        })
+        const report = yield* health.systemHealth
+        expect(report.status).toBe("degraded")
+        expect(report.score).toBe(0.5)
+        expect(report.components["cache"]?.details).toEqual({ hitRate: 0.2 })
+      })
+    ))
+
+  it.effect("a failing, dying, throwing or nonsense-returning check is unhealthy, never a crash", () =>
+    withHealth((health) =>
+      Effect.gen(function*() {
+        yield* health.register("fails", Effect.fail(new Error("connection refused")))
+        yield* health.register("dies", Effect.die("kaput"))
+        yield* health.register(
+          "throws",
+          Effect.sync((): HealthAggregator.CheckOutcome => {
+            throw new TypeError("undefined is not a function")
+          })
+        )
+        yield* health.register("nonsense", Effect.succeed("fine" as unknown as HealthAggregator.HealthStatus))
+        yield* health.register("interrupts", Effect.interrupt)
+        const report = yield* health.systemHealth
+        expect(report.status).toBe("degraded")
+        expect(report.components["fails"]).toMatchObject({ status: "unhealthy", output: "connection refused" })
+        expect(report.components["dies"]).toMatchObject({ status: "unhealthy", output: "\"kaput\"" })
+        expect(report.components["throws"]).toMatchObject({ status: "unhealthy", output: "undefined is not a function" })
+        expect(report.components["nonsense"]?.status).toBe("unhealthy")
+        expect(report.components["nonsense"]?.output).toContain("\"fine\"")
+        expect(report.components["interrupts"]).toMatchObject({ status: "unhealthy", output: "check was interrupted" })
+      })
+    ))
+
+  it.effect("a hung check is answered as unhealthy exactly at its timeout", () =>
+    withHealth((health) =>
+      Effect.gen(function*() {
+        yield* health.register("hung", Effect.never, { timeout: "100 millis", critical: true })
+        yield* health.register("slow", Effect.as(Effect.sleep("30 millis"), "healthy"), { timeout: "200 millis" })
+        const fiber = yield* Effect.forkChild(health.systemHealth)
+        yield* TestClock.adjust("99 millis")
+        expect(fiber.pollUnsafe()).toBeUndefined()
+        yield* TestClock.adjust("1 millis")
+        const report = yield* Fiber.join(fiber)
+        expect(report.status).toBe("unhealthy")
+        expect(report.components["hung"]).toMatchObject({ output: "check timed out after 100ms", durationMs: 100 })
+        expect(report.components["slow"]).toMatchObject({ status: "healthy", durationMs: 30 })
+        expect(report.durationMs).toBe(100)
+      })
+    ))
+
+  it.effect("a check that ignores interruption still cannot hold a reader past its timeout", () =>
+    withHealth((health) =>
+      Effect.gen(function*() {
+        yield* health.register("stubborn", Effect.uninterruptible(Effect.never), { timeout: "50 millis" })
+        const fiber = yield* Effect.forkChild(health.systemHealth)
+        yield* TestClock.adjust("50 millis")
+        const report = yield* Fiber.join(fiber)
+        expect(report.components["stubborn"]?.output).toBe("check timed out after 50ms")
+        // the next reader, after the cache time, does not pile a second run onto the hung one
+        yield* TestClock.adjust("2 seconds")
+        const again = yield* health.systemHealth
+        expect(again.components["stubborn"]?.status).toBe("unhealthy")
+      })
+    ))
+
+  it.effect("concurrent readers share one run, and the result is cached for cacheTtl", () =>
+    withHealth((health) =>
+      Effect.gen(function*() {
+        const db = counted(Effect.as(Effect.sleep("10 millis"), "healthy" as const))
+        yield* health.register("db", db.check)
+        const readers = yield* Effect.forkChild(
+          Effect.all(Array.from({ length: 50 }, () => health.systemHealth), { concurrency: "unbounded" })
+        )
+        yield* TestClock.adjust("10 millis")
+        const reports = yield* Fiber.join(readers)
+        expect(reports.every((r) => r.status === "healthy")).toBe(true)
+        expect(db.state.calls).toBe(1)
+        yield* TestClock.adjust("499 millis") // 499ms after the result: still cached
+        yield* health.systemHealth
+        yield* health.check("db")
+        expect(db.state.calls).toBe(1)
+        yield* TestClock.adjust("1 millis") // 500ms: stale
+        yield* Effect.forkChild(health.systemHealth)
+        yield* until(() => db.state.calls === 2)
+      }), { cacheTtl: "500 millis" }))
+
+  it.effect("cacheTtl 0 runs an on-demand check on every read", () =>
+    withHealth((health) =>
+      Effect.gen(function*() {
+        const db = counted(Effect.succeed("healthy" as const))
+        yield* health.register("db", db.check)
+        for (let i = 0; i < 5; i++) yield* health.systemHealth
+        expect(db.state.calls).toBe(5)
+      }), { cacheTtl: 0 }))
+
+  it.effect("a reader that goes away does not cancel the run other readers wait for", () =>
+    withHealth((health) =>
+      Effect.gen(function*() {
+        const db = counted(Effect.as(Effect.sleep("20 millis"), "healthy" as const))
+        yield* health.register("db", db.check)
+        const first = yield* Effect.forkChild(health.systemHealth)
+        yield* TestClock.adjust("5 millis")
+        const second = yield* Effect.forkChild(health.systemHealth)
+        yield* Effect.yieldNow
+        yield* Fiber.interrupt(first)
+        yield* TestClock.adjust("15 millis")
+        expect((yield* Fiber.join(second)).components["db"]?.status).toBe("healthy")
+        expect(db.state.calls).toBe(1)
+      })
+    ))
+
+  it.effect("background checks run on their interval; readers take the last result and its age", () =>
+    withHealth((health) =>
+      Effect.gen(function*() {
+        let status: HealthAggregator.HealthStatus = "healthy"
+        const disk = counted(Effect.sync(() => status))
+        yield* health.register("disk", disk.check, { interval: "1 second" })
+        expect(disk.state.calls).toBe(1)
+        yield* TestClock.adjust("400 millis")
+        const report = yield* health.systemHealth
+        expect(report.components["disk"]).toMatchObject({ status: "healthy", background: true, ageMs: 400 })
+        expect(disk.state.calls).toBe(1) // reading does not run it
+        status = "degraded"
+        yield* TestClock.adjust("600 millis")
+        expect(disk.state.calls).toBe(2)
+        expect((yield* health.check("disk")).status).toBe("degraded")
+        yield* TestClock.adjust("3 seconds")
+        expect(disk.state.calls).toBe(5)
+      })
+    ))
+
+  it.effect("the first read of a background check waits for its first run, within its timeout", () =>
+    withHealth((health) =>
+      Effect.gen(function*() {
+        yield* health.register("warmup", Effect.as(Effect.sleep("40 millis"), "healthy" as const), {
+          interval: "10 seconds",
+          timeout: "100 millis"
+        })
+        const fiber = yield* Effect.forkChild(health.systemHealth)
+        yield* TestClock.adjust("40 millis")
+        expect((yield* Fiber.join(fiber)).components["warmup"]).toMatchObject({ status: "healthy", ageMs: 0 })
+      })
+    ))
+
+  it.effect("closing the registration's scope removes the check and stops its fiber", () =>
+    withHealth((health) =>
+      Effect.gen(function*() {
+        const disk = counted(Effect.succeed("healthy" as const))
+        const scope = yield* Scope.make()
+        yield* health.register("disk", disk.check, { interval: "1 second" }).pipe(Scope.provide(scope))
+        yield* TestClock.adjust("1 second")
+        expect(disk.state.calls).toBe(2)
+        yield* Scope.close(scope, Exit.void)
+        expect(yield* health.names).toEqual([])
+        expect((yield* health.systemHealth).components).toEqual({})
+        yield* TestClock.adjust("5 seconds")
+        expect(disk.state.calls).toBe(2)
+        // the name is free again
+        yield* health.register("disk", disk.check)
+      })
+    ))
+
+  it.effect("check(name) reads one check; an unknown name is ProtectionNotFound", () =>
+    withHealth((health) =>
+      Effect.gen(function*() {
+        yield* health.register("db", Effect.succeed("degraded"))
+        expect((yield* health.check("db")).status).toBe("degraded")
+        const error = yield* Effect.flip(health.check("nope"))
+        expect(error).toMatchObject({ _tag: "ProtectionNotFound", kind: "health_check", protection: "nope" })
+      })
+    ))
+
+  it.effect("readiness reads critical components only", () =>
+    withHealth((health) =>
+      Effect.gen(function*() {
+        const optional = counted(Effect.succeed("unhealthy" as const))
+        yield* health.register("db", Effect.succeed("healthy"), { critical: true })
+        yield* health.register("recommendations", optional.check)
+        const ready = yield* health.readiness
+        expect(ready.status).toBe("healthy")
+        expect(Object.keys(ready.components)).toEqual(["db"])
+        expect(optional.state.calls).toBe(0)
+      })
+    ))
+
+  it.effect("a check's requirements are captured at registration", () => {
+    class Db extends Context.Service<Db, { readonly ping: Effect.Effect<boolean> }>()("test/Db") {}
+    return withHealth((health) =>
+      Effect.gen(function*() {
+        yield* health.register("db", Effect.map(Db.use((db) => db.ping), (up) => up ? "healthy" : "unhealthy"))
+        expect((yield* health.systemHealth).components["db"]?.status).toBe("unhealthy")
+      }).pipe(Effect.provide(Layer.succeed(Db, { ping: Effect.succeed(false) })))
+    )
+  })
+
+  it.effect("rejects a duplicate name, an empty name and bad durations with InvalidConfig naming the path", () =>
+    withHealth((health) =>
+      Effect.gen(function*() {
+        const ok = Effect.succeed("healthy" as const)
+        yield* health.register("db", ok)
+        expect(yield* Effect.flip(health.register("db", ok))).toMatchObject({
+          _tag: "InvalidConfig",
+          path: "health.checks.db"
+        })
+        expect((yield* Effect.flip(health.register("", ok)))._tag).toBe("InvalidConfig")
+        for (const bad of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, "soon" as never]) {
+          expect(yield* Effect.flip(health.register("x", ok, { timeout: bad }))).toMatchObject({
+            path: "health.checks.x.timeout"
+          })
+          expect(yield* Effect.flip(health.register("x", ok, { interval: bad }))).toMatchObject({
+            path: "health.checks.x.interval"
+          })
+        }
+        expect(yield* health.names).toEqual(["db"])
+      })
+    ))
+
+  it.effect("rejects bad layer options", () =>
+    Effect.gen(function*() {
+      const bad = yield* Effect.flip(Layer.build(HealthAggregator.layer({ defaultTimeout: -5 })))
+      expect(bad).toMatchObject({ _tag: "InvalidConfig", path: "health.defaultTimeout" })
+      const badTtl = yield* Effect.flip(Layer.build(HealthAggregator.layer({ cacheTtl: Number.NaN })))
+      expect(badTtl).toMatchObject({ _tag: "InvalidConfig", path: "health.cacheTtl" })
+    }))
+})
+
+describe("HealthAggregator built-in components", () => {
+  const component = (name: string, status: HealthAggregator.HealthStatus, critical = false) => ({
+    name,
+    kind: "circuit_breaker" as const,
+    critical,
+    report: Effect.succeed({ status, details: { state: status === "healthy" ? "closed" : "open" } })
+  })
+
+  it.effect("a protection registering through HealthComponents appears, fresh on every read, until its scope closes", () =>
+    withHealth((health) =>
+      Effect.gen(function*() {
+        const components = yield* HealthComponents
+        let state: HealthAggregator.HealthStatus = "healthy"
+        const scope = yield* Scope.make()
+        yield* components.register({
+          ...component("circuit_breaker:payments", "healthy", true),
+          report: Effect.sync(() => ({ status: state }))
+        }).pipe(Scope.provide(scope))
+        expect((yield* health.systemHealth).components["circuit_breaker:payments"]).toMatchObject({
+          status: "healthy",
+          kind: "circuit_breaker",
+          critical: true
+        })
+        state = "unhealthy"
+        expect((yield* health.systemHealth).status).toBe("unhealthy") // not cached
+        yield* Scope.close(scope, Exit.void)
+        expect((yield* health.systemHealth).components).toEqual({})
+      })
+    ))
+
+  it.effect("a component registered again under the same name replaces the old one", () =>
+    withHealth((health) =>
+      Effect.gen(function*() {
+        const components = yield* HealthComponents
+        const first = yield* Scope.make()
+        yield* components.register(component("pool:db", "healthy")).pipe(Scope.provide(first))
+        yield* components.register({ ...component("pool:db", "degraded"), kind: "pool" })
+        const report = yield* health.systemHealth
+        expect(report.components["pool:db"]).toMatchObject({ status: "degraded", kind: "pool" })
+        // closing the replaced registration's scope leaves the new one in place
+        yield* Scope.close(first, Exit.void)
+        expect(yield* health.names).toEqual(["pool:db"])
+      })
+    ))
+
+  it.effect("a component whose report dies is unhealthy", () =>
+    withHealth((health) =>
+      Effect.gen(function*() {
+        const components = yield* HealthComponents
+        yield* components.register({ name: "memory", kind: "memory", critical: true, report: Effect.die(new Error("no heap stats")) })
+        expect((yield* health.systemHealth).components["memory"]).toMatchObject({
+          status: "unhealthy",
+          output: "no heap stats"
+        })
+      })
+    ))
+})
+
+describe("HealthAggregator metrics", () => {
+  it.effect("foundation.health.status is 1, 0.5 or 0 per component, and goes away with it", () =>
+    Effect.gen(function*() {
+      const health = yield* Health
+      const scope = yield* Scope.make()
+      yield* health.register("db", Effect.succeed("healthy")).pipe(Scope.provide(scope))
+      yield* health.register("cache", Effect.succeed("degraded")).pipe(Scope.provide(scope))
+      yield* health.register("queue", Effect.succeed("unhealthy")).pipe(Scope.provide(scope))
+      yield* health.systemHealth
+      const values = yield* gaugeValues
+      expect(values).toEqual({ db: 1, cache: 0.5, queue: 0 })
+      yield* Scope.close(scope, Exit.void)
+      expect(yield* gaugeValues).toEqual({})
+    }).pipe(Effect.provide(HealthAggregator.layer()), Effect.provideService(Metric.MetricRegistry, new Map())))
+
+  const gaugeValues = Effect.map(Metric.snapshot, (snapshots) => {
+    const values: Record<string, unknown> = {}
+    for (const s of snapshots) {
+      if (s.id === "foundation.health.status" && s.type === "Gauge") {
+        values[String(s.attributes?.["component"])] = s.state.value
+      }
+    }
+    return values
+  })
+})
