@@ -12,3 +12,6 @@ export * as Errors from "./Errors.js"
 
 /** @since 0.1.0 */
 export * as Telemetry from "./Telemetry.js"
+
+/** @since 0.1.0 */
+export * as Pool from "./Pool.js"

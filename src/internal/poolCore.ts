@@ -1,0 +1,260 @@
+/**
+ * The pool's state machine: plain mutable state and synchronous decisions.
+ *
+ * Every function here runs inside one synchronous step of the shell (`src/Pool.ts`), so each
+ * decision is atomic: JavaScript is single-threaded and nothing here yields. The shell turns
+ * the returned decisions into effects (start creations, release resources) and owns time.
+ *
+ * Ownership rule that makes the pool leak-free by construction: at any instant a resource is in
+ * exactly one place: the `idle` list, a waiter's `entry` slot (handed off, not yet picked up),
+ * a caller's hands (counted in `inUse`), or on its way to `release` (counted in `destroyed`).
+ * Every move between those places is one of the functions below.
+ *
+ * @internal
+ */
+
+/** A pooled resource and its bookkeeping. */
+export interface Entry<A> {
+  readonly resource: A
+  readonly id: number
+  readonly createdAt: number
+  /** when the resource retires (maxLifetime minus jitter); Infinity when it never does */
+  readonly retireAt: number
+  /** when it last became idle */
+  idleSince: number
+  /** how many checkouts it served */
+  uses: number
+  /** leak detection only: when it was handed out, by whom, and whether it was reported */
+  checkedOutAt: number
+  holder: unknown
+  leakReported: boolean
+}
+
+/**
+ * A caller waiting for a resource. `grant`/`reject` are called at most once, synchronously,
+ * by the state machine; the shell stores the result and resumes the waiting fiber.
+ */
+export interface Waiter<A> {
+  prev: Waiter<A> | undefined
+  next: Waiter<A> | undefined
+  queued: boolean
+  readonly deadline: number
+  readonly grant: (entry: Entry<A>) => void
+  readonly reject: (reason: "timeout" | unknown) => void
+}
+
+export interface Config {
+  readonly size: number
+  /** size + maxOverflow */
+  readonly max: number
+  readonly minIdle: number
+  readonly lifo: boolean
+}
+
+export interface State<A> {
+  readonly config: Config
+  readonly idle: Array<Entry<A>>
+  inUse: number
+  /** acquisitions in flight */
+  creating: number
+  head: Waiter<A> | undefined
+  tail: Waiter<A> | undefined
+  waiting: number
+  closed: boolean
+  created: number
+  destroyed: number
+  /** checkouts served (after validation) */
+  checkouts: number
+  /** checkouts served by a resource that had served before */
+  reused: number
+  timeouts: number
+  acquireFailures: number
+  validationFailures: number
+  nextId: number
+}
+
+export const make = <A>(config: Config): State<A> => ({
+  config,
+  idle: [],
+  inUse: 0,
+  creating: 0,
+  head: undefined,
+  tail: undefined,
+  waiting: 0,
+  closed: false,
+  created: 0,
+  destroyed: 0,
+  checkouts: 0,
+  reused: 0,
+  timeouts: 0,
+  acquireFailures: 0,
+  validationFailures: 0,
+  nextId: 0
+})
+
+/** Resources that exist or are being created: what counts against `size + maxOverflow`. */
+export const total = <A>(state: State<A>): number => state.idle.length + state.inUse + state.creating
+
+/** Resources above `size` (Poolboy's overflow). */
+export const overflow = <A>(state: State<A>): number => Math.max(0, total(state) - state.config.size)
+
+/**
+ * Takes an idle resource when nobody is queued (waiters are served first come, first served:
+ * a newcomer never overtakes them). `fifo` takes the longest idle, `lifo` the most recent.
+ */
+export const takeIdle = <A>(state: State<A>): Entry<A> | undefined => {
+  if (state.waiting > 0 || state.idle.length === 0 || state.closed) return undefined
+  const entry = state.config.lifo ? state.idle.pop()! : state.idle.shift()!
+  state.inUse++
+  return entry
+}
+
+export const enqueue = <A>(state: State<A>, waiter: Waiter<A>): void => {
+  waiter.queued = true
+  waiter.prev = state.tail
+  waiter.next = undefined
+  if (state.tail === undefined) state.head = waiter
+  else state.tail.next = waiter
+  state.tail = waiter
+  state.waiting++
+}
+
+/** Removes a waiter from the queue; a no-op when it already left (served, timed out). */
+export const dequeue = <A>(state: State<A>, waiter: Waiter<A>): void => {
+  if (!waiter.queued) return
+  waiter.queued = false
+  if (waiter.prev === undefined) state.head = waiter.next
+  else waiter.prev.next = waiter.next
+  if (waiter.next === undefined) state.tail = waiter.prev
+  else waiter.next.prev = waiter.prev
+  waiter.prev = waiter.next = undefined
+  state.waiting--
+}
+
+/**
+ * How many acquisitions to start now: one per waiter not already covered by one in flight
+ * and, when `forMinIdle`, enough to bring idle resources up to `minIdle`; never beyond
+ * `size + maxOverflow` (or `size` for minIdle top-ups). The caller starts exactly that many.
+ */
+export const creationsToStart = <A>(state: State<A>, forMinIdle: boolean): number => {
+  if (state.closed) return 0
+  let wanted = state.waiting - state.creating
+  let limit = state.config.max - total(state)
+  if (forMinIdle) {
+    const deficit = state.config.minIdle - state.idle.length - state.creating
+    if (deficit > wanted) {
+      wanted = deficit
+      limit = Math.min(limit, state.config.size - total(state))
+    }
+  }
+  const n = Math.max(0, Math.min(wanted, limit))
+  state.creating += n
+  return n
+}
+
+/** Gives a resource (already counted in `inUse`) to the first waiter; false when none waits. */
+const handOff = <A>(state: State<A>, entry: Entry<A>): boolean => {
+  const waiter = state.head
+  if (waiter === undefined) return false
+  dequeue(state, waiter)
+  waiter.grant(entry)
+  return true
+}
+
+/**
+ * A resource comes back. Returns it when it must be destroyed (the caller releases it):
+ * `destroy` (its use died, it failed validation), its lifetime is over, or the pool closed.
+ * Otherwise it goes to the first waiter or to the idle list.
+ */
+export const checkin = <A>(state: State<A>, entry: Entry<A>, now: number, destroy: boolean): Entry<A> | undefined => {
+  if (destroy || state.closed || now >= entry.retireAt) {
+    state.inUse--
+    state.destroyed++
+    return entry
+  }
+  if (handOff(state, entry)) return undefined
+  state.inUse--
+  entry.idleSince = now
+  state.idle.push(entry)
+  return undefined
+}
+
+/** An acquisition succeeded. Returns the entry when it must be destroyed (the pool closed). */
+export const created = <A>(state: State<A>, entry: Entry<A>): Entry<A> | undefined => {
+  state.creating--
+  state.created++
+  if (state.closed) {
+    state.destroyed++
+    return entry
+  }
+  state.inUse++
+  if (handOff(state, entry)) return undefined
+  state.inUse--
+  state.idle.push(entry)
+  return undefined
+}
+
+/**
+ * An acquisition failed: the first waiter (the one it was started for) gets the error, and the
+ * slot is free again. Returns whether a waiter received it.
+ */
+export const createFailed = <A>(state: State<A>, error: unknown): boolean => {
+  state.creating--
+  state.acquireFailures++
+  const waiter = state.head
+  if (waiter === undefined) return false
+  dequeue(state, waiter)
+  waiter.reject(error)
+  return true
+}
+
+/** An acquisition was interrupted (the pool is closing): the slot is free. */
+export const createAborted = <A>(state: State<A>): void => {
+  state.creating--
+}
+
+/** Times out every waiter whose deadline passed. Waiters are queued in deadline order. */
+export const expireWaiters = <A>(state: State<A>, now: number): void => {
+  let waiter = state.head
+  while (waiter !== undefined && waiter.deadline <= now) {
+    const next = waiter.next
+    dequeue(state, waiter)
+    state.timeouts++
+    waiter.reject("timeout")
+    waiter = next
+  }
+}
+
+/**
+ * Housekeeping: removes idle resources whose lifetime is over, and overflow resources idle for
+ * at least `idleTimeoutMillis` (longest idle first, never below `size`). Returns them; the
+ * caller releases them.
+ */
+export const evict = <A>(state: State<A>, now: number, idleTimeoutMillis: number): Array<Entry<A>> => {
+  const evicted: Array<Entry<A>> = []
+  const idle = state.idle
+  for (let i = 0; i < idle.length;) {
+    if (now >= idle[i]!.retireAt) evicted.push(idle.splice(i, 1)[0]!)
+    else i++
+  }
+  // idle[0] is the longest idle under both strategies (returns are pushed at the end)
+  while (idle.length > 0 && total(state) > state.config.size && now - idle[0]!.idleSince >= idleTimeoutMillis) {
+    evicted.push(idle.shift()!)
+  }
+  state.destroyed += evicted.length
+  return evicted
+}
+
+/** Closes the pool: removes every idle resource (returned for release) and every waiter. */
+export const close = <A>(state: State<A>): { readonly idle: Array<Entry<A>>; readonly waiters: Array<Waiter<A>> } => {
+  state.closed = true
+  const idle = state.idle.splice(0, state.idle.length)
+  state.destroyed += idle.length
+  const waiters: Array<Waiter<A>> = []
+  while (state.head !== undefined) {
+    const waiter = state.head
+    dequeue(state, waiter)
+    waiters.push(waiter)
+  }
+  return { idle, waiters }
+}

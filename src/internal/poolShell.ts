@@ -1,0 +1,407 @@
+/**
+ * The effectful shell of `Pool`: owns the state machine (`poolCore.ts`), time, fibers,
+ * telemetry and health. Hot-path rules: a checkout served from the idle list is one
+ * `withFiber` plus one exit frame (no Scope, no generator, no clock read unless lifetimes or
+ * leak detection need it); only a checkout that has to wait allocates a waiter.
+ *
+ * @internal
+ */
+import type { Exit, Fiber } from "effect"
+import { Cause, Clock, Context, Duration, Effect, Option, Scope, Tracer } from "effect"
+import * as Errors from "../Errors.js"
+import type { Options, Pool, Status } from "../Pool.js"
+import { HealthComponents } from "./healthComponents.js"
+import * as Core from "./poolCore.js"
+import * as PoolConfig from "./poolConfig.js"
+import * as PoolMetrics from "./poolMetrics.js"
+
+type Entry<A> = Core.Entry<A>
+type Restore = <AX, EX, RX>(effect: Effect.Effect<AX, EX, RX>) => Effect.Effect<AX, EX, RX>
+
+const makeTimeout = Errors.fastConstructor(Errors.PoolCheckoutTimeout, "PoolCheckoutTimeout", "pool_checkout_timeout")
+
+export const makeShell = <A, E, R>(
+  options: Options<A, E, R>
+): Effect.Effect<Pool<A, E>, Errors.InvalidConfig, R | Scope.Scope> =>
+  Effect.gen(function*() {
+    const config = yield* PoolConfig.resolve(options, "pool")
+    const context = yield* Effect.context<R | Scope.Scope>()
+    // creations live in a child scope closed after the shutdown finalizer below (finalizers
+    // run in reverse order): checkouts stop before in-flight acquisitions are interrupted
+    const scope = yield* Scope.fork(Context.get(context, Scope.Scope))
+    const clock = yield* Clock.Clock
+    const state = Core.make<A>({
+      size: config.size,
+      max: config.size + config.maxOverflow,
+      minIdle: config.minIdle,
+      lifo: config.lifo
+    })
+    const histogram = new PoolMetrics.CheckoutHistogram()
+    const timeoutDuration = config.checkoutTimeoutMillis === Infinity
+      ? Duration.infinity
+      : Duration.millis(config.checkoutTimeoutMillis)
+    const tracksLifetime = config.maxLifetimeMillis !== Infinity
+    const tracksLeaks = config.leakWarningMillis !== Infinity
+    const held = new Set<Entry<A>>()
+    const acquire = Effect.provideContext(options.acquire, context)
+    const release = options.release
+    const validate = options.validate
+    const now = () => clock.currentTimeMillisUnsafe()
+
+    // ---- destruction: background, uninterruptible, counted for shutdown ------------------
+    let releasing = 0
+    let drainResume: ((effect: Effect.Effect<void>) => void) | undefined
+    const notifyDrain = () => {
+      if (drainResume !== undefined && state.inUse === 0 && releasing === 0) {
+        const resume = drainResume
+        drainResume = undefined
+        resume(Effect.void)
+      }
+    }
+    const releaseOne = (entry: Entry<A>): Effect.Effect<void> =>
+      Effect.flatMap(Effect.exit(Effect.provideContext(release!(entry.resource), context)), (exit) => {
+        releasing--
+        notifyDrain()
+        return exit._tag === "Success" ? Effect.void : Effect.logWarning(
+          `pool "${config.name}": release of resource #${entry.id} failed; it is counted destroyed`,
+          exit.cause
+        )
+      })
+    /** the entry already left the pool's counts (Core counted it destroyed) */
+    const destroy = (entry: Entry<A>): Effect.Effect<void> => {
+      if (tracksLeaks) held.delete(entry)
+      if (release === undefined) return Effect.void
+      releasing++
+      return Effect.asVoid(Effect.forkDetach(releaseOne(entry), { uninterruptible: true }))
+    }
+
+    // ---- creation: background fibers in the pool's scope ---------------------------------
+    const onAcquired = (exit: Exit.Exit<A, E>): Effect.Effect<void> => {
+      if (exit._tag === "Success") {
+        const at = now()
+        const entry: Entry<A> = {
+          resource: exit.value,
+          id: state.nextId++,
+          createdAt: at,
+          retireAt: at + config.maxLifetimeMillis * (1 - config.lifetimeJitter * Math.random()),
+          idleSince: at,
+          uses: 0,
+          checkedOutAt: 0,
+          holder: undefined,
+          leakReported: false
+        }
+        const doomed = Core.created(state, entry)
+        return doomed === undefined ? Effect.void : destroy(doomed)
+      }
+      if (Cause.hasInterruptsOnly(exit.cause)) {
+        // only shutdown interrupts a creation: nothing to restart
+        Core.createAborted(state)
+        return Effect.void
+      }
+      const served = Core.createFailed(state, Effect.failCause(exit.cause))
+      // the remaining waiters keep their chance; minIdle top-ups wait for housekeeping, so a
+      // dependency that is down is not hammered in a loop
+      const more = startCreations(Core.creationsToStart(state, false))
+      return served ? more : Effect.andThen(
+        Effect.logWarning(`pool "${config.name}": acquire failed with nobody waiting`, exit.cause),
+        more
+      )
+    }
+    const createOne: Effect.Effect<void> = Effect.uninterruptible(
+      Effect.flatMap(Effect.exit(Effect.interruptible(acquire)), onAcquired)
+    )
+    const forkCreate = Effect.asVoid(Effect.forkIn(createOne, scope))
+    const startCreations = (n: number): Effect.Effect<void> => {
+      if (n === 0) return Effect.void
+      let effect = forkCreate
+      for (let i = 1; i < n; i++) effect = Effect.andThen(effect, forkCreate)
+      return effect
+    }
+
+    // ---- return -----------------------------------------------------------------------------
+    /** gives a checked-out entry back; the returned effect (if any) must run */
+    const checkin = (entry: Entry<A>, doom: boolean): Effect.Effect<void> | undefined => {
+      if (tracksLeaks) held.delete(entry)
+      const doomed = Core.checkin(state, entry, now(), doom)
+      const after = doomed === undefined
+        ? undefined
+        : Effect.andThen(destroy(doomed), startCreations(Core.creationsToStart(state, true)))
+      if (state.closed) notifyDrain() // after destroy() counted the release it starts
+      return after
+    }
+    const afterUse = (entry: Entry<A>) => (exit: Exit.Exit<unknown, unknown>) =>
+      checkin(entry, exit._tag === "Failure" && Cause.hasDies(exit.cause))
+
+    const served = (entry: Entry<A>, fiber: Fiber.Fiber<unknown, unknown>, startedAt: number) => {
+      state.checkouts++
+      if (entry.uses > 0) state.reused++
+      entry.uses++
+      if (startedAt < 0) histogram.immediate++
+      else histogram.record(now() - startedAt)
+      if (tracksLeaks) {
+        entry.checkedOutAt = now()
+        entry.holder = Context.getOrUndefined(fiber.context, Tracer.ParentSpan)
+        entry.leakReported = false
+        held.add(entry)
+      }
+    }
+
+    const runBody = <B, E2, R2>(
+      entry: Entry<A>,
+      f: (resource: A) => Effect.Effect<B, E2, R2>,
+      restore: Restore | undefined
+    ): Effect.Effect<B, E2, R2> => {
+      let body: Effect.Effect<B, E2, R2>
+      try {
+        body = f(entry.resource)
+      } catch (defect) {
+        const after = checkin(entry, true)
+        return after === undefined ? Effect.die(defect) : Effect.andThen(after, Effect.die(defect))
+      }
+      return Effect.onExitPrimitive(restore === undefined ? body : restore(body), afterUse(entry))
+    }
+
+    // ---- waiting ----------------------------------------------------------------------------
+    class Waiting implements Core.Waiter<A> {
+      prev: Core.Waiter<A> | undefined = undefined
+      next: Core.Waiter<A> | undefined = undefined
+      queued = false
+      /** a handed-off entry this waiter owns until its fiber takes it */
+      entry: Entry<A> | undefined = undefined
+      result: Effect.Effect<Entry<A>, any> | undefined = undefined
+      resume: ((effect: Effect.Effect<Entry<A>, any>) => void) | undefined = undefined
+      constructor(readonly deadline: number) {}
+      grant(entry: Entry<A>) {
+        this.entry = entry
+        this.settle(Effect.succeed(entry))
+      }
+      reject(reason: unknown) {
+        this.settle(
+          reason === "timeout"
+            ? Effect.fail(makeTimeout({ pool: config.name, timeout: timeoutDuration, waiting: state.waiting + 1 }))
+            : reason as Effect.Effect<never, unknown>
+        )
+      }
+      settle(effect: Effect.Effect<Entry<A>, any>) {
+        const resume = this.resume
+        if (resume === undefined) this.result = effect
+        else {
+          this.resume = undefined
+          resume(effect)
+        }
+      }
+    }
+    /** a waiting fiber left (interrupted, timed out): it takes nothing with it */
+    const leave = (waiter: Waiting): Effect.Effect<void> | undefined => {
+      Core.dequeue(state, waiter)
+      const entry = waiter.entry
+      if (entry === undefined) return undefined
+      waiter.entry = undefined
+      return checkin(entry, false)
+    }
+
+    let timerResume: ((effect: Effect.Effect<void>) => void) | undefined
+    const wakeTimer = () => {
+      if (timerResume !== undefined) {
+        const resume = timerResume
+        timerResume = undefined
+        resume(Effect.void)
+      }
+    }
+    const parkTimer = Effect.callback<void>((resume) => {
+      timerResume = resume
+    })
+    // waiters are queued in deadline order, so the timer only ever sleeps until the head's
+    const timerLoop: Effect.Effect<void> = Effect.suspend(() => {
+      if (state.closed) return Effect.void
+      const at = now()
+      Core.expireWaiters(state, at)
+      const head = state.head
+      if (head === undefined || head.deadline === Infinity) return Effect.andThen(parkTimer, timerLoop)
+      return Effect.andThen(Effect.sleep(head.deadline - at), timerLoop)
+    })
+
+    // ---- checkout ---------------------------------------------------------------------------
+    const verify = (
+      entry: Entry<A>,
+      restore: Restore,
+      fiber: Fiber.Fiber<unknown, unknown>,
+      startedAt: number
+    ): Effect.Effect<Entry<A>, any> => {
+      if (validate === undefined || entry.uses === 0) {
+        served(entry, fiber, startedAt)
+        return Effect.succeed(entry)
+      }
+      return Effect.flatMap(
+        Effect.exit(restore(Effect.provideContext(validate(entry.resource), context))),
+        (exit): Effect.Effect<Entry<A>, any> => {
+          if (exit._tag === "Success" && exit.value === true) {
+            served(entry, fiber, startedAt)
+            return Effect.succeed(entry)
+          }
+          state.validationFailures++
+          const after = checkin(entry, true) ?? Effect.void
+          if (exit._tag === "Failure" && Cause.hasInterrupts(exit.cause)) {
+            return Effect.andThen(after, Effect.failCause(exit.cause))
+          }
+          return Effect.andThen(after, attempt(restore, fiber, startedAt))
+        }
+      )
+    }
+
+    const attempt = (
+      restore: Restore,
+      fiber: Fiber.Fiber<unknown, unknown>,
+      startedAt: number
+    ): Effect.Effect<Entry<A>, any> =>
+      Effect.suspend(() => {
+        if (state.closed) return Effect.interrupt
+        const entry = Core.takeIdle(state)
+        if (entry !== undefined) {
+          if (tracksLifetime && now() >= entry.retireAt) {
+            return Effect.andThen(checkin(entry, true) ?? Effect.void, attempt(restore, fiber, startedAt))
+          }
+          return verify(entry, restore, fiber, startedAt)
+        }
+        const waiter = new Waiting(now() + config.checkoutTimeoutMillis)
+        Core.enqueue(state, waiter)
+        wakeTimer()
+        const wait = Effect.flatMap(
+          Effect.onExitPrimitive(
+            restore(Effect.callback<Entry<A>, any>((resume) => {
+              if (waiter.result !== undefined) resume(waiter.result)
+              else waiter.resume = resume
+            })),
+            (exit) => exit._tag === "Failure" ? leave(waiter) : undefined
+          ),
+          (entry) => {
+            waiter.entry = undefined
+            return verify(entry, restore, fiber, startedAt)
+          }
+        )
+        const n = Core.creationsToStart(state, false)
+        return n === 0 ? wait : Effect.andThen(startCreations(n), wait)
+      })
+
+    const slowUse = <B, E2, R2>(
+      f: (resource: A) => Effect.Effect<B, E2, R2>,
+      fiber: Fiber.Fiber<unknown, unknown>
+    ): Effect.Effect<B, E | E2 | Errors.PoolCheckoutTimeout, R2> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(attempt(restore, fiber, now()), (entry) => runBody(entry, f, restore))
+      )
+
+    const fast = validate === undefined && !tracksLifetime
+    const use = <B, E2, R2>(
+      f: (resource: A) => Effect.Effect<B, E2, R2>
+    ): Effect.Effect<B, E | E2 | Errors.PoolCheckoutTimeout, R2> =>
+      Effect.withFiber((fiber) => {
+        if (fast) {
+          // taking the entry and installing its return happen in one synchronous step (the
+          // exit frame is the next thing the fiber evaluates), so no interruption falls between
+          const entry = Core.takeIdle(state)
+          if (entry !== undefined) {
+            served(entry, fiber, -1)
+            return runBody(entry, f, undefined)
+          }
+        }
+        return slowUse(f, fiber)
+      })
+
+    // ---- status, housekeeping, telemetry, health, shutdown -----------------------------------
+    const statusUnsafe = (): Status => ({
+      size: config.size,
+      maxOverflow: config.maxOverflow,
+      idle: state.idle.length,
+      inUse: state.inUse,
+      overflow: Core.overflow(state),
+      waiting: state.waiting,
+      creating: state.creating,
+      created: state.created,
+      destroyed: state.destroyed,
+      checkouts: state.checkouts,
+      reused: state.reused,
+      timeouts: state.timeouts
+    })
+
+    const reportLeaks = (at: number): Effect.Effect<void> => {
+      let effect: Effect.Effect<void> = Effect.void
+      for (const entry of held) {
+        if (entry.leakReported || at - entry.checkedOutAt < config.leakWarningMillis) continue
+        entry.leakReported = true
+        const span = entry.holder as Tracer.AnySpan | undefined
+        effect = Effect.andThen(
+          effect,
+          Effect.logWarning(
+            `pool "${config.name}": resource #${entry.id} held for ${at - entry.checkedOutAt}ms (leakWarning ${config.leakWarningMillis}ms)`
+          ).pipe(Effect.annotateLogs({
+            pool: config.name,
+            holderSpanId: span?.spanId ?? "none",
+            holderTraceId: span?.traceId ?? "none",
+            holderSpan: span !== undefined && span._tag === "Span" ? span.name : "none"
+          }))
+        )
+      }
+      return effect
+    }
+    const housekeeping: Effect.Effect<void> = Effect.suspend(() => {
+      const at = now()
+      let effect = tracksLeaks ? reportLeaks(at) : Effect.void
+      for (const entry of Core.evict(state, at, config.idleTimeoutMillis)) effect = Effect.andThen(effect, destroy(entry))
+      return Effect.andThen(effect, startCreations(Core.creationsToStart(state, true)))
+    })
+    const housekeepingLoop: Effect.Effect<void> = Effect.andThen(
+      Effect.sleep(config.housekeepingMillis),
+      Effect.andThen(housekeeping, Effect.suspend(() => housekeepingLoop))
+    )
+
+    const removeMetrics = PoolMetrics.register(
+      context as Context.Context<never>,
+      config.name,
+      state as Core.State<unknown>,
+      histogram
+    )
+    yield* Effect.addFinalizer(() =>
+      Effect.suspend(() => {
+        const { idle, waiters } = Core.close(state)
+        for (const waiter of waiters) (waiter as Waiting).settle(Effect.interrupt)
+        wakeTimer()
+        let effect: Effect.Effect<void> = Effect.void
+        for (const entry of idle) effect = Effect.andThen(effect, destroy(entry))
+        const drained = Effect.callback<void>((resume) => {
+          if (state.inUse === 0 && releasing === 0) resume(Effect.void)
+          else drainResume = resume
+        })
+        return effect.pipe(
+          Effect.andThen(Effect.timeoutOption(drained, config.shutdownTimeoutMillis)),
+          Effect.flatMap((done) =>
+            Option.isSome(done) ? Effect.void : Effect.logWarning(
+              `pool "${config.name}": shut down with ${state.inUse} resources still in use and ${releasing} releases pending; they are released when they come back`
+            )
+          ),
+          Effect.ensuring(Effect.sync(removeMetrics))
+        )
+      })
+    )
+
+    yield* Effect.forkScoped(timerLoop)
+    yield* Effect.forkScoped(housekeepingLoop)
+    yield* startCreations(Core.creationsToStart(state, true))
+
+    const components = yield* Effect.serviceOption(HealthComponents)
+    if (Option.isSome(components)) {
+      yield* components.value.register({
+        name: `pool:${config.name}`,
+        kind: "pool",
+        critical: false,
+        report: Effect.sync(() => ({
+          status: state.waiting > 0 && state.idle.length === 0 && Core.total(state) >= state.config.max
+            ? "degraded" as const
+            : "healthy" as const,
+          details: { inUse: state.inUse, idle: state.idle.length, waiting: state.waiting }
+        }))
+      })
+    }
+
+    return { name: config.name, use, status: Effect.sync(statusUnsafe), statusUnsafe }
+  })
