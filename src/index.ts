@@ -15,3 +15,9 @@ export * as Telemetry from "./Telemetry.js"
 
 /** @since 0.1.0 */
 export * as Pool from "./Pool.js"
+
+/** @since 0.1.0 */
+export * as HealthAggregator from "./HealthAggregator.js"
+
+/** @since 0.1.0 */
+export * as HealthHttp from "./HealthHttp.js"

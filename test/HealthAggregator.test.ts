@@ -8,7 +8,7 @@ const Health = HealthAggregator.HealthAggregator
 
 /** Runs `body` with a fresh aggregator (built under the test's TestClock). */
 const withHealth = <A, E>(
-  body: (health: HealthAggregator.HealthAggregator["Service"]) => Effect.Effect<A, E, Scope.Scope>,
+  body: (health: HealthAggregator.HealthAggregator["Service"]) => Effect.Effect<A, E, Scope.Scope | HealthComponents>,
   options?: HealthAggregator.Options
 ) =>
   Effect.gen(function*() {

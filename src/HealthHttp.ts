@@ -1,0 +1,171 @@
+/**
+ * The health endpoint over HTTP, in the formats operators already use: an
+ * `application/health+json` body (the IETF "Health Check Response Format for HTTP APIs"
+ * draft) and Kubernetes-style liveness and readiness probes.
+ *
+ * **Details**
+ *
+ * - `GET {path}` (default `/health`): every check and component. `healthy` / `degraded` /
+ *   `unhealthy` map to `pass` / `warn` / `fail`; HTTP 200 for pass and warn, 503 for fail.
+ * - `GET {path}/live`: 200 `{"status":"pass"}` while the process serves requests; it never
+ *   runs a dependency check (a restart does not cure a database outage).
+ * - `GET {path}/ready`: critical checks and components only.
+ * - Other methods: 405 (with `Allow: GET`); other paths: 404.
+ * - Error messages and check details are left out unless `details: true`: a public probe must
+ *   not leak hosts or internals.
+ * - Built with effect's HTTP server and `@effect/platform-node`'s `NodeHttpServer`; the server
+ *   lives as long as the layer.
+ *
+ * **Example** (Serving the endpoint on port 9090)
+ *
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { HealthAggregator, HealthHttp } from "effect-foundation"
+ *
+ * const Health = HealthHttp.layer({ port: 9090 }).pipe(Layer.provideMerge(HealthAggregator.layer()))
+ * const program = Effect.gen(function*() {
+ *   const http = yield* HealthHttp.HealthHttp
+ *   yield* Effect.log(`health at ${http.url}`) // => health at http://0.0.0.0:9090/health
+ * }).pipe(Effect.provide(Health))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { NodeHttpServer } from "@effect/platform-node"
+import { Context, Effect, Layer } from "effect"
+import type { HttpServerError } from "effect/http"
+import { HttpServer, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { createServer } from "node:http"
+import { InvalidConfig } from "./Errors.js"
+import { HealthAggregator } from "./HealthAggregator.js"
+import type { SystemHealth } from "./HealthAggregator.js"
+import { httpStatusOf, liveBody, render } from "./internal/healthJson.js"
+
+/**
+ * Options. `port` 0 picks a free port (read it back from `HealthHttp.url`). `host` defaults
+ * to every interface (what a Kubernetes probe needs); `path` defaults to `/health`;
+ * `details` (default `false`) adds error messages, check details, score and timings.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  readonly port: number
+  readonly host?: string | undefined
+  readonly path?: string | undefined
+  readonly details?: boolean | undefined
+}
+
+/**
+ * The running endpoint: `url` is the full address of `GET /health` (for example
+ * `http://127.0.0.1:9090/health`), with the port actually bound.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class HealthHttp extends Context.Service<HealthHttp, {
+  readonly url: string
+  readonly liveUrl: string
+  readonly readyUrl: string
+}>()("effect-foundation/HealthHttp") {}
+
+/** The media type of the draft. */
+const contentType = "application/health+json"
+// Probes and proxies must never answer from a cache: the point is the state now.
+const headers = { "cache-control": "no-store" }
+
+/**
+ * Serves the endpoint for the lifetime of the layer. Needs a `HealthAggregator`; fails with
+ * `InvalidConfig` on a bad port or path and with the server's `ServeError` when it cannot
+ * listen.
+ *
+ * **Example** (Details on, on loopback only)
+ *
+ * ```ts
+ * import { Layer } from "effect"
+ * import { HealthAggregator, HealthHttp } from "effect-foundation"
+ *
+ * const Internal = HealthHttp.layer({ port: 9091, host: "127.0.0.1", details: true }).pipe(
+ *   Layer.provideMerge(HealthAggregator.layer())
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: Options
+): Layer.Layer<HealthHttp, InvalidConfig | HttpServerError.ServeError, HealthAggregator> =>
+  Layer.unwrap(Effect.map(validate(options), ({ basePath, host, port }) =>
+    Layer.effect(
+      HealthHttp,
+      Effect.gen(function*() {
+        const health = yield* HealthAggregator
+        const server = yield* HttpServer.HttpServer
+        yield* server.serve(makeApp(health, basePath, options.details === true))
+        const base = HttpServer.formatAddress(server.address)
+        return HealthHttp.of({
+          url: `${base}${basePath === "" ? "/" : basePath}`,
+          liveUrl: `${base}${basePath}/live`,
+          readyUrl: `${base}${basePath}/ready`
+        })
+      })
+    ).pipe(
+      Layer.provide(NodeHttpServer.layer(() => createServer(), host === undefined ? { port } : { port, host }))
+    )
+  ))
+
+/**
+ * The URL of `GET /health` of the running endpoint.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const url: Effect.Effect<string, never, HealthHttp> = HealthHttp.useSync((http) => http.url)
+
+const makeApp = (
+  health: HealthAggregator["Service"],
+  basePath: string,
+  details: boolean
+): Effect.Effect<HttpServerResponse.HttpServerResponse, never, HttpServerRequest.HttpServerRequest> => {
+  const fullPath = basePath === "" ? "/" : basePath
+  const livePath = `${basePath}/live`
+  const readyPath = `${basePath}/ready`
+  const respond = (report: SystemHealth) =>
+    HttpServerResponse.text(render(report, details), { status: httpStatusOf(report.status), contentType, headers })
+  // built once: every request reuses these effects
+  const full = Effect.map(health.systemHealth, respond)
+  const ready = Effect.map(health.readiness, respond)
+  const live = Effect.succeed(HttpServerResponse.text(liveBody, { status: 200, contentType, headers }))
+  const notFound = Effect.succeed(HttpServerResponse.text("not found", { status: 404, headers }))
+  const notAllowed = Effect.succeed(
+    HttpServerResponse.text("method not allowed", { status: 405, headers: { ...headers, allow: "GET" } })
+  )
+  return Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+    const query = request.url.indexOf("?")
+    const path = query === -1 ? request.url : request.url.slice(0, query)
+    const route = path === fullPath ? full : path === readyPath ? ready : path === livePath ? live : undefined
+    if (route === undefined) return notFound
+    return request.method === "GET" ? route : notAllowed
+  })
+}
+
+const validate = (options: Options) =>
+  Effect.suspend(() => {
+    const { host, path = "/health", port } = options
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      return Effect.fail(
+        new InvalidConfig({ path: "health.http.port", message: `must be an integer from 0 to 65535, got ${port}` })
+      )
+    }
+    if (!/^\/[^?#\s]*$/.test(path) || (path.length > 1 && path.endsWith("/"))) {
+      return Effect.fail(
+        new InvalidConfig({
+          path: "health.http.path",
+          message: `must start with "/", not end with "/" and hold no query, got ${JSON.stringify(path)}`
+        })
+      )
+    }
+    // "/" as the base would make the probes "//live": serve them at "/live" and "/ready"
+    return Effect.succeed({ basePath: path === "/" ? "" : path, host, port })
+  })

@@ -1,0 +1,256 @@
+import { describe, expect, it } from "@effect/vitest"
+import type { Scope } from "effect"
+import { Effect, Layer } from "effect"
+import * as HealthAggregator from "../src/HealthAggregator.js"
+import * as HealthHttp from "../src/HealthHttp.js"
+import { HealthComponents } from "../src/internal/healthComponents.js"
+
+type Services = HealthAggregator.HealthAggregator | HealthComponents | HealthHttp.HealthHttp | Scope.Scope
+
+/** A real server on a free loopback port, with its own aggregator, for the body of one test. */
+const served = <A, E>(
+  body: (health: HealthAggregator.HealthAggregator["Service"], http: HealthHttp.HealthHttp["Service"]) => Effect.Effect<A, E, Services>,
+  options: Partial<HealthHttp.Options> = {},
+  aggregator: HealthAggregator.Options = {}
+) =>
+  Effect.gen(function*() {
+    return yield* body(yield* HealthAggregator.HealthAggregator, yield* HealthHttp.HealthHttp)
+  }).pipe(
+    Effect.scoped,
+    Effect.provide(
+      HealthHttp.layer({ port: 0, host: "127.0.0.1", ...options }).pipe(
+        Layer.provideMerge(HealthAggregator.layer(aggregator))
+      )
+    )
+  )
+
+interface Answer {
+  readonly status: number
+  readonly contentType: string | null
+  readonly allow: string | null
+  readonly cacheControl: string | null
+  readonly text: string
+  readonly body: any
+}
+
+const fetchAnswer = (url: string, init?: RequestInit) =>
+  Effect.promise(async (): Promise<Answer> => {
+    const response = await fetch(url, init)
+    const text = await response.text()
+    return {
+      status: response.status,
+      contentType: response.headers.get("content-type"),
+      allow: response.headers.get("allow"),
+      cacheControl: response.headers.get("cache-control"),
+      text,
+      body: text.startsWith("{") ? JSON.parse(text) : undefined
+    }
+  })
+
+const counted = <A>(effect: Effect.Effect<A>) => {
+  const state = { calls: 0 }
+  return { state, check: Effect.suspend(() => (state.calls++, effect)) }
+}
+
+describe("HealthHttp", () => {
+  it.live("GET /health: healthy is pass with 200 as application/health+json", () =>
+    served((health, http) =>
+      Effect.gen(function*() {
+        yield* health.register("db", Effect.succeed("healthy"), { critical: true })
+        expect(http.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/health$/)
+        const answer = yield* fetchAnswer(http.url)
+        expect(answer.status).toBe(200)
+        expect(answer.contentType).toBe("application/health+json")
+        expect(answer.cacheControl).toBe("no-store")
+        expect(answer.body).toEqual({
+          status: "pass",
+          checks: { db: [{ componentType: "component", status: "pass", time: expect.any(String) }] }
+        })
+        expect(Number.isNaN(Date.parse(answer.body.checks.db[0].time))).toBe(false)
+      })
+    ))
+
+  it.live("GET /health: degraded is warn with 200", () =>
+    served((health, http) =>
+      Effect.gen(function*() {
+        yield* health.register("cache", Effect.succeed("degraded"), { critical: true })
+        const answer = yield* fetchAnswer(http.url)
+        expect([answer.status, answer.body.status, answer.body.checks.cache[0].status]).toEqual([200, "warn", "warn"])
+      })
+    ))
+
+  it.live("GET /health: a non-critical unhealthy check is fail for itself, warn with 200 for the system", () =>
+    served((health, http) =>
+      Effect.gen(function*() {
+        yield* health.register("search", Effect.succeed("unhealthy"))
+        const answer = yield* fetchAnswer(http.url)
+        expect([answer.status, answer.body.status, answer.body.checks.search[0].status]).toEqual([200, "warn", "fail"])
+      })
+    ))
+
+  it.live("GET /health: a critical unhealthy check is fail with 503", () =>
+    served((health, http) =>
+      Effect.gen(function*() {
+        yield* health.register("db", Effect.succeed("unhealthy"), { critical: true })
+        yield* health.register("cache", Effect.succeed("healthy"))
+        const answer = yield* fetchAnswer(http.url)
+        expect([answer.status, answer.body.status]).toEqual([503, "fail"])
+        expect(answer.contentType).toBe("application/health+json")
+      })
+    ))
+
+  it.live("GET /health/live is pass while checks fail, and runs no check", () =>
+    served((health, http) =>
+      Effect.gen(function*() {
+        const db = counted(Effect.succeed("unhealthy" as const))
+        yield* health.register("db", db.check, { critical: true })
+        const answer = yield* fetchAnswer(http.liveUrl)
+        expect([answer.status, answer.body]).toEqual([200, { status: "pass" }])
+        expect(db.state.calls).toBe(0)
+      })
+    ))
+
+  it.live("GET /health/ready reads critical checks only", () =>
+    served((health, http) =>
+      Effect.gen(function*() {
+        const optional = counted(Effect.succeed("unhealthy" as const))
+        yield* health.register("recommendations", optional.check)
+        yield* health.register("db", Effect.succeed("healthy"), { critical: true })
+        const ready = yield* fetchAnswer(http.readyUrl)
+        expect([ready.status, ready.body.status, Object.keys(ready.body.checks)]).toEqual([200, "pass", ["db"]])
+        expect(optional.state.calls).toBe(0)
+        yield* health.register("queue", Effect.succeed("unhealthy"), { critical: true })
+        expect((yield* fetchAnswer(http.readyUrl)).status).toBe(503)
+      })
+    ))
+
+  it.live("a hung check is answered as fail within its timeout", () =>
+    served((health, http) =>
+      Effect.gen(function*() {
+        yield* health.register("hung", Effect.never, { timeout: "150 millis", critical: true })
+        const started = Date.now()
+        const answer = yield* fetchAnswer(http.url)
+        const elapsed = Date.now() - started
+        expect([answer.status, answer.body.status]).toEqual([503, "fail"])
+        expect(elapsed).toBeGreaterThanOrEqual(140)
+        expect(elapsed).toBeLessThan(1_000)
+      })
+    ))
+
+  it.live("a throwing check is fail; its message shows only with details", () =>
+    Effect.gen(function*() {
+      const throwing = Effect.sync((): HealthAggregator.CheckOutcome => {
+        throw new Error("connect ECONNREFUSED 10.0.0.5:5432")
+      })
+      const register = (health: HealthAggregator.HealthAggregator["Service"]) =>
+        health.register("db", throwing, { critical: true })
+      const hidden = yield* served((health, http) => Effect.andThen(register(health), fetchAnswer(http.url)))
+      expect([hidden.status, hidden.body.status]).toEqual([503, "fail"])
+      expect(hidden.text).not.toContain("10.0.0.5")
+      expect(hidden.body.output).toBeUndefined()
+      const shown = yield* served((health, http) => Effect.andThen(register(health), fetchAnswer(http.url)), {
+        details: true
+      })
+      expect(shown.status).toBe(503)
+      expect(shown.body.checks.db[0].output).toBe("connect ECONNREFUSED 10.0.0.5:5432")
+      expect(shown.body.output).toBe("db unhealthy")
+    }))
+
+  it.live("the details option adds details, score, timings; off, none of them leave the process", () =>
+    Effect.gen(function*() {
+      const register = (health: HealthAggregator.HealthAggregator["Service"]) =>
+        health.register("db", Effect.succeed({ status: "degraded" as const, details: { host: "db-7.internal" } }), {
+          critical: true
+        })
+      const off = yield* served((health, http) => Effect.andThen(register(health), fetchAnswer(http.url)))
+      expect(off.text).not.toContain("db-7.internal")
+      expect(Object.keys(off.body).sort()).toEqual(["checks", "status"])
+      expect(Object.keys(off.body.checks.db[0]).sort()).toEqual(["componentType", "status", "time"])
+      const on = yield* served((health, http) => Effect.andThen(register(health), fetchAnswer(http.url)), {
+        details: true
+      })
+      expect(on.body).toMatchObject({ status: "warn", score: 0.5, output: "db degraded", durationMs: expect.any(Number) })
+      expect(on.body.checks.db[0]).toMatchObject({
+        details: { host: "db-7.internal" },
+        critical: true,
+        observedUnit: "ms",
+        observedValue: expect.any(Number)
+      })
+    }))
+
+  it.live("concurrent probes are served from one run and then the cache", () =>
+    served((health, http) =>
+      Effect.gen(function*() {
+        const db = counted(Effect.as(Effect.sleep("50 millis"), "healthy" as const))
+        yield* health.register("db", db.check, { critical: true })
+        const answers = yield* Effect.promise(() =>
+          Promise.all(Array.from({ length: 40 }, () => fetch(http.url).then((r) => r.status)))
+        )
+        expect(answers.every((status) => status === 200)).toBe(true)
+        expect(db.state.calls).toBe(1)
+        const more = yield* Effect.promise(() =>
+          Promise.all(Array.from({ length: 20 }, () => fetch(http.readyUrl).then((r) => r.status)))
+        )
+        expect(more.every((status) => status === 200)).toBe(true)
+        expect(db.state.calls).toBe(1)
+      }), {}, { cacheTtl: "10 seconds" }))
+
+  it.live("other methods get 405 with Allow: GET; other paths get 404; a query string is ignored", () =>
+    served((health, http) =>
+      Effect.gen(function*() {
+        yield* health.register("db", Effect.succeed("healthy"))
+        for (const url of [http.url, http.liveUrl, http.readyUrl]) {
+          const post = yield* fetchAnswer(url, { method: "POST", body: "{}" })
+          expect([post.status, post.allow]).toEqual([405, "GET"])
+          expect((yield* fetchAnswer(url, { method: "DELETE" })).status).toBe(405)
+        }
+        const base = http.url.replace(/\/health$/, "")
+        for (const path of ["/", "/healthz", "/health/", "/health/live/x", "/other"]) {
+          expect((yield* fetchAnswer(`${base}${path}`)).status).toBe(404)
+        }
+        expect((yield* fetchAnswer(`${http.url}?verbose=1`)).body.status).toBe("pass")
+      })
+    ))
+
+  it.live("serves under a custom path", () =>
+    served((_, http) =>
+      Effect.gen(function*() {
+        expect(http.url).toMatch(/\/status$/)
+        expect((yield* fetchAnswer(http.liveUrl)).status).toBe(200)
+        expect(http.liveUrl).toMatch(/\/status\/live$/)
+        expect((yield* fetchAnswer(http.url.replace(/\/status$/, "/health"))).status).toBe(404)
+      }), { path: "/status" }))
+
+  it.live("built-in components appear with their kind as componentType", () =>
+    served((_, http) =>
+      Effect.gen(function*() {
+        const components = yield* HealthComponents
+        yield* components.register({
+          name: "circuit_breaker:payments",
+          kind: "circuit_breaker",
+          critical: true,
+          report: Effect.succeed({ status: "unhealthy", details: { state: "Open" } })
+        })
+        const answer = yield* fetchAnswer(http.url)
+        expect(answer.status).toBe(503)
+        expect(answer.body.checks["circuit_breaker:payments"][0]).toMatchObject({
+          componentType: "circuit_breaker",
+          status: "fail"
+        })
+      })
+    ))
+
+  it.live("rejects a bad port or path with InvalidConfig", () =>
+    Effect.gen(function*() {
+      const attempt = (options: HealthHttp.Options) =>
+        Effect.flip(
+          Layer.build(HealthHttp.layer(options).pipe(Layer.provide(HealthAggregator.layer()))).pipe(Effect.scoped)
+        )
+      for (const port of [-1, 65_536, 1.5, Number.NaN]) {
+        expect(yield* attempt({ port })).toMatchObject({ _tag: "InvalidConfig", path: "health.http.port" })
+      }
+      for (const path of ["health", "/health/", "/health?x", ""]) {
+        expect(yield* attempt({ port: 0, path })).toMatchObject({ _tag: "InvalidConfig", path: "health.http.path" })
+      }
+    }))
+})
