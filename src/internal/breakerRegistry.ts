@@ -1,0 +1,225 @@
+/**
+ * The effectful shell's state for `CircuitBreaker`: the named breakers, their metric series,
+ * and the per-call guard that connects a protected effect to a breaker. Everything here runs
+ * synchronously inside one run-loop step, so each decision is atomic.
+ */
+import type { Fiber } from "effect"
+import { Cause, Clock, Context, Duration, Effect, Metric, PubSub } from "effect"
+import { CircuitBreakerOpen, fastConstructor, OperationTimeout } from "../Errors.js"
+import * as Names from "../Telemetry.js"
+import type { NormalizedPolicy } from "./breakerPolicy.js"
+import * as Circuit from "./circuit.js"
+import { registerCounter, registerGauge } from "./observableMetric.js"
+import type { Guard } from "./primitive.js"
+
+export interface Transition {
+  readonly breaker: string
+  readonly from: Circuit.StateName
+  readonly to: Circuit.StateName
+  /** epoch milliseconds, from effect's `Clock` */
+  readonly at: number
+}
+
+export class Breaker {
+  readonly circuit: Circuit.Circuit
+  /** whether recording an outcome needs the clock (time windows, slow calls, rate rules) */
+  readonly recordNeedsTime: boolean
+  readonly removeSeries: Array<() => void> = []
+  readonly timeout: (<A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | OperationTimeout, R>) | undefined
+
+  constructor(readonly name: string, readonly policy: NormalizedPolicy, readonly dynamic: boolean) {
+    this.circuit = Circuit.make(policy.core)
+    this.recordNeedsTime = Circuit.needsTimeToRecord(policy.core) || this.circuit.outcomes !== undefined
+    const callTimeoutMs = policy.callTimeoutMs
+    if (callTimeoutMs === undefined) {
+      this.timeout = undefined
+    } else {
+      const duration = Duration.millis(callTimeoutMs)
+      const timedOut = Effect.fail(new OperationTimeout({ operation: name, timeout: duration }))
+      const options = { duration, orElse: () => timedOut }
+      this.timeout = (self) => Effect.timeoutOrElse(self, options)
+    }
+  }
+}
+
+const makeOpen = fastConstructor(CircuitBreakerOpen, "CircuitBreakerOpen", "circuit_breaker_open")
+
+const nowOf = (fiber: Fiber.Fiber<unknown, unknown>): number => fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
+
+const isFailureOf = (breaker: Breaker, cause: Cause.Cause<unknown>): boolean => {
+  const classify = breaker.policy.isFailure
+  if (classify === undefined) return true
+  try {
+    return classify(cause) === true
+  } catch {
+    // a classifier that throws cannot tell us the call was fine
+    return true
+  }
+}
+
+export class Registry {
+  readonly configured = new Map<string, Breaker>()
+  /** breakers created on first use from `defaults`; Map order is least recently used first */
+  readonly dynamic = new Map<string, Breaker>()
+  private readonly transitionCounter: Metric.Counter<number>
+
+  constructor(
+    readonly defaults: NormalizedPolicy,
+    policies: ReadonlyMap<string, NormalizedPolicy>,
+    readonly maxDynamic: number,
+    readonly context: Context.Context<never>,
+    readonly pubsub: PubSub.PubSub<Transition>
+  ) {
+    this.transitionCounter = Metric.counter(Names.metrics.circuitBreakerTransitions, {
+      description: "circuit breaker state transitions",
+      incremental: true
+    })
+    for (const [name, policy] of policies) this.configured.set(name, this.create(name, policy, false))
+  }
+
+  /** the breaker for `name`, created from the defaults on first use */
+  resolve(name: string): Breaker {
+    const configured = this.configured.get(name)
+    if (configured !== undefined) return configured
+    const dynamic = this.dynamic.get(name)
+    if (dynamic !== undefined) {
+      // move to the most recently used end
+      this.dynamic.delete(name)
+      this.dynamic.set(name, dynamic)
+      return dynamic
+    }
+    if (this.dynamic.size >= this.maxDynamic) {
+      const [evictedName, evicted] = this.dynamic.entries().next().value!
+      this.dynamic.delete(evictedName)
+      for (const remove of evicted.removeSeries) remove()
+    }
+    const created = this.create(name, this.defaults, true)
+    this.dynamic.set(name, created)
+    return created
+  }
+
+  find(name: string): Breaker | undefined {
+    return this.configured.get(name) ?? this.dynamic.get(name)
+  }
+
+  all(): Array<Breaker> {
+    return [...this.configured.values(), ...this.dynamic.values()]
+  }
+
+  close(): void {
+    for (const breaker of this.all()) for (const remove of breaker.removeSeries) remove()
+  }
+
+  transition(breaker: Breaker, from: Circuit.StateCode, to: Circuit.StateCode, at: number): void {
+    const event: Transition = {
+      breaker: breaker.name,
+      from: Circuit.stateNames[from]!,
+      to: Circuit.stateNames[to]!,
+      at
+    }
+    Metric.withAttributes(this.transitionCounter, { breaker: breaker.name, from: event.from, to: event.to })
+      .updateUnsafe(1, this.context)
+    PubSub.publishUnsafe(this.pubsub, event)
+  }
+
+  private create(name: string, policy: NormalizedPolicy, dynamic: boolean): Breaker {
+    const breaker = new Breaker(name, policy, dynamic)
+    const circuit = breaker.circuit
+    const calls = Names.metrics.circuitBreakerCalls
+    const description = "calls through the circuit breaker, by outcome"
+    breaker.removeSeries.push(
+      registerCounter(this.context, calls, description, { breaker: name, outcome: "success" }, () => circuit.successes),
+      registerCounter(this.context, calls, description, { breaker: name, outcome: "failure" }, () => circuit.failures),
+      registerCounter(this.context, calls, description, { breaker: name, outcome: "rejected" }, () => circuit.rejected),
+      registerGauge(
+        this.context,
+        Names.metrics.circuitBreakerState,
+        "circuit breaker state: 0 closed, 1 half-open, 2 open",
+        { breaker: name },
+        () => circuit.state === Circuit.OPEN ? 2 : circuit.state === Circuit.HALF_OPEN ? 1 : 0
+      )
+    )
+    return breaker
+  }
+}
+
+/** A permit under a slow-call policy also carries when the call started. */
+interface TimedPermit {
+  readonly generation: number
+  readonly startedAt: number
+}
+type Permit = number | TimedPermit
+
+/**
+ * Connects one protected effect to a breaker. The breaker is resolved when the effect runs,
+ * not when it is built, so a protected effect value can be built once and run many times.
+ * `current` is scratch space between `admit` and `wrap` (called back to back, synchronously);
+ * a name resolves to the same breaker until it is evicted, so concurrent runs of one effect
+ * value agree on it.
+ */
+export class BreakerGuard implements Guard<Permit, CircuitBreakerOpen> {
+  current: Breaker | undefined = undefined
+
+  constructor(readonly registry: Registry, readonly name: string) {}
+
+  admit(fiber: Fiber.Fiber<unknown, unknown>): Permit | Effect.Effect<never, CircuitBreakerOpen> {
+    const breaker = this.registry.resolve(this.name)
+    this.current = breaker
+    const circuit = breaker.circuit
+    const timed = breaker.policy.core.slowCallDurationMs !== undefined
+    // Closed needs no clock unless calls are timed: the common case costs a few field reads
+    if (circuit.state === Circuit.CLOSED && !timed) return circuit.generation
+    const now = nowOf(fiber)
+    const from = circuit.state
+    const generation = circuit.generation
+    const permit = Circuit.admit(circuit, now, breaker.policy.core)
+    if (circuit.generation !== generation) this.registry.transition(breaker, from, circuit.state, now)
+    if (permit !== Circuit.REJECTED) return timed ? { generation: permit, startedAt: now } : permit
+    return Effect.fail(makeOpen({
+      breaker: breaker.name,
+      state: circuit.state === Circuit.OPEN ? "Open" : "HalfOpen",
+      retryAfter: Duration.millis(Circuit.retryAfter(circuit, now, breaker.policy.core))
+    }))
+  }
+
+  wrap<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | OperationTimeout, R> {
+    const timeout = this.current!.timeout
+    return timeout === undefined ? self : timeout(self)
+  }
+
+  onSuccess(permit: Permit, fiber: Fiber.Fiber<unknown, unknown>): void {
+    const breaker = this.current!
+    const circuit = breaker.circuit
+    if (!breaker.recordNeedsTime && circuit.state === Circuit.CLOSED && permit === circuit.generation) {
+      circuit.successes++
+      circuit.consecutiveFailures = 0
+      return
+    }
+    this.complete(breaker, permit, false, fiber)
+  }
+
+  onFailure(permit: Permit, cause: Cause.Cause<unknown>, fiber: Fiber.Fiber<unknown, unknown>): void {
+    const breaker = this.current!
+    if (Cause.hasInterruptsOnly(cause)) {
+      // interruption is neither a success nor a failure; a probe gives its slot back
+      Circuit.release(breaker.circuit, typeof permit === "number" ? permit : permit.generation)
+      return
+    }
+    this.complete(breaker, permit, isFailureOf(breaker, cause), fiber)
+  }
+
+  private complete(breaker: Breaker, permit: Permit, failed: boolean, fiber: Fiber.Fiber<unknown, unknown>): void {
+    const circuit = breaker.circuit
+    const now = nowOf(fiber)
+    const from = circuit.state
+    const generation = circuit.generation
+    const slowMs = breaker.policy.core.slowCallDurationMs
+    const slow = slowMs !== undefined && typeof permit !== "number" && now - permit.startedAt >= slowMs
+    Circuit.record(circuit, typeof permit === "number" ? permit : permit.generation, failed, slow, now, breaker.policy.core)
+    if (circuit.generation !== generation) this.registry.transition(breaker, from, circuit.state, now)
+  }
+}
+
+/** Looks up the service in the running fiber's context (used by `protect`). */
+export const serviceFrom = <S>(fiber: Fiber.Fiber<unknown, unknown>, tag: Context.Key<any, S>): S =>
+  Context.getUnsafe(fiber.context, tag)

@@ -1,0 +1,267 @@
+/**
+ * The circuit breaker state machine: deterministic, effect-free functions over one breaker's
+ * plain state. Time is an argument (milliseconds), never read here. The shell
+ * (`CircuitBreaker.ts`) owns the state, reads the clock, and publishes transitions.
+ *
+ * For speed the functions update the state object they are given in place (a closed,
+ * successful call must not allocate) and report what happened through their return value and
+ * the `generation` counter, which grows by one on every transition. The model-based property
+ * test checks this machine against a small immutable reference model.
+ *
+ * States: Closed -> Open when a trip rule fires; Open -> HalfOpen once `reopenAt` has passed
+ * (checked lazily at admission: no timer); HalfOpen admits `halfOpenMaxCalls` concurrent
+ * probes; a successful probe closes the circuit, a failed one reopens it with the reset
+ * timeout grown by the backoff factor. Results of calls admitted under an older generation
+ * are ignored: a slow call admitted while Closed cannot close a circuit that has since opened.
+ */
+
+export type StateName = "Closed" | "HalfOpen" | "Open"
+
+export const CLOSED = 0
+export const HALF_OPEN = 1
+export const OPEN = 2
+export type StateCode = typeof CLOSED | typeof HALF_OPEN | typeof OPEN
+
+export const stateNames: ReadonlyArray<StateName> = ["Closed", "HalfOpen", "Open"]
+
+/** A validated policy, durations in milliseconds. */
+export interface Policy {
+  /** consecutive failures (or failures within `monitorWindowMs`) that open the circuit */
+  readonly failureThreshold: number | undefined
+  readonly monitorWindowMs: number | undefined
+  readonly failureRateThreshold: number | undefined
+  readonly slowCallRateThreshold: number | undefined
+  readonly slowCallDurationMs: number | undefined
+  readonly minimumCalls: number
+  /** calls the rate rules look back over */
+  readonly slidingWindowSize: number
+  readonly resetTimeoutMs: number
+  readonly backoffFactor: number
+  readonly backoffMaxMs: number
+  readonly halfOpenMaxCalls: number
+}
+
+export interface Circuit {
+  state: StateCode
+  /** grows by one on every transition; permits carry the generation they were issued in */
+  generation: number
+  // --- Closed: trip-rule statistics
+  consecutiveFailures: number
+  /** ring of the last `failureThreshold` failure times (monitorWindow rule only) */
+  failureTimes: Float64Array | undefined
+  failureTimesNext: number
+  failureTimesCount: number
+  /** ring of the last `slidingWindowSize` outcomes: bit 1 failure, bit 2 slow (rate rules only) */
+  outcomes: Uint8Array | undefined
+  outcomesNext: number
+  outcomesCount: number
+  windowFailures: number
+  windowSlow: number
+  // --- Open
+  openedAt: number
+  reopenAt: number
+  /** openings in a row without a successful probe: the backoff exponent */
+  attempt: number
+  // --- HalfOpen
+  probesInFlight: number
+  // --- totals since creation (metrics and status)
+  successes: number
+  failures: number
+  rejected: number
+}
+
+export const make = (policy: Policy): Circuit => ({
+  state: CLOSED,
+  generation: 0,
+  consecutiveFailures: 0,
+  failureTimes: policy.failureThreshold !== undefined && policy.monitorWindowMs !== undefined
+    ? new Float64Array(policy.failureThreshold)
+    : undefined,
+  failureTimesNext: 0,
+  failureTimesCount: 0,
+  outcomes: policy.failureRateThreshold !== undefined || policy.slowCallRateThreshold !== undefined
+    ? new Uint8Array(policy.slidingWindowSize)
+    : undefined,
+  outcomesNext: 0,
+  outcomesCount: 0,
+  windowFailures: 0,
+  windowSlow: 0,
+  openedAt: 0,
+  reopenAt: 0,
+  attempt: 0,
+  probesInFlight: 0,
+  successes: 0,
+  failures: 0,
+  rejected: 0
+})
+
+/** Whether admission in `state` needs the current time (Closed does not). */
+export const needsTimeToAdmit = (circuit: Circuit): boolean => circuit.state !== CLOSED
+
+/** Whether recording an outcome needs the current time and the call's start time. */
+export const needsTimeToRecord = (policy: Policy): boolean =>
+  policy.monitorWindowMs !== undefined || policy.slowCallDurationMs !== undefined
+
+/** Reset timeout for the current opening: base * factor^attempt, capped at the backoff max. */
+export const currentResetTimeout = (circuit: Circuit, policy: Policy): number =>
+  circuit.attempt === 0 || policy.backoffFactor === 1
+    ? policy.resetTimeoutMs
+    : Math.min(policy.resetTimeoutMs * Math.pow(policy.backoffFactor, circuit.attempt), policy.backoffMaxMs)
+
+/** Returned by `admit` when the call is rejected. */
+export const REJECTED = -1
+
+/**
+ * Admission. Returns the permit (the generation, >= 0) or `REJECTED`. Moves Open to HalfOpen
+ * when its time has come.
+ */
+export const admit = (circuit: Circuit, now: number, policy: Policy): number => {
+  if (circuit.state === CLOSED) return circuit.generation
+  if (circuit.state === OPEN) {
+    if (now < circuit.reopenAt) {
+      circuit.rejected++
+      return REJECTED
+    }
+    // the first caller after the reset timeout becomes a probe
+    toHalfOpen(circuit)
+  }
+  if (circuit.probesInFlight >= policy.halfOpenMaxCalls) {
+    circuit.rejected++
+    return REJECTED
+  }
+  circuit.probesInFlight++
+  return circuit.generation
+}
+
+/** Milliseconds until a rejected caller may be admitted (an estimate in HalfOpen). */
+export const retryAfter = (circuit: Circuit, now: number, policy: Policy): number =>
+  circuit.state === OPEN
+    ? Math.max(0, circuit.reopenAt - now)
+    // HalfOpen with every probe slot taken: if the probe fails, the next chance comes after
+    // the next reset timeout, which is the honest upper bound we can give.
+    : circuit.state === HALF_OPEN
+    ? currentResetTimeout(circuit, policy)
+    : 0
+
+/**
+ * Records a call admitted with `permit`. `failed`: the call counts as a failure; `slow`: it ran
+ * at least `slowCallDuration`. Results from an older generation are ignored.
+ */
+export const record = (
+  circuit: Circuit,
+  permit: number,
+  failed: boolean,
+  slow: boolean,
+  now: number,
+  policy: Policy
+): void => {
+  if (failed) circuit.failures++
+  else circuit.successes++
+  if (permit !== circuit.generation) return
+  if (circuit.state === HALF_OPEN) {
+    circuit.probesInFlight--
+    if (failed) toOpen(circuit, now, policy, circuit.attempt + 1)
+    else toClosed(circuit)
+    return
+  }
+  if (circuit.state !== CLOSED) return
+  if (failed) {
+    circuit.consecutiveFailures++
+  } else if (circuit.consecutiveFailures !== 0) {
+    circuit.consecutiveFailures = 0
+  }
+  if (failed && circuit.failureTimes !== undefined) {
+    const ring = circuit.failureTimes
+    ring[circuit.failureTimesNext] = now
+    circuit.failureTimesNext = (circuit.failureTimesNext + 1) % ring.length
+    if (circuit.failureTimesCount < ring.length) circuit.failureTimesCount++
+  }
+  if (circuit.outcomes !== undefined) recordOutcome(circuit, (failed ? 1 : 0) | (slow ? 2 : 0))
+  if (shouldTrip(circuit, now, policy)) toOpen(circuit, now, policy, 0)
+}
+
+/** An admitted call was interrupted: it is neither a success nor a failure; free its slot. */
+export const release = (circuit: Circuit, permit: number): void => {
+  if (permit === circuit.generation && circuit.state === HALF_OPEN) circuit.probesInFlight--
+}
+
+const recordOutcome = (circuit: Circuit, outcome: number): void => {
+  const ring = circuit.outcomes!
+  if (circuit.outcomesCount === ring.length) {
+    const evicted = ring[circuit.outcomesNext]!
+    if (evicted & 1) circuit.windowFailures--
+    if (evicted & 2) circuit.windowSlow--
+  } else {
+    circuit.outcomesCount++
+  }
+  ring[circuit.outcomesNext] = outcome
+  circuit.outcomesNext = (circuit.outcomesNext + 1) % ring.length
+  if (outcome & 1) circuit.windowFailures++
+  if (outcome & 2) circuit.windowSlow++
+}
+
+/** The trip rules, any of which opens the circuit. */
+export const shouldTrip = (circuit: Circuit, now: number, policy: Policy): boolean => {
+  const threshold = policy.failureThreshold
+  if (threshold !== undefined) {
+    if (circuit.failureTimes === undefined) {
+      if (circuit.consecutiveFailures >= threshold) return true
+    } else if (circuit.failureTimesCount >= threshold) {
+      // the oldest of the last `threshold` failures is the slot about to be overwritten
+      const oldest = circuit.failureTimes[circuit.failureTimesNext]!
+      if (now - oldest < policy.monitorWindowMs!) return true
+    }
+  }
+  if (circuit.outcomes !== undefined && circuit.outcomesCount >= policy.minimumCalls) {
+    if (
+      policy.failureRateThreshold !== undefined &&
+      circuit.windowFailures / circuit.outcomesCount >= policy.failureRateThreshold
+    ) return true
+    if (
+      policy.slowCallRateThreshold !== undefined &&
+      circuit.windowSlow / circuit.outcomesCount >= policy.slowCallRateThreshold
+    ) return true
+  }
+  return false
+}
+
+const clearStatistics = (circuit: Circuit): void => {
+  circuit.consecutiveFailures = 0
+  circuit.failureTimesNext = 0
+  circuit.failureTimesCount = 0
+  circuit.outcomesNext = 0
+  circuit.outcomesCount = 0
+  circuit.windowFailures = 0
+  circuit.windowSlow = 0
+}
+
+export const toOpen = (circuit: Circuit, now: number, policy: Policy, attempt: number): void => {
+  circuit.state = OPEN
+  circuit.generation++
+  circuit.attempt = attempt
+  circuit.openedAt = now
+  circuit.reopenAt = now + currentResetTimeout(circuit, policy)
+  circuit.probesInFlight = 0
+  clearStatistics(circuit)
+}
+
+const toHalfOpen = (circuit: Circuit): void => {
+  circuit.state = HALF_OPEN
+  circuit.generation++
+  circuit.probesInFlight = 0
+}
+
+export const toClosed = (circuit: Circuit): void => {
+  circuit.state = CLOSED
+  circuit.generation++
+  circuit.attempt = 0
+  circuit.probesInFlight = 0
+  clearStatistics(circuit)
+}
+
+/** Forces the circuit open for one base reset timeout (an operator's `trip`). */
+export const trip = (circuit: Circuit, now: number, policy: Policy): void =>
+  toOpen(circuit, now, policy, circuit.state === OPEN ? circuit.attempt : 0)
+
+/** Forces the circuit closed with clean statistics and no backoff (an operator's `reset`). */
+export const reset = (circuit: Circuit): void => toClosed(circuit)

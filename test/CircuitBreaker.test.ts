@@ -1,0 +1,361 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Cause, Duration, Effect, Exit, Fiber, Layer, Metric, Option, Stream } from "effect"
+import { TestClock } from "effect/testing"
+import { CircuitBreaker } from "../src/index.js"
+
+const failing = Effect.fail("boom" as const)
+const ok = Effect.succeed("ok" as const)
+
+/** runs `n` calls of `effect` through `breaker`, ignoring their outcome */
+const calls = (n: number, effect: Effect.Effect<unknown, unknown>, breaker = "db") =>
+  Effect.forEach(Array.from({ length: n }), () => Effect.exit(effect.pipe(CircuitBreaker.protect(breaker))), {
+    discard: true
+  })
+
+const stateOf = (breaker = "db") => Effect.map(CircuitBreaker.CircuitBreaker.use((s) => s.state(breaker)), (s) => s.state)
+
+const withBreakers = (options: CircuitBreaker.Options) => Effect.provide(CircuitBreaker.layer(options))
+
+/** yields until `predicate` holds (forked fibers need scheduler rounds; primer §12b) */
+const eventually = (predicate: () => boolean) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 1000 && !predicate(); i++) yield* Effect.yieldNow
+    expect(predicate()).toBe(true)
+  })
+
+describe("CircuitBreaker", () => {
+  describe("Closed", () => {
+    it.effect("passes calls through and counts successes", () =>
+      Effect.gen(function*() {
+        expect(yield* ok.pipe(CircuitBreaker.protect("db"))).toBe("ok")
+        expect(yield* CircuitBreaker.protect(ok, "db")).toBe("ok")
+        const status = yield* CircuitBreaker.CircuitBreaker.use((s) => s.state("db"))
+        expect(status).toMatchObject({ state: "Closed", successes: 2, failures: 0, rejected: 0 })
+      }).pipe(withBreakers({ breakers: { db: { failureThreshold: 3 } } })))
+
+    it.effect("a success resets the consecutive failure count", () =>
+      Effect.gen(function*() {
+        yield* calls(2, failing)
+        yield* calls(1, ok)
+        yield* calls(2, failing)
+        expect(yield* stateOf()).toBe("Closed")
+        yield* calls(1, failing)
+        expect(yield* stateOf()).toBe("Open")
+      }).pipe(withBreakers({ breakers: { db: { failureThreshold: 3 } } })))
+
+    it.effect("the effect's own error passes through unchanged", () =>
+      Effect.gen(function*() {
+        const exit = yield* Effect.exit(failing.pipe(CircuitBreaker.protect("db")))
+        expect(exit).toEqual(Exit.fail("boom"))
+      }).pipe(withBreakers({})))
+  })
+
+  describe("Open", () => {
+    it.effect("opens after failureThreshold consecutive failures and rejects without calling", () =>
+      Effect.gen(function*() {
+        yield* calls(3, failing)
+        let invoked = 0
+        const error = yield* Effect.flip(Effect.sync(() => invoked++).pipe(CircuitBreaker.protect("db")))
+        expect(invoked).toBe(0)
+        expect(error._tag).toBe("CircuitBreakerOpen")
+        if (error._tag !== "CircuitBreakerOpen") return
+        expect(error.breaker).toBe("db")
+        expect(error.state).toBe("Open")
+        expect(Duration.toMillis(error.retryAfter)).toBe(10_000)
+        expect(error.message).toContain("db")
+        yield* TestClock.adjust("4 seconds")
+        const later = yield* Effect.flip(ok.pipe(CircuitBreaker.protect("db")))
+        expect(later._tag === "CircuitBreakerOpen" && Duration.toMillis(later.retryAfter)).toBe(6_000)
+        const status = yield* CircuitBreaker.CircuitBreaker.use((s) => s.state("db"))
+        expect(status).toMatchObject({ state: "Open", failures: 3, rejected: 2, openedAt: 0 })
+        expect(Duration.toMillis(status.retryAfter!)).toBe(6_000)
+      }).pipe(withBreakers({ breakers: { db: { failureThreshold: 3, resetTimeout: "10 seconds" } } })))
+
+    it.effect("rejection is catchable by tag", () =>
+      Effect.gen(function*() {
+        yield* calls(1, failing)
+        const result = yield* ok.pipe(
+          CircuitBreaker.protect("db"),
+          Effect.catchTag("CircuitBreakerOpen", (e) => Effect.succeed(`fallback ${e.breaker}`))
+        )
+        expect(result).toBe("fallback db")
+      }).pipe(withBreakers({ breakers: { db: { failureThreshold: 1 } } })))
+  })
+
+  describe("HalfOpen", () => {
+    const policy = { failureThreshold: 2, resetTimeout: "10 seconds" } as const
+
+    it.effect("admits one probe after resetTimeout; a successful probe closes", () =>
+      Effect.gen(function*() {
+        yield* calls(2, failing)
+        yield* TestClock.adjust("9999 millis")
+        expect((yield* Effect.flip(ok.pipe(CircuitBreaker.protect("db"))))._tag).toBe("CircuitBreakerOpen")
+        yield* TestClock.adjust("1 millis")
+        expect(yield* ok.pipe(CircuitBreaker.protect("db"))).toBe("ok")
+        expect(yield* stateOf()).toBe("Closed")
+      }).pipe(withBreakers({ breakers: { db: policy } })))
+
+    it.effect("a failed probe reopens; backoff grows the reset timeout, closing restores it", () =>
+      Effect.gen(function*() {
+        yield* calls(2, failing) // open at 0, reopen at 10s
+        yield* TestClock.adjust("10 seconds")
+        yield* calls(1, failing) // probe fails: attempt 1 -> 20s
+        let error = yield* Effect.flip(ok.pipe(CircuitBreaker.protect("db")))
+        expect(error._tag === "CircuitBreakerOpen" && Duration.toMillis(error.retryAfter)).toBe(20_000)
+        yield* TestClock.adjust("20 seconds")
+        yield* calls(1, failing) // attempt 2 -> 40s
+        error = yield* Effect.flip(ok.pipe(CircuitBreaker.protect("db")))
+        expect(error._tag === "CircuitBreakerOpen" && Duration.toMillis(error.retryAfter)).toBe(40_000)
+        yield* TestClock.adjust("40 seconds")
+        yield* calls(1, failing) // attempt 3 -> 80s capped at 60s
+        error = yield* Effect.flip(ok.pipe(CircuitBreaker.protect("db")))
+        expect(error._tag === "CircuitBreakerOpen" && Duration.toMillis(error.retryAfter)).toBe(60_000)
+        yield* TestClock.adjust("60 seconds")
+        yield* calls(1, ok) // closes, back to base
+        expect(yield* stateOf()).toBe("Closed")
+        yield* calls(2, failing)
+        error = yield* Effect.flip(ok.pipe(CircuitBreaker.protect("db")))
+        expect(error._tag === "CircuitBreakerOpen" && Duration.toMillis(error.retryAfter)).toBe(10_000)
+      }).pipe(withBreakers({ breakers: { db: { ...policy, backoff: { factor: 2, max: "1 minute" } } } })))
+
+    it.effect("100 concurrent fibers in HalfOpen: exactly halfOpenMaxCalls probes run", () =>
+      Effect.gen(function*() {
+        yield* calls(2, failing)
+        yield* TestClock.adjust("10 seconds")
+        let running = 0
+        const probe = Effect.sync(() => running++).pipe(Effect.andThen(Effect.never))
+        const fibers = yield* Effect.forEach(
+          Array.from({ length: 100 }),
+          () => Effect.forkChild(probe.pipe(CircuitBreaker.protect("db")), { startImmediately: true })
+        )
+        yield* eventually(() => fibers.filter((f) => f.pollUnsafe() !== undefined).length === 97)
+        expect(running).toBe(3)
+        for (const fiber of fibers) {
+          const exit = fiber.pollUnsafe()
+          if (exit === undefined) continue
+          expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toMatchObject({
+            _tag: "CircuitBreakerOpen",
+            state: "HalfOpen"
+          })
+        }
+        yield* Fiber.interruptAll(fibers)
+      }).pipe(withBreakers({ breakers: { db: { ...policy, halfOpenMaxCalls: 3 } } })))
+
+    it.effect("an interrupted probe frees its slot: the breaker never sticks in HalfOpen", () =>
+      Effect.gen(function*() {
+        yield* calls(2, failing)
+        yield* TestClock.adjust("10 seconds")
+        const probe = yield* Effect.forkChild(Effect.never.pipe(CircuitBreaker.protect("db")), { startImmediately: true })
+        expect((yield* Effect.flip(ok.pipe(CircuitBreaker.protect("db"))))._tag).toBe("CircuitBreakerOpen")
+        yield* Fiber.interrupt(probe)
+        expect(yield* stateOf()).toBe("HalfOpen")
+        expect(yield* ok.pipe(CircuitBreaker.protect("db"))).toBe("ok")
+        expect(yield* stateOf()).toBe("Closed")
+      }).pipe(withBreakers({ breakers: { db: policy } })))
+
+    it.effect("a result of a call admitted before the circuit opened is ignored", () =>
+      Effect.gen(function*() {
+        // a slow call admitted while Closed must not close the circuit that opened meanwhile
+        const slow = yield* Effect.forkChild(Effect.sleep("30 seconds").pipe(CircuitBreaker.protect("db")), {
+          startImmediately: true
+        })
+        yield* calls(2, failing)
+        expect(yield* stateOf()).toBe("Open")
+        yield* TestClock.adjust("30 seconds")
+        yield* Fiber.join(slow)
+        expect(yield* stateOf()).toBe("Open") // reopenAt passed; moves on at the next call
+        const status = yield* CircuitBreaker.CircuitBreaker.use((s) => s.state("db"))
+        expect(status.successes).toBe(1)
+      }).pipe(withBreakers({ breakers: { db: { failureThreshold: 2, resetTimeout: "1 minute" } } })))
+  })
+
+  describe("trip rules", () => {
+    it.effect("failureThreshold within monitorWindow: failures spread wider than the window do not trip", () =>
+      Effect.gen(function*() {
+        yield* calls(2, failing)
+        yield* TestClock.adjust("6 seconds")
+        yield* calls(1, failing) // failures at 0, 0, 6s: oldest of the last 3 is 6s old... within 5s? no
+        expect(yield* stateOf()).toBe("Closed")
+        yield* TestClock.adjust("1 second")
+        yield* calls(1, failing) // last three at 0, 6s, 7s: oldest 7s old -> no
+        expect(yield* stateOf()).toBe("Closed")
+        yield* calls(1, failing) // last three at 6s, 7s, 7s: oldest 1s old -> trips
+        expect(yield* stateOf()).toBe("Open")
+      }).pipe(withBreakers({ breakers: { db: { failureThreshold: 3, monitorWindow: "5 seconds" } } })))
+
+    it.effect("successes do not reset a windowed count (Fuse semantics)", () =>
+      Effect.gen(function*() {
+        yield* calls(1, failing)
+        yield* calls(5, ok)
+        yield* calls(1, failing)
+        expect(yield* stateOf()).toBe("Open")
+      }).pipe(withBreakers({ breakers: { db: { failureThreshold: 2, monitorWindow: "1 minute" } } })))
+
+    it.effect("failure rate opens once minimumCalls were made", () =>
+      Effect.gen(function*() {
+        yield* calls(3, failing)
+        expect(yield* stateOf()).toBe("Closed") // 3 calls < minimumCalls 4
+        yield* calls(1, ok) // 3/4 = 0.75 >= 0.5
+        expect(yield* stateOf()).toBe("Open")
+      }).pipe(withBreakers({ breakers: { db: { failureRateThreshold: 0.5, minimumCalls: 4 } } })))
+
+    it.effect("failure rate looks at the last slidingWindowSize calls only", () =>
+      Effect.gen(function*() {
+        yield* calls(2, failing)
+        yield* calls(4, ok) // window [S,S,S,S]: the F,F slid out (never above 0.5 < 0.75)
+        expect(yield* stateOf()).toBe("Closed")
+        yield* calls(2, failing) // [S,S,F,F] = 0.5
+        expect(yield* stateOf()).toBe("Closed")
+        yield* calls(1, failing) // [S,F,F,F] = 0.75
+        expect(yield* stateOf()).toBe("Open")
+      }).pipe(withBreakers({ breakers: { db: { failureRateThreshold: 0.75, minimumCalls: 4, slidingWindowSize: 4 } } })))
+
+    it.effect("slow-call rate opens on slow successes", () =>
+      Effect.gen(function*() {
+        const slowCall = Effect.sleep("2 seconds").pipe(CircuitBreaker.protect("db"))
+        const fibers = yield* Effect.forEach([1, 2], () => Effect.forkChild(slowCall, { startImmediately: true }))
+        yield* calls(2, ok)
+        yield* TestClock.adjust("2 seconds")
+        yield* Fiber.joinAll(fibers)
+        expect(yield* stateOf()).toBe("Open") // 2 slow of 4 = 0.5
+      }).pipe(withBreakers({
+        breakers: { db: { slowCallDuration: "1 second", slowCallRateThreshold: 0.5, minimumCalls: 4 } }
+      })))
+  })
+
+  describe("classification and timeouts", () => {
+    it.effect("callTimeout fails OperationTimeout and counts as a failure", () =>
+      Effect.gen(function*() {
+        const fiber = yield* Effect.forkChild(Effect.never.pipe(CircuitBreaker.protect("db")), { startImmediately: true })
+        yield* TestClock.adjust("1 second")
+        const exit = yield* Fiber.await(fiber)
+        const error = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+        expect(error).toMatchObject({ _tag: "OperationTimeout", operation: "db" })
+        expect(yield* stateOf()).toBe("Open")
+      }).pipe(withBreakers({ breakers: { db: { failureThreshold: 1, callTimeout: "1 second" } } })))
+
+    it.effect("isFailure decides which failures count; the rest count as successes", () =>
+      Effect.gen(function*() {
+        yield* calls(5, Effect.fail({ status: 404 }))
+        expect(yield* stateOf()).toBe("Closed")
+        yield* calls(2, Effect.fail({ status: 503 }))
+        expect(yield* stateOf()).toBe("Open")
+      }).pipe(withBreakers({
+        breakers: {
+          db: {
+            failureThreshold: 2,
+            isFailure: (cause) => {
+              const error = Cause.squash(cause) as { status?: number }
+              return error.status === undefined || error.status >= 500
+            }
+          }
+        }
+      })))
+
+    it.effect("defects count as failures", () =>
+      Effect.gen(function*() {
+        yield* calls(2, Effect.die("bug"))
+        expect(yield* stateOf()).toBe("Open")
+      }).pipe(withBreakers({ breakers: { db: { failureThreshold: 2 } } })))
+
+    it.effect("interruption mid-call is neither a failure nor a success", () =>
+      Effect.gen(function*() {
+        const fibers = yield* Effect.forEach(
+          Array.from({ length: 10 }),
+          () => Effect.forkChild(Effect.never.pipe(CircuitBreaker.protect("db")), { startImmediately: true })
+        )
+        yield* Fiber.interruptAll(fibers)
+        const status = yield* CircuitBreaker.CircuitBreaker.use((s) => s.state("db"))
+        expect(status).toMatchObject({ state: "Closed", failures: 0, successes: 0, consecutiveFailures: 0 })
+      }).pipe(withBreakers({ breakers: { db: { failureThreshold: 1 } } })))
+  })
+
+  describe("names, operations and transitions", () => {
+    it.effect("unlisted names get breakers from defaults, capped by maxBreakers (LRU)", () =>
+      Effect.gen(function*() {
+        const service = yield* CircuitBreaker.CircuitBreaker
+        yield* calls(1, failing, "host-a")
+        expect(yield* stateOf("host-a")).toBe("Open")
+        yield* calls(1, ok, "host-b")
+        yield* calls(1, ok, "host-a") // touch a: b is now least recently used
+        yield* calls(1, ok, "host-c") // evicts b
+        expect(yield* service.names).toEqual(["payments", "host-a", "host-c"])
+        expect((yield* Effect.flip(service.state("host-b")))._tag).toBe("ProtectionNotFound")
+      }).pipe(withBreakers({ defaults: { failureThreshold: 1 }, breakers: { payments: {} }, maxBreakers: 2 })))
+
+    it.effect("state and reset of an unknown breaker fail ProtectionNotFound", () =>
+      Effect.gen(function*() {
+        const service = yield* CircuitBreaker.CircuitBreaker
+        const error = yield* Effect.flip(service.state("nope"))
+        expect(error).toMatchObject({ _tag: "ProtectionNotFound", kind: "circuit_breaker", protection: "nope" })
+        expect((yield* Effect.flip(service.reset("nope")))._tag).toBe("ProtectionNotFound")
+      }).pipe(withBreakers({})))
+
+    it.effect("trip forces Open, reset forces Closed, and transitions are published in order", () =>
+      Effect.gen(function*() {
+        const service = yield* CircuitBreaker.CircuitBreaker
+        const collected = yield* service.transitions.pipe(
+          Stream.take(4),
+          Stream.runCollect,
+          Effect.forkChild({ startImmediately: true })
+        )
+        yield* service.trip("db")
+        expect((yield* Effect.flip(ok.pipe(CircuitBreaker.protect("db"))))._tag).toBe("CircuitBreakerOpen")
+        yield* service.reset("db")
+        expect(yield* ok.pipe(CircuitBreaker.protect("db"))).toBe("ok")
+        yield* calls(1, failing)
+        yield* TestClock.adjust("30 seconds")
+        yield* calls(1, ok)
+        const transitions = yield* Fiber.join(collected)
+        expect(transitions.map((t) => `${t.from}->${t.to}`)).toEqual([
+          "Closed->Open",
+          "Open->Closed",
+          "Closed->Open",
+          "Open->HalfOpen"
+        ])
+        expect(transitions[3]).toMatchObject({ breaker: "db", at: 30_000 })
+      }).pipe(withBreakers({ breakers: { db: { failureThreshold: 1 } } })))
+
+    it.effect("a test double provided with Layer.succeed receives protected calls", () =>
+      Effect.gen(function*() {
+        const seen: Array<string> = []
+        const double = Layer.succeed(CircuitBreaker.CircuitBreaker, {
+          execute: (breaker) => (self) => Effect.andThen(Effect.sync(() => seen.push(breaker)), self),
+          state: () => Effect.die("unused"),
+          reset: () => Effect.void,
+          trip: () => Effect.void,
+          names: Effect.succeed([]),
+          transitions: Stream.empty
+        } as CircuitBreaker.CircuitBreaker["Service"])
+        expect(yield* ok.pipe(CircuitBreaker.protect("x"), Effect.provide(double))).toBe("ok")
+        expect(seen).toEqual(["x"])
+      }))
+  })
+
+  describe("metrics", () => {
+    it.effect("calls, state and transitions are reported under the design's names", () =>
+      Effect.gen(function*() {
+        yield* calls(2, ok)
+        yield* calls(1, failing)
+        yield* calls(3, ok) // rejected
+        const snapshots = yield* Metric.snapshot
+        const find = (id: string, attributes: Record<string, string>) =>
+          snapshots.find((s) => s.id === id && Object.entries(attributes).every(([k, v]) => s.attributes?.[k] === v))
+        expect(find("foundation.circuit_breaker.calls", { breaker: "db", outcome: "success" })?.state).toMatchObject({ count: 2 })
+        expect(find("foundation.circuit_breaker.calls", { breaker: "db", outcome: "failure" })?.state).toMatchObject({ count: 1 })
+        expect(find("foundation.circuit_breaker.calls", { breaker: "db", outcome: "rejected" })?.state).toMatchObject({ count: 3 })
+        expect(find("foundation.circuit_breaker.state", { breaker: "db" })?.state).toEqual({ value: 2 })
+        expect(find("foundation.circuit_breaker.transitions", { breaker: "db", from: "Closed", to: "Open" })?.state)
+          .toMatchObject({ count: 1 })
+      }).pipe(withBreakers({ breakers: { db: { failureThreshold: 1 } } }), Effect.provideService(Metric.MetricRegistry, new Map())))
+
+    it.effect("series are removed when the layer's scope closes", () =>
+      Effect.gen(function*() {
+        yield* calls(1, ok).pipe(withBreakers({ breakers: { db: {} } }))
+        const left = (yield* Metric.snapshot).filter((s) => s.id.startsWith("foundation.circuit_breaker.calls"))
+        expect(left).toEqual([])
+      }).pipe(Effect.provideService(Metric.MetricRegistry, new Map())))
+  })
+
+  it.effect("Option import keeps type-only helpers honest", () => Effect.sync(() => expect(Option.none()._tag).toBe("None")))
+})
