@@ -14,6 +14,9 @@ export * as Errors from "./Errors.js"
 export * as Telemetry from "./Telemetry.js"
 
 /** @since 0.1.0 */
+export * as RateLimiter from "./RateLimiter.js"
+
+/** @since 0.1.0 */
 export * as CircuitBreaker from "./CircuitBreaker.js"
 
 /** @since 0.1.0 */

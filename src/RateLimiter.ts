@@ -1,0 +1,381 @@
+/**
+ * Rate limiting per rule and key, in memory: token bucket, fixed window, exact sliding window
+ * and GCRA.
+ *
+ * A rule (`api`, `login`, ...) says how many calls a key (an IP, an API key, a user) may make
+ * per window. Exceeding it fails with `RateLimited` carrying an exact `retryAfter`, or, with
+ * `onExceeded: "delay"`, waits (on effect's `Clock`, so `TestClock` drives it) first in first
+ * out, up to `maxDelay`.
+ *
+ * **Details**
+ *
+ * - Each decision is synchronous over state owned by the service, so it is atomic: any number
+ *   of fibers racing on one key never get more than the limit between them.
+ * - Memory is bounded: a key whose state is back to "as if never seen" is dropped lazily (no
+ *   timer per key), and `maxKeys` (default 100,000) caps each rule's table, evicting the least
+ *   recently used key. An evicted key is forgotten: its next call starts from a fresh state.
+ * - Metric `foundation.rate_limiter.requests` {rule, decision: allowed | denied}.
+ *
+ * **Example** (Limiting calls per client)
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { RateLimiter } from "effect-foundation"
+ *
+ * const Limits = RateLimiter.layer({
+ *   rules: { api: { algorithm: "token-bucket", limit: 100, window: "1 minute", burst: 20 } }
+ * })
+ * const handle = (ip: string) => Effect.succeed("ok").pipe(RateLimiter.limit("api", ip))
+ * Effect.runPromise(handle("10.0.0.1").pipe(Effect.provide(Limits))) // => "ok"
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { Clock, Context, Duration, Effect, Exit, Layer } from "effect"
+import { dual } from "effect/Function"
+import { fastConstructor, InvalidConfig, ProtectionNotFound, RateLimited } from "./Errors.js"
+import type { AlgorithmName } from "./internal/rateLimitAlgorithms.js"
+import { validateRule } from "./internal/rateLimitConfig.js"
+import { RuleState } from "./internal/rateLimitRule.js"
+import { registerCounter } from "./internal/observableMetric.js"
+import * as Telemetry from "./Telemetry.js"
+
+/**
+ * A rate-limit rule.
+ *
+ * - `algorithm`: see docs/rate-limiter.md, "choosing an algorithm".
+ * - `limit` calls (of cost 1) per `window`. For `token-bucket` and `gcra`, `burst` (default
+ *   `limit`) is how many may arrive at once; the rate stays `limit` per `window`.
+ * - `onExceeded`: `"fail"` (default) fails `RateLimited`; `"delay"` waits until the call fits,
+ *   unless that is longer than `maxDelay` (default: `window`), then fails at once.
+ * - `maxKeys` (default 100,000; `Infinity` for no cap): keys tracked at most; the least
+ *   recently used is forgotten first.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RateRule {
+  readonly algorithm: "token-bucket" | "sliding-window" | "fixed-window" | "gcra"
+  readonly limit: number
+  readonly window: Duration.Input
+  readonly burst?: number | undefined
+  readonly onExceeded?: "fail" | "delay" | undefined
+  readonly maxDelay?: Duration.Input | undefined
+  readonly maxKeys?: number | undefined
+}
+
+/**
+ * Options of one call: `cost` (a positive integer, default 1) is how many units it uses.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CallOptions {
+  readonly cost?: number | undefined
+}
+
+/**
+ * What an admitted call leaves: calls of cost 1 still admissible now, and how long until the
+ * key is back to a fresh state.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Allowance {
+  readonly remaining: number
+  readonly resetAfter: Duration.Duration
+}
+
+/**
+ * A key's state under a rule, without using anything.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RateStatus extends Allowance {
+  readonly rule: string
+  readonly key: string
+  readonly algorithm: AlgorithmName
+  readonly limit: number
+}
+
+/**
+ * The rate limiter service.
+ *
+ * - `check` uses `cost` units of `key`'s allowance (waiting first under `"delay"`).
+ * - `status` reads a key's allowance; `reset` forgets a key.
+ * - `limit(rule, key)(self)` runs `self` only once admitted.
+ *
+ * An unknown rule fails `ProtectionNotFound` from `check`, `status` and `reset`; in `limit` it
+ * is a defect (see `limit`).
+ *
+ * **Example** (Checking an allowance)
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { RateLimiter } from "effect-foundation"
+ *
+ * const program = Effect.gen(function*() {
+ *   const limiter = yield* RateLimiter.RateLimiter
+ *   return (yield* limiter.check("api", "key-1")).remaining
+ * }).pipe(Effect.provide(RateLimiter.layer({ rules: { api: { algorithm: "gcra", limit: 5, window: "1 second" } } })))
+ * // => 4
+ * ```
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class RateLimiter extends Context.Service<RateLimiter, {
+  readonly check: (
+    rule: string,
+    key: string,
+    options?: CallOptions
+  ) => Effect.Effect<Allowance, RateLimited | ProtectionNotFound>
+  readonly status: (rule: string, key: string) => Effect.Effect<RateStatus, ProtectionNotFound>
+  readonly reset: (rule: string, key: string) => Effect.Effect<void, ProtectionNotFound>
+  readonly limit: (
+    rule: string,
+    key: string,
+    options?: CallOptions
+  ) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | RateLimited, R>
+}>()("effect-foundation/RateLimiter") {}
+
+/**
+ * The in-memory rate limiter. Every rule is validated first: an invalid one (limit or burst not
+ * a positive integer, window not at least 1 ms, unknown algorithm, ...) fails the layer with
+ * `InvalidConfig` whose path names the rule and field, e.g. `rules.api.limit`.
+ *
+ * **Example** (Two rules)
+ *
+ * ```ts
+ * import { RateLimiter } from "effect-foundation"
+ *
+ * const Limits = RateLimiter.layer({
+ *   rules: {
+ *     api: { algorithm: "gcra", limit: 100, window: "1 minute", burst: 10 },
+ *     login: { algorithm: "sliding-window", limit: 5, window: "15 minutes" }
+ *   }
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: { readonly rules: Record<string, RateRule> }): Layer.Layer<RateLimiter, InvalidConfig> =>
+  Layer.effect(
+    RateLimiter,
+    Effect.gen(function*() {
+      if (typeof options?.rules !== "object" || options.rules === null) {
+        return yield* new InvalidConfig({ path: "rules", message: "must be an object of rules by name" })
+      }
+      const entries = new Map<string, Entry>()
+      for (const name of Object.keys(options.rules)) {
+        const config = validateRule(name, options.rules[name]!)
+        if (config instanceof InvalidConfig) return yield* config
+        entries.set(name, {
+          state: new RuleState(name, config.rule, config.maxKeys),
+          maxWait: config.delay ? config.maxDelayMillis : 0
+        })
+      }
+      const context = yield* Effect.context<never>()
+      const removals: Array<() => void> = []
+      for (const [name, entry] of entries) {
+        const describe = "rate-limit decisions"
+        const metric = Telemetry.metrics.rateLimiterRequests
+        removals.push(registerCounter(context, metric, describe, { rule: name, decision: "allowed" }, () => entry.state.allowed))
+        removals.push(registerCounter(context, metric, describe, { rule: name, decision: "denied" }, () => entry.state.denied))
+      }
+      yield* Effect.addFinalizer(() => Effect.sync(() => removals.forEach((remove) => remove())))
+      return make(entries)
+    })
+  )
+
+/**
+ * Runs `self` once `key` is admitted under `rule` (using `cost` units, default 1); fails
+ * `RateLimited` otherwise, or waits first when the rule says `"delay"`.
+ *
+ * **Gotchas**
+ *
+ * An unknown rule name is a defect here (it dies with `ProtectionNotFound`), not a typed
+ * failure: rule names are fixed configuration, so a wrong one is a programming error, and
+ * keeping it out of the error channel lets `limit` add exactly `RateLimited`. The same goes
+ * for a cost that is not a positive integer. Use the service's `check` to get
+ * `ProtectionNotFound` as a failure.
+ *
+ * **Example** (Piping and data-first)
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { RateLimiter } from "effect-foundation"
+ *
+ * const search = Effect.succeed(["result"]).pipe(RateLimiter.limit("api", "user-7"))
+ * const upload = RateLimiter.limit(Effect.succeed("stored"), "bytes", "user-7", { cost: 512 })
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const limit: {
+  (
+    rule: string,
+    key: string,
+    options?: CallOptions
+  ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | RateLimited, R | RateLimiter>
+  <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    rule: string,
+    key: string,
+    options?: CallOptions
+  ): Effect.Effect<A, E | RateLimited, R | RateLimiter>
+} = dual(
+  (args) => Effect.isEffect(args[0]),
+  <A, E, R>(self: Effect.Effect<A, E, R>, rule: string, key: string, options?: CallOptions) => {
+    const cost = options?.cost ?? 1
+    return Effect.withFiber((fiber): Effect.Effect<A, E | RateLimited, R> => {
+      const service = Context.getUnsafe(fiber.context as Context.Context<RateLimiter>, RateLimiter)
+      return (service as unknown as Internal)[run](fiber.getRef(Clock.Clock), rule, key, cost, self)
+    })
+  }
+)
+
+// ---------------------------------------------------------------------------------------------
+
+interface Entry {
+  readonly state: RuleState
+  /** ms a caller may wait: 0 under "fail" */
+  readonly maxWait: number
+}
+
+const run = Symbol.for("effect-foundation/RateLimiter/run")
+
+interface Internal {
+  readonly [run]: <A, E, R>(
+    clock: Clock.Clock,
+    rule: string,
+    key: string,
+    cost: number,
+    self: Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | RateLimited, R>
+}
+
+const rateLimited = fastConstructor(RateLimited, "RateLimited", "rate_limited")
+const notFound = (rule: string) => new ProtectionNotFound({ kind: "rate_limit_rule", protection: rule })
+const invalidCost = (cost: unknown) =>
+  new InvalidConfig({ path: "cost", message: `must be a positive integer, got ${String(cost)}` })
+const isCost = (cost: number): boolean => Number.isSafeInteger(cost) && cost >= 1
+
+const deny = (entry: Entry, key: string, now: number, wait: number): Exit.Exit<never, RateLimited> => {
+  const state = entry.state
+  return Exit.fail(rateLimited({
+    rule: state.name,
+    key,
+    limit: state.rule.limit,
+    remaining: state.remainingAt(state.lastSlot, now),
+    retryAfter: wait === Infinity ? Duration.infinity : Duration.millis(wait)
+  }))
+}
+
+/**
+ * Admits a `"delay"` caller at its future slot now (so later callers queue behind it), then
+ * sleeps. If interrupted while sleeping, it hands the slot back when nothing was admitted for
+ * the key after it; see `RuleState.cancel`.
+ */
+const waitThen = <A, E, R>(
+  entry: Entry,
+  key: string,
+  now: number,
+  cost: number,
+  then: Effect.Effect<A, E, R>
+): Effect.Effect<A, E | RateLimited, R> => {
+  const state = entry.state
+  const before = state.snapshot(key, now)
+  const wait = state.take(key, now, cost, entry.maxWait)
+  state.denied-- // the first attempt (which asked for no wait) counted a denial
+  if (wait > entry.maxWait) return deny(entry, key, now, wait) // unreachable: same inputs
+  const reservation = state.reservation(key, now + wait, cost)
+  return Effect.sleep(Duration.millis(wait)).pipe(
+    Effect.onInterrupt(() => Effect.sync(() => state.cancel(reservation, before))),
+    Effect.andThen(then)
+  )
+}
+
+const make = (entries: Map<string, Entry>): RateLimiter["Service"] & Internal => {
+  /**
+   * The one decision of every entry point: `admitted` when the call may go now, otherwise a
+   * failure or a wait. Synchronous, hence atomic.
+   */
+  const decide = <A, E, R>(
+    entry: Entry,
+    now: number,
+    key: string,
+    cost: number,
+    admitted: Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E | RateLimited, R> => {
+    const wait = entry.state.take(key, now, cost, 0)
+    if (wait === 0) return admitted
+    if (wait > entry.maxWait) return deny(entry, key, now, wait)
+    return waitThen(entry, key, now, cost, admitted)
+  }
+
+  const allowance = (entry: Entry, key: string): Effect.Effect<Allowance> =>
+    Effect.clockWith((clock) => {
+      const now = clock.currentTimeMillisUnsafe()
+      const slot = entry.state.table.find(key)
+      return Exit.succeed({
+        remaining: entry.state.remainingAt(slot, now),
+        resetAfter: Duration.millis(entry.state.resetAfterAt(slot, now))
+      })
+    })
+
+  const runWith = <A, E, R>(
+    clock: Clock.Clock,
+    rule: string,
+    key: string,
+    cost: number,
+    self: Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E | RateLimited, R> => {
+    const entry = entries.get(rule)
+    if (entry === undefined) return Effect.die(notFound(rule))
+    if (!isCost(cost)) return Effect.die(invalidCost(cost))
+    return decide(entry, clock.currentTimeMillisUnsafe(), key, cost, self)
+  }
+
+  return {
+    [run]: runWith,
+    check: (rule, key, options) =>
+      Effect.clockWith((clock): Effect.Effect<Allowance, RateLimited | ProtectionNotFound> => {
+        const entry = entries.get(rule)
+        if (entry === undefined) return Exit.fail(notFound(rule))
+        const cost = options?.cost ?? 1
+        if (!isCost(cost)) return Effect.die(invalidCost(cost))
+        return decide(entry, clock.currentTimeMillisUnsafe(), key, cost, allowance(entry, key))
+      }),
+    status: (rule, key) =>
+      Effect.clockWith((clock) => {
+        const entry = entries.get(rule)
+        if (entry === undefined) return Exit.fail(notFound(rule))
+        const now = clock.currentTimeMillisUnsafe()
+        const state = entry.state
+        const slot = state.table.find(key)
+        return Exit.succeed({
+          rule,
+          key,
+          algorithm: state.rule.algorithm,
+          limit: state.rule.limit,
+          remaining: state.remainingAt(slot, now),
+          resetAfter: Duration.millis(state.resetAfterAt(slot, now))
+        })
+      }),
+    reset: (rule, key) =>
+      Effect.suspend(() => {
+        const entry = entries.get(rule)
+        if (entry === undefined) return Exit.fail(notFound(rule))
+        entry.state.reset(key)
+        return Exit.void
+      }),
+    limit: (rule, key, options) => {
+      const cost = options?.cost ?? 1
+      return (self) => Effect.clockWith((clock) => runWith(clock, rule, key, cost, self))
+    }
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * One configured rule at run time: its key table, its algorithm and its counters. Every
+ * method is synchronous, so a decision made inside one `Effect.sync`/`withFiber` is atomic.
+ */
+import type { AlgorithmName, Pair, PairAlgorithm, Rule } from "./rateLimitAlgorithms.js"
+import { pairAlgorithms } from "./rateLimitAlgorithms.js"
+import * as SlidingLog from "./rateLimitSlidingLog.js"
+import { KeyTable } from "./rateLimitTable.js"
+
+/** Check every this many decisions (a power of two, minus one) ... */
+const SWEEP_MASK = 7
+/** ... up to this many of the oldest keys: twice the rate keys can be added. */
+const SWEEP_BUDGET = 16
+
+/** What a `"delay"` caller needs to give its slot back if interrupted before it runs. */
+export interface Reservation {
+  readonly key: string
+  readonly slot: number
+  readonly at: number
+  readonly cost: number
+  /** the pair state written (sliding window: the log's total after it) */
+  readonly a: number
+  readonly b: number
+}
+
+export class RuleState {
+  readonly table: KeyTable<SlidingLog.Log>
+  readonly pair: PairAlgorithm | undefined
+  allowed = 0
+  denied = 0
+  private operations = 0
+  private readonly scratch: Pair = { a: 0, b: 0 }
+  /** slot of the last key `take` admitted or looked at (-1 if unknown) */
+  lastSlot = -1
+
+  constructor(
+    readonly name: string,
+    readonly rule: Rule,
+    readonly maxKeys: number
+  ) {
+    const algorithm: AlgorithmName = rule.algorithm
+    this.pair = algorithm === "sliding-window" ? undefined : pairAlgorithms[algorithm]
+    this.table = new KeyTable(maxKeys, this.pair === undefined)
+  }
+
+  /**
+   * Admits the call if it fits within `maxWait` milliseconds from `now` and returns its wait
+   * (0 = admitted now). Otherwise changes nothing and returns the wait it would have needed
+   * (more than `maxWait`; `Infinity` when the cost never fits).
+   */
+  take(key: string, now: number, cost: number, maxWait: number): number {
+    if ((++this.operations & SWEEP_MASK) === 0) this.sweep(now)
+    const table = this.table
+    const rule = this.rule
+    let slot = table.find(key)
+    this.lastSlot = slot
+    const pair = this.pair
+    if (pair !== undefined) {
+      let wait: number
+      if (slot === -1) {
+        pair.initial(now, rule, this.scratch)
+        wait = pair.delay(this.scratch.a, this.scratch.b, now, cost, rule)
+      } else {
+        table.touch(slot)
+        wait = pair.delay(table.a[slot]!, table.b[slot]!, now, cost, rule)
+      }
+      if (wait > maxWait) {
+        this.denied++
+        return wait
+      }
+      if (slot === -1) {
+        slot = table.insert(key)
+        pair.admit(this.scratch.a, this.scratch.b, now + wait, cost, rule, this.scratch)
+      } else {
+        pair.admit(table.a[slot]!, table.b[slot]!, now + wait, cost, rule, this.scratch)
+      }
+      table.a[slot] = this.scratch.a
+      table.b[slot] = this.scratch.b
+      this.lastSlot = slot
+      this.allowed++
+      return wait
+    }
+    const log = slot === -1 ? undefined : table.extra![slot]
+    if (slot !== -1) table.touch(slot)
+    const wait = SlidingLog.delay(log, now, cost, rule)
+    if (wait > maxWait) {
+      this.denied++
+      return wait
+    }
+    if (slot === -1) {
+      slot = table.insert(key)
+      const fresh = SlidingLog.emptyLog()
+      table.extra![slot] = fresh
+      SlidingLog.admit(fresh, now + wait, cost, rule)
+    } else {
+      SlidingLog.admit(log!, now + wait, cost, rule)
+    }
+    this.lastSlot = slot
+    this.allowed++
+    return wait
+  }
+
+  /** The state `take` just wrote for a `"delay"` caller admitted at `at`, to undo it later. */
+  reservation(key: string, at: number, cost: number): Reservation {
+    const slot = this.lastSlot
+    const table = this.table
+    return this.pair === undefined
+      ? { key, slot, at, cost, a: table.extra![slot]!.sum, b: 0 }
+      : { key, slot, at, cost, a: table.a[slot]!, b: table.b[slot]! }
+  }
+
+  /**
+   * Gives an interrupted waiter's slot back, if nothing was admitted for the key after it
+   * (then the state is exactly what the reservation wrote). Otherwise later callers already
+   * hold slots computed after it, and handing its capacity to newcomers could admit two calls
+   * in one slot, so the slot stays used: conservative, never over-admits.
+   */
+  cancel(reservation: Reservation, before: { readonly a: number; readonly b: number } | undefined): boolean {
+    const table = this.table
+    const slot = table.find(reservation.key)
+    if (slot !== reservation.slot) return false
+    if (this.pair === undefined) {
+      const undone = SlidingLog.undo(table.extra![slot]!, reservation.at, reservation.cost, reservation.a)
+      if (undone) this.allowed--
+      return undone
+    }
+    if (table.a[slot] !== reservation.a || table.b[slot] !== reservation.b || before === undefined) return false
+    table.a[slot] = before.a
+    table.b[slot] = before.b
+    this.allowed--
+    return true
+  }
+
+  /** The state of `key` now as a pair (the initial state if never seen). */
+  snapshot(key: string, now: number): { a: number; b: number } | undefined {
+    if (this.pair === undefined) return undefined
+    const slot = this.table.find(key)
+    if (slot === -1) {
+      const out = { a: 0, b: 0 }
+      this.pair.initial(now, this.rule, out)
+      return out
+    }
+    return { a: this.table.a[slot]!, b: this.table.b[slot]! }
+  }
+
+  /** Calls of cost 1 that would be admitted at `now` for `key`. */
+  remaining(key: string, now: number): number {
+    const slot = this.table.find(key)
+    return this.remainingAt(slot, now)
+  }
+
+  remainingAt(slot: number, now: number): number {
+    const rule = this.rule
+    if (slot === -1) {
+      if (this.pair === undefined) return rule.limit
+      this.pair.initial(now, rule, this.scratch)
+      return this.pair.remaining(this.scratch.a, this.scratch.b, now, rule)
+    }
+    const table = this.table
+    return this.pair === undefined
+      ? SlidingLog.remaining(table.extra![slot], now, rule)
+      : Math.max(0, this.pair.remaining(table.a[slot]!, table.b[slot]!, now, rule))
+  }
+
+  resetAfterAt(slot: number, now: number): number {
+    if (slot === -1) return 0
+    const table = this.table
+    return this.pair === undefined
+      ? SlidingLog.resetAfter(table.extra![slot], now, this.rule)
+      : this.pair.resetAfter(table.a[slot]!, table.b[slot]!, now, this.rule)
+  }
+
+  reset(key: string): void {
+    const slot = this.table.find(key)
+    if (slot !== -1) this.table.remove(slot)
+  }
+
+  sweep(now: number): void {
+    const table = this.table
+    const rule = this.rule
+    const pair = this.pair
+    if (pair !== undefined) {
+      table.sweep(SWEEP_BUDGET, (slot) => pair.isFresh(table.a[slot]!, table.b[slot]!, now, rule))
+    } else {
+      table.sweep(SWEEP_BUDGET, (slot) => SlidingLog.isFresh(table.extra![slot]!, now, rule))
+    }
+  }
+}
