@@ -1,0 +1,115 @@
+/**
+ * Option checks for the PerformanceMonitor (and the MemoryManager, which shares `Checks`).
+ * Every violation is collected so one failed build reports all of them; the first one's path
+ * becomes the `InvalidConfig` path.
+ */
+import { Duration, Option } from "effect"
+import { InvalidConfig } from "../Errors.js"
+import type { BaselineConfig } from "./performanceBaseline.js"
+import type { WindowConfig } from "./performanceWindow.js"
+
+export class Checks {
+  readonly violations: Array<{ readonly path: string; readonly message: string }> = []
+
+  add(path: string, message: string): void {
+    this.violations.push({ path, message })
+  }
+
+  /** a positive, finite duration in milliseconds, or the default when absent */
+  duration(path: string, value: Duration.Input | undefined, fallback: number): number {
+    if (value === undefined) return fallback
+    const decoded = typeof value === "number" && Number.isNaN(value) ? Option.none() : safeDecode(value)
+    const millis = Option.isSome(decoded) ? Duration.toMillis(decoded.value) : Number.NaN
+    if (!(millis > 0) || !Number.isFinite(millis)) {
+      this.add(path, `must be a positive, finite duration, got ${String(value)}`)
+      return fallback
+    }
+    return millis
+  }
+
+  /** a finite number in [min, max] (or (min, max] when `exclusiveMin`), or the default */
+  number(path: string, value: number | undefined, fallback: number, min: number, max: number, exclusiveMin = false): number {
+    if (value === undefined) return fallback
+    if (typeof value !== "number" || !Number.isFinite(value) || value > max || (exclusiveMin ? value <= min : value < min)) {
+      this.add(path, `must be a number in ${exclusiveMin ? "(" : "["}${min}, ${max}], got ${String(value)}`)
+      return fallback
+    }
+    return value
+  }
+
+  /** an integer >= min, or the default */
+  integer(path: string, value: number | undefined, fallback: number, min: number): number {
+    if (value === undefined) return fallback
+    if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
+      this.add(path, `must be an integer >= ${min}, got ${String(value)}`)
+      return fallback
+    }
+    return value
+  }
+
+  error(): InvalidConfig | undefined {
+    if (this.violations.length === 0) return undefined
+    return new InvalidConfig({
+      path: this.violations[0]!.path,
+      message: this.violations.map((v) => `${v.path} ${v.message}`).join("; ")
+    })
+  }
+}
+
+const safeDecode = (value: Duration.Input): Option.Option<Duration.Duration> => {
+  try {
+    return Duration.fromInput(value)
+  } catch {
+    return Option.none()
+  }
+}
+
+/** Layer options of the PerformanceMonitor (public shape re-exported from PerformanceMonitor.ts). */
+export interface MonitorOptions {
+  readonly window?: Duration.Input | undefined
+  readonly slots?: number | undefined
+  readonly maxOperations?: number | undefined
+  readonly minSamples?: number | undefined
+  readonly baseline?: {
+    readonly alpha?: number | undefined
+    readonly sensitivity?: number | undefined
+    readonly warmup?: number | undefined
+    readonly latencyFloor?: number | undefined
+    readonly errorRateFloor?: number | undefined
+  } | undefined
+}
+
+export interface MonitorConfig {
+  readonly window: WindowConfig
+  readonly windowMillis: number
+  readonly maxOperations: number
+  readonly minSamples: number
+  readonly baseline: BaselineConfig
+}
+
+export const parseMonitorOptions = (options: MonitorOptions): MonitorConfig | InvalidConfig => {
+  const checks = new Checks()
+  const windowMillis = checks.duration("performance.window", options.window, 60_000)
+  const slots = checks.integer("performance.slots", options.slots, 6, 1)
+  const maxOperations = checks.integer("performance.maxOperations", options.maxOperations, 1_000, 1)
+  const minSamples = checks.integer("performance.minSamples", options.minSamples, 20, 1)
+  const b = options.baseline ?? {}
+  const baseline: BaselineConfig = {
+    alpha: checks.number("performance.baseline.alpha", b.alpha, 0.1, 0, 1, true),
+    sensitivity: checks.number("performance.baseline.sensitivity", b.sensitivity, 3, 0, 1_000, true),
+    warmup: checks.integer("performance.baseline.warmup", b.warmup, 10, 1),
+    latencyFloor: checks.number("performance.baseline.latencyFloor", b.latencyFloor, 0.1, 0, 100),
+    errorRateFloor: checks.number("performance.baseline.errorRateFloor", b.errorRateFloor, 0.01, 0, 1)
+  }
+  const slotMillis = windowMillis / slots
+  if (checks.violations.length === 0 && !(slotMillis >= 1)) {
+    checks.add("performance.slots", `leaves slots shorter than 1 ms (window ${windowMillis} ms / ${slots} slots)`)
+  }
+  return checks.error() ?? {
+    window: { slotMillis, slots },
+    windowMillis,
+    maxOperations,
+    minSamples,
+    baseline
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * Sliding-window statistics of one (service, operation) pair: a ring of per-interval slots,
+ * each with a count, an error count, a latency sum and max, and a fixed-size histogram.
+ *
+ * Rotation is lazy: `record` finds the slot of the current interval by arithmetic on the time
+ * it is given and clears it if it still holds an older interval, so no timer is needed and the
+ * hot path allocates nothing once every slot exists. Memory per pair is bounded by
+ * `slots x (3.4 KB + a few numbers)`, whatever the traffic.
+ */
+import * as Histogram from "./histogram.js"
+
+export interface Slot {
+  /** the interval this slot holds: floor(time / slotMillis) */
+  epoch: number
+  count: number
+  errors: number
+  sum: number
+  max: number
+  readonly counts: Histogram.Counts
+}
+
+export interface WindowConfig {
+  readonly slotMillis: number
+  readonly slots: number
+}
+
+export interface Window {
+  readonly slots: Array<Slot | undefined>
+  /** when the pair was first seen (the window does not reach before it) */
+  readonly createdAt: number
+  lastSeen: number
+}
+
+export const makeWindow = (config: WindowConfig, now: number): Window => ({
+  slots: new Array<Slot | undefined>(config.slots).fill(undefined),
+  createdAt: now,
+  lastSeen: now
+})
+
+/** Records one call. Allocation-free once the slot exists. */
+export const record = (
+  window: Window,
+  config: WindowConfig,
+  now: number,
+  millis: number,
+  failed: boolean
+): void => {
+  const epoch = Math.floor(now / config.slotMillis)
+  const index = epoch % config.slots
+  let slot = window.slots[index]
+  if (slot === undefined) {
+    slot = { epoch, count: 0, errors: 0, sum: 0, max: 0, counts: Histogram.make() }
+    window.slots[index] = slot
+  } else if (slot.epoch !== epoch) {
+    // an older interval: it has slid out of the window
+    slot.epoch = epoch
+    slot.count = 0
+    slot.errors = 0
+    slot.sum = 0
+    slot.max = 0
+    slot.counts.fill(0)
+  }
+  const value = millis > 0 ? millis : 0
+  slot.count++
+  if (failed) slot.errors++
+  slot.sum += value
+  if (value > slot.max) slot.max = value
+  Histogram.record(slot.counts, value)
+  if (now > window.lastSeen) window.lastSeen = now
+}
+
+export interface Latency {
+  readonly p50: number
+  readonly p95: number
+  readonly p99: number
+  readonly max: number
+  readonly mean: number
+}
+
+export interface Summary {
+  readonly count: number
+  readonly errors: number
+  readonly errorRate: number
+  /** calls per second over the part of the window the pair has existed (at least 1 s) */
+  readonly throughput: number
+  /** milliseconds; all 0 when count is 0 */
+  readonly latency: Latency
+}
+
+const percentiles = [0.5, 0.95, 0.99] as const
+
+/** Whether a slot still belongs to the window ending at `now`. */
+const live = (slot: Slot | undefined, config: WindowConfig, now: number): slot is Slot => {
+  if (slot === undefined) return false
+  const current = Math.floor(now / config.slotMillis)
+  return slot.epoch <= current && slot.epoch > current - config.slots
+}
+
+/** Whether the window holds no call at `now` (the pair can be forgotten). */
+export const idle = (window: Window, config: WindowConfig, now: number): boolean =>
+  window.slots.every((slot) => !live(slot, config, now) || slot.count === 0)
+
+/** The statistics of one or several windows (merged) at `now`. */
+export const summarize = (
+  windows: ReadonlyArray<Window>,
+  config: WindowConfig,
+  now: number
+): Summary => {
+  let count = 0
+  let errors = 0
+  let sum = 0
+  let max = 0
+  let createdAt = Infinity
+  const histograms: Array<Histogram.Counts> = []
+  for (const window of windows) {
+    if (window.createdAt < createdAt) createdAt = window.createdAt
+    for (const slot of window.slots) {
+      if (!live(slot, config, now) || slot.count === 0) continue
+      count += slot.count
+      errors += slot.errors
+      sum += slot.sum
+      if (slot.max > max) max = slot.max
+      histograms.push(slot.counts)
+    }
+  }
+  const windowStart = (Math.floor(now / config.slotMillis) - config.slots + 1) * config.slotMillis
+  const coveredMillis = now - Math.max(windowStart, createdAt)
+  const throughput = count / Math.max(1, coveredMillis / 1000)
+  if (count === 0) {
+    return { count, errors, errorRate: 0, throughput: 0, latency: { p50: 0, p95: 0, p99: 0, max: 0, mean: 0 } }
+  }
+  const [p50, p95, p99] = Histogram.quantiles(histograms, count, percentiles)
+  // a bucket's middle can exceed the exact max: never report a quantile above it
+  return {
+    count,
+    errors,
+    errorRate: errors / count,
+    throughput,
+    latency: { p50: Math.min(p50!, max), p95: Math.min(p95!, max), p99: Math.min(p99!, max), max, mean: sum / count }
+  }
+}
