@@ -122,8 +122,11 @@ export const gcra: PairAlgorithm = {
     out.a = at + whole
     out.b = ahead - whole * rule.limit
   },
-  remaining: (a, b, now, rule) =>
-    Math.floor((rule.burst * rule.windowMillis - gcraAhead(a, b, now, rule)) / rule.windowMillis),
+  remaining: (a, b, now, rule) => {
+    // with callers waiting for future slots TAT - now exceeds the tolerance: none remain
+    const left = rule.burst * rule.windowMillis - gcraAhead(a, b, now, rule)
+    return left > 0 ? Math.floor(left / rule.windowMillis) : 0
+  },
   resetAfter: (a, b, now, rule) => Math.ceil(gcraAhead(a, b, now, rule) / rule.limit),
   isFresh: (a, b, now, rule) => gcraAhead(a, b, now, rule) === 0
 }
