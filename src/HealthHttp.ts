@@ -39,7 +39,7 @@ import { createServer } from "node:http"
 import { InvalidConfig } from "./Errors.js"
 import { HealthAggregator } from "./HealthAggregator.js"
 import type { SystemHealth } from "./HealthAggregator.js"
-import { httpStatusOf, liveBody, render } from "./internal/healthJson.js"
+import { httpStatusOf, liveBody, makeCachedRenderer, render } from "./internal/healthJson.js"
 
 /**
  * Options. `port` 0 picks a free port (read it back from `HealthHttp.url`). `host` defaults
@@ -131,8 +131,13 @@ const makeApp = (
   const fullPath = basePath === "" ? "/" : basePath
   const livePath = `${basePath}/live`
   const readyPath = `${basePath}/ready`
+  const cached = makeCachedRenderer()
   const respond = (report: SystemHealth) =>
-    HttpServerResponse.text(render(report, details), { status: httpStatusOf(report.status), contentType, headers })
+    HttpServerResponse.text(details ? render(report, true) : cached(report), {
+      status: httpStatusOf(report.status),
+      contentType,
+      headers
+    })
   // built once: every request reuses these effects
   const full = Effect.map(health.systemHealth, respond)
   const ready = Effect.map(health.readiness, respond)
