@@ -1,0 +1,48 @@
+/**
+ * A payment API that goes down for a while. The breaker opens after 3 failures in a row,
+ * rejects calls at once while the API recovers, probes after the reset timeout, and closes
+ * when the probe succeeds. Runs in about a second of real time.
+ *
+ *   npx tsx examples/circuit-breaker.ts
+ */
+import { Effect, Stream } from "effect"
+import { CircuitBreaker } from "../src/index.js"
+
+let apiDown = false
+const chargeCard = (amount: number) =>
+  Effect.suspend(() => apiDown ? Effect.fail(new Error("503 from payments")) : Effect.succeed(`charged ${amount}`))
+
+const charge = (amount: number) =>
+  chargeCard(amount).pipe(
+    CircuitBreaker.protect("payments"),
+    Effect.map((receipt) => `ok: ${receipt}`),
+    Effect.catchTag("CircuitBreakerOpen", (error) => Effect.succeed(`rejected fast: ${error.message}`)),
+    Effect.catch((error) => Effect.succeed(`failed: ${error.message}`))
+  )
+
+const program = Effect.gen(function*() {
+  const breakers = yield* CircuitBreaker.CircuitBreaker
+  // the breaker logs each transition itself; here we also collect them from the stream
+  const seen: Array<string> = []
+  yield* breakers.transitions.pipe(
+    Stream.runForEach((t) => Effect.sync(() => seen.push(`${t.from} -> ${t.to}`))),
+    Effect.forkScoped({ startImmediately: true })
+  )
+  console.log(yield* charge(10))
+  apiDown = true
+  for (let i = 0; i < 5; i++) console.log(yield* charge(20 + i))
+  apiDown = false
+  yield* Effect.sleep("300 millis")
+  console.log(yield* charge(30)) // the probe: succeeds, closes the circuit
+  console.log(yield* charge(40))
+  const status = yield* breakers.state("payments")
+  console.log(`payments: ${status.state}, ${status.successes} ok, ${status.failures} failed, ${status.rejected} rejected`)
+  console.log(`transitions: ${seen.join(", ")}`)
+}).pipe(
+  Effect.scoped,
+  Effect.provide(CircuitBreaker.layer({
+    breakers: { payments: { failureThreshold: 3, resetTimeout: "250 millis" } }
+  }))
+)
+
+Effect.runPromise(program)
