@@ -41,7 +41,7 @@ import { Clock, Context, Effect, Layer } from "effect"
 import { InvalidConfig, ProtectionNotFound } from "./Errors.js"
 import { metrics } from "./Telemetry.js"
 import type { CheckOutcome as Outcome, CheckResult } from "./internal/health.js"
-import { aggregate, statusValue } from "./internal/health.js"
+import { aggregate, isFresh, statusValue } from "./internal/health.js"
 import type { ComponentStatus, HealthComponent } from "./internal/healthComponents.js"
 import { HealthComponents } from "./internal/healthComponents.js"
 import type { Entry, EntryKind } from "./internal/healthEntry.js"
@@ -265,7 +265,7 @@ export const layer = (
         for (let i = 0; i < selected.length; i++) {
           const entry = selected[i]!
           const last = entry.last
-          if (last !== undefined && (entry.intervalMs !== undefined || now - last.at < entry.cacheTtlMs)) {
+          if (isFresh(last, now, entry.intervalMs !== undefined, entry.cacheTtlMs)) {
             results[i] = last
           } else {
             ;(pending ??= []).push(Effect.map(awaitRun(clock, entry, now, onResult), (result) => {

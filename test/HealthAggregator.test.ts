@@ -229,6 +229,34 @@ describe("HealthAggregator", () => {
       })
     ))
 
+  it.effect("a clock set back does not keep a cached result fresh until it catches up", () =>
+    withHealth((health) =>
+      Effect.gen(function*() {
+        yield* TestClock.setTime(10_000)
+        const db = counted(Effect.succeed("healthy" as const))
+        yield* health.register("db", db.check)
+        yield* health.systemHealth
+        yield* TestClock.setTime(5_000)
+        yield* health.systemHealth
+        expect(db.state.calls).toBe(2)
+      })
+    ))
+
+  it.effect("a reader waiting on a run whose registration closes gets an answer, not a hang", () =>
+    withHealth((health) =>
+      Effect.gen(function*() {
+        const scope = yield* Scope.make()
+        yield* health.register("slow", Effect.as(Effect.sleep("1 second"), "healthy" as const), {
+          timeout: "5 seconds"
+        }).pipe(Scope.provide(scope))
+        const reader = yield* Effect.forkChild(health.check("slow"))
+        yield* TestClock.adjust("10 millis")
+        yield* Scope.close(scope, Exit.void)
+        yield* until(() => reader.pollUnsafe() !== undefined)
+        expect(yield* Fiber.join(reader)).toMatchObject({ status: "unhealthy", output: "check was interrupted" })
+      })
+    ))
+
   it.effect("check(name) reads one check; an unknown name is ProtectionNotFound", () =>
     withHealth((health) =>
       Effect.gen(function*() {

@@ -74,6 +74,7 @@ describe("health core: outcomes", () => {
     expect(isFresh(result, 1_499, false, 500)).toBe(true)
     expect(isFresh(result, 1_500, false, 500)).toBe(false)
     expect(isFresh(result, 1_000, false, 0)).toBe(false)
+    expect(isFresh(result, 999, false, 500)).toBe(false) // from the future: the clock was set back
   })
 })
 

@@ -124,11 +124,13 @@ const describe = (value: unknown): string => {
 /**
  * Whether a stored result answers a read at `now` without running the check again.
  * Background checks (with an interval) always answer with their last result; on-demand checks
- * answer with it while it is younger than the cache time.
+ * answer with it while it is younger than the cache time. A result from the future (the clock
+ * was set back) is stale: otherwise it would be cached until the clock caught up.
  */
 export const isFresh = (
   result: CheckResult | undefined,
   now: number,
   background: boolean,
   cacheTtlMs: number
-): result is CheckResult => result !== undefined && (background || now - result.at < cacheTtlMs)
+): result is CheckResult =>
+  result !== undefined && (background || (now >= result.at && now - result.at < cacheTtlMs))

@@ -128,7 +128,8 @@ const awaitBounded = (
   deferred: Deferred.Deferred<CheckResult>,
   now: number
 ): Effect.Effect<CheckResult> => {
-  const remaining = entry.startedAt + entry.timeoutMs - now
+  // clamped: a clock set back must not stretch the wait past the timeout
+  const remaining = Math.min(entry.timeoutMs, entry.startedAt + entry.timeoutMs - now)
   // The run times itself out, but a check that ignores interruption would keep it (and us)
   // waiting; so the reader keeps its own deadline and records the timeout itself.
   const onTimeout = () =>
