@@ -35,7 +35,7 @@
  * @since 0.1.0
  */
 import type { Exit } from "effect"
-import { Clock, Context, Duration, Effect, Layer, PubSub, Schedule, Stream } from "effect"
+import { Clock, Context, Duration, Effect, Layer, PubSub, Stream } from "effect"
 import { dual } from "effect/Function"
 import { InvalidConfig } from "./Errors.js"
 import * as Histogram from "./internal/histogram.js"
@@ -204,10 +204,10 @@ export const layer = (options: Options = {}): Layer.Layer<PerformanceMonitor, In
       return events
     }).pipe(Effect.flatMap((events) => events.length === 0 ? Effect.void : PubSub.publishAll(pubsub, events)))
 
-    yield* evaluate.pipe(
-      Effect.delay(windowConfig.slotMillis),
-      Effect.repeat(Schedule.spaced(windowConfig.slotMillis)),
-      Effect.forkScoped
+    yield* Effect.sleep(windowConfig.slotMillis).pipe(
+      Effect.andThen(evaluate),
+      Effect.forever,
+      Effect.forkScoped({ startImmediately: true })
     )
 
     return PerformanceMonitor.of({

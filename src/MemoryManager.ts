@@ -1,0 +1,394 @@
+/**
+ * Memory-pressure (and event-loop) load shedding with cleanup strategies.
+ *
+ * **Details**
+ *
+ * - A fiber owned by the layer's scope reads a `MemorySource` every `checkInterval` (default
+ *   1 s). The pressure ratio is the worse of heap used / heap limit (`heap_size_limit`) and,
+ *   in a cgroup with a memory limit, resident memory / that limit. Levels `low | medium |
+ *   high | critical` rise at `thresholds` (default 0.7 / 0.85 / 0.95) and fall only
+ *   `hysteresis` (default 0.05) below them.
+ * - `registerCleanup(name, strategy, priority)` adds a strategy until the caller's scope
+ *   closes. Reaching `high` runs them in priority order (lowest number first) until a fresh
+ *   reading is below `high`; reaching `critical` runs all of them. While the level stays at or
+ *   above `high` the run repeats at most every `cleanupCooldown` (default 10 s). A strategy
+ *   that fails, dies or exceeds `cleanupTimeout` (default 5 s) is logged, reported and skipped.
+ * - `guard` fails with `MemoryPressure` at or above `rejectAt` (default `critical`), and, when
+ *   `eventLoop.maxDelay` is set, while the event loop's p99 delay exceeds it. The guard reads a
+ *   field the sampling fiber writes: no reading happens per call.
+ * - Event-loop stage: the Node source measures the event-loop delay
+ *   (`perf_hooks.monitorEventLoopDelay`) and utilization over each interval; they appear in
+ *   `stats.eventLoop`. Node services usually overload their event loop before their heap.
+ * - Metrics: `foundation.memory.pressure` (0 low .. 3 critical), `foundation.memory.heap_used`
+ *   (bytes). With a `HealthAggregator` beneath, a `memory` component reports `high` as
+ *   degraded and `critical` as unhealthy (critical component).
+ *
+ * **Example** (Shedding work under pressure)
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { MemoryManager } from "effect-foundation"
+ *
+ * const handler = Effect.succeed("done").pipe(MemoryManager.guard)
+ * const program = handler.pipe(Effect.provide(MemoryManager.layer({ rejectAt: "high" })))
+ * // => "done" (unless the heap is at least 85 % full)
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type { Scope } from "effect"
+import { Clock, Context, Effect, Layer, PubSub, Semaphore, Stream } from "effect"
+import { InvalidConfig, fastConstructor, MemoryPressure } from "./Errors.js"
+import { metrics } from "./Telemetry.js"
+import { HealthComponents } from "./internal/healthComponents.js"
+import type { CleanupReport, Strategy } from "./internal/memoryCleanup.js"
+import { ordered, runCleanup } from "./internal/memoryCleanup.js"
+import type { MemoryOptions } from "./internal/memoryConfig.js"
+import { parseMemoryOptions } from "./internal/memoryConfig.js"
+import type { EventLoopReading, Level, MemoryReading } from "./internal/memoryPressure.js"
+import { levelIndex, nextEventLoopShedding, nextLevel, ratiosOf } from "./internal/memoryPressure.js"
+import { MemorySource } from "./internal/memorySource.js"
+import { layerNode } from "./internal/memorySource.js"
+import { registerGauge } from "./internal/observableMetric.js"
+
+export {
+  /**
+   * Where readings come from. `MemoryManager.layer` uses the Node source; tests provide their
+   * own with `MemoryManager.layerWithSource`.
+   *
+   * @since 0.1.0
+   * @category services
+   */
+  MemorySource
+}
+
+/**
+ * The Node `MemorySource`: `process.memoryUsage()`, `v8.getHeapStatistics()`, the cgroup
+ * limit, and the event-loop delay and utilization.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerNodeSource: Layer.Layer<MemorySource> = layerNode
+
+/**
+ * A pressure level.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type PressureLevel = Level
+
+/**
+ * One reading of a `MemorySource`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Reading = MemoryReading
+
+/**
+ * Event-loop figures over one check interval (milliseconds, utilization in [0, 1]).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type EventLoop = EventLoopReading
+
+/**
+ * What a cleanup run did.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Cleanup = CleanupReport
+
+/**
+ * Layer options; see the module documentation for the defaults.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Options = MemoryOptions
+
+/**
+ * A change of pressure level.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LevelChange {
+  readonly from: Level
+  readonly to: Level
+  readonly ratio: number
+  readonly at: number
+}
+
+/**
+ * The manager's view at its last check.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Stats {
+  readonly level: Level
+  /** the worse of `heapUsedRatio` and `rssRatio`: what the level follows */
+  readonly ratio: number
+  readonly heapUsedRatio: number
+  /** resident memory / cgroup limit, when there is a limit */
+  readonly rssRatio: number | undefined
+  readonly reading: MemoryReading
+  readonly eventLoop: EventLoopReading | undefined
+  /** whether `guard` sheds new work now, and why */
+  readonly shedding: boolean
+  readonly sheddingReason: "memory" | "event_loop" | undefined
+  readonly checkedAt: number
+  readonly strategies: ReadonlyArray<{ readonly name: string; readonly priority: number }>
+  readonly lastCleanup: CleanupReport | undefined
+}
+
+/**
+ * The MemoryManager service.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class MemoryManager extends Context.Service<MemoryManager, {
+  readonly pressure: Effect.Effect<Level>
+  readonly stats: Effect.Effect<Stats>
+  /** adds a strategy until the caller's scope closes; lower priority numbers run first */
+  readonly registerCleanup: <E, R>(
+    name: string,
+    strategy: Effect.Effect<unknown, E, R>,
+    priority: number
+  ) => Effect.Effect<void, InvalidConfig, Scope.Scope | R>
+  /** runs strategies until the pressure is below `level` (`critical` and `low`: all of them) */
+  readonly requestCleanup: (level: Level) => Effect.Effect<CleanupReport>
+  readonly changes: Stream.Stream<LevelChange>
+  /** fails with `MemoryPressure` instead of running `self` while shedding */
+  readonly guard: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | MemoryPressure, R>
+  /** succeeds, or fails with `MemoryPressure` while shedding (for composing stages) */
+  readonly check: Effect.Effect<void, MemoryPressure>
+  /** the rejection if shedding now, synchronously (for the facade's hot path) */
+  readonly rejectionUnsafe: () => MemoryPressure | undefined
+}>()("effect-foundation/MemoryManager") {}
+
+const makePressure = fastConstructor(MemoryPressure, "MemoryPressure", "memory_pressure")
+
+/**
+ * The manager with the Node source.
+ *
+ * **Example** (Custom thresholds, shedding at high)
+ *
+ * ```ts
+ * import { MemoryManager } from "effect-foundation"
+ *
+ * const Memory = MemoryManager.layer({
+ *   checkInterval: "2 seconds",
+ *   thresholds: { medium: 0.6, high: 0.8, critical: 0.9 },
+ *   rejectAt: "high",
+ *   eventLoop: { maxDelay: "200 millis" }
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options = {}): Layer.Layer<MemoryManager, InvalidConfig> =>
+  layerWithSource(options).pipe(Layer.provide(layerNode))
+
+/**
+ * The manager reading from the `MemorySource` in context (tests script it).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerWithSource = (options: Options = {}): Layer.Layer<MemoryManager, InvalidConfig, MemorySource> =>
+  Layer.effect(MemoryManager, Effect.gen(function*() {
+    const config = parseMemoryOptions(options)
+    if (config instanceof InvalidConfig) return yield* config
+    const source = yield* MemorySource
+    const clock = yield* Clock.Clock
+    const scope = yield* Effect.scope
+    const metricContext = yield* Effect.context<never>()
+    const changes = yield* PubSub.sliding<LevelChange>(256)
+    yield* Effect.addFinalizer(() => PubSub.shutdown(changes))
+    const lock = yield* Semaphore.make(1)
+    const strategies = new Map<number, Strategy>()
+    let order = 0
+
+    // Written by `refresh`, read synchronously by the guard.
+    let level: Level = "low"
+    let ratio = 0
+    let heapUsedRatio = 0
+    let rssRatio: number | undefined
+    let reading: MemoryReading | undefined
+    let loopShedding = false
+    let rejection: MemoryPressure | undefined
+    let checkedAt = 0
+    let lastCleanup: CleanupReport | undefined
+    let automaticRunning = false
+    let lastAutomaticAt = -Infinity
+
+    const apply = (next: MemoryReading, now: number): LevelChange | undefined => {
+      const ratios = ratiosOf(next)
+      const previous = level
+      reading = next
+      ratio = ratios.ratio
+      heapUsedRatio = ratios.heapUsedRatio
+      rssRatio = ratios.rssRatio
+      checkedAt = now
+      level = nextLevel(level, ratio, config.thresholds, config.hysteresis)
+      loopShedding = nextEventLoopShedding(loopShedding, next.eventLoop, config.maxEventLoopDelay, config.eventLoopHysteresis)
+      // the rejection is built here, once per check, so the guard allocates nothing to reject
+      rejection = levelIndex(level) >= config.rejectAtIndex
+        ? makePressure({ level, heapUsedRatio })
+        : loopShedding
+        ? makePressure({
+          level,
+          heapUsedRatio,
+          reason: `event-loop delay p99 ${next.eventLoop!.delayP99.toFixed(1)} ms (limit ${config.maxEventLoopDelay} ms)`
+        })
+        : undefined
+      return previous === level ? undefined : { from: previous, to: level, ratio, at: now }
+    }
+
+    const refresh: Effect.Effect<Level> = Effect.flatMap(source.read, (next) =>
+      Effect.suspend(() => {
+        const change = apply(next, clock.currentTimeMillisUnsafe())
+        return change === undefined ? Effect.succeed(level) : Effect.as(PubSub.publish(changes, change), level)
+      }))
+
+    const cleanup = (target: Level, trigger: CleanupReport["trigger"]) =>
+      lock.withPermit(Effect.suspend(() =>
+        runCleanup({
+          strategies: ordered(strategies.values()),
+          target,
+          all: target === "critical" || target === "low",
+          trigger,
+          timeoutMillis: config.cleanupTimeoutMillis,
+          refresh
+        })
+      )).pipe(Effect.tap((report) => Effect.sync(() => lastCleanup = report)))
+
+    // A new level at or above high runs the strategies at once; staying there repeats the run
+    // at most every cooldown. The run is forked so a slow strategy does not delay the checks.
+    const maybeCleanup = (change: Level, rose: boolean): Effect.Effect<void> => {
+      const now = clock.currentTimeMillisUnsafe()
+      if (levelIndex(change) < 2 || automaticRunning || strategies.size === 0) return Effect.void
+      if (!rose && now - lastAutomaticAt < config.cleanupCooldownMillis) return Effect.void
+      automaticRunning = true
+      lastAutomaticAt = now
+      return cleanup(change === "critical" ? "critical" : "high", "automatic").pipe(
+        Effect.ensuring(Effect.sync(() => automaticRunning = false)),
+        Effect.forkIn(scope),
+        Effect.asVoid
+      )
+    }
+
+    const check = Effect.gen(function*() {
+      const before = level
+      const after = yield* refresh
+      yield* maybeCleanup(after, levelIndex(after) > levelIndex(before))
+    }).pipe(Effect.catchCause((cause) => Effect.logWarning("memory check failed", cause)))
+
+    yield* refresh // the first reading, so the guard and stats are meaningful from the start
+    // NB: `check.pipe(Effect.delay(d), Effect.repeat(s))` would delay every run twice
+    yield* Effect.sleep(config.checkIntervalMillis).pipe(
+      Effect.andThen(check),
+      Effect.forever,
+      Effect.forkScoped({ startImmediately: true })
+    )
+
+    const removePressure = registerGauge(
+      metricContext,
+      metrics.memoryPressure,
+      "memory pressure level: 0 low, 1 medium, 2 high, 3 critical",
+      {},
+      () => levelIndex(level)
+    )
+    yield* Effect.addFinalizer(() => Effect.sync(removePressure))
+    const removeHeap = registerGauge(metricContext, metrics.memoryHeapUsed, "V8 heap used, bytes", {}, () => reading?.heapUsed ?? 0)
+    yield* Effect.addFinalizer(() => Effect.sync(removeHeap))
+
+    const components = yield* Effect.serviceOption(HealthComponents)
+    if (components._tag === "Some") {
+      yield* components.value.register({
+        name: "memory",
+        kind: "memory",
+        critical: true,
+        report: Effect.sync(() => ({
+          status: level === "critical" ? "unhealthy" : level === "high" || loopShedding ? "degraded" : "healthy",
+          details: { level, ratio, heapUsedRatio, rssRatio, eventLoopDelayP99: reading?.eventLoop?.delayP99 }
+        }))
+      })
+    }
+
+    const rejectionUnsafe = (): MemoryPressure | undefined => rejection
+    const checkEffect: Effect.Effect<void, MemoryPressure> = Effect.suspend(() =>
+      rejection === undefined ? Effect.void : Effect.fail(rejection)
+    )
+
+    return MemoryManager.of({
+      pressure: Effect.sync(() => level),
+      stats: Effect.sync((): Stats => ({
+        level,
+        ratio,
+        heapUsedRatio,
+        rssRatio,
+        reading: reading!,
+        eventLoop: reading?.eventLoop,
+        shedding: rejection !== undefined,
+        sheddingReason: rejection === undefined ? undefined : rejection.reason === undefined ? "memory" : "event_loop",
+        checkedAt,
+        strategies: ordered(strategies.values()).map(({ name, priority }) => ({ name, priority })),
+        lastCleanup
+      })),
+      registerCleanup: <E, R>(name: string, strategy: Effect.Effect<unknown, E, R>, priority: number) =>
+        Effect.gen(function*() {
+          const path = `memory.cleanup.${name}`
+          if (name.length === 0) return yield* new InvalidConfig({ path: "memory.cleanup", message: "a strategy needs a non-empty name" })
+          if (!Number.isFinite(priority)) return yield* new InvalidConfig({ path: `${path}.priority`, message: `must be a finite number, got ${priority}` })
+          for (const existing of strategies.values()) {
+            if (existing.name === name) return yield* new InvalidConfig({ path, message: `a strategy named "${name}" is already registered` })
+          }
+          const context = yield* Effect.context<R>()
+          const id = order++
+          strategies.set(id, { name, priority, order: id, run: Effect.provideContext(strategy, context) })
+          yield* Effect.addFinalizer(() => Effect.sync(() => strategies.delete(id)))
+        }),
+      requestCleanup: (target) => cleanup(target, "requested"),
+      changes: Stream.fromPubSub(changes),
+      guard: <A, E, R>(self: Effect.Effect<A, E, R>) =>
+        Effect.suspend((): Effect.Effect<A, E | MemoryPressure, R> =>
+          rejection === undefined ? self : Effect.fail(rejection)
+        ),
+      check: checkEffect,
+      rejectionUnsafe
+    })
+  }))
+
+/**
+ * Fails with `MemoryPressure` instead of running the effect while the manager sheds load
+ * (pressure at or above `rejectAt`, or event-loop delay above `eventLoop.maxDelay`). Pipeable.
+ *
+ * **Example** (Guarding a handler)
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { MemoryManager } from "effect-foundation"
+ *
+ * const handler = Effect.succeed("ok").pipe(
+ *   MemoryManager.guard,
+ *   Effect.catchTag("MemoryPressure", () => Effect.succeed("busy, retry later"))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const guard = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | MemoryPressure, R | MemoryManager> =>
+  Effect.withFiber((fiber): Effect.Effect<A, E | MemoryPressure, R> => {
+    const rejection = Context.getUnsafe(fiber.context, MemoryManager).rejectionUnsafe()
+    return rejection === undefined ? self : Effect.fail(rejection)
+  }) as Effect.Effect<A, E | MemoryPressure, R | MemoryManager>

@@ -1,0 +1,92 @@
+/**
+ * Cleanup strategies of the MemoryManager: the registry and one run over it.
+ *
+ * A run takes the strategies in priority order (lowest number first, then registration
+ * order). Each is bounded by the timeout; one that fails, dies or times out is reported and
+ * skipped, never blocking the others. Unless told to run them all, the run stops as soon as
+ * a fresh reading puts the pressure below the target level.
+ */
+import { Cause, Clock, Effect, Exit, Option } from "effect"
+import type { Level } from "./memoryPressure.js"
+import { levelIndex } from "./memoryPressure.js"
+
+export interface Strategy {
+  readonly name: string
+  readonly priority: number
+  /** registration order, to break ties */
+  readonly order: number
+  readonly run: Effect.Effect<unknown, unknown>
+}
+
+export interface StrategyResult {
+  readonly name: string
+  readonly priority: number
+  readonly outcome: "succeeded" | "failed" | "timed_out"
+  readonly durationMs: number
+  /** why it failed, when it did */
+  readonly error?: string
+}
+
+/**
+ * What a cleanup run did. `target`: the level it cleaned for; `levelBefore` / `levelAfter`:
+ * the pressure when it started and when it finished.
+ */
+export interface CleanupReport {
+  readonly trigger: "automatic" | "requested"
+  readonly target: Level
+  readonly levelBefore: Level
+  readonly levelAfter: Level
+  readonly startedAt: number
+  readonly durationMs: number
+  readonly ran: ReadonlyArray<StrategyResult>
+}
+
+export const ordered = (strategies: Iterable<Strategy>): Array<Strategy> =>
+  [...strategies].sort((a, b) => a.priority - b.priority || a.order - b.order)
+
+export const runCleanup = (options: {
+  readonly strategies: ReadonlyArray<Strategy>
+  readonly target: Level
+  readonly all: boolean
+  readonly trigger: CleanupReport["trigger"]
+  readonly timeoutMillis: number
+  /** re-reads the pressure (and publishes any change) and returns the level */
+  readonly refresh: Effect.Effect<Level>
+}): Effect.Effect<CleanupReport> =>
+  Effect.gen(function*() {
+    const startedAt = yield* Clock.currentTimeMillis
+    const levelBefore = yield* options.refresh
+    let level = levelBefore
+    const ran: Array<StrategyResult> = []
+    for (const strategy of options.strategies) {
+      if (!options.all && levelIndex(level) < levelIndex(options.target)) break
+      const began = yield* Clock.currentTimeMillis
+      const exit = yield* Effect.exit(Effect.timeoutOption(runStrategy(strategy), options.timeoutMillis))
+      const durationMs = (yield* Clock.currentTimeMillis) - began
+      const result: StrategyResult = Exit.isSuccess(exit)
+        ? Option.isSome(exit.value)
+          ? { name: strategy.name, priority: strategy.priority, outcome: "succeeded", durationMs }
+          : { name: strategy.name, priority: strategy.priority, outcome: "timed_out", durationMs }
+        : { name: strategy.name, priority: strategy.priority, outcome: "failed", durationMs, error: Cause.pretty(exit.cause) }
+      ran.push(result)
+      if (result.outcome !== "succeeded") {
+        yield* Effect.logWarning(
+          `memory cleanup "${strategy.name}" ${result.outcome === "failed" ? "failed" : "timed out"}; skipped`
+        ).pipe(Effect.annotateLogs({ strategy: strategy.name, outcome: result.outcome }))
+      }
+      level = yield* options.refresh
+    }
+    const finishedAt = yield* Clock.currentTimeMillis
+    return {
+      trigger: options.trigger,
+      target: options.target,
+      levelBefore,
+      levelAfter: level,
+      startedAt,
+      durationMs: finishedAt - startedAt,
+      ran
+    }
+  })
+
+/** a strategy that throws while being built is a defect captured by `Effect.exit`, not a crash */
+const runStrategy = (strategy: Strategy): Effect.Effect<unknown, unknown> => Effect.suspend(() => strategy.run)
