@@ -1,0 +1,208 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Fiber, Layer, Stream } from "effect"
+import { TestClock } from "effect/testing"
+import * as PerformanceMonitor from "../src/PerformanceMonitor.js"
+
+const Monitor = PerformanceMonitor.PerformanceMonitor
+
+const withMonitor = <A, E>(
+  options: PerformanceMonitor.Options,
+  body: (monitor: PerformanceMonitor.PerformanceMonitor["Service"]) => Effect.Effect<A, E, PerformanceMonitor.PerformanceMonitor>
+) =>
+  Effect.gen(function*() {
+    return yield* body(yield* Monitor)
+  }).pipe(Effect.provide(PerformanceMonitor.layer(options)))
+
+/** within the histogram's stated error */
+const close = (actual: number, expected: number) =>
+  expect(Math.abs(actual - expected)).toBeLessThanOrEqual(expected * PerformanceMonitor.relativeError + 0.0005)
+
+/** `n` calls of `millis` each, `failures` of them failed */
+const burst = (monitor: PerformanceMonitor.PerformanceMonitor["Service"], operation: string, n: number, millis: number, failures = 0) =>
+  Effect.sync(() => {
+    for (let i = 0; i < n; i++) monitor.recordUnsafe("api", operation, millis, i < failures)
+  })
+
+describe("PerformanceMonitor", () => {
+  it.effect("measure times the effect with the Clock and records success and failure", () =>
+    withMonitor({}, (monitor) =>
+      Effect.gen(function*() {
+        const slow = Effect.sleep("120 millis").pipe(PerformanceMonitor.measure("db", "query"))
+        const fiber = yield* Effect.forkChild(slow, { startImmediately: true })
+        yield* TestClock.adjust("120 millis")
+        yield* Fiber.join(fiber)
+        const failing = PerformanceMonitor.measure(Effect.fail("boom"), "db", "query")
+        expect(yield* Effect.flip(failing)).toBe("boom")
+        const snapshot = yield* monitor.snapshot("db", "query")
+        expect(snapshot).toMatchObject({ count: 2, errors: 1, errorRate: 0.5 })
+        expect(snapshot.latency.max).toBe(120)
+        close(snapshot.latency.p99, 120)
+        expect(snapshot.latency.mean).toBe(60)
+        expect(snapshot.baseline).toBeUndefined()
+      })))
+
+  it.effect("an interrupted effect is not recorded; a defect counts as an error", () =>
+    withMonitor({}, (monitor) =>
+      Effect.gen(function*() {
+        const fiber = yield* Effect.forkChild(Effect.never.pipe(PerformanceMonitor.measure("db", "query")), { startImmediately: true })
+        yield* TestClock.adjust("1 second")
+        yield* Fiber.interrupt(fiber)
+        yield* Effect.exit(Effect.die("bug").pipe(PerformanceMonitor.measure("db", "query")))
+        expect(yield* monitor.snapshot("db", "query")).toMatchObject({ count: 1, errors: 1 })
+      })))
+
+  it.effect("record takes Duration inputs or milliseconds; throughput is per second of the covered window", () =>
+    withMonitor({}, (monitor) =>
+      Effect.gen(function*() {
+        yield* monitor.record("api", "get", "2 seconds", "success")
+        yield* PerformanceMonitor.record("api", "get", 10, "failure")
+        yield* TestClock.adjust("4 seconds")
+        const snapshot = yield* monitor.snapshot("api", "get")
+        expect(snapshot).toMatchObject({ count: 2, errors: 1, errorRate: 0.5, throughput: 0.5 })
+        expect(snapshot.latency.max).toBe(2_000)
+      })))
+
+  it.effect("an unknown pair is empty, not an error", () =>
+    withMonitor({}, (monitor) =>
+      Effect.gen(function*() {
+        expect(yield* monitor.snapshot("nope")).toEqual({
+          count: 0,
+          errors: 0,
+          errorRate: 0,
+          throughput: 0,
+          latency: { p50: 0, p95: 0, p99: 0, max: 0, mean: 0 }
+        })
+      })))
+
+  it.effect("the window slides: calls older than the window leave it, slot by slot", () =>
+    withMonitor({ window: "60 seconds", slots: 6 }, (monitor) =>
+      Effect.gen(function*() {
+        yield* burst(monitor, "get", 10, 500)
+        yield* TestClock.adjust("30 seconds")
+        yield* burst(monitor, "get", 5, 5)
+        yield* TestClock.adjust("29 seconds") // t = 59 s: both in the window
+        expect((yield* monitor.snapshot("api", "get")).count).toBe(15)
+        yield* TestClock.adjust("1 second") // t = 60 s: the slot [0, 10 s) has left
+        const later = yield* monitor.snapshot("api", "get")
+        expect(later.count).toBe(5)
+        expect(later.latency.max).toBe(5)
+        yield* TestClock.adjust("30 seconds") // t = 90 s: nothing left
+        expect((yield* monitor.snapshot("api", "get")).count).toBe(0)
+        // a slot is reused for a new interval, cleared first
+        yield* burst(monitor, "get", 1, 7)
+        expect((yield* monitor.snapshot("api", "get"))).toMatchObject({ count: 1, latency: { max: 7 } })
+      })))
+
+  it.effect("snapshot(service) merges all the service's operations", () =>
+    withMonitor({}, (monitor) =>
+      Effect.gen(function*() {
+        yield* burst(monitor, "get", 3, 10)
+        yield* burst(monitor, "put", 1, 40, 1)
+        const all = yield* monitor.snapshot("api")
+        expect(all).toMatchObject({ count: 4, errors: 1, latency: { max: 40, mean: 17.5 } })
+        expect(all.baseline).toBeUndefined()
+      })))
+
+  it.effect("learns a baseline, alerts on a departure with how far and since when, and clears when it returns", () =>
+    withMonitor({ window: "60 seconds", slots: 6, baseline: { warmup: 5 } }, (monitor) =>
+      Effect.gen(function*() {
+        const events = yield* monitor.alerts.pipe(Stream.take(2), Stream.runCollect, Effect.forkChild({ startImmediately: true }))
+        for (let i = 0; i < 10; i++) {
+          yield* burst(monitor, "get", 50, 10 + (i % 2)) // p99 alternates 10 / 11 ms
+          yield* TestClock.adjust("10 seconds")
+        }
+        const learned = yield* monitor.snapshot("api", "get")
+        expect(learned.baseline!.latencyP99.samples).toBe(10)
+        expect(learned.baseline!.latencyP99.mean).toBeGreaterThan(10)
+        expect(learned.baseline!.latencyP99.mean).toBeLessThan(11.2)
+        expect(yield* monitor.activeAlerts).toEqual([])
+        // t = 100 s: a slow interval
+        yield* burst(monitor, "get", 50, 100)
+        yield* TestClock.adjust("10 seconds")
+        const [active] = yield* monitor.activeAlerts
+        expect(active).toMatchObject({
+          _tag: "AlertFired",
+          service: "api",
+          operation: "get",
+          metric: "latency_p99",
+          kind: "baseline",
+          since: 110_000
+        })
+        close(active!.value!, 100)
+        expect(active!.deviations!).toBeGreaterThan(3)
+        expect(active!.expected).toBeLessThan(11.2)
+        // the slow slot stays in the window for 6 intervals, then the p99 returns
+        for (let i = 0; i < 6; i++) {
+          yield* burst(monitor, "get", 50, 10)
+          yield* TestClock.adjust("10 seconds")
+        }
+        const [fired, cleared] = yield* Fiber.join(events)
+        expect(fired!._tag).toBe("AlertFired")
+        expect(cleared).toMatchObject({ _tag: "AlertCleared", metric: "latency_p99", kind: "baseline", since: 110_000 })
+        expect(cleared!.at).toBeGreaterThan(110_000)
+        expect(yield* monitor.activeAlerts).toEqual([])
+      })))
+
+  it.effect("no baseline alert during warm-up, nor from windows with fewer than minSamples calls", () =>
+    withMonitor({ baseline: { warmup: 5 }, minSamples: 20 }, (monitor) =>
+      Effect.gen(function*() {
+        for (let i = 0; i < 4; i++) {
+          yield* burst(monitor, "get", 50, i === 3 ? 1_000 : 10)
+          yield* TestClock.adjust("10 seconds")
+        }
+        expect(yield* monitor.activeAlerts).toEqual([])
+        yield* TestClock.adjust("60 seconds")
+        yield* burst(monitor, "get", 5, 5_000) // too few calls to judge
+        yield* TestClock.adjust("10 seconds")
+        expect(yield* monitor.activeAlerts).toEqual([])
+      })))
+
+  it.effect("fixed thresholds fire and clear, independent of the baseline", () =>
+    withMonitor({}, (monitor) =>
+      Effect.gen(function*() {
+        yield* monitor.setAlert("api", "get", "error_rate", 0.1)
+        yield* monitor.setAlert("api", "get", "latency_p99", 50)
+        yield* burst(monitor, "get", 10, 80, 2)
+        yield* TestClock.adjust("10 seconds")
+        const active = yield* monitor.activeAlerts
+        expect(active.map((a) => `${a.metric}:${a.kind}`).sort()).toEqual(["error_rate:threshold", "latency_p99:threshold"])
+        expect(active.find((a) => a.metric === "error_rate")).toMatchObject({ value: 0.2, expected: 0.1, since: 10_000 })
+        yield* TestClock.adjust("60 seconds") // the window empties: no metric, the alerts clear
+        expect(yield* monitor.activeAlerts).toEqual([])
+      })))
+
+  it.effect("setAlert rejects a threshold that cannot be met", () =>
+    withMonitor({}, (monitor) =>
+      Effect.gen(function*() {
+        const bad = yield* Effect.flip(monitor.setAlert("api", "get", "error_rate", 1.5))
+        expect(bad.path).toBe("performance.alerts.api.get.error_rate")
+        expect((yield* Effect.flip(monitor.setAlert("api", "get", "latency_p99", Number.NaN)))._tag).toBe("InvalidConfig")
+        expect((yield* Effect.flip(monitor.setAlert("api", "get", "latency_p99", -1)))._tag).toBe("InvalidConfig")
+      })))
+
+  it.effect("caps pairs: a new pair at a full table evicts idle ones, else goes to the overflow pair", () =>
+    withMonitor({ maxOperations: 2 }, (monitor) =>
+      Effect.gen(function*() {
+        yield* burst(monitor, "a", 1, 1)
+        yield* burst(monitor, "b", 1, 1)
+        yield* burst(monitor, "c", 3, 1) // both active: overflow
+        expect((yield* monitor.snapshot("api", "c")).count).toBe(0)
+        expect((yield* monitor.snapshot("(overflow)", "(overflow)")).count).toBe(3)
+        yield* TestClock.adjust("61 seconds") // a and b are idle now
+        yield* burst(monitor, "c", 2, 1)
+        expect((yield* monitor.snapshot("api", "c")).count).toBe(2)
+        // a flood of new names while the table is full costs no scan and grows nothing
+        for (let i = 0; i < 1_000; i++) monitor.recordUnsafe("api", `id-${i}`, 1, false)
+        expect((yield* monitor.snapshot("api")).count).toBe(3) // c plus the one pair admitted next to it
+      })))
+
+  it.effect("invalid options fail the layer with InvalidConfig", () =>
+    Effect.gen(function*() {
+      const build = (options: PerformanceMonitor.Options) => Effect.flip(Layer.build(PerformanceMonitor.layer(options)))
+      expect((yield* build({ window: 0 })).path).toBe("performance.window")
+      expect((yield* build({ slots: 0 })).path).toBe("performance.slots")
+      expect((yield* build({ maxOperations: 1.5 })).path).toBe("performance.maxOperations")
+      expect((yield* build({ baseline: { alpha: 0 } })).path).toBe("performance.baseline.alpha")
+      expect((yield* build({ window: "10 millis", slots: 100 })).path).toBe("performance.slots")
+    }))
+})
