@@ -40,16 +40,27 @@ import type { Duration, Scope } from "effect"
 import { Clock, Context, Effect, Layer } from "effect"
 import { InvalidConfig, ProtectionNotFound } from "./Errors.js"
 import { metrics } from "./Telemetry.js"
-import type { CheckOutcome as Outcome, CheckResult } from "./internal/health.js"
-import { aggregate, isFresh, statusValue } from "./internal/health.js"
+import type { CheckOutcome as Outcome } from "./internal/health.js"
+import { statusValue } from "./internal/health.js"
 import type { ComponentStatus, HealthComponent } from "./internal/healthComponents.js"
 import { HealthComponents } from "./internal/healthComponents.js"
 import type { Entry, EntryKind } from "./internal/healthEntry.js"
-import { awaitRun, backgroundLoop, makeRun, positiveMillis, read, stop, withContext } from "./internal/healthEntry.js"
+import { backgroundLoop, makeRun, newEntry, positiveMillis, read, stop, withContext } from "./internal/healthEntry.js"
+import { collect, toComponent } from "./internal/healthReport.js"
 import { registerGauge } from "./internal/observableMetric.js"
 
 /**
  * A status: `healthy`, `degraded` (working, with reduced capacity or quality) or `unhealthy`.
+ *
+ * **Example** (Mapping a replica count to a status)
+ *
+ * ```ts
+ * import type { HealthAggregator } from "effect-foundation"
+ *
+ * const statusOf = (up: number): HealthAggregator.HealthStatus =>
+ *   up === 3 ? "healthy" : up > 0 ? "degraded" : "unhealthy"
+ * statusOf(2) // => "degraded"
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -59,6 +70,18 @@ export type HealthStatus = ComponentStatus
 /**
  * What a check returns: a bare status, or a status with `details` (shown only when asked
  * for) and an `output` message saying why.
+ *
+ * **Example** (A check with details)
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import type { HealthAggregator } from "effect-foundation"
+ *
+ * const queueDepth = (depth: number): Effect.Effect<HealthAggregator.CheckOutcome> =>
+ *   Effect.succeed(depth < 1_000
+ *     ? "healthy"
+ *     : { status: "degraded", details: { depth }, output: `queue depth ${depth} over 1000` })
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -71,6 +94,14 @@ export type CheckOutcome = Outcome
  * `defaultTimeout`): past it the check is interrupted and unhealthy. `critical` (default
  * `false`): whether its being unhealthy makes the system unhealthy.
  *
+ * **Example** (A critical check run every 15 seconds)
+ *
+ * ```ts
+ * import type { HealthAggregator } from "effect-foundation"
+ *
+ * const options: HealthAggregator.CheckOptions = { interval: "15 seconds", timeout: "2 seconds", critical: true }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -82,6 +113,17 @@ export interface CheckOptions {
 
 /**
  * The state of one check or built-in component. Times are epoch milliseconds.
+ *
+ * **Example** (Reading one check)
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { HealthAggregator } from "effect-foundation"
+ *
+ * const dbAge = HealthAggregator.HealthAggregator.use((health) =>
+ *   Effect.map(health.check("db"), (db) => db.ageMs)
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -106,6 +148,19 @@ export interface ComponentHealth {
  * The aggregated health. `timestamp` is epoch milliseconds; `durationMs` is how long the
  * report took to build.
  *
+ * **Example** (Logging the components that are not healthy)
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { HealthAggregator } from "effect-foundation"
+ *
+ * const logProblems = Effect.flatMap(HealthAggregator.systemHealth, (report) =>
+ *   Effect.forEach(
+ *     Object.entries(report.components).filter(([, c]) => c.status !== "healthy"),
+ *     ([name, c]) => Effect.logWarning(`${name} is ${c.status}: ${c.output ?? ""}`)
+ *   ))
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -120,7 +175,15 @@ export interface SystemHealth {
 /**
  * Layer options. `defaultTimeout` (default 1 second) applies to checks registered without a
  * timeout and to built-in components; `cacheTtl` (default 1 second) is how long an on-demand
- * check's result answers reads before the check runs again.
+ * check's result answers reads before the check runs again (0: run on every read).
+ *
+ * **Example** (Probes at most every 5 seconds reach the dependencies)
+ *
+ * ```ts
+ * import { HealthAggregator } from "effect-foundation"
+ *
+ * const Health = HealthAggregator.layer({ cacheTtl: "5 seconds", defaultTimeout: "500 millis" })
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -132,6 +195,19 @@ export interface Options {
 
 /**
  * The HealthAggregator service.
+ *
+ * **Example** (Registering for the lifetime of a layer)
+ *
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { HealthAggregator } from "effect-foundation"
+ *
+ * const DbHealth = Layer.effectDiscard(
+ *   HealthAggregator.HealthAggregator.use((health) =>
+ *     health.register("db", Effect.succeed("healthy"), { critical: true })
+ *   )
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category services
@@ -255,29 +331,7 @@ export const layer = (
       ).pipe(Effect.orDie) // replace = true: cannot fail
 
     const report = (critical: boolean): Effect.Effect<SystemHealth> =>
-      Effect.suspend(() => {
-        const started = clock.currentTimeNanosUnsafe()
-        const now = clock.currentTimeMillisUnsafe()
-        const selected: Array<Entry> = []
-        for (const entry of entries.values()) if (!critical || entry.critical) selected.push(entry)
-        const results = new Array<CheckResult>(selected.length)
-        let pending: Array<Effect.Effect<void>> | undefined
-        for (let i = 0; i < selected.length; i++) {
-          const entry = selected[i]!
-          const last = entry.last
-          if (isFresh(last, now, entry.intervalMs !== undefined, entry.cacheTtlMs)) {
-            results[i] = last
-          } else {
-            ;(pending ??= []).push(Effect.map(awaitRun(clock, entry, now, onResult), (result) => {
-              results[i] = result
-            }))
-          }
-        }
-        const finish = Effect.sync(() => build(clock, selected, results, started))
-        return pending === undefined
-          ? finish
-          : Effect.andThen(Effect.all(pending, { concurrency: "unbounded", discard: true }), finish)
-      })
+      Effect.suspend(() => collect(clock, entries.values(), critical, onResult))
 
     const check = (name: string): Effect.Effect<ComponentHealth, ProtectionNotFound> =>
       Effect.suspend(() => {
@@ -300,6 +354,19 @@ export const layer = (
 
 /**
  * The system health, from the `HealthAggregator` in context.
+ *
+ * **Example** (The overall status)
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { HealthAggregator } from "effect-foundation"
+ *
+ * const status = HealthAggregator.systemHealth.pipe(
+ *   Effect.map((report) => report.status),
+ *   Effect.provide(HealthAggregator.layer())
+ * )
+ * // => "healthy" (no checks registered)
+ * ```
  *
  * @since 0.1.0
  * @category accessors
@@ -332,63 +399,3 @@ export const register = <E, R>(
 
 const cacheMillis = (input: Duration.Input): Effect.Effect<number, InvalidConfig> =>
   input === 0 ? Effect.succeed(0) : positiveMillis(input, "health.cacheTtl")
-
-const newEntry = (
-  name: string,
-  kind: EntryKind,
-  critical: boolean,
-  intervalMs: number | undefined,
-  timeoutMs: number,
-  cacheTtlMs: number,
-  run: Effect.Effect<CheckResult>
-): Entry => ({
-  name,
-  kind,
-  critical,
-  intervalMs,
-  timeoutMs,
-  cacheTtlMs,
-  run,
-  last: undefined,
-  inflight: undefined,
-  runner: undefined,
-  startedAt: 0,
-  removeGauge: undefined
-})
-
-const toComponent = (entry: Entry, result: CheckResult, now: number): ComponentHealth => ({
-  status: result.status,
-  kind: entry.kind,
-  critical: entry.critical,
-  background: entry.intervalMs !== undefined,
-  details: result.details,
-  output: result.output,
-  checkedAt: result.at,
-  ageMs: Math.max(0, now - result.at),
-  durationMs: result.durationMs
-})
-
-const build = (
-  clock: Clock.Clock,
-  selected: ReadonlyArray<Entry>,
-  results: ReadonlyArray<CheckResult>,
-  started: bigint
-): SystemHealth => {
-  const now = clock.currentTimeMillisUnsafe()
-  const components: Record<string, ComponentHealth> = {}
-  const verdicts: Array<{ status: HealthStatus; critical: boolean }> = []
-  for (let i = 0; i < selected.length; i++) {
-    const entry = selected[i]!
-    const result = results[i]!
-    components[entry.name] = toComponent(entry, result, now)
-    verdicts.push({ status: result.status, critical: entry.critical })
-  }
-  const { score, status } = aggregate(verdicts)
-  return {
-    status,
-    score,
-    components,
-    timestamp: now,
-    durationMs: Number(clock.currentTimeNanosUnsafe() - started) / 1e6
-  }
-}

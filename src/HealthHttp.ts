@@ -46,6 +46,14 @@ import { httpStatusOf, liveBody, makeCachedRenderer, render } from "./internal/h
  * to every interface (what a Kubernetes probe needs); `path` defaults to `/health`;
  * `details` (default `false`) adds error messages, check details, score and timings.
  *
+ * **Example** (A loopback-only endpoint for tests)
+ *
+ * ```ts
+ * import type { HealthHttp } from "effect-foundation"
+ *
+ * const options: HealthHttp.Options = { port: 0, host: "127.0.0.1", path: "/status" }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -59,6 +67,17 @@ export interface Options {
 /**
  * The running endpoint: `url` is the full address of `GET /health` (for example
  * `http://127.0.0.1:9090/health`), with the port actually bound.
+ *
+ * **Example** (Printing where the probes are)
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { HealthHttp } from "effect-foundation"
+ *
+ * const announce = HealthHttp.HealthHttp.use((http) =>
+ *   Effect.log(`liveness ${http.liveUrl}, readiness ${http.readyUrl}`)
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category services
@@ -117,6 +136,16 @@ export const layer = (
 
 /**
  * The URL of `GET /health` of the running endpoint.
+ *
+ * **Example** (Fetching the endpoint)
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { HealthHttp } from "effect-foundation"
+ *
+ * const status = Effect.flatMap(HealthHttp.url, (url) => Effect.promise(() => fetch(url).then((r) => r.status)))
+ * // => 200 when healthy or degraded, 503 when unhealthy
+ * ```
  *
  * @since 0.1.0
  * @category accessors

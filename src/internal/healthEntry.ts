@@ -183,3 +183,27 @@ export const positiveMillis = (
 /** Provides the services a check captured at registration, so it runs anywhere. */
 export const withContext = <A, E, R>(check: Effect.Effect<A, E, R>, context: Context.Context<R>): Effect.Effect<A, E> =>
   Effect.provideContext(check, context)
+
+/** A fresh entry: no result yet, nothing running. */
+export const newEntry = (
+  name: string,
+  kind: EntryKind,
+  critical: boolean,
+  intervalMs: number | undefined,
+  timeoutMs: number,
+  cacheTtlMs: number,
+  run: Effect.Effect<CheckResult>
+): Entry => ({
+  name,
+  kind,
+  critical,
+  intervalMs,
+  timeoutMs,
+  cacheTtlMs,
+  run,
+  last: undefined,
+  inflight: undefined,
+  runner: undefined,
+  startedAt: 0,
+  removeGauge: undefined
+})
