@@ -27,3 +27,9 @@ export * as HealthAggregator from "./HealthAggregator.js"
 
 /** @since 0.1.0 */
 export * as HealthHttp from "./HealthHttp.js"
+
+/** @since 0.1.0 */
+export * as Config from "./Config.js"
+
+/** @since 0.1.0 */
+export * as Infrastructure from "./Infrastructure.js"

@@ -1,0 +1,264 @@
+/**
+ * One Schema for the whole configuration of effect-foundation: circuit breakers, rate limits,
+ * pools' sizes, the memory manager, health, and named protection profiles.
+ *
+ * **Details**
+ *
+ * Durations accept a string (`"30 seconds"`) or milliseconds (`250`). Decoding checks types,
+ * ranges and cross references (a profile naming a breaker, rule or pool that is not
+ * configured); every failure becomes `InvalidConfig` whose `path` names where, e.g.
+ * `protections.checkout.circuitBreaker`. The services validate their own options again when
+ * built (`CircuitBreaker.layer` and friends), so both entry points are safe.
+ *
+ * **Example** (Decoding a configuration)
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Config } from "effect-foundation"
+ *
+ * const config = Config.decode({
+ *   breakers: { payments: { failureThreshold: 5, resetTimeout: "30 seconds" } },
+ *   rateLimits: { api: { algorithm: "gcra", limit: 100, window: "1 minute" } },
+ *   protections: { checkout: { rateLimit: { rule: "api" }, circuitBreaker: "payments", timeout: 2000 } }
+ * })
+ * // Effect<FoundationConfig, InvalidConfig>
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { Duration, Effect, Schema, SchemaIssue } from "effect"
+import { InvalidConfig } from "./Errors.js"
+
+const isPositiveDuration = Schema.makeFilter<Duration.Duration>((duration) =>
+  Duration.isFinite(duration) && Duration.toMillis(duration) > 0
+    ? undefined
+    : "must be a positive, finite duration"
+)
+
+/**
+ * A duration: a string effect can parse (`"5 seconds"`) or milliseconds; positive and finite.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const DurationInput = Schema.Union([Schema.DurationFromString, Schema.DurationFromMillis]).pipe(
+  Schema.check(isPositiveDuration)
+)
+
+const PositiveInt = Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1)))
+const NonNegativeInt = Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(0)))
+const Rate = Schema.Finite.pipe(Schema.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(1)))
+const optional = Schema.optionalKey
+
+/**
+ * A circuit breaker policy (see `CircuitBreaker.BreakerPolicy`; `isFailure` is code, not
+ * configuration).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const BreakerPolicy = Schema.Struct({
+  failureThreshold: optional(PositiveInt),
+  monitorWindow: optional(DurationInput),
+  failureRateThreshold: optional(Rate),
+  minimumCalls: optional(PositiveInt),
+  slidingWindowSize: optional(PositiveInt),
+  slowCallDuration: optional(DurationInput),
+  slowCallRateThreshold: optional(Rate),
+  resetTimeout: optional(DurationInput),
+  backoff: optional(Schema.Struct({
+    factor: Schema.Finite.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1))),
+    max: DurationInput
+  })),
+  halfOpenMaxCalls: optional(PositiveInt),
+  callTimeout: optional(DurationInput),
+  critical: optional(Schema.Boolean)
+})
+
+/**
+ * A rate limit rule (see `RateLimiter.RateRule`).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const RateRule = Schema.Struct({
+  algorithm: Schema.Literals(["token-bucket", "sliding-window", "fixed-window", "gcra"]),
+  limit: PositiveInt,
+  window: DurationInput,
+  burst: optional(PositiveInt),
+  onExceeded: optional(Schema.Literals(["fail", "delay"])),
+  maxDelay: optional(DurationInput),
+  maxKeys: optional(PositiveInt)
+})
+
+/**
+ * A pool's sizes and timings (the `acquire` and `release` effects are code: pass them to
+ * `Pool.layer` along with `Foundation.poolOptions(config, name)`).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const PoolSizing = Schema.Struct({
+  size: PositiveInt,
+  maxOverflow: optional(NonNegativeInt),
+  minIdle: optional(NonNegativeInt),
+  strategy: optional(Schema.Literals(["fifo", "lifo"])),
+  checkoutTimeout: optional(DurationInput),
+  idleTimeout: optional(DurationInput),
+  maxLifetime: optional(DurationInput),
+  shutdownTimeout: optional(DurationInput),
+  leakWarning: optional(DurationInput)
+})
+
+/**
+ * The memory manager's thresholds (heap-used ratios) and sampling.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Memory = Schema.Struct({
+  checkInterval: optional(DurationInput),
+  thresholds: optional(Schema.Struct({ medium: Rate, high: Rate, critical: Rate })),
+  rejectAt: optional(Schema.Literals(["medium", "high", "critical"])),
+  maxEventLoopDelay: optional(DurationInput)
+})
+
+/**
+ * The health aggregator and its HTTP endpoint.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Health = Schema.Struct({
+  cacheTtl: optional(DurationInput),
+  defaultTimeout: optional(DurationInput),
+  http: optional(Schema.Struct({
+    port: Schema.Int.pipe(Schema.check(Schema.isBetween({ minimum: 0, maximum: 65535 }))),
+    host: optional(Schema.String),
+    path: optional(Schema.String),
+    details: optional(Schema.Boolean)
+  }))
+})
+
+/**
+ * A named protection profile: the stages `Infrastructure.execute(profile, ...)` applies.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Profile = Schema.Struct({
+  rateLimit: optional(Schema.Struct({ rule: Schema.NonEmptyString, cost: optional(PositiveInt) })),
+  memory: optional(Schema.Boolean),
+  circuitBreaker: optional(Schema.NonEmptyString),
+  pool: optional(Schema.NonEmptyString),
+  timeout: optional(DurationInput),
+  monitor: optional(Schema.Struct({ service: Schema.NonEmptyString, operation: Schema.NonEmptyString })),
+  poolTimeoutIsFailure: optional(Schema.Boolean)
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Profile = typeof Profile.Type
+
+const references = Schema.makeFilter<{
+  readonly breakers?: Readonly<Record<string, unknown>>
+  readonly rateLimits?: Readonly<Record<string, unknown>>
+  readonly pools?: Readonly<Record<string, unknown>>
+  readonly memory?: unknown
+  readonly protections?: Readonly<Record<string, Profile>>
+}>((config) => {
+  const issues: Array<Schema.FilterIssue> = []
+  for (const [name, profile] of Object.entries(config.protections ?? {})) {
+    const at = (field: string) => ["protections", name, field]
+    if (profile.circuitBreaker !== undefined && !(profile.circuitBreaker in (config.breakers ?? {}))) {
+      issues.push({ path: at("circuitBreaker"), issue: `names breaker "${profile.circuitBreaker}", which is not configured in breakers` })
+    }
+    if (profile.rateLimit !== undefined && !(profile.rateLimit.rule in (config.rateLimits ?? {}))) {
+      issues.push({ path: [...at("rateLimit"), "rule"], issue: `names rule "${profile.rateLimit.rule}", which is not configured in rateLimits` })
+    }
+    if (profile.pool !== undefined && !(profile.pool in (config.pools ?? {}))) {
+      issues.push({ path: at("pool"), issue: `names pool "${profile.pool}", which is not configured in pools` })
+    }
+    if (profile.memory === true && config.memory === undefined) {
+      issues.push({ path: at("memory"), issue: "needs the memory section (the memory manager is not configured)" })
+    }
+  }
+  return issues
+})
+
+/**
+ * The whole configuration.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const FoundationConfig = Schema.Struct({
+  breakerDefaults: optional(BreakerPolicy),
+  maxBreakers: optional(PositiveInt),
+  breakers: optional(Schema.Record(Schema.String, BreakerPolicy)),
+  rateLimits: optional(Schema.Record(Schema.String, RateRule)),
+  pools: optional(Schema.Record(Schema.String, PoolSizing)),
+  memory: optional(Memory),
+  health: optional(Health),
+  protections: optional(Schema.Record(Schema.String, Profile))
+}).pipe(Schema.check(references))
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type FoundationConfig = typeof FoundationConfig.Type
+
+/**
+ * The encoded (JSON) form of the configuration: what a file or environment holds.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type FoundationConfigInput = typeof FoundationConfig.Encoded
+
+const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/**
+ * Turns a Schema failure into `InvalidConfig`: the first issue's path becomes `path`
+ * (prefixed by `base`), and the message lists every issue with its path.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const toInvalidConfig = (error: Schema.SchemaError, base = ""): InvalidConfig => {
+  const issues = formatter(error.issue).issues
+  const pathOf = (issue: (typeof issues)[number]) =>
+    [base, ...(issue.path ?? []).map((segment) => String(typeof segment === "object" ? segment.key : segment))]
+      .filter((s) => s !== "")
+      .join(".")
+  const first = issues[0]
+  return new InvalidConfig({
+    path: first === undefined ? base : pathOf(first),
+    message: issues.map((issue) => `${pathOf(issue) || "(root)"}: ${issue.message}`).join("; ")
+  })
+}
+
+/**
+ * Decodes a configuration from unknown input (parsed JSON, a literal), reporting every issue.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decode = (input: unknown): Effect.Effect<FoundationConfig, InvalidConfig> =>
+  Schema.decodeUnknownEffect(FoundationConfig)(input, { errors: "all" }).pipe(
+    Effect.mapError((error) => toInvalidConfig(error))
+  )
+
+/**
+ * Decodes one profile (used by `Infrastructure.configure`).
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeProfile = (input: unknown, base: string): Effect.Effect<Profile, InvalidConfig> =>
+  Schema.decodeUnknownEffect(Profile)(input, { errors: "all" }).pipe(
+    Effect.mapError((error) => toInvalidConfig(error, base))
+  )

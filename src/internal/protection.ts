@@ -1,0 +1,169 @@
+/**
+ * Composition of the protection stages, shared by `Infrastructure.protect`, `protectWith` and
+ * named profiles. Order, outermost first:
+ *
+ *   rate limit -> memory guard -> circuit breaker -> pool checkout -> timeout -> the effect
+ *
+ * so a rejection at one stage never reaches the next: a rate-limited call never counts as a
+ * breaker failure, and no pool checkout happens while the breaker is open.
+ */
+import type { Cause, Context } from "effect"
+import { Clock, Duration, Effect, Exit, Metric } from "effect"
+import * as CircuitBreaker from "../CircuitBreaker.js"
+import type { PoolCheckoutTimeout } from "../Errors.js"
+import { OperationTimeout } from "../Errors.js"
+import * as MemoryManager from "../MemoryManager.js"
+import * as PerformanceMonitor from "../PerformanceMonitor.js"
+import type { Pool } from "../Pool.js"
+import * as RateLimiter from "../RateLimiter.js"
+import * as Names from "../Telemetry.js"
+
+/** The policy shape (documented on `Infrastructure.Policy`). */
+export interface PolicyInput {
+  readonly rateLimit?: { readonly rule: string; readonly key: string; readonly cost?: number }
+  readonly memory?: boolean
+  readonly circuitBreaker?: string
+  readonly timeout?: Duration.Input
+  readonly monitor?: { readonly service: string; readonly operation: string }
+  readonly poolTimeoutIsFailure?: boolean
+  readonly profile?: string
+  readonly telemetry?: boolean
+}
+
+/** What a policy resolves to, computed once per policy object. */
+interface Compiled {
+  readonly profile: string
+  readonly stages: string
+  readonly timeout: Duration.Duration | undefined
+  readonly timedOut: Effect.Effect<never, OperationTimeout> | undefined
+  readonly spanOptions: { readonly attributes: Record<string, string> }
+  readonly durations: Record<"success" | "failure" | "rejected", Metric.Metric<number, unknown>>
+}
+
+const histogram = Metric.histogram(Names.metrics.protectionDuration, {
+  description: "duration of protected calls in milliseconds, by profile and outcome",
+  boundaries: Metric.exponentialBoundaries({ start: 0.05, factor: 2, count: 20 })
+})
+
+const compiled = new WeakMap<PolicyInput, Compiled>()
+
+export const compile = (policy: PolicyInput): Compiled => {
+  let result = compiled.get(policy)
+  if (result !== undefined) return result
+  const stages = [
+    policy.rateLimit && "rate_limit",
+    policy.memory && "memory",
+    policy.circuitBreaker !== undefined && "circuit_breaker",
+    policy.timeout !== undefined && "timeout",
+    policy.monitor && "monitor"
+  ].filter(Boolean).join(",")
+  const profile = policy.profile ?? policy.circuitBreaker ?? policy.rateLimit?.rule ?? "anonymous"
+  const timeout = policy.timeout === undefined ? undefined : Duration.fromInputUnsafe(policy.timeout)
+  const operation = policy.monitor?.operation ?? policy.circuitBreaker ?? profile
+  result = {
+    profile,
+    stages,
+    timeout,
+    timedOut: timeout === undefined ? undefined : Effect.fail(new OperationTimeout({ operation, timeout })),
+    spanOptions: { attributes: { "foundation.profile": profile, "foundation.stages": stages } },
+    durations: {
+      success: Metric.withAttributes(histogram, { profile, outcome: "success" }),
+      failure: Metric.withAttributes(histogram, { profile, outcome: "failure" }),
+      rejected: Metric.withAttributes(histogram, { profile, outcome: "rejected" })
+    }
+  }
+  compiled.set(policy, result)
+  return result
+}
+
+const protectionCodes = new Set([
+  "circuit_breaker_open",
+  "rate_limited",
+  "pool_checkout_timeout",
+  "memory_pressure",
+  "operation_timeout",
+  "store_unavailable"
+])
+
+/** the `code` of the protection error in a cause, if the call was rejected by a stage */
+export const rejectionCode = (cause: Cause.Cause<unknown>): string | undefined => {
+  for (const reason of cause.reasons) {
+    if (reason._tag !== "Fail") continue
+    const error = reason.error as { readonly code?: unknown }
+    if (typeof error === "object" && error !== null && typeof error.code === "string" && protectionCodes.has(error.code)) {
+      return error.code
+    }
+  }
+  return undefined
+}
+
+/** Marks a pool checkout timeout on its way through the breaker, so it is not a breaker failure. */
+class PassThrough {
+  constructor(readonly error: PoolCheckoutTimeout) {}
+}
+
+const inner = <A, E, R>(self: Effect.Effect<A, E, R>, policy: PolicyInput, c: Compiled) => {
+  let effect: Effect.Effect<A, any, any> = self
+  if (policy.monitor) effect = PerformanceMonitor.measure(effect, policy.monitor.service, policy.monitor.operation)
+  if (c.timedOut !== undefined) {
+    const timedOut = c.timedOut
+    effect = Effect.timeoutOrElse(effect, { duration: c.timeout!, orElse: () => timedOut })
+  }
+  return effect
+}
+
+const breakerStage = <A>(effect: Effect.Effect<A, any, any>, policy: PolicyInput) =>
+  policy.circuitBreaker === undefined ? effect : CircuitBreaker.protect(effect, policy.circuitBreaker)
+
+const admissionStages = <A>(effect: Effect.Effect<A, any, any>, policy: PolicyInput, c: Compiled) => {
+  if (policy.memory) effect = MemoryManager.guard(effect)
+  if (policy.rateLimit) {
+    const { cost, key, rule } = policy.rateLimit
+    effect = RateLimiter.limit(effect, rule, key, cost === undefined ? undefined : { cost })
+  }
+  return policy.telemetry === false ? effect : instrument(effect, c)
+}
+
+/** One span per protected call (not per stage) and the duration histogram. */
+const instrument = <A>(effect: Effect.Effect<A, any, any>, c: Compiled): Effect.Effect<A, any, any> =>
+  Effect.withFiber((fiber) => {
+    const clock = fiber.getRef(Clock.Clock)
+    const started = clock.currentTimeNanosUnsafe()
+    const context = fiber.context as Context.Context<never>
+    return Effect.onExit(effect, (exit) => {
+      const millis = Number(clock.currentTimeNanosUnsafe() - started) / 1e6
+      if (Exit.isSuccess(exit)) {
+        c.durations.success.updateUnsafe(millis, context)
+        return Effect.void
+      }
+      const code = rejectionCode(exit.cause)
+      ;(code === undefined ? c.durations.failure : c.durations.rejected).updateUnsafe(millis, context)
+      if (code === undefined) return Effect.void
+      return Effect.annotateCurrentSpan({ "error.type": code, "foundation.outcome": "rejected" })
+    })
+  }).pipe(Effect.withSpan(Names.spans.protect, c.spanOptions))
+
+/** `Infrastructure.protect`: every stage the policy names around `self`. */
+export const protect = <A, E, R>(self: Effect.Effect<A, E, R>, policy: PolicyInput): Effect.Effect<A, any, any> => {
+  const c = compile(policy)
+  return admissionStages(breakerStage(inner(self, policy, c), policy), policy, c)
+}
+
+/** `Infrastructure.protectWith`: the same, with a pool checkout between breaker and timeout. */
+export const protectWith = <A, E, R, P, PE>(
+  pool: Effect.Effect<Pool<P, PE>, never, any>,
+  policy: PolicyInput,
+  f: (resource: P) => Effect.Effect<A, E, R>
+): Effect.Effect<A, any, any> => {
+  const c = compile(policy)
+  const checkout = Effect.flatMap(pool, (p) => p.use((resource) => inner(f(resource), policy, c)))
+  if (policy.circuitBreaker === undefined || policy.poolTimeoutIsFailure === true) {
+    return admissionStages(breakerStage(checkout, policy), policy, c)
+  }
+  // A checkout timeout says our pool is busy, not that the dependency failed: carry it through
+  // the breaker as a value and fail with it outside, so the breaker does not count it.
+  const carried = Effect.catchTag(checkout, "PoolCheckoutTimeout", (error) => Effect.succeed(new PassThrough(error)))
+  const unwrapped = Effect.flatMap(breakerStage(carried, policy), (value) =>
+    value instanceof PassThrough ? Effect.fail(value.error) : Effect.succeed(value))
+  return admissionStages(unwrapped, policy, c)
+}

@@ -1,0 +1,171 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Context, Duration, Effect, Exit, Fiber, Layer } from "effect"
+import { TestClock } from "effect/testing"
+import { CircuitBreaker, Infrastructure, Pool, RateLimiter } from "../src/index.js"
+
+class Db extends Context.Service<Db, Pool.Pool<number>>()("test/Db") {}
+
+let connections = 0
+const DbLive = Pool.layer(Db, { acquire: Effect.sync(() => connections++), size: 2, checkoutTimeout: "1 second" })
+
+const Protections = Layer.mergeAll(
+  CircuitBreaker.layer({
+    breakers: { db: { failureThreshold: 3, resetTimeout: "10 seconds" }, lenient: { failureThreshold: 10 } }
+  }),
+  RateLimiter.layer({
+    rules: {
+      api: { algorithm: "fixed-window", limit: 5, window: "1 second" },
+      tight: { algorithm: "fixed-window", limit: 2, window: "1 minute" }
+    }
+  }),
+  DbLive
+)
+
+
+describe("Infrastructure.protect", () => {
+  it.effect("the error type is the union of the chosen stages: catchTag is checked", () =>
+    Effect.gen(function*() {
+      const onlyBreaker = Effect.succeed(1).pipe(Infrastructure.protect({ circuitBreaker: "db" }))
+      const handled = onlyBreaker.pipe(
+        Effect.catchTag("CircuitBreakerOpen", () => Effect.succeed(0)),
+        Effect.catchTag("OperationTimeout", () => Effect.succeed(-1))
+      )
+      // @ts-expect-error a policy without a rate limit cannot fail RateLimited
+      onlyBreaker.pipe(Effect.catchTag("RateLimited", () => Effect.succeed(0)))
+      expect(yield* handled).toBe(1)
+    }).pipe(Effect.provide(Protections)))
+
+  it.effect("a rate-limited call never reaches the breaker nor counts as its failure", () =>
+    Effect.gen(function*() {
+      let calls = 0
+      const call = Effect.sync(() => calls++).pipe(
+        Effect.andThen(Effect.fail("down" as const)),
+        Infrastructure.protect({ rateLimit: { rule: "tight", key: "client-1" }, circuitBreaker: "lenient" })
+      )
+      const errors = yield* Effect.forEach(Array.from({ length: 6 }), () => Effect.flip(call))
+      expect(errors.map((e) => typeof e === "string" ? e : e._tag)).toEqual([
+        "down", "down", "RateLimited", "RateLimited", "RateLimited", "RateLimited"
+      ])
+      const breaker = yield* CircuitBreaker.CircuitBreaker.use((s) => s.state("lenient"))
+      expect(breaker).toMatchObject({ state: "Closed", failures: 2, rejected: 0, successes: 0 })
+      expect(calls).toBe(2)
+    }).pipe(Effect.provide(Protections)))
+
+  it.effect("cascading failure: the breaker opens, later calls never touch the dependency or the pool", () =>
+    Effect.gen(function*() {
+      let touched = 0
+      const failing = (_: number) => Effect.sync(() => touched++).pipe(Effect.andThen(Effect.fail("503" as const)))
+      const call = Infrastructure.protectWith(Db, { circuitBreaker: "db", timeout: "1 second" }, failing)
+      for (let i = 0; i < 3; i++) yield* Effect.exit(call)
+      const before = yield* Pool.status(Db)
+      const rejected = yield* Effect.forEach(Array.from({ length: 20 }), () => Effect.flip(call))
+      expect(rejected.every((e) => typeof e !== "string" && e._tag === "CircuitBreakerOpen")).toBe(true)
+      expect(touched).toBe(3)
+      const after = yield* Pool.status(Db)
+      expect(after.checkouts).toBe(before.checkouts) // no checkout while the breaker is open
+      expect(after.inUse).toBe(0)
+      // recovery: after the reset timeout a probe goes through and closes the circuit
+      yield* TestClock.adjust("10 seconds")
+      const healthy = Infrastructure.protectWith(Db, { circuitBreaker: "db" }, (connection) => Effect.succeed(connection))
+      expect(typeof (yield* healthy)).toBe("number")
+      expect((yield* CircuitBreaker.CircuitBreaker.use((s) => s.state("db"))).state).toBe("Closed")
+    }).pipe(Effect.provide(Protections)))
+
+  it.effect("a pool checkout timeout is not a breaker failure unless the policy says so", () =>
+    Effect.gen(function*() {
+      const hold = Infrastructure.protectWith(Db, { circuitBreaker: "db" }, () => Effect.never)
+      const holders = yield* Effect.forEach([1, 2], () => Effect.forkChild(hold, { startImmediately: true }))
+      const waiters = yield* Effect.forEach(
+        Array.from({ length: 5 }),
+        () => Effect.forkChild(Effect.flip(hold), { startImmediately: true })
+      )
+      yield* TestClock.adjust("1 second")
+      const errors = yield* Fiber.joinAll(waiters)
+      expect(errors.map((e) => (e as { _tag: string })._tag)).toEqual(Array(5).fill("PoolCheckoutTimeout"))
+      expect((yield* CircuitBreaker.CircuitBreaker.use((s) => s.state("db"))).failures).toBe(0)
+
+      const counted = Infrastructure.protectWith(Db, { circuitBreaker: "db", poolTimeoutIsFailure: true }, () => Effect.never)
+      const more = yield* Effect.forEach([1, 2, 3], () => Effect.forkChild(Effect.flip(counted), { startImmediately: true }))
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.joinAll(more)
+      expect((yield* CircuitBreaker.CircuitBreaker.use((s) => s.state("db"))).state).toBe("Open")
+      yield* Fiber.interruptAll(holders)
+    }).pipe(Effect.provide(Protections)))
+
+  it.effect("a burst larger than the pool: every caller gets a resource or PoolCheckoutTimeout in time", () =>
+    Effect.gen(function*() {
+      const call = Infrastructure.protectWith(Db, { timeout: "5 seconds" }, () => Effect.sleep("600 millis"))
+      const fibers = yield* Effect.forEach(
+        Array.from({ length: 10 }),
+        () => Effect.forkChild(Effect.exit(call), { startImmediately: true })
+      )
+      yield* TestClock.adjust("1 second") // checkout timeout 1s: 2 served at 0, 2 at 600ms, rest time out
+      yield* TestClock.adjust("1 second")
+      const exits = yield* Fiber.joinAll(fibers)
+      const ok = exits.filter(Exit.isSuccess).length
+      const timedOut = exits.filter((e) => Exit.isFailure(e) && JSON.stringify(e).includes("PoolCheckoutTimeout")).length
+      expect(ok + timedOut).toBe(10)
+      expect(ok).toBe(4)
+    }).pipe(Effect.provide(Protections)))
+
+  it.effect("timeout fails OperationTimeout naming the operation", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.forkChild(
+        Effect.flip(Effect.never.pipe(Infrastructure.protect({ timeout: "2 seconds", profile: "search" }))),
+        { startImmediately: true }
+      )
+      yield* TestClock.adjust("2 seconds")
+      const error = yield* Fiber.join(fiber)
+      expect(error).toMatchObject({ _tag: "OperationTimeout", operation: "search" })
+      expect(Duration.toMillis(error.timeout)).toBe(2000)
+    }))
+})
+
+describe("Infrastructure profiles", () => {
+  const Live = Infrastructure.layer({
+    profiles: { checkout: { rateLimit: { rule: "api" }, circuitBreaker: "db", timeout: 1000, pool: "db" } },
+    pools: { db: Db }
+  }).pipe(Layer.provideMerge(Protections))
+
+  it.effect("execute applies the profile with the caller's key; status shows every stage in one value", () =>
+    Effect.gen(function*() {
+      const infrastructure = yield* Infrastructure.Infrastructure
+      expect(yield* infrastructure.execute("checkout", Effect.succeed("ok"), { key: "alice" })).toBe("ok")
+      expect(yield* infrastructure.executeWith("checkout", (connection) => Effect.succeed(typeof connection))).toBe("number")
+      for (let i = 0; i < 5; i++) yield* Effect.exit(infrastructure.execute("checkout", Effect.void, { key: "bob" }))
+      const limited = yield* Effect.flip(infrastructure.execute("checkout", Effect.void, { key: "bob" }))
+      expect(limited._tag).toBe("RateLimited")
+      expect(yield* infrastructure.execute("checkout", Effect.succeed(1), { key: "carol" })).toBe(1)
+      const status = yield* infrastructure.status("checkout", { key: "bob" })
+      expect(status.circuitBreaker?.state).toBe("Closed")
+      expect(status.rateLimit?.remaining).toBe(0)
+      expect(status.pool?.size).toBe(2)
+      expect(yield* infrastructure.list).toEqual(["checkout"])
+    }).pipe(Effect.provide(Live)))
+
+  it.effect("an invalid reconfiguration fails with the path and keeps the old profile", () =>
+    Effect.gen(function*() {
+      const infrastructure = yield* Infrastructure.Infrastructure
+      const error = yield* Effect.flip(infrastructure.configure("checkout", { timeout: -5 }))
+      expect(error).toMatchObject({ _tag: "InvalidConfig", path: "protections.checkout.timeout" })
+      const unknownRule = yield* Effect.flip(infrastructure.configure("checkout", { rateLimit: { rule: "nope" } }))
+      expect(unknownRule.path).toBe("protections.checkout.rateLimit.rule")
+      expect((yield* infrastructure.status("checkout")).config.timeout).toBeDefined()
+      yield* infrastructure.configure("search", { circuitBreaker: "db" })
+      expect(yield* infrastructure.list).toEqual(["checkout", "search"])
+    }).pipe(Effect.provide(Live)))
+
+  it.effect("an unknown profile fails ProtectionNotFound", () =>
+    Effect.gen(function*() {
+      const infrastructure = yield* Infrastructure.Infrastructure
+      const error = yield* Effect.flip(infrastructure.execute("nope", Effect.void))
+      expect(error).toMatchObject({ _tag: "ProtectionNotFound", kind: "profile", protection: "nope" })
+      expect((yield* Effect.flip(infrastructure.status("nope")))._tag).toBe("ProtectionNotFound")
+    }).pipe(Effect.provide(Live)))
+
+  it.effect("a profile naming a service that is not provided fails layer construction", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Layer.build(Infrastructure.layer({ profiles: { x: { memory: true } } })))
+      expect(error).toMatchObject({ _tag: "InvalidConfig", path: "protections.x.memory" })
+    }))
+})
