@@ -25,7 +25,7 @@
  * const Health = HealthHttp.layer({ port: 9090 }).pipe(Layer.provideMerge(HealthAggregator.layer()))
  * const program = Effect.gen(function*() {
  *   const http = yield* HealthHttp.HealthHttp
- *   yield* Effect.log(`health at ${http.url}`) // => health at http://0.0.0.0:9090/health
+ *   yield* Effect.log(`health at ${http.url}`) // => health at http://localhost:9090/health
  * }).pipe(Effect.provide(Health))
  * ```
  *
@@ -43,7 +43,7 @@ import { httpStatusOf, liveBody, makeCachedRenderer, render } from "./internal/h
 
 /**
  * Options. `port` 0 picks a free port (read it back from `HealthHttp.url`). `host` defaults
- * to every interface (what a Kubernetes probe needs); `path` defaults to `/health`;
+ * to every interface (what a Kubernetes probe needs; the URL then says `localhost`); `path` defaults to `/health`;
  * `details` (default `false`) adds error messages, check details, score and timings.
  *
  * **Example** (A loopback-only endpoint for tests)
@@ -122,7 +122,7 @@ export const layer = (
         const health = yield* HealthAggregator
         const server = yield* HttpServer.HttpServer
         yield* server.serve(makeApp(health, basePath, options.details === true))
-        const base = HttpServer.formatAddress(server.address)
+        const base = baseUrl(server.address, host)
         return HealthHttp.of({
           url: `${base}${basePath === "" ? "/" : basePath}`,
           liveUrl: `${base}${basePath}/live`,
@@ -182,6 +182,19 @@ const makeApp = (
     if (route === undefined) return notFound
     return request.method === "GET" ? route : notAllowed
   })
+}
+
+/**
+ * `http://host:port` of the bound server. A server bound to every interface (`::`,
+ * `0.0.0.0`) is announced as `localhost`, an address one can actually open.
+ */
+const baseUrl = (address: HttpServer.HttpServer["Service"]["address"], host: string | undefined): string => {
+  try {
+    return HttpServer.formatAddress(address).replace(/^http:\/\/(\[::\]|0\.0\.0\.0)(?=:)/, "http://localhost")
+  } catch {
+    // formatAddress rejects scoped IPv6 addresses (fe80::1%eth0): say what was asked for
+    return `http://${host ?? "localhost"}:${"port" in address ? address.port : 0}`
+  }
 }
 
 const validate = (options: Options) =>

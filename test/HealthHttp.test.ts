@@ -240,6 +240,29 @@ describe("HealthHttp", () => {
       })
     ))
 
+  it.live("a probe that gives up mid-check leaves the server and the check's run intact", () =>
+    served((health, http) =>
+      Effect.gen(function*() {
+        const slow = counted(Effect.as(Effect.sleep("150 millis"), "healthy" as const))
+        yield* health.register("slow", slow.check, { critical: true, timeout: "1 second" })
+        const aborted = yield* Effect.promise(() =>
+          fetch(http.url, { signal: AbortSignal.timeout(30) }).then(() => "answered", () => "aborted")
+        )
+        expect(aborted).toBe("aborted")
+        const answer = yield* fetchAnswer(http.url)
+        expect([answer.status, answer.body.status]).toEqual([200, "pass"])
+        expect(slow.state.calls).toBe(1) // the second probe joined the first probe's run
+      })
+    ))
+
+  it.live("bound to every interface by default, announced as localhost", () =>
+    served((_, http) =>
+      Effect.gen(function*() {
+        expect(http.url).toMatch(/^http:\/\/localhost:\d+\/health$/)
+        const port = new URL(http.url).port
+        expect((yield* fetchAnswer(`http://127.0.0.1:${port}/health/live`)).status).toBe(200)
+      }), { host: undefined }))
+
   it.live("rejects a bad port or path with InvalidConfig", () =>
     Effect.gen(function*() {
       const attempt = (options: HealthHttp.Options) =>
