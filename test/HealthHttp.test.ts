@@ -263,6 +263,13 @@ describe("HealthHttp", () => {
         expect((yield* fetchAnswer(`http://127.0.0.1:${port}/health/live`)).status).toBe(200)
       }), { host: undefined }))
 
+  it.live("the server stops listening when the layer's scope closes", () =>
+    Effect.gen(function*() {
+      const url = yield* served((_, http) => Effect.succeed(http.url))
+      const after = yield* Effect.promise(() => fetch(url).then(() => "answered", () => "refused"))
+      expect(after).toBe("refused")
+    }))
+
   it.live("rejects a bad port or path with InvalidConfig", () =>
     Effect.gen(function*() {
       const attempt = (options: HealthHttp.Options) =>

@@ -18,7 +18,7 @@ const requests = (quick: boolean) => (quick ? 1_000 : 5_000)
 
 /** Sequential GETs after a warm-up; returns the 99th percentile in milliseconds. */
 const p99Of = async (url: string, count: number): Promise<number> => {
-  for (let i = 0; i < 100; i++) await (await fetch(url)).arrayBuffer()
+  for (let i = 0; i < 300; i++) await (await fetch(url)).arrayBuffer()
   const latencies = new Float64Array(count)
   for (let i = 0; i < count; i++) {
     const started = performance.now()
