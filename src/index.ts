@@ -33,3 +33,6 @@ export * as Config from "./Config.js"
 
 /** @since 0.1.0 */
 export * as Infrastructure from "./Infrastructure.js"
+
+/** @since 0.1.0 */
+export * as Foundation from "./Foundation.js"

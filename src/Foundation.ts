@@ -1,0 +1,200 @@
+/**
+ * Every service of effect-foundation from one configuration.
+ *
+ * **Details**
+ *
+ * `layer(config)` decodes the configuration with `Config.FoundationConfig` and builds the
+ * circuit breakers, rate limiter, memory manager, performance monitor, health aggregator
+ * (beneath the others, so breakers, pools and memory register as health components) and the
+ * `Infrastructure` profiles. With `health.http` it also serves the health endpoint. Pools need
+ * code (`acquire`), so they are built with `Pool.layer`; `poolOptions(config, name)` reads a
+ * pool's sizes from the configuration and `layer(config, { pools })` lets profiles name them.
+ *
+ * `layerConfig` reads the configuration through effect's `Config`: a JSON file named by
+ * `FOUNDATION_CONFIG_FILE`, else the JSON in `FOUNDATION_CONFIG`, else nothing (defaults).
+ *
+ * **Example** (All services from one object)
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Foundation, Infrastructure } from "effect-foundation"
+ *
+ * const Live = Foundation.layer({
+ *   breakers: { payments: { failureThreshold: 5, resetTimeout: "30 seconds" } },
+ *   rateLimits: { api: { algorithm: "gcra", limit: 100, window: "1 minute" } },
+ *   protections: { checkout: { rateLimit: { rule: "api" }, circuitBreaker: "payments", timeout: 2000 } }
+ * })
+ * const program = Infrastructure.Infrastructure.use((i) => i.execute("checkout", Effect.succeed("ok"), { key: "u1" }))
+ * // Effect.runPromise(program.pipe(Effect.provide(Live))) // => "ok"
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type { HttpServerError } from "effect/http"
+import type { Context } from "effect"
+import { Config as EffectConfig, Duration, Effect, Layer, Option, Schema } from "effect"
+import { readFile } from "node:fs/promises"
+import * as CircuitBreaker from "./CircuitBreaker.js"
+import * as Config from "./Config.js"
+import { InvalidConfig } from "./Errors.js"
+import * as HealthAggregator from "./HealthAggregator.js"
+import * as HealthHttp from "./HealthHttp.js"
+import * as Infrastructure from "./Infrastructure.js"
+import type { HealthComponents } from "./internal/healthComponents.js"
+import * as MemoryManager from "./MemoryManager.js"
+import * as PerformanceMonitor from "./PerformanceMonitor.js"
+import type * as Pool from "./Pool.js"
+import * as RateLimiter from "./RateLimiter.js"
+
+/**
+ * Everything `layer` provides.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Services =
+  | CircuitBreaker.CircuitBreaker
+  | RateLimiter.RateLimiter
+  | MemoryManager.MemoryManager
+  | PerformanceMonitor.PerformanceMonitor
+  | HealthAggregator.HealthAggregator
+  | HealthComponents
+  | Infrastructure.Infrastructure
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** pools the profiles may name; their layers must be provided beneath this one */
+  readonly pools?: Readonly<Record<string, Context.Key<any, any>>>
+}
+
+const millis = (duration: Duration.Duration | undefined) =>
+  duration === undefined ? undefined : Duration.toMillis(duration)
+
+const fromDecoded = (config: Config.FoundationConfig, options: Options) => {
+  const breakers = CircuitBreaker.layer({
+    ...(config.breakerDefaults === undefined ? {} : { defaults: config.breakerDefaults }),
+    ...(config.breakers === undefined ? {} : { breakers: config.breakers }),
+    ...(config.maxBreakers === undefined ? {} : { maxBreakers: config.maxBreakers })
+  })
+  const limiter = RateLimiter.layer({ rules: { ...(config.rateLimits ?? {}) } })
+  const memory = config.memory
+  const memoryLayer = MemoryManager.layer({
+    checkInterval: memory?.checkInterval,
+    thresholds: memory?.thresholds,
+    rejectAt: memory?.rejectAt,
+    eventLoop: memory?.maxEventLoopDelay === undefined ? undefined : { maxDelay: millis(memory.maxEventLoopDelay) }
+  })
+  const health = HealthAggregator.layer({
+    defaultTimeout: config.health?.defaultTimeout,
+    cacheTtl: config.health?.cacheTtl
+  })
+  const protections = Layer.mergeAll(breakers, limiter, memoryLayer, PerformanceMonitor.layer()).pipe(
+    Layer.provideMerge(health)
+  )
+  // profiles go in encoded, as `Infrastructure.configure` takes them
+  const encodeProfile = Schema.encodeSync(Config.Profile)
+  const profiles = Infrastructure.layer({
+    profiles: Object.fromEntries(Object.entries(config.protections ?? {}).map(([name, p]) => [name, encodeProfile(p)])),
+    ...(options.pools === undefined ? {} : { pools: options.pools })
+  })
+  const all = profiles.pipe(Layer.provideMerge(protections))
+  const http = config.health?.http
+  if (http === undefined) return all
+  const endpoint = HealthHttp.layer({
+    port: http.port,
+    host: http.host,
+    path: http.path,
+    details: http.details
+  })
+  return Layer.merge(all, endpoint.pipe(Layer.provide(all)))
+}
+
+/**
+ * Builds every service from a configuration (JSON-shaped: durations as strings or millis).
+ * Invalid configuration fails with `InvalidConfig` naming the path and the reason.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  config: unknown,
+  options: Options = {}
+): Layer.Layer<Services, InvalidConfig | HttpServerError.ServeError> =>
+  Layer.unwrap(Effect.map(Config.decode(config), (decoded) => fromDecoded(decoded, options)))
+
+/**
+ * Reads the configuration through effect's `Config` and builds every service: the file named
+ * by `FOUNDATION_CONFIG_FILE`, else the JSON in `FOUNDATION_CONFIG`, else the defaults.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (options: Options = {}): Layer.Layer<Services, InvalidConfig | HttpServerError.ServeError> =>
+  Layer.unwrap(Effect.map(load, (input) => layer(input, options)))
+
+/**
+ * The configuration as `layerConfig` finds it (parsed JSON, not yet decoded).
+ *
+ * @since 0.1.0
+ * @category loading
+ */
+export const load: Effect.Effect<unknown, InvalidConfig> = Effect.gen(function*() {
+  const file = yield* EffectConfig.option(EffectConfig.String("FOUNDATION_CONFIG_FILE")).pipe(
+    Effect.mapError((error) => new InvalidConfig({ path: "FOUNDATION_CONFIG_FILE", message: String(error) }))
+  )
+  if (Option.isSome(file)) {
+    const text = yield* Effect.tryPromise({
+      try: () => readFile(file.value, "utf8"),
+      catch: (error) =>
+        new InvalidConfig({ path: "FOUNDATION_CONFIG_FILE", message: `cannot read ${file.value}: ${String(error)}` })
+    })
+    return yield* parseJson(text, `FOUNDATION_CONFIG_FILE (${file.value})`)
+  }
+  const inline = yield* EffectConfig.option(EffectConfig.String("FOUNDATION_CONFIG")).pipe(
+    Effect.mapError((error) => new InvalidConfig({ path: "FOUNDATION_CONFIG", message: String(error) }))
+  )
+  return Option.isSome(inline) ? yield* parseJson(inline.value, "FOUNDATION_CONFIG") : {}
+})
+
+const parseJson = (text: string, path: string) =>
+  Effect.try({
+    try: () => JSON.parse(text) as unknown,
+    catch: (error) => new InvalidConfig({ path, message: `${path} is not valid JSON: ${String(error)}` })
+  })
+
+/**
+ * A pool's sizes and timings from the configuration, to spread into `Pool.layer` options.
+ *
+ * **Example** (Sizes from configuration, acquire from code)
+ *
+ * ```ts
+ * import { Context, Effect } from "effect"
+ * import { Foundation, Pool } from "effect-foundation"
+ *
+ * class Db extends Context.Service<Db, Pool.Pool<number>>()("app/Db") {}
+ * const DbLive = (config: unknown) =>
+ *   Pool.layer(Db, { ...Foundation.poolOptions(config, "db"), acquire: Effect.succeed(1) })
+ * ```
+ *
+ * @since 0.1.0
+ * @category pools
+ */
+export const poolOptions = (
+  config: unknown,
+  name: string
+): Omit<Pool.Options<never, never, never>, "acquire" | "release" | "validate"> => {
+  const sizing = (config as { pools?: Record<string, PoolSizing> } | undefined)?.pools?.[name]
+  if (sizing === undefined) return { size: Number.NaN, name } // fails Pool.layer's validation, naming the pool
+  return { ...sizing, name } as never
+}
+
+/**
+ * The encoded shape of one pool's sizing.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type PoolSizing = typeof Config.PoolSizing.Encoded

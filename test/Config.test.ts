@@ -1,0 +1,110 @@
+import { describe, expect, it } from "@effect/vitest"
+import { ConfigProvider, Effect, Layer, Schema } from "effect"
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { CircuitBreaker, Config, Foundation, Infrastructure, RateLimiter } from "../src/index.js"
+
+const valid = {
+  breakers: { payments: { failureThreshold: 5, resetTimeout: "30 seconds" } },
+  rateLimits: { api: { algorithm: "gcra", limit: 100, window: "1 minute", burst: 10 } },
+  pools: { db: { size: 4, maxOverflow: 2, checkoutTimeout: 500 } },
+  memory: { checkInterval: "1 second", rejectAt: "critical" },
+  protections: { checkout: { rateLimit: { rule: "api" }, circuitBreaker: "payments", timeout: 2000, memory: true } }
+}
+
+const bad: ReadonlyArray<readonly [string, unknown, string]> = [
+  ["wrong type", { breakers: { payments: { failureThreshold: "five" } } }, "breakers.payments.failureThreshold"],
+  ["negative threshold", { breakers: { payments: { failureThreshold: -1 } } }, "breakers.payments.failureThreshold"],
+  ["rate above 1", { breakers: { payments: { failureRateThreshold: 1.2 } } }, "breakers.payments.failureRateThreshold"],
+  ["unparseable duration", { breakers: { payments: { resetTimeout: "soon" } } }, "breakers.payments.resetTimeout"],
+  ["zero duration", { breakers: { payments: { resetTimeout: 0 } } }, "breakers.payments.resetTimeout"],
+  ["unknown algorithm", { rateLimits: { api: { algorithm: "leaky-bucket", limit: 1, window: 1000 } } }, "rateLimits.api.algorithm"],
+  ["zero limit", { rateLimits: { api: { algorithm: "gcra", limit: 0, window: 1000 } } }, "rateLimits.api.limit"],
+  ["missing window", { rateLimits: { api: { algorithm: "gcra", limit: 10 } } }, "rateLimits.api.window"],
+  ["negative pool size", { pools: { db: { size: -2 } } }, "pools.db.size"],
+  ["fractional overflow", { pools: { db: { size: 2, maxOverflow: 1.5 } } }, "pools.db.maxOverflow"],
+  ["profile naming a missing breaker", { protections: { p: { circuitBreaker: "nope" } } }, "protections.p.circuitBreaker"],
+  ["profile naming a missing rule", { protections: { p: { rateLimit: { rule: "nope" } } } }, "protections.p.rateLimit.rule"],
+  ["profile naming a missing pool", { protections: { p: { pool: "nope" } } }, "protections.p.pool"],
+  ["memory guard without memory section", { protections: { p: { memory: true } } }, "protections.p.memory"],
+  ["health port out of range", { health: { http: { port: 70000 } } }, "health.http.port"],
+  ["not an object", 42, ""]
+]
+
+describe("Config", () => {
+  it.effect("decodes a valid configuration, durations included", () =>
+    Effect.gen(function*() {
+      const config = yield* Config.decode(valid)
+      expect(config.rateLimits?.api?.limit).toBe(100)
+      expect(config.protections?.checkout?.timeout).toBeDefined()
+    }))
+
+  it.effect.each(bad)("%s fails InvalidConfig at its path", ([, input, path]) =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Config.decode(input))
+      expect(error._tag).toBe("InvalidConfig")
+      expect(error.path).toBe(path)
+      expect(error.message.length).toBeGreaterThan(5)
+      if (path !== "") expect(error.message).toContain(path)
+    }))
+
+  it.effect.prop(
+    "generated configurations either decode or fail InvalidConfig with a path; never throw",
+    [Schema.Record(Schema.String, Schema.Unknown), Schema.Unknown],
+    ([breakers, anything]) =>
+      Effect.gen(function*() {
+        for (const input of [{ breakers }, { rateLimits: breakers }, { protections: breakers }, anything]) {
+          const exit = yield* Effect.exit(Config.decode(input))
+          if (exit._tag === "Failure") {
+            const error = exit.cause.reasons[0]
+            expect(error?._tag).toBe("Fail")
+            if (error?._tag === "Fail") expect(error.error._tag).toBe("InvalidConfig")
+          }
+        }
+      }),
+    { arbitrary: { runs: 300 } }
+  )
+})
+
+describe("Foundation", () => {
+  it.effect("builds every service from one configuration; profiles run against them", () =>
+    Effect.gen(function*() {
+      const infrastructure = yield* Infrastructure.Infrastructure
+      expect(yield* infrastructure.execute("checkout", Effect.succeed("ok"), { key: "u1" })).toBe("ok")
+      expect(yield* CircuitBreaker.CircuitBreaker.use((s) => s.names)).toEqual(["payments"])
+      expect((yield* RateLimiter.RateLimiter.use((s) => s.status("api", "u1"))).remaining).toBeLessThan(110)
+    }).pipe(Effect.provide(Foundation.layer(valid))))
+
+  it.effect("an invalid configuration fails the layer with InvalidConfig", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Layer.build(Foundation.layer({ protections: { p: { circuitBreaker: "x" } } })))
+      expect(error).toMatchObject({ _tag: "InvalidConfig", path: "protections.p.circuitBreaker" })
+    }))
+
+  it.effect("layerConfig reads a JSON file named by FOUNDATION_CONFIG_FILE", () =>
+    Effect.gen(function*() {
+      const dir = mkdtempSync(join(tmpdir(), "foundation-"))
+      const file = join(dir, "config.json")
+      writeFileSync(file, JSON.stringify(valid))
+      const names = yield* CircuitBreaker.CircuitBreaker.use((s) => s.names).pipe(
+        Effect.provide(Foundation.layerConfig()),
+        Effect.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env: { FOUNDATION_CONFIG_FILE: file } })))
+      )
+      expect(names).toEqual(["payments"])
+    }))
+
+  it.effect("layerConfig reads inline JSON from FOUNDATION_CONFIG and reports bad JSON by name", () =>
+    Effect.gen(function*() {
+      const provider = (env: Record<string, string>) => ConfigProvider.layer(ConfigProvider.fromEnv({ env }))
+      const names = yield* CircuitBreaker.CircuitBreaker.use((s) => s.names).pipe(
+        Effect.provide(Foundation.layerConfig()),
+        Effect.provide(provider({ FOUNDATION_CONFIG: JSON.stringify({ breakers: { a: {} } }) }))
+      )
+      expect(names).toEqual(["a"])
+      const error = yield* Effect.flip(Layer.build(Foundation.layerConfig()).pipe(
+        Effect.provide(provider({ FOUNDATION_CONFIG: "{not json" }))
+      ))
+      expect(error).toMatchObject({ _tag: "InvalidConfig", path: "FOUNDATION_CONFIG" })
+    }))
+})
