@@ -1,0 +1,400 @@
+/**
+ * The Redis store of the rate limiter: the same `RateLimiter` service, rules and algorithms as
+ * the memory store, with the counters in Redis so every process and host shares one limit.
+ *
+ * **When to use**
+ *
+ * When a service runs as several processes or hosts: with the memory store each process has
+ * its own allowance, so N processes admit N times the limit.
+ *
+ * **Details**
+ *
+ * - Each decision is one atomic round trip: a Lua script (loaded once with `SCRIPT LOAD`,
+ *   called by SHA, reloaded after `NOSCRIPT`) running the memory store's algorithms line by
+ *   line, with Redis's `TIME` as the clock, so hosts with skewed clocks agree.
+ * - Keys are `<prefix><rule>:<key>`, with a TTL equal to the time until the key is back to a
+ *   fresh state: idle keys vanish by themselves.
+ * - Redis down, unreachable or slower than `timeout` (default 200 ms per command): the rule's
+ *   `onRedisError` decides. `"failOpen"` (default) admits and reports (a warning log per
+ *   outage, the `foundation.rate_limiter.store_fallbacks` counter); `"failClosed"` fails with
+ *   `StoreUnavailable` (not `RateLimited`); `{ policy, insurance: 0.25 }` lets a local
+ *   in-memory limiter with 25% of the limit decide meanwhile. After a failure Redis is not
+ *   asked again for `recheckAfter` (default 1 second), so an outage costs one timeout per
+ *   interval, not one per call; recovery is automatic.
+ *
+ * **Gotchas**
+ *
+ * - Give the Redis client `disableOfflineQueue: true` (see the example): otherwise node-redis
+ *   queues commands while disconnected, and they run, using allowance, when it reconnects.
+ * - An interrupted `"delay"` waiter keeps its slot (the memory store hands it back): the
+ *   Redis store never over-admits but may under-admit after interruptions.
+ * - `maxKeys` is not used for Redis state (TTLs bound it); it bounds the insurance table.
+ *
+ * **Example** (Sharing a limit through Redis)
+ *
+ * ```ts
+ * import { NodeRedis } from "@effect/platform-node"
+ * import { Effect, Layer } from "effect"
+ * import { RateLimiter } from "effect-foundation"
+ *
+ * const Limits = RateLimiter.layerRedis({
+ *   rules: { api: { algorithm: "gcra", limit: 100, window: "1 minute", onRedisError: "failClosed" } }
+ * }).pipe(Layer.provide(NodeRedis.layer({ url: process.env.REDIS_URL, disableOfflineQueue: true })))
+ * const handle = (ip: string) => Effect.succeed("ok").pipe(RateLimiter.limit("api", ip))
+ * Effect.runPromise(handle("10.0.0.1").pipe(Effect.provide(Limits))) // => "ok"
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type { Clock, Scope } from "effect"
+import { Duration, Effect, Exit, Layer } from "effect"
+import { Redis } from "effect/persistence"
+import { fastConstructor, InvalidConfig, ProtectionNotFound, RateLimited, StoreUnavailable } from "./Errors.js"
+import type { Rule } from "./internal/rateLimitAlgorithms.js"
+import { registerCounter } from "./internal/observableMetric.js"
+import type { Reply } from "./internal/redis/rateLimitScript.js"
+import { algorithmCode, script } from "./internal/redis/rateLimitScript.js"
+import type { FailurePolicy, OnRedisError, RedisRuleConfig } from "./internal/redis/storePolicy.js"
+import {
+  DEFAULT_PREFIX,
+  DEFAULT_RECHECK_MILLIS,
+  DEFAULT_TIMEOUT_MILLIS,
+  durationOption,
+  validateOnRedisError,
+  validateRedisRule
+} from "./internal/redis/storePolicy.js"
+import type { Allowance, CallOptions, RateRule, RateStatus } from "./RateLimiter.js"
+import { RateLimiter } from "./RateLimiter.js"
+import * as Telemetry from "./Telemetry.js"
+
+export type { FailurePolicy, OnRedisError } from "./internal/redis/storePolicy.js"
+
+/**
+ * A rule of the Redis store: a `RateRule` plus what to do when Redis cannot answer.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RedisRateRule extends RateRule {
+  readonly onRedisError?: OnRedisError | undefined
+}
+
+/**
+ * Options of `layerRedis`.
+ *
+ * - `prefix` (default `"effect-foundation:rl:"`) starts every key.
+ * - `onRedisError` (default `"failOpen"`) applies to rules without their own.
+ * - `timeout` (default 200 ms): the longest one decision waits for Redis.
+ * - `recheckAfter` (default 1 second): after a failure, how long decisions skip Redis.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RedisOptions {
+  readonly rules: Record<string, RedisRateRule>
+  readonly prefix?: string | undefined
+  readonly onRedisError?: OnRedisError | undefined
+  readonly timeout?: Duration.Input | undefined
+  readonly recheckAfter?: Duration.Input | undefined
+}
+
+/**
+ * The rate limiter with its state in Redis; needs effect's `Redis` service (for example
+ * `NodeRedis.layer` from `@effect/platform-node`). Invalid options fail the layer with
+ * `InvalidConfig` naming the field, e.g. `rules.api.onRedisError.insurance`.
+ *
+ * **Example** (Failing closed for logins, with insurance for the API)
+ *
+ * ```ts
+ * import { RateLimiter } from "effect-foundation"
+ *
+ * const Limits = RateLimiter.layerRedis({
+ *   prefix: "shop:",
+ *   rules: {
+ *     api: { algorithm: "token-bucket", limit: 100, window: "1 minute", onRedisError: { policy: "failOpen", insurance: 0.25 } },
+ *     login: { algorithm: "sliding-window", limit: 5, window: "15 minutes", onRedisError: "failClosed" }
+ *   }
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerRedis = (options: RedisOptions): Layer.Layer<RateLimiter, InvalidConfig, Redis.Redis> =>
+  Layer.effect(RateLimiter, make(options, "redis"))
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Builds the service. `clockSource` is `"redis"` in production; the shared test vectors use
+ * `"caller"` so Redis decides on `TestClock` time, exactly like the memory store.
+ * @internal
+ */
+export const make = (
+  options: RedisOptions,
+  clockSource: "redis" | "caller"
+): Effect.Effect<RateLimiter["Service"], InvalidConfig, Redis.Redis | Scope.Scope> =>
+  Effect.gen(function*() {
+    if (typeof options?.rules !== "object" || options.rules === null) {
+      return yield* new InvalidConfig({ path: "rules", message: "must be an object of rules by name" })
+    }
+    if (options.prefix !== undefined && typeof options.prefix !== "string") {
+      return yield* new InvalidConfig({ path: "prefix", message: "must be a string" })
+    }
+    const fallback = options.onRedisError === undefined
+      ? { policy: "failOpen" as const, share: undefined }
+      : validateOnRedisError("onRedisError", options.onRedisError)
+    if (fallback instanceof InvalidConfig) return yield* fallback
+    const timeout = durationOption("timeout", options.timeout, DEFAULT_TIMEOUT_MILLIS)
+    if (timeout instanceof InvalidConfig) return yield* timeout
+    const recheck = durationOption("recheckAfter", options.recheckAfter, DEFAULT_RECHECK_MILLIS)
+    if (recheck instanceof InvalidConfig) return yield* recheck
+    const prefix = options.prefix ?? DEFAULT_PREFIX
+    const entries = new Map<string, Entry>()
+    for (const name of Object.keys(options.rules)) {
+      const config = validateRedisRule(name, options.rules[name]!, fallback)
+      if (config instanceof InvalidConfig) return yield* config
+      entries.set(name, new Entry(name, `${prefix}${name}:`, config))
+    }
+    const redis = yield* Redis.Redis
+    const context = yield* Effect.context<never>()
+    const removals: Array<() => void> = []
+    for (const [name, entry] of entries) {
+      const metric = Telemetry.metrics.rateLimiterRequests
+      const describe = "rate-limit decisions"
+      removals.push(registerCounter(context, metric, describe, { rule: name, decision: "allowed" }, () => entry.allowed))
+      removals.push(registerCounter(context, metric, describe, { rule: name, decision: "denied" }, () => entry.denied))
+      removals.push(registerCounter(
+        context,
+        STORE_FALLBACKS,
+        "decisions made without Redis (unavailable or too slow), by the rule's policy",
+        { rule: name, policy: entry.insurance === undefined ? entry.policy : "insurance" },
+        () => entry.fallbacks
+      ))
+    }
+    yield* Effect.addFinalizer(() => Effect.sync(() => removals.forEach((remove) => remove())))
+    return makeService(redis, entries, { timeout, recheck, clockSource })
+  })
+
+/** Counter of decisions taken by a failure policy. */
+const STORE_FALLBACKS = "foundation.rate_limiter.store_fallbacks"
+
+class Entry {
+  readonly rule: Rule
+  readonly code: string
+  /** ms a caller may wait: 0 under "fail"; -1 (unbounded) for an infinite maxDelay */
+  readonly maxWait: number
+  readonly policy: FailurePolicy
+  readonly insurance: RedisRuleConfig["insurance"]
+  allowed = 0
+  denied = 0
+  fallbacks = 0
+  constructor(readonly name: string, readonly keyPrefix: string, config: RedisRuleConfig) {
+    this.rule = config.rule
+    this.code = algorithmCode[config.rule.algorithm]
+    this.maxWait = !config.delay ? 0 : config.maxDelayMillis === Infinity ? -1 : Math.floor(config.maxDelayMillis)
+    this.policy = config.policy
+    this.insurance = config.insurance
+  }
+}
+
+const run = Symbol.for("effect-foundation/RateLimiter/run")
+
+const rateLimited = fastConstructor(RateLimited, "RateLimited", "rate_limited")
+const unavailable = fastConstructor(StoreUnavailable, "StoreUnavailable", "store_unavailable")
+const notFound = (rule: string) => new ProtectionNotFound({ kind: "rate_limit_rule", protection: rule })
+const invalidCost = (cost: unknown) =>
+  new InvalidConfig({ path: "cost", message: `must be a positive integer, got ${String(cost)}` })
+const isCost = (cost: number): boolean => Number.isSafeInteger(cost) && cost >= 1
+
+const deny = (entry: Entry, key: string, remaining: number, wait: number): Exit.Exit<never, RateLimited> => {
+  entry.denied++
+  return Exit.fail(rateLimited({
+    rule: entry.name,
+    key,
+    limit: entry.rule.limit,
+    remaining,
+    retryAfter: wait < 0 || wait === Infinity ? Duration.infinity : Duration.millis(wait)
+  }))
+}
+
+/** Why the last Redis call failed; `undefined` while Redis answers. */
+interface Health {
+  downUntil: number
+  reason: string | undefined
+}
+
+const describeCause = (error: unknown): string => {
+  const cause = (error as { cause?: unknown })?.cause ?? error
+  return cause instanceof Error ? cause.message : String(cause)
+}
+
+const makeService = (
+  redis: Redis.Redis["Service"],
+  entries: Map<string, Entry>,
+  settings: { readonly timeout: number; readonly recheck: number; readonly clockSource: "redis" | "caller" }
+): RateLimiter["Service"] => {
+  const evaluate = redis.eval(script)
+  const health: Health = { downUntil: 0, reason: undefined }
+  const caller = settings.clockSource === "caller"
+  const timeoutError = `no answer within ${settings.timeout}ms`
+  const timeoutOptions = {
+    duration: Duration.millis(settings.timeout),
+    orElse: () => Effect.fail(new Redis.RedisError({ cause: new Error(timeoutError) }))
+  }
+
+  /** One Redis command, bounded by the timeout; failures mark Redis down for `recheck`. */
+  const ask = <A>(command: Effect.Effect<A, Redis.RedisError>, now: number): Effect.Effect<A, StoreUnavailable> =>
+    command.pipe(
+      Effect.timeoutOrElse(timeoutOptions),
+      Effect.matchEffect({
+        onSuccess: (reply) => {
+          if (health.reason === undefined) return Effect.succeed(reply)
+          health.reason = undefined
+          health.downUntil = 0
+          return Effect.as(Effect.logInfo("RateLimiter: Redis answers again, decisions are shared again"), reply)
+        },
+        onFailure: (error) => {
+          const reason = describeCause(error)
+          const first = health.reason === undefined
+          health.reason = reason
+          health.downUntil = now + settings.recheck
+          const failure = Effect.fail(unavailable({ store: "Redis", protection: "rate limiter", reason }))
+          return first
+            ? Effect.andThen(Effect.logWarning(`RateLimiter: Redis unavailable (${reason}); rules follow onRedisError`), failure)
+            : failure
+        }
+      })
+    )
+
+  /** The decision of a rule's failure policy while Redis cannot answer. */
+  const fallback = <A, E, R>(
+    entry: Entry,
+    key: string,
+    cost: number,
+    now: number,
+    admitted: Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E | RateLimited | StoreUnavailable, R> => {
+    entry.fallbacks++
+    const insurance = entry.insurance
+    if (insurance !== undefined) {
+      const maxWait = entry.maxWait < 0 ? Infinity : entry.maxWait
+      const wait = insurance.take(key, now, cost, maxWait)
+      if (wait > maxWait) return deny(entry, key, insurance.remainingAt(insurance.lastSlot, now), wait)
+      entry.allowed++
+      return wait === 0 ? admitted : Effect.andThen(Effect.sleep(Duration.millis(wait)), admitted)
+    }
+    if (entry.policy === "failOpen") {
+      entry.allowed++
+      return admitted
+    }
+    entry.denied++
+    return Exit.fail(unavailable({ store: "Redis", protection: entry.name, reason: health.reason ?? "unavailable" }))
+  }
+
+  const decide = <A, E, R>(
+    entry: Entry,
+    clock: Clock.Clock,
+    key: string,
+    cost: number,
+    then: (reply: Reply | undefined) => Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E | RateLimited | StoreUnavailable, R> => {
+    const now = clock.currentTimeMillisUnsafe()
+    if (now < health.downUntil) return fallback(entry, key, cost, now, then(undefined))
+    const rule = entry.rule
+    return ask(
+      evaluate(
+        entry.keyPrefix + key,
+        entry.code,
+        rule.limit,
+        rule.windowMillis,
+        rule.burst,
+        cost,
+        entry.maxWait,
+        caller ? String(now) : "",
+        "take"
+      ),
+      now
+    ).pipe(
+      Effect.matchEffect({
+        onFailure: () => fallback(entry, key, cost, now, then(undefined)),
+        onSuccess: (reply): Effect.Effect<A, E | RateLimited, R> => {
+          if (reply[0] !== 1) return deny(entry, key, reply[2], reply[1])
+          entry.allowed++
+          const wait = reply[1]
+          return wait === 0 ? then(reply) : Effect.andThen(Effect.sleep(Duration.millis(wait)), then(reply))
+        }
+      })
+    )
+  }
+
+  const runWith = <A, E, R>(
+    clock: Clock.Clock,
+    rule: string,
+    key: string,
+    cost: number,
+    self: Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E | RateLimited, R> => {
+    const entry = entries.get(rule)
+    if (entry === undefined) return Effect.die(notFound(rule))
+    if (!isCost(cost)) return Effect.die(invalidCost(cost))
+    // StoreUnavailable (failClosed) widens the error channel; see the report on RateLimiter's types
+    return decide(entry, clock, key, cost, () => self) as Effect.Effect<A, E | RateLimited, R>
+  }
+
+  const allowanceOf = (entry: Entry, key: string, now: number) => (reply: Reply | undefined): Effect.Effect<Allowance> => {
+    if (reply !== undefined) return Exit.succeed({ remaining: reply[2], resetAfter: Duration.millis(reply[3]) })
+    // decided without Redis: the insurance table's view, or nothing known
+    const insurance = entry.insurance
+    if (insurance === undefined) return Exit.succeed({ remaining: 0, resetAfter: Duration.zero })
+    const slot = insurance.table.find(key)
+    return Exit.succeed({
+      remaining: insurance.remainingAt(slot, now),
+      resetAfter: Duration.millis(insurance.resetAfterAt(slot, now))
+    })
+  }
+
+  const service = {
+    [run]: runWith,
+    check: (rule: string, key: string, options?: CallOptions) =>
+      Effect.clockWith((clock): Effect.Effect<Allowance, RateLimited | StoreUnavailable | ProtectionNotFound> => {
+        const entry = entries.get(rule)
+        if (entry === undefined) return Exit.fail(notFound(rule))
+        const cost = options?.cost ?? 1
+        if (!isCost(cost)) return Effect.die(invalidCost(cost))
+        return decide(entry, clock, key, cost, allowanceOf(entry, key, clock.currentTimeMillisUnsafe()))
+      }),
+    status: (rule: string, key: string) =>
+      Effect.clockWith((clock): Effect.Effect<RateStatus, ProtectionNotFound | StoreUnavailable> => {
+        const entry = entries.get(rule)
+        if (entry === undefined) return Exit.fail(notFound(rule))
+        const now = clock.currentTimeMillisUnsafe()
+        const r = entry.rule
+        return Effect.map(
+          ask(evaluate(entry.keyPrefix + key, entry.code, r.limit, r.windowMillis, r.burst, 1, 0, caller ? String(now) : "", "peek"), now),
+          (reply) => ({
+            rule,
+            key,
+            algorithm: r.algorithm,
+            limit: r.limit,
+            remaining: reply[2],
+            resetAfter: Duration.millis(reply[3])
+          })
+        )
+      }),
+    reset: (rule: string, key: string) =>
+      Effect.clockWith((clock): Effect.Effect<void, ProtectionNotFound | StoreUnavailable> => {
+        const entry = entries.get(rule)
+        if (entry === undefined) return Exit.fail(notFound(rule))
+        entry.insurance?.reset(key)
+        return Effect.asVoid(ask(redis.send("DEL", entry.keyPrefix + key), clock.currentTimeMillisUnsafe()))
+      }),
+    limit: (rule: string, key: string, options?: CallOptions) => {
+      const cost = options?.cost ?? 1
+      return <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.clockWith((clock) => runWith(clock, rule, key, cost, self))
+    }
+  }
+  // The service type of RateLimiter.ts does not list StoreUnavailable yet (the memory store
+  // cannot produce it); failClosed rules and status/reset during an outage fail with it.
+  return service as unknown as RateLimiter["Service"]
+}
