@@ -36,3 +36,9 @@ export * as Infrastructure from "./Infrastructure.js"
 
 /** @since 0.1.0 */
 export * as Foundation from "./Foundation.js"
+
+/** @since 0.1.0 */
+export * as MemoryManager from "./MemoryManager.js"
+
+/** @since 0.1.0 */
+export * as PerformanceMonitor from "./PerformanceMonitor.js"
