@@ -32,7 +32,6 @@
  * @since 0.1.0
  */
 import { Clock, Context, Duration, Effect, Exit, Layer } from "effect"
-import { dual } from "effect/Function"
 import { fastConstructor, InvalidConfig, ProtectionNotFound, RateLimited } from "./Errors.js"
 import type { AlgorithmName } from "./internal/rateLimitAlgorithms.js"
 import { validateRule } from "./internal/rateLimitConfig.js"
@@ -227,16 +226,27 @@ export const limit: {
     key: string,
     options?: CallOptions
   ): Effect.Effect<A, E | RateLimited, R | RateLimiter>
-} = dual(
-  (args) => Effect.isEffect(args[0]),
-  <A, E, R>(self: Effect.Effect<A, E, R>, rule: string, key: string, options?: CallOptions) => {
-    const cost = options?.cost ?? 1
-    return Effect.withFiber((fiber): Effect.Effect<A, E | RateLimited, R> => {
-      const service = Context.getUnsafe(fiber.context as Context.Context<RateLimiter>, RateLimiter)
-      return (service as unknown as Internal)[run](fiber.getRef(Clock.Clock), rule, key, cost, self)
-    })
-  }
-)
+} = function(first: unknown, second: unknown, third?: unknown, fourth?: unknown) {
+  // `dual` with a predicate spreads `arguments` on every call; this is the same dispatch
+  // without it (the data-last form runs once per protected call in a pipe)
+  return Effect.isEffect(first)
+    ? limitEffect(first, second as string, third as string, fourth as CallOptions | undefined)
+    : <A, E, R>(self: Effect.Effect<A, E, R>) =>
+      limitEffect(self, first as string, second as string, third as CallOptions | undefined)
+} as typeof limit
+
+const limitEffect = <A, E, R>(
+  self: Effect.Effect<A, E, R>,
+  rule: string,
+  key: string,
+  options: CallOptions | undefined
+): Effect.Effect<A, E | RateLimited, R | RateLimiter> => {
+  const cost = options?.cost ?? 1
+  return Effect.withFiber((fiber): Effect.Effect<A, E | RateLimited, R> => {
+    const service = Context.getUnsafe(fiber.context as Context.Context<RateLimiter>, RateLimiter)
+    return (service as unknown as Internal)[run](fiber.getRef(Clock.Clock), rule, key, cost, self)
+  })
+}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -348,7 +358,17 @@ const make = (entries: Map<string, Entry>): RateLimiter["Service"] & Internal =>
         if (entry === undefined) return Exit.fail(notFound(rule))
         const cost = options?.cost ?? 1
         if (!isCost(cost)) return Effect.die(invalidCost(cost))
-        return decide(entry, clock.currentTimeMillisUnsafe(), key, cost, allowance(entry, key))
+        const now = clock.currentTimeMillisUnsafe()
+        const state = entry.state
+        const wait = state.take(key, now, cost, 0)
+        if (wait === 0) {
+          return Exit.succeed({
+            remaining: state.remainingAt(state.lastSlot, now),
+            resetAfter: Duration.millis(state.resetAfterAt(state.lastSlot, now))
+          })
+        }
+        if (wait > entry.maxWait) return deny(entry, key, now, wait)
+        return waitThen(entry, key, now, cost, allowance(entry, key))
       }),
     status: (rule, key) =>
       Effect.clockWith((clock) => {

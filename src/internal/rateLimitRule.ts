@@ -175,14 +175,23 @@ export class RuleState {
     if (slot !== -1) this.table.remove(slot)
   }
 
+  /**
+   * Drops up to SWEEP_BUDGET of the least recently used keys whose state is back to "as if
+   * never seen", stopping at the first that is not (keys after it were used more recently).
+   * Never the newest key: it is the one being decided.
+   */
   sweep(now: number): void {
     const table = this.table
     const rule = this.rule
     const pair = this.pair
-    if (pair !== undefined) {
-      table.sweep(SWEEP_BUDGET, (slot) => pair.isFresh(table.a[slot]!, table.b[slot]!, now, rule))
-    } else {
-      table.sweep(SWEEP_BUDGET, (slot) => SlidingLog.isFresh(table.extra![slot]!, now, rule))
+    for (let budget = SWEEP_BUDGET; budget > 0; budget--) {
+      const slot = table.oldest
+      if (slot === -1 || slot === table.newest) return
+      const fresh = pair !== undefined
+        ? pair.isFresh(table.a[slot]!, table.b[slot]!, now, rule)
+        : SlidingLog.isFresh(table.extra![slot]!, now, rule)
+      if (!fresh) return
+      table.remove(slot)
     }
   }
 }
