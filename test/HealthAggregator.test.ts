@@ -366,6 +366,21 @@ describe("HealthAggregator built-in components", () => {
       })
     ))
 
+  it.effect("a background check replaced by a component stops running", () =>
+    withHealth((health) =>
+      Effect.gen(function*() {
+        const memory = counted(Effect.succeed("healthy" as const))
+        yield* health.register("memory", memory.check, { interval: "1 second" })
+        yield* TestClock.adjust("1 second")
+        expect(memory.state.calls).toBe(2)
+        const components = yield* HealthComponents
+        yield* components.register({ name: "memory", kind: "memory", critical: true, report: Effect.succeed({ status: "degraded" }) })
+        yield* TestClock.adjust("5 seconds")
+        expect(memory.state.calls).toBe(2)
+        expect((yield* health.systemHealth).components["memory"]).toMatchObject({ status: "degraded", kind: "memory" })
+      })
+    ))
+
   it.effect("a component whose report dies is unhealthy", () =>
     withHealth((health) =>
       Effect.gen(function*() {

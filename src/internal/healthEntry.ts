@@ -32,6 +32,8 @@ export interface Entry {
   startedAt: number
   /** removes the entry's gauge series; set when its first result arrives */
   removeGauge: (() => void) | undefined
+  /** unregistered or replaced: its background loop ends at its next turn */
+  stopped: boolean
 }
 
 const timeoutMarker: unique symbol = Symbol("effect-foundation/health/timeout")
@@ -149,14 +151,18 @@ export const backgroundLoop = (
   entry: Entry,
   intervalMs: number,
   onResult: (entry: Entry) => void
-): Effect.Effect<never> =>
-  Effect.suspend(() => awaitRun(clock, entry, clock.currentTimeMillisUnsafe(), onResult)).pipe(
-    Effect.andThen(Effect.sleep(intervalMs)),
-    Effect.forever
+): Effect.Effect<never> => {
+  const turn = Effect.andThen(
+    Effect.suspend(() => awaitRun(clock, entry, clock.currentTimeMillisUnsafe(), onResult)),
+    Effect.sleep(intervalMs)
   )
+  // a replaced entry's scope may live on; its loop must not keep running the old check
+  return Effect.forever(Effect.suspend(() => entry.stopped ? Effect.interrupt : turn))
+}
 
 /** Stops whatever the entry is running, without waiting for a check that ignores interruption. */
 export const stop = (entry: Entry): void => {
+  entry.stopped = true
   entry.runner?.interruptUnsafe()
   entry.removeGauge?.()
   entry.removeGauge = undefined
@@ -205,5 +211,6 @@ export const newEntry = (
   inflight: undefined,
   runner: undefined,
   startedAt: 0,
-  removeGauge: undefined
+  removeGauge: undefined,
+  stopped: false
 })
