@@ -153,6 +153,38 @@ describe("HealthAggregator", () => {
         yield* until(() => db.state.calls === 2)
       }), { cacheTtl: "500 millis" }))
 
+  it.effect("readers racing registrations and unregistrations all finish, each check run once", () =>
+    withHealth((health) =>
+      Effect.gen(function*() {
+        const checks = Array.from({ length: 10 }, () => counted(Effect.as(Effect.sleep("5 millis"), "healthy" as const)))
+        const scopes = yield* Effect.forEach(checks, () => Scope.make())
+        const readers = yield* Effect.forkChild(
+          Effect.all(
+            Array.from({ length: 100 }, (_, i) =>
+              Effect.andThen(Effect.sleep(`${i % 7} millis`), i % 2 === 0 ? health.systemHealth : health.readiness)),
+            { concurrency: "unbounded" }
+          )
+        )
+        const churn = yield* Effect.forkChild(Effect.forEach(checks, (c, i) =>
+          Effect.andThen(
+            Effect.sleep("1 millis"),
+            health.register(`c${i}`, c.check, { critical: i % 2 === 0 }).pipe(Scope.provide(scopes[i]!))
+          ), { discard: true }))
+        yield* TestClock.adjust("3 millis")
+        // close half of the registrations while reads are in flight
+        yield* Effect.forEach(scopes.slice(0, 5), (scope) => Scope.close(scope, Exit.void), { discard: true })
+        yield* TestClock.adjust("30 millis")
+        const reports = yield* Fiber.join(readers)
+        yield* Fiber.join(churn)
+        expect(reports).toHaveLength(100)
+        for (const report of reports) {
+          for (const component of Object.values(report.components)) expect(component.status).not.toBe("degraded")
+        }
+        for (const check of checks) expect(check.state.calls).toBeLessThanOrEqual(1)
+        expect((yield* health.names).length).toBeLessThanOrEqual(10)
+      })
+    ))
+
   it.effect("cacheTtl 0 runs an on-demand check on every read", () =>
     withHealth((health) =>
       Effect.gen(function*() {
