@@ -89,9 +89,7 @@ export class RuleState {
     }
     if (slot === -1) {
       slot = table.insert(key)
-      const fresh = SlidingLog.emptyLog()
-      table.extra![slot] = fresh
-      SlidingLog.admit(fresh, now + wait, cost, rule)
+      table.extra![slot] = SlidingLog.firstLog(now + wait, cost)
     } else {
       SlidingLog.admit(log!, now + wait, cost, rule)
     }
@@ -105,7 +103,7 @@ export class RuleState {
     const slot = this.lastSlot
     const table = this.table
     return this.pair === undefined
-      ? { key, slot, at, cost, a: table.extra![slot]!.sum, b: 0 }
+      ? { key, slot, at, cost, a: table.extra![slot]![1]!, b: 0 }
       : { key, slot, at, cost, a: table.a[slot]!, b: table.b[slot]! }
   }
 

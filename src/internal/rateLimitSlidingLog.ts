@@ -12,25 +12,29 @@
  */
 import type { Rule } from "./rateLimitAlgorithms.js"
 
-export interface Log {
-  /** index of the oldest entry still in the arrays */
-  head: number
-  /** total cost of entries from head on */
-  sum: number
-  readonly times: Array<number>
-  readonly costs: Array<number>
-}
+/**
+ * One flat array, so a key with a few entries costs one small array: `[head, sum, t0, c0, t1,
+ * c1, ...]` where `head` is the index of the oldest live time and `sum` the total cost of the
+ * live entries.
+ */
+export type Log = Array<number>
 
-export const emptyLog = (): Log => ({ head: 0, sum: 0, times: [], costs: [] })
+const HEAD = 0
+const SUM = 1
+const FIRST = 2
 
-const lastTime = (log: Log): number =>
-  log.times.length > log.head ? log.times[log.times.length - 1]! : -Infinity
+export const emptyLog = (): Log => [FIRST, 0]
+
+/** A log holding one admission, allocated at its exact size (most keys never need more). */
+export const firstLog = (at: number, cost: number): Log => [FIRST, cost, at, cost]
+
+const lastTime = (log: Log): number => log.length > log[HEAD]! ? log[log.length - 2]! : -Infinity
 
 /** Total cost admitted in (at - window, at]. */
 const liveSum = (log: Log, at: number, rule: Rule): number => {
   const horizon = at - rule.windowMillis
-  let sum = log.sum
-  for (let i = log.head; i < log.times.length && log.times[i]! <= horizon; i++) sum -= log.costs[i]!
+  let sum = log[SUM]!
+  for (let i = log[HEAD]!; i < log.length && log[i]! <= horizon; i += 2) sum -= log[i + 1]!
   return sum
 }
 
@@ -41,60 +45,51 @@ export const delay = (log: Log | undefined, now: number, cost: number, rule: Rul
   // callers already waiting hold slots up to the last entry: never go before it
   const at = now > last ? now : last
   const horizon = at - rule.windowMillis
-  let sum = log.sum
-  let i = log.head
-  for (; i < log.times.length && log.times[i]! <= horizon; i++) sum -= log.costs[i]!
+  let sum = log[SUM]!
+  let i = log[HEAD]!
+  for (; i < log.length && log[i]! <= horizon; i += 2) sum -= log[i + 1]!
   if (sum + cost <= rule.limit) return at - now
   // the earliest time enough old entries have left the window
   let excess = sum + cost - rule.limit
-  for (; i < log.times.length; i++) {
-    excess -= log.costs[i]!
-    if (excess <= 0) return log.times[i]! + rule.windowMillis - now
+  for (; i < log.length; i += 2) {
+    excess -= log[i + 1]!
+    if (excess <= 0) return log[i]! + rule.windowMillis - now
   }
   return Infinity // unreachable: cost <= limit
 }
 
 const expire = (log: Log, at: number, rule: Rule): void => {
   const horizon = at - rule.windowMillis
-  while (log.head < log.times.length && log.times[log.head]! <= horizon) {
-    log.sum -= log.costs[log.head]!
-    log.head++
+  let head = log[HEAD]!
+  while (head < log.length && log[head]! <= horizon) {
+    log[SUM]! -= log[head + 1]!
+    head += 2
   }
-  // drop the dead prefix once it is at least half the arrays: amortized O(1) per entry
-  if (log.head > 16 && log.head * 2 >= log.times.length) {
-    log.times.splice(0, log.head)
-    log.costs.splice(0, log.head)
-    log.head = 0
-  } else if (log.head === log.times.length && log.head > 0) {
-    log.times.length = 0
-    log.costs.length = 0
-    log.head = 0
+  // drop the dead prefix once it is at least half the array: amortized O(1) per entry
+  if (head > FIRST && (head === log.length || head * 2 >= log.length + 16)) {
+    log.splice(FIRST, head - FIRST)
+    head = FIRST
   }
+  log[HEAD] = head
 }
 
 export const admit = (log: Log, at: number, cost: number, rule: Rule): void => {
   const last = lastTime(log)
   const time = at > last ? at : last
   expire(log, time, rule)
-  const n = log.times.length
-  if (n > log.head && log.times[n - 1] === time) log.costs[n - 1]! += cost
-  else {
-    log.times.push(time)
-    log.costs.push(cost)
-  }
-  log.sum += cost
+  const n = log.length
+  if (n > log[HEAD]! && log[n - 2] === time) log[n - 1]! += cost
+  else log.push(time, cost)
+  log[SUM]! += cost
 }
 
 /** Takes back the latest admission of `cost` at `at` if nothing was admitted after it. */
 export const undo = (log: Log, at: number, cost: number, sumAfter: number): boolean => {
-  const n = log.times.length
-  if (n === log.head || log.times[n - 1] !== at || log.sum !== sumAfter || log.costs[n - 1]! < cost) return false
-  log.costs[n - 1]! -= cost
-  log.sum -= cost
-  if (log.costs[n - 1] === 0) {
-    log.times.pop()
-    log.costs.pop()
-  }
+  const n = log.length
+  if (n === log[HEAD] || log[n - 2] !== at || log[SUM] !== sumAfter || log[n - 1]! < cost) return false
+  log[n - 1]! -= cost
+  log[SUM]! -= cost
+  if (log[n - 1] === 0) log.length = n - 2
   return true
 }
 
@@ -113,4 +108,4 @@ export const resetAfter = (log: Log | undefined, now: number, rule: Rule): numbe
 export const isFresh = (log: Log, now: number, rule: Rule): boolean => lastTime(log) <= now - rule.windowMillis
 
 /** Entries currently stored (for tests of the memory bound). */
-export const size = (log: Log): number => log.times.length - log.head
+export const size = (log: Log): number => (log.length - log[HEAD]!) / 2
