@@ -387,8 +387,17 @@ export const layerWithSource = (options: Options = {}): Layer.Layer<MemoryManage
  * @since 0.1.0
  * @category combinators
  */
-export const guard = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | MemoryPressure, R | MemoryManager> =>
-  Effect.withFiber((fiber): Effect.Effect<A, E | MemoryPressure, R> => {
-    const rejection = Context.getUnsafe(fiber.context, MemoryManager).rejectionUnsafe()
+export const guard = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | MemoryPressure, R | MemoryManager> => {
+  // The fiber's context is usually the same object from one run to the next: remember the
+  // manager found in it, so the common case is an identity check instead of a lookup.
+  let lastContext: Context.Context<never> | undefined
+  let manager: MemoryManager["Service"] | undefined
+  return Effect.withFiber((fiber): Effect.Effect<A, E | MemoryPressure, R> => {
+    if (fiber.context !== lastContext) {
+      manager = Context.getUnsafe(fiber.context, MemoryManager)
+      lastContext = fiber.context
+    }
+    const rejection = manager!.rejectionUnsafe()
     return rejection === undefined ? self : Effect.fail(rejection)
-  }) as Effect.Effect<A, E | MemoryPressure, R | MemoryManager>
+  })
+}

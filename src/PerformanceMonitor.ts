@@ -117,6 +117,16 @@ export type Alert = AlertEvent
 export type Outcome = "success" | "failure"
 
 /**
+ * A measuring point for one (service, operation): see `PerformanceMonitor.site`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MeasureSite {
+  readonly begin: () => (exit: Exit.Exit<unknown, unknown>) => undefined
+}
+
+/**
  * The PerformanceMonitor service.
  *
  * @since 0.1.0
@@ -125,6 +135,11 @@ export type Outcome = "success" | "failure"
 export class PerformanceMonitor extends Context.Service<PerformanceMonitor, {
   /** times `self` and records it under (service, operation) */
   readonly measure: (service: string, operation: string) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  /**
+   * the low-level form of `measure` for combinators: `begin()` reads the start time and
+   * returns the function to call with the effect's exit (`Effect.onExitPrimitive`)
+   */
+  readonly site: (service: string, operation: string) => MeasureSite
   /** records a measurement taken elsewhere (`duration` as a number is milliseconds) */
   readonly record: (service: string, operation: string, duration: Duration.Input, outcome: Outcome) => Effect.Effect<void>
   /** the same, synchronous and allocation-free (for callers that already run synchronously) */
@@ -169,29 +184,49 @@ export const layer = (options: Options = {}): Layer.Layer<PerformanceMonitor, In
     yield* Effect.addFinalizer(() => PubSub.shutdown(pubsub))
     const active = new Map<string, Alert>()
 
-    const recordEntry = (entry: Entry, now: number, millis: number, failed: boolean): void =>
-      Window.record(entry.window, windowConfig, now, millis, failed)
+    const slotMillis = windowConfig.slotMillis
+
+    // Time for durations and windows as a double in milliseconds (no BigInt per call). With
+    // effect's default Clock this is performance.now(), the same monotonic source as that
+    // Clock's monotonicTimeNanos; any other Clock (TestClock) is read through its interface.
+    const monotonicMillis: () => number = clock.monotonicTimeNanosUnsafe === defaultMonotonic()
+      ? () => performance.now()
+      : () => Number(clock.monotonicTimeNanosUnsafe()) / 1e6
+
+    // The current interval, advanced by the ticking fiber at each interval boundary. Reading
+    // a clock costs a number allocation (a time is not a small integer), so `recordUnsafe`
+    // takes the interval from here and reads no clock at all: it allocates nothing.
+    let currentEpoch = Window.epochOf(windowConfig, clock.currentTimeMillisUnsafe())
 
     const recordUnsafe = (service: string, operation: string, millis: number, failed: boolean): void => {
-      const now = clock.currentTimeMillisUnsafe()
-      recordEntry(Table.entryOf(table, service, operation, now), now, millis, failed)
+      const epoch = currentEpoch
+      Window.record(Table.entryOf(table, service, operation, epoch).window, windowConfig, epoch, Histogram.toMicros(millis), failed)
     }
 
-    // wall time of the window, derived from the monotonic clock read for the duration
-    const offsetMillis = clock.currentTimeMillisUnsafe() - Number(clock.monotonicTimeNanosUnsafe()) / 1e6
-
-    const measure = (service: string, operation: string) => {
+    const site = (service: string, operation: string): MeasureSite => {
       let cached: Entry | undefined
-      const onExit = (start: bigint) => (exit: Exit.Exit<unknown, unknown>): undefined => {
-        const end = clock.monotonicTimeNanosUnsafe()
+      const end = (start: number, exit: Exit.Exit<unknown, unknown>): undefined => {
+        const finished = monotonicMillis()
         if (exit._tag === "Failure" && !hasFailureOrDefect(exit)) return undefined // interrupted
-        const now = Number(end) / 1e6 + offsetMillis
-        if (cached === undefined || cached.evicted) cached = Table.entryOf(table, service, operation, now)
-        recordEntry(cached, now, Number(end - start) / 1e6, exit._tag === "Failure")
+        const epoch = currentEpoch
+        if (cached === undefined || cached.evicted) cached = Table.entryOf(table, service, operation, epoch)
+        Window.record(cached.window, windowConfig, epoch, Histogram.toMicros(finished - start), exit._tag === "Failure")
         return undefined
       }
+      return {
+        begin: () => {
+          const start = monotonicMillis()
+          return (exit) => end(start, exit)
+        }
+      }
+    }
+
+    // One suspend step and one exit frame (interruptible: recording is synchronous, so the
+    // frame need not mask interruption, which would cost two more steps per call).
+    const measure = (service: string, operation: string) => {
+      const measured = site(service, operation)
       return <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-        Effect.suspend(() => Effect.onExitPrimitive(self, onExit(clock.monotonicTimeNanosUnsafe())))
+        Effect.suspend(() => Effect.onExitPrimitive(self, measured.begin(), true))
     }
 
     const evaluate = Effect.sync(() => {
@@ -204,14 +239,25 @@ export const layer = (options: Options = {}): Layer.Layer<PerformanceMonitor, In
       return events
     }).pipe(Effect.flatMap((events) => events.length === 0 ? Effect.void : PubSub.publishAll(pubsub, events)))
 
-    yield* Effect.sleep(windowConfig.slotMillis).pipe(
-      Effect.andThen(evaluate),
-      Effect.forever,
+    // Wakes at each interval boundary (not every slotMillis after the previous run, which would
+    // drift), advances the current interval, and evaluates once per new interval.
+    const tick = Effect.suspend(() => {
+      const now = clock.currentTimeMillisUnsafe()
+      const epoch = Window.epochOf(windowConfig, now)
+      const advanced = epoch > currentEpoch
+      if (advanced) currentEpoch = epoch
+      return (advanced ? evaluate : Effect.void).pipe(
+        Effect.andThen(Effect.sleep((currentEpoch + 1) * slotMillis - clock.currentTimeMillisUnsafe()))
+      )
+    })
+    yield* Effect.sleep((currentEpoch + 1) * slotMillis - clock.currentTimeMillisUnsafe()).pipe(
+      Effect.andThen(Effect.forever(tick)),
       Effect.forkScoped({ startImmediately: true })
     )
 
     return PerformanceMonitor.of({
       measure,
+      site,
       record: (service, operation, duration, outcome) =>
         Effect.sync(() =>
           recordUnsafe(service, operation, typeof duration === "number" ? duration : millisOf(duration), outcome === "failure")
@@ -266,17 +312,23 @@ const millisOf = (duration: Duration.Input): number => {
 const hasFailureOrDefect = (exit: Exit.Failure<unknown, unknown>): boolean =>
   exit.cause.reasons.some((reason) => reason._tag !== "Interrupt")
 
+let defaultMonotonicFunction: (() => bigint) | undefined
+/** the default Clock's monotonic reader (a prototype method: the same function for every instance) */
+const defaultMonotonic = (): () => bigint =>
+  defaultMonotonicFunction ??= Effect.runSync(Clock.clockWith((clock) => Effect.succeed(clock.monotonicTimeNanosUnsafe)))
+
 const measureWithService = (service: string, operation: string) => {
-  // the service's per-call-site function is built once per monitor instance and reused
-  let monitor: PerformanceMonitor["Service"] | undefined
-  let measured: (<A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>) | undefined
+  // The fiber's context is usually the same object from one run to the next: remember the
+  // site found through it, so the common case is an identity check instead of a lookup.
+  let lastContext: Context.Context<never> | undefined
+  let measured: MeasureSite | undefined
   return <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R | PerformanceMonitor> =>
-    Effect.flatMap(PerformanceMonitor, (current) => {
-      if (current !== monitor) {
-        monitor = current
-        measured = current.measure(service, operation)
+    Effect.withFiber((fiber): Effect.Effect<A, E, R> => {
+      if (fiber.context !== lastContext) {
+        measured = Context.getUnsafe(fiber.context, PerformanceMonitor).site(service, operation)
+        lastContext = fiber.context
       }
-      return measured!(self)
+      return Effect.onExitPrimitive(self, measured!.begin(), true)
     })
 }
 

@@ -63,12 +63,24 @@ export type Counts = Uint32Array
 
 export const make = (): Counts => new Uint32Array(BUCKETS)
 
+/**
+ * A duration in milliseconds as whole microseconds, clamped to [0, 2^31 - 1] (NaN and
+ * negative durations count as 0). The result is a small integer: V8 passes it between
+ * functions without allocating a number box, which a fractional millisecond value would need.
+ */
+export const toMicros = (millis: number): number => {
+  const micros = Math.round(millis * 1000)
+  return micros > 0 ? (micros > MAX_MICROS ? MAX_MICROS : micros) : 0
+}
+
+/** Records a duration already in whole microseconds (see `toMicros`). */
+export const recordMicros = (counts: Counts, micros: number): void => {
+  counts[indexOf(micros)]++
+}
+
 /** Records a duration in milliseconds. Negative and NaN durations count as 0. */
 export const record = (counts: Counts, millis: number): void => {
-  let micros = Math.round(millis * 1000)
-  if (!(micros > 0)) micros = 0
-  else if (micros > MAX_MICROS) micros = MAX_MICROS
-  counts[indexOf(micros)]++
+  counts[indexOf(toMicros(millis))]++
 }
 
 /**

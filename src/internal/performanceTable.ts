@@ -72,7 +72,9 @@ const evictIdle = (table: Table, now: number): void => {
         operations.delete(operation)
         table.size--
       } else {
-        earliestIdle = Math.min(earliestIdle, entry.window.lastSeen + table.config.windowMillis)
+        // its last interval leaves the window at (lastEpoch + slots) x slotMillis
+        const { slotMillis, slots } = table.config.window
+        earliestIdle = Math.min(earliestIdle, (entry.window.lastEpoch + slots) * slotMillis)
       }
     }
     if (operations.size === 0) table.services.delete(service)
@@ -80,10 +82,17 @@ const evictIdle = (table: Table, now: number): void => {
   table.nextScanAt = earliestIdle
 }
 
-/** The entry of a pair, created if there is room (or the overflow entry if not). */
-export const entryOf = (table: Table, service: string, operation: string, now: number): Entry => {
+/**
+ * The entry of a pair, created if there is room (or the overflow entry if not). Takes the
+ * interval (`Window.epochOf`), a small integer, so the common path allocates nothing.
+ */
+export const entryOf = (table: Table, service: string, operation: string, epoch: number): Entry => {
   const existing = table.services.get(service)?.get(operation)
   if (existing !== undefined) return existing
+  return createEntry(table, service, operation, epoch * table.config.window.slotMillis)
+}
+
+const createEntry = (table: Table, service: string, operation: string, now: number): Entry => {
   if (table.size >= table.config.maxOperations && now >= table.nextScanAt) evictIdle(table, now)
   if (table.size < table.config.maxOperations) return newEntry(table, service, operation, now)
   const overflow = table.services.get(OVERFLOW)?.get(OVERFLOW)

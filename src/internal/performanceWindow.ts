@@ -14,8 +14,8 @@ export interface Slot {
   epoch: number
   count: number
   errors: number
-  sum: number
-  max: number
+  /** [sum, max] of the latencies in microseconds: a typed array, so updates allocate nothing */
+  readonly totals: Float64Array
   readonly counts: Histogram.Counts
 }
 
@@ -28,45 +28,51 @@ export interface Window {
   readonly slots: Array<Slot | undefined>
   /** when the pair was first seen (the window does not reach before it) */
   readonly createdAt: number
-  lastSeen: number
+  /** the latest interval recorded into (an integer, cheap to store) */
+  lastEpoch: number
 }
 
 export const makeWindow = (config: WindowConfig, now: number): Window => ({
   slots: new Array<Slot | undefined>(config.slots).fill(undefined),
   createdAt: now,
-  lastSeen: now
+  lastEpoch: epochOf(config, now)
 })
 
-/** Records one call. Allocation-free once the slot exists. */
+/** The interval a time falls in: a small integer, cheap to pass around (no number box). */
+export const epochOf = (config: WindowConfig, now: number): number => Math.floor(now / config.slotMillis)
+
+/**
+ * Records one call of `micros` microseconds (see `Histogram.toMicros`) in interval `epoch`.
+ * Allocation-free once the slot exists: every argument is a small integer or a reference.
+ */
 export const record = (
   window: Window,
   config: WindowConfig,
-  now: number,
-  millis: number,
+  epoch: number,
+  micros: number,
   failed: boolean
 ): void => {
-  const epoch = Math.floor(now / config.slotMillis)
   const index = epoch % config.slots
   let slot = window.slots[index]
   if (slot === undefined) {
-    slot = { epoch, count: 0, errors: 0, sum: 0, max: 0, counts: Histogram.make() }
+    slot = { epoch, count: 0, errors: 0, totals: new Float64Array(2), counts: Histogram.make() }
     window.slots[index] = slot
   } else if (slot.epoch !== epoch) {
     // an older interval: it has slid out of the window
     slot.epoch = epoch
     slot.count = 0
     slot.errors = 0
-    slot.sum = 0
-    slot.max = 0
+    slot.totals[0] = 0
+    slot.totals[1] = 0
     slot.counts.fill(0)
   }
-  const value = millis > 0 ? millis : 0
   slot.count++
   if (failed) slot.errors++
-  slot.sum += value
-  if (value > slot.max) slot.max = value
-  Histogram.record(slot.counts, value)
-  if (now > window.lastSeen) window.lastSeen = now
+  const totals = slot.totals
+  totals[0] += micros
+  if (micros > totals[1]!) totals[1] = micros
+  Histogram.recordMicros(slot.counts, micros)
+  if (epoch > window.lastEpoch) window.lastEpoch = epoch
 }
 
 export interface Latency {
@@ -118,8 +124,8 @@ export const summarize = (
       if (!live(slot, config, now) || slot.count === 0) continue
       count += slot.count
       errors += slot.errors
-      sum += slot.sum
-      if (slot.max > max) max = slot.max
+      sum += slot.totals[0]! / 1000
+      if (slot.totals[1]! / 1000 > max) max = slot.totals[1]! / 1000
       histograms.push(slot.counts)
     }
   }

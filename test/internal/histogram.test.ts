@@ -40,12 +40,12 @@ describe("histogram", () => {
     )
   })
 
-  it("the window's p50/p95/p99/max/mean match the reference, max and mean exactly", () => {
+  it("the window's p50/p95/p99/max/mean match the reference, max and mean to the microsecond", () => {
     fc.assert(
       fc.property(fc.array(latency, { minLength: 1, maxLength: 300 }), (values) => {
         const config = { slotMillis: 1_000, slots: 4 }
         const window = Window.makeWindow(config, 0)
-        values.forEach((value, i) => Window.record(window, config, i % 3_000, value, false))
+        values.forEach((value, i) => Window.record(window, config, Window.epochOf(config, i % 3_000), Histogram.toMicros(value), false))
         const summary = Window.summarize([window], config, 2_999)
         const sorted = [...values].sort((a, b) => a - b)
         const mean = values.reduce((a, b) => a + b, 0) / values.length
@@ -53,8 +53,8 @@ describe("histogram", () => {
           within(summary.latency.p50, reference(sorted, 0.5)) &&
           within(summary.latency.p95, reference(sorted, 0.95)) &&
           within(summary.latency.p99, reference(sorted, 0.99)) &&
-          summary.latency.max === sorted[sorted.length - 1] &&
-          Math.abs(summary.latency.mean - mean) <= 1e-9 * Math.max(1, mean)
+          Math.abs(summary.latency.max - sorted[sorted.length - 1]!) <= 0.0005 &&
+          Math.abs(summary.latency.mean - mean) <= 0.0005 + 1e-9 * mean
       }),
       { numRuns: 200 }
     )

@@ -1,0 +1,139 @@
+/**
+ * PerformanceMonitor: `measure` overhead per call over the unmeasured effect (target <= 150
+ * ns), `recordUnsafe` allocation per call (target: none), and the histogram's record cost
+ * against @datadog/sketches-js (DDSketch) and hdr-histogram-js, which decided the hand-written
+ * histogram (see docs/performance-monitor.md).
+ */
+import { DDSketch } from "@datadog/sketches-js"
+import * as hdr from "hdr-histogram-js"
+import { Effect, Exit, Layer, Metric, Scope } from "effect"
+import type { Case, Suite } from "../harness.js"
+import * as Histogram from "../../src/internal/histogram.js"
+import * as PerformanceMonitor from "../../src/PerformanceMonitor.js"
+
+const build = async <S>(layer: Layer.Layer<S, unknown>) => {
+  const scope = Effect.runSync(Scope.make())
+  const context = await Effect.runPromise(Layer.buildWithScope(layer, scope))
+  return { context, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
+}
+
+let closeLayer: (() => Promise<void>) | undefined
+let counter = 0
+const work = Effect.sync(() => ++counter)
+
+const loop = <E, R>(effect: Effect.Effect<number, E, R>) => (n: number) =>
+  Effect.gen(function*() {
+    let total = 0
+    for (let i = 0; i < n; i++) total += yield* effect
+    return total
+  })
+
+const withMonitor = (make: (monitor: PerformanceMonitor.PerformanceMonitor["Service"]) => Effect.Effect<number, unknown, PerformanceMonitor.PerformanceMonitor>) =>
+  async (): Promise<(n: number) => Promise<void>> => {
+    const { context, close } = await build(PerformanceMonitor.layer())
+    closeLayer = close
+    const monitor = Effect.runSync(Effect.provideContext(PerformanceMonitor.PerformanceMonitor, context))
+    const run = loop(make(monitor))
+    return async (n) => {
+      await Effect.runPromise(Effect.provideContext(run(n), context))
+    }
+  }
+
+const latency = Metric.timer("bench.latency")
+
+const measureCases: ReadonlyArray<Case> = [
+  { library: "unmeasured", style: "effect-gen", baseline: true, setup: withMonitor(() => work), teardown: () => closeLayer!() },
+  {
+    library: "effect-foundation (PerformanceMonitor.measure)",
+    style: "effect-gen",
+    setup: withMonitor(() => work.pipe(PerformanceMonitor.measure("api", "get"))),
+    teardown: () => closeLayer!()
+  },
+  {
+    library: "effect-foundation (service.measure)",
+    style: "effect-gen",
+    setup: withMonitor((monitor) => monitor.measure("api", "get")(work)),
+    teardown: () => closeLayer!()
+  },
+  {
+    // effect's own timer metric: a histogram update per call, no window, no percentiles
+    library: "effect Metric.timer + trackDuration",
+    style: "effect-gen",
+    setup: withMonitor(() => work.pipe(Effect.trackDuration(latency))),
+    teardown: () => closeLayer!()
+  }
+]
+
+/** latencies in ms spread over 1 µs .. 10 s, precomputed so the loop measures only the record */
+const values = Array.from({ length: 4096 }, (_, i) => 10 ** (-3 + ((i * 2654435761) % 4096) / 4096 * 7))
+
+const sync = (record: (value: number) => void) => async (): Promise<(n: number) => Promise<void>> => async (n) => {
+  for (let i = 0; i < n; i++) record(values[i & 4095]!)
+}
+
+let sink = 0
+const counts = Histogram.make()
+const sketch = new DDSketch({ relativeAccuracy: 0.016 })
+const hdrHistogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 2 ** 31, numberOfSignificantValueDigits: 2 })
+
+const histogramCases: ReadonlyArray<Case> = [
+  { library: "no histogram", style: "custom", baseline: true, setup: sync((value) => void (sink += value)) },
+  { library: "effect-foundation (log-linear histogram)", style: "custom", setup: sync((value) => Histogram.record(counts, value)) },
+  { library: "@datadog/sketches-js (DDSketch, 1.6%)", style: "custom", setup: sync((value) => sketch.accept(value)) },
+  { library: "hdr-histogram-js (2 digits, µs)", style: "custom", setup: sync((value) => hdrHistogram.recordValue(Math.round(value * 1000))) }
+]
+
+/** bytes allocated per recordUnsafe call (needs --expose-gc) */
+const allocation = async (quick: boolean): Promise<number> => {
+  const { context, close } = await build(PerformanceMonitor.layer())
+  const monitor = Effect.runSync(Effect.provideContext(PerformanceMonitor.PerformanceMonitor, context))
+  const gc = (globalThis as { gc?: () => void }).gc!
+  const n = quick ? 50_000 : 200_000
+  for (let i = 0; i < n; i++) monitor.recordUnsafe("api", "get", values[i & 4095]!, false) // warm: slots exist
+  gc()
+  const before = process.memoryUsage().heapUsed
+  for (let i = 0; i < n; i++) monitor.recordUnsafe("api", "get", values[i & 4095]!, (i & 63) === 0)
+  const after = process.memoryUsage().heapUsed
+  await close()
+  return Math.max(0, (after - before) / n)
+}
+
+const suite: Suite = {
+  name: "performance-monitor",
+  nodeFlags: ["--expose-gc"],
+  scenarios: [
+    { name: "measure, per call", operations: { quick: 200_000, full: 2_000_000 }, cases: measureCases },
+    { name: "histogram record", operations: { quick: 1_000_000, full: 10_000_000 }, cases: histogramCases },
+    {
+      name: "recordUnsafe allocation",
+      unit: "bytes/op",
+      cases: [{ library: "effect-foundation (recordUnsafe)", style: "custom", measure: allocation }]
+    }
+  ],
+  targets: [
+    { scenario: "measure, per call", description: "measure overhead", ours: "effect-foundation (PerformanceMonitor.measure)", absoluteMax: 150 },
+    {
+      scenario: "measure, per call",
+      description: "measure vs effect's Metric.timer",
+      ours: "effect-foundation (PerformanceMonitor.measure)",
+      peer: "effect Metric.timer + trackDuration",
+      max: 1
+    },
+    {
+      scenario: "histogram record",
+      description: "histogram record vs DDSketch",
+      ours: "effect-foundation (log-linear histogram)",
+      peer: "@datadog/sketches-js (DDSketch, 1.6%)",
+      max: 1
+    },
+    {
+      scenario: "histogram record",
+      description: "histogram record vs hdr-histogram-js",
+      ours: "effect-foundation (log-linear histogram)",
+      peer: "hdr-histogram-js (2 digits, µs)",
+      max: 1
+    },
+    { scenario: "recordUnsafe allocation", description: "recordUnsafe allocation", ours: "effect-foundation (recordUnsafe)", absoluteMax: 1 }
+  ]
+}
+export default suite
