@@ -28,6 +28,8 @@ export interface Entry<A> {
   checkedOutAt: number
   holder: unknown
   leakReported: boolean
+  /** the shell's return step for this entry, allocated once per resource, not per checkout */
+  afterUse: ((exit: any) => any) | undefined
 }
 
 /**

@@ -16,6 +16,9 @@ import * as PoolConfig from "./poolConfig.js"
 import * as PoolMetrics from "./poolMetrics.js"
 
 type Entry<A> = Core.Entry<A>
+/** how many waiter resumptions are nested on the stack right now (see `settle`) */
+let resumeDepth = 0
+
 type Restore = <AX, EX, RX>(effect: Effect.Effect<AX, EX, RX>) => Effect.Effect<AX, EX, RX>
 
 const makeTimeout = Errors.fastConstructor(Errors.PoolCheckoutTimeout, "PoolCheckoutTimeout", "pool_checkout_timeout")
@@ -88,8 +91,11 @@ export const makeShell = <A, E, R>(
           uses: 0,
           checkedOutAt: 0,
           holder: undefined,
-          leakReported: false
+          leakReported: false,
+          afterUse: undefined
         }
+        entry.afterUse = (exit: Exit.Exit<unknown, unknown>) =>
+          checkin(entry, exit._tag === "Failure" && Cause.hasDies(exit.cause))
         const doomed = Core.created(state, entry)
         return doomed === undefined ? Effect.void : destroy(doomed)
       }
@@ -122,15 +128,15 @@ export const makeShell = <A, E, R>(
     /** gives a checked-out entry back; the returned effect (if any) must run */
     const checkin = (entry: Entry<A>, doom: boolean): Effect.Effect<void> | undefined => {
       if (tracksLeaks) held.delete(entry)
-      const doomed = Core.checkin(state, entry, now(), doom)
+      // a hand-off to a waiter needs no time unless lifetimes are tracked: skip the clock read
+      const at = tracksLifetime || state.head === undefined || doom ? now() : 0
+      const doomed = Core.checkin(state, entry, at, doom)
       const after = doomed === undefined
         ? undefined
         : Effect.andThen(destroy(doomed), startCreations(Core.creationsToStart(state, true)))
       if (state.closed) notifyDrain() // after destroy() counted the release it starts
       return after
     }
-    const afterUse = (entry: Entry<A>) => (exit: Exit.Exit<unknown, unknown>) =>
-      checkin(entry, exit._tag === "Failure" && Cause.hasDies(exit.cause))
 
     const served = (entry: Entry<A>, fiber: Fiber.Fiber<unknown, unknown>, startedAt: number) => {
       state.checkouts++
@@ -158,7 +164,7 @@ export const makeShell = <A, E, R>(
         const after = checkin(entry, true)
         return after === undefined ? Effect.die(defect) : Effect.andThen(after, Effect.die(defect))
       }
-      return Effect.onExitPrimitive(restore === undefined ? body : restore(body), afterUse(entry))
+      return Effect.onExitPrimitive(restore === undefined ? body : restore(body), entry.afterUse!)
     }
 
     // ---- waiting ----------------------------------------------------------------------------
@@ -187,7 +193,15 @@ export const makeShell = <A, E, R>(
         if (resume === undefined) this.result = effect
         else {
           this.resume = undefined
-          resume(effect)
+          // resuming runs the waiter's fiber right here, and its return may resume the next
+          // waiter: past a few levels, go through the scheduler so the stack stays flat
+          if (resumeDepth >= 16) return resume(Effect.andThen(Effect.yieldNow, effect))
+          resumeDepth++
+          try {
+            resume(effect)
+          } finally {
+            resumeDepth--
+          }
         }
       }
     }
@@ -256,14 +270,16 @@ export const makeShell = <A, E, R>(
     ): Effect.Effect<Entry<A>, any> =>
       Effect.suspend(() => {
         if (state.closed) return Effect.interrupt
+        const at = now()
+        if (startedAt < 0) startedAt = at
         const entry = Core.takeIdle(state)
         if (entry !== undefined) {
-          if (tracksLifetime && now() >= entry.retireAt) {
+          if (tracksLifetime && at >= entry.retireAt) {
             return Effect.andThen(checkin(entry, true) ?? Effect.void, attempt(restore, fiber, startedAt))
           }
           return verify(entry, restore, fiber, startedAt)
         }
-        const waiter = new Waiting(now() + config.checkoutTimeoutMillis)
+        const waiter = new Waiting(at + config.checkoutTimeoutMillis)
         Core.enqueue(state, waiter)
         wakeTimer()
         const wait = Effect.flatMap(
@@ -288,7 +304,7 @@ export const makeShell = <A, E, R>(
       fiber: Fiber.Fiber<unknown, unknown>
     ): Effect.Effect<B, E | E2 | Errors.PoolCheckoutTimeout, R2> =>
       Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(attempt(restore, fiber, now()), (entry) => runBody(entry, f, restore))
+        Effect.flatMap(attempt(restore, fiber, -1), (entry) => runBody(entry, f, restore))
       )
 
     const fast = validate === undefined && !tracksLifetime

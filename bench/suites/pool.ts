@@ -1,0 +1,247 @@
+/**
+ * Pool: cost of a checkout + return cycle, against generic-pool, tarn and effect's own `Pool`
+ * (`Pool.use`, and `Pool.get` inside `Effect.scoped`).
+ *
+ * - cycle: one caller, acquire + release on an idle pool of 10. Styles: promise (`await
+ *   acquire(); release()` in a loop; baseline `await` of the work alone) and effect-gen
+ *   (`yield*` of the checkout in an `Effect.gen` loop; baseline the work alone).
+ * - contention: 100 concurrent callers on a pool of 10, each cycle yielding once while it holds
+ *   the resource (`Effect.yieldNow` / `await null`), so callers really queue. The figure is
+ *   time per cycle (the inverse of cycles per second); baselines run the same 100 callers
+ *   with the same yield and no pool.
+ * - contention p99 wait: the 99th percentile of the time a caller waited for its resource in
+ *   the contention workload, in microseconds (custom measurement, lower is better).
+ */
+import { Effect, Pool as EffectPool, Scope } from "effect"
+import * as GenericPool from "generic-pool"
+import { Pool as TarnPool } from "tarn"
+import { Pool } from "../../src/index.js"
+import type { Case, Suite } from "../harness.js"
+
+const SIZE = 10
+const CALLERS = 100
+interface Resource {
+  readonly id: number
+}
+let nextId = 0
+const makeResource = (): Resource => ({ id: nextId++ })
+
+const buildScoped = async <A>(effect: Effect.Effect<A, unknown, Scope.Scope>): Promise<A> => {
+  const scope = Effect.runSync(Scope.make())
+  return Effect.runPromise(Scope.provide(effect, scope))
+}
+
+// ---- the libraries, each behind the same three operations -----------------------------------
+
+interface EffectPoolLike {
+  readonly cycle: (work: Effect.Effect<void>) => Effect.Effect<void, unknown>
+}
+interface PromisePoolLike {
+  readonly acquire: () => Promise<Resource>
+  readonly release: (resource: Resource) => unknown
+}
+
+const ours = async (): Promise<EffectPoolLike> => {
+  const pool = await buildScoped(
+    Pool.make({ acquire: Effect.sync(makeResource), size: SIZE, minIdle: SIZE, checkoutTimeout: "1 minute" })
+  )
+  await Effect.runPromise(Effect.sleep(5))
+  return { cycle: (work) => pool.use(() => work) }
+}
+const effectUse = async (): Promise<EffectPoolLike> => {
+  const pool = await buildScoped(EffectPool.make({ acquire: Effect.sync(makeResource), size: SIZE }))
+  return { cycle: (work) => EffectPool.use(pool, () => work) }
+}
+const effectGet = async (): Promise<EffectPoolLike> => {
+  const pool = await buildScoped(EffectPool.make({ acquire: Effect.sync(makeResource), size: SIZE }))
+  return { cycle: (work) => Effect.scoped(Effect.flatMap(EffectPool.get(pool), () => work)) }
+}
+const genericPool = async (): Promise<PromisePoolLike> => {
+  const pool = GenericPool.createPool(
+    { create: async () => makeResource(), destroy: async () => {} },
+    { max: SIZE, min: SIZE }
+  )
+  await pool.ready()
+  return { acquire: () => pool.acquire(), release: (r) => pool.release(r) }
+}
+const tarn = async (): Promise<PromisePoolLike> => {
+  const pool = new TarnPool<Resource>({ create: async () => makeResource(), destroy: () => {}, min: SIZE, max: SIZE })
+  // warm it up to SIZE resources
+  const held = await Promise.all(Array.from({ length: SIZE }, () => pool.acquire().promise))
+  for (const r of held) pool.release(r)
+  return { acquire: () => pool.acquire().promise, release: (r) => pool.release(r) }
+}
+
+// ---- scenario 1: one caller on an idle pool -------------------------------------------------
+
+const noWork = Effect.void
+const effectCycleCase = (library: string, make?: () => Promise<EffectPoolLike>): Case => ({
+  library,
+  style: "effect-gen",
+  ...(make === undefined ? { baseline: true } : {}),
+  setup: async () => {
+    const pool = make === undefined ? undefined : await make()
+    const call = pool === undefined ? () => noWork : () => pool.cycle(noWork)
+    return (n) =>
+      Effect.runPromise(Effect.gen(function*() {
+        for (let i = 0; i < n; i++) yield* Effect.exit(call())
+      }))
+  }
+})
+const promiseCycleCase = (library: string, make?: () => Promise<PromisePoolLike>): Case => ({
+  library,
+  style: "promise",
+  ...(make === undefined ? { baseline: true } : {}),
+  setup: async () => {
+    if (make === undefined) {
+      const resource = makeResource()
+      return async (n) => {
+        for (let i = 0; i < n; i++) await Promise.resolve(resource)
+      }
+    }
+    const pool = await make()
+    return async (n) => {
+      for (let i = 0; i < n; i++) {
+        const resource = await pool.acquire()
+        pool.release(resource)
+      }
+    }
+  }
+})
+
+// ---- scenario 2: 100 callers on a pool of 10 ------------------------------------------------
+
+/** runs `n` cycles spread over CALLERS concurrent callers; `onWait` gets each wait in ms */
+const effectContention = (pool: EffectPoolLike | undefined, n: number, onWait?: (ms: number) => void) => {
+  const perCaller = Math.ceil(n / CALLERS)
+  const caller = Effect.gen(function*() {
+    for (let i = 0; i < perCaller; i++) {
+      if (pool === undefined) {
+        yield* Effect.yieldNow
+      } else if (onWait === undefined) {
+        yield* pool.cycle(Effect.yieldNow)
+      } else {
+        const t0 = performance.now()
+        yield* pool.cycle(Effect.suspend(() => {
+          onWait(performance.now() - t0)
+          return Effect.yieldNow
+        }))
+      }
+    }
+  })
+  return Effect.runPromise(
+    Effect.forEach(Array.from({ length: CALLERS }), () => caller, { concurrency: "unbounded", discard: true })
+  )
+}
+const promiseContention = async (pool: PromisePoolLike | undefined, n: number, onWait?: (ms: number) => void) => {
+  const perCaller = Math.ceil(n / CALLERS)
+  const caller = async () => {
+    for (let i = 0; i < perCaller; i++) {
+      if (pool === undefined) {
+        await null
+        continue
+      }
+      const t0 = onWait === undefined ? 0 : performance.now()
+      const resource = await pool.acquire()
+      onWait?.(performance.now() - t0)
+      await null
+      pool.release(resource)
+    }
+  }
+  await Promise.all(Array.from({ length: CALLERS }, caller))
+}
+
+const effectContentionCase = (library: string, make?: () => Promise<EffectPoolLike>): Case => ({
+  library,
+  style: "effect-gen",
+  ...(make === undefined ? { baseline: true } : {}),
+  setup: async () => {
+    const pool = make === undefined ? undefined : await make()
+    return (n) => effectContention(pool, n)
+  }
+})
+const promiseContentionCase = (library: string, make?: () => Promise<PromisePoolLike>): Case => ({
+  library,
+  style: "promise",
+  ...(make === undefined ? { baseline: true } : {}),
+  setup: async () => {
+    const pool = make === undefined ? undefined : await make()
+    return (n) => promiseContention(pool, n)
+  }
+})
+
+const p99 = (waits: Array<number>): number => {
+  waits.sort((a, b) => a - b)
+  return waits[Math.min(waits.length - 1, Math.floor(waits.length * 0.99))]! * 1000
+}
+const waitCase = (library: string, style: "effect-gen" | "promise", run: (n: number, onWait: (ms: number) => void) => Promise<void>): Case => ({
+  library,
+  style,
+  measure: async (quick) => {
+    const n = quick ? 20_000 : 100_000
+    await run(n / 5, () => {}) // warm-up
+    const waits: Array<number> = []
+    await run(n, (ms) => waits.push(ms))
+    return p99(waits)
+  }
+})
+
+const suite: Suite = {
+  name: "pool",
+  scenarios: [
+    {
+      name: "cycle: one caller, idle pool",
+      cases: [
+        effectCycleCase("baseline"),
+        effectCycleCase("effect-foundation Pool.use", ours),
+        effectCycleCase("effect Pool.use", effectUse),
+        effectCycleCase("effect Pool.get + scope", effectGet),
+        promiseCycleCase("baseline"),
+        promiseCycleCase("generic-pool", genericPool),
+        promiseCycleCase("tarn", tarn)
+      ]
+    },
+    {
+      name: "contention: 100 callers, pool of 10",
+      operations: { quick: 20_000, full: 100_000 },
+      cases: [
+        effectContentionCase("baseline"),
+        effectContentionCase("effect-foundation Pool.use", ours),
+        effectContentionCase("effect Pool.use", effectUse),
+        effectContentionCase("effect Pool.get + scope", effectGet),
+        promiseContentionCase("baseline"),
+        promiseContentionCase("generic-pool", genericPool),
+        promiseContentionCase("tarn", tarn)
+      ]
+    },
+    {
+      name: "contention p99 wait",
+      unit: "us",
+      higherIsBetter: false,
+      cases: [
+        waitCase("effect-foundation Pool.use", "effect-gen", async (n, onWait) => effectContention(await ours(), n, onWait)),
+        waitCase("effect Pool.use", "effect-gen", async (n, onWait) => effectContention(await effectUse(), n, onWait)),
+        waitCase("generic-pool", "promise", async (n, onWait) => promiseContention(await genericPool(), n, onWait)),
+        waitCase("tarn", "promise", async (n, onWait) => promiseContention(await tarn(), n, onWait))
+      ]
+    }
+  ],
+  targets: [
+    {
+      scenario: "cycle: one caller, idle pool",
+      description: "cycle overhead <= 1.0x effect Pool.use",
+      ours: "effect-foundation Pool.use",
+      peer: "effect Pool.use",
+      max: 1.0
+    },
+    {
+      scenario: "contention: 100 callers, pool of 10",
+      description: "contention throughput >= 1.0x generic-pool (time per cycle <= 1.0x)",
+      ours: "effect-foundation Pool.use",
+      peer: "generic-pool",
+      max: 1.0
+    }
+  ]
+}
+
+export default suite
