@@ -14,7 +14,7 @@
  *   line, with Redis's `TIME` as the clock, so hosts with skewed clocks agree.
  * - Keys are `<prefix><rule>:<key>`, with a TTL equal to the time until the key is back to a
  *   fresh state: idle keys vanish by themselves.
- * - Redis down, unreachable or slower than `timeout` (default 200 ms per command): the rule's
+ * - Redis down, unreachable or slower than `timeout` (default 500 ms per command): the rule's
  *   `onRedisError` decides. `"failOpen"` (default) admits and reports (a warning log per
  *   outage, the `foundation.rate_limiter.store_fallbacks` counter); `"failClosed"` fails with
  *   `StoreUnavailable` (not `RateLimited`); `{ policy, insurance: 0.25 }` lets a local
@@ -53,7 +53,8 @@ import { fastConstructor, InvalidConfig, ProtectionNotFound, RateLimited, StoreU
 import type { Rule } from "./internal/rateLimitAlgorithms.js"
 import { registerCounter } from "./internal/observableMetric.js"
 import type { Reply } from "./internal/redis/rateLimitScript.js"
-import { algorithmCode, script } from "./internal/redis/rateLimitScript.js"
+import { algorithmCode, lua } from "./internal/redis/rateLimitScript.js"
+import { makeScriptRunner, withTimeout } from "./internal/redis/scriptRunner.js"
 import type { FailurePolicy, OnRedisError, RedisRuleConfig } from "./internal/redis/storePolicy.js"
 import {
   DEFAULT_PREFIX,
@@ -84,7 +85,7 @@ export interface RedisRateRule extends RateRule {
  *
  * - `prefix` (default `"effect-foundation:rl:"`) starts every key.
  * - `onRedisError` (default `"failOpen"`) applies to rules without their own.
- * - `timeout` (default 200 ms): the longest one decision waits for Redis.
+ * - `timeout` (default 500 ms): the longest one decision waits for Redis.
  * - `recheckAfter` (default 1 second): after a failure, how long decisions skip Redis.
  *
  * @since 0.1.0
@@ -184,6 +185,10 @@ class Entry {
   readonly code: string
   /** ms a caller may wait: 0 under "fail"; -1 (unbounded) for an infinite maxDelay */
   readonly maxWait: number
+  readonly maxWaitArg: string
+  readonly limitArg: string
+  readonly windowArg: string
+  readonly burstArg: string
   readonly policy: FailurePolicy
   readonly insurance: RedisRuleConfig["insurance"]
   allowed = 0
@@ -193,6 +198,10 @@ class Entry {
     this.rule = config.rule
     this.code = algorithmCode[config.rule.algorithm]
     this.maxWait = !config.delay ? 0 : config.maxDelayMillis === Infinity ? -1 : Math.floor(config.maxDelayMillis)
+    this.maxWaitArg = String(this.maxWait)
+    this.limitArg = String(config.rule.limit)
+    this.windowArg = String(config.rule.windowMillis)
+    this.burstArg = String(config.rule.burst)
     this.policy = config.policy
     this.insurance = config.insurance
   }
@@ -206,6 +215,16 @@ const notFound = (rule: string) => new ProtectionNotFound({ kind: "rate_limit_ru
 const invalidCost = (cost: unknown) =>
   new InvalidConfig({ path: "cost", message: `must be a positive integer, got ${String(cost)}` })
 const isCost = (cost: number): boolean => Number.isSafeInteger(cost) && cost >= 1
+
+const admit = <A, E, R>(
+  entry: Entry,
+  reply: Reply,
+  then: (reply: Reply | undefined) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> => {
+  entry.allowed++
+  const wait = reply[1]
+  return wait === 0 ? then(reply) : Effect.andThen(Effect.sleep(Duration.millis(wait)), then(reply))
+}
 
 const deny = (entry: Entry, key: string, remaining: number, wait: number): Exit.Exit<never, RateLimited> => {
   entry.denied++
@@ -234,38 +253,57 @@ const makeService = (
   entries: Map<string, Entry>,
   settings: { readonly timeout: number; readonly recheck: number; readonly clockSource: "redis" | "caller" }
 ): RateLimiter["Service"] => {
-  const evaluate = redis.eval(script)
+  const evaluate = makeScriptRunner<Reply>(redis, lua)
   const health: Health = { downUntil: 0, reason: undefined }
   const caller = settings.clockSource === "caller"
-  const timeoutError = `no answer within ${settings.timeout}ms`
-  const timeoutOptions = {
-    duration: Duration.millis(settings.timeout),
-    orElse: () => Effect.fail(new Redis.RedisError({ cause: new Error(timeoutError) }))
+  const timeoutError = new Redis.RedisError({ cause: new Error(`no answer within ${settings.timeout}ms`) })
+  const recovered = Effect.logInfo("RateLimiter: Redis answers again, decisions are shared again")
+
+  /** Redis answered: if it had not, decisions are shared again from now on. */
+  const up = (): void => {
+    health.reason = undefined
+    health.downUntil = 0
   }
 
-  /** One Redis command, bounded by the timeout; failures mark Redis down for `recheck`. */
+  /** Redis failed: skip it for `recheck`; the first failure of an outage is logged. */
+  const down = (error: Redis.RedisError, now: number): Effect.Effect<void> => {
+    const reason = describeCause(error)
+    const first = health.reason === undefined
+    health.reason = reason
+    health.downUntil = now + settings.recheck
+    return first ? Effect.logWarning(`RateLimiter: Redis unavailable (${reason}); rules follow onRedisError`) : Effect.void
+  }
+
+  const timed = <A>(command: Effect.Effect<A, Redis.RedisError>) => withTimeout(command, settings.timeout, timeoutError)
+
+  /** One Redis command outside decisions (status, reset): failures are StoreUnavailable. */
   const ask = <A>(command: Effect.Effect<A, Redis.RedisError>, now: number): Effect.Effect<A, StoreUnavailable> =>
-    command.pipe(
-      Effect.timeoutOrElse(timeoutOptions),
-      Effect.matchEffect({
-        onSuccess: (reply) => {
-          if (health.reason === undefined) return Effect.succeed(reply)
-          health.reason = undefined
-          health.downUntil = 0
-          return Effect.as(Effect.logInfo("RateLimiter: Redis answers again, decisions are shared again"), reply)
-        },
-        onFailure: (error) => {
-          const reason = describeCause(error)
-          const first = health.reason === undefined
-          health.reason = reason
-          health.downUntil = now + settings.recheck
-          const failure = Effect.fail(unavailable({ store: "Redis", protection: "rate limiter", reason }))
-          return first
-            ? Effect.andThen(Effect.logWarning(`RateLimiter: Redis unavailable (${reason}); rules follow onRedisError`), failure)
-            : failure
-        }
-      })
-    )
+    Effect.matchEffect(timed(command), {
+      onSuccess: (reply) => {
+        if (health.reason === undefined) return Effect.succeed(reply)
+        up()
+        return Effect.as(recovered, reply)
+      },
+      onFailure: (error) =>
+        Effect.andThen(
+          down(error, now),
+          Effect.fail(unavailable({ store: "Redis", protection: "rate limiter", reason: health.reason! }))
+        )
+    })
+
+  /** The script's arguments after the key (ARGV), the static ones prepared once per rule. */
+  const argsOf = (entry: Entry, key: string, cost: number, maxWait: string, now: number, operation: string) => [
+    "1",
+    entry.keyPrefix + key,
+    entry.code,
+    entry.limitArg,
+    entry.windowArg,
+    entry.burstArg,
+    cost === 1 ? "1" : String(cost),
+    maxWait,
+    caller ? String(now) : "",
+    operation
+  ]
 
   /** The decision of a rule's failure policy while Redis cannot answer. */
   const fallback = <A, E, R>(
@@ -301,31 +339,17 @@ const makeService = (
   ): Effect.Effect<A, E | RateLimited | StoreUnavailable, R> => {
     const now = clock.currentTimeMillisUnsafe()
     if (now < health.downUntil) return fallback(entry, key, cost, now, then(undefined))
-    const rule = entry.rule
-    return ask(
-      evaluate(
-        entry.keyPrefix + key,
-        entry.code,
-        rule.limit,
-        rule.windowMillis,
-        rule.burst,
-        cost,
-        entry.maxWait,
-        caller ? String(now) : "",
-        "take"
-      ),
-      now
-    ).pipe(
-      Effect.matchEffect({
-        onFailure: () => fallback(entry, key, cost, now, then(undefined)),
-        onSuccess: (reply): Effect.Effect<A, E | RateLimited, R> => {
-          if (reply[0] !== 1) return deny(entry, key, reply[2], reply[1])
-          entry.allowed++
-          const wait = reply[1]
-          return wait === 0 ? then(reply) : Effect.andThen(Effect.sleep(Duration.millis(wait)), then(reply))
-        }
-      })
-    )
+    return Effect.matchEffect(timed(evaluate(argsOf(entry, key, cost, entry.maxWaitArg, now, "take"))), {
+      onFailure: (error) => Effect.andThen(down(error, now), fallback(entry, key, cost, now, then(undefined))),
+      onSuccess: (reply): Effect.Effect<A, E | RateLimited, R> => {
+        const decision: Effect.Effect<A, E | RateLimited, R> = reply[0] !== 1
+          ? deny(entry, key, reply[2], reply[1])
+          : admit(entry, reply, then)
+        if (health.reason === undefined) return decision
+        up()
+        return Effect.andThen(recovered, decision)
+      }
+    })
   }
 
   const runWith = <A, E, R>(
@@ -371,7 +395,7 @@ const makeService = (
         const now = clock.currentTimeMillisUnsafe()
         const r = entry.rule
         return Effect.map(
-          ask(evaluate(entry.keyPrefix + key, entry.code, r.limit, r.windowMillis, r.burst, 1, 0, caller ? String(now) : "", "peek"), now),
+          ask(evaluate(argsOf(entry, key, 1, "0", now, "peek")), now),
           (reply) => ({
             rule,
             key,

@@ -32,7 +32,7 @@ export interface RedisRuleConfig extends RuleConfig {
   readonly insurance: RuleState | undefined
 }
 
-export const DEFAULT_TIMEOUT_MILLIS = 200
+export const DEFAULT_TIMEOUT_MILLIS = 500
 export const DEFAULT_RECHECK_MILLIS = 1_000
 export const DEFAULT_PREFIX = "effect-foundation:rl:"
 

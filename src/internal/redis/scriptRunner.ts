@@ -1,0 +1,65 @@
+/**
+ * Running one Lua script through effect's `Redis` service: by SHA, loaded on `NOSCRIPT`, each
+ * call bounded by a timeout. Both are on the hot path of every Redis decision, so they are
+ * built for speed:
+ *
+ * - The SHA is computed here once (SHA-1 of the source, what `SCRIPT LOAD` answers), so a call
+ *   is one `EVALSHA` with no lookup. effect's `redis.eval` does the same protocol through a
+ *   `Cache` lookup per call, measured at a third of the throughput with 50 callers. A server
+ *   that does not know the script (restarted, `SCRIPT FLUSH`) answers `NOSCRIPT`: the script
+ *   is loaded and the call retried once.
+ * - The timeout races the command against one `setTimeout` instead of `Effect.timeoutOrElse`
+ *   (two fibers per call, measured at half the throughput). It is real time on purpose: it
+ *   bounds real network I/O, not the caller's logical clock.
+ */
+import { createHash } from "node:crypto"
+import { Effect, Exit } from "effect"
+import { Redis } from "effect/persistence"
+
+const isNoScript = (error: Redis.RedisError): boolean => String(error.cause).includes("NOSCRIPT")
+
+export const makeScriptRunner = <A>(
+  redis: Redis.Redis["Service"],
+  lua: string
+): (args: ReadonlyArray<string>) => Effect.Effect<A, Redis.RedisError> => {
+  const sha = createHash("sha1").update(lua).digest("hex")
+  const load = redis.send("SCRIPT", "LOAD", lua)
+  return (args) =>
+    Effect.catchIf(
+      redis.send<A>("EVALSHA", sha, ...args),
+      isNoScript,
+      () => Effect.andThen(load, redis.send<A>("EVALSHA", sha, ...args))
+    )
+}
+
+/**
+ * Runs `command` on its own fiber and resumes with its exit, or fails with `timeoutError`
+ * after `millis` (interrupting the command). Interrupting the caller interrupts the command.
+ */
+export const withTimeout = <A>(
+  command: Effect.Effect<A, Redis.RedisError>,
+  millis: number,
+  timeoutError: Redis.RedisError
+): Effect.Effect<A, Redis.RedisError> =>
+  Effect.callback<A, Redis.RedisError>((resume) => {
+    let done = false
+    const fiber = Effect.runFork(command)
+    const timer = setTimeout(() => {
+      if (done) return
+      done = true
+      fiber.interruptUnsafe()
+      resume(Exit.fail(timeoutError))
+    }, millis)
+    fiber.addObserver((exit) => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      resume(exit)
+    })
+    return Effect.sync(() => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      fiber.interruptUnsafe()
+    })
+  })
