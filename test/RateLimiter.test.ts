@@ -169,6 +169,18 @@ describe("RateLimiter", () => {
         for (const fiber of fibers) yield* Fiber.join(fiber)
       }).pipe(withRules(rules)))
 
+    it.effect("check under delay returns the allowance once its slot comes", () =>
+      Effect.gen(function*() {
+        yield* check("api", "k")
+        const fiber = yield* check("api", "k").pipe(Effect.forkChild({ startImmediately: true }))
+        yield* TestClock.setTime(999)
+        expect(fiber.pollUnsafe()).toBeUndefined()
+        yield* TestClock.setTime(1000)
+        const allowance = yield* Fiber.join(fiber)
+        expect(allowance.remaining).toBe(0)
+        expect(Duration.toMillis(allowance.resetAfter)).toBe(1000)
+      }).pipe(withRules(rules)))
+
     it.effect("an interrupted last waiter gives its slot back", () =>
       Effect.gen(function*() {
         const log: Array<string> = []
