@@ -228,6 +228,7 @@ export const layerWithSource = (options: Options = {}): Layer.Layer<MemoryManage
     let checkedAt = 0
     let lastCleanup: CleanupReport | undefined
     let automaticRunning = false
+    let escalated = false
     let lastAutomaticAt = -Infinity
 
     const apply = (next: MemoryReading, now: number): LevelChange | undefined => {
@@ -275,12 +276,23 @@ export const layerWithSource = (options: Options = {}): Layer.Layer<MemoryManage
     // at most every cooldown. The run is forked so a slow strategy does not delay the checks.
     const maybeCleanup = (change: Level, rose: boolean): Effect.Effect<void> => {
       const now = clock.currentTimeMillisUnsafe()
-      if (levelIndex(change) < 2 || automaticRunning || strategies.size === 0) return Effect.void
+      if (levelIndex(change) < 2 || strategies.size === 0) return Effect.void
+      if (automaticRunning) {
+        // escalated while a run is in progress: run again at the first check after it, not a cooldown later
+        if (rose) escalated = true
+        return Effect.void
+      }
       if (!rose && now - lastAutomaticAt < config.cleanupCooldownMillis) return Effect.void
       automaticRunning = true
       lastAutomaticAt = now
       return cleanup(change === "critical" ? "critical" : "high", "automatic").pipe(
-        Effect.ensuring(Effect.sync(() => automaticRunning = false)),
+        Effect.ensuring(Effect.sync(() => {
+          automaticRunning = false
+          if (escalated) {
+            escalated = false
+            lastAutomaticAt = -Infinity
+          }
+        })),
         Effect.forkIn(scope),
         Effect.asVoid
       )

@@ -239,6 +239,24 @@ describe("MemoryManager", () => {
         expect(runs).toBe(3) // at 2 s, 7 s and 12 s (reading stays high)
       })))
 
+  it.effect("escalating to critical during a run triggers another run right after it, not a cooldown later", () =>
+    withManager(reading(0.5), { cleanupTimeout: "10 seconds", cleanupCooldown: "1 minute" }, (manager, script) =>
+      Effect.gen(function*() {
+        const ran: Array<string> = []
+        yield* manager.registerCleanup("slow", Effect.sleep("3 seconds").pipe(Effect.andThen(Effect.sync(() => ran.push("slow")))), 1)
+        yield* manager.registerCleanup("fast", Effect.sync(() => ran.push("fast")), 2)
+        script.next = reading(0.88)
+        yield* tick // t = 1 s: high, a run starts with "slow"
+        script.next = reading(0.97)
+        yield* tick // t = 2 s: critical while the run is in progress
+        yield* TestClock.adjust("2 seconds") // t = 4 s: "slow" done; still critical, so "fast" runs too
+        yield* until(() => ran.length === 2)
+        yield* TestClock.adjust("5 seconds") // the check at 5 s starts another run of all
+        yield* until(() => ran.length === 4)
+        expect(ran).toEqual(["slow", "fast", "slow", "fast"])
+        expect((yield* manager.stats).lastCleanup).toMatchObject({ target: "critical", trigger: "automatic" })
+      })))
+
   it.effect("event-loop stage: sheds above maxDelay with hysteresis, with the reason in the error", () =>
     withManager(reading(0.3, { eventLoop: loop(300) }), { eventLoop: { maxDelay: "200 millis" } }, (manager, script) =>
       Effect.gen(function*() {
