@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Duration, Effect, Exit, Fiber, Layer, Option, Scope } from "effect"
+import { Context, Duration, Effect, Exit, Fiber, Layer, Logger, Metric, Option, References, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import * as Errors from "../src/Errors.js"
 import { HealthComponents, type HealthComponent } from "../src/internal/healthComponents.js"
@@ -404,6 +404,64 @@ describe("Pool", () => {
           Pool.layer(Workers, { acquire: Effect.succeed(0), size: 1, name: "workers" }).pipe(Layer.provide(registry))
         ))
         expect(components.length).toBe(1)
+      }))
+
+    it.effect("a resource held past leakWarning is logged once with the pool name and the holder's span", () =>
+      Effect.gen(function*() {
+        const logs: Array<{ message: string; annotations: Record<string, unknown> }> = []
+        const collector = Logger.make((options) => {
+          logs.push({
+            message: String(options.message),
+            annotations: { ...options.fiber.getRef(References.CurrentLogAnnotations) }
+          })
+        })
+        yield* Effect.gen(function*() {
+          const pool = yield* Pool.make({ acquire: Effect.succeed(1), size: 1, leakWarning: "10 seconds", name: "db" })
+          const holder = yield* Effect.forkChild(pool.use(() => Effect.never).pipe(Effect.withSpan("checkout-handler")))
+          yield* settle(() => pool.statusUnsafe().inUse === 1)
+          yield* TestClock.adjust("9 seconds")
+          expect(logs.filter((l) => l.message.includes("held for"))).toEqual([])
+          yield* TestClock.adjust("60 seconds")
+          const leaks = logs.filter((l) => l.message.includes("held for"))
+          expect(leaks.length).toBe(1)
+          expect(leaks[0]!.message).toContain("\"db\"")
+          expect(leaks[0]!.annotations).toMatchObject({ pool: "db", holderSpan: "checkout-handler" })
+          yield* Fiber.interrupt(holder)
+        }).pipe(Effect.provide(Logger.layer([collector])))
+      }))
+
+    it.effect("reports checkout duration, in use, waiting and timeouts under the design's names", () =>
+      Effect.gen(function*() {
+        const pool = yield* Pool.make({ acquire: Effect.succeed(1), size: 1, checkoutTimeout: "1 second", name: "db" })
+        yield* pool.use(Effect.succeed)
+        const holder = yield* Effect.forkChild(pool.use(() => Effect.never))
+        yield* settle(() => pool.statusUnsafe().inUse === 1)
+        const waiter = yield* Effect.forkChild(Effect.exit(pool.use(Effect.succeed)))
+        yield* settle(() => pool.statusUnsafe().waiting === 1)
+        const find = (snapshots: ReadonlyArray<Metric.Metric.Snapshot>, id: string) =>
+          snapshots.find((s) => s.id === id && s.attributes?.pool === "db")?.state
+        let snapshots = yield* Metric.snapshot
+        expect(find(snapshots, "foundation.pool.in_use")).toEqual({ value: 1 })
+        expect(find(snapshots, "foundation.pool.waiting")).toEqual({ value: 1 })
+        yield* TestClock.adjust("1 second")
+        yield* Fiber.join(waiter)
+        snapshots = yield* Metric.snapshot
+        expect(find(snapshots, "foundation.pool.timeouts")).toMatchObject({ count: 1 })
+        expect(find(snapshots, "foundation.pool.checkout.duration")).toMatchObject({ count: 2 })
+        yield* Fiber.interrupt(holder)
+      }).pipe(Effect.provideService(Metric.MetricRegistry, new Map())))
+
+    it.effect("thousands of waiters with synchronous uses are served without growing the stack", () =>
+      Effect.gen(function*() {
+        const pool = yield* Pool.make({ acquire: Effect.succeed(1), size: 1, checkoutTimeout: "1 hour" })
+        const holder = yield* Effect.forkChild(pool.use(() => Effect.sleep(1)))
+        yield* settle(() => pool.statusUnsafe().inUse === 1)
+        const fibers = []
+        for (let i = 0; i < 5000; i++) fibers.push(yield* Effect.forkChild(pool.use(Effect.succeed)))
+        yield* TestClock.adjust(1)
+        yield* Fiber.join(holder)
+        for (const fiber of fibers) expect(yield* Fiber.join(fiber)).toBe(1)
+        expect(pool.statusUnsafe()).toMatchObject({ checkouts: 5001, waiting: 0, inUse: 0, created: 1 })
       }))
 
     it.effect("works without the health registry", () =>
