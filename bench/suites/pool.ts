@@ -19,6 +19,9 @@ import { Pool } from "../../src/index.js"
 import type { Case, Suite } from "../harness.js"
 
 const SIZE = 10
+/** each case warms up in its setup (outside the timing), so the order of cases does not
+ *  decide which one runs with a cold JIT: measured, the first case after a baseline lost ~2x */
+const WARM_UP = 50_000
 const CALLERS = 100
 interface Resource {
   readonly id: number
@@ -82,10 +85,12 @@ const effectCycleCase = (library: string, make?: () => Promise<EffectPoolLike>):
   setup: async () => {
     const pool = make === undefined ? undefined : await make()
     const call = pool === undefined ? () => noWork : () => pool.cycle(noWork)
-    return (n) =>
+    const run = (n: number) =>
       Effect.runPromise(Effect.gen(function*() {
         for (let i = 0; i < n; i++) yield* Effect.exit(call())
       }))
+    await run(WARM_UP)
+    return run
   }
 })
 const promiseCycleCase = (library: string, make?: () => Promise<PromisePoolLike>): Case => ({
@@ -100,12 +105,14 @@ const promiseCycleCase = (library: string, make?: () => Promise<PromisePoolLike>
       }
     }
     const pool = await make()
-    return async (n) => {
+    const run = async (n: number) => {
       for (let i = 0; i < n; i++) {
         const resource = await pool.acquire()
         pool.release(resource)
       }
     }
+    await run(WARM_UP)
+    return run
   }
 })
 
@@ -157,6 +164,7 @@ const effectContentionCase = (library: string, make?: () => Promise<EffectPoolLi
   ...(make === undefined ? { baseline: true } : {}),
   setup: async () => {
     const pool = make === undefined ? undefined : await make()
+    await effectContention(pool, WARM_UP)
     return (n) => effectContention(pool, n)
   }
 })
@@ -166,6 +174,7 @@ const promiseContentionCase = (library: string, make?: () => Promise<PromisePool
   ...(make === undefined ? { baseline: true } : {}),
   setup: async () => {
     const pool = make === undefined ? undefined : await make()
+    await promiseContention(pool, WARM_UP)
     return (n) => promiseContention(pool, n)
   }
 })
