@@ -30,13 +30,16 @@ export interface PolicyInput {
   readonly telemetry?: boolean
 }
 
-/** What a policy resolves to, computed once per policy object. */
+/** What a policy resolves to. */
 interface Compiled {
-  readonly profile: string
-  readonly stages: string
   readonly timeout: Duration.Duration | undefined
   readonly timedOut: Effect.Effect<never, OperationTimeout> | undefined
-  readonly spanOptions: { readonly attributes: Record<string, string> }
+  readonly telemetry: Telemetry | undefined
+}
+
+/** Span options and histogram series of one (profile, stages) pair, shared by every call. */
+interface Telemetry {
+  readonly spanOptions: { readonly attributes: Record<string, string>; readonly captureStackTrace: false }
   readonly durations: Record<"success" | "failure" | "rejected", Metric.Metric<number, unknown>>
 }
 
@@ -45,34 +48,48 @@ const histogram = Metric.histogram(Names.metrics.protectionDuration, {
   boundaries: Metric.exponentialBoundaries({ start: 0.05, factor: 2, count: 20 })
 })
 
-const compiled = new WeakMap<PolicyInput, Compiled>()
+// Policies are usually object literals written at the call site, so a new object per call:
+// everything derived from one is cached by value (stages, profile, timeout). A WeakMap per
+// object would cost an insertion per call, more than building the key.
+const byKey = new Map<string, Compiled>()
+const MAX_CACHED = 10_000
+
+const stageNames = ["rate_limit", "memory", "circuit_breaker", "timeout", "monitor"] as const
 
 export const compile = (policy: PolicyInput): Compiled => {
-  let result = compiled.get(policy)
-  if (result !== undefined) return result
-  const stages = [
-    policy.rateLimit && "rate_limit",
-    policy.memory && "memory",
-    policy.circuitBreaker !== undefined && "circuit_breaker",
-    policy.timeout !== undefined && "timeout",
-    policy.monitor && "monitor"
-  ].filter(Boolean).join(",")
+  const flags = (policy.rateLimit ? 1 : 0) | (policy.memory ? 2 : 0) | (policy.circuitBreaker !== undefined ? 4 : 0) |
+    (policy.timeout !== undefined ? 8 : 0) | (policy.monitor ? 16 : 0)
   const profile = policy.profile ?? policy.circuitBreaker ?? policy.rateLimit?.rule ?? "anonymous"
-  const timeout = policy.timeout === undefined ? undefined : Duration.fromInputUnsafe(policy.timeout)
   const operation = policy.monitor?.operation ?? policy.circuitBreaker ?? profile
-  result = {
-    profile,
-    stages,
-    timeout,
-    timedOut: timeout === undefined ? undefined : Effect.fail(new OperationTimeout({ operation, timeout })),
-    spanOptions: { attributes: { "foundation.profile": profile, "foundation.stages": stages } },
-    durations: {
-      success: Metric.withAttributes(histogram, { profile, outcome: "success" }),
-      failure: Metric.withAttributes(histogram, { profile, outcome: "failure" }),
-      rejected: Metric.withAttributes(histogram, { profile, outcome: "rejected" })
+  const timeoutKey = policy.timeout === undefined
+    ? ""
+    : typeof policy.timeout === "object"
+    ? Duration.toMillis(Duration.fromInputUnsafe(policy.timeout))
+    : policy.timeout
+  const key = `${flags}|${profile}|${operation}|${timeoutKey}|${policy.telemetry === false ? 0 : 1}`
+  let result = byKey.get(key)
+  if (result === undefined) {
+    const timeout = policy.timeout === undefined ? undefined : Duration.fromInputUnsafe(policy.timeout)
+    const stages = stageNames.filter((_, i) => flags & (1 << i)).join(",")
+    result = {
+      timeout,
+      timedOut: timeout === undefined ? undefined : Effect.fail(new OperationTimeout({ operation, timeout })),
+      telemetry: policy.telemetry === false ? undefined : {
+        spanOptions: {
+          attributes: { "foundation.profile": profile, "foundation.stages": stages },
+          // no stack capture: building an Error per call would cost more than every stage together
+          captureStackTrace: false
+        },
+        durations: {
+          success: Metric.withAttributes(histogram, { profile, outcome: "success" }),
+          failure: Metric.withAttributes(histogram, { profile, outcome: "failure" }),
+          rejected: Metric.withAttributes(histogram, { profile, outcome: "rejected" })
+        }
+      }
     }
+    if (byKey.size >= MAX_CACHED) byKey.clear()
+    byKey.set(key, result)
   }
-  compiled.set(policy, result)
   return result
 }
 
@@ -121,11 +138,11 @@ const admissionStages = <A>(effect: Effect.Effect<A, any, any>, policy: PolicyIn
     const { cost, key, rule } = policy.rateLimit
     effect = RateLimiter.limit(effect, rule, key, cost === undefined ? undefined : { cost })
   }
-  return policy.telemetry === false ? effect : instrument(effect, c)
+  return c.telemetry === undefined ? effect : instrument(effect, c.telemetry)
 }
 
 /** One span per protected call (not per stage) and the duration histogram. */
-const instrument = <A>(effect: Effect.Effect<A, any, any>, c: Compiled): Effect.Effect<A, any, any> =>
+const instrument = <A>(effect: Effect.Effect<A, any, any>, c: Telemetry): Effect.Effect<A, any, any> =>
   Effect.withFiber((fiber) => {
     const clock = fiber.getRef(Clock.Clock)
     const started = clock.currentTimeNanosUnsafe()
