@@ -56,6 +56,15 @@ export const fastConstructor = <
  * A circuit breaker rejected the call without running it: it is `Open` (the dependency is
  * considered down) or `HalfOpen` with all its probe slots taken.
  *
+ * **Example**
+ *
+ * ```ts
+ * Effect.succeed(1).pipe(
+ *   CircuitBreaker.protect("payments"),
+ *   Effect.catchTag("CircuitBreakerOpen", (e) => Effect.succeed(`retry in ${Duration.format(e.retryAfter)}`))
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -78,6 +87,15 @@ export class CircuitBreakerOpen extends Schema.TaggedError<CircuitBreakerOpen>()
  * A rate limit rule denied the call for this key. `retryAfter` is the earliest time the same
  * call would be admitted if nothing else arrived; it is infinite when the call's cost can never
  * fit the rule.
+ *
+ * **Example**
+ *
+ * ```ts
+ * Effect.succeed(1).pipe(
+ *   RateLimiter.limit("api", "client-7"),
+ *   Effect.catchTag("RateLimited", (e) => Effect.fail(`429, Retry-After: ${Math.ceil(Duration.toSeconds(e.retryAfter))}`))
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category errors
@@ -102,6 +120,14 @@ export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited"
 /**
  * No resource of the pool became available within the checkout timeout.
  *
+ * **Example**
+ *
+ * ```ts
+ * Pool.use(Db, (connection) => query(connection)).pipe(
+ *   Effect.catchTag("PoolCheckoutTimeout", (e) => Effect.fail(`busy: ${e.waiting} waiting`))
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -122,6 +148,12 @@ export class PoolCheckoutTimeout extends Schema.TaggedError<PoolCheckoutTimeout>
  * The memory manager shed the call because the process is under memory (or event-loop)
  * pressure at or above its rejection level.
  *
+ * **Example**
+ *
+ * ```ts
+ * handler.pipe(MemoryManager.guard, Effect.catchTag("MemoryPressure", () => Effect.succeed("503 busy")))
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -141,6 +173,12 @@ export class MemoryPressure extends Schema.TaggedError<MemoryPressure>()("Memory
 /**
  * The protected operation did not complete within its timeout and was interrupted.
  *
+ * **Example**
+ *
+ * ```ts
+ * slowCall.pipe(Infrastructure.protect({ timeout: "2 seconds" }), Effect.catchTag("OperationTimeout", (e) => Effect.succeed(e.message)))
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -158,6 +196,14 @@ export class OperationTimeout extends Schema.TaggedError<OperationTimeout>()("Op
  * A configuration value is invalid. `path` names where (for example
  * `breakers.payments.failureThreshold`) and `message` says why.
  *
+ * **Example**
+ *
+ * ```ts
+ * Layer.build(CircuitBreaker.layer({ breakers: { db: { failureThreshold: 0 } } })).pipe(
+ *   Effect.catchTag("InvalidConfig", (e) => Effect.succeed(e.path)) // "breakers.db.failureThreshold"
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -172,6 +218,12 @@ export class InvalidConfig extends Schema.TaggedError<InvalidConfig>()("InvalidC
  *
  * The field is `protection` rather than the design's `name`: a field called `name` would
  * shadow `Error.name` and garble printed causes.
+ *
+ * **Example**
+ *
+ * ```ts
+ * breakers.state("unknown").pipe(Effect.catchTag("ProtectionNotFound", (e) => Effect.succeed(e.kind)))
+ * ```
  *
  * @since 0.1.0
  * @category errors
@@ -189,6 +241,12 @@ export class ProtectionNotFound extends Schema.TaggedError<ProtectionNotFound>()
 /**
  * A shared state store (Redis) could not answer in time and the rule's policy is to fail
  * closed. This is not `RateLimited`: the call was not counted against the limit.
+ *
+ * **Example**
+ *
+ * ```ts
+ * limited.pipe(Effect.catchTag("StoreUnavailable", () => Effect.succeed("limiter store down: degrade")))
+ * ```
  *
  * @since 0.1.0
  * @category errors
