@@ -51,6 +51,16 @@ describe("Infrastructure.protect", () => {
       expect(calls).toBe(2)
     }).pipe(Effect.provide(Protections)))
 
+  it.effect("seed: a rate limit blocks after its limit and recovers after the window; other keys untouched", () =>
+    Effect.gen(function*() {
+      const call = (key: string) => Effect.exit(Effect.succeed(key).pipe(Infrastructure.protect({ rateLimit: { rule: "api", key } })))
+      const first = yield* Effect.forEach(Array.from({ length: 7 }), () => call("alice"))
+      expect(first.map(Exit.isSuccess)).toEqual([true, true, true, true, true, false, false])
+      expect(Exit.isSuccess(yield* call("bob"))).toBe(true)
+      yield* TestClock.adjust("1 second")
+      expect(Exit.isSuccess(yield* call("alice"))).toBe(true)
+    }).pipe(Effect.provide(Protections)))
+
   it.effect("cascading failure: the breaker opens, later calls never touch the dependency or the pool", () =>
     Effect.gen(function*() {
       let touched = 0
