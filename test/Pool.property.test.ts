@@ -19,6 +19,10 @@ const scenario = fc.record({
   acquireOutcomes: fc.array(outcome, { minLength: 1, maxLength: 8 }),
   validateOutcomes: fc.array(fc.constantFrom("true", "true", "false", "fail", "die"), { minLength: 1, maxLength: 8 }),
   releaseFails: fc.array(fc.boolean(), { minLength: 1, maxLength: 4 }),
+  // the scheduler may yield a fiber between any two steps: with a tiny budget it yields
+  // (an interruption point) almost everywhere, which exposes any unguarded window (below 3,
+  // effect itself livelocks)
+  opsBeforeYield: fc.constantFrom(3, 4, 5, 7, 13, 2048),
   callers: fc.array(
     fc.record({
       startAt: fc.integer({ min: 0, max: 100 }),
@@ -139,6 +143,7 @@ describe("Pool properties", () => {
         Effect.runPromise(
           run(s).pipe(
             Effect.scoped,
+            Effect.provideService(References.MaxOpsBeforeYield, s.opsBeforeYield),
             Effect.provide(TestClock.layer()),
             Effect.provideService(References.MinimumLogLevel, "None")
           )

@@ -157,6 +157,31 @@ describe("Pool", () => {
         yield* Fiber.join(waiter)
       }))
 
+    it.effect("an interruption landing at any step of a checkout never leaks the resource", () =>
+      Effect.gen(function*() {
+        // the scheduler may yield a fiber between any two steps when its op budget runs out;
+        // with a budget of a few ops and the interruption sent after k yields, k sweeps every
+        // step of the checkout, fast path and waiting path
+        for (const budget of [3, 4, 5, 6]) {
+          for (let k = 0; k < 40; k++) {
+            for (const busy of [false, true]) {
+              const scope = yield* Scope.make()
+              const pool = yield* Pool.make({ acquire: Effect.succeed("r"), size: 1 }).pipe(Scope.provide(scope))
+              yield* pool.use(Effect.succeed) // one idle resource
+              const holder = busy ? yield* Effect.forkChild(pool.use(() => Effect.yieldNow)) : undefined
+              const caller = yield* Effect.forkChild(
+                pool.use(() => Effect.never).pipe(Effect.provideService(References.MaxOpsBeforeYield, budget))
+              )
+              for (let i = 0; i < k; i++) yield* Effect.yieldNow
+              yield* Fiber.interrupt(caller)
+              if (holder) yield* Fiber.join(holder)
+              expect(pool.statusUnsafe()).toMatchObject({ inUse: 0, idle: 1, waiting: 0 })
+              yield* Scope.close(scope, Exit.void)
+            }
+          }
+        }
+      }))
+
     it.effect("an interrupted waiter leaves the queue and takes nothing with it", () =>
       Effect.gen(function*() {
         const factory = makeFactory()

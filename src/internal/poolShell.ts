@@ -310,19 +310,27 @@ export const makeShell = <A, E, R>(
     const fast = validate === undefined && !tracksLifetime
     const use = <B, E2, R2>(
       f: (resource: A) => Effect.Effect<B, E2, R2>
-    ): Effect.Effect<B, E | E2 | Errors.PoolCheckoutTimeout, R2> =>
-      Effect.withFiber((fiber) => {
-        if (fast) {
-          // taking the entry and installing its return happen in one synchronous step (the
-          // exit frame is the next thing the fiber evaluates), so no interruption falls between
-          const entry = Core.takeIdle(state)
-          if (entry !== undefined) {
-            served(entry, fiber, -1)
-            return runBody(entry, f, undefined)
+    ): Effect.Effect<B, E | E2 | Errors.PoolCheckoutTimeout, R2> => {
+      if (!fast) return Effect.withFiber((fiber) => slowUse(f, fiber))
+      // The exit frame is installed *before* the checkout runs inside it: the scheduler may
+      // yield the fiber between any two steps (an interruption point), so a frame evaluated
+      // after the checkout could come too late and leak the resource. Here an interruption
+      // before the checkout finds nothing taken, and any later one finds the frame in place.
+      let taken: Entry<A> | undefined
+      return Effect.onExitPrimitive(
+        Effect.withFiber((fiber) => {
+          taken = Core.takeIdle(state)
+          if (taken === undefined) return slowUse(f, fiber)
+          served(taken, fiber, -1)
+          try {
+            return f(taken.resource)
+          } catch (defect) {
+            return Effect.die(defect)
           }
-        }
-        return slowUse(f, fiber)
-      })
+        }),
+        (exit) => taken === undefined ? undefined : taken.afterUse!(exit)
+      )
+    }
 
     // ---- status, housekeeping, telemetry, health, shutdown -----------------------------------
     const statusUnsafe = (): Status => ({
