@@ -221,7 +221,7 @@ export const make = Effect.fnUntraced(function*(options: Options = {}) {
     })
   return CircuitBreaker.of(Object.assign(registry, {
     execute: (breaker: string) => <A, E, R>(self: Effect.Effect<A, E, R>) =>
-      guarded(self, new BreakerGuard(registry, breaker)) as Effect.Effect<
+      guarded(self, guardFor(registry, breaker, self)) as Effect.Effect<
         A,
         E | CircuitBreakerOpen | OperationTimeout,
         R
@@ -295,15 +295,22 @@ export const protect: {
  * share the scratch field; effects are normally run under one service.)
  */
 class ContextGuard extends BreakerGuard {
-  constructor(name: string, private readonly self: Effect.Effect<any, any, any>) {
+  constructor(name: string, self: Effect.Effect<any, any, any>) {
     super(undefined as unknown as Registry, name)
+    this.self = self
   }
   override admit(fiber: Parameters<BreakerGuard["admit"]>[0]) {
     const service = serviceFrom(fiber, CircuitBreaker)
-    if (!(service instanceof Registry)) return service.execute(this.name)(this.self) as Effect.Effect<never, any>
+    if (!(service instanceof Registry)) return service.execute(this.name)(this.self!) as Effect.Effect<never, any>
     ;(this as { registry: Registry }).registry = service
     return super.admit(fiber)
   }
+}
+
+const guardFor = (registry: Registry, name: string, self: Effect.Effect<any, any, any>): BreakerGuard => {
+  const guard = new BreakerGuard(registry, name)
+  guard.self = self
+  return guard
 }
 
 const registerHealth = Effect.fnUntraced(function*(registry: Registry) {

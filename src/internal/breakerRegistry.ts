@@ -11,6 +11,7 @@ import type { NormalizedPolicy } from "./breakerPolicy.js"
 import * as Circuit from "./circuit.js"
 import { registerCounter, registerGauge } from "./observableMetric.js"
 import type { Guard } from "./primitive.js"
+import { guardedPortable } from "./primitive.js"
 
 export interface Transition {
   readonly breaker: string
@@ -18,6 +19,18 @@ export interface Transition {
   readonly to: Circuit.StateName
   /** epoch milliseconds, from effect's `Clock` */
   readonly at: number
+  /** true when another process made this change (shared state in Redis) */
+  readonly remote?: boolean
+}
+
+/**
+ * Cluster-wide probe leases for breakers whose state is shared (see `CircuitBreakerRedis`):
+ * `acquire` succeeds for at most `halfOpenMaxCalls` holders across all processes, each lease
+ * expiring by itself so a crashed prober cannot hold it.
+ */
+export interface ProbeLeases {
+  readonly acquire: (breaker: Breaker) => Effect.Effect<"acquired" | "taken" | "unavailable">
+  readonly release: (breaker: Breaker) => Effect.Effect<void>
 }
 
 export class Breaker {
@@ -102,6 +115,25 @@ export class Registry {
     return this.configured.get(name) ?? this.dynamic.get(name)
   }
 
+  /**
+   * Applies a state another process published: Open until `now + remainingMs`, or Closed.
+   * Published again to this process's `transitions` with `remote: true`.
+   */
+  applyRemote(name: string, to: "Open" | "Closed", remainingMs: number, now: number): void {
+    const breaker = this.resolve(name)
+    const circuit = breaker.circuit
+    const from = circuit.state
+    if (to === "Open") {
+      if (from === Circuit.OPEN && Math.abs(circuit.reopenAt - (now + remainingMs)) < 5) return
+      Circuit.toOpen(circuit, now, breaker.policy.core, circuit.attempt)
+      circuit.reopenAt = now + Math.max(0, remainingMs)
+    } else {
+      if (from === Circuit.CLOSED) return
+      Circuit.reset(circuit)
+    }
+    this.transition(breaker, from, circuit.state, now, true)
+  }
+
   all(): Array<Breaker> {
     return [...this.configured.values(), ...this.dynamic.values()]
   }
@@ -110,12 +142,16 @@ export class Registry {
     for (const breaker of this.all()) for (const remove of breaker.removeSeries) remove()
   }
 
-  transition(breaker: Breaker, from: Circuit.StateCode, to: Circuit.StateCode, at: number): void {
+  /** set by a shared-state layer; undefined for a process-local breaker */
+  leases: ProbeLeases | undefined = undefined
+
+  transition(breaker: Breaker, from: Circuit.StateCode, to: Circuit.StateCode, at: number, remote = false): void {
     const event: Transition = {
       breaker: breaker.name,
       from: Circuit.stateNames[from]!,
       to: Circuit.stateNames[to]!,
-      at
+      at,
+      ...(remote ? { remote: true } : {})
     }
     Metric.withAttributes(this.transitionCounter, { breaker: breaker.name, from: event.from, to: event.to })
       .updateUnsafe(1, this.context)
@@ -174,12 +210,49 @@ export class BreakerGuard implements Guard<Permit, CircuitBreakerOpen> {
     const generation = circuit.generation
     const permit = Circuit.admit(circuit, now, breaker.policy.core)
     if (circuit.generation !== generation) this.registry.transition(breaker, from, circuit.state, now)
-    if (permit !== Circuit.REJECTED) return timed ? { generation: permit, startedAt: now } : permit
+    if (permit !== Circuit.REJECTED) {
+      const admitted = timed ? { generation: permit, startedAt: now } : permit
+      const leases = this.registry.leases
+      // a probe of a shared breaker needs one of the cluster's probe leases first
+      if (leases !== undefined && circuit.state === Circuit.HALF_OPEN) return this.probeWithLease(leases, breaker, admitted, now)
+      return admitted
+    }
     return Effect.fail(makeOpen({
       breaker: breaker.name,
       state: circuit.state === Circuit.OPEN ? "Open" : "HalfOpen",
       retryAfter: Duration.millis(Circuit.retryAfter(circuit, now, breaker.policy.core))
     }))
+  }
+
+  /** set by `guarded` callers that need the effect in `probeWithLease` (see `CircuitBreaker`) */
+  self: Effect.Effect<any, any, any> | undefined = undefined
+
+  private probeWithLease(
+    leases: ProbeLeases,
+    breaker: Breaker,
+    permit: Permit,
+    now: number
+  ): Effect.Effect<never, CircuitBreakerOpen> {
+    const self = this.self!
+    const circuit = breaker.circuit
+    const generation = typeof permit === "number" ? permit : permit.generation
+    const registry = this.registry
+    return Effect.flatMap(leases.acquire(breaker), (lease) => {
+      if (lease === "taken") {
+        // another process is probing: give the local slot back and reject like a full HalfOpen
+        Circuit.release(circuit, generation)
+        circuit.rejected++
+        return Effect.fail(makeOpen({
+          breaker: breaker.name,
+          state: "HalfOpen",
+          retryAfter: Duration.millis(Circuit.retryAfter(circuit, now, breaker.policy.core))
+        }))
+      }
+      // "unavailable": Redis is down; the local breaker decides alone (reported by the layer)
+      const probe = new PreAdmittedGuard(registry, breaker, permit)
+      const run = guardedPortable(probe.wrap(self), probe)
+      return lease === "acquired" ? Effect.ensuring(run, leases.release(breaker)) : run
+    }) as Effect.Effect<never, CircuitBreakerOpen>
   }
 
   wrap<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | OperationTimeout, R> {
@@ -217,6 +290,17 @@ export class BreakerGuard implements Guard<Permit, CircuitBreakerOpen> {
     const slow = slowMs !== undefined && typeof permit !== "number" && now - permit.startedAt >= slowMs
     Circuit.record(circuit, typeof permit === "number" ? permit : permit.generation, failed, slow, now, breaker.policy.core)
     if (circuit.generation !== generation) this.registry.transition(breaker, from, circuit.state, now)
+  }
+}
+
+/** A guard whose admission already happened (a probe that waited for its lease). */
+class PreAdmittedGuard extends BreakerGuard {
+  constructor(registry: Registry, breaker: Breaker, private readonly permit: Permit) {
+    super(registry, breaker.name)
+    this.current = breaker
+  }
+  override admit(): Permit {
+    return this.permit
   }
 }
 

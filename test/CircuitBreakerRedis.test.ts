@@ -1,0 +1,145 @@
+/**
+ * Breakers sharing state through a real redis-server (started on a free loopback port by the
+ * test, stopped by its pid). Two "processes" are two independent layers, each with its own
+ * Redis connections; test/CircuitBreakerRedis.processes.test.ts does the same with real child
+ * processes.
+ */
+import * as NodeRedis from "@effect/platform-node/NodeRedis"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { Context, Effect, Exit, Fiber, Layer, Scope } from "effect"
+import * as CircuitBreaker from "../src/CircuitBreaker.js"
+import * as CircuitBreakerRedis from "../src/CircuitBreakerRedis.js"
+import { type RedisServer, startRedisServer } from "./support/redisServer.js"
+
+let server: RedisServer
+beforeAll(async () => {
+  server = await startRedisServer()
+})
+afterAll(async () => {
+  await server?.stop()
+})
+
+let prefixes = 0
+const policy = { failureThreshold: 2, resetTimeout: "400 millis", halfOpenMaxCalls: 1 } as const
+
+/** builds one "process": its own breakers and Redis connections, in `scope` */
+const processIn = (scope: Scope.Scope, prefix: string) =>
+  Layer.buildWithScope(
+    CircuitBreakerRedis.layerRedis({ breakers: { payments: policy }, prefix, commandTimeout: "200 millis" }).pipe(
+      Layer.provide(Layer.suspend(() => NodeRedis.layer({ url: server.url, disableOfflineQueue: true })))
+    ),
+    scope
+  ).pipe(Effect.map((context) => Context.get(context, CircuitBreaker.CircuitBreaker)))
+
+const call = (breakers: CircuitBreaker.CircuitBreaker["Service"], effect: Effect.Effect<unknown, unknown>) =>
+  Effect.exit(breakers.execute("payments")(effect))
+
+const until = <E>(condition: Effect.Effect<boolean, E>, millis = 2_000) =>
+  Effect.gen(function*() {
+    const deadline = Date.now() + millis
+    while (!(yield* condition)) {
+      if (Date.now() > deadline) return false
+      yield* Effect.sleep("10 millis")
+    }
+    return true
+  })
+
+const stateOf = (breakers: CircuitBreaker.CircuitBreaker["Service"]) =>
+  Effect.map(breakers.state("payments"), (s) => s.state)
+
+describe("CircuitBreakerRedis", () => {
+  it.live("when one process opens a breaker, the others reject within milliseconds", () =>
+    Effect.gen(function*() {
+      const scope = yield* Effect.scope
+      const prefix = `cb${prefixes++}`
+      const a = yield* processIn(scope, prefix)
+      const b = yield* processIn(scope, prefix)
+      yield* call(a, Effect.fail("503"))
+      yield* call(a, Effect.fail("503"))
+      expect(yield* stateOf(a)).toBe("Open")
+      const started = Date.now()
+      expect(yield* until(Effect.map(stateOf(b), (s) => s === "Open"))).toBe(true)
+      expect(Date.now() - started).toBeLessThan(500)
+      let reached = 0
+      const rejected = yield* call(b, Effect.sync(() => reached++))
+      expect(Exit.isFailure(rejected) && JSON.stringify(rejected).includes("CircuitBreakerOpen")).toBe(true)
+      expect(reached).toBe(0)
+    }))
+
+  it.live("a successful probe in one process closes the breaker everywhere", () =>
+    Effect.gen(function*() {
+      const scope = yield* Effect.scope
+      const prefix = `cb${prefixes++}`
+      const a = yield* processIn(scope, prefix)
+      const b = yield* processIn(scope, prefix)
+      yield* call(a, Effect.fail("503"))
+      yield* call(a, Effect.fail("503"))
+      expect(yield* until(Effect.map(stateOf(b), (s) => s === "Open"))).toBe(true)
+      yield* Effect.sleep("450 millis")
+      expect(Exit.isSuccess(yield* call(a, Effect.succeed("ok")))).toBe(true)
+      expect(yield* stateOf(a)).toBe("Closed")
+      expect(yield* until(Effect.map(stateOf(b), (s) => s === "Closed"))).toBe(true)
+    }))
+
+  it.live("in HalfOpen at most halfOpenMaxCalls probes run across all processes", () =>
+    Effect.gen(function*() {
+      const scope = yield* Effect.scope
+      const prefix = `cb${prefixes++}`
+      const processes = yield* Effect.forEach([1, 2, 3], () => processIn(scope, prefix))
+      yield* call(processes[0]!, Effect.fail("503"))
+      yield* call(processes[0]!, Effect.fail("503"))
+      for (const p of processes) expect(yield* until(Effect.map(stateOf(p), (s) => s === "Open"))).toBe(true)
+      yield* Effect.sleep("450 millis")
+      let probes = 0
+      const hold = Effect.sync(() => probes++).pipe(Effect.andThen(Effect.sleep("300 millis")))
+      const fibers = yield* Effect.forEach(
+        processes.flatMap((p) => [p, p]),
+        (p) => Effect.forkChild(call(p, hold), { startImmediately: true })
+      )
+      const exits = yield* Fiber.joinAll(fibers)
+      expect(probes).toBe(1)
+      expect(exits.filter(Exit.isSuccess).length).toBe(1)
+    }))
+
+  it.live("a process started later picks up an open breaker", () =>
+    Effect.gen(function*() {
+      const scope = yield* Effect.scope
+      const prefix = `cb${prefixes++}`
+      const a = yield* processIn(scope, prefix)
+      yield* call(a, Effect.fail("503"))
+      yield* call(a, Effect.fail("503"))
+      yield* Effect.sleep("50 millis")
+      const late = yield* processIn(scope, prefix)
+      expect(yield* stateOf(late)).toBe("Open")
+    }))
+
+  it.live("with Redis down each process keeps its local breaker, without hanging; sharing resumes after", () =>
+    Effect.gen(function*() {
+      const scope = yield* Effect.scope
+      const prefix = `cb${prefixes++}`
+      const a = yield* processIn(scope, prefix)
+      const b = yield* processIn(scope, prefix)
+      yield* Effect.promise(() => server.stop())
+      const started = Date.now()
+      yield* call(a, Effect.fail("503"))
+      yield* call(a, Effect.fail("503"))
+      expect(yield* stateOf(a)).toBe("Open") // the local breaker works alone
+      expect(yield* stateOf(b)).toBe("Closed") // nothing could be shared
+      yield* Effect.sleep("450 millis")
+      // the probe cannot get a lease: it runs on the local decision
+      expect(Exit.isSuccess(yield* call(a, Effect.succeed("ok")))).toBe(true)
+      expect(Date.now() - started).toBeLessThan(2_000)
+      yield* Effect.promise(() => server.restart())
+      // after the restart a new opening is shared again (clients reconnect by themselves)
+      const shared = yield* until(
+        Effect.gen(function*() {
+          yield* b.reset("payments").pipe(Effect.ignore)
+          yield* a.trip("payments")
+          yield* Effect.sleep("50 millis")
+          return (yield* stateOf(b)) === "Open"
+        }),
+        8_000
+      )
+      expect(shared).toBe(true)
+    }), 20_000)
+})
