@@ -42,3 +42,6 @@ export * as MemoryManager from "./MemoryManager.js"
 
 /** @since 0.1.0 */
 export * as PerformanceMonitor from "./PerformanceMonitor.js"
+
+/** @since 0.1.0 */
+export * as CircuitBreakerRedis from "./CircuitBreakerRedis.js"
