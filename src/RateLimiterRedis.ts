@@ -47,14 +47,16 @@
  * @since 0.1.0
  */
 import type { Clock, Scope } from "effect"
-import { Duration, Effect, Exit, Layer } from "effect"
+import { Duration, Effect, Exit, Layer, Option } from "effect"
+import * as NodeRedis from "@effect/platform-node/NodeRedis"
 import { Redis } from "effect/persistence"
 import { fastConstructor, InvalidConfig, ProtectionNotFound, RateLimited, StoreUnavailable } from "./Errors.js"
 import type { Rule } from "./internal/rateLimitAlgorithms.js"
 import { registerCounter } from "./internal/observableMetric.js"
 import type { Reply } from "./internal/redis/rateLimitScript.js"
 import { algorithmCode, lua } from "./internal/redis/rateLimitScript.js"
-import { makeScriptRunner, withTimeout } from "./internal/redis/scriptRunner.js"
+import { makeClientRunner, makeScriptRunner, withTimeout } from "./internal/redis/scriptRunner.js"
+import type { CommandClient } from "./internal/redis/scriptRunner.js"
 import type { FailurePolicy, OnRedisError, RedisRuleConfig } from "./internal/redis/storePolicy.js"
 import {
   DEFAULT_PREFIX,
@@ -158,6 +160,7 @@ export const make = (
       entries.set(name, new Entry(name, `${prefix}${name}:`, config))
     }
     const redis = yield* Redis.Redis
+    const nodeRedis = yield* Effect.serviceOption(NodeRedis.NodeRedis)
     const context = yield* Effect.context<never>()
     const removals: Array<() => void> = []
     for (const [name, entry] of entries) {
@@ -174,7 +177,7 @@ export const make = (
       ))
     }
     yield* Effect.addFinalizer(() => Effect.sync(() => removals.forEach((remove) => remove())))
-    return makeService(redis, entries, { timeout, recheck, clockSource })
+    return makeService(redis, Option.getOrUndefined(nodeRedis)?.client, entries, { timeout, recheck, clockSource })
   })
 
 /** Counter of decisions taken by a failure policy. */
@@ -250,13 +253,18 @@ const describeCause = (error: unknown): string => {
 
 const makeService = (
   redis: Redis.Redis["Service"],
+  client: CommandClient | undefined,
   entries: Map<string, Entry>,
   settings: { readonly timeout: number; readonly recheck: number; readonly clockSource: "redis" | "caller" }
 ): RateLimiter["Service"] => {
-  const evaluate = makeScriptRunner<Reply>(redis, lua)
   const health: Health = { downUntil: 0, reason: undefined }
   const caller = settings.clockSource === "caller"
   const timeoutError = new Redis.RedisError({ cause: new Error(`no answer within ${settings.timeout}ms`) })
+  const generic = makeScriptRunner<Reply>(redis, lua)
+  /** one decision: EVALSHA bounded by the timeout (straight on node-redis when it is there) */
+  const evaluate = client !== undefined
+    ? makeClientRunner<Reply>(client, lua, settings.timeout, timeoutError)
+    : (args: ReadonlyArray<string>) => withTimeout(generic(args), settings.timeout, timeoutError)
   const recovered = Effect.logInfo("RateLimiter: Redis answers again, decisions are shared again")
 
   /** Redis answered: if it had not, decisions are shared again from now on. */
@@ -276,9 +284,9 @@ const makeService = (
 
   const timed = <A>(command: Effect.Effect<A, Redis.RedisError>) => withTimeout(command, settings.timeout, timeoutError)
 
-  /** One Redis command outside decisions (status, reset): failures are StoreUnavailable. */
+  /** A Redis command outside decisions (status, reset), timed: failures are StoreUnavailable. */
   const ask = <A>(command: Effect.Effect<A, Redis.RedisError>, now: number): Effect.Effect<A, StoreUnavailable> =>
-    Effect.matchEffect(timed(command), {
+    Effect.matchEffect(command, {
       onSuccess: (reply) => {
         if (health.reason === undefined) return Effect.succeed(reply)
         up()
@@ -339,7 +347,7 @@ const makeService = (
   ): Effect.Effect<A, E | RateLimited | StoreUnavailable, R> => {
     const now = clock.currentTimeMillisUnsafe()
     if (now < health.downUntil) return fallback(entry, key, cost, now, then(undefined))
-    return Effect.matchEffect(timed(evaluate(argsOf(entry, key, cost, entry.maxWaitArg, now, "take"))), {
+    return Effect.matchEffect(evaluate(argsOf(entry, key, cost, entry.maxWaitArg, now, "take")), {
       onFailure: (error) => Effect.andThen(down(error, now), fallback(entry, key, cost, now, then(undefined))),
       onSuccess: (reply): Effect.Effect<A, E | RateLimited, R> => {
         const decision: Effect.Effect<A, E | RateLimited, R> = reply[0] !== 1
@@ -411,7 +419,7 @@ const makeService = (
         const entry = entries.get(rule)
         if (entry === undefined) return Exit.fail(notFound(rule))
         entry.insurance?.reset(key)
-        return Effect.asVoid(ask(redis.send("DEL", entry.keyPrefix + key), clock.currentTimeMillisUnsafe()))
+        return Effect.asVoid(ask(timed(redis.send("DEL", entry.keyPrefix + key)), clock.currentTimeMillisUnsafe()))
       }),
     limit: (rule: string, key: string, options?: CallOptions) => {
       const cost = options?.cost ?? 1

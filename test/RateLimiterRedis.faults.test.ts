@@ -5,6 +5,7 @@
 import * as NodeRedis from "@effect/platform-node/NodeRedis"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Result } from "effect"
+import { Redis } from "effect/persistence"
 import { RateLimited, StoreUnavailable } from "../src/Errors.js"
 import * as RateLimiter from "../src/RateLimiter.js"
 import * as RateLimiterRedis from "../src/RateLimiterRedis.js"
@@ -64,8 +65,10 @@ const awaitRecovery = Effect.gen(function*() {
 describe("RateLimiter.layerRedis under faults", () => {
   // node-redis's default offline queue: commands issued while disconnected wait for the
   // connection, so only the command timeout keeps callers from hanging
-  for (const disableOfflineQueue of [false, true]) {
-    it.live(`Redis stopped mid-run: failOpen admits, failClosed fails StoreUnavailable, insurance decides locally; recovery is automatic (disableOfflineQueue: ${disableOfflineQueue})`, () =>
+  // "generic": only effect's Redis service (no NodeRedis in the context), the path any other
+  // Redis implementation takes
+  for (const [disableOfflineQueue, generic] of [[false, false], [true, false], [false, true]] as const) {
+    it.live(`Redis stopped mid-run: failOpen admits, failClosed fails StoreUnavailable, insurance decides locally; recovery is automatic (disableOfflineQueue: ${disableOfflineQueue}${generic ? ", generic Redis service" : ""})`, () =>
       Effect.gen(function*() {
         const limiter = yield* RateLimiter.RateLimiter
         for (const rule of ["open", "closed", "insured"]) {
@@ -98,8 +101,14 @@ describe("RateLimiter.layerRedis under faults", () => {
         expect(shared).toEqual(["Success", "Success", "Success", "Success", "Failure"])
       }).pipe(
         Effect.provide(
-          RateLimiterRedis.layerRedis(options(`stop${Number(disableOfflineQueue)}:`)).pipe(
-            Layer.provide(Layer.suspend(() => NodeRedis.layer({ url: server.url, disableOfflineQueue })))
+          RateLimiterRedis.layerRedis(options(`stop${Number(disableOfflineQueue)}${Number(generic)}:`)).pipe(
+            Layer.provide(
+              generic
+                ? Layer.effect(Redis.Redis, Effect.service(Redis.Redis)).pipe(
+                  Layer.provide(Layer.suspend(() => NodeRedis.layer({ url: server.url, disableOfflineQueue })))
+                )
+                : Layer.suspend(() => NodeRedis.layer({ url: server.url, disableOfflineQueue }))
+            )
           )
         )
       ), 40_000)

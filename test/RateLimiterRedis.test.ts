@@ -194,7 +194,8 @@ describe("RateLimiter.layerRedis", () => {
         })
       ))
 
-    it.live("SCRIPT FLUSH mid-run: the script is reloaded on NOSCRIPT and the count goes on", () =>
+    for (const generic of [false, true]) {
+    it.live(`SCRIPT FLUSH mid-run: the script is reloaded on NOSCRIPT and the count goes on${generic ? " (generic Redis service)" : ""}`, () =>
       Effect.gen(function*() {
         const redis = yield* Redis.Redis
         const first = yield* Effect.forEach(Array.from({ length: 3 }), () => attempt("api", "k"))
@@ -204,9 +205,14 @@ describe("RateLimiter.layerRedis", () => {
         expect(second.map((r) => r._tag)).toEqual(["Success", "Success", "Failure"])
         expect((second[2] as { failure: unknown }).failure).toBeInstanceOf(RateLimited)
       }).pipe(Effect.provide(Layer.merge(
-        limiterLayer({ prefix: freshPrefix(), onRedisError: "failClosed", rules: { api: { algorithm: "sliding-window", limit: 5, window: "1 minute" } } }),
+        generic
+          ? RateLimiterRedis.layerRedis({ prefix: freshPrefix(), onRedisError: "failClosed", rules: { api: { algorithm: "sliding-window", limit: 5, window: "1 minute" } } }).pipe(
+            Layer.provide(Layer.effect(Redis.Redis, Effect.service(Redis.Redis)).pipe(Layer.provide(redisLayer)))
+          )
+          : limiterLayer({ prefix: freshPrefix(), onRedisError: "failClosed", rules: { api: { algorithm: "sliding-window", limit: 5, window: "1 minute" } } }),
         redisLayer
       ))))
+    }
 
     it.live("one round trip per decision", () =>
       Effect.gen(function*() {
