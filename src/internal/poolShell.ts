@@ -1,8 +1,8 @@
 /**
  * The effectful shell of `Pool`: owns the state machine (`poolCore.ts`), time, fibers,
- * telemetry and health. Hot-path rules: a checkout served from the idle list is one
- * `withFiber` plus one exit frame (no Scope, no generator, no clock read unless lifetimes or
- * leak detection need it); only a checkout that has to wait allocates a waiter.
+ * telemetry and health. Hot-path rules: a checkout served from the idle list is one exit
+ * frame around one `withFiber` (no Scope, no generator, no mask; one clock read, on return);
+ * only a checkout that has to wait allocates a waiter and runs under `uninterruptibleMask`.
  *
  * @internal
  */
