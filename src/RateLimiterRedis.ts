@@ -55,7 +55,7 @@ import type { Rule } from "./internal/rateLimitAlgorithms.js"
 import { registerCounter } from "./internal/observableMetric.js"
 import type { Reply } from "./internal/redis/rateLimitScript.js"
 import { algorithmCode, lua } from "./internal/redis/rateLimitScript.js"
-import { makeClientRunner, makeScriptRunner, withTimeout } from "./internal/redis/scriptRunner.js"
+import { makeClientRunner, makeScriptRunner, scriptSha, withTimeout } from "./internal/redis/scriptRunner.js"
 import type { CommandClient } from "./internal/redis/scriptRunner.js"
 import type { FailurePolicy, OnRedisError, RedisRuleConfig } from "./internal/redis/storePolicy.js"
 import {
@@ -260,11 +260,12 @@ const makeService = (
   const health: Health = { downUntil: 0, reason: undefined }
   const caller = settings.clockSource === "caller"
   const timeoutError = new Redis.RedisError({ cause: new Error(`no answer within ${settings.timeout}ms`) })
-  const generic = makeScriptRunner<Reply>(redis, lua)
+  const sha = scriptSha(lua)
   /** one decision: EVALSHA bounded by the timeout (straight on node-redis when it is there) */
   const evaluate = client !== undefined
     ? makeClientRunner<Reply>(client, lua, settings.timeout, timeoutError)
-    : (args: ReadonlyArray<string>) => withTimeout(generic(args), settings.timeout, timeoutError)
+    : makeScriptRunner<Reply>(redis, lua, settings.timeout, timeoutError)
+  const failed = (reply: Reply | Redis.RedisError): reply is Redis.RedisError => !Array.isArray(reply)
   const recovered = Effect.logInfo("RateLimiter: Redis answers again, decisions are shared again")
 
   /** Redis answered: if it had not, decisions are shared again from now on. */
@@ -299,8 +300,10 @@ const makeService = (
         )
     })
 
-  /** The script's arguments after the key (ARGV), the static ones prepared once per rule. */
+  /** The EVALSHA command of one decision; the rule's own arguments are strings made once. */
   const argsOf = (entry: Entry, key: string, cost: number, maxWait: string, now: number, operation: string) => [
+    "EVALSHA",
+    sha,
     "1",
     entry.keyPrefix + key,
     entry.code,
@@ -347,9 +350,10 @@ const makeService = (
   ): Effect.Effect<A, E | RateLimited | StoreUnavailable, R> => {
     const now = clock.currentTimeMillisUnsafe()
     if (now < health.downUntil) return fallback(entry, key, cost, now, then(undefined))
-    return Effect.matchEffect(evaluate(argsOf(entry, key, cost, entry.maxWaitArg, now, "take")), {
-      onFailure: (error) => Effect.andThen(down(error, now), fallback(entry, key, cost, now, then(undefined))),
-      onSuccess: (reply): Effect.Effect<A, E | RateLimited, R> => {
+    return Effect.flatMap(
+      evaluate(argsOf(entry, key, cost, entry.maxWaitArg, now, "take")),
+      (reply): Effect.Effect<A, E | RateLimited | StoreUnavailable, R> => {
+        if (failed(reply)) return Effect.andThen(down(reply, now), fallback(entry, key, cost, now, then(undefined)))
         const decision: Effect.Effect<A, E | RateLimited, R> = reply[0] !== 1
           ? deny(entry, key, reply[2], reply[1])
           : admit(entry, reply, then)
@@ -357,7 +361,7 @@ const makeService = (
         up()
         return Effect.andThen(recovered, decision)
       }
-    })
+    )
   }
 
   const runWith = <A, E, R>(
@@ -403,7 +407,7 @@ const makeService = (
         const now = clock.currentTimeMillisUnsafe()
         const r = entry.rule
         return Effect.map(
-          ask(evaluate(argsOf(entry, key, 1, "0", now, "peek")), now),
+          ask(Effect.flatMap(evaluate(argsOf(entry, key, 1, "0", now, "peek")), (reply) => failed(reply) ? Effect.fail(reply) : Effect.succeed(reply)), now),
           (reply) => ({
             rule,
             key,

@@ -31,26 +31,27 @@ export interface CommandClient {
 export const scriptSha = (lua: string): string => createHash("sha1").update(lua).digest("hex")
 
 /**
- * `(args) => EVALSHA sha ...args`, straight on a node-redis client, loading the script on
- * `NOSCRIPT`, failing with `timeoutError` after `millis`. A reply arriving after the timeout
- * (or after the caller was interrupted) is dropped, never an unhandled rejection.
+ * `(command) => reply`, where `command` is `["EVALSHA", scriptSha(lua), numberOfKeys, ...]`,
+ * straight on a node-redis client, loading the script on `NOSCRIPT`, giving up with
+ * `timeoutError` after `millis`. A failure is returned as a `RedisError` value, not in the
+ * error channel: the caller branches on the reply with one `flatMap` (cheaper than
+ * `matchEffect` on every decision). A reply arriving after the timeout (or after the caller was
+ * interrupted) is dropped, never an unhandled rejection.
  */
 export const makeClientRunner = <A>(
   client: CommandClient,
   lua: string,
   millis: number,
   timeoutError: Redis.RedisError
-): (args: ReadonlyArray<string>) => Effect.Effect<A, Redis.RedisError> => {
-  const sha = scriptSha(lua)
+): (command: ReadonlyArray<string>) => Effect.Effect<A | Redis.RedisError> => {
   const load = ["SCRIPT", "LOAD", lua]
-  return (args) =>
-    Effect.callback<A, Redis.RedisError>((resume) => {
+  return (command) =>
+    Effect.callback<A | Redis.RedisError>((resume) => {
       let done = false
-      const command = ["EVALSHA", sha, ...args]
       const timer = setTimeout(() => {
         if (done) return
         done = true
-        resume(Exit.fail(timeoutError))
+        resume(Exit.succeed(timeoutError))
       }, millis)
       const succeed = (reply: unknown) => {
         if (done) return
@@ -62,7 +63,7 @@ export const makeClientRunner = <A>(
         if (done) return
         done = true
         clearTimeout(timer)
-        resume(Exit.fail(new Redis.RedisError({ cause })))
+        resume(Exit.succeed(new Redis.RedisError({ cause })))
       }
       client.sendCommand(command).then(succeed, (cause) => {
         if (done || !String(cause).includes("NOSCRIPT")) return fail(cause)
@@ -75,18 +76,23 @@ export const makeClientRunner = <A>(
     })
 }
 
+/** The same contract through any `Redis` service (one fiber per call for the timeout). */
 export const makeScriptRunner = <A>(
   redis: Redis.Redis["Service"],
-  lua: string
-): (args: ReadonlyArray<string>) => Effect.Effect<A, Redis.RedisError> => {
-  const sha = scriptSha(lua)
+  lua: string,
+  millis: number,
+  timeoutError: Redis.RedisError
+): (command: ReadonlyArray<string>) => Effect.Effect<A | Redis.RedisError> => {
   const load = redis.send("SCRIPT", "LOAD", lua)
-  return (args) =>
-    Effect.catchIf(
-      redis.send<A>("EVALSHA", sha, ...args),
-      isNoScript,
-      () => Effect.andThen(load, redis.send<A>("EVALSHA", sha, ...args))
+  const asValue = (error: Redis.RedisError) => Effect.succeed(error)
+  return (command) => {
+    const args = command.slice(1)
+    const evalSha = redis.send<A>("EVALSHA", ...args)
+    return Effect.catch(
+      withTimeout(Effect.catchIf(evalSha, isNoScript, () => Effect.andThen(load, evalSha)), millis, timeoutError),
+      asValue
     )
+  }
 }
 
 /**
