@@ -188,6 +188,10 @@ export const makeShell = <A, E, R>(
             : reason as Effect.Effect<never, unknown>
         )
       }
+      register(resume: (effect: Effect.Effect<Entry<A>, any>) => void) {
+        if (this.result !== undefined) resume(this.result)
+        else this.resume = resume
+      }
       settle(effect: Effect.Effect<Entry<A>, any>) {
         const resume = this.resume
         if (resume === undefined) this.result = effect
@@ -308,28 +312,59 @@ export const makeShell = <A, E, R>(
       )
 
     const fast = validate === undefined && !tracksLifetime
+    /**
+     * Without validation or lifetimes, one exit frame guards the whole checkout, installed
+     * *before* the checkout runs inside it. The scheduler may yield a fiber between any two
+     * steps (an interruption point), so a frame installed after the checkout could come too
+     * late. The resource is always in `lease.entry` (taken) or `lease.waiter.entry` (handed
+     * off, not yet picked up), and the frame gives back whichever holds it.
+     */
     const use = <B, E2, R2>(
       f: (resource: A) => Effect.Effect<B, E2, R2>
     ): Effect.Effect<B, E | E2 | Errors.PoolCheckoutTimeout, R2> => {
       if (!fast) return Effect.withFiber((fiber) => slowUse(f, fiber))
-      // The exit frame is installed *before* the checkout runs inside it: the scheduler may
-      // yield the fiber between any two steps (an interruption point), so a frame evaluated
-      // after the checkout could come too late and leak the resource. Here an interruption
-      // before the checkout finds nothing taken, and any later one finds the frame in place.
       let taken: Entry<A> | undefined
+      let waiter: Waiting | undefined
       return Effect.onExitPrimitive(
         Effect.withFiber((fiber) => {
           taken = Core.takeIdle(state)
-          if (taken === undefined) return slowUse(f, fiber)
-          served(taken, fiber, -1)
-          try {
-            return f(taken.resource)
-          } catch (defect) {
-            return Effect.die(defect)
+          if (taken !== undefined) {
+            served(taken, fiber, -1)
+            return callUse(taken, f)
           }
+          if (state.closed) return Effect.interrupt
+          const startedAt = now()
+          const w = waiter = new Waiting(startedAt + config.checkoutTimeoutMillis)
+          Core.enqueue(state, w)
+          wakeTimer()
+          const wait = Effect.flatMap(Effect.callback<Entry<A>, any>((resume) => w.register(resume)), (entry) => {
+            taken = entry
+            w.entry = undefined
+            served(entry, fiber, startedAt)
+            return callUse(entry, f)
+          })
+          const n = Core.creationsToStart(state, false)
+          return n === 0 ? wait : Effect.andThen(startCreations(n), wait)
         }),
-        (exit) => taken === undefined ? undefined : taken.afterUse!(exit)
+        (exit) => {
+          if (waiter !== undefined) {
+            Core.dequeue(state, waiter)
+            if (waiter.entry !== undefined) {
+              const entry = waiter.entry
+              waiter.entry = undefined
+              return checkin(entry, false)
+            }
+          }
+          return taken === undefined ? undefined : taken.afterUse!(exit)
+        }
       )
+    }
+    const callUse = <B, E2, R2>(entry: Entry<A>, f: (resource: A) => Effect.Effect<B, E2, R2>) => {
+      try {
+        return f(entry.resource)
+      } catch (defect) {
+        return Effect.die(defect)
+      }
     }
 
     // ---- status, housekeeping, telemetry, health, shutdown -----------------------------------
