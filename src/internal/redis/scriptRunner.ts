@@ -25,7 +25,7 @@ const isNoScript = (error: Redis.RedisError): boolean => String(error.cause).inc
 
 /** The part of a node-redis client the fast path uses. */
 export interface CommandClient {
-  readonly sendCommand: (args: ReadonlyArray<string>) => Promise<unknown>
+  readonly sendCommand: (args: ReadonlyArray<string>, options?: { readonly timeout?: number }) => Promise<unknown>
 }
 
 export const scriptSha = (lua: string): string => createHash("sha1").update(lua).digest("hex")
@@ -45,6 +45,11 @@ export const makeClientRunner = <A>(
   timeoutError: Redis.RedisError
 ): (command: ReadonlyArray<string>) => Effect.Effect<A | Redis.RedisError> => {
   const load = ["SCRIPT", "LOAD", lua]
+  // node-redis's per-command timeout (5 s by default on every command) only covers the time a
+  // command waits in its queue: set to ours, a command still queued (offline) when it fires is
+  // dropped instead of running, and using allowance, after reconnection. A command already
+  // written is bounded by our own timer.
+  const options = { timeout: millis }
   return (command) =>
     Effect.callback<A | Redis.RedisError>((resume) => {
       let done = false
@@ -63,11 +68,11 @@ export const makeClientRunner = <A>(
         if (done) return
         done = true
         clearTimeout(timer)
-        resume(Exit.succeed(new Redis.RedisError({ cause })))
+        resume(Exit.succeed(cause instanceof Error && cause.constructor.name === "TimeoutError" ? timeoutError : new Redis.RedisError({ cause })))
       }
-      client.sendCommand(command).then(succeed, (cause) => {
+      client.sendCommand(command, options).then(succeed, (cause) => {
         if (done || !String(cause).includes("NOSCRIPT")) return fail(cause)
-        client.sendCommand(load).then(() => client.sendCommand(command)).then(succeed, fail)
+        client.sendCommand(load, options).then(() => client.sendCommand(command, options)).then(succeed, fail)
       })
       return Effect.sync(() => {
         done = true
