@@ -184,8 +184,19 @@ export const layer = (options: { readonly rules: Record<string, RateRule> }): La
         removals.push(registerCounter(context, metric, describe, { rule: name, decision: "allowed" }, () => entry.state.allowed))
         removals.push(registerCounter(context, metric, describe, { rule: name, decision: "denied" }, () => entry.state.denied))
       }
-      yield* Effect.addFinalizer(() => Effect.sync(() => removals.forEach((remove) => remove())))
-      return make(entries)
+      const service = make(entries)
+      yield* Effect.addFinalizer(() =>
+        Effect.sync(() => {
+          removals.forEach((remove) => remove())
+          // do not keep a closed limiter (and the context it was found in) alive
+          if (lookup.service === service) {
+            lookup.context = undefined
+            lookup.service = undefined
+            lookup.clock = undefined
+          }
+        })
+      )
+      return service
     })
   )
 
@@ -243,10 +254,24 @@ const limitEffect = <A, E, R>(
 ): Effect.Effect<A, E | RateLimited, R | RateLimiter> => {
   const cost = options?.cost ?? 1
   return Effect.withFiber((fiber): Effect.Effect<A, E | RateLimited, R> => {
-    const service = Context.getUnsafe(fiber.context as Context.Context<RateLimiter>, RateLimiter)
-    return (service as unknown as Internal)[run](fiber.getRef(Clock.Clock), rule, key, cost, self)
+    const context = fiber.context
+    if (context !== lookup.context) {
+      // contexts are immutable and a fiber keeps one across calls: look both services up
+      // once per context, not once per call (the layer's finalizer clears this)
+      lookup.service = Context.getUnsafe(context as Context.Context<RateLimiter>, RateLimiter) as unknown as Internal
+      lookup.clock = fiber.getRef(Clock.Clock)
+      lookup.context = context
+    }
+    return lookup.service![run](lookup.clock!, rule, key, cost, self)
   })
 }
+
+/** The services found in the last context `limit` ran in. */
+const lookup: {
+  context: Context.Context<never> | undefined
+  service: Internal | undefined
+  clock: Clock.Clock | undefined
+} = { context: undefined, service: undefined, clock: undefined }
 
 // ---------------------------------------------------------------------------------------------
 

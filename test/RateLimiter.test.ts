@@ -256,6 +256,26 @@ describe("RateLimiter", () => {
       }).pipe(Effect.provideService(Metric.MetricRegistry, new Map())))
   })
 
+  it.effect("limit finds the limiter of the context it runs in, whichever ran before", () =>
+    Effect.gen(function*() {
+      const strict = RateLimiter.layer({ rules: { api: { algorithm: "fixed-window", limit: 1, window: "1 hour" } } })
+      const loose = RateLimiter.layer({ rules: { api: { algorithm: "fixed-window", limit: 3, window: "1 hour" } } })
+      const call = Effect.exit(Effect.succeed(1).pipe(RateLimiter.limit("api", "k")))
+      const outcomes: Array<string> = []
+      yield* Effect.gen(function*() {
+        const inStrict = yield* Effect.context<RateLimiter.RateLimiter>()
+        yield* Effect.gen(function*() {
+          for (let i = 0; i < 3; i++) {
+            outcomes.push("loose:" + (yield* call)._tag)
+            outcomes.push("strict:" + (yield* call.pipe(Effect.provideContext(inStrict)))._tag)
+          }
+        }).pipe(Effect.provide(loose))
+      }).pipe(Effect.provide(strict))
+      expect(outcomes).toEqual([
+        "loose:Success", "strict:Success", "loose:Success", "strict:Failure", "loose:Success", "strict:Failure"
+      ])
+    }))
+
   it.effect("limit is pipeable and data-first", () =>
     Effect.gen(function*() {
       expect(yield* Effect.succeed(1).pipe(RateLimiter.limit("api", "k"))).toBe(1)
