@@ -250,7 +250,7 @@ export class BreakerGuard implements Guard<Permit, CircuitBreakerOpen> {
       }
       // "unavailable": Redis is down; the local breaker decides alone (reported by the layer)
       const probe = new PreAdmittedGuard(registry, breaker, permit)
-      const run = guardedPortable(probe.wrap(self), probe)
+      const run = guardedPortable(self, probe) // applies the breaker's callTimeout through `wrap`
       return lease === "acquired" ? Effect.ensuring(run, leases.release(breaker)) : run
     }) as Effect.Effect<never, CircuitBreakerOpen>
   }
