@@ -172,3 +172,19 @@ describe("Pool properties", () => {
       expect(created).toBeLessThanOrEqual(15)
     }))
 })
+
+describe("Pool regressions found by the property test", () => {
+  // a caller interrupted right after it counted an acquisition but before the fork ran left
+  // `creating` at 1 forever: a pool of size 1 could never create again
+  it("a caller interrupted right after it requested a creation does not leave the slot counted", async () => {
+    const s: Scenario = {
+      size: 1, maxOverflow: 0, strategy: "fifo", checkoutTimeout: 5, idleTimeout: 1, maxLifetime: undefined,
+      validates: false, acquireDelay: 0, releaseDelay: 0, acquireOutcomes: ["ok"], validateOutcomes: ["true"],
+      releaseFails: [false], opsBeforeYield: 3,
+      callers: [{ startAt: 0, hold: 0, use: "ok", interruptAfter: 0 }, { startAt: 0, hold: 0, use: "ok", interruptAfter: undefined }]
+    }
+    for (let i = 0; i < 100; i++) {
+      await Effect.runPromise(run(s as Scenario).pipe(Effect.scoped, Effect.provideService(References.MaxOpsBeforeYield, 3), Effect.provide(TestClock.layer())))
+    }
+  }, 60000)
+})

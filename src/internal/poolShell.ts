@@ -6,8 +6,8 @@
  *
  * @internal
  */
-import type { Exit, Fiber } from "effect"
-import { Cause, Clock, Context, Duration, Effect, Option, Scope, Tracer } from "effect"
+import type { Exit } from "effect"
+import { Cause, Clock, Context, Duration, Effect, Fiber, Option, Scope, Tracer } from "effect"
 import * as Errors from "../Errors.js"
 import type { Options, Pool, Status } from "../Pool.js"
 import { HealthComponents } from "./healthComponents.js"
@@ -29,9 +29,12 @@ export const makeShell = <A, E, R>(
   Effect.gen(function*() {
     const config = yield* PoolConfig.resolve(options, "pool")
     const context = yield* Effect.context<R | Scope.Scope>()
-    // creations live in a child scope closed after the shutdown finalizer below (finalizers
-    // run in reverse order): checkouts stop before in-flight acquisitions are interrupted
-    const scope = yield* Scope.fork(Context.get(context, Scope.Scope))
+    // Background work (acquisitions, releases) is spawned synchronously, in the same step as
+    // the decision that counts it: a fork *effect* returned for later could be skipped by an
+    // interruption landing before it runs, leaving `creating` or `releasing` counted forever
+    // (a pool stuck below capacity, a shutdown waiting for a release that never starts).
+    const spawn = Effect.runForkWith(context)
+    const creations = new Set<Fiber.Fiber<void>>()
     const clock = yield* Clock.Clock
     const state = Core.make<A>({
       size: config.size,
@@ -75,7 +78,8 @@ export const makeShell = <A, E, R>(
       if (tracksLeaks) held.delete(entry)
       if (release === undefined) return Effect.void
       releasing++
-      return Effect.asVoid(Effect.forkDetach(releaseOne(entry), { uninterruptible: true }))
+      spawn(Effect.uninterruptible(releaseOne(entry)))
+      return Effect.void
     }
 
     // ---- creation: background fibers in the pool's scope ---------------------------------
@@ -116,12 +120,15 @@ export const makeShell = <A, E, R>(
     const createOne: Effect.Effect<void> = Effect.uninterruptible(
       Effect.flatMap(Effect.exit(Effect.interruptible(acquire)), onAcquired)
     )
-    const forkCreate = Effect.asVoid(Effect.forkIn(createOne, scope))
+    const forgetCreation = (fiber: Fiber.Fiber<void>) => () => creations.delete(fiber)
+    /** starts `n` acquisitions now (already counted in `creating`); the effect is `void` */
     const startCreations = (n: number): Effect.Effect<void> => {
-      if (n === 0) return Effect.void
-      let effect = forkCreate
-      for (let i = 1; i < n; i++) effect = Effect.andThen(effect, forkCreate)
-      return effect
+      for (let i = 0; i < n; i++) {
+        const fiber = spawn(createOne)
+        creations.add(fiber)
+        fiber.addObserver(forgetCreation(fiber))
+      }
+      return Effect.void
     }
 
     // ---- return -----------------------------------------------------------------------------
@@ -131,11 +138,12 @@ export const makeShell = <A, E, R>(
       // a hand-off to a waiter needs no time unless lifetimes are tracked: skip the clock read
       const at = tracksLifetime || state.head === undefined || doom ? now() : 0
       const doomed = Core.checkin(state, entry, at, doom)
-      const after = doomed === undefined
-        ? undefined
-        : Effect.andThen(destroy(doomed), startCreations(Core.creationsToStart(state, true)))
+      if (doomed !== undefined) {
+        destroy(doomed)
+        startCreations(Core.creationsToStart(state, true))
+      }
       if (state.closed) notifyDrain() // after destroy() counted the release it starts
-      return after
+      return undefined
     }
 
     const served = (entry: Entry<A>, fiber: Fiber.Fiber<unknown, unknown>, startedAt: number) => {
@@ -425,8 +433,10 @@ export const makeShell = <A, E, R>(
         const { idle, waiters } = Core.close(state)
         for (const waiter of waiters) (waiter as Waiting).settle(Effect.interrupt)
         wakeTimer()
-        let effect: Effect.Effect<void> = Effect.void
-        for (const entry of idle) effect = Effect.andThen(effect, destroy(entry))
+        for (const entry of idle) destroy(entry)
+        // nobody waits any more: acquisitions in flight are interrupted (one that completes
+        // anyway is released, and the drain below waits for that release too)
+        const effect = Fiber.interruptAll(Array.from(creations))
         const drained = Effect.callback<void>((resume) => {
           if (state.inUse === 0 && releasing === 0) resume(Effect.void)
           else drainResume = resume
