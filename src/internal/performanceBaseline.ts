@@ -33,8 +33,12 @@ export interface BaselineConfig {
 
 export const emptyBaseline = (): Baseline => ({ mean: 0, variance: 0, samples: 0 })
 
-/** Folds one sample in. While alerting, the baseline learns ten times slower, so a brief
- * anomaly is not learned as normal but a lasting new level eventually is. */
+/**
+ * Folds one sample in. While alerting, only the mean moves, ten times slower, and the
+ * deviation is frozen: a brief anomaly is neither learned as normal nor allowed to widen the
+ * band until it "fits" (which would clear the alert while the anomaly lasts), but a lasting
+ * new level is eventually accepted.
+ */
 export const learn = (baseline: Baseline, value: number, alpha: number, alerting: boolean): void => {
   if (baseline.samples === 0) {
     baseline.mean = value
@@ -42,24 +46,33 @@ export const learn = (baseline: Baseline, value: number, alpha: number, alerting
     baseline.samples = 1
     return
   }
-  const a = alerting ? alpha / 10 : alpha
   const diff = value - baseline.mean
-  baseline.mean += a * diff
-  baseline.variance = (1 - a) * (baseline.variance + a * diff * diff)
+  if (alerting) {
+    baseline.mean += (alpha / 10) * diff
+  } else {
+    baseline.mean += alpha * diff
+    baseline.variance = (1 - alpha) * (baseline.variance + alpha * diff * diff)
+  }
   baseline.samples++
 }
 
-/** The deviation used for decisions: the learned one, or its floor. */
-export const deviation = (baseline: Baseline, metric: MetricName, config: BaselineConfig): number => {
-  const floor = metric === "latency_p99" ? config.latencyFloor * baseline.mean : config.errorRateFloor
+/**
+ * The deviation used for decisions: the learned one, or its floor. For the error rate of a
+ * window of `count` calls the floor also includes the binomial sampling noise
+ * sqrt(p (1 - p) / count): 5 % errors over 30 calls is often 10 % in one window by chance.
+ */
+export const deviation = (baseline: Baseline, metric: MetricName, config: BaselineConfig, count = Infinity): number => {
+  const floor = metric === "latency_p99"
+    ? config.latencyFloor * baseline.mean
+    : Math.max(config.errorRateFloor, Math.sqrt(baseline.mean * (1 - baseline.mean) / count))
   return Math.max(Math.sqrt(baseline.variance), floor, Number.EPSILON)
 }
 
 /** The value above which the metric departs from its baseline (Infinity while warming up). */
-export const upperBound = (baseline: Baseline, metric: MetricName, config: BaselineConfig): number =>
+export const upperBound = (baseline: Baseline, metric: MetricName, config: BaselineConfig, count = Infinity): number =>
   baseline.samples < config.warmup
     ? Infinity
-    : baseline.mean + config.sensitivity * deviation(baseline, metric, config)
+    : baseline.mean + config.sensitivity * deviation(baseline, metric, config, count)
 
 export interface ActiveAlert {
   readonly since: number

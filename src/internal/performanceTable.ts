@@ -148,14 +148,15 @@ export const evaluate = (table: Table, now: number): Array<AlertEvent> => {
           decide(events, entry, metric, "threshold", value, threshold, threshold, undefined, now)
         }
         const judged = enough ? value : undefined
-        const bound = Baselines.upperBound(baseline, metric, baselineConfig)
-        const deviation = Baselines.deviation(baseline, metric, baselineConfig)
+        const bound = Baselines.upperBound(baseline, metric, baselineConfig, summary.count)
+        const deviation = Baselines.deviation(baseline, metric, baselineConfig, summary.count)
         const deviations = judged === undefined ? undefined : (judged - baseline.mean) / deviation
-        const alerting = entry.alerts.has(`${metric}:baseline`)
         // too few calls to judge: keep the alert as it is rather than clear it on thin data
         if (judged !== undefined || summary.count === 0) {
           decide(events, entry, metric, "baseline", judged, baseline.mean, bound, deviations, now)
         }
+        // read after the decision: the window that fired must not be learned as normal
+        const alerting = entry.alerts.has(`${metric}:baseline`)
         if (judged !== undefined) Baselines.learn(baseline, judged, baselineConfig.alpha, alerting)
       }
     }
