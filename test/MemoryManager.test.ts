@@ -115,6 +115,10 @@ describe("MemoryManager", () => {
         expect((yield* Effect.flip(manager.check))._tag).toBe("MemoryPressure")
         expect(ran).toBe(2)
         expect((yield* manager.stats).sheddingReason).toBe("memory")
+        // the guard never reads the source: readings come from the sampling fiber only
+        const reads = script.reads
+        for (let i = 0; i < 100; i++) yield* Effect.exit(manager.guard(work))
+        expect(script.reads).toBe(reads)
       })))
 
   it.effect("rejectAt: high sheds at high", () =>
