@@ -161,12 +161,16 @@ describe("Pool", () => {
       Effect.gen(function*() {
         // the scheduler may yield a fiber between any two steps when its op budget runs out;
         // with a budget of a few ops and the interruption sent after k yields, k sweeps every
-        // step of the checkout, fast path and waiting path
+        // step of the checkout: idle and waiting paths, with and without validation
         for (const budget of [3, 4, 5, 6]) {
           for (let k = 0; k < 40; k++) {
-            for (const busy of [false, true]) {
+            for (const [busy, validated] of [[false, false], [true, false], [false, true], [true, true]]) {
               const scope = yield* Scope.make()
-              const pool = yield* Pool.make({ acquire: Effect.succeed("r"), size: 1 }).pipe(Scope.provide(scope))
+              const pool = yield* Pool.make({
+                acquire: Effect.succeed("r"),
+                size: 1,
+                ...(validated ? { validate: () => Effect.succeed(true) } : {})
+              }).pipe(Scope.provide(scope))
               yield* pool.use(Effect.succeed) // one idle resource
               const holder = busy ? yield* Effect.forkChild(pool.use(() => Effect.yieldNow)) : undefined
               const caller = yield* Effect.forkChild(
@@ -175,7 +179,12 @@ describe("Pool", () => {
               for (let i = 0; i < k; i++) yield* Effect.yieldNow
               yield* Fiber.interrupt(caller)
               if (holder) yield* Fiber.join(holder)
-              expect(pool.statusUnsafe()).toMatchObject({ inUse: 0, idle: 1, waiting: 0 })
+              const status = pool.statusUnsafe()
+              expect(status).toMatchObject({ inUse: 0, waiting: 0 })
+              // an interrupted validation destroys the resource (its state is unknown): no leak
+              // means it is idle or destroyed, never lost
+              expect(status.created - status.destroyed).toBe(status.idle)
+              if (!validated) expect(status.idle).toBe(1)
               yield* Scope.close(scope, Exit.void)
             }
           }
