@@ -10,8 +10,10 @@
  *   DEMO_SECONDS      run length (default 20)
  *   DEMO_CONFIG       a JSON file with a Foundation configuration to use instead of the default
  *   DEMO_HEALTH_PORT  port of the health endpoint (default: any free port on 127.0.0.1)
+ *   REDIS_URL         share the rate limits and breaker state through this Redis
  */
 import { Duration, Effect, Fiber, Layer, References, Schedule } from "effect"
+import * as NodeRedis from "@effect/platform-node/NodeRedis"
 import { readFileSync } from "node:fs"
 import {
   CircuitBreaker,
@@ -23,6 +25,8 @@ import {
   PerformanceMonitor,
   Pool
 } from "../src/index.js"
+import * as CircuitBreakerRedis from "../src/CircuitBreakerRedis.js"
+import * as RateLimiterRedis from "../src/RateLimiterRedis.js"
 import { color, header, line, type Second } from "./report.js"
 import { clients, Dependency, Inventory } from "./simulation.js"
 
@@ -105,6 +109,9 @@ const main = Effect.gen(function*() {
   const health = yield* HealthHttp.url
   console.log(color.bold(`effect-foundation demo: ${seconds}s, ${clients.length} clients (one abusive), a flaky pooled dependency`))
   console.log(`health endpoint: ${color.cyan(health)} (also /health/live and /health/ready)`)
+  console.log(redisUrl === undefined
+    ? "state: in memory (REDIS_URL=redis://... npm start shares limits and breakers through Redis)"
+    : `state: rate limits and breakers shared through Redis at ${redisUrl}`)
   console.log(`the dependency goes down from ${(0.3 * seconds).toFixed(0)}s to ${(0.6 * seconds).toFixed(0)}s\n`)
   console.log(header())
 
@@ -188,10 +195,19 @@ const dependency = new Dependency(Date.now(), runMillis)
 const InventoryPool = Layer.unwrap(Effect.sync(() =>
   Pool.layer(Inventory, { ...Foundation.poolOptions(config, "inventory"), acquire: dependency.connect })
 ))
+// in memory by default; with REDIS_URL the limits and breaker state are shared through Redis
+const redisUrl = process.env.REDIS_URL
+const Redis = redisUrl === undefined
+  ? undefined
+  : NodeRedis.layer({ url: redisUrl, disableOfflineQueue: true }).pipe(Layer.orDie)
+const foundation = Redis === undefined ? Foundation.layer(config) : Foundation.layer(config, {
+  rateLimiter: (rules) => RateLimiterRedis.layerRedis({ rules, prefix: "demo:rl:" }).pipe(Layer.provide(Redis)),
+  circuitBreaker: (options) => CircuitBreakerRedis.layerRedis({ ...options, prefix: "demo:cb" }).pipe(Layer.provide(Redis))
+})
 const Live = Layer.mergeAll(
   InventoryPool,
   HealthHttp.layer({ port: Number(process.env.DEMO_HEALTH_PORT ?? 0), host: "127.0.0.1" })
-).pipe(Layer.provideMerge(Foundation.layer(config)))
+).pipe(Layer.provideMerge(foundation))
 
 const program = main.pipe(
   Effect.provide(Live),

@@ -68,18 +68,34 @@ export type Services =
 export interface Options {
   /** pools the profiles may name; their layers must be provided beneath this one */
   readonly pools?: Readonly<Record<string, Context.Key<any, any>>>
+  /**
+   * builds the rate limiter from the decoded rules instead of the in-memory one, e.g.
+   * `(rules) => RateLimiter.layerRedis({ rules }).pipe(Layer.provide(NodeRedis.layer(...)))`
+   */
+  readonly rateLimiter?: (
+    rules: Readonly<Record<string, RateLimiter.RateRule>>
+  ) => Layer.Layer<RateLimiter.RateLimiter, InvalidConfig>
+  /**
+   * builds the circuit breakers from the decoded options instead of the in-process ones, e.g.
+   * `(options) => CircuitBreakerRedis.layerRedis(options).pipe(Layer.provide(NodeRedis.layer(...)))`
+   */
+  readonly circuitBreaker?: (options: CircuitBreaker.Options) => Layer.Layer<CircuitBreaker.CircuitBreaker, InvalidConfig>
 }
 
 const millis = (duration: Duration.Duration | undefined) =>
   duration === undefined ? undefined : Duration.toMillis(duration)
 
 const fromDecoded = (config: Config.FoundationConfig, options: Options) => {
-  const breakers = CircuitBreaker.layer({
+  const breakerOptions: CircuitBreaker.Options = {
     ...(config.breakerDefaults === undefined ? {} : { defaults: config.breakerDefaults }),
     ...(config.breakers === undefined ? {} : { breakers: config.breakers }),
     ...(config.maxBreakers === undefined ? {} : { maxBreakers: config.maxBreakers })
-  })
-  const limiter = RateLimiter.layer({ rules: { ...(config.rateLimits ?? {}) } })
+  }
+  const breakers = options.circuitBreaker === undefined
+    ? CircuitBreaker.layer(breakerOptions)
+    : options.circuitBreaker(breakerOptions)
+  const rules = { ...(config.rateLimits ?? {}) }
+  const limiter = options.rateLimiter === undefined ? RateLimiter.layer({ rules }) : options.rateLimiter(rules)
   const memory = config.memory
   const memoryLayer = MemoryManager.layer({
     checkInterval: memory?.checkInterval,

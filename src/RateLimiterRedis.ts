@@ -181,7 +181,7 @@ export const make = (
   })
 
 /** Counter of decisions taken by a failure policy. */
-const STORE_FALLBACKS = "foundation.rate_limiter.store_fallbacks"
+const STORE_FALLBACKS = Telemetry.metrics.rateLimiterStoreFallbacks
 
 class Entry {
   readonly rule: Rule

@@ -37,6 +37,8 @@ export const metrics = {
   circuitBreakerTransitions: "foundation.circuit_breaker.transitions",
   /** counter {rule, decision: allowed | denied} */
   rateLimiterRequests: "foundation.rate_limiter.requests",
+  /** counter {rule, policy}: decisions taken without Redis (failOpen, failClosed, insurance) */
+  rateLimiterStoreFallbacks: "foundation.rate_limiter.store_fallbacks",
   /** histogram {pool}, milliseconds */
   poolCheckoutDuration: "foundation.pool.checkout.duration",
   /** gauge {pool} */
