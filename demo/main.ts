@@ -17,16 +17,16 @@ import * as NodeRedis from "@effect/platform-node/NodeRedis"
 import { readFileSync } from "node:fs"
 import {
   CircuitBreaker,
+  CircuitBreakerRedis,
   Foundation,
   HealthAggregator,
   HealthHttp,
   Infrastructure,
   MemoryManager,
   PerformanceMonitor,
-  Pool
+  Pool,
+  RateLimiter
 } from "../src/index.js"
-import * as CircuitBreakerRedis from "../src/CircuitBreakerRedis.js"
-import * as RateLimiterRedis from "../src/RateLimiterRedis.js"
 import { color, header, line, type Second } from "./report.js"
 import { clients, Dependency, Inventory } from "./simulation.js"
 
@@ -201,7 +201,7 @@ const Redis = redisUrl === undefined
   ? undefined
   : NodeRedis.layer({ url: redisUrl, disableOfflineQueue: true }).pipe(Layer.orDie)
 const foundation = Redis === undefined ? Foundation.layer(config) : Foundation.layer(config, {
-  rateLimiter: (rules) => RateLimiterRedis.layerRedis({ rules, prefix: "demo:rl:" }).pipe(Layer.provide(Redis)),
+  rateLimiter: (rules) => RateLimiter.layerRedis({ rules, prefix: "demo:rl:" }).pipe(Layer.provide(Redis)),
   circuitBreaker: (options) => CircuitBreakerRedis.layerRedis({ ...options, prefix: "demo:cb" }).pipe(Layer.provide(Redis))
 })
 const Live = Layer.mergeAll(

@@ -44,7 +44,8 @@ import type {
   OperationTimeout,
   PoolCheckoutTimeout,
   ProtectionError,
-  RateLimited
+  RateLimited,
+  StoreUnavailable
 } from "./Errors.js"
 import { InvalidConfig, ProtectionNotFound } from "./Errors.js"
 import type { PolicyInput } from "./internal/protection.js"
@@ -79,7 +80,7 @@ export interface Policy extends PolicyInput {}
  * @category models
  */
 export type PolicyError<P extends Policy> =
-  | (P extends { readonly rateLimit: object } ? RateLimited : never)
+  | (P extends { readonly rateLimit: object } ? RateLimited | StoreUnavailable : never)
   | (P extends { readonly memory: true } ? MemoryPressure : never)
   | (P extends { readonly circuitBreaker: string } ? CircuitBreakerOpen | OperationTimeout : never)
   | (P extends { readonly timeout: Duration.Input } ? OperationTimeout : never)
@@ -176,13 +177,13 @@ export class Infrastructure extends Context.Service<Infrastructure, {
     profile: string,
     effect: Effect.Effect<A, E, R>,
     options?: { readonly key?: string }
-  ) => Effect.Effect<A, E | ProtectionError | ProtectionNotFound, R>
+  ) => Effect.Effect<A, E | ProtectionError | StoreUnavailable | ProtectionNotFound, R>
   /** runs `f` with a resource of the profile's pool, under the profile's stages */
   readonly executeWith: <A, E, R>(
     profile: string,
     f: (resource: unknown) => Effect.Effect<A, E, R>,
     options?: { readonly key?: string }
-  ) => Effect.Effect<A, E | ProtectionError | ProtectionNotFound, R>
+  ) => Effect.Effect<A, E | ProtectionError | StoreUnavailable | ProtectionNotFound, R>
   readonly status: (profile: string, options?: { readonly key?: string }) => Effect.Effect<ProfileStatus, ProtectionNotFound>
   readonly list: Effect.Effect<ReadonlyArray<string>>
 }>()("effect-foundation/Infrastructure") {}

@@ -33,6 +33,7 @@
  */
 import { Clock, Context, Duration, Effect, Exit, Layer } from "effect"
 import { fastConstructor, InvalidConfig, ProtectionNotFound, RateLimited } from "./Errors.js"
+import type { StoreUnavailable } from "./Errors.js"
 import type { AlgorithmName } from "./internal/rateLimitAlgorithms.js"
 import { validateRule } from "./internal/rateLimitConfig.js"
 import { RuleState } from "./internal/rateLimitRule.js"
@@ -129,14 +130,14 @@ export class RateLimiter extends Context.Service<RateLimiter, {
     rule: string,
     key: string,
     options?: CallOptions
-  ) => Effect.Effect<Allowance, RateLimited | ProtectionNotFound>
-  readonly status: (rule: string, key: string) => Effect.Effect<RateStatus, ProtectionNotFound>
-  readonly reset: (rule: string, key: string) => Effect.Effect<void, ProtectionNotFound>
+  ) => Effect.Effect<Allowance, RateLimited | ProtectionNotFound | StoreUnavailable>
+  readonly status: (rule: string, key: string) => Effect.Effect<RateStatus, ProtectionNotFound | StoreUnavailable>
+  readonly reset: (rule: string, key: string) => Effect.Effect<void, ProtectionNotFound | StoreUnavailable>
   readonly limit: (
     rule: string,
     key: string,
     options?: CallOptions
-  ) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | RateLimited, R>
+  ) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | RateLimited | StoreUnavailable, R>
 }>()("effect-foundation/RateLimiter") {}
 
 /**
@@ -230,13 +231,13 @@ export const limit: {
     rule: string,
     key: string,
     options?: CallOptions
-  ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | RateLimited, R | RateLimiter>
+  ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | RateLimited | StoreUnavailable, R | RateLimiter>
   <A, E, R>(
     self: Effect.Effect<A, E, R>,
     rule: string,
     key: string,
     options?: CallOptions
-  ): Effect.Effect<A, E | RateLimited, R | RateLimiter>
+  ): Effect.Effect<A, E | RateLimited | StoreUnavailable, R | RateLimiter>
 } = function(first: unknown, second: unknown, third?: unknown, fourth?: unknown) {
   // `dual` with a predicate spreads `arguments` on every call; this is the same dispatch
   // without it (the data-last form runs once per protected call in a pipe)
@@ -251,7 +252,7 @@ const limitEffect = <A, E, R>(
   rule: string,
   key: string,
   options: CallOptions | undefined
-): Effect.Effect<A, E | RateLimited, R | RateLimiter> => {
+): Effect.Effect<A, E | RateLimited | StoreUnavailable, R | RateLimiter> => {
   const cost = options?.cost ?? 1
   return Effect.withFiber((fiber): Effect.Effect<A, E | RateLimited, R> => {
     const context = fiber.context
@@ -424,3 +425,27 @@ const make = (entries: Map<string, Entry>): RateLimiter["Service"] & Internal =>
     }
   }
 }
+
+/**
+ * The Redis store: the same service, with every decision one atomic Lua round trip on Redis's
+ * clock, shared by all processes (see `docs/distributed.md`). Needs effect's `Redis` service;
+ * a rule's `onRedisError` (`"failOpen"`, `"failClosed"`, or `{ policy, insurance }`) decides
+ * what happens when Redis does not answer; `"failClosed"` fails `StoreUnavailable`.
+ *
+ * **Example** (Limits shared through Redis)
+ *
+ * ```ts
+ * import { NodeRedis } from "@effect/platform-node"
+ * import { Layer } from "effect"
+ * import { RateLimiter } from "effect-foundation"
+ *
+ * const Limits = RateLimiter.layerRedis({
+ *   rules: { api: { algorithm: "gcra", limit: 100, window: "1 minute", onRedisError: "failOpen" } }
+ * }).pipe(Layer.provide(NodeRedis.layer({ url: "redis://127.0.0.1:6379" })))
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export { layerRedis } from "./RateLimiterRedis.js"
+export type { FailurePolicy, OnRedisError, RedisOptions, RedisRateRule } from "./RateLimiterRedis.js"

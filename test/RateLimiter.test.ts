@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Duration, Effect, Exit, Fiber, Layer, Metric } from "effect"
 import { TestClock } from "effect/testing"
-import type { InvalidConfig, ProtectionNotFound } from "../src/Errors.js"
+import type { InvalidConfig, ProtectionNotFound, StoreUnavailable } from "../src/Errors.js"
 import { RateLimited } from "../src/Errors.js"
 import * as RateLimiter from "../src/RateLimiter.js"
 
@@ -13,7 +13,7 @@ const service = RateLimiter.RateLimiter
 const check = (rule: string, key: string, cost?: number) =>
   Effect.flatMap(service, (limiter) => limiter.check(rule, key, cost === undefined ? undefined : { cost }))
 
-const denial = <A, R>(effect: Effect.Effect<A, RateLimited | ProtectionNotFound, R>) =>
+const denial = <A, R>(effect: Effect.Effect<A, RateLimited | ProtectionNotFound | StoreUnavailable, R>) =>
   Effect.map(Effect.flip(effect), (error) => {
     if (!(error instanceof RateLimited)) throw new Error(`expected RateLimited, got ${error._tag}`)
     return { limit: error.limit, remaining: error.remaining, retryAfter: Duration.toMillis(error.retryAfter) }

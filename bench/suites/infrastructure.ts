@@ -26,7 +26,7 @@ const loop = async (call: () => Effect.Effect<unknown, unknown, any>) => {
     Effect.runPromise(
       Effect.gen(function*() {
         for (let i = 0; i < n; i++) yield* call()
-      }).pipe(Effect.provideContext(context))
+      }).pipe(Effect.provideContext(context)) as Effect.Effect<void, unknown>
     )
 }
 
