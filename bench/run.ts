@@ -70,7 +70,7 @@ const runSuite = async (file: string): Promise<SuiteResult> => {
   for (let round = 0; round < rounds; round++) {
     const output = execFileSync(
       process.execPath,
-      [...(suite.nodeFlags ?? []), "--import", "tsx", join(here, "worker.ts"), file, quick ? "quick" : "full"],
+      [...(suite.nodeFlags ?? []), "--import", "tsx", join(here, "worker.ts"), file, quick ? "quick" : "full", String(round)],
       { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 16 << 20 }
     )
     perRound.push(JSON.parse(output.trim().split("\n").pop()!))

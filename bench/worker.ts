@@ -4,15 +4,16 @@
  */
 import { caseId, time, type Suite } from "./harness.js"
 
-const [suiteFile, mode] = process.argv.slice(2)
+const [suiteFile, mode, round] = process.argv.slice(2)
 const quick = mode === "quick"
 const suite: Suite = (await import(suiteFile!)).default
 const out: Record<string, Record<string, number>> = {}
 for (const scenario of suite.scenarios) {
   const figures: Record<string, number> = {}
   const n = quick ? scenario.operations?.quick ?? 20_000 : scenario.operations?.full ?? 200_000
-  // interleave order by round parity is unnecessary: each round is its own process
-  for (const c of scenario.cases) {
+  // odd rounds run the cases in reverse order, so no case always pays for running first
+  const cases = Number(round) % 2 === 1 ? [...scenario.cases].reverse() : scenario.cases
+  for (const c of cases) {
     if (c.measure) {
       figures[caseId(c)] = await c.measure(quick)
     } else if (c.setup) {
