@@ -141,24 +141,38 @@ const admissionStages = <A>(effect: Effect.Effect<A, any, any>, policy: PolicyIn
   return c.telemetry === undefined ? effect : instrument(effect, c.telemetry)
 }
 
-/** One span per protected call (not per stage) and the duration histogram. */
+/**
+ * One span per protected call (not per stage) and the duration histogram.
+ *
+ * The span is made with `Effect.makeSpan` and ended here, rather than with `Effect.withSpan`:
+ * `withSpan` also makes the span the parent of everything the effect does, which copies the
+ * fiber's context on every call and measured several times the cost of all the stages
+ * together. So `foundation.protect` is a sibling of the spans the protected effect creates
+ * (both children of the caller's span), covering the same interval.
+ */
 const instrument = <A>(effect: Effect.Effect<A, any, any>, c: Telemetry): Effect.Effect<A, any, any> =>
-  Effect.withFiber((fiber) => {
-    const clock = fiber.getRef(Clock.Clock)
-    const started = clock.currentTimeNanosUnsafe()
-    const context = fiber.context as Context.Context<never>
-    return Effect.onExit(effect, (exit) => {
-      const millis = Number(clock.currentTimeNanosUnsafe() - started) / 1e6
-      if (Exit.isSuccess(exit)) {
-        c.durations.success.updateUnsafe(millis, context)
+  Effect.flatMap(Effect.makeSpan(Names.spans.protect, c.spanOptions), (span) =>
+    Effect.withFiber((fiber) => {
+      const clock = fiber.getRef(Clock.Clock)
+      const started = clock.currentTimeNanosUnsafe()
+      const context = fiber.context as Context.Context<never>
+      return Effect.onExit(effect, (exit) => {
+        const ended = clock.currentTimeNanosUnsafe()
+        const millis = Number(ended - started) / 1e6
+        if (Exit.isSuccess(exit)) {
+          c.durations.success.updateUnsafe(millis, context)
+        } else {
+          const code = rejectionCode(exit.cause)
+          ;(code === undefined ? c.durations.failure : c.durations.rejected).updateUnsafe(millis, context)
+          if (code !== undefined) {
+            span.attribute("error.type", code)
+            span.attribute("foundation.outcome", "rejected")
+          }
+        }
+        span.end(ended, exit)
         return Effect.void
-      }
-      const code = rejectionCode(exit.cause)
-      ;(code === undefined ? c.durations.failure : c.durations.rejected).updateUnsafe(millis, context)
-      if (code === undefined) return Effect.void
-      return Effect.annotateCurrentSpan({ "error.type": code, "foundation.outcome": "rejected" })
-    })
-  }).pipe(Effect.withSpan(Names.spans.protect, c.spanOptions))
+      })
+    }))
 
 /** `Infrastructure.protect`: every stage the policy names around `self`. */
 export const protect = <A, E, R>(self: Effect.Effect<A, E, R>, policy: PolicyInput): Effect.Effect<A, any, any> => {
