@@ -186,7 +186,16 @@ export const make = Effect.fnUntraced(function*(options: Options = {}) {
   const context = yield* Effect.context<never>()
   const pubsub = yield* PubSub.unbounded<Transition>()
   const registry = new Registry(defaults!, policies, maxBreakers, context, pubsub)
-  yield* Effect.addFinalizer(() => Effect.sync(() => registry.close()).pipe(Effect.andThen(PubSub.shutdown(pubsub))))
+  yield* Effect.addFinalizer(() =>
+    Effect.sync(() => {
+      registry.close()
+      // do not keep a closed service's context alive through the protect cache
+      if (lastService !== undefined && registryOf(lastService) === registry) {
+        lastService = undefined
+        lastContext = undefined
+      }
+    }).pipe(Effect.andThen(PubSub.shutdown(pubsub)))
+  )
 
   yield* Stream.fromPubSub(pubsub).pipe(
     Stream.runForEach((t) =>
@@ -219,7 +228,7 @@ export const make = Effect.fnUntraced(function*(options: Options = {}) {
         ? Effect.fail(new ProtectionNotFound({ kind: "circuit_breaker", protection: name }))
         : Effect.succeed(breaker)
     })
-  return CircuitBreaker.of(Object.assign(registry, {
+  return CircuitBreaker.of(withRegistry(registry, {
     execute: (breaker: string) => <A, E, R>(self: Effect.Effect<A, E, R>) =>
       guarded(self, guardFor(registry, breaker, self)) as Effect.Effect<
         A,
@@ -248,6 +257,21 @@ export const make = Effect.fnUntraced(function*(options: Options = {}) {
     transitions: Stream.fromPubSub(pubsub)
   }))
 })
+
+// The service value carries its registry under a private symbol, so `protect` can reach the
+// breakers without a lookup per call and tell our service from a test double.
+const registryKey = Symbol.for("effect-foundation/CircuitBreaker/registry")
+const withRegistry = <S extends object>(registry: Registry, service: S): S =>
+  Object.defineProperty(service, registryKey, { value: registry, enumerable: false })
+
+/** @internal the registry behind a service built by `make` (undefined for other implementations) */
+export const registryOf = (service: CircuitBreaker["Service"]): Registry | undefined =>
+  (service as unknown as Record<symbol, Registry | undefined>)[registryKey]
+
+// The last context a protected call ran in, and its registry: a fiber's context changes rarely,
+// so most calls skip the lookup.
+let lastContext: unknown = undefined
+let lastService: CircuitBreaker["Service"] | undefined = undefined
 
 /**
  * Protects an effect with the named breaker of the `CircuitBreaker` in context.
@@ -300,9 +324,15 @@ class ContextGuard extends BreakerGuard {
     this.self = self
   }
   override admit(fiber: Parameters<BreakerGuard["admit"]>[0]) {
-    const service = serviceFrom(fiber, CircuitBreaker)
-    if (!(service instanceof Registry)) return service.execute(this.name)(this.self!) as Effect.Effect<never, any>
-    ;(this as { registry: Registry }).registry = service
+    let service = lastService
+    if (fiber.context !== lastContext || service === undefined) {
+      service = serviceFrom(fiber, CircuitBreaker)
+      lastContext = fiber.context
+      lastService = service
+    }
+    const registry = registryOf(service)
+    if (registry === undefined) return service.execute(this.name)(this.self!) as Effect.Effect<never, any>
+    ;(this as { registry: Registry }).registry = registry
     return super.admit(fiber)
   }
 }

@@ -43,9 +43,9 @@ import { Clock, Effect, Layer, Queue, Stream } from "effect"
 import { Redis } from "effect/persistence"
 import { randomBytes } from "node:crypto"
 import type { Options } from "./CircuitBreaker.js"
-import { CircuitBreaker, make } from "./CircuitBreaker.js"
+import { CircuitBreaker, make, registryOf } from "./CircuitBreaker.js"
 import type { InvalidConfig } from "./Errors.js"
-import type { Breaker, ProbeLeases, Registry } from "./internal/breakerRegistry.js"
+import type { Breaker, ProbeLeases } from "./internal/breakerRegistry.js"
 import { Violations } from "./internal/validate.js"
 
 /**
@@ -95,7 +95,7 @@ const makeShared = Effect.fnUntraced(function*(options: RedisOptions) {
   if (invalid !== undefined) return yield* invalid
 
   const service = yield* make(options)
-  const registry = service as unknown as Registry
+  const registry = registryOf(service)!
   const redis = yield* Redis.Redis
   const origin = randomBytes(8).toString("hex")
   const channel = `${prefix}:transitions`

@@ -316,6 +316,17 @@ describe("CircuitBreaker", () => {
         expect(transitions[3]).toMatchObject({ breaker: "db", at: 30_000 })
       }).pipe(withBreakers({ breakers: { db: { failureThreshold: 1 } } })))
 
+    it.effect("a protected effect uses the service of the context it runs in", () =>
+      Effect.gen(function*() {
+        const call = ok.pipe(CircuitBreaker.protect("db"))
+        const count = CircuitBreaker.CircuitBreaker.use((s) => Effect.map(s.state("db"), (x) => x.successes))
+        const one = CircuitBreaker.layer({ breakers: { db: {} } })
+        const two = CircuitBreaker.layer({ breakers: { db: {} } })
+        const first = yield* Effect.andThen(Effect.andThen(call, call), count).pipe(Effect.provide(one))
+        const second = yield* Effect.andThen(call, count).pipe(Effect.provide(two))
+        expect([first, second]).toEqual([2, 1])
+      }))
+
     it.effect("a test double provided with Layer.succeed receives protected calls", () =>
       Effect.gen(function*() {
         const seen: Array<string> = []
