@@ -38,6 +38,7 @@ import type { AlgorithmName } from "./internal/rateLimitAlgorithms.js"
 import { validateRule } from "./internal/rateLimitConfig.js"
 import { RuleState } from "./internal/rateLimitRule.js"
 import { registerCounter } from "./internal/observableMetric.js"
+import { invalidCost, isCost, notFound } from "./internal/rateLimitCall.js"
 import * as Telemetry from "./Telemetry.js"
 
 /**
@@ -254,7 +255,7 @@ const limitEffect = <A, E, R>(
   options: CallOptions | undefined
 ): Effect.Effect<A, E | RateLimited | StoreUnavailable, R | RateLimiter> => {
   const cost = options?.cost ?? 1
-  return Effect.withFiber((fiber): Effect.Effect<A, E | RateLimited, R> => {
+  return Effect.withFiber((fiber): Effect.Effect<A, E | RateLimited | StoreUnavailable, R> => {
     const context = fiber.context
     if (context !== lookup.context) {
       // contexts are immutable and a fiber keeps one across calls: look both services up
@@ -291,14 +292,10 @@ interface Internal {
     key: string,
     cost: number,
     self: Effect.Effect<A, E, R>
-  ) => Effect.Effect<A, E | RateLimited, R>
+  ) => Effect.Effect<A, E | RateLimited | StoreUnavailable, R>
 }
 
 const rateLimited = fastConstructor(RateLimited, "RateLimited", "rate_limited")
-const notFound = (rule: string) => new ProtectionNotFound({ kind: "rate_limit_rule", protection: rule })
-const invalidCost = (cost: unknown) =>
-  new InvalidConfig({ path: "cost", message: `must be a positive integer, got ${String(cost)}` })
-const isCost = (cost: number): boolean => Number.isSafeInteger(cost) && cost >= 1
 
 const deny = (entry: Entry, key: string, now: number, wait: number): Exit.Exit<never, RateLimited> => {
   const state = entry.state

@@ -53,6 +53,7 @@ import { Redis } from "effect/persistence"
 import { fastConstructor, InvalidConfig, ProtectionNotFound, RateLimited, StoreUnavailable } from "./Errors.js"
 import type { Rule } from "./internal/rateLimitAlgorithms.js"
 import { registerCounter } from "./internal/observableMetric.js"
+import { invalidCost, isCost, notFound } from "./internal/rateLimitCall.js"
 import type { Reply } from "./internal/redis/rateLimitScript.js"
 import { algorithmCode, lua } from "./internal/redis/rateLimitScript.js"
 import { makeClientRunner, makeScriptRunner, scriptSha, withTimeout } from "./internal/redis/scriptRunner.js"
@@ -214,10 +215,6 @@ const run = Symbol.for("effect-foundation/RateLimiter/run")
 
 const rateLimited = fastConstructor(RateLimited, "RateLimited", "rate_limited")
 const unavailable = fastConstructor(StoreUnavailable, "StoreUnavailable", "store_unavailable")
-const notFound = (rule: string) => new ProtectionNotFound({ kind: "rate_limit_rule", protection: rule })
-const invalidCost = (cost: unknown) =>
-  new InvalidConfig({ path: "cost", message: `must be a positive integer, got ${String(cost)}` })
-const isCost = (cost: number): boolean => Number.isSafeInteger(cost) && cost >= 1
 
 const admit = <A, E, R>(
   entry: Entry,
@@ -370,12 +367,11 @@ const makeService = (
     key: string,
     cost: number,
     self: Effect.Effect<A, E, R>
-  ): Effect.Effect<A, E | RateLimited, R> => {
+  ): Effect.Effect<A, E | RateLimited | StoreUnavailable, R> => {
     const entry = entries.get(rule)
     if (entry === undefined) return Effect.die(notFound(rule))
     if (!isCost(cost)) return Effect.die(invalidCost(cost))
-    // StoreUnavailable (failClosed) widens the error channel; see the report on RateLimiter's types
-    return decide(entry, clock, key, cost, () => self) as Effect.Effect<A, E | RateLimited, R>
+    return decide(entry, clock, key, cost, () => self)
   }
 
   const allowanceOf = (entry: Entry, key: string, now: number) => (reply: Reply | undefined): Effect.Effect<Allowance> => {

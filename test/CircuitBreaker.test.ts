@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Duration, Effect, Exit, Fiber, Layer, Metric, Option, Stream } from "effect"
+import { Cause, Duration, Effect, Exit, Fiber, Layer, Metric, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { CircuitBreaker } from "../src/index.js"
 
@@ -367,6 +367,4 @@ describe("CircuitBreaker", () => {
         expect(left).toEqual([])
       }).pipe(Effect.provideService(Metric.MetricRegistry, new Map())))
   })
-
-  it.effect("Option import keeps type-only helpers honest", () => Effect.sync(() => expect(Option.none()._tag).toBe("None")))
 })

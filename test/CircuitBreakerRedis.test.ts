@@ -44,6 +44,10 @@ const until = <E>(condition: Effect.Effect<boolean, E>, millis = 2_000) =>
     return true
   })
 
+/** two failures: enough to open the test policy's breaker in `breakers`' process */
+const failTwice = (breakers: CircuitBreaker.CircuitBreaker["Service"]) =>
+  Effect.andThen(call(breakers, Effect.fail("503")), call(breakers, Effect.fail("503")))
+
 const stateOf = (breakers: CircuitBreaker.CircuitBreaker["Service"]) =>
   Effect.map(breakers.state("payments"), (s) => s.state)
 
@@ -54,8 +58,7 @@ describe("CircuitBreakerRedis", () => {
       const prefix = `cb${prefixes++}`
       const a = yield* processIn(scope, prefix)
       const b = yield* processIn(scope, prefix)
-      yield* call(a, Effect.fail("503"))
-      yield* call(a, Effect.fail("503"))
+      yield* failTwice(a)
       expect(yield* stateOf(a)).toBe("Open")
       const started = Date.now()
       expect(yield* until(Effect.map(stateOf(b), (s) => s === "Open"))).toBe(true)
@@ -72,8 +75,7 @@ describe("CircuitBreakerRedis", () => {
       const prefix = `cb${prefixes++}`
       const a = yield* processIn(scope, prefix)
       const b = yield* processIn(scope, prefix)
-      yield* call(a, Effect.fail("503"))
-      yield* call(a, Effect.fail("503"))
+      yield* failTwice(a)
       expect(yield* until(Effect.map(stateOf(b), (s) => s === "Open"))).toBe(true)
       yield* Effect.sleep("450 millis")
       expect(Exit.isSuccess(yield* call(a, Effect.succeed("ok")))).toBe(true)
@@ -86,8 +88,7 @@ describe("CircuitBreakerRedis", () => {
       const scope = yield* Effect.scope
       const prefix = `cb${prefixes++}`
       const processes = yield* Effect.forEach([1, 2, 3], () => processIn(scope, prefix))
-      yield* call(processes[0]!, Effect.fail("503"))
-      yield* call(processes[0]!, Effect.fail("503"))
+      yield* failTwice(processes[0]!)
       for (const p of processes) expect(yield* until(Effect.map(stateOf(p), (s) => s === "Open"))).toBe(true)
       yield* Effect.sleep("450 millis")
       let probes = 0
@@ -106,8 +107,7 @@ describe("CircuitBreakerRedis", () => {
       const scope = yield* Effect.scope
       const prefix = `cb${prefixes++}`
       const a = yield* processIn(scope, prefix)
-      yield* call(a, Effect.fail("503"))
-      yield* call(a, Effect.fail("503"))
+      yield* failTwice(a)
       yield* Effect.sleep("50 millis")
       const late = yield* processIn(scope, prefix)
       expect(yield* stateOf(late)).toBe("Open")
@@ -121,8 +121,7 @@ describe("CircuitBreakerRedis", () => {
       const b = yield* processIn(scope, prefix)
       yield* Effect.promise(() => server.stop())
       const started = Date.now()
-      yield* call(a, Effect.fail("503"))
-      yield* call(a, Effect.fail("503"))
+      yield* failTwice(a)
       expect(yield* stateOf(a)).toBe("Open") // the local breaker works alone
       expect(yield* stateOf(b)).toBe("Closed") // nothing could be shared
       yield* Effect.sleep("450 millis")

@@ -62,15 +62,6 @@ export class Violations {
     return parsed
   }
 
-  oneOf<T extends string>(path: string, value: unknown, allowed: ReadonlyArray<T>): T | undefined {
-    if (value === undefined) return undefined
-    if (typeof value !== "string" || !allowed.includes(value as T)) {
-      this.add(path, `must be one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}, got ${describe(value)}`)
-      return undefined
-    }
-    return value as T
-  }
-
   toError(): InvalidConfig | undefined {
     if (this.list.length === 0) return undefined
     const [first, ...rest] = this.list

@@ -1,0 +1,14 @@
+/**
+ * What every rate limiter store (memory, Redis) checks about a call before deciding, in one
+ * place so the stores cannot drift apart.
+ */
+import { InvalidConfig, ProtectionNotFound } from "../Errors.js"
+
+export const notFound = (rule: string): ProtectionNotFound =>
+  new ProtectionNotFound({ kind: "rate_limit_rule", protection: rule })
+
+export const invalidCost = (cost: unknown): InvalidConfig =>
+  new InvalidConfig({ path: "cost", message: `must be a positive integer, got ${String(cost)}` })
+
+/** costs are whole units, so every algorithm's arithmetic stays exact */
+export const isCost = (cost: number): boolean => Number.isSafeInteger(cost) && cost >= 1
