@@ -62,6 +62,21 @@ export class Violations {
     return parsed
   }
 
+  /**
+   * A positive duration that arms a timer (a timeout, an interval, a wait bound): like
+   * `duration`, and at most `MAX_TIMER_MILLIS`, since Node fires a longer timer after 1 ms.
+   */
+  timerDuration(path: string, value: unknown): number | undefined {
+    const millis = this.duration(path, value)
+    if (millis === undefined) return undefined
+    const problem = timerLimitProblem(millis)
+    if (problem !== undefined) {
+      this.add(path, problem)
+      return undefined
+    }
+    return millis
+  }
+
   toError(): InvalidConfig | undefined {
     if (this.list.length === 0) return undefined
     const [first, ...rest] = this.list
@@ -71,6 +86,20 @@ export class Violations {
     })
   }
 }
+
+/**
+ * The longest wait a Node timer can hold: 2^31 - 1 ms (about 24.8 days). Node fires a timer
+ * armed with more after 1 ms, so a `timeout: "30 days"` would time out every call at once.
+ * Options that arm a timer are rejected above it rather than clamped: a wait that long is a
+ * mistake in a resilience policy, and a clamp would silently change what was asked for.
+ */
+export const MAX_TIMER_MILLIS = 2_147_483_647
+
+/** Why `millis` cannot arm a timer, or undefined when it can. */
+export const timerLimitProblem = (millis: number): string | undefined =>
+  millis > MAX_TIMER_MILLIS
+    ? `must be at most ${MAX_TIMER_MILLIS} milliseconds (about 24.8 days, the longest a timer can wait), got ${millis}ms`
+    : undefined
 
 const parseDuration = (value: unknown): number | undefined => {
   if (typeof value === "number") return Number.isNaN(value) ? undefined : value

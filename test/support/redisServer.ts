@@ -20,6 +20,12 @@ export interface RedisServer {
   readonly stop: () => Promise<void>
   /** starts it again on the same port */
   readonly restart: () => Promise<void>
+  /** freezes the server (SIGSTOP to its pid): connections stay open, nothing answers */
+  readonly pause: () => void
+  /** thaws a paused server (SIGCONT) */
+  readonly resume: () => void
+  /** kills the server at once (SIGKILL, no shutdown) and waits for it to exit; `restart` brings it back */
+  readonly kill: () => Promise<void>
 }
 
 export const redisServerPath = (): string | undefined => {
@@ -105,10 +111,26 @@ export const startRedisServer = async (options?: { readonly port?: number }): Pr
     process.removeListener("exit", killOnExit)
     if (running === undefined || running.exitCode !== null || running.pid === undefined) return
     const exited = new Promise<void>((resolve) => running.once("exit", () => resolve()))
+    // a paused server would not handle SIGTERM until thawed
+    process.kill(running.pid, "SIGCONT")
     process.kill(running.pid, "SIGTERM")
     const forced = setTimeout(() => running.pid !== undefined && running.kill("SIGKILL"), 2_000)
     await exited
     clearTimeout(forced)
+  }
+  const signal = (name: NodeJS.Signals) => {
+    const pid = child?.pid
+    if (pid === undefined || child?.exitCode !== null) throw new Error(`redis-server on port ${port} is not running`)
+    process.kill(pid, name)
+  }
+  const kill = async () => {
+    const running = child
+    child = undefined
+    process.removeListener("exit", killOnExit)
+    if (running === undefined || running.exitCode !== null || running.pid === undefined) return
+    const exited = new Promise<void>((resolve) => running.once("exit", () => resolve()))
+    process.kill(running.pid, "SIGKILL")
+    await exited
   }
   await start()
   return {
@@ -120,6 +142,9 @@ export const startRedisServer = async (options?: { readonly port?: number }): Pr
     restart: async () => {
       await stop()
       await start()
-    }
+    },
+    pause: () => signal("SIGSTOP"),
+    resume: () => signal("SIGCONT"),
+    kill
   }
 }
