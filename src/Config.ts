@@ -28,6 +28,7 @@
  */
 import { Duration, Effect, Schema, SchemaIssue } from "effect"
 import { InvalidConfig } from "./Errors.js"
+import { joinViolations, MAX_TIMER_MILLIS, timerLimitProblem } from "./internal/validate.js"
 
 const isPositiveDuration = Schema.makeFilter<Duration.Duration>((duration) =>
   Duration.isFinite(duration) && Duration.toMillis(duration) > 0
@@ -44,6 +45,28 @@ const isPositiveDuration = Schema.makeFilter<Duration.Duration>((duration) =>
 export const DurationInput = Schema.Union([Schema.DurationFromString, Schema.DurationFromMillis]).pipe(
   Schema.check(isPositiveDuration)
 )
+
+const fitsATimer = Schema.makeFilter<Duration.Duration>((duration) =>
+  timerLimitProblem(Duration.toMillis(duration))
+)
+
+/**
+ * A duration that arms a timer (a timeout, an interval): like `DurationInput`, and at most
+ * 2^31 - 1 milliseconds (about 24.8 days), the longest a Node timer can wait. A longer one
+ * would fire after 1 ms, so it is rejected rather than clamped.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const TimerDurationInput = DurationInput.pipe(Schema.check(fitsATimer))
+
+/**
+ * The longest duration `TimerDurationInput` accepts, in milliseconds.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const maxTimerMillis: number = MAX_TIMER_MILLIS
 
 const PositiveInt = Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1)))
 const NonNegativeInt = Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(0)))
@@ -71,7 +94,7 @@ export const BreakerPolicy = Schema.Struct({
     max: DurationInput
   })),
   halfOpenMaxCalls: optional(PositiveInt),
-  callTimeout: optional(DurationInput),
+  callTimeout: optional(TimerDurationInput),
   critical: optional(Schema.Boolean)
 })
 
@@ -103,11 +126,11 @@ export const PoolSizing = Schema.Struct({
   maxOverflow: optional(NonNegativeInt),
   minIdle: optional(NonNegativeInt),
   strategy: optional(Schema.Literals(["fifo", "lifo"])),
-  checkoutTimeout: optional(DurationInput),
+  checkoutTimeout: optional(TimerDurationInput),
   idleTimeout: optional(DurationInput),
   maxLifetime: optional(DurationInput),
-  shutdownTimeout: optional(DurationInput),
-  leakWarning: optional(DurationInput)
+  shutdownTimeout: optional(TimerDurationInput),
+  leakWarning: optional(TimerDurationInput)
 })
 
 /**
@@ -117,7 +140,7 @@ export const PoolSizing = Schema.Struct({
  * @category schemas
  */
 export const Memory = Schema.Struct({
-  checkInterval: optional(DurationInput),
+  checkInterval: optional(TimerDurationInput),
   thresholds: optional(Schema.Struct({ medium: Rate, high: Rate, critical: Rate })),
   rejectAt: optional(Schema.Literals(["medium", "high", "critical"])),
   maxEventLoopDelay: optional(DurationInput)
@@ -130,13 +153,14 @@ export const Memory = Schema.Struct({
  * @category schemas
  */
 export const Health = Schema.Struct({
-  cacheTtl: optional(DurationInput),
-  defaultTimeout: optional(DurationInput),
+  cacheTtl: optional(TimerDurationInput),
+  defaultTimeout: optional(TimerDurationInput),
   http: optional(Schema.Struct({
     port: Schema.Int.pipe(Schema.check(Schema.isBetween({ minimum: 0, maximum: 65535 }))),
     host: optional(Schema.String),
     path: optional(Schema.String),
-    details: optional(Schema.Boolean)
+    details: optional(Schema.Boolean),
+    requestTimeout: optional(TimerDurationInput)
   }))
 })
 
@@ -151,7 +175,7 @@ export const Profile = Schema.Struct({
   memory: optional(Schema.Boolean),
   circuitBreaker: optional(Schema.NonEmptyString),
   pool: optional(Schema.NonEmptyString),
-  timeout: optional(DurationInput),
+  timeout: optional(TimerDurationInput),
   monitor: optional(Schema.Struct({ service: Schema.NonEmptyString, operation: Schema.NonEmptyString })),
   poolTimeoutIsFailure: optional(Schema.Boolean)
 })
@@ -172,13 +196,14 @@ const references = Schema.makeFilter<{
   const issues: Array<Schema.FilterIssue> = []
   for (const [name, profile] of Object.entries(config.protections ?? {})) {
     const at = (field: string) => ["protections", name, field]
-    if (profile.circuitBreaker !== undefined && !(profile.circuitBreaker in (config.breakers ?? {}))) {
+    // own keys only: `in` would accept "toString" and every other inherited property name
+    if (profile.circuitBreaker !== undefined && !Object.hasOwn(config.breakers ?? {}, profile.circuitBreaker)) {
       issues.push({ path: at("circuitBreaker"), issue: `names breaker "${profile.circuitBreaker}", which is not configured in breakers` })
     }
-    if (profile.rateLimit !== undefined && !(profile.rateLimit.rule in (config.rateLimits ?? {}))) {
+    if (profile.rateLimit !== undefined && !Object.hasOwn(config.rateLimits ?? {}, profile.rateLimit.rule)) {
       issues.push({ path: [...at("rateLimit"), "rule"], issue: `names rule "${profile.rateLimit.rule}", which is not configured in rateLimits` })
     }
-    if (profile.pool !== undefined && !(profile.pool in (config.pools ?? {}))) {
+    if (profile.pool !== undefined && !Object.hasOwn(config.pools ?? {}, profile.pool)) {
       issues.push({ path: at("pool"), issue: `names pool "${profile.pool}", which is not configured in pools` })
     }
     if (profile.memory === true && config.memory === undefined) {
@@ -237,7 +262,7 @@ export const toInvalidConfig = (error: Schema.SchemaError, base = ""): InvalidCo
   const first = issues[0]
   return new InvalidConfig({
     path: first === undefined ? base : pathOf(first),
-    message: issues.map((issue) => `${pathOf(issue) || "(root)"}: ${issue.message}`).join("; ")
+    message: joinViolations(issues.map((issue) => `${pathOf(issue) || "(root)"}: ${issue.message}`))
   })
 }
 

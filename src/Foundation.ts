@@ -123,7 +123,8 @@ const fromDecoded = (config: Config.FoundationConfig, options: Options) => {
     port: http.port,
     host: http.host,
     path: http.path,
-    details: http.details
+    details: http.details,
+    requestTimeout: http.requestTimeout
   })
   return Layer.merge(all, endpoint.pipe(Layer.provide(all)))
 }

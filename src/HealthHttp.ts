@@ -10,7 +10,11 @@
  * - `GET {path}/live`: 200 `{"status":"pass"}` while the process serves requests; it never
  *   runs a dependency check (a restart does not cure a database outage).
  * - `GET {path}/ready`: critical checks and components only.
- * - Other methods: 405 (with `Allow: GET`); other paths: 404.
+ * - `HEAD` on any of them: the same status and headers without a body (some probes use it).
+ * - Other methods: 405 (with `Allow: GET, HEAD`); other paths: 404.
+ * - A client gets `requestTimeout` (default 5 seconds) to send its request; an idle
+ *   keep-alive connection is closed after 5 seconds. A probe that takes longer is broken,
+ *   and a slow client must not hold a socket for Node's defaults (minutes).
  * - Error messages and check details are left out unless `details: true`: a public probe must
  *   not leak hosts or internals.
  * - Built with effect's HTTP server and `@effect/platform-node`'s `NodeHttpServer`; the server
@@ -32,7 +36,7 @@
  * @since 0.1.0
  */
 import { NodeHttpServer } from "@effect/platform-node"
-import { Context, Effect, Layer } from "effect"
+import { Context, Duration, Effect, Layer, Option } from "effect"
 import type { HttpServerError } from "effect/http"
 import { HttpServer, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { createServer } from "node:http"
@@ -40,11 +44,17 @@ import { InvalidConfig } from "./Errors.js"
 import { HealthAggregator } from "./HealthAggregator.js"
 import type { SystemHealth } from "./HealthAggregator.js"
 import { httpStatusOf, liveBody, makeCachedRenderer, render } from "./internal/healthJson.js"
+import { timerLimitProblem } from "./internal/validate.js"
+
+const DEFAULT_REQUEST_TIMEOUT_MILLIS = 5_000
+const KEEP_ALIVE_TIMEOUT_MILLIS = 5_000
 
 /**
  * Options. `port` 0 picks a free port (read it back from `HealthHttp.url`). `host` defaults
  * to every interface (what a Kubernetes probe needs; the URL then says `localhost`); `path` defaults to `/health`;
  * `details` (default `false`) adds error messages, check details, score and timings.
+ * `requestTimeout` (default 5 seconds, at most 2^31 - 1 ms) bounds how long a client may take
+ * to send its request before the connection is closed.
  *
  * **Example** (A loopback-only endpoint for tests)
  *
@@ -62,6 +72,7 @@ export interface Options {
   readonly host?: string | undefined
   readonly path?: string | undefined
   readonly details?: boolean | undefined
+  readonly requestTimeout?: Duration.Input | undefined
 }
 
 /**
@@ -115,7 +126,7 @@ const headers = { "cache-control": "no-store" }
 export const layer = (
   options: Options
 ): Layer.Layer<HealthHttp, InvalidConfig | HttpServerError.ServeError, HealthAggregator> =>
-  Layer.unwrap(Effect.map(validate(options), ({ basePath, host, port }) =>
+  Layer.unwrap(Effect.map(validate(options), ({ basePath, host, port, requestTimeoutMillis }) =>
     Layer.effect(
       HealthHttp,
       Effect.gen(function*() {
@@ -130,7 +141,12 @@ export const layer = (
         })
       })
     ).pipe(
-      Layer.provide(NodeHttpServer.layer(() => createServer(), host === undefined ? { port } : { port, host }))
+      Layer.provide(
+        NodeHttpServer.layer(
+          () => probeServer(requestTimeoutMillis),
+          host === undefined ? { port } : { port, host }
+        )
+      )
     )
   ))
 
@@ -173,14 +189,15 @@ const makeApp = (
   const live = Effect.succeed(HttpServerResponse.text(liveBody, { status: 200, contentType, headers }))
   const notFound = Effect.succeed(HttpServerResponse.text("not found", { status: 404, headers }))
   const notAllowed = Effect.succeed(
-    HttpServerResponse.text("method not allowed", { status: 405, headers: { ...headers, allow: "GET" } })
+    HttpServerResponse.text("method not allowed", { status: 405, headers: { ...headers, allow: "GET, HEAD" } })
   )
   return Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
     const query = request.url.indexOf("?")
     const path = query === -1 ? request.url : request.url.slice(0, query)
     const route = path === fullPath ? full : path === readyPath ? ready : path === livePath ? live : undefined
     if (route === undefined) return notFound
-    return request.method === "GET" ? route : notAllowed
+    // Node's server sends no body for HEAD, so the same response serves both
+    return request.method === "GET" || request.method === "HEAD" ? route : notAllowed
   })
 }
 
@@ -213,6 +230,45 @@ const validate = (options: Options) =>
         })
       )
     }
+    const requestTimeoutMillis = options.requestTimeout === undefined
+      ? DEFAULT_REQUEST_TIMEOUT_MILLIS
+      : positiveMillis(options.requestTimeout)
+    const timeoutProblem = requestTimeoutMillis === undefined
+      ? `must be a positive, finite duration, got ${String(options.requestTimeout)}`
+      : timerLimitProblem(requestTimeoutMillis)
+    if (timeoutProblem !== undefined) {
+      return Effect.fail(new InvalidConfig({ path: "health.http.requestTimeout", message: timeoutProblem }))
+    }
     // "/" as the base would make the probes "//live": serve them at "/live" and "/ready"
-    return Effect.succeed({ basePath: path === "/" ? "" : path, host, port })
+    return Effect.succeed({ basePath: path === "/" ? "" : path, host, port, requestTimeoutMillis: requestTimeoutMillis! })
   })
+
+const positiveMillis = (input: Duration.Input): number | undefined => {
+  const decoded = typeof input === "number" && Number.isNaN(input) ? Option.none() : Duration.fromInput(input)
+  if (Option.isNone(decoded)) return undefined
+  const millis = Duration.toMillis(decoded.value)
+  return Number.isFinite(millis) && millis > 0 ? millis : undefined
+}
+
+/**
+ * A Node server with timeouts for a probe endpoint rather than Node's defaults (60 s for
+ * headers, 5 minutes for a request): a client that has not sent its request within
+ * `requestTimeoutMillis` is disconnected, and so is an idle keep-alive connection after 5 s.
+ */
+const probeServer = (requestTimeoutMillis: number) => {
+  const server = createServer({
+    headersTimeout: requestTimeoutMillis,
+    requestTimeout: requestTimeoutMillis,
+    // how often Node looks for expired requests (default 30 s, longer than the timeout itself)
+    connectionsCheckingInterval: Math.max(10, Math.min(1_000, Math.floor(requestTimeoutMillis / 4)))
+  })
+  server.keepAliveTimeout = Math.min(KEEP_ALIVE_TIMEOUT_MILLIS, requestTimeoutMillis)
+  // Answer a late or malformed request and close its socket ourselves: without our own
+  // listener, whether Node closes it after the 408 depends on who else listens.
+  server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy()
+    const status = error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? "408 Request Timeout" : "400 Bad Request"
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy())
+  })
+  return server
+}

@@ -29,10 +29,34 @@ const bad: ReadonlyArray<readonly [string, unknown, string]> = [
   ["profile naming a missing pool", { protections: { p: { pool: "nope" } } }, "protections.p.pool"],
   ["memory guard without memory section", { protections: { p: { memory: true } } }, "protections.p.memory"],
   ["health port out of range", { health: { http: { port: 70000 } } }, "health.http.port"],
+  ["profile naming an inherited property as breaker", { breakers: {}, protections: { p: { circuitBreaker: "toString" } } }, "protections.p.circuitBreaker"],
+  ["profile naming an inherited property as rule", { protections: { p: { rateLimit: { rule: "constructor" } } } }, "protections.p.rateLimit.rule"],
+  ["timeout longer than a timer can wait", { protections: { p: { timeout: "30 days" } } }, "protections.p.timeout"],
+  ["callTimeout longer than a timer can wait", { breakers: { db: { callTimeout: 2 ** 31 } } }, "breakers.db.callTimeout"],
+  ["pool checkoutTimeout longer than a timer can wait", { pools: { db: { size: 1, checkoutTimeout: "25 days" } } }, "pools.db.checkoutTimeout"],
+  ["health requestTimeout longer than a timer can wait", { health: { http: { port: 0, requestTimeout: "90 days" } } }, "health.http.requestTimeout"],
   ["not an object", 42, ""]
 ]
 
 describe("Config", () => {
+  it.effect("accepts the longest timeout a timer can hold, and a rate window longer than that", () =>
+    Effect.gen(function*() {
+      const config = yield* Config.decode({
+        rateLimits: { daily: { algorithm: "fixed-window", limit: 10, window: "30 days" } },
+        protections: { p: { rateLimit: { rule: "daily" }, timeout: Config.maxTimerMillis } }
+      })
+      expect(config.protections?.p?.timeout).toBeDefined()
+    }))
+
+  it.effect("lists at most 20 violations in one message and counts the rest", () =>
+    Effect.gen(function*() {
+      const breakers = Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`b${i}`, { failureThreshold: -1 }]))
+      const error = yield* Effect.flip(Config.decode({ breakers }))
+      expect(error.path).toBe("breakers.b0.failureThreshold")
+      expect(error.message).toContain("... and 9980 more violations")
+      expect(error.message.length).toBeLessThan(5_000)
+    }))
+
   it.effect("decodes a valid configuration, durations included", () =>
     Effect.gen(function*() {
       const config = yield* Config.decode(valid)

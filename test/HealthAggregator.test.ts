@@ -332,7 +332,8 @@ describe("HealthAggregator", () => {
           path: "health.checks.db"
         })
         expect((yield* Effect.flip(health.register("", ok)))._tag).toBe("InvalidConfig")
-        for (const bad of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, "soon" as never]) {
+        // "30 days" is more than a Node timer can hold (2^31 - 1 ms): it would fire after 1 ms
+        for (const bad of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, "soon" as never, "30 days"]) {
           expect(yield* Effect.flip(health.register("x", ok, { timeout: bad }))).toMatchObject({
             path: "health.checks.x.timeout"
           })
@@ -350,6 +351,8 @@ describe("HealthAggregator", () => {
       expect(bad).toMatchObject({ _tag: "InvalidConfig", path: "health.defaultTimeout" })
       const badTtl = yield* Effect.flip(Layer.build(HealthAggregator.layer({ cacheTtl: Number.NaN })))
       expect(badTtl).toMatchObject({ _tag: "InvalidConfig", path: "health.cacheTtl" })
+      const tooLong = yield* Effect.flip(Layer.build(HealthAggregator.layer({ defaultTimeout: "30 days" })))
+      expect(tooLong).toMatchObject({ _tag: "InvalidConfig", path: "health.defaultTimeout" })
     }))
 })
 

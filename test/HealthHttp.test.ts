@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import type { Scope } from "effect"
 import { Effect, Layer } from "effect"
+import * as net from "node:net"
 import * as HealthAggregator from "../src/HealthAggregator.js"
 import * as HealthHttp from "../src/HealthHttp.js"
 import { HealthComponents } from "../src/internal/healthComponents.js"
@@ -195,13 +196,65 @@ describe("HealthHttp", () => {
         expect(db.state.calls).toBe(1)
       }), {}, { cacheTtl: "10 seconds" }))
 
-  it.live("other methods get 405 with Allow: GET; other paths get 404; a query string is ignored", () =>
+  it.live("HEAD answers with the status and headers of GET and no body", () =>
+    served((health, http) =>
+      Effect.gen(function*() {
+        yield* health.register("db", Effect.succeed("unhealthy"), { critical: true })
+        for (const url of [http.url, http.readyUrl]) {
+          const head = yield* fetchAnswer(url, { method: "HEAD" })
+          expect([head.status, head.contentType, head.cacheControl, head.text]).toEqual([
+            503,
+            "application/health+json",
+            "no-store",
+            ""
+          ])
+        }
+        const live = yield* fetchAnswer(http.liveUrl, { method: "HEAD" })
+        expect([live.status, live.text]).toEqual([200, ""])
+      })
+    ))
+
+  it.live("a client that does not finish its request within requestTimeout is disconnected", () =>
+    served((_, http) =>
+      Effect.gen(function*() {
+        const { port } = new URL(http.url)
+        const started = Date.now()
+        // half a request line, then silence: Node's default would keep this socket for 60 s
+        const closedAfter = yield* Effect.promise(() =>
+          new Promise<number>((resolve, reject) => {
+            const socket = net.connect({ host: "127.0.0.1", port: Number(port) }, () => socket.write("GET /health HTTP/1.1\r\nHost: x\r\n"))
+            socket.on("error", () => undefined)
+            let answer = ""
+            socket.on("data", (chunk) => (answer += String(chunk)))
+            socket.on("close", () => answer.startsWith("HTTP/1.1 408") ? resolve(Date.now() - started) : reject(new Error(`closed with ${JSON.stringify(answer)}`)))
+            setTimeout(() => {
+              socket.destroy()
+              reject(new Error("the server kept a slow client for 5 s"))
+            }, 5_000).unref()
+          })
+        )
+        expect(closedAfter).toBeGreaterThanOrEqual(250)
+        expect(closedAfter).toBeLessThan(3_000)
+      }), { requestTimeout: "300 millis" }))
+
+  it.effect("rejects a requestTimeout a timer cannot hold", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Layer.build(
+        HealthHttp.layer({ port: 0, host: "127.0.0.1", requestTimeout: "30 days" }).pipe(
+          Layer.provideMerge(HealthAggregator.layer())
+        )
+      ))
+      expect(error._tag === "InvalidConfig" ? error.path : error._tag).toBe("health.http.requestTimeout")
+      expect(error.message).toContain("2147483647")
+    }).pipe(Effect.scoped))
+
+  it.live("other methods get 405 with Allow: GET, HEAD; other paths get 404; a query string is ignored", () =>
     served((health, http) =>
       Effect.gen(function*() {
         yield* health.register("db", Effect.succeed("healthy"))
         for (const url of [http.url, http.liveUrl, http.readyUrl]) {
           const post = yield* fetchAnswer(url, { method: "POST", body: "{}" })
-          expect([post.status, post.allow]).toEqual([405, "GET"])
+          expect([post.status, post.allow]).toEqual([405, "GET, HEAD"])
           expect((yield* fetchAnswer(url, { method: "DELETE" })).status).toBe(405)
         }
         const base = http.url.replace(/\/health$/, "")

@@ -299,6 +299,10 @@ describe("MemoryManager", () => {
       }
       expect((yield* build({ thresholds: { critical: 1.5 } })).path).toBe("memory.thresholds.critical")
       expect((yield* build({ cleanupTimeout: "-1 seconds" as never })).path).toBe("memory.cleanupTimeout")
+      // Node fires a timer of more than 2^31 - 1 ms after 1 ms: such waits are refused
+      const tooLong = yield* build({ checkInterval: "30 days" })
+      expect([tooLong.path, tooLong.message]).toEqual(["memory.checkInterval", expect.stringContaining("2147483647")])
+      expect((yield* build({ cleanupTimeout: 2 ** 31 })).path).toBe("memory.cleanupTimeout")
     }))
 
   it.effect("stops sampling when its scope closes", () =>

@@ -9,6 +9,7 @@
 import type { Clock, Context, Fiber } from "effect"
 import { Deferred, Duration, Effect, Exit, Option } from "effect"
 import { InvalidConfig } from "../Errors.js"
+import { timerLimitProblem } from "./validate.js"
 import type { CheckResult } from "./health.js"
 import { fromCause, fromOutcome, isFresh, timedOut } from "./health.js"
 import type { HealthComponent } from "./healthComponents.js"
@@ -168,7 +169,7 @@ export const stop = (entry: Entry): void => {
   entry.removeGauge = undefined
 }
 
-/** Milliseconds of a `Duration.Input`, or an `InvalidConfig` naming `path`. */
+/** Milliseconds of a `Duration.Input` a timer can hold, or an `InvalidConfig` naming `path`. */
 export const positiveMillis = (
   input: Duration.Input,
   path: string
@@ -183,7 +184,9 @@ export const positiveMillis = (
       new InvalidConfig({ path, message: `must be a positive, finite duration, got ${Duration.format(decoded.value)}` })
     )
   }
-  return Effect.succeed(millis)
+  // every duration of a check arms a timer (timeout, interval) or bounds one (cacheTtl)
+  const problem = timerLimitProblem(millis)
+  return problem === undefined ? Effect.succeed(millis) : Effect.fail(new InvalidConfig({ path, message: problem }))
 }
 
 /** Provides the services a check captured at registration, so it runs anywhere. */

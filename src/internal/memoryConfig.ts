@@ -35,7 +35,7 @@ export interface MemoryConfig {
 
 export const parseMemoryOptions = (options: MemoryOptions): MemoryConfig | InvalidConfig => {
   const checks = new Checks()
-  const checkIntervalMillis = checks.duration("memory.checkInterval", options.checkInterval, 1_000)
+  const checkIntervalMillis = checks.timerDuration("memory.checkInterval", options.checkInterval, 1_000)
   const t = options.thresholds ?? {}
   const medium = checks.number("memory.thresholds.medium", t.medium, defaultThresholds.medium, 0, 1, true)
   const high = checks.number("memory.thresholds.high", t.high, defaultThresholds.high, 0, 1, true)
@@ -52,7 +52,7 @@ export const parseMemoryOptions = (options: MemoryOptions): MemoryConfig | Inval
       rejectAt = options.rejectAt
     }
   }
-  const cleanupTimeoutMillis = checks.duration("memory.cleanupTimeout", options.cleanupTimeout, 5_000)
+  const cleanupTimeoutMillis = checks.timerDuration("memory.cleanupTimeout", options.cleanupTimeout, 5_000)
   const cleanupCooldownMillis = checks.duration("memory.cleanupCooldown", options.cleanupCooldown, 10_000)
   const eventLoop = options.eventLoop ?? {}
   const maxEventLoopDelay = eventLoop.maxDelay === undefined

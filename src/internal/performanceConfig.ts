@@ -7,6 +7,7 @@ import { Duration, Option } from "effect"
 import { InvalidConfig } from "../Errors.js"
 import type { BaselineConfig } from "./performanceBaseline.js"
 import type { WindowConfig } from "./performanceWindow.js"
+import { joinViolations, timerLimitProblem } from "./validate.js"
 
 export class Checks {
   readonly violations: Array<{ readonly path: string; readonly message: string }> = []
@@ -25,6 +26,15 @@ export class Checks {
       return fallback
     }
     return millis
+  }
+
+  /** like `duration`, for a wait that arms a timer: at most 2^31 - 1 ms */
+  timerDuration(path: string, value: Duration.Input | undefined, fallback: number): number {
+    const millis = this.duration(path, value, fallback)
+    const problem = timerLimitProblem(millis)
+    if (problem === undefined) return millis
+    this.add(path, problem)
+    return fallback
   }
 
   /** a finite number in [min, max] (or (min, max] when `exclusiveMin`), or the default */
@@ -51,7 +61,7 @@ export class Checks {
     if (this.violations.length === 0) return undefined
     return new InvalidConfig({
       path: this.violations[0]!.path,
-      message: this.violations.map((v) => `${v.path} ${v.message}`).join("; ")
+      message: joinViolations(this.violations.map((v) => `${v.path} ${v.message}`))
     })
   }
 }

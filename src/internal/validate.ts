@@ -79,12 +79,24 @@ export class Violations {
 
   toError(): InvalidConfig | undefined {
     if (this.list.length === 0) return undefined
-    const [first, ...rest] = this.list
     return new InvalidConfig({
-      path: first!.path,
-      message: [first!, ...rest].map((v) => `${v.path} ${v.message}`).join("; ")
+      path: this.list[0]!.path,
+      message: joinViolations(this.list.map((v) => `${v.path} ${v.message}`))
     })
   }
+}
+
+/** How many violations one `InvalidConfig` message spells out; the rest are counted. */
+export const MAX_LISTED_VIOLATIONS = 20
+
+/**
+ * Joins violation lines into one message, listing at most `MAX_LISTED_VIOLATIONS` and saying
+ * how many more there are: 10,000 bad entries must not make a 780 KB log line.
+ */
+export const joinViolations = (lines: ReadonlyArray<string>): string => {
+  if (lines.length <= MAX_LISTED_VIOLATIONS) return lines.join("; ")
+  const more = lines.length - MAX_LISTED_VIOLATIONS
+  return `${lines.slice(0, MAX_LISTED_VIOLATIONS).join("; ")}; ... and ${more} more violation${more === 1 ? "" : "s"}`
 }
 
 /**
