@@ -18,7 +18,8 @@
  * - Error messages and check details are left out unless `details: true`: a public probe must
  *   not leak hosts or internals.
  * - Built with effect's HTTP server and `@effect/platform-node`'s `NodeHttpServer`; the server
- *   lives as long as the layer.
+ *   lives as long as the layer. `@effect/platform-node` is loaded when the layer is built, not
+ *   when this module is imported, so applications that only mount the routes need not install it.
  *
  * **Example** (Serving the endpoint on port 9090)
  *
@@ -35,7 +36,6 @@
  *
  * @since 0.1.0
  */
-import { NodeHttpServer } from "@effect/platform-node"
 import { Context, Duration, Effect, Layer, Option } from "effect"
 import type { HttpServerError } from "effect/http"
 import { HttpServer, HttpServerRequest, HttpServerResponse } from "effect/http"
@@ -126,7 +126,7 @@ const headers = { "cache-control": "no-store" }
 export const layer = (
   options: Options
 ): Layer.Layer<HealthHttp, InvalidConfig | HttpServerError.ServeError, HealthAggregator> =>
-  Layer.unwrap(Effect.map(validate(options), ({ basePath, host, port, requestTimeoutMillis }) =>
+  Layer.unwrap(Effect.map(Effect.zip(validate(options), loadNodeHttpServer), ([{ basePath, host, port, requestTimeoutMillis }, NodeHttpServer]) =>
     Layer.effect(
       HealthHttp,
       Effect.gen(function*() {
@@ -242,6 +242,16 @@ const validate = (options: Options) =>
     // "/" as the base would make the probes "//live": serve them at "/live" and "/ready"
     return Effect.succeed({ basePath: path === "/" ? "" : path, host, port, requestTimeoutMillis: requestTimeoutMillis! })
   })
+
+// Loaded on first use: `@effect/platform-node` is an optional peer needed only for this layer.
+const loadNodeHttpServer = Effect.promise(() =>
+  import("@effect/platform-node/NodeHttpServer").catch((cause: unknown) => {
+    throw new Error(
+      "HealthHttp.layer needs @effect/platform-node: npm install @effect/platform-node",
+      { cause }
+    )
+  })
+)
 
 const positiveMillis = (input: Duration.Input): number | undefined => {
   const decoded = typeof input === "number" && Number.isNaN(input) ? Option.none() : Duration.fromInput(input)
