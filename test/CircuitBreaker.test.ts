@@ -153,6 +153,45 @@ describe("CircuitBreaker", () => {
         expect(yield* stateOf()).toBe("Closed")
       }).pipe(withBreakers({ breakers: { db: policy } })))
 
+    it.effect("a probe that never returns is given up after maxWaitInHalfOpen: the circuit reopens, the late result is ignored", () =>
+      Effect.gen(function*() {
+        yield* calls(2, failing) // open at 0, probe due at 10s
+        yield* TestClock.adjust("10 seconds")
+        let finish: (value: string) => void = () => {}
+        const hung = Effect.callback<string>((resume) => {
+          finish = (value) => resume(Effect.succeed(value))
+        })
+        const probe = yield* Effect.forkChild(hung.pipe(CircuitBreaker.protect("db")), { startImmediately: true })
+        yield* TestClock.adjust("4999 millis")
+        const full = yield* Effect.flip(ok.pipe(CircuitBreaker.protect("db")))
+        // the soonest another probe can run: the wait ends in 1 ms, then one reset timeout
+        expect(full._tag === "CircuitBreakerOpen" && [full.state, Duration.toMillis(full.retryAfter)]).toEqual(["HalfOpen", 10_001])
+        yield* TestClock.adjust("1 millis") // 15s: the probe's wait has run out
+        const reopened = yield* Effect.flip(ok.pipe(CircuitBreaker.protect("db")))
+        expect(reopened._tag === "CircuitBreakerOpen" && [reopened.state, Duration.toMillis(reopened.retryAfter)]).toEqual(["Open", 10_000])
+        finish("late") // a late success of the lost probe changes nothing
+        expect(yield* Fiber.join(probe)).toBe("late")
+        expect(yield* stateOf()).toBe("Open")
+        yield* TestClock.adjust("10 seconds")
+        expect(yield* ok.pipe(CircuitBreaker.protect("db"))).toBe("ok")
+        expect(yield* stateOf()).toBe("Closed")
+      }).pipe(withBreakers({ breakers: { db: { ...policy, maxWaitInHalfOpen: "5 seconds" } } })))
+
+    it.effect("with no callTimeout, a hung probe does not hold HalfOpen past the default wait (60 s)", () =>
+      Effect.gen(function*() {
+        yield* calls(2, failing)
+        yield* TestClock.adjust("10 seconds")
+        yield* Effect.forkChild(Effect.never.pipe(CircuitBreaker.protect("db")), { startImmediately: true })
+        yield* TestClock.adjust("59 seconds")
+        expect((yield* Effect.flip(ok.pipe(CircuitBreaker.protect("db"))))._tag).toBe("CircuitBreakerOpen")
+        expect(yield* stateOf()).toBe("HalfOpen")
+        // a call arriving long after the wait ran out (60 s) and a reset timeout (10 s) after
+        // it finds the circuit due for a probe at once: the reopening is dated from the deadline
+        yield* TestClock.adjust("11 seconds")
+        expect(yield* ok.pipe(CircuitBreaker.protect("db"))).toBe("ok")
+        expect(yield* stateOf()).toBe("Closed")
+      }).pipe(withBreakers({ breakers: { db: policy } })))
+
     it.effect("a result of a call admitted before the circuit opened is ignored", () =>
       Effect.gen(function*() {
         // a slow call admitted while Closed must not close the circuit that opened meanwhile

@@ -19,6 +19,7 @@ export interface BreakerPolicyInput {
   readonly backoff?: { readonly factor: number; readonly max: Duration.Input }
   readonly halfOpenMaxCalls?: number
   readonly callTimeout?: Duration.Input
+  readonly maxWaitInHalfOpen?: Duration.Input
   readonly isFailure?: (cause: Cause.Cause<unknown>) => boolean
   readonly critical?: boolean
 }
@@ -28,6 +29,13 @@ export const DEFAULT_RESET_TIMEOUT_MS = 30_000
 export const DEFAULT_MINIMUM_CALLS = 10
 export const DEFAULT_SLIDING_WINDOW_SIZE = 100
 export const DEFAULT_HALF_OPEN_MAX_CALLS = 1
+/**
+ * How long probes may hold HalfOpen when the policy does not say (or `callTimeout`, when
+ * longer). Longer than any sane call (HTTP clients give up after 30 to 60 s), so a probe that
+ * is merely slow is not cut short; short enough that a probe that never returns costs about
+ * one minute of rejections, the order of the default reset timeout.
+ */
+export const DEFAULT_MAX_WAIT_IN_HALF_OPEN_MS = 60_000
 
 export interface NormalizedPolicy {
   readonly core: Policy
@@ -90,7 +98,17 @@ export const normalize = (
   }
   const halfOpenMaxCalls = violations.integer(at("halfOpenMaxCalls"), policy.halfOpenMaxCalls, 1) ??
     DEFAULT_HALF_OPEN_MAX_CALLS
-  const callTimeoutMs = violations.duration(at("callTimeout"), policy.callTimeout)
+  // both arm a timer or bound a wait; resetTimeout, backoff.max, monitorWindow and
+  // slowCallDuration are only compared with the clock, so they need no timer bound
+  const callTimeoutMs = violations.timerDuration(at("callTimeout"), policy.callTimeout)
+  const maxWaitInHalfOpenMs = violations.timerDuration(at("maxWaitInHalfOpen"), policy.maxWaitInHalfOpen) ??
+    Math.max(DEFAULT_MAX_WAIT_IN_HALF_OPEN_MS, callTimeoutMs ?? 0)
+  if (callTimeoutMs !== undefined && maxWaitInHalfOpenMs < callTimeoutMs) {
+    violations.add(
+      at("maxWaitInHalfOpen"),
+      `must be >= callTimeout (${callTimeoutMs}ms), got ${maxWaitInHalfOpenMs}ms: a probe would be given up before its own timeout`
+    )
+  }
   if (policy.isFailure !== undefined && typeof policy.isFailure !== "function") {
     violations.add(at("isFailure"), "must be a function (cause) => boolean")
   }
@@ -110,7 +128,8 @@ export const normalize = (
       resetTimeoutMs,
       backoffFactor,
       backoffMaxMs,
-      halfOpenMaxCalls
+      halfOpenMaxCalls,
+      maxWaitInHalfOpenMs
     },
     callTimeoutMs,
     isFailure: policy.isFailure,

@@ -13,6 +13,12 @@
  * probes; a successful probe closes the circuit, a failed one reopens it with the reset
  * timeout grown by the backoff factor. Results of calls admitted under an older generation
  * are ignored: a slow call admitted while Closed cannot close a circuit that has since opened.
+ *
+ * A probe that neither returns nor is interrupted would hold HalfOpen for good, so probes have
+ * a deadline (`maxWaitInHalfOpenMs` after the first probe of a busy period was admitted). It
+ * needs no timer either: the first admission or result at or after the deadline reopens the
+ * circuit *as of the deadline*, exactly as a timer firing then would have, so a call arriving
+ * a reset timeout after the deadline probes at once. Results of the lost probes are then stale.
  */
 
 export type StateName = "Closed" | "HalfOpen" | "Open"
@@ -39,6 +45,8 @@ export interface Policy {
   readonly backoffFactor: number
   readonly backoffMaxMs: number
   readonly halfOpenMaxCalls: number
+  /** how long probes may hold HalfOpen before they count as lost and the circuit reopens */
+  readonly maxWaitInHalfOpenMs: number
 }
 
 export interface Circuit {
@@ -64,6 +72,8 @@ export interface Circuit {
   attempt: number
   // --- HalfOpen
   probesInFlight: number
+  /** when the probes in flight count as lost (set as the first of them is admitted) */
+  probeDeadline: number
   // --- totals since creation (metrics and status)
   successes: number
   failures: number
@@ -90,6 +100,7 @@ export const make = (policy: Policy): Circuit => ({
   reopenAt: 0,
   attempt: 0,
   probesInFlight: 0,
+  probeDeadline: 0,
   successes: 0,
   failures: 0,
   rejected: 0
@@ -104,19 +115,26 @@ export const needsTimeToRecord = (policy: Policy): boolean =>
 
 /** Reset timeout for the current opening: base * factor^attempt, capped at the backoff max. */
 export const currentResetTimeout = (circuit: Circuit, policy: Policy): number =>
-  circuit.attempt === 0 || policy.backoffFactor === 1
+  resetTimeoutFor(circuit.attempt, policy)
+
+const resetTimeoutFor = (attempt: number, policy: Policy): number =>
+  attempt === 0 || policy.backoffFactor === 1
     ? policy.resetTimeoutMs
-    : Math.min(policy.resetTimeoutMs * Math.pow(policy.backoffFactor, circuit.attempt), policy.backoffMaxMs)
+    : Math.min(policy.resetTimeoutMs * Math.pow(policy.backoffFactor, attempt), policy.backoffMaxMs)
 
 /** Returned by `admit` when the call is rejected. */
 export const REJECTED = -1
 
 /**
  * Admission. Returns the permit (the generation, >= 0) or `REJECTED`. Moves Open to HalfOpen
- * when its time has come.
+ * when its time has come, and HalfOpen whose probes are overdue to Open (dated from their
+ * deadline), then possibly on to HalfOpen again: the generation may grow by two.
  */
 export const admit = (circuit: Circuit, now: number, policy: Policy): number => {
   if (circuit.state === CLOSED) return circuit.generation
+  if (circuit.state === HALF_OPEN && circuit.probesInFlight > 0 && now >= circuit.probeDeadline) {
+    loseProbes(circuit, policy)
+  }
   if (circuit.state === OPEN) {
     if (now < circuit.reopenAt) {
       circuit.rejected++
@@ -129,19 +147,23 @@ export const admit = (circuit: Circuit, now: number, policy: Policy): number => 
     circuit.rejected++
     return REJECTED
   }
+  if (circuit.probesInFlight === 0) circuit.probeDeadline = now + policy.maxWaitInHalfOpenMs
   circuit.probesInFlight++
   return circuit.generation
 }
 
-/** Milliseconds until a rejected caller may be admitted (an estimate in HalfOpen). */
-export const retryAfter = (circuit: Circuit, now: number, policy: Policy): number =>
-  circuit.state === OPEN
-    ? Math.max(0, circuit.reopenAt - now)
-    // HalfOpen with every probe slot taken: if the probe fails, the next chance comes after
-    // the next reset timeout, which is the honest upper bound we can give.
-    : circuit.state === HALF_OPEN
-    ? currentResetTimeout(circuit, policy)
-    : 0
+/** The probes in flight ran out of time: reopen as of their deadline, as a failed probe does. */
+const loseProbes = (circuit: Circuit, policy: Policy): void =>
+  toOpen(circuit, circuit.probeDeadline, policy, circuit.attempt + 1)
+
+/** Milliseconds until a rejected caller may be admitted (an upper bound in HalfOpen). */
+export const retryAfter = (circuit: Circuit, now: number, policy: Policy): number => {
+  if (circuit.state === OPEN) return Math.max(0, circuit.reopenAt - now)
+  if (circuit.state !== HALF_OPEN) return 0
+  // Every probe slot is taken. At worst the probes fail at their deadline, which reopens the
+  // circuit for the next (backed-off) reset timeout: the next probe runs by then.
+  return Math.max(0, circuit.probeDeadline - now) + resetTimeoutFor(circuit.attempt + 1, policy)
+}
 
 /**
  * Records a call admitted with `permit`. `failed`: the call counts as a failure; `slow`: it ran
@@ -159,6 +181,8 @@ export const record = (
   else circuit.successes++
   if (permit !== circuit.generation) return
   if (circuit.state === HALF_OPEN) {
+    // a result at or after the deadline comes from a probe already counted as lost
+    if (now >= circuit.probeDeadline) return loseProbes(circuit, policy)
     circuit.probesInFlight--
     if (failed) toOpen(circuit, now, policy, circuit.attempt + 1)
     else toClosed(circuit)
@@ -180,7 +204,11 @@ export const record = (
   if (shouldTrip(circuit, now, policy)) toOpen(circuit, now, policy, 0)
 }
 
-/** An admitted call was interrupted: it is neither a success nor a failure; free its slot. */
+/**
+ * An admitted call ended without a verdict on the dependency (it was interrupted, or the
+ * caller marked its outcome as ignored, like a pool checkout timeout): nothing is recorded,
+ * and a probe frees its slot (resilience4j's `releasePermission`).
+ */
 export const release = (circuit: Circuit, permit: number): void => {
   if (permit === circuit.generation && circuit.state === HALF_OPEN) circuit.probesInFlight--
 }

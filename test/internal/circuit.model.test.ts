@@ -1,7 +1,8 @@
 /**
- * Model-based property test: random sequences of calls (outcome, duration), clock advances,
- * trips and resets, run through the core state machine and through a small immutable
- * reference model written from the spec; they must agree after every step.
+ * Model-based property test: random sequences of calls (outcome, duration), calls that start
+ * and finish later (possibly never: hung probes), clock advances, trips and resets, run
+ * through the core state machine and through a small immutable reference model written from
+ * the spec; they must agree after every step.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Schema } from "effect"
@@ -22,12 +23,21 @@ const PolicySchema = Schema.Struct({
   extraWindow: int(0, 4),
   resetTimeout: int(1, 20),
   backoffFactor: int(1, 3),
-  backoffMaxExtra: int(0, 60)
+  backoffMaxExtra: int(0, 60),
+  halfOpenMaxCalls: int(1, 3),
+  maxWaitInHalfOpen: int(1, 8)
 })
 
 const Op = Schema.Union([
   Schema.Struct({ kind: Schema.Literal("call"), outcome: Schema.Literals(["success", "failure", "interrupt"]), duration: int(0, 8) }),
-  Schema.Struct({ kind: Schema.Literal("advance"), millis: int(0, 50) }),
+  Schema.Struct({ kind: Schema.Literal("advance"), millis: int(0, 12) }),
+  // admitted now, finished by a later "finish" (or never)
+  Schema.Struct({ kind: Schema.Literal("start") }),
+  Schema.Struct({
+    kind: Schema.Literal("finish"),
+    index: int(0, 7),
+    outcome: Schema.Literals(["success", "failure", "interrupt", "ignored"])
+  }),
   Schema.Struct({ kind: Schema.Literal("trip") }),
   Schema.Struct({ kind: Schema.Literal("reset") })
 ])
@@ -50,24 +60,34 @@ const toPolicy = (p: typeof PolicySchema.Type): Policy => {
     resetTimeoutMs: p.resetTimeout * STEP,
     backoffFactor: p.backoffFactor,
     backoffMaxMs: (p.resetTimeout + p.backoffMaxExtra) * STEP,
-    halfOpenMaxCalls: 1
+    halfOpenMaxCalls: p.halfOpenMaxCalls,
+    maxWaitInHalfOpenMs: p.maxWaitInHalfOpen * STEP
   }
 }
 
 // ---- the reference model: plain immutable values, every rule recomputed from scratch ----
 interface Model {
   readonly state: Circuit.StateName
+  /** every state change (trip and reset included) starts a new epoch; older results are stale */
+  readonly epoch: number
   readonly consecutive: number
   readonly failureTimes: ReadonlyArray<number>
   readonly outcomes: ReadonlyArray<{ readonly failed: boolean; readonly slow: boolean }>
   readonly reopenAt: number
   readonly attempt: number
+  readonly probes: number
+  /** HalfOpen: when the probes in flight count as lost */
+  readonly deadline: number
 }
-const fresh: Model = { state: "Closed", consecutive: 0, failureTimes: [], outcomes: [], reopenAt: 0, attempt: 0 }
+const initial: Model = {
+  state: "Closed", epoch: 0, consecutive: 0, failureTimes: [], outcomes: [], reopenAt: 0, attempt: 0, probes: 0, deadline: 0
+}
+const closed = (m: Model): Model => ({ ...initial, epoch: m.epoch + 1 })
 const timeoutFor = (policy: Policy, attempt: number) =>
   attempt === 0 ? policy.resetTimeoutMs : Math.min(policy.resetTimeoutMs * policy.backoffFactor ** attempt, policy.backoffMaxMs)
-const opened = (policy: Policy, now: number, attempt: number): Model => ({
-  ...fresh,
+const opened = (m: Model, policy: Policy, now: number, attempt: number): Model => ({
+  ...initial,
+  epoch: m.epoch + 1,
   state: "Open",
   attempt,
   reopenAt: now + timeoutFor(policy, attempt)
@@ -87,8 +107,32 @@ const trips = (m: Model, policy: Policy, now: number): boolean => {
   }
   return false
 }
-const modelRecord = (m: Model, policy: Policy, failed: boolean, slow: boolean, now: number, probe: boolean): Model => {
-  if (probe) return failed ? opened(policy, now, m.attempt + 1) : fresh
+/** what admission at `now` decides: the model after it, and whether the call runs */
+const modelAdmit = (m: Model, policy: Policy, now: number): { readonly model: Model; readonly admitted: boolean } => {
+  if (m.state === "Closed") return { model: m, admitted: true }
+  // overdue probes: the circuit reopened at their deadline (as a timer would have done)
+  if (m.state === "HalfOpen" && m.probes > 0 && now >= m.deadline) m = opened(m, policy, m.deadline, m.attempt + 1)
+  if (m.state === "Open") {
+    if (now < m.reopenAt) return { model: m, admitted: false }
+    m = { ...m, state: "HalfOpen", epoch: m.epoch + 1, probes: 0 }
+  }
+  if (m.probes >= policy.halfOpenMaxCalls) return { model: m, admitted: false }
+  return {
+    model: { ...m, probes: m.probes + 1, deadline: m.probes === 0 ? now + policy.maxWaitInHalfOpenMs : m.deadline },
+    admitted: true
+  }
+}
+const modelRetryAfter = (m: Model, policy: Policy, now: number): number =>
+  m.state === "Open" ? m.reopenAt - now : Math.max(0, m.deadline - now) + timeoutFor(policy, m.attempt + 1)
+const modelRelease = (m: Model, epoch: number): Model =>
+  epoch === m.epoch && m.state === "HalfOpen" ? { ...m, probes: m.probes - 1 } : m
+const modelRecord = (m: Model, policy: Policy, epoch: number, failed: boolean, slow: boolean, now: number): Model => {
+  if (epoch !== m.epoch) return m
+  if (m.state === "HalfOpen") {
+    if (now >= m.deadline) return opened(m, policy, m.deadline, m.attempt + 1)
+    return failed ? opened(m, policy, now, m.attempt + 1) : closed(m)
+  }
+  if (m.state !== "Closed") return m
   const rateRules = policy.failureRateThreshold !== undefined || policy.slowCallRateThreshold !== undefined
   const next: Model = {
     ...m,
@@ -96,18 +140,43 @@ const modelRecord = (m: Model, policy: Policy, failed: boolean, slow: boolean, n
     failureTimes: failed ? [...m.failureTimes, now] : m.failureTimes,
     outcomes: rateRules ? [...m.outcomes, { failed, slow }].slice(-policy.slidingWindowSize) : m.outcomes
   }
-  return trips(next, policy, now) ? opened(policy, now, 0) : next
+  return trips(next, policy, now) ? opened(next, policy, now, 0) : next
 }
 
 describe("circuit core against the reference model", () => {
   it.prop(
     "agrees on every admission, rejection, retryAfter and state",
-    { policyInput: PolicySchema, ops: Schema.Array(Op).pipe(Schema.check(Schema.isMaxLength(60))) },
+    { policyInput: PolicySchema, ops: Schema.Array(Op).pipe(Schema.check(Schema.isMinLength(30), Schema.isMaxLength(80))) },
     ({ ops, policyInput }) => {
       const policy = toPolicy(policyInput)
       const circuit = Circuit.make(policy)
-      let model = fresh
+      let model = initial
       let now = 1_000
+      const running: Array<{ readonly permit: number; readonly epoch: number; readonly startedAt: number }> = []
+      const slowAt = (startedAt: number) =>
+        policy.slowCallDurationMs !== undefined && now - startedAt >= policy.slowCallDurationMs
+      const admitBoth = (): { readonly permit: number; readonly epoch: number } | undefined => {
+        const decision = modelAdmit(model, policy, now)
+        model = decision.model
+        const permit = Circuit.admit(circuit, now, policy)
+        expect(permit !== Circuit.REJECTED).toBe(decision.admitted)
+        if (!decision.admitted) {
+          expect(Circuit.retryAfter(circuit, now, policy)).toBe(modelRetryAfter(model, policy, now))
+          return undefined
+        }
+        return { permit, epoch: model.epoch }
+      }
+      const finishBoth = (call: { readonly permit: number; readonly epoch: number; readonly startedAt: number }, outcome: string) => {
+        if (outcome === "interrupt" || outcome === "ignored") {
+          Circuit.release(circuit, call.permit)
+          model = modelRelease(model, call.epoch)
+          return
+        }
+        const failed = outcome === "failure"
+        const slow = slowAt(call.startedAt)
+        Circuit.record(circuit, call.permit, failed, slow, now, policy)
+        model = modelRecord(model, policy, call.epoch, failed, slow, now)
+      }
       for (const op of ops as ReadonlyArray<Op>) {
         switch (op.kind) {
           case "advance":
@@ -115,40 +184,35 @@ describe("circuit core against the reference model", () => {
             break
           case "trip":
             Circuit.trip(circuit, now, policy)
-            model = opened(policy, now, model.state === "Open" ? model.attempt : 0)
+            model = opened(model, policy, now, model.state === "Open" ? model.attempt : 0)
             break
           case "reset":
             Circuit.reset(circuit)
-            model = fresh
+            model = closed(model)
             break
+          case "start": {
+            const admitted = admitBoth()
+            if (admitted !== undefined) running.push({ ...admitted, startedAt: now })
+            break
+          }
+          case "finish": {
+            if (running.length === 0) break
+            const [call] = running.splice(op.index % running.length, 1)
+            finishBoth(call!, op.outcome)
+            break
+          }
           case "call": {
-            // model admission
-            let probe = false
-            let admitted = true
-            if (model.state === "Open" && now >= model.reopenAt) model = { ...model, state: "HalfOpen" }
-            if (model.state === "Open") admitted = false
-            else if (model.state === "HalfOpen") probe = true
-            const expectedRetry = model.state === "Open" ? model.reopenAt - now : 0
-            const permit = Circuit.admit(circuit, now, policy)
-            expect(permit !== Circuit.REJECTED).toBe(admitted)
-            if (!admitted) {
-              expect(Circuit.retryAfter(circuit, now, policy)).toBe(expectedRetry)
-              break
-            }
+            const admitted = admitBoth()
+            if (admitted === undefined) break
+            const startedAt = now
             now += op.duration * STEP
-            if (op.outcome === "interrupt") {
-              Circuit.release(circuit, permit)
-              break
-            }
-            const failed = op.outcome === "failure"
-            const slow = policy.slowCallDurationMs !== undefined && op.duration * STEP >= policy.slowCallDurationMs
-            Circuit.record(circuit, permit, failed, slow, now, policy)
-            model = modelRecord(model, policy, failed, slow, now, probe)
+            finishBoth({ ...admitted, startedAt }, op.outcome)
             break
           }
         }
         expect(Circuit.stateNames[circuit.state]).toBe(model.state)
         if (model.state === "Open") expect(circuit.reopenAt).toBe(model.reopenAt)
+        if (model.state === "HalfOpen") expect(circuit.probesInFlight).toBe(model.probes)
         expect(circuit.attempt).toBe(model.attempt)
         if (model.state === "Closed") expect(circuit.consecutiveFailures).toBe(model.consecutive)
       }
@@ -159,7 +223,8 @@ describe("circuit core against the reference model", () => {
   it("a result from an older generation is ignored, except for its counts", () => {
     const policy = toPolicy({
       failureThreshold: 1, monitorWindow: 0, failureRatePercent: 0, slowRatePercent: 0, slowCallDuration: 1,
-      minimumCalls: 1, extraWindow: 0, resetTimeout: 2, backoffFactor: 1, backoffMaxExtra: 0
+      minimumCalls: 1, extraWindow: 0, resetTimeout: 2, backoffFactor: 1, backoffMaxExtra: 0,
+      halfOpenMaxCalls: 1, maxWaitInHalfOpen: 20
     })
     const circuit = Circuit.make(policy)
     const stale = Circuit.admit(circuit, 0, policy)
@@ -173,7 +238,8 @@ describe("circuit core against the reference model", () => {
   it("half-open admits halfOpenMaxCalls probes and rejects the rest until one returns", () => {
     const policy: Policy = { ...toPolicy({
       failureThreshold: 1, monitorWindow: 0, failureRatePercent: 0, slowRatePercent: 0, slowCallDuration: 1,
-      minimumCalls: 1, extraWindow: 0, resetTimeout: 2, backoffFactor: 1, backoffMaxExtra: 0
+      minimumCalls: 1, extraWindow: 0, resetTimeout: 2, backoffFactor: 1, backoffMaxExtra: 0,
+      halfOpenMaxCalls: 1, maxWaitInHalfOpen: 20
     }), halfOpenMaxCalls: 2 }
     const circuit = Circuit.make(policy)
     Circuit.trip(circuit, 0, policy)
