@@ -65,11 +65,32 @@ import { Violations } from "./internal/validate.js"
  *   `factor`, up to `max`; a successful probe brings it back to `resetTimeout`.
  * - `halfOpenMaxCalls` (default 1): concurrent probes admitted in HalfOpen.
  * - `callTimeout`: a call running longer is interrupted, fails `OperationTimeout`, and counts
- *   as a failure.
+ *   as a failure. At most 2^31 - 1 ms (about 24.8 days), the longest a timer can wait.
+ * - `maxWaitInHalfOpen` (default 60 s, or `callTimeout` when longer): how long probes may hold
+ *   HalfOpen. A probe still running after it is counted as lost: the circuit reopens as of that
+ *   moment (with backoff, like a failed probe) and the probe's late result is ignored. Without
+ *   it, a probe that never returns (no `callTimeout`, a hung socket) would keep the breaker
+ *   HalfOpen, rejecting every call, for good (resilience4j's `maxWaitDurationInHalfOpenState`).
+ *   The default is longer than any sane call, so a slow probe is not cut short, and short
+ *   enough that a lost probe costs about a minute. It must be >= `callTimeout` and at most
+ *   2^31 - 1 ms. No timer is armed: the first call or result after the wait decides.
  * - `isFailure(cause)`: which failures count (default: every failure and defect). A failure it
  *   rejects counts as a success: the dependency answered. Interruption never counts.
  * - `critical`: when a `HealthAggregator` is present, an open breaker makes the system
  *   unhealthy rather than degraded.
+ *
+ * `resetTimeout`, `backoff.max`, `monitorWindow` and `slowCallDuration` are only compared with
+ * the clock (no timer is armed), so the timer bound does not apply to them.
+ *
+ * **Example** (A probe that hangs is given up after 10 seconds)
+ *
+ * ```ts
+ * import { CircuitBreaker } from "effect-foundation"
+ *
+ * const layer = CircuitBreaker.layer({
+ *   breakers: { payments: { failureThreshold: 5, resetTimeout: "30 seconds", maxWaitInHalfOpen: "10 seconds" } }
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -99,6 +120,12 @@ export interface BreakerStatus {
   readonly openedAt?: number
   /** time until the next probe may run (Open only; zero once due: the next call probes) */
   readonly retryAfter?: Duration.Duration
+  /**
+   * Shared breakers (`CircuitBreakerRedis`) only: this breaker's local transitions that could
+   * not be published to the other processes (Redis failed or did not answer in time). Each is
+   * also logged as a warning.
+   */
+  readonly failedShares?: number
 }
 
 /**
@@ -218,7 +245,8 @@ export const make = Effect.fnUntraced(function*(options: Options = {}) {
       rejected: c.rejected,
       consecutiveFailures: c.consecutiveFailures,
       ...(open ? { openedAt: c.openedAt } : {}),
-      ...(c.state === Circuit.OPEN ? { retryAfter: Duration.millis(Math.max(0, c.reopenAt - now)) } : {})
+      ...(c.state === Circuit.OPEN ? { retryAfter: Duration.millis(Math.max(0, c.reopenAt - now)) } : {}),
+      ...(registry.leases !== undefined ? { failedShares: breaker.failedShares } : {})
     }
   }
   const find = (name: string) =>

@@ -16,12 +16,17 @@
  *   timestamp, so clock skew between hosts does not matter (network latency does, by
  *   milliseconds).
  * - **Probe leases.** A probe first takes one of `halfOpenMaxCalls` lease keys
- *   (`SET NX PX`), released when it ends and expiring by itself after `callTimeout` (or the
- *   reset timeout) so a crashed prober cannot hold it. A process that finds every lease taken
- *   rejects like a full HalfOpen.
- * - **Redis down.** Every Redis command is bounded by `commandTimeout`. Without Redis each
- *   process falls back to its local breaker (probes included) and logs a warning once per
- *   outage; it shares state again when Redis answers.
+ *   (`SET NX PX`), released when it ends and expiring by itself after `maxWaitInHalfOpen` so a
+ *   crashed prober cannot hold it longer than a local probe could. A process that finds every
+ *   lease taken rejects like a full HalfOpen. A probe interrupted while it waits for its lease
+ *   gives its local slot back, and its lease too if Redis grants it late.
+ * - **Redis down or slow.** Every wait on Redis is bounded by `commandTimeout` (default 1 s).
+ *   Without Redis each process falls back to its local breaker (probes included) and logs a
+ *   warning once per outage; it shares state again when Redis answers. A transition that could
+ *   not be published is a *failed share*: logged, and counted in `state(name).failedShares`.
+ *   At most 64 commands wait for Redis at once (releases of leases excepted, at most one per
+ *   lease asked for); past that a command fails at once, so a hung Redis cannot make the client
+ *   queue grow without bound.
  *
  * **Example** (Shared breakers)
  *
@@ -39,13 +44,15 @@
  * @since 0.1.0
  */
 import type { Duration } from "effect"
-import { Clock, Effect, Layer, Queue, Stream } from "effect"
+import { Clock, Deferred, Effect, Exit, Fiber, Layer, Option, Queue } from "effect"
+import * as NodeRedis from "@effect/platform-node/NodeRedis"
 import { Redis } from "effect/persistence"
 import { randomBytes } from "node:crypto"
 import type { Options } from "./CircuitBreaker.js"
 import { CircuitBreaker, make, registryOf } from "./CircuitBreaker.js"
 import type { InvalidConfig } from "./Errors.js"
 import type { Breaker, ProbeLeases } from "./internal/breakerRegistry.js"
+import * as Circuit from "./internal/circuit.js"
 import { Violations } from "./internal/validate.js"
 
 /**
@@ -55,9 +62,41 @@ import { Violations } from "./internal/validate.js"
 export interface RedisOptions extends Options {
   /** key and channel prefix (default `foundation:cb`) */
   readonly prefix?: string
-  /** bound on every Redis command (default 100 ms) */
+  /**
+   * Bound on every wait on Redis: a lease, a published transition, a read (default 1 second;
+   * at most 2^31 - 1 ms).
+   *
+   * **Details**
+   *
+   * None of these waits is on the path of a normal call: they happen once per transition,
+   * once per probe and at start. So the bound can be generous: 1 second survives a link with
+   * hundreds of milliseconds of round trip plus a Redis latency spike, where the former 100 ms
+   * default silently stopped sharing openings beyond about 100 ms of round trip. The one
+   * caller who waits is a probe, for its lease, at most once per reset timeout.
+   *
+   * **Example** (A far-away Redis)
+   *
+   * ```ts
+   * import { CircuitBreakerRedis } from "effect-foundation"
+   *
+   * const layer = CircuitBreakerRedis.layerRedis({ breakers: { payments: {} }, commandTimeout: "2 seconds" })
+   * ```
+   */
   readonly commandTimeout?: Duration.Input
 }
+
+/** @internal */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 1_000
+
+/**
+ * Commands allowed to wait for Redis at once (lease releases excepted: at most one per lease
+ * asked for). Normally a handful are in flight; the cap only bites when Redis hangs with the
+ * connection open, where every command would otherwise stay queued in the client until Redis
+ * answers or the connection drops.
+ *
+ * @internal
+ */
+export const MAX_PENDING_COMMANDS = 64
 
 interface Message {
   readonly breaker: string
@@ -75,6 +114,12 @@ const RELEASE = `for i = 0, tonumber(ARGV[2]) - 1 do
   if redis.call("GET", key) == ARGV[1] then redis.call("DEL", key) return i end
 end
 return -1`
+// the state key and the message in one round trip: a slow link costs one RTT per transition
+const SHARE = `if ARGV[1] == "Open" then redis.call("SET", KEYS[1], ARGV[2], "PX", ARGV[3]) else redis.call("DEL", KEYS[1]) end
+return redis.call("PUBLISH", ARGV[4], ARGV[5])`
+const READ = `local ttls = {}
+for i, key in ipairs(KEYS) do ttls[i] = redis.call("PTTL", key) end
+return ttls`
 
 /**
  * Circuit breakers with state shared through effect's `Redis` service. Same options and
@@ -88,7 +133,7 @@ export const layerRedis = (options: RedisOptions = {}): Layer.Layer<CircuitBreak
 
 const makeShared = Effect.fnUntraced(function*(options: RedisOptions) {
   const violations = new Violations()
-  const timeoutMs = violations.duration("commandTimeout", options.commandTimeout) ?? 100
+  const timeoutMs = violations.timerDuration("commandTimeout", options.commandTimeout) ?? DEFAULT_COMMAND_TIMEOUT_MS
   const prefix = options.prefix ?? "foundation:cb"
   if (typeof prefix !== "string" || prefix.length === 0) violations.add("prefix", "must be a non-empty string")
   const invalid = violations.toError()
@@ -97,60 +142,132 @@ const makeShared = Effect.fnUntraced(function*(options: RedisOptions) {
   const service = yield* make(options)
   const registry = registryOf(service)!
   const redis = yield* Redis.Redis
+  const client = Option.getOrUndefined(yield* Effect.serviceOption(NodeRedis.NodeRedis))?.client
+  const scope = yield* Effect.scope
+  const runFork = Effect.runForkWith(yield* Effect.context<never>())
   const origin = randomBytes(8).toString("hex")
   const channel = `${prefix}:transitions`
   const stateKey = (name: string) => `${prefix}:state:${name}`
   const leaseKey = (name: string) => `${prefix}:lease:${name}`
 
+  // ---- commands: each waits at most timeoutMs; at most MAX_PENDING_COMMANDS unanswered
+  let pending = 0
+  const done = Effect.sync(() => pending--)
+  // node-redis's `timeout` drops a command still queued (not yet written) when it fires, so a
+  // command issued while disconnected does not run late; a written one waits for its reply
+  const clientOptions = { timeout: timeoutMs }
+  const raw: (args: ReadonlyArray<string>) => Effect.Effect<unknown, Redis.RedisError> = client !== undefined
+    ? (args) =>
+      Effect.callback<unknown, Redis.RedisError>((resume) => {
+        client.sendCommand([...args], clientOptions).then(
+          (reply) => resume(Effect.succeed(reply)),
+          (cause) => resume(Effect.fail(new Redis.RedisError({ cause })))
+        )
+      })
+    : (args) => redis.send(args[0]!, ...args.slice(1))
+  const timedOut = Effect.fail(new Redis.RedisError({ cause: `no answer within ${timeoutMs}ms` }))
+  const saturated = Effect.fail(
+    new Redis.RedisError({ cause: `${MAX_PENDING_COMMANDS} commands already wait for Redis` })
+  )
   let outage = false
-  const send = <A>(command: string, ...args: ReadonlyArray<string>) =>
-    redis.send<A>(command, ...args).pipe(
-      Effect.timeoutOrElse({
-        duration: timeoutMs,
-        orElse: () => Effect.fail(new Redis.RedisError({ cause: `no answer within ${timeoutMs}ms` }))
-      }),
-      Effect.tap(() => Effect.sync(() => (outage = false))),
+  /**
+   * Sends one command and waits for it at most timeoutMs. The command runs on its own fiber,
+   * which is not interrupted when the wait ends: it stays counted in `pending` until Redis
+   * answers or the connection fails, which is what bounds the client's queue.
+   */
+  const send = <A>(args: ReadonlyArray<string>, always = false): Effect.Effect<A, Redis.RedisError> =>
+    Effect.suspend(() => {
+      if (!always && pending >= MAX_PENDING_COMMANDS) return saturated
+      pending++
+      return Effect.flatMap(
+        Effect.forkIn(Effect.ensuring(raw(args), done), scope, { startImmediately: true }),
+        (fiber) => Effect.timeoutOrElse(Fiber.join(fiber), { duration: timeoutMs, orElse: () => timedOut })
+      )
+    }).pipe(
+      Effect.tap(() => outage ? Effect.sync(() => (outage = false)).pipe(
+        Effect.andThen(Effect.logInfo("circuit breakers: Redis answers again, sharing state"))
+      ) : Effect.void),
       Effect.tapError((error) =>
         outage ? Effect.void : Effect.sync(() => (outage = true)).pipe(
           Effect.andThen(Effect.logWarning(`circuit breakers: Redis unavailable, each process decides alone: ${error.cause}`))
         )
       )
-    )
+    ) as Effect.Effect<A, Redis.RedisError>
 
-  const leaseMillis = (breaker: Breaker) =>
-    String(Math.ceil(breaker.policy.callTimeoutMs ?? breaker.policy.core.resetTimeoutMs))
+  // ---- probe leases
+  let tokens = 0
+  // a lease lives as long as a local probe may hold its slot
+  const leaseMillis = (breaker: Breaker) => String(Math.ceil(breaker.policy.core.maxWaitInHalfOpenMs))
+  const release = (breaker: Breaker, token: string): void => {
+    // exempt from the cap: at most one per lease asked for, and it must not be lost, or a lease
+    // granted late would block the cluster's probes until it expires
+    runFork(
+      send(["EVAL", RELEASE, "1", leaseKey(breaker.name), token, String(breaker.policy.core.halfOpenMaxCalls)], true)
+        .pipe(Effect.ignore)
+    )
+  }
   const leases: ProbeLeases = {
-    acquire: (breaker) =>
-      send<number>(
-        "EVAL", ACQUIRE, "1", leaseKey(breaker.name), origin, String(breaker.policy.core.halfOpenMaxCalls), leaseMillis(breaker)
-      ).pipe(
-        Effect.map((slot): "acquired" | "taken" => Number(slot) >= 0 ? "acquired" : "taken"),
-        Effect.orElseSucceed(() => "unavailable" as const)
-      ),
-    release: (breaker) =>
-      send("EVAL", RELEASE, "1", leaseKey(breaker.name), origin, String(breaker.policy.core.halfOpenMaxCalls)).pipe(
-        Effect.ignore
-      )
+    newToken: () => `${origin}:${tokens++}`,
+    acquire: (breaker, token) =>
+      Effect.suspend(() => {
+        if (pending >= MAX_PENDING_COMMANDS) return Effect.succeed("unavailable" as const)
+        const args = [
+          "EVAL", ACQUIRE, "1", leaseKey(breaker.name), token, String(breaker.policy.core.halfOpenMaxCalls), leaseMillis(breaker)
+        ]
+        return send<number>(args).pipe(
+          Effect.map((slot): "acquired" | "taken" => Number(slot) >= 0 ? "acquired" : "taken"),
+          // no answer (timed out, failed, interrupted): Redis may still run it, so give the
+          // token back; the release follows the acquire on the same connection
+          Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : Effect.sync(() => release(breaker, token))),
+          Effect.orElseSucceed(() => "unavailable" as const)
+        )
+      }),
+    release
   }
   registry.leases = leases
 
-  // publish what this process decided
-  yield* service.transitions.pipe(
-    Stream.filter((t) => t.remote !== true && (t.to === "Open" || t.to === "Closed")),
-    Stream.runForEach((t) => {
-      const breaker = registry.find(t.breaker)
-      if (breaker === undefined) return Effect.void
-      const remainingMs = t.to === "Open" ? Math.max(1, breaker.circuit.reopenAt - t.at) : 0
-      const message: Message = { breaker: t.breaker, to: t.to as "Open" | "Closed", remainingMs, origin }
-      const write = t.to === "Open"
-        ? send("SET", stateKey(t.breaker), origin, "PX", String(remainingMs))
-        : send("DEL", stateKey(t.breaker))
-      return write.pipe(Effect.andThen(send("PUBLISH", channel, JSON.stringify(message))), Effect.ignore)
-    }),
+  // ---- publish what this process decided. Transitions mark their breaker; a publisher shares
+  // each marked breaker's *current* state, so a backlog (Redis slow) coalesces instead of
+  // growing, and a late publish never ships a state that is no longer true.
+  const marked = new Set<Breaker>()
+  const wake = yield* Queue.dropping<void>(1)
+  registry.onShare = (breaker) => {
+    marked.add(breaker)
+    Queue.offerUnsafe(wake, undefined)
+  }
+  const share = (breaker: Breaker) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      const circuit = breaker.circuit
+      // HalfOpen: the opening is over here, and so it is everywhere (same remaining time)
+      if (circuit.state === Circuit.HALF_OPEN || registry.find(breaker.name) !== breaker) return Effect.void
+      const to = circuit.state === Circuit.OPEN ? "Open" : "Closed"
+      const remainingMs = to === "Open" ? Math.max(1, Math.ceil(circuit.reopenAt - now)) : 0
+      const message: Message = { breaker: breaker.name, to, remainingMs, origin }
+      return send(["EVAL", SHARE, "1", stateKey(breaker.name), to, origin, String(remainingMs), channel, JSON.stringify(message)])
+        .pipe(
+          Effect.asVoid,
+          Effect.catch((error) =>
+            Effect.sync(() => breaker.failedShares++).pipe(
+              Effect.andThen(
+                Effect.logWarning(
+                  `circuit breaker "${breaker.name}": could not share ${to} with the other processes: ${error.cause}`
+                ).pipe(Effect.annotateLogs({ breaker: breaker.name, to, failedShares: breaker.failedShares }))
+              )
+            )
+          )
+        )
+    })
+  yield* Queue.take(wake).pipe(
+    Effect.andThen(Effect.suspend(() => {
+      const batch = [...marked]
+      marked.clear()
+      return Effect.forEach(batch, share, { concurrency: 16, discard: true })
+    })),
+    Effect.forever,
     Effect.forkScoped({ startImmediately: true })
   )
 
-  // apply what the others decided
+  // ---- apply what the others decided
   const apply = (text: string) =>
     Effect.flatMap(Clock.currentTimeMillis, (now) =>
       Effect.sync(() => {
@@ -164,22 +281,46 @@ const makeShared = Effect.fnUntraced(function*(options: RedisOptions) {
         if (message.to !== "Open" && message.to !== "Closed") return
         registry.applyRemote(message.breaker, message.to, Number(message.remainingMs) || 0, now)
       }))
-  const messages = yield* redis.subscribe(channel)
-  yield* Queue.take(messages).pipe(
-    Effect.flatMap((m) => apply(m.message)),
+
+  // breakers opened elsewhere while this process was not listening (starting, or resubscribing)
+  const catchUp = Effect.suspend(() => {
+    const breakers = registry.all()
+    if (breakers.length === 0) return Effect.void
+    return send<ReadonlyArray<number>>(["EVAL", READ, String(breakers.length), ...breakers.map((b) => stateKey(b.name))]).pipe(
+      Effect.flatMap((ttls) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Effect.sync(() => {
+            breakers.forEach((breaker, i) => {
+              const remaining = Number(ttls[i])
+              if (remaining > 0 && registry.find(breaker.name) === breaker) {
+                registry.applyRemote(breaker.name, "Open", remaining, now)
+              }
+            })
+          }))
+      ),
+      Effect.ignore
+    )
+  })
+
+  // The subscription: node-redis resubscribes by itself after a reconnect, but a subscriber
+  // that gives up (or fails to connect) ends the queue; then subscribe again, after a pause.
+  const listening = yield* Deferred.make<void>()
+  yield* Effect.scoped(Effect.gen(function*() {
+    const messages = yield* redis.subscribe(channel)
+    yield* catchUp
+    yield* Deferred.succeed(listening, undefined)
+    return yield* Queue.take(messages).pipe(Effect.flatMap((m) => apply(m.message)), Effect.forever)
+  })).pipe(
+    Effect.catchCause((cause) => Effect.logWarning("circuit breakers: Redis subscription ended, subscribing again", cause)),
+    Effect.andThen(Effect.sleep(timeoutMs)),
     Effect.forever,
-    Effect.catchCause((cause) => Effect.logWarning("circuit breakers: Redis subscription ended", cause)),
     Effect.forkScoped({ startImmediately: true })
   )
-
-  // a process starting late picks up breakers that are open already
-  for (const breaker of registry.configured.values()) {
-    const remaining = yield* send<number>("PTTL", stateKey(breaker.name)).pipe(Effect.orElseSucceed(() => -2))
-    if (Number(remaining) > 0) {
-      const now = yield* Clock.currentTimeMillis
-      registry.applyRemote(breaker.name, "Open", Number(remaining), now)
-    }
+  // a subscription is a connection handshake and a command, the catch-up one more: the layer
+  // waits for them a bounded time, then carries on (the listener keeps trying)
+  const ready = yield* Deferred.await(listening).pipe(Effect.timeoutOption(3 * timeoutMs))
+  if (Option.isNone(ready)) {
+    yield* Effect.logWarning(`circuit breakers: not subscribed to ${channel} after ${3 * timeoutMs}ms; still trying`)
   }
   return service
 })
-

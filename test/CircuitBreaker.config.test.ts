@@ -1,5 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Cause, Effect, Exit, Layer } from "effect"
+import { Redis } from "effect/persistence"
+import * as CircuitBreakerRedis from "../src/CircuitBreakerRedis.js"
+import { MAX_TIMER_MILLIS } from "../src/internal/validate.js"
 import { CircuitBreaker } from "../src/index.js"
 
 const buildError = (options: CircuitBreaker.Options) =>
@@ -29,6 +32,10 @@ const invalid: ReadonlyArray<readonly [string, CircuitBreaker.BreakerPolicy, str
   ["backoff max below resetTimeout", { resetTimeout: "1 minute", backoff: { factor: 2, max: "1 second" } }, "backoff.max"],
   ["halfOpenMaxCalls 0", { halfOpenMaxCalls: 0 }, "halfOpenMaxCalls"],
   ["zero callTimeout", { callTimeout: 0 }, "callTimeout"],
+  ["callTimeout beyond what a timer can wait", { callTimeout: "30 days" }, "callTimeout"],
+  ["zero maxWaitInHalfOpen", { maxWaitInHalfOpen: 0 }, "maxWaitInHalfOpen"],
+  ["maxWaitInHalfOpen beyond what a timer can wait", { maxWaitInHalfOpen: 2_147_483_648 }, "maxWaitInHalfOpen"],
+  ["maxWaitInHalfOpen shorter than callTimeout", { callTimeout: "10 seconds", maxWaitInHalfOpen: "5 seconds" }, "maxWaitInHalfOpen"],
   ["isFailure not a function", { isFailure: true as never }, "isFailure"]
 ]
 
@@ -62,6 +69,24 @@ describe("CircuitBreaker configuration", () => {
     }).pipe(Effect.provide(CircuitBreaker.layer({
       breakers: { a: { resetTimeout: "5 seconds", callTimeout: 250 }, b: { monitorWindow: "1 minute", failureThreshold: 2 } }
     }))))
+
+  it.effect("resetTimeout arms no timer: a reset timeout longer than a timer can wait is accepted", () =>
+    Effect.gen(function*() {
+      const service = yield* CircuitBreaker.CircuitBreaker
+      expect(yield* service.names).toEqual(["a"])
+    }).pipe(Effect.provide(CircuitBreaker.layer({ breakers: { a: { resetTimeout: "30 days" } } }))))
+
+  it.effect("the shared layer's commandTimeout is bounded like any timer", () =>
+    Effect.gen(function*() {
+      const redis = Layer.succeed(Redis.Redis, {} as Redis.Redis["Service"])
+      for (const commandTimeout of ["30 days", MAX_TIMER_MILLIS + 1, 0] as const) {
+        const exit = yield* Effect.exit(Layer.build(CircuitBreakerRedis.layerRedis({ commandTimeout }).pipe(Layer.provide(redis))))
+        expect(Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined).toMatchObject({
+          _tag: "InvalidConfig",
+          path: "commandTimeout"
+        })
+      }
+    }))
 
   it.effect("nothing throws: a policy that is not an object is a typed error", () =>
     Effect.gen(function*() {

@@ -141,4 +141,70 @@ describe("CircuitBreakerRedis", () => {
       )
       expect(shared).toBe(true)
     }), 20_000)
+
+  it.live("a probe interrupted while it waits for its lease gives its slot back: the breaker does not stick in HalfOpen", () =>
+    Effect.gen(function*() {
+      const scope = yield* Effect.scope
+      const prefix = `cb${prefixes++}`
+      const a = yield* processIn(scope, prefix)
+      yield* failTwice(a)
+      yield* Effect.sleep("450 millis")
+      server.pause()
+      const interrupted = yield* Effect.exit(call(a, Effect.succeed("probe")).pipe(Effect.timeout("50 millis")))
+      expect(Exit.isFailure(interrupted)).toBe(true)
+      yield* Effect.sleep("250 millis")
+      server.resume()
+      yield* Effect.sleep("100 millis")
+      const later = yield* call(a, Effect.succeed("ok"))
+      expect(later).toEqual(Exit.succeed("ok"))
+      expect(yield* stateOf(a)).toBe("Closed")
+    }))
+
+  it.live("a transition that cannot be shared is counted in the status and logged", () =>
+    Effect.gen(function*() {
+      const scope = yield* Effect.scope
+      const prefix = `cb${prefixes++}`
+      const a = yield* processIn(scope, prefix)
+      expect((yield* a.state("payments")).failedShares).toBe(0)
+      server.pause()
+      yield* failTwice(a)
+      // commandTimeout is 200 ms in these tests
+      const counted = yield* until(Effect.map(a.state("payments"), (s) => s.failedShares === 1), 1_000)
+      server.resume()
+      expect(counted).toBe(true)
+    }))
+
+  it.live("while Redis is hung, the breakers' pending Redis commands stay bounded", () =>
+    Effect.gen(function*() {
+      const scope = yield* Effect.scope
+      const prefix = `cb${prefixes++}`
+      const breakers = yield* Layer.buildWithScope(
+        CircuitBreakerRedis.layerRedis({
+          defaults: { failureThreshold: 1, resetTimeout: "100 millis" },
+          maxBreakers: 1_000,
+          prefix,
+          commandTimeout: "300 millis"
+        }).pipe(Layer.provide(Layer.suspend(() => NodeRedis.layer({ url: server.url, disableOfflineQueue: true })))),
+        scope
+      ).pipe(Effect.map((context) => Context.get(context, CircuitBreaker.CircuitBreaker)))
+      const names = Array.from({ length: 400 }, (_, i) => `host-${i}`)
+      for (const name of names) yield* Effect.exit(breakers.execute(name)(Effect.fail("503")))
+      yield* Effect.sleep("300 millis") // the openings are shared
+      yield* Effect.promise(() => server.command("CONFIG", "RESETSTAT"))
+      server.pause()
+      // every breaker is due for a probe: 400 probes at once, each wanting a lease
+      yield* Effect.forEach(names, (name) => Effect.exit(breakers.execute(name)(Effect.succeed("ok"))), {
+        concurrency: "unbounded"
+      })
+      yield* Effect.sleep("400 millis")
+      server.resume()
+      yield* Effect.sleep("300 millis")
+      const stats = yield* Effect.promise(() => server.command("INFO", "commandstats"))
+      const calls = (command: string) => Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(stats)?.[1] ?? 0)
+      // commands run by scripts are counted too: count what the client sent (every breaker
+      // command is a script)
+      const sent = calls("eval") + calls("evalsha")
+      expect(sent).toBeGreaterThan(0)
+      expect(sent).toBeLessThanOrEqual(2 * 64 + 16)
+    }), 20_000)
 })

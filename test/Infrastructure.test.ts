@@ -102,6 +102,53 @@ describe("Infrastructure.protect", () => {
       yield* Fiber.interruptAll(holders)
     }).pipe(Effect.provide(Protections)))
 
+  it.effect("a half-open probe that only hit a busy pool does not close the breaker; it gives its probe slot back", () =>
+      Effect.gen(function*() {
+        let touched = 0
+        const failing = Infrastructure.protectWith(Db, { circuitBreaker: "db" }, () =>
+          Effect.sync(() => touched++).pipe(Effect.andThen(Effect.fail("503" as const))))
+        for (let i = 0; i < 3; i++) yield* Effect.exit(failing)
+        expect((yield* CircuitBreaker.CircuitBreaker.use((s) => s.state("db"))).state).toBe("Open")
+        yield* TestClock.adjust("10 seconds")
+        // both connections are held outside the breaker: the probe can only time out on checkout
+        const pool = yield* Db
+        const holders = yield* Effect.forEach([1, 2], () =>
+          Effect.forkChild(pool.use(() => Effect.never), { startImmediately: true }))
+        const probe = yield* Effect.forkChild(
+          Effect.flip(Infrastructure.protectWith(Db, { circuitBreaker: "db" }, (c) => Effect.sync(() => (touched++, c)))),
+          { startImmediately: true }
+        )
+        yield* TestClock.adjust("1 second")
+        expect((yield* Fiber.join(probe))._tag).toBe("PoolCheckoutTimeout")
+        const status = yield* CircuitBreaker.CircuitBreaker.use((s) => s.state("db"))
+        expect(status).toMatchObject({ state: "HalfOpen", successes: 0, failures: 3 })
+        expect(touched).toBe(3)
+        yield* Fiber.interruptAll(holders)
+        // the slot is free again: the next call is a real probe
+        const healthy = Infrastructure.protectWith(Db, { circuitBreaker: "db" }, (connection) => Effect.succeed(connection))
+        expect(typeof (yield* healthy)).toBe("number")
+        expect((yield* CircuitBreaker.CircuitBreaker.use((s) => s.state("db"))).state).toBe("Closed")
+      }).pipe(Effect.provide(Protections)))
+
+  it.effect("a checkout timeout between failures does not reset the consecutive count", () =>
+    Effect.gen(function*() {
+      const pool = yield* Db
+      const fail = Effect.exit(Infrastructure.protectWith(Db, { circuitBreaker: "db" }, () => Effect.fail("503" as const)))
+      yield* fail
+      yield* fail
+      const holders = yield* Effect.forEach([1, 2], () => Effect.forkChild(pool.use(() => Effect.never), { startImmediately: true }))
+      const waiting = yield* Effect.forkChild(
+        Effect.flip(Infrastructure.protectWith(Db, { circuitBreaker: "db" }, () => Effect.void)),
+        { startImmediately: true }
+      )
+      yield* TestClock.adjust("1 second")
+      expect((yield* Fiber.join(waiting))._tag).toBe("PoolCheckoutTimeout")
+      yield* Fiber.interruptAll(holders)
+      expect((yield* CircuitBreaker.CircuitBreaker.use((s) => s.state("db"))).consecutiveFailures).toBe(2)
+      yield* fail // the third failure in a row: threshold 3
+      expect((yield* CircuitBreaker.CircuitBreaker.use((s) => s.state("db"))).state).toBe("Open")
+    }).pipe(Effect.provide(Protections)))
+
   it.effect("a burst larger than the pool: every caller gets a resource or PoolCheckoutTimeout in time", () =>
     Effect.gen(function*() {
       const call = Infrastructure.protectWith(Db, { timeout: "5 seconds" }, () => Effect.sleep("600 millis"))

@@ -4,14 +4,13 @@
  * synchronously inside one run-loop step, so each decision is atomic.
  */
 import type { Fiber } from "effect"
-import { Cause, Clock, Context, Duration, Effect, Metric, PubSub } from "effect"
+import { Cause, Clock, Context, Duration, Effect, Exit, Metric, PubSub } from "effect"
 import { CircuitBreakerOpen, fastConstructor, OperationTimeout } from "../Errors.js"
 import * as Names from "../Telemetry.js"
 import type { NormalizedPolicy } from "./breakerPolicy.js"
 import * as Circuit from "./circuit.js"
 import { registerCounter, registerGauge } from "./observableMetric.js"
 import type { Guard } from "./primitive.js"
-import { guardedPortable } from "./primitive.js"
 
 export interface Transition {
   readonly breaker: string
@@ -26,11 +25,35 @@ export interface Transition {
 /**
  * Cluster-wide probe leases for breakers whose state is shared (see `CircuitBreakerRedis`):
  * `acquire` succeeds for at most `halfOpenMaxCalls` holders across all processes, each lease
- * expiring by itself so a crashed prober cannot hold it.
+ * expiring by itself so a crashed prober cannot hold it. `token` names one probe's lease.
+ *
+ * `acquire` is bounded in time and cleans up after itself: when it ends without an answer
+ * (timed out, failed, interrupted) after the command went out, it releases `token` in the
+ * background, in case Redis runs the command late. After "acquired", the caller releases.
  */
 export interface ProbeLeases {
-  readonly acquire: (breaker: Breaker) => Effect.Effect<"acquired" | "taken" | "unavailable">
-  readonly release: (breaker: Breaker) => Effect.Effect<void>
+  readonly acquire: (breaker: Breaker, token: string) => Effect.Effect<"acquired" | "taken" | "unavailable">
+  /** gives the lease back in the background: no caller waits for Redis */
+  readonly release: (breaker: Breaker, token: string) => void
+  readonly newToken: () => string
+}
+
+/**
+ * Marks an outcome that says nothing about the dependency (a pool checkout timeout, say): a
+ * call that fails with it is neither a success nor a failure of the breaker. The caller that
+ * wrapped the error unwraps it outside the breaker.
+ */
+export class IgnoredOutcome<E = unknown> {
+  constructor(readonly error: E) {}
+}
+
+const isIgnored = (cause: Cause.Cause<unknown>): boolean => {
+  let ignored = false
+  for (const reason of cause.reasons) {
+    if (reason._tag === "Fail" && reason.error instanceof IgnoredOutcome) ignored = true
+    else if (reason._tag !== "Interrupt") return false
+  }
+  return ignored
 }
 
 export class Breaker {
@@ -38,6 +61,8 @@ export class Breaker {
   /** whether recording an outcome needs the clock (time windows, slow calls, rate rules) */
   readonly recordNeedsTime: boolean
   readonly removeSeries: Array<() => void> = []
+  /** shared breakers: local transitions this process could not publish (Redis failed or timed out) */
+  failedShares = 0
   readonly timeout: (<A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | OperationTimeout, R>) | undefined
 
   constructor(readonly name: string, readonly policy: NormalizedPolicy, readonly dynamic: boolean) {
@@ -144,8 +169,22 @@ export class Registry {
 
   /** set by a shared-state layer; undefined for a process-local breaker */
   leases: ProbeLeases | undefined = undefined
+  /** set by a shared-state layer: called on every local transition to Open or Closed */
+  onShare: ((breaker: Breaker) => void) | undefined = undefined
+
+  /** publishes what one `Circuit.admit` did: one transition, or HalfOpen -> Open -> HalfOpen */
+  admitted(breaker: Breaker, from: Circuit.StateCode, generationBefore: number, now: number): void {
+    const to = breaker.circuit.state
+    if (breaker.circuit.generation - generationBefore === 2) {
+      this.transition(breaker, from, Circuit.OPEN, now)
+      this.transition(breaker, Circuit.OPEN, to, now)
+    } else {
+      this.transition(breaker, from, to, now)
+    }
+  }
 
   transition(breaker: Breaker, from: Circuit.StateCode, to: Circuit.StateCode, at: number, remote = false): void {
+    if (!remote && to !== Circuit.HALF_OPEN && this.onShare !== undefined) this.onShare(breaker)
     const event: Transition = {
       breaker: breaker.name,
       from: Circuit.stateNames[from]!,
@@ -209,7 +248,7 @@ export class BreakerGuard implements Guard<Permit, CircuitBreakerOpen> {
     const from = circuit.state
     const generation = circuit.generation
     const permit = Circuit.admit(circuit, now, breaker.policy.core)
-    if (circuit.generation !== generation) this.registry.transition(breaker, from, circuit.state, now)
+    if (circuit.generation !== generation) this.registry.admitted(breaker, from, generation, now)
     if (permit !== Circuit.REJECTED) {
       const admitted = timed ? { generation: permit, startedAt: now } : permit
       const leases = this.registry.leases
@@ -227,6 +266,12 @@ export class BreakerGuard implements Guard<Permit, CircuitBreakerOpen> {
   /** set by `guarded` callers that need the effect in `probeWithLease` (see `CircuitBreaker`) */
   self: Effect.Effect<any, any, any> | undefined = undefined
 
+  /**
+   * A probe of a shared breaker: its local slot is taken; it runs once it holds a cluster
+   * lease. Every exit gives the slot back or records the probe: interrupted while waiting for
+   * the lease (the wait runs interruptible, the rest cannot be cut in between), lease taken by
+   * another process, or the probe's own result.
+   */
   private probeWithLease(
     leases: ProbeLeases,
     breaker: Breaker,
@@ -236,23 +281,37 @@ export class BreakerGuard implements Guard<Permit, CircuitBreakerOpen> {
     const self = this.self!
     const circuit = breaker.circuit
     const generation = typeof permit === "number" ? permit : permit.generation
-    const registry = this.registry
-    return Effect.flatMap(leases.acquire(breaker), (lease) => {
-      if (lease === "taken") {
-        // another process is probing: give the local slot back and reject like a full HalfOpen
-        Circuit.release(circuit, generation)
-        circuit.rejected++
-        return Effect.fail(makeOpen({
-          breaker: breaker.name,
-          state: "HalfOpen",
-          retryAfter: Duration.millis(Circuit.retryAfter(circuit, now, breaker.policy.core))
-        }))
-      }
-      // "unavailable": Redis is down; the local breaker decides alone (reported by the layer)
-      const probe = new PreAdmittedGuard(registry, breaker, permit)
-      const run = guardedPortable(self, probe) // applies the breaker's callTimeout through `wrap`
-      return lease === "acquired" ? Effect.ensuring(run, leases.release(breaker)) : run
-    }) as Effect.Effect<never, CircuitBreakerOpen>
+    const token = leases.newToken()
+    return Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(Effect.exit(restore(leases.acquire(breaker, token))), (lease) => {
+        if (Exit.isFailure(lease)) {
+          // interrupted while waiting for the lease: nothing ran, the slot goes back
+          Circuit.release(circuit, generation)
+          return lease
+        }
+        if (lease.value === "taken") {
+          // another process is probing: give the local slot back and reject like a full HalfOpen
+          Circuit.release(circuit, generation)
+          circuit.rejected++
+          return Effect.fail(makeOpen({
+            breaker: breaker.name,
+            state: "HalfOpen",
+            retryAfter: Duration.millis(Circuit.retryAfter(circuit, now, breaker.policy.core))
+          }))
+        }
+        // "unavailable": Redis is down or slow; the local breaker decides alone (reported by the layer)
+        const probe = new PreAdmittedGuard(this.registry, breaker, permit)
+        const acquired = lease.value === "acquired"
+        return Effect.withFiber((fiber) =>
+          Effect.onExit(restore(probe.wrap(self)), (exit) => {
+            if (Exit.isSuccess(exit)) probe.onSuccess(permit, fiber)
+            else probe.onFailure(permit, exit.cause, fiber)
+            if (acquired) leases.release(breaker, token)
+            return Effect.void
+          })
+        )
+      })
+    ) as Effect.Effect<never, CircuitBreakerOpen>
   }
 
   wrap<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | OperationTimeout, R> {
@@ -273,8 +332,9 @@ export class BreakerGuard implements Guard<Permit, CircuitBreakerOpen> {
 
   onFailure(permit: Permit, cause: Cause.Cause<unknown>, fiber: Fiber.Fiber<unknown, unknown>): void {
     const breaker = this.current!
-    if (Cause.hasInterruptsOnly(cause)) {
-      // interruption is neither a success nor a failure; a probe gives its slot back
+    if (Cause.hasInterruptsOnly(cause) || isIgnored(cause)) {
+      // interruption (or an outcome the caller marked as ignored) is neither a success nor a
+      // failure; a probe gives its slot back
       Circuit.release(breaker.circuit, typeof permit === "number" ? permit : permit.generation)
       return
     }

@@ -10,13 +10,13 @@
 import type { Cause, Context } from "effect"
 import { Clock, Duration, Effect, Exit, Metric } from "effect"
 import * as CircuitBreaker from "../CircuitBreaker.js"
-import type { PoolCheckoutTimeout } from "../Errors.js"
 import { OperationTimeout } from "../Errors.js"
 import * as MemoryManager from "../MemoryManager.js"
 import * as PerformanceMonitor from "../PerformanceMonitor.js"
 import type { Pool } from "../Pool.js"
 import * as RateLimiter from "../RateLimiter.js"
 import * as Names from "../Telemetry.js"
+import { IgnoredOutcome } from "./breakerRegistry.js"
 
 /** The policy shape (documented on `Infrastructure.Policy`). */
 export interface PolicyInput {
@@ -114,11 +114,6 @@ export const rejectionCode = (cause: Cause.Cause<unknown>): string | undefined =
   return undefined
 }
 
-/** Marks a pool checkout timeout on its way through the breaker, so it is not a breaker failure. */
-class PassThrough {
-  constructor(readonly error: PoolCheckoutTimeout) {}
-}
-
 const inner = <A, E, R>(self: Effect.Effect<A, E, R>, policy: PolicyInput, c: Compiled) => {
   let effect: Effect.Effect<A, any, any> = self
   if (policy.monitor) effect = PerformanceMonitor.measure(effect, policy.monitor.service, policy.monitor.operation)
@@ -191,10 +186,15 @@ export const protectWith = <A, E, R, P, PE>(
   if (policy.circuitBreaker === undefined || policy.poolTimeoutIsFailure === true) {
     return admissionStages(breakerStage(checkout, policy), policy, c)
   }
-  // A checkout timeout says our pool is busy, not that the dependency failed: carry it through
-  // the breaker as a value and fail with it outside, so the breaker does not count it.
-  const carried = Effect.catchTag(checkout, "PoolCheckoutTimeout", (error) => Effect.succeed(new PassThrough(error)))
-  const unwrapped = Effect.flatMap(breakerStage(carried, policy), (value) =>
-    value instanceof PassThrough ? Effect.fail(value.error) : Effect.succeed(value))
+  // A checkout timeout says our pool is busy, not that the dependency failed: it crosses the
+  // breaker marked as ignored (neither a success nor a failure; a probe gives its slot back)
+  // and is unwrapped outside. Carrying it as a success value would count as a success: a
+  // half-open probe that only met a busy pool would close the breaker.
+  const marked = Effect.catchTag(checkout, "PoolCheckoutTimeout", (error) => Effect.fail(new IgnoredOutcome(error)))
+  const unwrapped = Effect.catchIf(
+    breakerStage(marked, policy),
+    (error): error is IgnoredOutcome => error instanceof IgnoredOutcome,
+    (ignored) => Effect.fail(ignored.error)
+  )
   return admissionStages(unwrapped, policy, c)
 }
