@@ -19,13 +19,23 @@
  *   outage, the `foundation.rate_limiter.store_fallbacks` counter); `"failClosed"` fails with
  *   `StoreUnavailable` (not `RateLimited`); `{ policy, insurance: 0.25 }` lets a local
  *   in-memory limiter with 25% of the limit decide meanwhile. After a failure Redis is not
- *   asked again for `recheckAfter` (default 1 second), so an outage costs one timeout per
- *   interval, not one per call; recovery is automatic.
+ *   asked again for `recheckAfter` (default 1 second, counted from the failure), then one
+ *   decision rechecks it while the others keep following the policy: an outage costs one
+ *   timeout per interval, not one per call, and sends Redis nothing meanwhile. Recovery is
+ *   automatic.
+ * - At most `maxPending` (default 1,000) commands are sent and unanswered at once; past that,
+ *   decisions follow the policy at once without writing. A command that timed out still waits
+ *   in the client for Redis's reply; while any does, a Redis known to be down is not written
+ *   to (it answers one connection in order, so a newer command could not be answered first).
+ *   The count is the `foundation.rate_limiter.store_pending` gauge.
  *
  * **Gotchas**
  *
  * - Give the Redis client `disableOfflineQueue: true` (see the example): otherwise node-redis
  *   queues commands while disconnected, and they run, using allowance, when it reconnects.
+ * - A Redis that hangs with its socket open (frozen process, lost peer) is only detected by
+ *   the client: give it `socket.socketTimeout` and `pingInterval`, with a `reconnectStrategy`
+ *   that reconnects after a socket timeout (docs/distributed.md, "Client settings").
  * - An interrupted `"delay"` waiter keeps its slot (the memory store hands it back): the
  *   Redis store never over-admits but may under-admit after interruptions.
  * - `maxKeys` is not used for Redis state (TTLs bound it); it bounds the insurance table.
@@ -52,14 +62,16 @@ import * as NodeRedis from "@effect/platform-node/NodeRedis"
 import { Redis } from "effect/persistence"
 import { fastConstructor, InvalidConfig, ProtectionNotFound, RateLimited, StoreUnavailable } from "./Errors.js"
 import type { Rule } from "./internal/rateLimitAlgorithms.js"
-import { registerCounter } from "./internal/observableMetric.js"
+import { registerCounter, registerGauge } from "./internal/observableMetric.js"
 import { invalidCost, isCost, notFound } from "./internal/rateLimitCall.js"
 import type { Reply } from "./internal/redis/rateLimitScript.js"
 import { algorithmCode, lua } from "./internal/redis/rateLimitScript.js"
 import { makeClientRunner, makeScriptRunner, scriptSha, withTimeout } from "./internal/redis/scriptRunner.js"
-import type { CommandClient } from "./internal/redis/scriptRunner.js"
+import type { CommandClient, Pending } from "./internal/redis/scriptRunner.js"
 import type { FailurePolicy, OnRedisError, RedisRuleConfig } from "./internal/redis/storePolicy.js"
 import {
+  countOption,
+  DEFAULT_MAX_PENDING,
   DEFAULT_PREFIX,
   DEFAULT_RECHECK_MILLIS,
   DEFAULT_TIMEOUT_MILLIS,
@@ -89,7 +101,26 @@ export interface RedisRateRule extends RateRule {
  * - `prefix` (default `"effect-foundation:rl:"`) starts every key.
  * - `onRedisError` (default `"failOpen"`) applies to rules without their own.
  * - `timeout` (default 500 ms): the longest one decision waits for Redis.
- * - `recheckAfter` (default 1 second): after a failure, how long decisions skip Redis.
+ * - `recheckAfter` (default 1 second): after a failure, how long decisions skip Redis,
+ *   counted from the failure (the error or the timeout).
+ * - `maxPending` (default 1,000): the most commands sent to Redis and not answered yet; a
+ *   decision past it follows the rule's `onRedisError` at once, without writing.
+ *
+ * `timeout` and `recheckAfter` are at most 2,147,483,647 ms (about 24.8 days, the longest
+ * timer Node can arm).
+ *
+ * **Example** (A tighter bound on what may wait for Redis)
+ *
+ * ```ts
+ * import { RateLimiter } from "effect-foundation"
+ *
+ * const Limits = RateLimiter.layerRedis({
+ *   timeout: "100 millis",
+ *   recheckAfter: "2 seconds",
+ *   maxPending: 200,
+ *   rules: { api: { algorithm: "gcra", limit: 100, window: "1 minute" } }
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -100,6 +131,7 @@ export interface RedisOptions {
   readonly onRedisError?: OnRedisError | undefined
   readonly timeout?: Duration.Input | undefined
   readonly recheckAfter?: Duration.Input | undefined
+  readonly maxPending?: number | undefined
 }
 
 /**
@@ -153,6 +185,8 @@ export const make = (
     if (timeout instanceof InvalidConfig) return yield* timeout
     const recheck = durationOption("recheckAfter", options.recheckAfter, DEFAULT_RECHECK_MILLIS)
     if (recheck instanceof InvalidConfig) return yield* recheck
+    const maxPending = countOption("maxPending", options.maxPending, DEFAULT_MAX_PENDING)
+    if (maxPending instanceof InvalidConfig) return yield* maxPending
     const prefix = options.prefix ?? DEFAULT_PREFIX
     const entries = new Map<string, Entry>()
     for (const name of Object.keys(options.rules)) {
@@ -164,6 +198,14 @@ export const make = (
     const nodeRedis = yield* Effect.serviceOption(NodeRedis.NodeRedis)
     const context = yield* Effect.context<never>()
     const removals: Array<() => void> = []
+    const pending: Pending = { count: 0 }
+    removals.push(registerGauge(
+      context,
+      STORE_PENDING,
+      "commands sent to Redis and not answered yet (timed-out ones included until Redis answers or the socket closes)",
+      { prefix },
+      () => pending.count
+    ))
     for (const [name, entry] of entries) {
       const metric = Telemetry.metrics.rateLimiterRequests
       const describe = "rate-limit decisions"
@@ -178,11 +220,19 @@ export const make = (
       ))
     }
     yield* Effect.addFinalizer(() => Effect.sync(() => removals.forEach((remove) => remove())))
-    return makeService(redis, Option.getOrUndefined(nodeRedis)?.client, entries, { timeout, recheck, clockSource })
+    return makeService(redis, Option.getOrUndefined(nodeRedis)?.client, entries, pending, {
+      timeout,
+      recheck,
+      maxPending,
+      clockSource
+    })
   })
 
 /** Counter of decisions taken by a failure policy. */
 const STORE_FALLBACKS = Telemetry.metrics.rateLimiterStoreFallbacks
+
+/** Gauge {prefix} of the store's commands sent and not answered yet. */
+const STORE_PENDING = "foundation.rate_limiter.store_pending"
 
 class Entry {
   readonly rule: Rule
@@ -237,10 +287,14 @@ const deny = (entry: Entry, key: string, remaining: number, wait: number): Exit.
   }))
 }
 
-/** Why the last Redis call failed; `undefined` while Redis answers. */
+/** Whether Redis answers; while it does not, when to recheck it and whether a recheck is out. */
 interface Health {
+  /** skip Redis until then (ms, Clock time of the failure + recheckAfter) */
   downUntil: number
+  /** why the last Redis call failed; `undefined` while Redis answers */
   reason: string | undefined
+  /** one decision (or status/reset) is rechecking Redis; the others do not write meanwhile */
+  rechecking: boolean
 }
 
 const describeCause = (error: unknown): string => {
@@ -252,39 +306,81 @@ const makeService = (
   redis: Redis.Redis["Service"],
   client: CommandClient | undefined,
   entries: Map<string, Entry>,
-  settings: { readonly timeout: number; readonly recheck: number; readonly clockSource: "redis" | "caller" }
+  pending: Pending,
+  settings: {
+    readonly timeout: number
+    readonly recheck: number
+    readonly maxPending: number
+    readonly clockSource: "redis" | "caller"
+  }
 ): RateLimiter["Service"] => {
-  const health: Health = { downUntil: 0, reason: undefined }
+  const health: Health = { downUntil: 0, reason: undefined, rechecking: false }
   const caller = settings.clockSource === "caller"
   const timeoutError = new Redis.RedisError({ cause: new Error(`no answer within ${settings.timeout}ms`) })
   const sha = scriptSha(lua)
   /** one decision: EVALSHA bounded by the timeout (straight on node-redis when it is there) */
   const evaluate = client !== undefined
-    ? makeClientRunner<Reply>(client, lua, settings.timeout, timeoutError)
-    : makeScriptRunner<Reply>(redis, lua, settings.timeout, timeoutError)
+    ? makeClientRunner<Reply>(client, lua, settings.timeout, timeoutError, pending)
+    : makeScriptRunner<Reply>(redis, lua, settings.timeout, timeoutError, pending)
   const failed = (reply: Reply | Redis.RedisError): reply is Redis.RedisError => !Array.isArray(reply)
   const recovered = Effect.logInfo("RateLimiter: Redis answers again, decisions are shared again")
+
+  const overloaded = `${settings.maxPending} commands already wait for Redis (maxPending)`
+  const endRecheck = Effect.sync(() => {
+    health.rechecking = false
+  })
 
   /** Redis answered: if it had not, decisions are shared again from now on. */
   const up = (): void => {
     health.reason = undefined
     health.downUntil = 0
+    health.rechecking = false
   }
 
-  /** Redis failed: skip it for `recheck`; the first failure of an outage is logged. */
+  /**
+   * Redis failed: skip it for `recheck` from `now`, the moment the failure is known (the error or
+   * the timeout; measured from the call, a hung Redis would eat the window with the timeout).
+   * The first failure of an outage is logged.
+   */
   const down = (error: Redis.RedisError, now: number): Effect.Effect<void> => {
     const reason = describeCause(error)
     const first = health.reason === undefined
     health.reason = reason
     health.downUntil = now + settings.recheck
+    health.rechecking = false
     return first ? Effect.logWarning(`RateLimiter: Redis unavailable (${reason}); rules follow onRedisError`) : Effect.void
   }
 
-  const timed = <A>(command: Effect.Effect<A, Redis.RedisError>) => withTimeout(command, settings.timeout, timeoutError)
+  /**
+   * Why nothing may be sent to Redis now, or `undefined` when a command may go (then, during an
+   * outage, this call holds the one recheck). While Redis is known down nothing is sent before
+   * `downUntil`, one recheck at a time after it, and none while a command is still unanswered:
+   * Redis answers a connection in order, so a new command would wait behind the old one.
+   */
+  const blocked = (now: number): string | undefined => {
+    if (health.reason !== undefined) {
+      if (now < health.downUntil || health.rechecking || pending.count > 0) return health.reason
+      health.rechecking = true
+      return undefined
+    }
+    return pending.count >= settings.maxPending ? overloaded : undefined
+  }
 
-  /** A Redis command outside decisions (status, reset), timed: failures are StoreUnavailable. */
-  const ask = <A>(command: Effect.Effect<A, Redis.RedisError>, now: number): Effect.Effect<A, StoreUnavailable> =>
-    Effect.matchEffect(command, {
+  /** The command, handing the recheck back if its caller is interrupted before the reply. */
+  const send = <A, E>(command: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+    health.rechecking ? Effect.onInterrupt(command, () => endRecheck) : command
+
+  const timed = <A>(command: Effect.Effect<A, Redis.RedisError>) =>
+    withTimeout(command, settings.timeout, timeoutError, pending)
+
+  /**
+   * A Redis command outside decisions (status, reset), timed: failures are StoreUnavailable, at
+   * once (nothing sent) while Redis is known down or `maxPending` commands are out.
+   */
+  const ask = <A>(command: Effect.Effect<A, Redis.RedisError>, clock: Clock.Clock): Effect.Effect<A, StoreUnavailable> => {
+    const reason = blocked(clock.currentTimeMillisUnsafe())
+    if (reason !== undefined) return Exit.fail(unavailable({ store: "Redis", protection: "rate limiter", reason }))
+    return Effect.matchEffect(send(command), {
       onSuccess: (reply) => {
         if (health.reason === undefined) return Effect.succeed(reply)
         up()
@@ -292,10 +388,11 @@ const makeService = (
       },
       onFailure: (error) =>
         Effect.andThen(
-          down(error, now),
+          down(error, clock.currentTimeMillisUnsafe()),
           Effect.fail(unavailable({ store: "Redis", protection: "rate limiter", reason: health.reason! }))
         )
     })
+  }
 
   /** The EVALSHA command of one decision; the rule's own arguments are strings made once. */
   const argsOf = (entry: Entry, key: string, cost: number, maxWait: string, now: number, operation: string) => [
@@ -313,12 +410,13 @@ const makeService = (
     operation
   ]
 
-  /** The decision of a rule's failure policy while Redis cannot answer. */
+  /** The decision of a rule's failure policy while Redis cannot answer (`reason` says why). */
   const fallback = <A, E, R>(
     entry: Entry,
     key: string,
     cost: number,
     now: number,
+    reason: string,
     admitted: Effect.Effect<A, E, R>
   ): Effect.Effect<A, E | RateLimited | StoreUnavailable, R> => {
     entry.fallbacks++
@@ -335,7 +433,7 @@ const makeService = (
       return admitted
     }
     entry.denied++
-    return Exit.fail(unavailable({ store: "Redis", protection: entry.name, reason: health.reason ?? "unavailable" }))
+    return Exit.fail(unavailable({ store: "Redis", protection: entry.name, reason }))
   }
 
   const decide = <A, E, R>(
@@ -346,11 +444,18 @@ const makeService = (
     then: (reply: Reply | undefined) => Effect.Effect<A, E, R>
   ): Effect.Effect<A, E | RateLimited | StoreUnavailable, R> => {
     const now = clock.currentTimeMillisUnsafe()
-    if (now < health.downUntil) return fallback(entry, key, cost, now, then(undefined))
+    const reason = blocked(now)
+    if (reason !== undefined) return fallback(entry, key, cost, now, reason, then(undefined))
     return Effect.flatMap(
-      evaluate(argsOf(entry, key, cost, entry.maxWaitArg, now, "take")),
+      send(evaluate(argsOf(entry, key, cost, entry.maxWaitArg, now, "take"))),
       (reply): Effect.Effect<A, E | RateLimited | StoreUnavailable, R> => {
-        if (failed(reply)) return Effect.andThen(down(reply, now), fallback(entry, key, cost, now, then(undefined)))
+        if (failed(reply)) {
+          const failedAt = clock.currentTimeMillisUnsafe()
+          return Effect.andThen(
+            down(reply, failedAt),
+            fallback(entry, key, cost, failedAt, health.reason!, then(undefined))
+          )
+        }
         const decision: Effect.Effect<A, E | RateLimited, R> = reply[0] !== 1
           ? deny(entry, key, reply[2], reply[1])
           : admit(entry, reply, then)
@@ -403,7 +508,13 @@ const makeService = (
         const now = clock.currentTimeMillisUnsafe()
         const r = entry.rule
         return Effect.map(
-          ask(Effect.flatMap(evaluate(argsOf(entry, key, 1, "0", now, "peek")), (reply) => failed(reply) ? Effect.fail(reply) : Effect.succeed(reply)), now),
+          ask(
+            Effect.flatMap(
+              evaluate(argsOf(entry, key, 1, "0", now, "peek")),
+              (reply) => failed(reply) ? Effect.fail(reply) : Effect.succeed(reply)
+            ),
+            clock
+          ),
           (reply) => ({
             rule,
             key,
@@ -419,7 +530,7 @@ const makeService = (
         const entry = entries.get(rule)
         if (entry === undefined) return Exit.fail(notFound(rule))
         entry.insurance?.reset(key)
-        return Effect.asVoid(ask(timed(redis.send("DEL", entry.keyPrefix + key)), clock.currentTimeMillisUnsafe()))
+        return Effect.asVoid(ask(timed(redis.send("DEL", entry.keyPrefix + key)), clock))
       }),
     limit: (rule: string, key: string, options?: CallOptions) => {
       const cost = options?.cost ?? 1

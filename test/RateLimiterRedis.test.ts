@@ -61,6 +61,9 @@ describe("RateLimiter.layerRedis", () => {
       [{ rules: { api: rule }, timeout: Number.NaN }, "timeout"],
       [{ rules: { api: rule }, timeout: "forever" }, "timeout"],
       [{ rules: { api: rule }, recheckAfter: -1 }, "recheckAfter"],
+      [{ rules: { api: rule }, maxPending: 0 }, "maxPending"],
+      [{ rules: { api: rule }, maxPending: 1.5 }, "maxPending"],
+      [{ rules: { api: rule }, maxPending: "10" }, "maxPending"],
       [{ rules: { api: rule }, prefix: 7 }, "prefix"],
       [{ rules: null }, "rules"]
     ] as const)("rejects %o at %s", ([options, path]) =>

@@ -16,6 +16,12 @@
  *   `AbortController` per call (which `Effect.tryPromise` creates), about 30% less CPU per
  *   decision. Other `Redis` implementations take the generic path (`makeScriptRunner` +
  *   `withTimeout`), with the same behaviour.
+ * - Both count what they have sent and not yet seen settle in `Pending`, so the store can
+ *   bound it (`maxPending`) and stop writing into a connection that no longer answers. A
+ *   timed-out command is abandoned by the caller but stays in node-redis's reply queue until
+ *   Redis answers or the socket closes: on the fast path it stays counted until then. The
+ *   generic path cannot see the client's queue; it counts a command until its fiber ends
+ *   (reply, failure, timeout or interruption).
  */
 import { createHash } from "node:crypto"
 import { Effect, Exit } from "effect"
@@ -26,6 +32,11 @@ const isNoScript = (error: Redis.RedisError): boolean => String(error.cause).inc
 /** The part of a node-redis client the fast path uses. */
 export interface CommandClient {
   readonly sendCommand: (args: ReadonlyArray<string>, options?: { readonly timeout?: number }) => Promise<unknown>
+}
+
+/** Commands sent and not settled yet; one mutable counter per store (no allocation per call). */
+export interface Pending {
+  count: number
 }
 
 export const scriptSha = (lua: string): string => createHash("sha1").update(lua).digest("hex")
@@ -42,7 +53,8 @@ export const makeClientRunner = <A>(
   client: CommandClient,
   lua: string,
   millis: number,
-  timeoutError: Redis.RedisError
+  timeoutError: Redis.RedisError,
+  pending: Pending
 ): (command: ReadonlyArray<string>) => Effect.Effect<A | Redis.RedisError> => {
   const load = ["SCRIPT", "LOAD", lua]
   // node-redis's per-command timeout (5 s by default on every command) only covers the time a
@@ -58,20 +70,25 @@ export const makeClientRunner = <A>(
         done = true
         resume(Exit.succeed(timeoutError))
       }, millis)
+      // settling, late or not, is when node-redis forgets the command: one decrement per send
       const succeed = (reply: unknown) => {
+        pending.count--
         if (done) return
         done = true
         clearTimeout(timer)
         resume(Exit.succeed(reply as A))
       }
       const fail = (cause: unknown) => {
+        pending.count--
         if (done) return
         done = true
         clearTimeout(timer)
         resume(Exit.succeed(cause instanceof Error && cause.constructor.name === "TimeoutError" ? timeoutError : new Redis.RedisError({ cause })))
       }
+      pending.count++
       client.sendCommand(command, options).then(succeed, (cause) => {
         if (done || !String(cause).includes("NOSCRIPT")) return fail(cause)
+        // still the same pending command: the chain settles through succeed or fail once
         client.sendCommand(load, options).then(() => client.sendCommand(command, options)).then(succeed, fail)
       })
       return Effect.sync(() => {
@@ -86,7 +103,8 @@ export const makeScriptRunner = <A>(
   redis: Redis.Redis["Service"],
   lua: string,
   millis: number,
-  timeoutError: Redis.RedisError
+  timeoutError: Redis.RedisError,
+  pending: Pending
 ): (command: ReadonlyArray<string>) => Effect.Effect<A | Redis.RedisError> => {
   const load = redis.send("SCRIPT", "LOAD", lua)
   const asValue = (error: Redis.RedisError) => Effect.succeed(error)
@@ -94,7 +112,7 @@ export const makeScriptRunner = <A>(
     const args = command.slice(1)
     const evalSha = redis.send<A>("EVALSHA", ...args)
     return Effect.catch(
-      withTimeout(Effect.catchIf(evalSha, isNoScript, () => Effect.andThen(load, evalSha)), millis, timeoutError),
+      withTimeout(Effect.catchIf(evalSha, isNoScript, () => Effect.andThen(load, evalSha)), millis, timeoutError, pending),
       asValue
     )
   }
@@ -103,14 +121,17 @@ export const makeScriptRunner = <A>(
 /**
  * Runs `command` on its own fiber and resumes with its exit, or fails with `timeoutError`
  * after `millis` (interrupting the command). Interrupting the caller interrupts the command.
+ * The command counts in `pending` until its fiber ends.
  */
 export const withTimeout = <A>(
   command: Effect.Effect<A, Redis.RedisError>,
   millis: number,
-  timeoutError: Redis.RedisError
+  timeoutError: Redis.RedisError,
+  pending: Pending
 ): Effect.Effect<A, Redis.RedisError> =>
   Effect.callback<A, Redis.RedisError>((resume) => {
     let done = false
+    pending.count++
     const fiber = Effect.runFork(command)
     const timer = setTimeout(() => {
       if (done) return
@@ -119,6 +140,7 @@ export const withTimeout = <A>(
       resume(Exit.fail(timeoutError))
     }, millis)
     fiber.addObserver((exit) => {
+      pending.count--
       if (done) return
       done = true
       clearTimeout(timer)

@@ -4,6 +4,7 @@
  */
 import { Duration, Option } from "effect"
 import { InvalidConfig } from "../../Errors.js"
+import { timerLimitProblem } from "../validate.js"
 import type { Rule } from "../rateLimitAlgorithms.js"
 import type { RuleConfig, RuleInput } from "../rateLimitConfig.js"
 import { validateRule } from "../rateLimitConfig.js"
@@ -34,6 +35,7 @@ export interface RedisRuleConfig extends RuleConfig {
 
 export const DEFAULT_TIMEOUT_MILLIS = 500
 export const DEFAULT_RECHECK_MILLIS = 1_000
+export const DEFAULT_MAX_PENDING = 1_000
 export const DEFAULT_PREFIX = "effect-foundation:rl:"
 
 const describe = (value: unknown): string =>
@@ -93,7 +95,11 @@ export const validateRedisRule = (
   }
 }
 
-/** Milliseconds of a positive finite duration option, or an `InvalidConfig` naming `path`. */
+/**
+ * Milliseconds of a positive finite duration option, or an `InvalidConfig` naming `path`.
+ * Every duration of the store arms a timer (or bounds one), so it is also at most
+ * `MAX_TIMER_MILLIS`: Node fires a longer `setTimeout` after 1 ms.
+ */
 export const durationOption = (
   path: string,
   input: Duration.Input | undefined,
@@ -105,5 +111,16 @@ export const durationOption = (
   if (!(millis >= 1) || !Number.isFinite(millis)) {
     return new InvalidConfig({ path, message: `must be a finite duration of at least 1 millisecond, got ${describe(input)}` })
   }
+  const problem = timerLimitProblem(millis)
+  if (problem !== undefined) return new InvalidConfig({ path, message: problem })
   return Math.floor(millis)
+}
+
+/** A whole number option of at least 1, or an `InvalidConfig` naming `path`. */
+export const countOption = (path: string, input: unknown, fallback: number): number | InvalidConfig => {
+  if (input === undefined) return fallback
+  if (typeof input !== "number" || !Number.isSafeInteger(input) || input < 1) {
+    return new InvalidConfig({ path, message: `must be a whole number of at least 1, got ${describe(input)}` })
+  }
+  return input
 }

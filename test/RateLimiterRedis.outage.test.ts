@@ -1,0 +1,156 @@
+/**
+ * Regressions of issue 12 ("Never stuck, never lying"), against the test's own redis-server
+ * behind a TCP proxy: a hung Redis does not pile up commands, the outage skip window is
+ * measured from the failure, and timer durations past what Node can arm are rejected.
+ */
+import * as NodeRedis from "@effect/platform-node/NodeRedis"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { Effect, Layer, Metric, Result } from "effect"
+import type { InvalidConfig } from "../src/Errors.js"
+import * as RateLimiter from "../src/RateLimiter.js"
+import * as RateLimiterRedis from "../src/RateLimiterRedis.js"
+import { type RedisServer, startRedisServer } from "./support/redisServer.js"
+import { startTcpProxy, type TcpProxy } from "./support/tcpProxy.js"
+
+let server: RedisServer
+let proxy: TcpProxy
+beforeAll(async () => {
+  server = await startRedisServer()
+  proxy = await startTcpProxy({ port: server.port })
+})
+afterAll(async () => {
+  await proxy?.close()
+  await server?.stop()
+})
+
+/**
+ * Runs a test on a limiter reaching Redis through the proxy; the proxy forwards again before
+ * the layer closes (node-redis's close waits for the replies of what it sent).
+ */
+const through = (options: RateLimiterRedis.RedisOptions) => <A, E>(self: Effect.Effect<A, E, RateLimiter.RateLimiter>) =>
+  Effect.ensuring(self, Effect.sync(() => proxy.pass())).pipe(
+    Effect.provide(
+      RateLimiterRedis.layerRedis(options).pipe(
+        Layer.provide(Layer.suspend(() => NodeRedis.layer({ url: proxy.url, disableOfflineQueue: true })))
+      )
+    )
+  )
+
+/** How many EVALSHA commands Redis has run since the last `CONFIG RESETSTAT`. */
+const evalshaCalls = Effect.promise(async () => {
+  const stats = await server.command("INFO", "commandstats")
+  return Number(/cmdstat_evalsha:calls=(\d+)/.exec(stats)?.[1] ?? 0)
+})
+
+/** The store's pending-command gauge for `prefix`, or undefined when it is not registered. */
+const pendingOf = (prefix: string) =>
+  Effect.map(Metric.snapshot, (snapshots) => {
+    const state = snapshots.find(
+      (s) => s.id === "foundation.rate_limiter.store_pending" && s.attributes?.prefix === prefix
+    )?.state as { readonly value: number } | undefined
+    return state?.value
+  })
+
+const timedCheck = (rule: string, key: string) =>
+  Effect.gen(function* () {
+    const limiter = yield* RateLimiter.RateLimiter
+    const started = Date.now()
+    const result = yield* Effect.result(limiter.check(rule, key))
+    return { result, started, elapsed: Date.now() - started }
+  })
+
+describe("RateLimiter.layerRedis outage regressions (issue 12)", () => {
+  it.live(
+    "a hung Redis is not sent more than maxPending commands, and the pending count returns to zero",
+    () =>
+      Effect.gen(function* () {
+        const limiter = yield* RateLimiter.RateLimiter
+        expect(Result.isSuccess(yield* Effect.result(limiter.check("open", "warm")))).toBe(true)
+        yield* Effect.promise(() => server.command("CONFIG", "RESETSTAT"))
+        proxy.hold()
+        // 1.2 s of traffic, 100 concurrent decisions every 10 ms: all admitted by failOpen, at once
+        const deadline = Date.now() + 1_200
+        let slowest = 0
+        let maxPending = 0
+        while (Date.now() < deadline) {
+          const batch = yield* Effect.forEach(
+            Array.from({ length: 100 }, (_, i) => i),
+            (i) => timedCheck("open", `k${i}`),
+            { concurrency: "unbounded" }
+          )
+          for (const call of batch) {
+            expect(Result.isSuccess(call.result)).toBe(true)
+            slowest = Math.max(slowest, call.elapsed)
+          }
+          maxPending = Math.max(maxPending, (yield* pendingOf("hung:")) ?? Infinity)
+          yield* Effect.sleep("10 millis")
+        }
+        expect(slowest).toBeLessThan(100 + 500)
+        proxy.pass()
+        // what was held reaches Redis now: at most maxPending commands, plus none while it was down
+        yield* Effect.sleep("300 millis")
+        expect(yield* evalshaCalls).toBeLessThanOrEqual(20)
+        expect(maxPending).toBeLessThanOrEqual(20)
+        expect(yield* pendingOf("hung:")).toBe(0)
+      }).pipe(
+        through({
+          prefix: "hung:",
+          timeout: 100,
+          recheckAfter: "200 millis",
+          maxPending: 20,
+          rules: { open: { algorithm: "token-bucket", limit: 1_000_000, window: "1 minute", onRedisError: "failOpen" } }
+        })
+      ),
+    20_000
+  )
+
+  it.live(
+    "after a timeout, decisions skip Redis for recheckAfter counted from the timeout, not from the call",
+    () =>
+      Effect.gen(function* () {
+        expect(Result.isSuccess((yield* timedCheck("open", "k")).result)).toBe(true)
+        // replies now take about 400 ms, past the 300 ms timeout: the late reply arrives within the window
+        proxy.delay(200)
+        const first = yield* timedCheck("open", "k")
+        expect(first.elapsed).toBeGreaterThanOrEqual(290)
+        const failedAt = first.started + first.elapsed
+        let recheck: number | undefined
+        while (recheck === undefined && Date.now() < failedAt + 1_500) {
+          const call = yield* timedCheck("open", "k")
+          if (call.elapsed >= 250) recheck = call.started
+          else yield* Effect.sleep("10 millis")
+        }
+        proxy.pass()
+        expect(recheck).toBeDefined()
+        expect(recheck! - failedAt).toBeGreaterThanOrEqual(550)
+      }).pipe(
+        through({
+          prefix: "window:",
+          timeout: 300,
+          recheckAfter: "600 millis",
+          rules: { open: { algorithm: "token-bucket", limit: 1_000_000, window: "1 minute", onRedisError: "failOpen" } }
+        })
+      ),
+    20_000
+  )
+
+  const rules = { api: { algorithm: "gcra", limit: 10, window: "1 second" } } as const
+  it.effect.each([
+    ["timeout", { rules, timeout: "30 days" }],
+    ["recheckAfter", { rules, recheckAfter: "30 days" }],
+    ["timeout", { rules, timeout: 2 ** 31 }]
+  ] as const)("rejects %s past the longest timer Node can arm", ([path, options]) =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(
+        Layer.build(
+          RateLimiterRedis.layerRedis(options as RateLimiterRedis.RedisOptions).pipe(
+            Layer.provide(Layer.suspend(() => NodeRedis.layer({ url: proxy.url, disableOfflineQueue: true })))
+          )
+        )
+      ) as Effect.Effect<InvalidConfig>
+      expect(error._tag).toBe("InvalidConfig")
+      expect(error.path).toBe(path)
+      expect(error.message).toContain("2147483647")
+    })
+  )
+})
