@@ -91,8 +91,9 @@ const run = (s: Scenario) =>
       for (const reason of exit.cause.reasons) {
         if (reason._tag === "Die") expect(reason.defect).toBe("bug")
         if (reason._tag === "Fail") {
-          const error = reason.error as { readonly _tag?: string }
-          expect(error === "503" || error._tag === "CircuitBreakerOpen" || error._tag === "OperationTimeout").toBe(true)
+          const error: unknown = reason.error
+          const tag = (error as { readonly _tag?: string })._tag
+          expect(error === "503" || tag === "CircuitBreakerOpen" || tag === "OperationTimeout").toBe(true)
         }
       }
     }

@@ -32,7 +32,7 @@ let prefixes = 0
 const COMMAND_TIMEOUT = 300
 const CALL_TIMEOUT = 100
 const MARGIN = 250
-const policy = { failureThreshold: 2, resetTimeout: "200 millis", callTimeout: CALL_TIMEOUT, maxWaitInHalfOpen: "400 millis" }
+const policy = { failureThreshold: 2, resetTimeout: "200 millis", callTimeout: CALL_TIMEOUT, maxWaitInHalfOpen: "400 millis" } as const
 
 const processIn = (scope: Scope.Scope, prefix: string, url: string, commandTimeout?: number) =>
   Layer.buildWithScope(
