@@ -95,8 +95,14 @@ export const BreakerPolicy = Schema.Struct({
   })),
   halfOpenMaxCalls: optional(PositiveInt),
   callTimeout: optional(TimerDurationInput),
+  maxWaitInHalfOpen: optional(TimerDurationInput),
   critical: optional(Schema.Boolean)
-})
+}).pipe(Schema.check(Schema.makeFilter((policy) =>
+  policy.maxWaitInHalfOpen !== undefined && policy.callTimeout !== undefined &&
+    Duration.toMillis(policy.maxWaitInHalfOpen) < Duration.toMillis(policy.callTimeout)
+    ? { path: ["maxWaitInHalfOpen"], issue: "must be at least callTimeout: a probe may run that long" }
+    : undefined
+)))
 
 /**
  * A rate limit rule (see `RateLimiter.RateRule`).

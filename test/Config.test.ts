@@ -35,6 +35,8 @@ const bad: ReadonlyArray<readonly [string, unknown, string]> = [
   ["callTimeout longer than a timer can wait", { breakers: { db: { callTimeout: 2 ** 31 } } }, "breakers.db.callTimeout"],
   ["pool checkoutTimeout longer than a timer can wait", { pools: { db: { size: 1, checkoutTimeout: "25 days" } } }, "pools.db.checkoutTimeout"],
   ["health requestTimeout longer than a timer can wait", { health: { http: { port: 0, requestTimeout: "90 days" } } }, "health.http.requestTimeout"],
+  ["maxWaitInHalfOpen shorter than callTimeout", { breakers: { db: { callTimeout: 2000, maxWaitInHalfOpen: 1000 } } }, "breakers.db.maxWaitInHalfOpen"],
+  ["maxWaitInHalfOpen longer than a timer can wait", { breakers: { db: { maxWaitInHalfOpen: "30 days" } } }, "breakers.db.maxWaitInHalfOpen"],
   ["not an object", 42, ""]
 ]
 
