@@ -51,8 +51,8 @@ import { randomBytes } from "node:crypto"
 import type { Options } from "./CircuitBreaker.js"
 import { CircuitBreaker, make, registryOf } from "./CircuitBreaker.js"
 import type { InvalidConfig } from "./Errors.js"
-import type { Breaker, ProbeLeases } from "./internal/breakerRegistry.js"
-import * as Circuit from "./internal/circuit.js"
+import type { Breaker, ProbeLeases } from "./internal/circuitBreaker/registry.js"
+import * as Circuit from "./internal/circuitBreaker/circuit.js"
 import { Violations } from "./internal/validate.js"
 
 /**

@@ -43,7 +43,7 @@ import { createServer } from "node:http"
 import { InvalidConfig } from "./Errors.js"
 import { HealthAggregator } from "./HealthAggregator.js"
 import type { SystemHealth } from "./HealthAggregator.js"
-import { httpStatusOf, liveBody, makeCachedRenderer, render } from "./internal/healthJson.js"
+import { httpStatusOf, liveBody, makeCachedRenderer, render } from "./internal/health/json.js"
 import { timerLimitProblem } from "./internal/validate.js"
 
 const DEFAULT_REQUEST_TIMEOUT_MILLIS = 5_000

@@ -48,8 +48,8 @@ import type {
   StoreUnavailable
 } from "./Errors.js"
 import { InvalidConfig, ProtectionNotFound } from "./Errors.js"
-import type { PolicyInput } from "./internal/protection.js"
-import * as Protection from "./internal/protection.js"
+import type { PolicyInput } from "./internal/protection/stages.js"
+import * as Protection from "./internal/protection/stages.js"
 import * as MemoryManager from "./MemoryManager.js"
 import * as PerformanceMonitor from "./PerformanceMonitor.js"
 import type * as Pool from "./Pool.js"

@@ -333,7 +333,7 @@ describe("HealthAggregator", () => {
         })
         expect((yield* Effect.flip(health.register("", ok)))._tag).toBe("InvalidConfig")
         // "30 days" is more than a Node timer can hold (2^31 - 1 ms): it would fire after 1 ms
-        for (const bad of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, "soon" as never, "30 days"]) {
+        for (const bad of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, "soon" as never, "30 days" as const]) {
           expect(yield* Effect.flip(health.register("x", ok, { timeout: bad }))).toMatchObject({
             path: "health.checks.x.timeout"
           })

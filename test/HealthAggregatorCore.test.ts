@@ -1,9 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Cause } from "effect"
 import * as fc from "fast-check"
-import { aggregate, causeMessage, fromOutcome, isFresh, statusValue } from "../src/internal/health.js"
-import type { Report } from "../src/internal/healthJson.js"
-import { httpStatusOf, makeCachedRenderer, render, toHealthJsonStatus } from "../src/internal/healthJson.js"
+import { aggregate, causeMessage, fromOutcome, isFresh, statusValue } from "../src/internal/health/result.js"
+import type { Report } from "../src/internal/health/json.js"
+import { httpStatusOf, makeCachedRenderer, render, toHealthJsonStatus } from "../src/internal/health/json.js"
 
 /** fast-check's runner: a throwing assertion falsifies the property and is shrunk. */
 const property = <A>(arbitrary: fc.Arbitrary<A>, predicate: (value: A) => void) =>

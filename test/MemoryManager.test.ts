@@ -4,7 +4,7 @@ import { TestClock } from "effect/testing"
 import * as MemoryManager from "../src/MemoryManager.js"
 import type { HealthComponent } from "../src/internal/healthComponents.js"
 import { HealthComponents } from "../src/internal/healthComponents.js"
-import type { EventLoopReading, MemoryReading } from "../src/internal/memoryPressure.js"
+import type { EventLoopReading, MemoryReading } from "../src/internal/memory/pressure.js"
 
 const Manager = MemoryManager.MemoryManager
 

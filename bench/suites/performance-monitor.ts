@@ -8,7 +8,7 @@ import { DDSketch } from "@datadog/sketches-js"
 import * as hdr from "hdr-histogram-js"
 import { Effect, Exit, Layer, Metric, Scope } from "effect"
 import type { Case, Suite } from "../harness.js"
-import * as Histogram from "../../src/internal/histogram.js"
+import * as Histogram from "../../src/internal/performance/histogram.js"
 import * as PerformanceMonitor from "../../src/PerformanceMonitor.js"
 
 const build = async <S>(layer: Layer.Layer<S, unknown>) => {

@@ -9,7 +9,7 @@ import { monitorEventLoopDelay, performance } from "node:perf_hooks"
 import type { EventLoopUtilization } from "node:perf_hooks"
 import { getHeapStatistics } from "node:v8"
 import { Context, Effect, Layer } from "effect"
-import type { EventLoopReading, MemoryReading } from "./memoryPressure.js"
+import type { EventLoopReading, MemoryReading } from "./pressure.js"
 
 /**
  * The source of memory readings.

@@ -9,14 +9,14 @@
  */
 import type { Cause, Context } from "effect"
 import { Clock, Duration, Effect, Exit, Metric } from "effect"
-import * as CircuitBreaker from "../CircuitBreaker.js"
-import { OperationTimeout } from "../Errors.js"
-import * as MemoryManager from "../MemoryManager.js"
-import * as PerformanceMonitor from "../PerformanceMonitor.js"
-import type { Pool } from "../Pool.js"
-import * as RateLimiter from "../RateLimiter.js"
-import * as Names from "../Telemetry.js"
-import { IgnoredOutcome } from "./breakerRegistry.js"
+import * as CircuitBreaker from "../../CircuitBreaker.js"
+import { OperationTimeout } from "../../Errors.js"
+import * as MemoryManager from "../../MemoryManager.js"
+import * as PerformanceMonitor from "../../PerformanceMonitor.js"
+import type { Pool } from "../../Pool.js"
+import * as RateLimiter from "../../RateLimiter.js"
+import * as Names from "../../Telemetry.js"
+import { IgnoredOutcome } from "../runtime/ignoredOutcome.js"
 
 /** The policy shape (documented on `Infrastructure.Policy`). */
 export interface PolicyInput {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "fast-check"
-import * as Histogram from "../../src/internal/histogram.js"
-import * as Window from "../../src/internal/performanceWindow.js"
+import * as Histogram from "../../../src/internal/performance/histogram.js"
+import * as Window from "../../../src/internal/performance/window.js"
 
 /** the "nearest rank" quantile of a sorted array: the value of rank ceil(q * n), at least 1 */
 const reference = (sorted: ReadonlyArray<number>, q: number): number =>

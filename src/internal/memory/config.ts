@@ -3,10 +3,10 @@
  * path as the `InvalidConfig` path.
  */
 import type { Duration } from "effect"
-import type { InvalidConfig } from "../Errors.js"
-import type { Level, Thresholds } from "./memoryPressure.js"
-import { defaultThresholds, levelIndex, levels } from "./memoryPressure.js"
-import { Checks } from "./performanceConfig.js"
+import type { InvalidConfig } from "../../Errors.js"
+import type { Level, Thresholds } from "./pressure.js"
+import { defaultThresholds, levelIndex, levels } from "./pressure.js"
+import { Checks } from "../runtime/checks.js"
 
 export interface MemoryOptions {
   readonly checkInterval?: Duration.Input | undefined

@@ -9,10 +9,10 @@
  * under the overflow pair (`OVERFLOW`, `OVERFLOW`) until one can; the scan is skipped until the
  * earliest time a pair could have gone idle, so a flood of new names costs O(1) per call.
  */
-import type { ActiveAlert, Baseline, MetricName } from "./performanceBaseline.js"
-import * as Baselines from "./performanceBaseline.js"
-import type { MonitorConfig } from "./performanceConfig.js"
-import * as Window from "./performanceWindow.js"
+import type { ActiveAlert, Baseline, MetricName } from "./baseline.js"
+import * as Baselines from "./baseline.js"
+import type { MonitorConfig } from "./config.js"
+import * as Window from "./window.js"
 
 export const OVERFLOW = "(overflow)"
 

@@ -3,11 +3,11 @@
  */
 import type { Clock } from "effect"
 import { Effect } from "effect"
-import type { ComponentHealth, HealthStatus, SystemHealth } from "../HealthAggregator.js"
-import type { CheckResult } from "./health.js"
-import { aggregate, isFresh } from "./health.js"
-import type { Entry } from "./healthEntry.js"
-import { awaitRun } from "./healthEntry.js"
+import type { ComponentHealth, HealthStatus, SystemHealth } from "../../HealthAggregator.js"
+import type { CheckResult } from "./result.js"
+import { aggregate, isFresh } from "./result.js"
+import type { Entry } from "./entry.js"
+import { awaitRun } from "./entry.js"
 
 /**
  * A report over `entries` (the critical ones only when `critical`). Fresh results are taken

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "fast-check"
-import * as Baselines from "../../src/internal/performanceBaseline.js"
+import * as Baselines from "../../../src/internal/performance/baseline.js"
 
 const config: Baselines.BaselineConfig = { alpha: 0.1, sensitivity: 3, warmup: 5, latencyFloor: 0.1, errorRateFloor: 0.01 }
 

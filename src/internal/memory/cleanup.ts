@@ -7,8 +7,8 @@
  * a fresh reading puts the pressure below the target level.
  */
 import { Cause, Clock, Effect, Exit, Option } from "effect"
-import type { Level } from "./memoryPressure.js"
-import { levelIndex } from "./memoryPressure.js"
+import type { Level } from "./pressure.js"
+import { levelIndex } from "./pressure.js"
 
 export interface Strategy {
   readonly name: string

@@ -6,8 +6,8 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Schema } from "effect"
-import type { Policy } from "../../src/internal/circuit.js"
-import * as Circuit from "../../src/internal/circuit.js"
+import type { Policy } from "../../../src/internal/circuitBreaker/circuit.js"
+import * as Circuit from "../../../src/internal/circuitBreaker/circuit.js"
 
 const int = (minimum: number, maximum: number) => Schema.Int.pipe(Schema.check(Schema.isBetween({ minimum, maximum })))
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber } from "effect"
 import { TestClock } from "effect/testing"
-import { fastPath, guarded, guardedPortable, type Guard } from "../../src/internal/primitive.js"
+import { fastPath, guarded, guardedPortable, type Guard } from "../../../src/internal/runtime/guardedCall.js"
 
 const recorder = (admit: (n: number) => number | Effect.Effect<never, string> = (n) => n) => {
   const events: Array<string> = []

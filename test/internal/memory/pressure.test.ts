@@ -1,8 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "fast-check"
-import type { Level } from "../../src/internal/memoryPressure.js"
-import { defaultThresholds, levelIndex, levels, nextEventLoopShedding, nextLevel, ratiosOf } from "../../src/internal/memoryPressure.js"
-import { parseCgroupLimit, readCgroupLimit } from "../../src/internal/memorySource.js"
+import type { Level } from "../../../src/internal/memory/pressure.js"
+import { defaultThresholds, levelIndex, levels, nextEventLoopShedding, nextLevel, ratiosOf } from "../../../src/internal/memory/pressure.js"
+import { parseCgroupLimit, readCgroupLimit } from "../../../src/internal/memory/source.js"
 
 const rawLevel = (ratio: number): Level =>
   ratio >= defaultThresholds.critical ? "critical" : ratio >= defaultThresholds.high ? "high" : ratio >= defaultThresholds.medium ? "medium" : "low"

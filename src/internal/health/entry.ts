@@ -8,11 +8,11 @@
  */
 import type { Clock, Context, Fiber } from "effect"
 import { Deferred, Duration, Effect, Exit, Option } from "effect"
-import { InvalidConfig } from "../Errors.js"
-import { timerLimitProblem } from "./validate.js"
-import type { CheckResult } from "./health.js"
-import { fromCause, fromOutcome, isFresh, timedOut } from "./health.js"
-import type { HealthComponent } from "./healthComponents.js"
+import { InvalidConfig } from "../../Errors.js"
+import { timerLimitProblem } from "../validate.js"
+import type { CheckResult } from "./result.js"
+import { fromCause, fromOutcome, isFresh, timedOut } from "./result.js"
+import type { HealthComponent } from "../healthComponents.js"
 
 /** What kind of thing an entry is: a user's check, or a protection's built-in component. */
 export type EntryKind = "check" | HealthComponent["kind"]

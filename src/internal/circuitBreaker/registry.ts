@@ -5,12 +5,13 @@
  */
 import type { Fiber } from "effect"
 import { Cause, Clock, Context, Duration, Effect, Exit, Metric, PubSub } from "effect"
-import { CircuitBreakerOpen, fastConstructor, OperationTimeout } from "../Errors.js"
-import * as Names from "../Telemetry.js"
-import type { NormalizedPolicy } from "./breakerPolicy.js"
+import { CircuitBreakerOpen, fastConstructor, OperationTimeout } from "../../Errors.js"
+import * as Names from "../../Telemetry.js"
+import type { NormalizedPolicy } from "./policy.js"
 import * as Circuit from "./circuit.js"
-import { registerCounter, registerGauge } from "./observableMetric.js"
-import type { Guard } from "./primitive.js"
+import { registerCounter, registerGauge } from "../observableMetric.js"
+import type { Guard } from "../runtime/guardedCall.js"
+import { isIgnored } from "../runtime/ignoredOutcome.js"
 
 export interface Transition {
   readonly breaker: string
@@ -36,24 +37,6 @@ export interface ProbeLeases {
   /** gives the lease back in the background: no caller waits for Redis */
   readonly release: (breaker: Breaker, token: string) => void
   readonly newToken: () => string
-}
-
-/**
- * Marks an outcome that says nothing about the dependency (a pool checkout timeout, say): a
- * call that fails with it is neither a success nor a failure of the breaker. The caller that
- * wrapped the error unwraps it outside the breaker.
- */
-export class IgnoredOutcome<E = unknown> {
-  constructor(readonly error: E) {}
-}
-
-const isIgnored = (cause: Cause.Cause<unknown>): boolean => {
-  let ignored = false
-  for (const reason of cause.reasons) {
-    if (reason._tag === "Fail" && reason.error instanceof IgnoredOutcome) ignored = true
-    else if (reason._tag !== "Interrupt") return false
-  }
-  return ignored
 }
 
 export class Breaker {
