@@ -159,6 +159,102 @@ export interface RedisOptions {
 export const layerRedis = (options: RedisOptions): Layer.Layer<RateLimiter, InvalidConfig, Redis.Redis> =>
   Layer.effect(RateLimiter, make(options, "redis"))
 
+/** Options of `layerClient`: node-redis client options, as `NodeRedis.layer` takes them. */
+export type ClientOptions = NonNullable<Parameters<typeof NodeRedis.layer>[0]>
+
+/**
+ * `NodeRedis.layer` (`Redis` and `NodeRedis`) with settings under which a Redis that stops
+ * answering is noticed and left, instead of holding commands forever. Your own values win.
+ *
+ * - `disableOfflineQueue: true`: while disconnected commands fail at once, instead of waiting
+ *   and running (using allowance) after reconnection.
+ * - `socket.socketTimeout` (default 3 s): a connection silent for that long (no reply, no
+ *   PONG) is closed, which fails its pending commands and reconnects. This is what detects a
+ *   frozen server or a peer lost without a reset; TCP keepalive alone takes minutes or never
+ *   fires (a frozen process's kernel still answers it).
+ * - `pingInterval` (default 1 s, below `socketTimeout`): an idle, healthy connection gets a
+ *   PONG often enough not to time out.
+ * - `socket.reconnectStrategy`: exponential backoff (50 ms doubling, at most 2 s, plus up to
+ *   200 ms of jitter) for every cause, socket timeouts included; `NodeRedis.layer`'s own
+ *   strategy stops reconnecting after a socket timeout, which would leave the client closed
+ *   for good. As with `NodeRedis.layer`, the first connection fails the layer at once.
+ * - Closing waits for pending replies at most `socketTimeout`, then destroys the client:
+ *   `NodeRedis.layer`'s close waits for every pending reply, forever when Redis hangs.
+ *
+ * **Gotchas**
+ *
+ * - The store stops writing to a Redis known to be down while commands are still unanswered,
+ *   so the socket goes silent and `socketTimeout` fires: keep `socketTimeout` shorter than the
+ *   outages you want recovered from by reconnecting rather than by waiting for Redis.
+ * - `pingInterval` must be below `socketTimeout`, or the layer fails with `InvalidConfig`.
+ *
+ * **Example** (The store's Redis client)
+ *
+ * ```ts
+ * import { Layer } from "effect"
+ * import { RateLimiter } from "effect-foundation"
+ * import * as RateLimiterRedis from "effect-foundation/RateLimiterRedis"
+ *
+ * const Limits = RateLimiter.layerRedis({
+ *   rules: { api: { algorithm: "gcra", limit: 100, window: "1 minute" } }
+ * }).pipe(Layer.provide(RateLimiterRedis.layerClient({ url: process.env.REDIS_URL, socket: { socketTimeout: 5_000 } })))
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerClient = (
+  options: ClientOptions = {}
+): Layer.Layer<Redis.Redis | NodeRedis.NodeRedis, Redis.RedisError | InvalidConfig> =>
+  Layer.suspend((): Layer.Layer<Redis.Redis | NodeRedis.NodeRedis, Redis.RedisError | InvalidConfig> => {
+    const socket = options.socket
+    const socketTimeout = socket?.socketTimeout ?? DEFAULT_SOCKET_TIMEOUT_MILLIS
+    const pingInterval = options.pingInterval ?? DEFAULT_PING_INTERVAL_MILLIS
+    if (!(pingInterval > 0 && pingInterval < socketTimeout)) {
+      return Layer.effectContext<Redis.Redis | NodeRedis.NodeRedis, InvalidConfig, never>(Effect.fail(
+        new InvalidConfig({
+          path: "pingInterval",
+          message: `must be above 0 and below socket.socketTimeout (${socketTimeout} ms), got ${pingInterval}`
+        })
+      ))
+    }
+    let ready = false
+    const reconnectStrategy = (retries: number, cause: Error): number | Error =>
+      ready ? Math.min(2 ** retries * 50, 2_000) + Math.floor(Math.random() * 200) : cause
+    const client = NodeRedis.layer({
+      disableOfflineQueue: true,
+      ...options,
+      pingInterval,
+      socket: { reconnectStrategy, ...socket, socketTimeout }
+    } as ClientOptions)
+    const boundedClose = Layer.effectDiscard(Effect.gen(function*() {
+      const { client } = yield* NodeRedis.NodeRedis
+      ready = true
+      yield* Effect.addFinalizer(() =>
+        Effect.callback<void>((resume) => {
+          const timer = setTimeout(() => {
+            client.destroy()
+            resume(Effect.void)
+          }, socketTimeout)
+          client.close().then(
+            () => {
+              clearTimeout(timer)
+              resume(Effect.void)
+            },
+            () => {
+              clearTimeout(timer)
+              resume(Effect.void)
+            }
+          )
+        })
+      )
+    }))
+    return Layer.provideMerge(boundedClose, client)
+  })
+
+const DEFAULT_SOCKET_TIMEOUT_MILLIS = 3_000
+const DEFAULT_PING_INTERVAL_MILLIS = 1_000
+
 // ---------------------------------------------------------------------------------------------
 
 /**

@@ -75,6 +75,17 @@ describe("RateLimiter.layerRedis", () => {
       }))
   })
 
+  it.effect.each([
+    [{ pingInterval: 3_000 }],
+    [{ pingInterval: 500, socket: { socketTimeout: 400 } }],
+    [{ pingInterval: 0 }]
+  ] as const)("layerClient rejects a pingInterval not below socketTimeout (%o), before connecting", ([options]) =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Layer.build(RateLimiterRedis.layerClient({ url: "redis://127.0.0.1:1", ...options })))
+      expect(error._tag).toBe("InvalidConfig")
+      expect((error as InvalidConfig).path).toBe("pingInterval")
+    }))
+
   describe("against a real Redis", () => {
     it.live("two limiters (two clients) share one limit on one key", () =>
       Effect.gen(function*() {
