@@ -45,7 +45,6 @@
  */
 import type { Duration } from "effect"
 import { Clock, Deferred, Effect, Exit, Fiber, Layer, Option, Queue } from "effect"
-import * as NodeRedis from "@effect/platform-node/NodeRedis"
 import { Redis } from "effect/persistence"
 import { randomBytes } from "node:crypto"
 import type { Options } from "./CircuitBreaker.js"
@@ -53,6 +52,7 @@ import { CircuitBreaker, make, registryOf } from "./CircuitBreaker.js"
 import type { InvalidConfig } from "./Errors.js"
 import type { Breaker, ProbeLeases } from "./internal/circuitBreaker/registry.js"
 import * as Circuit from "./internal/circuitBreaker/circuit.js"
+import { ACQUIRE, READ, RELEASE, SHARE } from "./internal/circuitBreaker/redis/scripts.js"
 import { Violations } from "./internal/validate.js"
 
 /**
@@ -85,18 +85,15 @@ export interface RedisOptions extends Options {
   readonly commandTimeout?: Duration.Input
 }
 
-/** @internal */
-export const DEFAULT_COMMAND_TIMEOUT_MS = 1_000
+const DEFAULT_COMMAND_TIMEOUT_MS = 1_000
 
 /**
  * Commands allowed to wait for Redis at once (lease releases excepted: at most one per lease
  * asked for). Normally a handful are in flight; the cap only bites when Redis hangs with the
  * connection open, where every command would otherwise stay queued in the client until Redis
  * answers or the connection drops.
- *
- * @internal
  */
-export const MAX_PENDING_COMMANDS = 64
+const MAX_PENDING_COMMANDS = 64
 
 interface Message {
   readonly breaker: string
@@ -105,21 +102,18 @@ interface Message {
   readonly origin: string
 }
 
-const ACQUIRE = `for i = 0, tonumber(ARGV[2]) - 1 do
-  if redis.call("SET", KEYS[1] .. ":" .. i, ARGV[1], "NX", "PX", ARGV[3]) then return i end
-end
-return -1`
-const RELEASE = `for i = 0, tonumber(ARGV[2]) - 1 do
-  local key = KEYS[1] .. ":" .. i
-  if redis.call("GET", key) == ARGV[1] then redis.call("DEL", key) return i end
-end
-return -1`
-// the state key and the message in one round trip: a slow link costs one RTT per transition
-const SHARE = `if ARGV[1] == "Open" then redis.call("SET", KEYS[1], ARGV[2], "PX", ARGV[3]) else redis.call("DEL", KEYS[1]) end
-return redis.call("PUBLISH", ARGV[4], ARGV[5])`
-const READ = `local ttls = {}
-for i, key in ipairs(KEYS) do ttls[i] = redis.call("PTTL", key) end
-return ttls`
+/**
+ * The node-redis client behind `NodeRedis`, when that is the `Redis` service, so commands can
+ * carry node-redis's own queue timeout. Loaded when the layer is built: importing this module
+ * must not need `redis` or `@effect/platform-node` (another `Redis` implementation works too).
+ */
+const nodeRedisClient = Effect.flatMap(
+  Effect.promise(() => import("@effect/platform-node/NodeRedis").catch(() => undefined)),
+  (module) =>
+    module === undefined
+      ? Effect.succeed(undefined)
+      : Effect.map(Effect.serviceOption(module.NodeRedis), (service) => Option.getOrUndefined(service)?.client)
+)
 
 /**
  * Circuit breakers with state shared through effect's `Redis` service. Same options and
@@ -142,7 +136,7 @@ const makeShared = Effect.fnUntraced(function*(options: RedisOptions) {
   const service = yield* make(options)
   const registry = registryOf(service)!
   const redis = yield* Redis.Redis
-  const client = Option.getOrUndefined(yield* Effect.serviceOption(NodeRedis.NodeRedis))?.client
+  const client = yield* nodeRedisClient
   const scope = yield* Effect.scope
   const runFork = Effect.runForkWith(yield* Effect.context<never>())
   const origin = randomBytes(8).toString("hex")
