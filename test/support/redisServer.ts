@@ -3,8 +3,10 @@
  * free loopback port, persistence off, started as our own child process and stopped by its
  * own pid. Test files run in parallel workers, so each starts its own.
  *
- * A missing `redis-server` is an error, not a skip: CI installs it (`.ci/run`), so a test
- * that silently skipped would hide a broken setup.
+ * Without a `redis-server` on PATH the Redis suites are skipped (`redisTests.skip`), and
+ * `test/support/globalSetup.ts` says so in one line. CI sets `FOUNDATION_REQUIRE_REDIS=1`
+ * (`.ci/run` installs the binary), which turns a missing binary into a failure, so CI always
+ * runs them.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import * as net from "node:net"
@@ -35,6 +37,19 @@ export const redisServerPath = (): string | undefined => {
     return undefined
   }
 }
+
+/** Set in CI: a missing redis-server fails the run instead of skipping the Redis suites. */
+export const redisRequired = process.env.FOUNDATION_REQUIRE_REDIS === "1"
+
+/**
+ * Whether this machine can run the Redis suites. Use it as
+ * `describe.skipIf(!redisTests.enabled)(...)`; with `FOUNDATION_REQUIRE_REDIS=1` it is always
+ * true, so a missing binary fails where `startRedisServer` is called.
+ */
+export const redisTests = {
+  enabled: redisRequired || redisServerPath() !== undefined,
+  howToRun: "install Debian's redis-server (apt-get install -y redis-server) so it is on PATH"
+} as const
 
 const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {
