@@ -1,5 +1,6 @@
 import { Duration, Effect } from "effect"
 import { InvalidConfig } from "../Errors.js"
+import { timerLimitProblem } from "./validate.js"
 
 /** The options the shell needs, in plain numbers (milliseconds; Infinity = never). */
 export interface Resolved {
@@ -9,6 +10,7 @@ export interface Resolved {
   readonly minIdle: number
   readonly lifo: boolean
   readonly checkoutTimeoutMillis: number
+  readonly acquireTimeoutMillis: number
   readonly idleTimeoutMillis: number
   readonly maxLifetimeMillis: number
   readonly lifetimeJitter: number
@@ -18,12 +20,17 @@ export interface Resolved {
 }
 
 export interface Input {
+  /** the code part, checked here too: a missing `acquire` must fail InvalidConfig, not throw */
+  readonly acquire?: unknown
+  readonly release?: unknown
+  readonly validate?: unknown
   readonly name?: string | undefined
   readonly size: number
   readonly maxOverflow?: number | undefined
   readonly minIdle?: number | undefined
   readonly strategy?: "fifo" | "lifo" | undefined
   readonly checkoutTimeout?: Duration.Input | undefined
+  readonly acquireTimeout?: Duration.Input | undefined
   readonly idleTimeout?: Duration.Input | undefined
   readonly maxLifetime?: Duration.Input | undefined
   readonly lifetimeJitter?: number | undefined
@@ -33,6 +40,8 @@ export interface Input {
 
 export const defaults = {
   checkoutTimeout: "5 seconds",
+  /** tarn's `createTimeoutMillis` default: far above a healthy connect, well below "forever" */
+  acquireTimeout: "30 seconds",
   idleTimeout: "30 seconds",
   shutdownTimeout: "30 seconds",
   lifetimeJitter: 0.1,
@@ -46,9 +55,13 @@ const isInteger = (n: unknown): n is number => typeof n === "number" && Number.i
  * Checks every option and reports all violations at once (each with its path), so a bad
  * configuration is fixed in one round.
  */
-export const resolve = (options: Input, defaultName: string): Effect.Effect<Resolved, InvalidConfig> =>
+export const resolve = (input: Input, defaultName: string): Effect.Effect<Resolved, InvalidConfig> =>
   Effect.suspend(() => {
     const problems: Array<[path: string, message: string]> = []
+    if (typeof input !== "object" || input === null) {
+      problems.push(["options", `must be an object, got ${String(input)}`])
+    }
+    const options: Input = typeof input === "object" && input !== null ? input : { size: NaN }
     const integer = (path: string, value: unknown, min: number, max = Infinity): number => {
       if (!isInteger(value) || value < min || value > max) {
         problems.push([
@@ -59,7 +72,13 @@ export const resolve = (options: Input, defaultName: string): Effect.Effect<Reso
       }
       return value
     }
-    const duration = (path: string, value: Duration.Input | undefined, fallback: Duration.Input | undefined) => {
+    /** `armsTimer`: the duration bounds a wait or paces a timer, so Node's timer limit applies */
+    const duration = (
+      path: string,
+      value: Duration.Input | undefined,
+      fallback: Duration.Input | undefined,
+      armsTimer: boolean
+    ) => {
       if (value === undefined) return fallback === undefined ? Infinity : Duration.toMillis(fallback)
       let millis: number
       try {
@@ -71,7 +90,24 @@ export const resolve = (options: Input, defaultName: string): Effect.Effect<Reso
         problems.push([path, `must be a positive duration, got ${JSON.stringify(value) ?? String(value)}`])
         return 1
       }
+      const limit = armsTimer ? timerLimitProblem(millis) : undefined
+      if (limit !== undefined) {
+        problems.push([path, limit])
+        return 1
+      }
       return millis
+    }
+    if (!Effect.isEffect(options.acquire)) {
+      problems.push([
+        "acquire",
+        `must be an Effect that creates a resource, got ${options.acquire === undefined ? "nothing" : typeof options.acquire}`
+      ])
+    }
+    for (const key of ["release", "validate"] as const) {
+      const value = options[key]
+      if (value !== undefined && typeof value !== "function") {
+        problems.push([key, `must be a function of the resource returning an Effect, got ${typeof value}`])
+      }
     }
     const size = integer("size", options.size, 1)
     const maxOverflow = integer("maxOverflow", options.maxOverflow ?? 0, 0)
@@ -91,12 +127,15 @@ export const resolve = (options: Input, defaultName: string): Effect.Effect<Reso
       maxOverflow,
       minIdle,
       lifo: options.strategy !== "fifo",
-      checkoutTimeoutMillis: duration("checkoutTimeout", options.checkoutTimeout, defaults.checkoutTimeout),
-      idleTimeoutMillis: duration("idleTimeout", options.idleTimeout, defaults.idleTimeout),
-      maxLifetimeMillis: duration("maxLifetime", options.maxLifetime, undefined),
+      checkoutTimeoutMillis: duration("checkoutTimeout", options.checkoutTimeout, defaults.checkoutTimeout, true),
+      acquireTimeoutMillis: duration("acquireTimeout", options.acquireTimeout, defaults.acquireTimeout, true),
+      // idleTimeout and maxLifetime arm no timer of their own: housekeeping runs at most every
+      // 30 seconds and compares ages, so any positive length works
+      idleTimeoutMillis: duration("idleTimeout", options.idleTimeout, defaults.idleTimeout, false),
+      maxLifetimeMillis: duration("maxLifetime", options.maxLifetime, undefined, false),
       lifetimeJitter: jitter,
-      shutdownTimeoutMillis: duration("shutdownTimeout", options.shutdownTimeout, defaults.shutdownTimeout),
-      leakWarningMillis: duration("leakWarning", options.leakWarning, undefined),
+      shutdownTimeoutMillis: duration("shutdownTimeout", options.shutdownTimeout, defaults.shutdownTimeout, true),
+      leakWarningMillis: duration("leakWarning", options.leakWarning, undefined, true),
       housekeepingMillis: 0
     }
     if (problems.length > 0) {
