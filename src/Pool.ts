@@ -15,6 +15,9 @@
  *   after its lifetime, minus up to `lifetimeJitter` (10%) so resources do not all retire at once.
  * - A failing `acquire` fails the caller it was started for with the typed error and frees its
  *   slot; `release` failures are logged, never raised.
+ * - An `acquire` running longer than `acquireTimeout` (default 30 seconds) is interrupted and
+ *   counted as failed; its slot is freed at once and the waiters get a new attempt. If it
+ *   returns a resource anyway, that resource is released, never handed out.
  * - A resource is returned when its use ends, fails or is interrupted, and destroyed when the
  *   use died (a defect). Closing the layer's scope stops checkouts, waits for resources in use
  *   (up to `shutdownTimeout`) and releases every resource exactly once.
@@ -67,7 +70,12 @@ export interface Status {
   readonly destroyed: number
   readonly checkouts: number
   readonly reused: number
+  /** checkouts that timed out */
   readonly timeouts: number
+  /** acquisitions that failed, died or exceeded `acquireTimeout` */
+  readonly acquireFailures: number
+  /** acquisitions given up after `acquireTimeout` (also counted in `acquireFailures`) */
+  readonly acquireTimeouts: number
 }
 
 /**
@@ -107,17 +115,45 @@ export interface Options<A, E, R> {
   readonly minIdle?: number | undefined
   /** which idle resource a checkout takes: "lifo" (default) keeps a warm one, "fifo" spreads use */
   readonly strategy?: "fifo" | "lifo" | undefined
-  /** longest wait for a resource (default 5 seconds) */
+  /** longest wait for a resource (default 5 seconds, at most 2^31 - 1 ms) */
   readonly checkoutTimeout?: Duration.Input | undefined
+  /**
+   * The longest one `acquire` may run (default 30 seconds, at most 2^31 - 1 ms).
+   *
+   * **Details**
+   *
+   * Past it the acquisition is interrupted and counted as failed (`acquireFailures`,
+   * `acquireTimeouts`, metric `foundation.pool.acquire_failures` with `reason: "timeout"`),
+   * and its slot is freed at once: a hung dependency can hold a slot for this long, never for
+   * good. Nobody is failed by it: the waiter it was started for keeps its place, a new attempt
+   * starts for the waiters, and each waiter is still bounded by `checkoutTimeout`. If the
+   * acquire ignores the interruption and returns later, that resource is released, never
+   * handed out. The default is tarn's `createTimeoutMillis`: far above a healthy connect (TLS
+   * included), well below the minutes an unanswered TCP connect can take.
+   *
+   * **Example** (Give up on a connect after 3 seconds)
+   *
+   * ```ts
+   * import { Effect } from "effect"
+   * import { Pool } from "effect-foundation"
+   *
+   * const program = Effect.scoped(Effect.gen(function*() {
+   *   const pool = yield* Pool.make({ acquire: Effect.succeed("connection"), size: 4, acquireTimeout: "3 seconds" })
+   *   return yield* pool.use((connection) => Effect.succeed(connection.length))
+   * }))
+   * Effect.runPromise(program) // => 10
+   * ```
+   */
+  readonly acquireTimeout?: Duration.Input | undefined
   /** how long an overflow resource may sit idle before it is destroyed (default 30 seconds) */
   readonly idleTimeout?: Duration.Input | undefined
   /** retire a resource after this long (default: never) */
   readonly maxLifetime?: Duration.Input | undefined
   /** fraction of maxLifetime subtracted at random per resource, in [0, 1) (default 0.1) */
   readonly lifetimeJitter?: number | undefined
-  /** how long closing waits for resources in use (default 30 seconds) */
+  /** how long closing waits for resources in use and acquisitions running (default 30 seconds, at most 2^31 - 1 ms) */
   readonly shutdownTimeout?: Duration.Input | undefined
-  /** log (once) a resource held longer than this, with the holder's span (default: off) */
+  /** log (once) a resource held longer than this, with the holder's span (default: off, at most 2^31 - 1 ms) */
   readonly leakWarning?: Duration.Input | undefined
   /** the pool's name in errors, metrics and health (default: the tag's key, or "pool") */
   readonly name?: string | undefined
@@ -126,6 +162,11 @@ export interface Options<A, E, R> {
 /**
  * Builds a pool in the current scope; closing the scope shuts it down. Prefer `layer` in
  * applications; `make` suits tests and libraries that hold a pool privately.
+ *
+ * **Gotchas**
+ *
+ * Bad options, the code part included (a missing `acquire`, a `release` that is not a
+ * function), fail with `InvalidConfig` naming the option in `path`; nothing throws.
  *
  * **Example** (A scoped pool)
  *
@@ -151,7 +192,8 @@ export const make = <A, E, R>(
  * Provides a pool under your own tag. Invalid options fail the layer with `InvalidConfig`
  * (every problem listed, the first one's path in `path`). When `HealthAggregator` is provided
  * beneath, the pool reports as component `pool:<name>`: degraded while exhausted with callers
- * waiting.
+ * waiting, and while acquisitions are failing or timing out (the last one failed within a
+ * minute, or two `acquireTimeout`s if longer, and none succeeded since).
  *
  * **Example** (A pool layer)
  *
@@ -171,7 +213,7 @@ export const layer = <Self, A, E, R>(
   tag: Context.Key<Self, Pool<A, E>>,
   options: Options<A, E, R>
 ): Layer.Layer<Self, InvalidConfig, Exclude<R, Scope.Scope>> =>
-  Layer.effect(tag, makeShell({ ...options, name: options.name ?? tag.key }))
+  Layer.effect(tag, makeShell({ ...options, name: options?.name ?? tag.key }))
 
 /**
  * Checks a resource out of the pool under `tag`, runs `f` with it and gives it back (or

@@ -430,7 +430,10 @@ describe("Pool", () => {
           const holder = yield* Effect.forkChild(pool.use(() => Effect.never))
           const waiter = yield* Effect.forkChild(pool.use(() => Effect.never))
           yield* settle(() => pool.statusUnsafe().waiting === 1)
-          expect(yield* component.report).toEqual({ status: "degraded", details: { inUse: 1, idle: 0, waiting: 1 } })
+          expect(yield* component.report).toEqual({
+            status: "degraded",
+            details: { inUse: 1, idle: 0, waiting: 1, creating: 0, acquireFailures: 0, acquireTimeouts: 0, reason: "exhausted" }
+          })
           yield* Fiber.interrupt(waiter)
           yield* Fiber.interrupt(holder)
           expect((yield* component.report).status).toBe("healthy")

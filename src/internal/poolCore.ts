@@ -70,7 +70,13 @@ export interface State<A> {
   /** checkouts served by a resource that had served before */
   reused: number
   timeouts: number
+  /** acquisitions that failed, died or timed out (timed-out ones are also in acquireTimeouts) */
   acquireFailures: number
+  /** acquisitions given up after acquireTimeout */
+  acquireTimeouts: number
+  /** when the last acquisition failed or timed out, and when the last one succeeded (-Infinity: never) */
+  lastAcquireFailureAt: number
+  lastAcquireSuccessAt: number
   validationFailures: number
   nextId: number
 }
@@ -90,6 +96,9 @@ export const make = <A>(config: Config): State<A> => ({
   reused: 0,
   timeouts: 0,
   acquireFailures: 0,
+  acquireTimeouts: 0,
+  lastAcquireFailureAt: -Infinity,
+  lastAcquireSuccessAt: -Infinity,
   validationFailures: 0,
   nextId: 0
 })
@@ -185,6 +194,7 @@ export const checkin = <A>(state: State<A>, entry: Entry<A>, now: number, destro
 export const created = <A>(state: State<A>, entry: Entry<A>): Entry<A> | undefined => {
   state.creating--
   state.created++
+  state.lastAcquireSuccessAt = entry.createdAt
   if (state.closed) {
     state.destroyed++
     return entry
@@ -200,14 +210,37 @@ export const created = <A>(state: State<A>, entry: Entry<A>): Entry<A> | undefin
  * An acquisition failed: the first waiter (the one it was started for) gets the error, and the
  * slot is free again. Returns whether a waiter received it.
  */
-export const createFailed = <A>(state: State<A>, error: unknown): boolean => {
+export const createFailed = <A>(state: State<A>, error: unknown, now: number): boolean => {
   state.creating--
   state.acquireFailures++
+  state.lastAcquireFailureAt = now
   const waiter = state.head
   if (waiter === undefined) return false
   dequeue(state, waiter)
   waiter.reject(error)
   return true
+}
+
+/**
+ * An acquisition ran past acquireTimeout: the slot is free, and it counts as a failed one.
+ * Unlike a failure, nobody is rejected: there is no typed error to give, and the waiter it
+ * was started for keeps its place (and its own checkout deadline) for the next attempt.
+ */
+export const createTimedOut = <A>(state: State<A>, now: number): void => {
+  state.creating--
+  state.acquireFailures++
+  state.acquireTimeouts++
+  state.lastAcquireFailureAt = now
+}
+
+/**
+ * A timed-out acquisition returned a resource after all. It never enters the pool (nobody
+ * counts on it, and its slot went to another attempt): it is counted created and destroyed,
+ * and the caller releases it.
+ */
+export const createdTooLate = <A>(state: State<A>): void => {
+  state.created++
+  state.destroyed++
 }
 
 /** An acquisition was interrupted (the pool is closing): the slot is free. */

@@ -50,6 +50,13 @@ export class CheckoutHistogram {
 
 const noop = (): void => {}
 
+/**
+ * Counter {pool, reason: failure | timeout}: acquisitions that failed (or died), and those
+ * given up after acquireTimeout. Its home is `Telemetry.metrics`, with the other names; it is
+ * here until that module lists it.
+ */
+export const acquireFailures = "foundation.pool.acquire_failures"
+
 /** Registers the pool's series; returns the function removing them. */
 export const register = (
   context: Context.Context<never>,
@@ -73,7 +80,21 @@ export const register = (
     registerGauge(context, Telemetry.metrics.poolWaiting, "callers waiting for a resource", attributes, () =>
       state.waiting),
     registerCounter(context, Telemetry.metrics.poolTimeouts, "checkouts that timed out", attributes, () =>
-      state.timeouts)
+      state.timeouts),
+    registerCounter(
+      context,
+      acquireFailures,
+      "acquisitions that failed, died (reason failure) or exceeded acquireTimeout (reason timeout)",
+      { pool, reason: "failure" },
+      () => state.acquireFailures - state.acquireTimeouts
+    ),
+    registerCounter(
+      context,
+      acquireFailures,
+      "acquisitions that failed, died (reason failure) or exceeded acquireTimeout (reason timeout)",
+      { pool, reason: "timeout" },
+      () => state.acquireTimeouts
+    )
   ]
   return () => {
     for (const remove of removers) remove()

@@ -13,9 +13,12 @@ import type { Options, Pool, Status } from "../Pool.js"
 import { HealthComponents } from "./healthComponents.js"
 import * as Core from "./poolCore.js"
 import * as PoolConfig from "./poolConfig.js"
+import * as PoolHealth from "./poolHealth.js"
 import * as PoolMetrics from "./poolMetrics.js"
 
 type Entry<A> = Core.Entry<A>
+/** how often a given-up acquisition inside an uninterruptible region is checked (see `shielded`) */
+const shieldPollMillis = 1000
 /** how many waiter resumptions are nested on the stack right now (see `settle`) */
 let resumeDepth = 0
 
@@ -34,7 +37,8 @@ export const makeShell = <A, E, R>(
     // interruption landing before it runs, leaving `creating` or `releasing` counted forever
     // (a pool stuck below capacity, a shutdown waiting for a release that never starts).
     const spawn = Effect.runForkWith(context)
-    const creations = new Set<Fiber.Fiber<void>>()
+    /** acquisitions in flight and within their deadline */
+    const creations = new Set<Fiber.Fiber<A, E>>()
     const clock = yield* Clock.Clock
     const state = Core.make<A>({
       size: config.size,
@@ -57,8 +61,10 @@ export const makeShell = <A, E, R>(
     // ---- destruction: background, uninterruptible, counted for shutdown ------------------
     let releasing = 0
     let drainResume: ((effect: Effect.Effect<void>) => void) | undefined
+    /** shutdown waits for resources in use, releases, and acquisitions still running */
+    const drained = () => state.inUse === 0 && releasing === 0 && state.creating === 0 && abandoned === 0
     const notifyDrain = () => {
-      if (drainResume !== undefined && state.inUse === 0 && releasing === 0) {
+      if (drainResume !== undefined && drained()) {
         const resume = drainResume
         drainResume = undefined
         resume(Effect.void)
@@ -82,52 +88,128 @@ export const makeShell = <A, E, R>(
       return Effect.void
     }
 
-    // ---- creation: background fibers in the pool's scope ---------------------------------
-    const onAcquired = (exit: Exit.Exit<A, E>): Effect.Effect<void> => {
+    // ---- creation: `acquire` in its own fiber, given up after acquireTimeout ---------------
+    /** acquisitions given up after acquireTimeout that have not returned yet */
+    let abandoned = 0
+    const makeEntry = (resource: A): Entry<A> => {
+      const at = now()
+      const entry: Entry<A> = {
+        resource,
+        id: state.nextId++,
+        createdAt: at,
+        retireAt: at + config.maxLifetimeMillis * (1 - config.lifetimeJitter * Math.random()),
+        idleSince: at,
+        uses: 0,
+        checkedOutAt: 0,
+        holder: undefined,
+        leakReported: false,
+        afterUse: undefined
+      }
+      entry.afterUse = (exit: Exit.Exit<unknown, unknown>) =>
+        checkin(entry, exit._tag === "Failure" && Cause.hasDies(exit.cause))
+      return entry
+    }
+    /** an acquisition ended within its deadline; the effect returned (if any) must run */
+    const onAcquired = (exit: Exit.Exit<A, E>): Effect.Effect<void> | undefined => {
       if (exit._tag === "Success") {
-        const at = now()
-        const entry: Entry<A> = {
-          resource: exit.value,
-          id: state.nextId++,
-          createdAt: at,
-          retireAt: at + config.maxLifetimeMillis * (1 - config.lifetimeJitter * Math.random()),
-          idleSince: at,
-          uses: 0,
-          checkedOutAt: 0,
-          holder: undefined,
-          leakReported: false,
-          afterUse: undefined
-        }
-        entry.afterUse = (exit: Exit.Exit<unknown, unknown>) =>
-          checkin(entry, exit._tag === "Failure" && Cause.hasDies(exit.cause))
-        const doomed = Core.created(state, entry)
-        return doomed === undefined ? Effect.void : destroy(doomed)
+        const doomed = Core.created(state, makeEntry(exit.value))
+        if (doomed !== undefined) destroy(doomed)
+        return undefined
       }
       if (Cause.hasInterruptsOnly(exit.cause)) {
-        // only shutdown interrupts a creation: nothing to restart
+        // only shutdown interrupts a creation in time: nothing to restart
         Core.createAborted(state)
-        return Effect.void
+        return undefined
       }
-      const served = Core.createFailed(state, Effect.failCause(exit.cause))
+      const served = Core.createFailed(state, Effect.failCause(exit.cause), now())
       // the remaining waiters keep their chance; minIdle top-ups wait for housekeeping, so a
       // dependency that is down is not hammered in a loop
-      const more = startCreations(Core.creationsToStart(state, false))
-      return served ? more : Effect.andThen(
-        Effect.logWarning(`pool "${config.name}": acquire failed with nobody waiting`, exit.cause),
-        more
-      )
+      startCreations(Core.creationsToStart(state, false))
+      return served
+        ? undefined
+        : Effect.logWarning(`pool "${config.name}": acquire failed with nobody waiting`, exit.cause)
     }
-    const createOne: Effect.Effect<void> = Effect.uninterruptible(
-      Effect.flatMap(Effect.exit(Effect.interruptible(acquire)), onAcquired)
-    )
-    const forgetCreation = (fiber: Fiber.Fiber<void>) => () => creations.delete(fiber)
+    /**
+     * Acquisitions to stop that are inside an uninterruptible region. Interrupting one there
+     * would not stop it, and would make effect discard the resource it returns when the
+     * region ends (a leak nobody could release): each is interrupted only once it has left
+     * the region, checked every `shieldPollMillis` while any is left.
+     */
+    const shielded = new Set<Fiber.Fiber<A, E>>()
+    // effect exposes no public read of a fiber's interruptibility; 4.1's fiber keeps it in
+    // `interruptible` (a missing field reads as interruptible: interrupt at once)
+    const isMasked = (fiber: Fiber.Fiber<A, E>) =>
+      (fiber as unknown as { readonly interruptible?: boolean }).interruptible === false
+    const stop = (fiber: Fiber.Fiber<A, E>): void => {
+      if (!isMasked(fiber)) return fiber.interruptUnsafe()
+      const watching = shielded.size > 0
+      shielded.add(fiber)
+      if (!watching) spawn(shieldWatch)
+    }
+    const shieldWatch: Effect.Effect<void> = Effect.suspend(() => {
+      for (const fiber of shielded) {
+        if (isMasked(fiber)) continue
+        shielded.delete(fiber)
+        fiber.interruptUnsafe()
+      }
+      return shielded.size === 0 ? Effect.void : Effect.andThen(Effect.sleep(shieldPollMillis), shieldWatch)
+    })
+    const onTimedOut = (acquiring: Fiber.Fiber<A, E>): void => {
+      Core.createTimedOut(state, now())
+      abandoned++
+      // counted first: a fiber parked in an interruptible wait ends inside interruptUnsafe,
+      // and its observer (lateArrival) runs right there
+      stop(acquiring)
+      // the freed slot goes to the waiters at once; each attempt holds a slot for at most
+      // acquireTimeout, so a hung dependency is retried at that pace, not in a loop
+      startCreations(Core.creationsToStart(state, false))
+      spawn(Effect.logWarning(
+        `pool "${config.name}": acquire exceeded acquireTimeout (${config.acquireTimeoutMillis}ms); it was interrupted and its slot freed`
+      ))
+    }
+    /** a given-up acquisition ended: a resource it returned anyway is released, never pooled */
+    const lateArrival = (exit: Exit.Exit<A, E>): void => {
+      abandoned--
+      if (exit._tag === "Success") {
+        Core.createdTooLate(state)
+        destroy(makeEntry(exit.value))
+      }
+      notifyDrain()
+    }
+    /**
+     * Starts one acquisition (already counted in `creating`). `acquire` runs in a fiber of its
+     * own, not under a timeout combinator: a timeout waits for its loser to stop, so an
+     * acquire that ignores interruption would still hold the slot. Whichever of the acquire
+     * and the deadline comes first settles the slot; the other is ignored (or released).
+     */
+    const startCreation = (): void => {
+      let settled = false
+      let deadline: Fiber.Fiber<void> | undefined
+      const acquiring = spawn(acquire)
+      acquiring.addObserver((exit) => {
+        shielded.delete(acquiring)
+        if (settled) return lateArrival(exit)
+        settled = true
+        creations.delete(acquiring)
+        if (deadline !== undefined) deadline.interruptUnsafe()
+        const after = onAcquired(exit)
+        if (after !== undefined) spawn(after)
+        if (state.closed) notifyDrain()
+      })
+      if (settled) return // acquire completed synchronously
+      creations.add(acquiring)
+      deadline = spawn(acquireDeadline)
+      deadline.addObserver((exit) => {
+        if (settled || exit._tag === "Failure") return
+        settled = true
+        creations.delete(acquiring)
+        onTimedOut(acquiring)
+      })
+    }
+    const acquireDeadline = Effect.sleep(config.acquireTimeoutMillis)
     /** starts `n` acquisitions now (already counted in `creating`); the effect is `void` */
     const startCreations = (n: number): Effect.Effect<void> => {
-      for (let i = 0; i < n; i++) {
-        const fiber = spawn(createOne)
-        creations.add(fiber)
-        fiber.addObserver(forgetCreation(fiber))
-      }
+      for (let i = 0; i < n; i++) startCreation()
       return Effect.void
     }
 
@@ -388,7 +470,9 @@ export const makeShell = <A, E, R>(
       destroyed: state.destroyed,
       checkouts: state.checkouts,
       reused: state.reused,
-      timeouts: state.timeouts
+      timeouts: state.timeouts,
+      acquireFailures: state.acquireFailures,
+      acquireTimeouts: state.acquireTimeouts
     })
 
     const reportLeaks = (at: number): Effect.Effect<void> => {
@@ -434,18 +518,20 @@ export const makeShell = <A, E, R>(
         for (const waiter of waiters) (waiter as Waiting).settle(Effect.interrupt)
         wakeTimer()
         for (const entry of idle) destroy(entry)
-        // nobody waits any more: acquisitions in flight are interrupted (one that completes
-        // anyway is released, and the drain below waits for that release too)
-        const effect = Fiber.interruptAll(Array.from(creations))
-        const drained = Effect.callback<void>((resume) => {
-          if (state.inUse === 0 && releasing === 0) resume(Effect.void)
+        // nobody waits any more: acquisitions in flight are interrupted, without waiting for
+        // them (an acquire may ignore interruption); one that completes anyway is released,
+        // and the drain below waits for that too, within shutdownTimeout
+        for (const fiber of Array.from(creations)) stop(fiber)
+        const drain = Effect.callback<void>((resume) => {
+          if (drained()) resume(Effect.void)
           else drainResume = resume
         })
-        return effect.pipe(
-          Effect.andThen(Effect.timeoutOption(drained, config.shutdownTimeoutMillis)),
+        return Effect.timeoutOption(drain, config.shutdownTimeoutMillis).pipe(
           Effect.flatMap((done) =>
             Option.isSome(done) ? Effect.void : Effect.logWarning(
-              `pool "${config.name}": shut down with ${state.inUse} resources still in use and ${releasing} releases pending; they are released when they come back`
+              `pool "${config.name}": shut down with ${state.inUse} resources still in use, ${releasing} releases pending and ${
+                state.creating + abandoned
+              } acquisitions running; they are released when they come back`
             )
           ),
           Effect.ensuring(Effect.sync(removeMetrics))
@@ -457,18 +543,14 @@ export const makeShell = <A, E, R>(
     yield* Effect.forkScoped(housekeepingLoop)
     yield* startCreations(Core.creationsToStart(state, true))
 
+    const healthWindowMillis = PoolHealth.recentFailureMillis(config.acquireTimeoutMillis)
     const components = yield* Effect.serviceOption(HealthComponents)
     if (Option.isSome(components)) {
       yield* components.value.register({
         name: `pool:${config.name}`,
         kind: "pool",
         critical: false,
-        report: Effect.sync(() => ({
-          status: state.waiting > 0 && state.idle.length === 0 && Core.total(state) >= state.config.max
-            ? "degraded" as const
-            : "healthy" as const,
-          details: { inUse: state.inUse, idle: state.idle.length, waiting: state.waiting }
-        }))
+        report: Effect.sync(() => PoolHealth.report(state, now(), healthWindowMillis))
       })
     }
 
