@@ -41,12 +41,13 @@ import { Clock, Context, Effect, Layer, PubSub, Semaphore, Stream } from "effect
 import { InvalidConfig, fastConstructor, MemoryPressure } from "./Errors.js"
 import { metrics } from "./Telemetry.js"
 import { HealthComponents } from "./internal/healthComponents.js"
-import type { CleanupReport, Strategy } from "./internal/memory/cleanup.js"
-import { ordered, runCleanup } from "./internal/memory/cleanup.js"
+import type { CleanupReport } from "./internal/memory/cleanup.js"
+import { runCleanup } from "./internal/memory/cleanup.js"
 import type { MemoryOptions } from "./internal/memory/config.js"
 import { parseMemoryOptions } from "./internal/memory/config.js"
+import * as Manager from "./internal/memory/manager.js"
 import type { EventLoopReading, Level, MemoryReading } from "./internal/memory/pressure.js"
-import { levelIndex, nextEventLoopShedding, nextLevel, ratiosOf } from "./internal/memory/pressure.js"
+import { levelIndex } from "./internal/memory/pressure.js"
 import { MemorySource } from "./internal/memory/source.js"
 import { layerNode } from "./internal/memory/source.js"
 import { registerGauge } from "./internal/observableMetric.js"
@@ -173,8 +174,6 @@ export class MemoryManager extends Context.Service<MemoryManager, {
   readonly rejectionUnsafe: () => MemoryPressure | undefined
 }>()("effect-foundation/MemoryManager") {}
 
-const makePressure = fastConstructor(MemoryPressure, "MemoryPressure", "memory_pressure")
-
 /**
  * The manager with the Node source.
  *
@@ -214,95 +213,48 @@ export const layerWithSource = (options: Options = {}): Layer.Layer<MemoryManage
     const changes = yield* PubSub.sliding<LevelChange>(256)
     yield* Effect.addFinalizer(() => PubSub.shutdown(changes))
     const lock = yield* Semaphore.make(1)
-    const strategies = new Map<number, Strategy>()
-    let order = 0
 
-    // Written by `refresh`, read synchronously by the guard.
-    let level: Level = "low"
-    let ratio = 0
-    let heapUsedRatio = 0
-    let rssRatio: number | undefined
-    let reading: MemoryReading | undefined
-    let loopShedding = false
+    // The one state, changed only through `modify`: each decision of the core is one synchronous
+    // step, so fibers never see half of one. The guard, the gauges and the health report read it
+    // synchronously, which a `Ref` would only wrap.
+    let state = Manager.initial
+    // The guard's copy, rebuilt at each reading (not per call): rejecting allocates nothing.
     let rejection: MemoryPressure | undefined
-    let checkedAt = 0
-    let lastCleanup: CleanupReport | undefined
-    let automaticRunning = false
-    let escalated = false
-    let lastAutomaticAt = -Infinity
-
-    const apply = (next: MemoryReading, now: number): LevelChange | undefined => {
-      const ratios = ratiosOf(next)
-      const previous = level
-      reading = next
-      ratio = ratios.ratio
-      heapUsedRatio = ratios.heapUsedRatio
-      rssRatio = ratios.rssRatio
-      checkedAt = now
-      level = nextLevel(level, ratio, config.thresholds, config.hysteresis)
-      loopShedding = nextEventLoopShedding(loopShedding, next.eventLoop, config.maxEventLoopDelay, config.eventLoopHysteresis)
-      // the rejection is built here, once per check, so the guard allocates nothing to reject
-      rejection = levelIndex(level) >= config.rejectAtIndex
-        ? makePressure({ level, heapUsedRatio })
-        : loopShedding
-        ? makePressure({
-          level,
-          heapUsedRatio,
-          reason: `event-loop delay p99 ${next.eventLoop!.delayP99.toFixed(1)} ms (limit ${config.maxEventLoopDelay} ms)`
-        })
-        : undefined
-      return previous === level ? undefined : { from: previous, to: level, ratio, at: now }
+    const modify = <D>(f: (state: Manager.State) => readonly [D, Manager.State]): D => {
+      const [decision, next] = f(state)
+      if (next.reading !== state.reading) rejection = rejectionOf(next, config.maxEventLoopDelay)
+      state = next
+      return decision
     }
+    const update = (f: (state: Manager.State) => Manager.State) => Effect.sync(() => modify((s) => [undefined, f(s)]))
+    const publish = (change: LevelChange | undefined) => change === undefined ? Effect.void : PubSub.publish(changes, change)
 
+    // read by the runs after each strategy: applies the reading, never starts a run
     const refresh: Effect.Effect<Level> = Effect.flatMap(source.read, (next) =>
       Effect.suspend(() => {
-        const change = apply(next, clock.currentTimeMillisUnsafe())
-        return change === undefined ? Effect.succeed(level) : Effect.as(PubSub.publish(changes, change), level)
+        const change = modify((s) => Manager.observe(s, next, clock.currentTimeMillisUnsafe(), config))
+        return Effect.as(publish(change), state.level)
       }))
 
     const cleanup = (target: Level, trigger: CleanupReport["trigger"]) =>
       lock.withPermit(Effect.suspend(() =>
-        runCleanup({
-          strategies: ordered(strategies.values()),
-          target,
-          all: target === "critical" || target === "low",
-          trigger,
-          timeoutMillis: config.cleanupTimeoutMillis,
-          refresh
-        })
-      )).pipe(Effect.tap((report) => Effect.sync(() => lastCleanup = report)))
+        runCleanup({ strategies: state.strategies, target, trigger, timeoutMillis: config.cleanupTimeoutMillis, refresh })
+      )).pipe(Effect.tap((report) => update((s) => Manager.reported(s, report))))
 
-    // A new level at or above high runs the strategies at once; staying there repeats the run
-    // at most every cooldown. The run is forked so a slow strategy does not delay the checks.
-    const maybeCleanup = (change: Level, rose: boolean): Effect.Effect<void> => {
-      const now = clock.currentTimeMillisUnsafe()
-      if (levelIndex(change) < 2 || strategies.size === 0) return Effect.void
-      if (automaticRunning) {
-        // escalated while a run is in progress: run again at the first check after it, not a cooldown later
-        if (rose) escalated = true
-        return Effect.void
-      }
-      if (!rose && now - lastAutomaticAt < config.cleanupCooldownMillis) return Effect.void
-      automaticRunning = true
-      lastAutomaticAt = now
-      return cleanup(change === "critical" ? "critical" : "high", "automatic").pipe(
-        Effect.ensuring(Effect.sync(() => {
-          automaticRunning = false
-          if (escalated) {
-            escalated = false
-            lastAutomaticAt = -Infinity
-          }
-        })),
+    // Automatic runs are forked so a slow strategy does not delay the checks.
+    const automatic = (target: Level): Effect.Effect<void> =>
+      cleanup(target, "automatic").pipe(
+        Effect.ensuring(update(Manager.automaticEnded)),
         Effect.forkIn(scope),
         Effect.asVoid
       )
-    }
 
-    const check = Effect.gen(function*() {
-      const before = level
-      const after = yield* refresh
-      yield* maybeCleanup(after, levelIndex(after) > levelIndex(before))
-    }).pipe(Effect.catchCause((cause) => Effect.logWarning("memory check failed", cause)))
+    const check = Effect.flatMap(source.read, (next) =>
+      Effect.suspend(() => {
+        const decision = modify((s) => Manager.check(s, next, clock.currentTimeMillisUnsafe(), config))
+        const started = decision.cleanup === undefined ? Effect.void : automatic(decision.cleanup)
+        return Effect.andThen(publish(decision.change), started)
+      })).pipe(Effect.catchCause((cause) => Effect.logWarning("memory check failed", cause)))
 
     yield* refresh // the first reading, so the guard and stats are meaningful from the start
     // NB: `check.pipe(Effect.delay(d), Effect.repeat(s))` would delay every run twice
@@ -317,10 +269,10 @@ export const layerWithSource = (options: Options = {}): Layer.Layer<MemoryManage
       metrics.memoryPressure,
       "memory pressure level: 0 low, 1 medium, 2 high, 3 critical",
       {},
-      () => levelIndex(level)
+      () => levelIndex(state.level)
     )
     yield* Effect.addFinalizer(() => Effect.sync(removePressure))
-    const removeHeap = registerGauge(metricContext, metrics.memoryHeapUsed, "V8 heap used, bytes", {}, () => reading?.heapUsed ?? 0)
+    const removeHeap = registerGauge(metricContext, metrics.memoryHeapUsed, "V8 heap used, bytes", {}, () => state.reading?.heapUsed ?? 0)
     yield* Effect.addFinalizer(() => Effect.sync(removeHeap))
 
     const components = yield* Effect.serviceOption(HealthComponents)
@@ -329,10 +281,13 @@ export const layerWithSource = (options: Options = {}): Layer.Layer<MemoryManage
         name: "memory",
         kind: "memory",
         critical: true,
-        report: Effect.sync(() => ({
-          status: level === "critical" ? "unhealthy" : level === "high" || loopShedding ? "degraded" : "healthy",
-          details: { level, ratio, heapUsedRatio, rssRatio, eventLoopDelayP99: reading?.eventLoop?.delayP99 }
-        }))
+        report: Effect.sync(() => {
+          const { level, ratios: { heapUsedRatio, ratio, rssRatio }, reading } = state
+          return {
+            status: level === "critical" ? "unhealthy" : level === "high" || state.loopShedding ? "degraded" : "healthy",
+            details: { level, ratio, heapUsedRatio, rssRatio, eventLoopDelayP99: reading?.eventLoop?.delayP99 }
+          }
+        })
       })
     }
 
@@ -342,32 +297,28 @@ export const layerWithSource = (options: Options = {}): Layer.Layer<MemoryManage
     )
 
     return MemoryManager.of({
-      pressure: Effect.sync(() => level),
+      pressure: Effect.sync(() => state.level),
       stats: Effect.sync((): Stats => ({
-        level,
-        ratio,
-        heapUsedRatio,
-        rssRatio,
-        reading: reading!,
-        eventLoop: reading?.eventLoop,
-        shedding: rejection !== undefined,
-        sheddingReason: rejection === undefined ? undefined : rejection.reason === undefined ? "memory" : "event_loop",
-        checkedAt,
-        strategies: ordered(strategies.values()).map(({ name, priority }) => ({ name, priority })),
-        lastCleanup
+        level: state.level,
+        ratio: state.ratios.ratio,
+        heapUsedRatio: state.ratios.heapUsedRatio,
+        rssRatio: state.ratios.rssRatio,
+        reading: state.reading!,
+        eventLoop: state.reading?.eventLoop,
+        shedding: state.shedding !== undefined,
+        sheddingReason: state.shedding,
+        checkedAt: state.checkedAt,
+        strategies: state.strategies.map(({ name, priority }) => ({ name, priority })),
+        lastCleanup: state.lastCleanup
       })),
       registerCleanup: <E, R>(name: string, strategy: Effect.Effect<unknown, E, R>, priority: number) =>
         Effect.gen(function*() {
-          const path = `memory.cleanup.${name}`
-          if (name.length === 0) return yield* new InvalidConfig({ path: "memory.cleanup", message: "a strategy needs a non-empty name" })
-          if (!Number.isFinite(priority)) return yield* new InvalidConfig({ path: `${path}.priority`, message: `must be a finite number, got ${priority}` })
-          for (const existing of strategies.values()) {
-            if (existing.name === name) return yield* new InvalidConfig({ path, message: `a strategy named "${name}" is already registered` })
+          const run = Effect.provideContext(strategy, yield* Effect.context<R>())
+          const registration = modify((s) => Manager.register(s, name, priority, run))
+          if (registration._tag === "Rejected") {
+            return yield* new InvalidConfig({ path: registration.path, message: registration.message })
           }
-          const context = yield* Effect.context<R>()
-          const id = order++
-          strategies.set(id, { name, priority, order: id, run: Effect.provideContext(strategy, context) })
-          yield* Effect.addFinalizer(() => Effect.sync(() => strategies.delete(id)))
+          yield* Effect.addFinalizer(() => update((s) => Manager.unregister(s, registration.order)))
         }),
       requestCleanup: (target) => cleanup(target, "requested"),
       changes: Stream.fromPubSub(changes),
@@ -412,4 +363,20 @@ export const guard = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E
     const rejection = manager!.rejectionUnsafe()
     return rejection === undefined ? self : Effect.fail(rejection)
   })
+}
+
+const makePressure = fastConstructor(MemoryPressure, "MemoryPressure", "memory_pressure")
+
+/** The guard's rejection for a state, or `undefined` while it admits. */
+const rejectionOf = (state: Manager.State, maxEventLoopDelay: number | undefined): MemoryPressure | undefined => {
+  const { level, ratios: { heapUsedRatio } } = state
+  return state.shedding === undefined
+    ? undefined
+    : state.shedding === "memory"
+    ? makePressure({ level, heapUsedRatio })
+    : makePressure({
+      level,
+      heapUsedRatio,
+      reason: `event-loop delay p99 ${state.reading!.eventLoop!.delayP99.toFixed(1)} ms (limit ${maxEventLoopDelay} ms)`
+    })
 }

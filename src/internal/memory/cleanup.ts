@@ -1,14 +1,15 @@
 /**
- * Cleanup strategies of the MemoryManager: the registry and one run over it.
+ * Cleanup strategies of the MemoryManager: what one is, and one run over them.
  *
- * A run takes the strategies in priority order (lowest number first, then registration
+ * A run takes the strategies in the order given (the registry's: priority, then registration
  * order). Each is bounded by the timeout; one that fails, dies or times out is reported and
- * skipped, never blocking the others. Unless told to run them all, the run stops as soon as
- * a fresh reading puts the pressure below the target level.
+ * skipped, never blocking the others. Unless the target is `critical` or `low` (all of them),
+ * the run stops as soon as a fresh reading puts the pressure below the target level
+ * (`continues` in `manager.ts`).
  */
 import { Cause, Clock, Effect, Exit, Option } from "effect"
+import { continues } from "./manager.js"
 import type { Level } from "./pressure.js"
-import { levelIndex } from "./pressure.js"
 
 export interface Strategy {
   readonly name: string
@@ -41,13 +42,10 @@ export interface CleanupReport {
   readonly ran: ReadonlyArray<StrategyResult>
 }
 
-export const ordered = (strategies: Iterable<Strategy>): Array<Strategy> =>
-  [...strategies].sort((a, b) => a.priority - b.priority || a.order - b.order)
-
 export const runCleanup = (options: {
+  /** in run order */
   readonly strategies: ReadonlyArray<Strategy>
   readonly target: Level
-  readonly all: boolean
   readonly trigger: CleanupReport["trigger"]
   readonly timeoutMillis: number
   /** re-reads the pressure (and publishes any change) and returns the level */
@@ -59,7 +57,7 @@ export const runCleanup = (options: {
     let level = levelBefore
     const ran: Array<StrategyResult> = []
     for (const strategy of options.strategies) {
-      if (!options.all && levelIndex(level) < levelIndex(options.target)) break
+      if (!continues(options.target, level)) break
       const began = yield* Clock.currentTimeMillis
       const exit = yield* Effect.exit(Effect.timeoutOption(runStrategy(strategy), options.timeoutMillis))
       const durationMs = (yield* Clock.currentTimeMillis) - began
