@@ -1,7 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Metric, References, Scope } from "effect"
+import { Effect, Exit, Fiber, Layer, Metric, References, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import * as Errors from "../src/Errors.js"
+import { type HealthComponent, HealthComponents } from "../src/internal/healthComponents.js"
 import * as Pool from "../src/Pool.js"
 
 /** Lets forked fibers run until `condition` holds (bounded), per the primer's §12b. */
@@ -158,4 +159,59 @@ describe("Pool acquireTimeout", () => {
       expect(factory.released).toEqual([0])
     }).pipe(Effect.provideService(References.MinimumLogLevel, "None"))
   )
+
+  it.effect("an acquire that leaves its uninterruptible region and then hangs is still interrupted", () =>
+    Effect.gen(function*() {
+      let interrupted = 0
+      let calls = 0
+      const acquire = Effect.suspend(() =>
+        calls++ === 0
+          ? Effect.uninterruptible(Effect.sleep("2 seconds")).pipe(
+            Effect.andThen(Effect.never),
+            Effect.onInterrupt(() => Effect.sync(() => interrupted++))
+          )
+          : Effect.succeed(calls)
+      )
+      const pool = yield* Pool.make({ acquire, size: 1, acquireTimeout: "1 second" })
+      const caller = yield* Effect.forkChild(pool.use(Effect.succeed))
+      yield* TestClock.adjust("1 second")
+      expect(yield* Fiber.join(caller)).toBe(2) // served by the second attempt
+      expect(interrupted).toBe(0) // still in its uninterruptible region: interrupting it now would lose its resource
+      yield* TestClock.adjust("2 seconds")
+      yield* settle(() => interrupted === 1)
+      expect(interrupted).toBe(1)
+    }))
+
+  it.effect("the health component is degraded while acquisitions fail or time out, healthy after a success", () =>
+    Effect.gen(function*() {
+      const components: Array<HealthComponent> = []
+      const registry = Layer.succeed(HealthComponents, {
+        register: (component) => Effect.sync(() => void components.push(component))
+      })
+      let plan: "never" | "fail" | "ok" = "never"
+      const acquire = Effect.suspend(() =>
+        plan === "never" ? Effect.never : plan === "fail" ? Effect.fail("refused") : Effect.succeed(1)
+      )
+      yield* Effect.gen(function*() {
+        const pool = yield* Pool.make({ acquire, size: 1, acquireTimeout: "1 second", checkoutTimeout: "500 millis", name: "db" })
+        const component = components[0]!
+        expect((yield* component.report).status).toBe("healthy")
+        const timedOut = yield* Effect.forkChild(Effect.exit(pool.use(Effect.succeed)))
+        yield* TestClock.adjust("1 second")
+        yield* Fiber.join(timedOut)
+        expect(yield* component.report).toMatchObject({
+          status: "degraded",
+          details: { reason: "acquire failing", acquireFailures: 1, acquireTimeouts: 1, creating: 0 }
+        })
+        // a minute without another failure: no longer recent
+        yield* TestClock.adjust("60 seconds")
+        expect((yield* component.report).status).toBe("healthy")
+        plan = "fail"
+        yield* Effect.exit(pool.use(Effect.succeed))
+        expect(yield* component.report).toMatchObject({ status: "degraded", details: { acquireFailures: 2 } })
+        plan = "ok"
+        expect(yield* pool.use(Effect.succeed)).toBe(1)
+        expect((yield* component.report).status).toBe("healthy")
+      }).pipe(Effect.provide(registry))
+    }).pipe(Effect.provideService(References.MinimumLogLevel, "None")))
 })
