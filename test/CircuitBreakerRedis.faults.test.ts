@@ -10,22 +10,21 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Exit, Layer, References, Scope } from "effect"
 import * as CircuitBreaker from "../src/CircuitBreaker.js"
 import * as CircuitBreakerRedis from "../src/CircuitBreakerRedis.js"
-import { type RedisServer, startRedisServer } from "./support/redisServer.js"
+import { redisTests, useRedisServer } from "./support/redisServer.js"
 import { startTcpProxy, type TcpProxy } from "./support/tcpProxy.js"
 
-let server: RedisServer
+const server = useRedisServer()
 let proxy: TcpProxy
 const unhandled: Array<unknown> = []
 const onUnhandled = (reason: unknown) => void unhandled.push(reason)
 beforeAll(async () => {
-  server = await startRedisServer()
+  if (!redisTests.enabled) return
   proxy = await startTcpProxy({ port: server.port })
   process.on("unhandledRejection", onUnhandled)
 })
 afterAll(async () => {
   process.removeListener("unhandledRejection", onUnhandled)
   await proxy?.close()
-  await server?.stop()
 })
 
 let prefixes = 0
@@ -67,7 +66,7 @@ const faults: ReadonlyArray<readonly [string, Fault]> = [
   ["200 ms each way", { start: () => proxy.delay(200), heal: () => proxy.pass() }]
 ]
 
-describe("CircuitBreakerRedis under faults", () => {
+describe.skipIf(!redisTests.enabled)("CircuitBreakerRedis under faults", () => {
   it.live.each(faults)("%s: bounded waits, no defect, no unhandled rejection, Closed once healthy", ([, fault]) =>
     Effect.gen(function*() {
       const scope = yield* Effect.scope

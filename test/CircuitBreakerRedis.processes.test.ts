@@ -3,17 +3,11 @@
  * others see it open within the documented delay (pub/sub: milliseconds), and once it is due
  * for a probe, only `halfOpenMaxCalls` (1) probe runs across all of them.
  */
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { spawn } from "node:child_process"
-import { type RedisServer, startRedisServer } from "./support/redisServer.js"
+import { redisTests, useRedisServer } from "./support/redisServer.js"
 
-let server: RedisServer
-beforeAll(async () => {
-  server = await startRedisServer()
-})
-afterAll(async () => {
-  await server?.stop()
-})
+const server = useRedisServer()
 
 const run = (args: ReadonlyArray<string>, onReady: () => void = () => {}) =>
   new Promise<Record<string, number | string>>((resolve, reject) => {
@@ -35,7 +29,7 @@ const run = (args: ReadonlyArray<string>, onReady: () => void = () => {}) =>
     })
   })
 
-describe("CircuitBreakerRedis across processes", () => {
+describe.skipIf(!redisTests.enabled)("CircuitBreakerRedis across processes", () => {
   it("one process trips the breaker; the others reject within 250 ms; one probe in total", async () => {
     const prefix = `procs${process.pid}`
     let ready = 0

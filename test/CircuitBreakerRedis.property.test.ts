@@ -6,20 +6,14 @@
  * is admitted in each process. Never stuck.
  */
 import * as NodeRedis from "@effect/platform-node/NodeRedis"
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Exit, Fiber, Layer, References, Scope } from "effect"
 import * as fc from "fast-check"
 import * as CircuitBreaker from "../src/CircuitBreaker.js"
 import * as CircuitBreakerRedis from "../src/CircuitBreakerRedis.js"
-import { type RedisServer, startRedisServer } from "./support/redisServer.js"
+import { redisTests, useRedisServer } from "./support/redisServer.js"
 
-let server: RedisServer
-beforeAll(async () => {
-  server = await startRedisServer()
-})
-afterAll(async () => {
-  await server?.stop()
-})
+const server = useRedisServer()
 
 const RESET = 60
 const MAX_WAIT = 150
@@ -123,7 +117,7 @@ const run = (steps: ReadonlyArray<Step>) =>
     yield* Scope.close(scope, Exit.void)
   })
 
-describe("CircuitBreakerRedis properties", () => {
+describe.skipIf(!redisTests.enabled)("CircuitBreakerRedis properties", () => {
   it("random calls, interruptions and Redis pauses: once healthy, each process admits a call", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: 5, maxLength: 25 }), (steps) =>

@@ -5,19 +5,13 @@
  * processes.
  */
 import * as NodeRedis from "@effect/platform-node/NodeRedis"
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Exit, Fiber, Layer, Scope } from "effect"
 import * as CircuitBreaker from "../src/CircuitBreaker.js"
 import * as CircuitBreakerRedis from "../src/CircuitBreakerRedis.js"
-import { type RedisServer, startRedisServer } from "./support/redisServer.js"
+import { redisTests, useRedisServer } from "./support/redisServer.js"
 
-let server: RedisServer
-beforeAll(async () => {
-  server = await startRedisServer()
-})
-afterAll(async () => {
-  await server?.stop()
-})
+const server = useRedisServer()
 
 let prefixes = 0
 const policy = { failureThreshold: 2, resetTimeout: "400 millis", halfOpenMaxCalls: 1 } as const
@@ -51,7 +45,7 @@ const failTwice = (breakers: CircuitBreaker.CircuitBreaker["Service"]) =>
 const stateOf = (breakers: CircuitBreaker.CircuitBreaker["Service"]) =>
   Effect.map(breakers.state("payments"), (s) => s.state)
 
-describe("CircuitBreakerRedis", () => {
+describe.skipIf(!redisTests.enabled)("CircuitBreakerRedis", () => {
   it.live("when one process opens a breaker, the others reject within milliseconds", () =>
     Effect.gen(function*() {
       const scope = yield* Effect.scope

@@ -8,6 +8,7 @@
  * (`.ci/run` installs the binary), which turns a missing binary into a failure, so CI always
  * runs them.
  */
+import { afterAll, beforeAll } from "@effect/vitest"
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import * as net from "node:net"
 
@@ -161,5 +162,39 @@ export const startRedisServer = async (options?: { readonly port?: number }): Pr
     pause: () => signal("SIGSTOP"),
     resume: () => signal("SIGCONT"),
     kill
+  }
+}
+
+/**
+ * The test file's own redis-server: started before its tests (when `redisTests.enabled`),
+ * stopped by pid after them. Call it once at the top of the file; the returned handle reaches
+ * the running server.
+ */
+export const useRedisServer = (): RedisServer => {
+  let server: RedisServer | undefined
+  beforeAll(async () => {
+    if (redisTests.enabled) server = await startRedisServer()
+  })
+  afterAll(async () => {
+    await server?.stop()
+  })
+  const current = (): RedisServer => {
+    if (server === undefined) throw new Error("this file's redis-server is not running (Redis suites skipped?)")
+    return server
+  }
+  return {
+    get port() {
+      return current().port
+    },
+    get url() {
+      return current().url
+    },
+    pid: () => current().pid(),
+    command: (...args) => current().command(...args),
+    stop: () => current().stop(),
+    restart: () => current().restart(),
+    pause: () => current().pause(),
+    resume: () => current().resume(),
+    kill: () => current().kill()
   }
 }
