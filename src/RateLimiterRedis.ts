@@ -383,14 +383,12 @@ const deny = (entry: Entry, key: string, remaining: number, wait: number): Exit.
   }))
 }
 
-/** Whether Redis answers; while it does not, when to recheck it and whether a recheck is out. */
+/** Whether Redis answers; while it does not, when to recheck it. */
 interface Health {
   /** skip Redis until then (ms, Clock time of the failure + recheckAfter) */
   downUntil: number
   /** why the last Redis call failed; `undefined` while Redis answers */
   reason: string | undefined
-  /** one decision (or status/reset) is rechecking Redis; the others do not write meanwhile */
-  rechecking: boolean
 }
 
 const describeCause = (error: unknown): string => {
@@ -410,7 +408,7 @@ const makeService = (
     readonly clockSource: "redis" | "caller"
   }
 ): RateLimiter["Service"] => {
-  const health: Health = { downUntil: 0, reason: undefined, rechecking: false }
+  const health: Health = { downUntil: 0, reason: undefined }
   const caller = settings.clockSource === "caller"
   const timeoutError = new Redis.RedisError({ cause: new Error(`no answer within ${settings.timeout}ms`) })
   const sha = scriptSha(lua)
@@ -422,15 +420,11 @@ const makeService = (
   const recovered = Effect.logInfo("RateLimiter: Redis answers again, decisions are shared again")
 
   const overloaded = `${settings.maxPending} commands already wait for Redis (maxPending)`
-  const endRecheck = Effect.sync(() => {
-    health.rechecking = false
-  })
 
   /** Redis answered: if it had not, decisions are shared again from now on. */
   const up = (): void => {
     health.reason = undefined
     health.downUntil = 0
-    health.rechecking = false
   }
 
   /**
@@ -443,28 +437,21 @@ const makeService = (
     const first = health.reason === undefined
     health.reason = reason
     health.downUntil = now + settings.recheck
-    health.rechecking = false
     return first ? Effect.logWarning(`RateLimiter: Redis unavailable (${reason}); rules follow onRedisError`) : Effect.void
   }
 
   /**
-   * Why nothing may be sent to Redis now, or `undefined` when a command may go (then, during an
-   * outage, this call holds the one recheck). While Redis is known down nothing is sent before
-   * `downUntil`, one recheck at a time after it, and none while a command is still unanswered:
-   * Redis answers a connection in order, so a new command would wait behind the old one.
+   * Why nothing may be sent to Redis now, or `undefined` when a command may go. While Redis is
+   * known down nothing is sent before `downUntil`, nor while any command is unanswered: Redis
+   * answers a connection in order, so a new one would only wait behind the old one, and the
+   * socket must go silent for the client's `socketTimeout` to notice a dead connection. So
+   * after the window one decision rechecks (pending while it runs, so the others keep to the
+   * policy), and none does while a timed-out command still waits for its reply.
    */
   const blocked = (now: number): string | undefined => {
-    if (health.reason !== undefined) {
-      if (now < health.downUntil || health.rechecking || pending.count > 0) return health.reason
-      health.rechecking = true
-      return undefined
-    }
+    if (health.reason !== undefined) return now < health.downUntil || pending.count > 0 ? health.reason : undefined
     return pending.count >= settings.maxPending ? overloaded : undefined
   }
-
-  /** The command, handing the recheck back if its caller is interrupted before the reply. */
-  const send = <A, E>(command: Effect.Effect<A, E>): Effect.Effect<A, E> =>
-    health.rechecking ? Effect.onInterrupt(command, () => endRecheck) : command
 
   const timed = <A>(command: Effect.Effect<A, Redis.RedisError>) =>
     withTimeout(command, settings.timeout, timeoutError, pending)
@@ -476,7 +463,7 @@ const makeService = (
   const ask = <A>(command: Effect.Effect<A, Redis.RedisError>, clock: Clock.Clock): Effect.Effect<A, StoreUnavailable> => {
     const reason = blocked(clock.currentTimeMillisUnsafe())
     if (reason !== undefined) return Exit.fail(unavailable({ store: "Redis", protection: "rate limiter", reason }))
-    return Effect.matchEffect(send(command), {
+    return Effect.matchEffect(command, {
       onSuccess: (reply) => {
         if (health.reason === undefined) return Effect.succeed(reply)
         up()
@@ -543,7 +530,7 @@ const makeService = (
     const reason = blocked(now)
     if (reason !== undefined) return fallback(entry, key, cost, now, reason, then(undefined))
     return Effect.flatMap(
-      send(evaluate(argsOf(entry, key, cost, entry.maxWaitArg, now, "take"))),
+      evaluate(argsOf(entry, key, cost, entry.maxWaitArg, now, "take")),
       (reply): Effect.Effect<A, E | RateLimited | StoreUnavailable, R> => {
         if (failed(reply)) {
           const failedAt = clock.currentTimeMillisUnsafe()

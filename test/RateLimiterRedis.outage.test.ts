@@ -6,6 +6,8 @@
 import * as NodeRedis from "@effect/platform-node/NodeRedis"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Metric, Result } from "effect"
+import { Redis } from "effect/persistence"
+import { TestClock } from "effect/testing"
 import type { InvalidConfig } from "../src/Errors.js"
 import * as RateLimiter from "../src/RateLimiter.js"
 import * as RateLimiterRedis from "../src/RateLimiterRedis.js"
@@ -133,6 +135,57 @@ describe("RateLimiter.layerRedis outage regressions (issue 12)", () => {
       ),
     20_000
   )
+
+  it.live("after the window one decision rechecks Redis; the ones arriving meanwhile follow the policy at once", () =>
+    Effect.gen(function*() {
+      expect(Result.isSuccess((yield* timedCheck("open", "k")).result)).toBe(true)
+      // replies take about 400 ms, past the 150 ms timeout, and arrive before the window ends
+      proxy.delay(200)
+      expect((yield* timedCheck("open", "k")).elapsed).toBeGreaterThanOrEqual(140)
+      yield* Effect.sleep("400 millis")
+      const batch = yield* Effect.forEach(
+        Array.from({ length: 20 }, (_, i) => i),
+        (i) => timedCheck("open", `b${i}`),
+        { concurrency: "unbounded" }
+      )
+      proxy.pass()
+      expect(batch.every((call) => Result.isSuccess(call.result))).toBe(true)
+      expect(batch.filter((call) => call.elapsed >= 140).length).toBe(1)
+    }).pipe(through({
+      prefix: "recheck:",
+      timeout: 150,
+      recheckAfter: "300 millis",
+      rules: { open: { algorithm: "token-bucket", limit: 1_000_000, window: "1 minute", onRedisError: "failOpen" } }
+    })), 20_000)
+
+  it.effect("the skip window is counted on the Clock from the failure: a 1 s failure does not eat a 1 s window", () =>
+    Effect.gen(function*() {
+      const testClock = yield* TestClock.testClockWith(Effect.succeed)
+      let sends = 0
+      // each command takes 1 s of Clock time, then fails
+      const redis = {
+        send: () =>
+          Effect.andThen(
+            Effect.andThen(Effect.sync(() => sends++), testClock.adjust("1 second")),
+            Effect.fail(new Redis.RedisError({ cause: new Error("down") }))
+          )
+      } as unknown as Redis.Redis["Service"]
+      const limiter = yield* RateLimiterRedis.make({
+        timeout: "1 minute",
+        recheckAfter: "1 second",
+        rules: { open: { algorithm: "gcra", limit: 10, window: "1 second", onRedisError: "failOpen" } }
+      }, "caller").pipe(Effect.provideService(Redis.Redis, redis))
+      yield* limiter.check("open", "k")
+      expect(sends).toBe(1)
+      // 1 s after the call started, but only just after it failed: Redis is not asked
+      yield* limiter.check("open", "k")
+      yield* TestClock.adjust("999 millis")
+      yield* limiter.check("open", "k")
+      expect(sends).toBe(1)
+      yield* TestClock.adjust("1 millis")
+      yield* limiter.check("open", "k")
+      expect(sends).toBe(2)
+    }).pipe(Effect.scoped))
 
   const rules = { api: { algorithm: "gcra", limit: 10, window: "1 second" } } as const
   it.effect.each([
