@@ -39,15 +39,21 @@
 import type { Duration, Scope } from "effect"
 import { Clock, Context, Effect, Layer } from "effect"
 import { InvalidConfig, ProtectionNotFound } from "./Errors.js"
-import { metrics } from "./Telemetry.js"
 import type { CheckOutcome as Outcome } from "./internal/health/result.js"
-import { statusValue } from "./internal/health/result.js"
 import type { ComponentStatus, HealthComponent } from "./internal/healthComponents.js"
 import { HealthComponents } from "./internal/healthComponents.js"
 import type { Entry, EntryKind } from "./internal/health/entry.js"
-import { backgroundLoop, makeRun, newEntry, positiveMillis, read, stop, withContext } from "./internal/health/entry.js"
+import {
+  backgroundLoop,
+  makeRun,
+  newEntry,
+  positiveMillis,
+  read,
+  registerStatusGauge,
+  stop,
+  withContext
+} from "./internal/health/entry.js"
 import { collect, toComponent } from "./internal/health/report.js"
-import { registerGauge } from "./internal/observableMetric.js"
 
 /**
  * A status: `healthy`, `degraded` (working, with reduced capacity or quality) or `unhealthy`.
@@ -261,16 +267,8 @@ export const layer = (
     const metricContext = yield* Effect.context<never>()
     const entries = new Map<string, Entry>()
 
-    // The gauge series appears with the entry's first result: before it there is nothing true to say.
     const onResult = (entry: Entry): void => {
-      if (entry.removeGauge !== undefined || entries.get(entry.name) !== entry) return
-      entry.removeGauge = registerGauge(
-        metricContext,
-        metrics.healthStatus,
-        "health of a component: 1 healthy, 0.5 degraded, 0 unhealthy",
-        { component: entry.name },
-        () => entry.last === undefined ? 1 : statusValue(entry.last.status)
-      )
+      if (entries.get(entry.name) === entry) registerStatusGauge(metricContext, entry)
     }
 
     const add = (

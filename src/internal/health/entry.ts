@@ -9,9 +9,11 @@
 import type { Clock, Context, Fiber } from "effect"
 import { Deferred, Duration, Effect, Exit, Option } from "effect"
 import { InvalidConfig } from "../../Errors.js"
+import { metrics } from "../../Telemetry.js"
+import { registerGauge } from "../observableMetric.js"
 import { timerLimitProblem } from "../validate.js"
 import type { CheckResult } from "./result.js"
-import { fromCause, fromOutcome, isFresh, timedOut } from "./result.js"
+import { fromCause, fromOutcome, isFresh, statusValue, timedOut } from "./result.js"
 import type { HealthComponent } from "../healthComponents.js"
 
 /** What kind of thing an entry is: a user's check, or a protection's built-in component. */
@@ -217,3 +219,18 @@ export const newEntry = (
   removeGauge: undefined,
   stopped: false
 })
+
+/**
+ * The entry's `foundation.health.status` series, registered once, with its first result:
+ * before it there is nothing true to say.
+ */
+export const registerStatusGauge = (metricContext: Context.Context<never>, entry: Entry): void => {
+  if (entry.removeGauge !== undefined) return
+  entry.removeGauge = registerGauge(
+    metricContext,
+    metrics.healthStatus,
+    "health of a component: 1 healthy, 0.5 degraded, 0 unhealthy",
+    { component: entry.name },
+    () => entry.last === undefined ? 1 : statusValue(entry.last.status)
+  )
+}
