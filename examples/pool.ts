@@ -36,6 +36,8 @@ const DbLive = Pool.layer(Db, {
   size: 4,
   maxOverflow: 2,
   checkoutTimeout: "100 millis",
+  // a connect that hangs is given up after this, and its slot freed for another attempt
+  acquireTimeout: "1 second",
   name: "db"
 })
 

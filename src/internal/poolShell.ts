@@ -6,8 +6,8 @@
  *
  * @internal
  */
-import type { Exit } from "effect"
-import { Cause, Clock, Context, Duration, Effect, Fiber, Option, Scope, Tracer } from "effect"
+import type { Exit, Fiber, Scope } from "effect"
+import { Cause, Clock, Context, Duration, Effect, Option, Tracer } from "effect"
 import * as Errors from "../Errors.js"
 import type { Options, Pool, Status } from "../Pool.js"
 import { HealthComponents } from "./healthComponents.js"
@@ -47,9 +47,7 @@ export const makeShell = <A, E, R>(
       lifo: config.lifo
     })
     const histogram = new PoolMetrics.CheckoutHistogram()
-    const timeoutDuration = config.checkoutTimeoutMillis === Infinity
-      ? Duration.infinity
-      : Duration.millis(config.checkoutTimeoutMillis)
+    const timeoutDuration = Duration.millis(config.checkoutTimeoutMillis)
     const tracksLifetime = config.maxLifetimeMillis !== Infinity
     const tracksLeaks = config.leakWarningMillis !== Infinity
     const held = new Set<Entry<A>>()
@@ -141,7 +139,10 @@ export const makeShell = <A, E, R>(
     const isMasked = (fiber: Fiber.Fiber<A, E>) =>
       (fiber as unknown as { readonly interruptible?: boolean }).interruptible === false
     const stop = (fiber: Fiber.Fiber<A, E>): void => {
-      if (!isMasked(fiber)) return fiber.interruptUnsafe()
+      if (!isMasked(fiber)) {
+        fiber.interruptUnsafe()
+        return
+      }
       const watching = shielded.size > 0
       shielded.add(fiber)
       if (!watching) spawn(shieldWatch)
@@ -188,7 +189,10 @@ export const makeShell = <A, E, R>(
       const acquiring = spawn(acquire)
       acquiring.addObserver((exit) => {
         shielded.delete(acquiring)
-        if (settled) return lateArrival(exit)
+        if (settled) {
+          lateArrival(exit)
+          return
+        }
         settled = true
         creations.delete(acquiring)
         if (deadline !== undefined) deadline.interruptUnsafe()
