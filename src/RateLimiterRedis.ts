@@ -63,6 +63,7 @@ import { Redis } from "effect/persistence"
 import { fastConstructor, InvalidConfig, ProtectionNotFound, RateLimited, StoreUnavailable } from "./Errors.js"
 import type { Rule } from "./internal/rateLimitAlgorithms.js"
 import { registerCounter, registerGauge } from "./internal/observableMetric.js"
+import { timerLimitProblem } from "./internal/validate.js"
 import { invalidCost, isCost, notFound } from "./internal/rateLimitCall.js"
 import type { Reply } from "./internal/redis/rateLimitScript.js"
 import { algorithmCode, lua } from "./internal/redis/rateLimitScript.js"
@@ -186,7 +187,8 @@ export type ClientOptions = NonNullable<Parameters<typeof NodeRedis.layer>[0]>
  * - The store stops writing to a Redis known to be down while commands are still unanswered,
  *   so the socket goes silent and `socketTimeout` fires: keep `socketTimeout` shorter than the
  *   outages you want recovered from by reconnecting rather than by waiting for Redis.
- * - `pingInterval` must be below `socketTimeout`, or the layer fails with `InvalidConfig`.
+ * - `pingInterval` must be below `socketTimeout`, and `socketTimeout` above 0 and at most
+ *   2,147,483,647 ms, or the layer fails with `InvalidConfig`.
  *
  * **Example** (The store's Redis client)
  *
@@ -210,6 +212,15 @@ export const layerClient = (
     const socket = options.socket
     const socketTimeout = socket?.socketTimeout ?? DEFAULT_SOCKET_TIMEOUT_MILLIS
     const pingInterval = options.pingInterval ?? DEFAULT_PING_INTERVAL_MILLIS
+    const timerProblem = timerLimitProblem(socketTimeout)
+    if (!(socketTimeout > 0) || timerProblem !== undefined) {
+      return Layer.effectContext<Redis.Redis | NodeRedis.NodeRedis, InvalidConfig, never>(Effect.fail(
+        new InvalidConfig({
+          path: "socket.socketTimeout",
+          message: timerProblem ?? `must be a number of milliseconds above 0, got ${socketTimeout}`
+        })
+      ))
+    }
     if (!(pingInterval > 0 && pingInterval < socketTimeout)) {
       return Layer.effectContext<Redis.Redis | NodeRedis.NodeRedis, InvalidConfig, never>(Effect.fail(
         new InvalidConfig({

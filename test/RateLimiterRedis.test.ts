@@ -86,6 +86,13 @@ describe("RateLimiter.layerRedis", () => {
       expect((error as InvalidConfig).path).toBe("pingInterval")
     }))
 
+  it.effect.each([[0], [Number.NaN], [2 ** 31]])("layerClient rejects socket.socketTimeout %s, before connecting", ([socketTimeout]) =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Layer.build(RateLimiterRedis.layerClient({ url: "redis://127.0.0.1:1", socket: { socketTimeout } })))
+      expect(error._tag).toBe("InvalidConfig")
+      expect((error as InvalidConfig).path).toBe("socket.socketTimeout")
+    }))
+
   describe("against a real Redis", () => {
     it.live("two limiters (two clients) share one limit on one key", () =>
       Effect.gen(function*() {
