@@ -218,12 +218,17 @@ export const layerWithSource = (options: Options = {}): Layer.Layer<MemoryManage
     // step, so fibers never see half of one. The guard, the gauges and the health report read it
     // synchronously, which a `Ref` would only wrap.
     let state = Manager.initial
-    // The guard's copy, rebuilt at each reading (not per call): rejecting allocates nothing.
+    // The guard's copy, rebuilt by `applyReading` at each reading (not per call), so rejecting
+    // allocates nothing and the guard reads one field.
     let rejection: MemoryPressure | undefined
     const modify = <D>(f: (state: Manager.State) => readonly [D, Manager.State]): D => {
       const [decision, next] = f(state)
-      if (next.reading !== state.reading) rejection = rejectionOf(next, config.maxEventLoopDelay)
       state = next
+      return decision
+    }
+    const applyReading = <D>(f: (state: Manager.State) => readonly [D, Manager.State]): D => {
+      const decision = modify(f)
+      rejection = rejectionOf(state, config.maxEventLoopDelay)
       return decision
     }
     const update = (f: (state: Manager.State) => Manager.State) => Effect.sync(() => modify((s) => [undefined, f(s)]))
@@ -232,7 +237,7 @@ export const layerWithSource = (options: Options = {}): Layer.Layer<MemoryManage
     // read by the runs after each strategy: applies the reading, never starts a run
     const refresh: Effect.Effect<Level> = Effect.flatMap(source.read, (next) =>
       Effect.suspend(() => {
-        const change = modify((s) => Manager.observe(s, next, clock.currentTimeMillisUnsafe(), config))
+        const change = applyReading((s) => Manager.observe(s, next, clock.currentTimeMillisUnsafe(), config))
         return Effect.as(publish(change), state.level)
       }))
 
@@ -251,7 +256,7 @@ export const layerWithSource = (options: Options = {}): Layer.Layer<MemoryManage
 
     const check = Effect.flatMap(source.read, (next) =>
       Effect.suspend(() => {
-        const decision = modify((s) => Manager.check(s, next, clock.currentTimeMillisUnsafe(), config))
+        const decision = applyReading((s) => Manager.check(s, next, clock.currentTimeMillisUnsafe(), config))
         const started = decision.cleanup === undefined ? Effect.void : automatic(decision.cleanup)
         return Effect.andThen(publish(decision.change), started)
       })).pipe(Effect.catchCause((cause) => Effect.logWarning("memory check failed", cause)))
