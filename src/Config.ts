@@ -133,6 +133,7 @@ export const PoolSizing = Schema.Struct({
   minIdle: optional(NonNegativeInt),
   strategy: optional(Schema.Literals(["fifo", "lifo"])),
   checkoutTimeout: optional(TimerDurationInput),
+  acquireTimeout: optional(TimerDurationInput),
   idleTimeout: optional(DurationInput),
   maxLifetime: optional(DurationInput),
   shutdownTimeout: optional(TimerDurationInput),

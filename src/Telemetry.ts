@@ -47,6 +47,8 @@ export const metrics = {
   poolWaiting: "foundation.pool.waiting",
   /** counter {pool} */
   poolTimeouts: "foundation.pool.timeouts",
+  /** counter {pool, reason: failure | timeout}: creations that failed, died or exceeded acquireTimeout */
+  poolAcquireFailures: "foundation.pool.acquire_failures",
   /** gauge: 0 low, 1 medium, 2 high, 3 critical */
   memoryPressure: "foundation.memory.pressure",
   /** gauge, bytes */

@@ -37,6 +37,7 @@ const bad: ReadonlyArray<readonly [string, unknown, string]> = [
   ["health requestTimeout longer than a timer can wait", { health: { http: { port: 0, requestTimeout: "90 days" } } }, "health.http.requestTimeout"],
   ["maxWaitInHalfOpen shorter than callTimeout", { breakers: { db: { callTimeout: 2000, maxWaitInHalfOpen: 1000 } } }, "breakers.db.maxWaitInHalfOpen"],
   ["maxWaitInHalfOpen longer than a timer can wait", { breakers: { db: { maxWaitInHalfOpen: "30 days" } } }, "breakers.db.maxWaitInHalfOpen"],
+  ["pool acquireTimeout longer than a timer can wait", { pools: { db: { size: 1, acquireTimeout: "30 days" } } }, "pools.db.acquireTimeout"],
   ["not an object", 42, ""]
 ]
 

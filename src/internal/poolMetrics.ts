@@ -52,10 +52,9 @@ const noop = (): void => {}
 
 /**
  * Counter {pool, reason: failure | timeout}: acquisitions that failed (or died), and those
- * given up after acquireTimeout. Its home is `Telemetry.metrics`, with the other names; it is
- * here until that module lists it.
+ * given up after acquireTimeout.
  */
-export const acquireFailures = "foundation.pool.acquire_failures"
+export const acquireFailures = Telemetry.metrics.poolAcquireFailures
 
 /** Registers the pool's series; returns the function removing them. */
 export const register = (
