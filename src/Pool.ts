@@ -47,7 +47,7 @@ import type { Context, Duration, Scope } from "effect"
 import { Effect, Layer } from "effect"
 import { dual } from "effect/Function"
 import type { InvalidConfig, PoolCheckoutTimeout } from "./Errors.js"
-import { makeShell } from "./internal/poolShell.js"
+import { makeShell } from "./internal/pool/shell.js"
 
 /**
  * A pool's counters. `overflow` is how many resources exist above `size`; `checkouts` counts

@@ -8,13 +8,13 @@
  */
 import type { Exit, Fiber, Scope } from "effect"
 import { Cause, Clock, Context, Duration, Effect, Option, Tracer } from "effect"
-import * as Errors from "../Errors.js"
-import type { Options, Pool, Status } from "../Pool.js"
-import { HealthComponents } from "./healthComponents.js"
-import * as Core from "./poolCore.js"
-import * as PoolConfig from "./poolConfig.js"
-import * as PoolHealth from "./poolHealth.js"
-import * as PoolMetrics from "./poolMetrics.js"
+import * as Errors from "../../Errors.js"
+import type { Options, Pool, Status } from "../../Pool.js"
+import { HealthComponents } from "../healthComponents.js"
+import * as Core from "./core.js"
+import * as PoolConfig from "./config.js"
+import * as PoolHealth from "./health.js"
+import * as PoolMetrics from "./metrics.js"
 
 type Entry<A> = Core.Entry<A>
 /** how often a given-up acquisition inside an uninterruptible region is checked (see `shielded`) */

@@ -1,8 +1,8 @@
 import type { Context } from "effect"
 import { Metric } from "effect"
-import * as Telemetry from "../Telemetry.js"
-import { registerCounter, registerGauge } from "./observableMetric.js"
-import type { State } from "./poolCore.js"
+import * as Telemetry from "../../Telemetry.js"
+import { registerCounter, registerGauge } from "../observableMetric.js"
+import type { State } from "./core.js"
 
 /** Checkout-wait boundaries in milliseconds. */
 const boundaries = [0, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, Infinity]

@@ -4,8 +4,8 @@
  *
  * @internal
  */
-import type { ComponentReport } from "./healthComponents.js"
-import * as Core from "./poolCore.js"
+import type { ComponentReport } from "../healthComponents.js"
+import * as Core from "./core.js"
 
 /**
  * How long a failed or timed-out acquisition keeps the pool degraded: a minute, or two
