@@ -104,7 +104,7 @@ const traffic = (prefix: string, millis: number) =>
   Effect.gen(function*() {
     const deadline = Date.now() + millis
     let maxPending = 0
-    for (let round = 0; Date.now() < deadline; round++) {
+    while (Date.now() < deadline) {
       const exits = yield* Effect.forEach(
         Array.from({ length: 20 }, (_, i) => i),
         (i) => timedCheck(["open", "closed", "insured", "strict"][i % 4]!, i % 4 === 3 ? "s" : `k${i}`),

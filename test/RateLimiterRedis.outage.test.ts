@@ -54,7 +54,7 @@ const pendingOf = (prefix: string) =>
   })
 
 const timedCheck = (rule: string, key: string) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const limiter = yield* RateLimiter.RateLimiter
     const started = Date.now()
     const result = yield* Effect.result(limiter.check(rule, key))
@@ -65,7 +65,7 @@ describe("RateLimiter.layerRedis outage regressions (issue 12)", () => {
   it.live(
     "a hung Redis is not sent more than maxPending commands, and the pending count returns to zero",
     () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const limiter = yield* RateLimiter.RateLimiter
         expect(Result.isSuccess(yield* Effect.result(limiter.check("open", "warm")))).toBe(true)
         yield* Effect.promise(() => server.command("CONFIG", "RESETSTAT"))
@@ -109,7 +109,7 @@ describe("RateLimiter.layerRedis outage regressions (issue 12)", () => {
   it.live(
     "after a timeout, decisions skip Redis for recheckAfter counted from the timeout, not from the call",
     () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         expect(Result.isSuccess((yield* timedCheck("open", "k")).result)).toBe(true)
         // replies now take about 400 ms, past the 300 ms timeout: the late reply arrives within the window
         proxy.delay(200)
@@ -193,7 +193,7 @@ describe("RateLimiter.layerRedis outage regressions (issue 12)", () => {
     ["recheckAfter", { rules, recheckAfter: "30 days" }],
     ["timeout", { rules, timeout: 2 ** 31 }]
   ] as const)("rejects %s past the longest timer Node can arm", ([path, options]) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const error = yield* Effect.flip(
         Layer.build(
           RateLimiterRedis.layerRedis(options as RateLimiterRedis.RedisOptions).pipe(

@@ -70,7 +70,10 @@ export const startTcpProxy = (target: { readonly host?: string; readonly port: n
 
   const pump = (pipe: Pipe): void => {
     if (mode === "hold" || pipe.to.destroyed) return
-    if (mode === "blackhole") return pipe.clear()
+    if (mode === "blackhole") {
+      pipe.clear()
+      return
+    }
     const now = Date.now()
     while (pipe.queue.length > 0) {
       const head = pipe.queue[0]!
