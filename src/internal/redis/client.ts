@@ -35,6 +35,9 @@ export const clientLayer = (
         })
       ))
     }
+    // before the first connection, give up (the layer fails, as with NodeRedis.layer); after
+    // it, reconnect whatever the cause: NodeRedis.layer's strategy stops on socket timeouts,
+    // which would leave the client closed for good
     let ready = false
     const reconnectStrategy = (retries: number, cause: Error): number | Error =>
       ready ? Math.min(2 ** retries * 50, 2_000) + Math.floor(Math.random() * 200) : cause
@@ -47,6 +50,7 @@ export const clientLayer = (
     const boundedClose = Layer.effectDiscard(Effect.gen(function*() {
       const { client } = yield* NodeRedis.NodeRedis
       ready = true
+      // runs before NodeRedis.layer's own close, which waits for every pending reply
       yield* Effect.addFinalizer(() =>
         Effect.callback<void>((resume) => {
           const timer = setTimeout(() => {
