@@ -45,9 +45,9 @@ import type { Breaker } from "./internal/circuitBreaker/registry.js"
 import { BreakerGuard, Registry, serviceFrom } from "./internal/circuitBreaker/registry.js"
 import type { Transition as TransitionEvent } from "./internal/circuitBreaker/registry.js"
 import * as Circuit from "./internal/circuitBreaker/circuit.js"
-import { HealthComponents } from "./internal/healthComponents.js"
+import { HealthComponents } from "./internal/runtime/healthComponents.js"
 import { guarded } from "./internal/runtime/guardedCall.js"
-import { Violations } from "./internal/validate.js"
+import { Violations } from "./internal/runtime/validate.js"
 
 /**
  * A breaker's policy. Every field is optional; with none, the breaker opens after 5

@@ -53,7 +53,7 @@ import type { InvalidConfig } from "./Errors.js"
 import type { Breaker, ProbeLeases } from "./internal/circuitBreaker/registry.js"
 import * as Circuit from "./internal/circuitBreaker/circuit.js"
 import { ACQUIRE, READ, RELEASE, SHARE } from "./internal/circuitBreaker/redis/scripts.js"
-import { Violations } from "./internal/validate.js"
+import { Violations } from "./internal/runtime/validate.js"
 
 /**
  * @since 0.1.0

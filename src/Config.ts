@@ -28,7 +28,7 @@
  */
 import { Duration, Effect, Schema, SchemaIssue } from "effect"
 import { InvalidConfig } from "./Errors.js"
-import { joinViolations, MAX_TIMER_MILLIS, timerLimitProblem } from "./internal/validate.js"
+import { joinViolations, MAX_TIMER_MILLIS, timerLimitProblem } from "./internal/runtime/validate.js"
 
 const isPositiveDuration = Schema.makeFilter<Duration.Duration>((duration) =>
   Duration.isFinite(duration) && Duration.toMillis(duration) > 0

@@ -40,8 +40,8 @@ import type { Duration, Scope } from "effect"
 import { Clock, Context, Effect, Layer } from "effect"
 import { InvalidConfig, ProtectionNotFound } from "./Errors.js"
 import type { CheckOutcome as Outcome } from "./internal/health/result.js"
-import type { ComponentStatus, HealthComponent } from "./internal/healthComponents.js"
-import { HealthComponents } from "./internal/healthComponents.js"
+import type { ComponentStatus, HealthComponent } from "./internal/runtime/healthComponents.js"
+import { HealthComponents } from "./internal/runtime/healthComponents.js"
 import type { Entry, EntryKind } from "./internal/health/entry.js"
 import {
   backgroundLoop,

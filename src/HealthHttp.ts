@@ -44,7 +44,7 @@ import { InvalidConfig } from "./Errors.js"
 import { HealthAggregator } from "./HealthAggregator.js"
 import type { SystemHealth } from "./HealthAggregator.js"
 import { httpStatusOf, liveBody, makeCachedRenderer, render } from "./internal/health/json.js"
-import { timerLimitProblem } from "./internal/validate.js"
+import { timerLimitProblem } from "./internal/runtime/validate.js"
 
 const DEFAULT_REQUEST_TIMEOUT_MILLIS = 5_000
 const KEEP_ALIVE_TIMEOUT_MILLIS = 5_000

@@ -40,7 +40,7 @@ import type { Scope } from "effect"
 import { Clock, Context, Effect, Layer, PubSub, Semaphore, Stream } from "effect"
 import { InvalidConfig, fastConstructor, MemoryPressure } from "./Errors.js"
 import { metrics } from "./Telemetry.js"
-import { HealthComponents } from "./internal/healthComponents.js"
+import { HealthComponents } from "./internal/runtime/healthComponents.js"
 import type { CleanupReport } from "./internal/memory/cleanup.js"
 import { runCleanup } from "./internal/memory/cleanup.js"
 import type { MemoryOptions } from "./internal/memory/config.js"
@@ -50,7 +50,7 @@ import type { EventLoopReading, Level, MemoryReading } from "./internal/memory/p
 import { levelIndex } from "./internal/memory/pressure.js"
 import { MemorySource } from "./internal/memory/source.js"
 import { layerNode } from "./internal/memory/source.js"
-import { registerGauge } from "./internal/observableMetric.js"
+import { registerGauge } from "./internal/runtime/observableMetric.js"
 
 export {
   /**

@@ -34,11 +34,11 @@
 import { Clock, Context, Duration, Effect, Exit, Layer } from "effect"
 import { fastConstructor, InvalidConfig, ProtectionNotFound, RateLimited } from "./Errors.js"
 import type { StoreUnavailable } from "./Errors.js"
-import type { AlgorithmName } from "./internal/rateLimitAlgorithms.js"
-import { validateRule } from "./internal/rateLimitConfig.js"
-import { RuleState } from "./internal/rateLimitRule.js"
-import { registerCounter } from "./internal/observableMetric.js"
-import { invalidCost, isCost, notFound } from "./internal/rateLimitCall.js"
+import type { AlgorithmName } from "./internal/rateLimiter/algorithms.js"
+import { validateRule } from "./internal/rateLimiter/config.js"
+import { RuleState } from "./internal/rateLimiter/rule.js"
+import { registerCounter } from "./internal/runtime/observableMetric.js"
+import { invalidCost, isCost, notFound } from "./internal/rateLimiter/call.js"
 import * as Telemetry from "./Telemetry.js"
 
 /**

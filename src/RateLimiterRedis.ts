@@ -61,11 +61,11 @@ import { Effect, Layer, Option } from "effect"
 import * as NodeRedis from "@effect/platform-node/NodeRedis"
 import { Redis } from "effect/persistence"
 import { InvalidConfig } from "./Errors.js"
-import { registerCounter, registerGauge } from "./internal/observableMetric.js"
-import type { ClientOptions } from "./internal/redis/client.js"
-import { clientLayer } from "./internal/redis/client.js"
-import type { Pending } from "./internal/redis/scriptRunner.js"
-import type { OnRedisError } from "./internal/redis/storePolicy.js"
+import { registerCounter, registerGauge } from "./internal/runtime/observableMetric.js"
+import type { ClientOptions } from "./internal/runtime/redisClient.js"
+import { clientLayer } from "./internal/runtime/redisClient.js"
+import type { Pending } from "./internal/rateLimiter/redis/scriptRunner.js"
+import type { OnRedisError } from "./internal/rateLimiter/redis/storePolicy.js"
 import {
   countOption,
   DEFAULT_MAX_PENDING,
@@ -75,13 +75,13 @@ import {
   durationOption,
   validateOnRedisError,
   validateRedisRule
-} from "./internal/redis/storePolicy.js"
-import { Entry, makeService } from "./internal/redis/store.js"
+} from "./internal/rateLimiter/redis/storePolicy.js"
+import { Entry, makeService } from "./internal/rateLimiter/redis/store.js"
 import type { RateRule } from "./RateLimiter.js"
 import { RateLimiter } from "./RateLimiter.js"
 import * as Telemetry from "./Telemetry.js"
 
-export type { FailurePolicy, OnRedisError } from "./internal/redis/storePolicy.js"
+export type { FailurePolicy, OnRedisError } from "./internal/rateLimiter/redis/storePolicy.js"
 
 /**
  * A rule of the Redis store: a `RateRule` plus what to do when Redis cannot answer.
@@ -163,7 +163,7 @@ export const layerRedis = (options: RedisOptions): Layer.Layer<RateLimiter, Inva
  * @since 0.1.0
  * @category models
  */
-export type { ClientOptions } from "./internal/redis/client.js"
+export type { ClientOptions } from "./internal/runtime/redisClient.js"
 
 /**
  * `NodeRedis.layer` (`Redis` and `NodeRedis`) with settings under which a Redis that stops

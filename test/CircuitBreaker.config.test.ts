@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Layer } from "effect"
 import { Redis } from "effect/persistence"
 import * as CircuitBreakerRedis from "../src/CircuitBreakerRedis.js"
-import { MAX_TIMER_MILLIS } from "../src/internal/validate.js"
+import { MAX_TIMER_MILLIS } from "../src/internal/runtime/validate.js"
 import { CircuitBreaker } from "../src/index.js"
 
 const buildError = (options: CircuitBreaker.Options) =>

@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Exit, Fiber, Layer, Metric, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import * as HealthAggregator from "../src/HealthAggregator.js"
-import { HealthComponents } from "../src/internal/healthComponents.js"
+import { HealthComponents } from "../src/internal/runtime/healthComponents.js"
 
 const Health = HealthAggregator.HealthAggregator
 

@@ -4,7 +4,7 @@ import { Effect, Layer } from "effect"
 import * as net from "node:net"
 import * as HealthAggregator from "../src/HealthAggregator.js"
 import * as HealthHttp from "../src/HealthHttp.js"
-import { HealthComponents } from "../src/internal/healthComponents.js"
+import { HealthComponents } from "../src/internal/runtime/healthComponents.js"
 
 type Services = HealthAggregator.HealthAggregator | HealthComponents | HealthHttp.HealthHttp | Scope.Scope
 

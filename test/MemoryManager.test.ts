@@ -2,8 +2,8 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Layer, Metric, Scope, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import * as MemoryManager from "../src/MemoryManager.js"
-import type { HealthComponent } from "../src/internal/healthComponents.js"
-import { HealthComponents } from "../src/internal/healthComponents.js"
+import type { HealthComponent } from "../src/internal/runtime/healthComponents.js"
+import { HealthComponents } from "../src/internal/runtime/healthComponents.js"
 import type { EventLoopReading, MemoryReading } from "../src/internal/memory/pressure.js"
 
 const Manager = MemoryManager.MemoryManager

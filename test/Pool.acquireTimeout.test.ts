@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Layer, Metric, References, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import * as Errors from "../src/Errors.js"
-import { type HealthComponent, HealthComponents } from "../src/internal/healthComponents.js"
+import { type HealthComponent, HealthComponents } from "../src/internal/runtime/healthComponents.js"
 import * as Pool from "../src/Pool.js"
 
 /** Lets forked fibers run until `condition` holds (bounded), per the primer's §12b. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Exit } from "effect"
-import { MAX_TIMER_MILLIS, timerLimitProblem } from "../src/internal/validate.js"
+import { MAX_TIMER_MILLIS, timerLimitProblem } from "../src/internal/runtime/validate.js"
 import * as Pool from "../src/Pool.js"
 
 /** Options as a caller without type checking (plain JS, a config file) might pass them. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Context, Duration, Effect, Exit, Fiber, Layer, Logger, Metric, Option, References, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import * as Errors from "../src/Errors.js"
-import { HealthComponents, type HealthComponent } from "../src/internal/healthComponents.js"
+import { HealthComponents, type HealthComponent } from "../src/internal/runtime/healthComponents.js"
 import * as Pool from "../src/Pool.js"
 
 /** A fake resource factory that records every acquire and release. */

@@ -4,7 +4,7 @@
  */
 import type { Cause, Duration } from "effect"
 import type { Policy } from "./circuit.js"
-import type { Violations } from "../validate.js"
+import type { Violations } from "../runtime/validate.js"
 
 /** The public policy shape (documented on `CircuitBreaker.BreakerPolicy`). */
 export interface BreakerPolicyInput {

@@ -9,7 +9,7 @@ import { CircuitBreakerOpen, fastConstructor, OperationTimeout } from "../../Err
 import * as Names from "../../Telemetry.js"
 import type { NormalizedPolicy } from "./policy.js"
 import * as Circuit from "./circuit.js"
-import { registerCounter, registerGauge } from "../observableMetric.js"
+import { registerCounter, registerGauge } from "../runtime/observableMetric.js"
 import type { Guard } from "../runtime/guardedCall.js"
 import { isIgnored } from "../runtime/ignoredOutcome.js"
 

@@ -10,11 +10,11 @@ import type { Clock, Context, Fiber } from "effect"
 import { Deferred, Duration, Effect, Exit, Option } from "effect"
 import { InvalidConfig } from "../../Errors.js"
 import { metrics } from "../../Telemetry.js"
-import { registerGauge } from "../observableMetric.js"
-import { timerLimitProblem } from "../validate.js"
+import { registerGauge } from "../runtime/observableMetric.js"
+import { timerLimitProblem } from "../runtime/validate.js"
 import type { CheckResult } from "./result.js"
 import { fromCause, fromOutcome, isFresh, statusValue, timedOut } from "./result.js"
-import type { HealthComponent } from "../healthComponents.js"
+import type { HealthComponent } from "../runtime/healthComponents.js"
 
 /** What kind of thing an entry is: a user's check, or a protection's built-in component. */
 export type EntryKind = "check" | HealthComponent["kind"]

@@ -8,7 +8,7 @@
  *   `componentType`, `status`, `time` (ISO 8601), and with details `output`, `observedValue`
  *   (the check's duration) / `observedUnit` `"ms"`, `critical`, `ageMs`, `details`
  */
-import type { ComponentStatus } from "../healthComponents.js"
+import type { ComponentStatus } from "../runtime/healthComponents.js"
 
 /** The draft's status words. */
 export type HealthJsonStatus = "pass" | "warn" | "fail"

@@ -5,7 +5,7 @@
  */
 import type { Cause } from "effect"
 import { Cause as CauseModule } from "effect"
-import type { ComponentStatus } from "../healthComponents.js"
+import type { ComponentStatus } from "../runtime/healthComponents.js"
 
 /** What a check may return: a bare status, or a status with details and a message. */
 export type CheckOutcome =

@@ -1,6 +1,6 @@
 import { Duration, Effect } from "effect"
 import { InvalidConfig } from "../../Errors.js"
-import { timerLimitProblem } from "../validate.js"
+import { timerLimitProblem } from "../runtime/validate.js"
 
 /** The options the shell needs, in plain numbers (milliseconds; Infinity = never). */
 export interface Resolved {

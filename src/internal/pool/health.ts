@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import type { ComponentReport } from "../healthComponents.js"
+import type { ComponentReport } from "../runtime/healthComponents.js"
 import * as Core from "./core.js"
 
 /**

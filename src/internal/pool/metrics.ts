@@ -1,7 +1,7 @@
 import type { Context } from "effect"
 import { Metric } from "effect"
 import * as Telemetry from "../../Telemetry.js"
-import { registerCounter, registerGauge } from "../observableMetric.js"
+import { registerCounter, registerGauge } from "../runtime/observableMetric.js"
 import type { State } from "./core.js"
 
 /** Checkout-wait boundaries in milliseconds. */

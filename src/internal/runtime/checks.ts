@@ -5,7 +5,7 @@
  */
 import { Duration, Option } from "effect"
 import { InvalidConfig } from "../../Errors.js"
-import { joinViolations, timerLimitProblem } from "../validate.js"
+import { joinViolations, timerLimitProblem } from "./validate.js"
 
 export class Checks {
   readonly violations: Array<{ readonly path: string; readonly message: string }> = []

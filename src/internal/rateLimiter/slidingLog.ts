@@ -10,7 +10,7 @@
  * Functions follow the pair algorithms' contract (see rateLimitAlgorithms.ts): `delay` is a
  * pure query; `admit` updates the log in place (it is owned by one key of one table).
  */
-import type { Rule } from "./rateLimitAlgorithms.js"
+import type { Rule } from "./algorithms.js"
 
 /**
  * One flat array, so a key with a few entries costs one small array: `[head, sum, t0, c0, t1,

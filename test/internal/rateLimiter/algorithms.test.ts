@@ -1,8 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Schema } from "effect"
-import type { AlgorithmName, Pair, Rule } from "../../src/internal/rateLimitAlgorithms.js"
-import { algorithmNames, pairAlgorithms } from "../../src/internal/rateLimitAlgorithms.js"
-import * as SlidingLog from "../../src/internal/rateLimitSlidingLog.js"
+import type { AlgorithmName, Pair, Rule } from "../../../src/internal/rateLimiter/algorithms.js"
+import { algorithmNames, pairAlgorithms } from "../../../src/internal/rateLimiter/algorithms.js"
+import * as SlidingLog from "../../../src/internal/rateLimiter/slidingLog.js"
 
 /** One key under one rule, driven through the pure functions. */
 interface Key {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { joinViolations, MAX_TIMER_MILLIS, Violations } from "../../src/internal/validate.js"
+import { joinViolations, MAX_TIMER_MILLIS, Violations } from "../../../src/internal/runtime/validate.js"
 
 describe("validate", () => {
   it("lists every violation up to 20 and counts the rest", () => {

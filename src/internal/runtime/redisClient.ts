@@ -7,7 +7,7 @@ import * as NodeRedis from "@effect/platform-node/NodeRedis"
 import { Effect, Layer } from "effect"
 import type { Redis } from "effect/persistence"
 import { InvalidConfig } from "../../Errors.js"
-import { timerLimitProblem } from "../validate.js"
+import { timerLimitProblem } from "./validate.js"
 
 export type ClientOptions = NonNullable<Parameters<typeof NodeRedis.layer>[0]>
 

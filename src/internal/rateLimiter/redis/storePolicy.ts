@@ -3,12 +3,12 @@
  * command timeout): validation of the options and the local "insurance" limiter.
  */
 import { Duration, Option } from "effect"
-import { InvalidConfig } from "../../Errors.js"
-import { timerLimitProblem } from "../validate.js"
-import type { Rule } from "../rateLimitAlgorithms.js"
-import type { RuleConfig, RuleInput } from "../rateLimitConfig.js"
-import { validateRule } from "../rateLimitConfig.js"
-import { RuleState } from "../rateLimitRule.js"
+import { InvalidConfig } from "../../../Errors.js"
+import { timerLimitProblem } from "../../runtime/validate.js"
+import type { Rule } from "../algorithms.js"
+import type { RuleConfig, RuleInput } from "../config.js"
+import { validateRule } from "../config.js"
+import { RuleState } from "../rule.js"
 
 /** `failOpen` admits (and reports), `failClosed` rejects with `StoreUnavailable`. */
 export type FailurePolicy = "failOpen" | "failClosed"

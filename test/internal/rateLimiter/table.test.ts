@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { RuleState } from "../../src/internal/rateLimitRule.js"
-import { KeyTable } from "../../src/internal/rateLimitTable.js"
+import { RuleState } from "../../../src/internal/rateLimiter/rule.js"
+import { KeyTable } from "../../../src/internal/rateLimiter/table.js"
 
 const order = (table: KeyTable): Array<string> => {
   const keys: Array<string> = []

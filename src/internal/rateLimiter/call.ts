@@ -2,7 +2,7 @@
  * What every rate limiter store (memory, Redis) checks about a call before deciding, in one
  * place so the stores cannot drift apart.
  */
-import { InvalidConfig, ProtectionNotFound } from "../Errors.js"
+import { InvalidConfig, ProtectionNotFound } from "../../Errors.js"
 
 export const notFound = (rule: string): ProtectionNotFound =>
   new ProtectionNotFound({ kind: "rate_limit_rule", protection: rule })

@@ -4,7 +4,7 @@
  * the first violation's path becomes the `InvalidConfig` path.
  */
 import { Duration, Option } from "effect"
-import { InvalidConfig } from "../Errors.js"
+import { InvalidConfig } from "../../Errors.js"
 
 export interface Violation {
   readonly path: string

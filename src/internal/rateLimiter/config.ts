@@ -3,9 +3,9 @@
  * problem as an `InvalidConfig` naming `rules.<rule>.<field>` and why.
  */
 import { Duration, Option } from "effect"
-import { InvalidConfig } from "../Errors.js"
-import type { AlgorithmName, Rule } from "./rateLimitAlgorithms.js"
-import { algorithmNames } from "./rateLimitAlgorithms.js"
+import { InvalidConfig } from "../../Errors.js"
+import type { AlgorithmName, Rule } from "./algorithms.js"
+import { algorithmNames } from "./algorithms.js"
 
 /** What a user writes (RateLimiter.RateRule, kept structural here to avoid a cycle). */
 export interface RuleInput {

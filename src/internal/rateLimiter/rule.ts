@@ -2,10 +2,10 @@
  * One configured rule at run time: its key table, its algorithm and its counters. Every
  * method is synchronous, so a decision made inside one `Effect.sync`/`withFiber` is atomic.
  */
-import type { AlgorithmName, Pair, PairAlgorithm, Rule } from "./rateLimitAlgorithms.js"
-import { pairAlgorithms } from "./rateLimitAlgorithms.js"
-import * as SlidingLog from "./rateLimitSlidingLog.js"
-import { KeyTable } from "./rateLimitTable.js"
+import type { AlgorithmName, Pair, PairAlgorithm, Rule } from "./algorithms.js"
+import { pairAlgorithms } from "./algorithms.js"
+import * as SlidingLog from "./slidingLog.js"
+import { KeyTable } from "./table.js"
 
 /** Check every this many decisions (a power of two, minus one) ... */
 const SWEEP_MASK = 7
