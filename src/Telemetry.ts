@@ -39,6 +39,8 @@ export const metrics = {
   rateLimiterRequests: "foundation.rate_limiter.requests",
   /** counter {rule, policy}: decisions taken without Redis (failOpen, failClosed, insurance) */
   rateLimiterStoreFallbacks: "foundation.rate_limiter.store_fallbacks",
+  /** gauge {prefix}: Redis commands sent by the limiter and not yet answered (at most maxPending) */
+  rateLimiterStorePending: "foundation.rate_limiter.store_pending",
   /** histogram {pool}, milliseconds */
   poolCheckoutDuration: "foundation.pool.checkout.duration",
   /** gauge {pool} */
