@@ -1,7 +1,19 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber } from "effect"
 import { TestClock } from "effect/testing"
-import { fastPath, guarded, guardedPortable, type Guard } from "../../../src/internal/runtime/guardedCall.js"
+import {
+  buildFast,
+  checkFast,
+  describeCause,
+  describeExit,
+  environmentVariable,
+  type Guard,
+  type GuardedCall,
+  guardedPortable,
+  implementation
+} from "../../../src/internal/runtime/guardedCall.js"
+
+const implementations = [["fast", buildFast()], ["portable", guardedPortable]] as const
 
 const recorder = (admit: (n: number) => number | Effect.Effect<never, string> = (n) => n) => {
   const events: Array<string> = []
@@ -15,9 +27,18 @@ const recorder = (admit: (n: number) => number | Effect.Effect<never, string> = 
   return { events, guard }
 }
 
-describe.each([["fast", guarded], ["portable", guardedPortable]] as const)("guarded call (%s)", (_, run) => {
-  it("uses the fast run-loop frame on this effect version", () => expect(fastPath).toBe(true))
+describe("guarded call: the choice of implementation", () => {
+  it("the fast implementation matches the portable one on its self-check cases", () => {
+    expect(checkFast()).toBeUndefined()
+  })
 
+  it(`${environmentVariable} decides which implementation runs (portable unless it says fast)`, () => {
+    const requested = process.env[environmentVariable]
+    expect(implementation()).toBe(requested === "fast" ? "fast" : "portable")
+  })
+})
+
+describe.each(implementations)("guarded call (%s)", (_, run) => {
   it.effect("reports success, failure, defect, and interruption exactly once each", () =>
     Effect.gen(function*() {
       const { events, guard } = recorder()
@@ -74,5 +95,82 @@ describe.each([["fast", guarded], ["portable", guardedPortable]] as const)("guar
       yield* Fiber.interrupt(fiber)
       expect(inner.events).toEqual(["success:1", "interrupt:2"])
       expect(outer.events).toEqual(["success:1", "interrupt:2"])
+    }))
+})
+
+/** runs `body` on both implementations; returns what each saw: the exit and the callbacks */
+const onBoth = (
+  body: (call: (self: Effect.Effect<unknown, unknown>) => Effect.Effect<unknown, unknown>) => Effect.Effect<unknown, unknown>,
+  throwing: "never" | "onSuccess" | "onFailure" = "never"
+) =>
+  Effect.forEach(implementations, ([name, implementation]: readonly [string, GuardedCall]) =>
+    Effect.gen(function*() {
+      const callbacks: Array<string> = []
+      const guard: Guard<number, string> = {
+        admit: () => 1,
+        onSuccess: () => {
+          callbacks.push("onSuccess")
+          if (throwing === "onSuccess") throw new Error("callback failed")
+        },
+        onFailure: (_, cause) => {
+          callbacks.push(`onFailure ${describeCause(cause)}`)
+          if (throwing === "onFailure") throw new Error("callback failed")
+        }
+      }
+      const exit = yield* Effect.exit(body((self) => implementation(self, guard)))
+      return { name, exit: describeExit(exit), callbacks }
+    }))
+
+describe("guarded call: both implementations agree where the first fast path did not", () => {
+  it.effect("a typed failure in an uninterruptible region while an interrupt is pending keeps the Fail", () =>
+    Effect.gen(function*() {
+      const [fast, portable] = yield* onBoth((call) =>
+        Effect.gen(function*() {
+          const fiber = yield* Effect.forkChild(
+            call(Effect.uninterruptible(Effect.sleep("1 second").pipe(Effect.andThen(Effect.fail("e"))))),
+            { startImmediately: true }
+          )
+          const interrupting = yield* Effect.forkChild(Fiber.interrupt(fiber), { startImmediately: true })
+          yield* TestClock.adjust("1 second")
+          yield* Fiber.join(interrupting)
+          return yield* Fiber.await(fiber).pipe(Effect.flatten)
+        })
+      )
+      expect(portable).toEqual({ name: "portable", exit: "Failure(Fail(e),Interrupt)", callbacks: ["onFailure Fail(e),Interrupt"] })
+      expect({ ...fast, name: "portable" }).toEqual(portable)
+    }))
+
+  it.effect("a throwing onFailure adds a defect to the call's cause, which is kept", () =>
+    Effect.gen(function*() {
+      const [fast, portable] = yield* onBoth((call) => call(Effect.fail("e")), "onFailure")
+      expect(portable).toEqual({
+        name: "portable",
+        exit: "Failure(Die(e),Die(Error: callback failed))",
+        callbacks: ["onFailure Fail(e)"]
+      })
+      expect({ ...fast, name: "portable" }).toEqual(portable)
+    }))
+
+  it.effect("a throwing onFailure on interruption keeps the interrupt", () =>
+    Effect.gen(function*() {
+      const [fast, portable] = yield* onBoth((call) =>
+        Effect.gen(function*() {
+          const fiber = yield* Effect.forkChild(call(Effect.never), { startImmediately: true })
+          yield* Fiber.interrupt(fiber)
+          return yield* Fiber.await(fiber).pipe(Effect.flatten)
+        }), "onFailure")
+      expect(portable).toEqual({
+        name: "portable",
+        exit: "Failure(Interrupt,Die(Error: callback failed))",
+        callbacks: ["onFailure Interrupt"]
+      })
+      expect({ ...fast, name: "portable" }).toEqual(portable)
+    }))
+
+  it.effect("a throwing onSuccess turns the success into a defect", () =>
+    Effect.gen(function*() {
+      const [fast, portable] = yield* onBoth((call) => call(Effect.succeed(1)), "onSuccess")
+      expect(portable).toEqual({ name: "portable", exit: "Failure(Die(Error: callback failed))", callbacks: ["onSuccess"] })
+      expect({ ...fast, name: "portable" }).toEqual(portable)
     }))
 })
