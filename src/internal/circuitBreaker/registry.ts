@@ -11,6 +11,7 @@ import type { NormalizedPolicy } from "./policy.js"
 import * as Circuit from "./circuit.js"
 import { registerCounter, registerGauge } from "../runtime/observableMetric.js"
 import type { Guard } from "../runtime/guardedCall.js"
+import { guarded } from "../runtime/guardedCall.js"
 import { isIgnored } from "../runtime/ignoredOutcome.js"
 
 export interface Transition {
@@ -283,16 +284,9 @@ export class BreakerGuard implements Guard<Permit, CircuitBreakerOpen> {
           }))
         }
         // "unavailable": Redis is down or slow; the local breaker decides alone (reported by the layer)
-        const probe = new PreAdmittedGuard(this.registry, breaker, permit)
-        const acquired = lease.value === "acquired"
-        return Effect.withFiber((fiber) =>
-          Effect.onExit(restore(probe.wrap(self)), (exit) => {
-            if (Exit.isSuccess(exit)) probe.onSuccess(permit, fiber)
-            else probe.onFailure(permit, exit.cause, fiber)
-            if (acquired) leases.release(breaker, token)
-            return Effect.void
-          })
-        )
+        const probe = new PreAdmittedGuard(this.registry, breaker, permit, restore)
+        if (lease.value === "acquired") probe.lease = { leases, token }
+        return guarded(self, probe)
       })
     ) as Effect.Effect<never, CircuitBreakerOpen>
   }
@@ -336,14 +330,44 @@ export class BreakerGuard implements Guard<Permit, CircuitBreakerOpen> {
   }
 }
 
-/** A guard whose admission already happened (a probe that waited for its lease). */
+/**
+ * A guard whose admission already happened (a probe that waited for its lease). It runs
+ * inside the uninterruptible mask of `probeWithLease`: only the call itself is interruptible
+ * (`restore`), and once its outcome is recorded the probe's cluster lease goes back.
+ */
 class PreAdmittedGuard extends BreakerGuard {
-  constructor(registry: Registry, breaker: Breaker, private readonly permit: Permit) {
+  lease: { readonly leases: ProbeLeases; readonly token: string } | undefined = undefined
+  constructor(
+    registry: Registry,
+    breaker: Breaker,
+    private readonly permit: Permit,
+    private readonly restore: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  ) {
     super(registry, breaker.name)
     this.current = breaker
   }
   override admit(): Permit {
     return this.permit
+  }
+  override wrap<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | OperationTimeout, R> {
+    return this.restore(super.wrap(self))
+  }
+  override onSuccess(permit: Permit, fiber: Fiber.Fiber<unknown, unknown>): void {
+    try {
+      super.onSuccess(permit, fiber)
+    } finally {
+      this.releaseLease()
+    }
+  }
+  override onFailure(permit: Permit, cause: Cause.Cause<unknown>, fiber: Fiber.Fiber<unknown, unknown>): void {
+    try {
+      super.onFailure(permit, cause, fiber)
+    } finally {
+      this.releaseLease()
+    }
+  }
+  private releaseLease(): void {
+    if (this.lease !== undefined) this.lease.leases.release(this.current!, this.lease.token)
   }
 }
 
