@@ -45,6 +45,7 @@ import type { Breaker } from "./internal/circuitBreaker/registry.js"
 import { BreakerGuard, Registry, serviceFrom } from "./internal/circuitBreaker/registry.js"
 import type { Transition as TransitionEvent } from "./internal/circuitBreaker/registry.js"
 import * as Circuit from "./internal/circuitBreaker/circuit.js"
+import { healthComponents } from "./internal/circuitBreaker/health.js"
 import { HealthComponents } from "./internal/runtime/healthComponents.js"
 import { guarded } from "./internal/runtime/guardedCall.js"
 import { Violations } from "./internal/runtime/validate.js"
@@ -374,38 +375,5 @@ const guardFor = (registry: Registry, name: string, self: Effect.Effect<any, any
 const registerHealth = Effect.fnUntraced(function*(registry: Registry) {
   const components = yield* Effect.serviceOption(HealthComponents)
   if (components._tag === "None") return
-  const stateDetails = (breaker: Breaker) => ({
-    state: Circuit.stateNames[breaker.circuit.state],
-    failures: breaker.circuit.failures,
-    rejected: breaker.circuit.rejected
-  })
-  for (const breaker of registry.configured.values()) {
-    yield* components.value.register({
-      name: `circuit_breaker:${breaker.name}`,
-      kind: "circuit_breaker",
-      critical: breaker.policy.critical,
-      report: Effect.sync(() => ({
-        status: breaker.circuit.state === Circuit.CLOSED
-          ? "healthy"
-          : breaker.circuit.state === Circuit.OPEN && breaker.policy.critical
-          ? "unhealthy"
-          : "degraded",
-        details: stateDetails(breaker)
-      }))
-    })
-  }
-  // breakers created on first use (per host, say) report as one component: one open host
-  // degrades the system, it does not make it unhealthy
-  yield* components.value.register({
-    name: "circuit_breaker:dynamic",
-    kind: "circuit_breaker",
-    critical: false,
-    report: Effect.sync(() => {
-      const open = [...registry.dynamic.values()].filter((b) => b.circuit.state !== Circuit.CLOSED)
-      return {
-        status: open.length === 0 ? "healthy" : "degraded",
-        details: { breakers: registry.dynamic.size, notClosed: open.map((b) => b.name) }
-      }
-    })
-  })
+  for (const component of healthComponents(registry)) yield* components.value.register(component)
 })
