@@ -1,0 +1,206 @@
+/**
+ * Checkout: takes a resource (idle, or handed off after a wait), runs the caller's function
+ * with it and gives it back whatever happens. Two paths:
+ *
+ * - fast (no `validate`, no `maxLifetime`): a checkout served from the idle list is one exit
+ *   frame around one `withFiber` (no Scope, no generator, no mask, no clock read); only a
+ *   checkout that has to wait allocates a waiter.
+ * - validating: under `uninterruptibleMask`, with only the wait, `validate` and the use
+ *   interruptible; a resource that fails validation or retired is destroyed and the checkout
+ *   tries again.
+ *
+ * @internal
+ */
+import type { Exit, Fiber } from "effect"
+import { Cause, Context, Effect, Tracer } from "effect"
+import type * as Errors from "../../Errors.js"
+import * as Core from "./core.js"
+import type { Env } from "./env.js"
+import type { Lifecycle } from "./lifecycle.js"
+import type * as PoolMetrics from "./metrics.js"
+import type { Waiter, Waiters } from "./waiters.js"
+
+type Entry<A> = Core.Entry<A>
+type Restore = <AX, EX, RX>(effect: Effect.Effect<AX, EX, RX>) => Effect.Effect<AX, EX, RX>
+
+export type Use<A, E> = <B, E2, R2>(
+  f: (resource: A) => Effect.Effect<B, E2, R2>
+) => Effect.Effect<B, E | E2 | Errors.PoolCheckoutTimeout, R2>
+
+export const make = <A, E, R>(
+  env: Env<A, R>,
+  lifecycle: Lifecycle<A>,
+  waiters: Waiters<A>,
+  histogram: PoolMetrics.CheckoutHistogram,
+  validate: ((resource: A) => Effect.Effect<boolean, unknown, R>) | undefined
+): Use<A, E> => {
+  const { config, context, held, now, state } = env
+  const { checkin, startCreations } = lifecycle
+  const tracksLifetime = config.maxLifetimeMillis !== Infinity
+  const tracksLeaks = config.leakWarningMillis !== Infinity
+  const checkoutTimeoutMillis = config.checkoutTimeoutMillis
+
+  /** counts a served checkout; `startedAt` < 0: served at once, without waiting */
+  const served = (entry: Entry<A>, fiber: Fiber.Fiber<unknown, unknown>, startedAt: number) => {
+    state.checkouts++
+    if (entry.uses > 0) state.reused++
+    entry.uses++
+    if (startedAt < 0) histogram.immediate++
+    else histogram.record(now() - startedAt)
+    if (tracksLeaks) {
+      entry.checkedOutAt = now()
+      entry.holder = Context.getOrUndefined(fiber.context, Tracer.ParentSpan)
+      entry.leakReported = false
+      held.add(entry)
+    }
+  }
+
+  /** a waiting fiber left (interrupted, timed out): it takes nothing with it */
+  const leave = (waiter: Waiter<A>): undefined => {
+    Core.dequeue(state, waiter)
+    const entry = waiter.entry
+    if (entry === undefined) return undefined
+    waiter.entry = undefined
+    checkin(entry, false)
+    return undefined
+  }
+
+  // ---- fast path --------------------------------------------------------------------------
+  const callUse = <B, E2, R2>(entry: Entry<A>, f: (resource: A) => Effect.Effect<B, E2, R2>) => {
+    try {
+      return f(entry.resource)
+    } catch (defect) {
+      return Effect.die(defect)
+    }
+  }
+  /**
+   * One exit frame guards the whole checkout, installed *before* the checkout runs inside
+   * it. The scheduler may yield a fiber between any two steps (an interruption point), so a
+   * frame installed after the checkout could come too late. The resource is always in
+   * `taken` (taken) or `waiter.entry` (handed off, not yet picked up), and the frame gives
+   * back whichever holds it.
+   */
+  const fastUse = <B, E2, R2>(
+    f: (resource: A) => Effect.Effect<B, E2, R2>
+  ): Effect.Effect<B, E | E2 | Errors.PoolCheckoutTimeout, R2> => {
+    let taken: Entry<A> | undefined
+    let waiter: Waiter<A> | undefined
+    return Effect.onExitPrimitive(
+      Effect.withFiber((fiber) => {
+        taken = Core.takeIdle(state)
+        if (taken !== undefined) {
+          served(taken, fiber, -1)
+          return callUse(taken, f)
+        }
+        if (state.closed) return Effect.interrupt
+        const startedAt = now()
+        const w = waiters.enqueue(startedAt + checkoutTimeoutMillis)
+        waiter = w
+        const wait = Effect.flatMap(Effect.callback<Entry<A>, any>((resume) => w.register(resume)), (entry) => {
+          taken = entry
+          w.entry = undefined
+          served(entry, fiber, startedAt)
+          return callUse(entry, f)
+        })
+        startCreations(Core.creationsToStart(state, false))
+        return wait
+      }),
+      (exit) => {
+        if (waiter !== undefined) {
+          Core.dequeue(state, waiter)
+          if (waiter.entry !== undefined) {
+            const entry = waiter.entry
+            waiter.entry = undefined
+            checkin(entry, false)
+            return undefined
+          }
+        }
+        return taken === undefined ? undefined : taken.afterUse!(exit)
+      }
+    )
+  }
+  if (validate === undefined && !tracksLifetime) return fastUse
+
+  // ---- validating path --------------------------------------------------------------------
+  const verify = (
+    entry: Entry<A>,
+    restore: Restore,
+    fiber: Fiber.Fiber<unknown, unknown>,
+    startedAt: number
+  ): Effect.Effect<Entry<A>, any> => {
+    if (validate === undefined || entry.uses === 0) {
+      served(entry, fiber, startedAt)
+      return Effect.succeed(entry)
+    }
+    return Effect.flatMap(
+      Effect.exit(restore(Effect.provideContext(validate(entry.resource), context))),
+      (exit): Effect.Effect<Entry<A>, any> => {
+        if (exit._tag === "Success" && exit.value === true) {
+          served(entry, fiber, startedAt)
+          return Effect.succeed(entry)
+        }
+        state.validationFailures++
+        checkin(entry, true)
+        if (exit._tag === "Failure" && Cause.hasInterrupts(exit.cause)) return Effect.failCause(exit.cause)
+        return attempt(restore, fiber, startedAt)
+      }
+    )
+  }
+
+  /** `startedAt` < 0 until the first try reads the clock */
+  const attempt = (
+    restore: Restore,
+    fiber: Fiber.Fiber<unknown, unknown>,
+    startedAt: number
+  ): Effect.Effect<Entry<A>, any> =>
+    Effect.suspend(() => {
+      if (state.closed) return Effect.interrupt
+      const at = now()
+      if (startedAt < 0) startedAt = at
+      const entry = Core.takeIdle(state)
+      if (entry !== undefined) {
+        if (tracksLifetime && at >= entry.retireAt) {
+          checkin(entry, true)
+          return attempt(restore, fiber, startedAt)
+        }
+        return verify(entry, restore, fiber, startedAt)
+      }
+      const waiter = waiters.enqueue(at + checkoutTimeoutMillis)
+      const wait = Effect.flatMap(
+        Effect.onExitPrimitive(
+          restore(Effect.callback<Entry<A>, any>((resume) => waiter.register(resume))),
+          (exit) => exit._tag === "Failure" ? leave(waiter) : undefined
+        ),
+        (entry) => {
+          waiter.entry = undefined
+          return verify(entry, restore, fiber, startedAt)
+        }
+      )
+      startCreations(Core.creationsToStart(state, false))
+      return wait
+    })
+
+  const runBody = <B, E2, R2>(
+    entry: Entry<A>,
+    f: (resource: A) => Effect.Effect<B, E2, R2>,
+    restore: Restore
+  ): Effect.Effect<B, E2, R2> => {
+    let body: Effect.Effect<B, E2, R2>
+    try {
+      body = f(entry.resource)
+    } catch (defect) {
+      checkin(entry, true)
+      return Effect.die(defect)
+    }
+    return Effect.onExitPrimitive(restore(body), entry.afterUse as (exit: Exit.Exit<B, E2>) => undefined)
+  }
+
+  return <B, E2, R2>(
+    f: (resource: A) => Effect.Effect<B, E2, R2>
+  ): Effect.Effect<B, E | E2 | Errors.PoolCheckoutTimeout, R2> =>
+    Effect.withFiber((fiber) =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(attempt(restore, fiber, -1), (entry) => runBody(entry, f, restore))
+      )
+    )
+}
