@@ -39,7 +39,7 @@ const defaultConfig = {
   },
   rateLimits: { perClient: { algorithm: "token-bucket", limit: 30, window: "1 second", burst: 10 } },
   pools: { inventory: { size: 6, maxOverflow: 2, checkoutTimeout: "150 millis", idleTimeout: "2 seconds" } },
-  memory: { checkInterval: "500 millis", maxEventLoopDelay: "200 millis" },
+  memory: { checkInterval: "500 millis", eventLoop: { maxDelay: "200 millis" } },
   health: { cacheTtl: "250 millis" }
 }
 const config: unknown = process.env.DEMO_CONFIG === undefined

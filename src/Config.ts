@@ -26,9 +26,11 @@
  *
  * @since 0.1.0
  */
-import { Duration, Effect, Schema, SchemaIssue } from "effect"
+import { Duration, type Effect, Schema } from "effect"
 import { InvalidConfig } from "./Errors.js"
-import { joinViolations, MAX_TIMER_MILLIS, timerLimitProblem } from "./internal/runtime/validate.js"
+import { MemoryOptions } from "./internal/memory/config.js"
+import { decode as decodeOptions, invalidConfig, violationsOf } from "./internal/runtime/options.js"
+import { MAX_TIMER_MILLIS, timerLimitProblem } from "./internal/runtime/validate.js"
 
 const isPositiveDuration = Schema.makeFilter<Duration.Duration>((duration) =>
   Duration.isFinite(duration) && Duration.toMillis(duration) > 0
@@ -141,17 +143,13 @@ export const PoolSizing = Schema.Struct({
 })
 
 /**
- * The memory manager's thresholds (heap-used ratios) and sampling.
+ * The memory manager's options: exactly `MemoryManager.OptionsSchema`, so the `memory` section
+ * takes the same names, constraints and defaults as `MemoryManager.layer`.
  *
  * @since 0.1.0
  * @category schemas
  */
-export const Memory = Schema.Struct({
-  checkInterval: optional(TimerDurationInput),
-  thresholds: optional(Schema.Struct({ medium: Rate, high: Rate, critical: Rate })),
-  rejectAt: optional(Schema.Literals(["medium", "high", "critical"])),
-  maxEventLoopDelay: optional(DurationInput)
-})
+export const Memory = MemoryOptions
 
 /**
  * The health aggregator and its HTTP endpoint.
@@ -251,8 +249,6 @@ export type FoundationConfig = typeof FoundationConfig.Type
  */
 export type FoundationConfigInput = typeof FoundationConfig.Encoded
 
-const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
-
 /**
  * Turns a Schema failure into `InvalidConfig`: the first issue's path becomes `path`
  * (prefixed by `base`), and the message lists every issue with its path.
@@ -260,29 +256,18 @@ const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
  * @since 0.1.0
  * @category decoding
  */
-export const toInvalidConfig = (error: Schema.SchemaError, base = ""): InvalidConfig => {
-  const issues = formatter(error.issue).issues
-  const pathOf = (issue: (typeof issues)[number]) =>
-    [base, ...(issue.path ?? []).map((segment) => String(typeof segment === "object" ? segment.key : segment))]
-      .filter((s) => s !== "")
-      .join(".")
-  const first = issues[0]
-  return new InvalidConfig({
-    path: first === undefined ? base : pathOf(first),
-    message: joinViolations(issues.map((issue) => `${pathOf(issue) || "(root)"}: ${issue.message}`))
-  })
-}
+export const toInvalidConfig = (error: Schema.SchemaError, base = ""): InvalidConfig =>
+  invalidConfig(violationsOf(error.issue, base)) ?? new InvalidConfig({ path: base, message: error.message })
 
 /**
  * Decodes a configuration from unknown input (parsed JSON, a literal), reporting every issue.
+ * Strict: an unknown key at any depth fails with its path and the nearest known key.
  *
  * @since 0.1.0
  * @category decoding
  */
 export const decode = (input: unknown): Effect.Effect<FoundationConfig, InvalidConfig> =>
-  Schema.decodeUnknownEffect(FoundationConfig)(input, { errors: "all" }).pipe(
-    Effect.mapError((error) => toInvalidConfig(error))
-  )
+  decodeOptions(FoundationConfig, input)
 
 /**
  * Decodes one profile (used by `Infrastructure.configure`).
@@ -291,6 +276,4 @@ export const decode = (input: unknown): Effect.Effect<FoundationConfig, InvalidC
  * @category decoding
  */
 export const decodeProfile = (input: unknown, base: string): Effect.Effect<Profile, InvalidConfig> =>
-  Schema.decodeUnknownEffect(Profile)(input, { errors: "all" }).pipe(
-    Effect.mapError((error) => toInvalidConfig(error, base))
-  )
+  decodeOptions(Profile, input, base)

@@ -32,7 +32,7 @@
  */
 import type { HttpServerError } from "effect/http"
 import type { Context } from "effect"
-import { Config as EffectConfig, Duration, Effect, Layer, Option, Schema } from "effect"
+import { Config as EffectConfig, Effect, Layer, Option, Schema } from "effect"
 import { readFile } from "node:fs/promises"
 import * as CircuitBreaker from "./CircuitBreaker.js"
 import * as Config from "./Config.js"
@@ -82,9 +82,6 @@ export interface Options {
   readonly circuitBreaker?: (options: CircuitBreaker.Options) => Layer.Layer<CircuitBreaker.CircuitBreaker, InvalidConfig>
 }
 
-const millis = (duration: Duration.Duration | undefined) =>
-  duration === undefined ? undefined : Duration.toMillis(duration)
-
 const fromDecoded = (config: Config.FoundationConfig, options: Options) => {
   const breakerOptions: CircuitBreaker.Options = {
     ...(config.breakerDefaults === undefined ? {} : { defaults: config.breakerDefaults }),
@@ -96,13 +93,8 @@ const fromDecoded = (config: Config.FoundationConfig, options: Options) => {
     : options.circuitBreaker(breakerOptions)
   const rules = { ...(config.rateLimits ?? {}) }
   const limiter = options.rateLimiter === undefined ? RateLimiter.layer({ rules }) : options.rateLimiter(rules)
-  const memory = config.memory
-  const memoryLayer = MemoryManager.layer({
-    checkInterval: memory?.checkInterval,
-    thresholds: memory?.thresholds,
-    rejectAt: memory?.rejectAt,
-    eventLoop: memory?.maxEventLoopDelay === undefined ? undefined : { maxDelay: millis(memory.maxEventLoopDelay) }
-  })
+  // decoded by the same Schema MemoryManager.layer decodes with: it takes the decoded values as they are
+  const memoryLayer = MemoryManager.layer(config.memory)
   const health = HealthAggregator.layer({
     defaultTimeout: config.health?.defaultTimeout,
     cacheTtl: config.health?.cacheTtl

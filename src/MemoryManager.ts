@@ -38,13 +38,13 @@
  */
 import type { Scope } from "effect"
 import { Clock, Context, Effect, Layer, PubSub, Semaphore, Stream } from "effect"
-import { InvalidConfig, fastConstructor, MemoryPressure } from "./Errors.js"
+import { InvalidConfig, type MemoryPressure } from "./Errors.js"
+import { rejectionOf } from "./internal/memory/rejection.js"
 import { metrics } from "./Telemetry.js"
 import { HealthComponents } from "./internal/runtime/healthComponents.js"
 import type { CleanupReport } from "./internal/memory/cleanup.js"
 import { runCleanup } from "./internal/memory/cleanup.js"
-import type { MemoryOptions } from "./internal/memory/config.js"
-import { parseMemoryOptions } from "./internal/memory/config.js"
+import { MemoryOptions, parseMemoryOptions } from "./internal/memory/config.js"
 import * as Manager from "./internal/memory/manager.js"
 import type { EventLoopReading, Level, MemoryReading } from "./internal/memory/pressure.js"
 import { levelIndex } from "./internal/memory/pressure.js"
@@ -105,12 +105,34 @@ export type EventLoop = EventLoopReading
 export type Cleanup = CleanupReport
 
 /**
- * Layer options; see the module documentation for the defaults.
+ * The options' Schema: every field with its constraint and default. `layer`, the configuration
+ * file's `memory` section and `Foundation` decode through it; an unknown key fails
+ * `InvalidConfig` with its path and the nearest option's name.
+ *
+ * **Example** (Decoding options from JSON)
+ *
+ * ```ts
+ * import { Schema } from "effect"
+ * import { MemoryManager } from "effect-foundation"
+ *
+ * const options = Schema.decodeUnknownSync(MemoryManager.OptionsSchema)({ checkInterval: "5 seconds" })
+ * // options.rejectAt => "critical"
+ * ```
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const OptionsSchema = MemoryOptions
+
+/**
+ * Layer options, as written in code or in the configuration file's `memory` section. Defaults:
+ * `checkInterval` 1 second, `thresholds` 0.7 / 0.85 / 0.95, `hysteresis` 0.05, `rejectAt`
+ * `"critical"`, `cleanupTimeout` 5 seconds, `cleanupCooldown` 10 seconds, no event-loop stage.
  *
  * @since 0.1.0
  * @category models
  */
-export type Options = MemoryOptions
+export type Options = typeof OptionsSchema.Encoded
 
 /**
  * A change of pressure level.
@@ -368,20 +390,4 @@ export const guard = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E
     const rejection = manager!.rejectionUnsafe()
     return rejection === undefined ? self : Effect.fail(rejection)
   })
-}
-
-const makePressure = fastConstructor(MemoryPressure, "MemoryPressure", "memory_pressure")
-
-/** The guard's rejection for a state, or `undefined` while it admits. */
-const rejectionOf = (state: Manager.State, maxEventLoopDelay: number | undefined): MemoryPressure | undefined => {
-  const { level, ratios: { heapUsedRatio } } = state
-  return state.shedding === undefined
-    ? undefined
-    : state.shedding === "memory"
-    ? makePressure({ level, heapUsedRatio })
-    : makePressure({
-      level,
-      heapUsedRatio,
-      reason: `event-loop delay p99 ${state.reading!.eventLoop!.delayP99.toFixed(1)} ms (limit ${maxEventLoopDelay} ms)`
-    })
 }

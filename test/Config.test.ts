@@ -38,6 +38,8 @@ const bad: ReadonlyArray<readonly [string, unknown, string]> = [
   ["maxWaitInHalfOpen shorter than callTimeout", { breakers: { db: { callTimeout: 2000, maxWaitInHalfOpen: 1000 } } }, "breakers.db.maxWaitInHalfOpen"],
   ["maxWaitInHalfOpen longer than a timer can wait", { breakers: { db: { maxWaitInHalfOpen: "30 days" } } }, "breakers.db.maxWaitInHalfOpen"],
   ["pool acquireTimeout longer than a timer can wait", { pools: { db: { size: 1, acquireTimeout: "30 days" } } }, "pools.db.acquireTimeout"],
+  ["unknown memory option", { memory: { hysterisis: 0.1 } }, "memory.hysterisis"],
+  ["memory thresholds out of order", { memory: { thresholds: { medium: 0.9, high: 0.8 } } }, "memory.thresholds"],
   ["not an object", 42, ""]
 ]
 

@@ -289,7 +289,7 @@ describe("MemoryManager", () => {
       const bad = yield* build({
         checkInterval: Number.NaN,
         thresholds: { medium: 0.9, high: 0.8 },
-        rejectAt: "low",
+        rejectAt: "low" as never,
         hysteresis: -1,
         eventLoop: { maxDelay: 0 }
       })

@@ -1,25 +1,52 @@
 /**
- * Option checks of the MemoryManager: every violation is reported at once, the first one's
- * path as the `InvalidConfig` path.
+ * The MemoryManager's options, stated once as a Schema (constraints and defaults next to each
+ * field), and the resolved configuration the manager runs on. `MemoryManager.layer`, the
+ * configuration file and `Foundation` all decode through `MemoryOptions`.
  */
-import type { Duration } from "effect"
-import type { InvalidConfig } from "../../Errors.js"
+import { Schema } from "effect"
+import { InvalidConfig } from "../../Errors.js"
+import { decodeSync } from "../runtime/options.js"
+import { between, DurationInput, millis, Ratio, TimerDuration, withDefault } from "../runtime/schemas.js"
 import type { Level, Thresholds } from "./pressure.js"
-import { defaultThresholds, levelIndex, levels } from "./pressure.js"
-import { Checks } from "../runtime/checks.js"
+import { defaultThresholds, levelIndex } from "./pressure.js"
 
-export interface MemoryOptions {
-  readonly checkInterval?: Duration.Input | undefined
-  readonly thresholds?: Partial<Thresholds> | undefined
-  readonly hysteresis?: number | undefined
-  readonly rejectAt?: Level | undefined
-  readonly cleanupTimeout?: Duration.Input | undefined
-  readonly cleanupCooldown?: Duration.Input | undefined
-  readonly eventLoop?: {
-    readonly maxDelay?: Duration.Input | undefined
-    readonly hysteresis?: number | undefined
-  } | undefined
-}
+const increasing = Schema.makeFilter<Thresholds>(({ critical, high, medium }) =>
+  medium < high && high < critical
+    ? undefined
+    : `must increase: medium < high < critical, got ${medium}, ${high}, ${critical}`
+)
+
+/** The MemoryManager's options (`MemoryManager.OptionsSchema`). */
+export const MemoryOptions = Schema.Struct({
+  /** how often the heap (and cgroup, and event loop) is read */
+  checkInterval: withDefault(TimerDuration, "1 second"),
+  /** heap-used ratios at which each level starts */
+  thresholds: withDefault(
+    Schema.Struct({
+      medium: withDefault(Ratio, defaultThresholds.medium),
+      high: withDefault(Ratio, defaultThresholds.high),
+      critical: withDefault(Ratio, defaultThresholds.critical)
+    }).pipe(Schema.check(increasing)),
+    {}
+  ),
+  /** how far below a threshold the ratio must fall before the level drops */
+  hysteresis: withDefault(between(0, 0.5), 0.05),
+  /** the level from which `guard` sheds calls ("low" would shed every call) */
+  rejectAt: withDefault(Schema.Literals(["medium", "high", "critical"]), "critical"),
+  /** how long one cleanup strategy may run */
+  cleanupTimeout: withDefault(TimerDuration, "5 seconds"),
+  /** the least time between two automatic cleanup runs */
+  cleanupCooldown: withDefault(DurationInput, "10 seconds"),
+  /** the event-loop stage: sheds while the event loop's delay is over `maxDelay` */
+  eventLoop: Schema.optional(Schema.Struct({
+    maxDelay: Schema.optional(DurationInput),
+    /** how far below maxDelay the delay must fall before shedding stops */
+    hysteresis: withDefault(between(0, 1), 0.2)
+  }))
+})
+
+/** The options as a user writes them. */
+export type MemoryOptions = typeof MemoryOptions.Encoded
 
 export interface MemoryConfig {
   readonly checkIntervalMillis: number
@@ -33,41 +60,18 @@ export interface MemoryConfig {
   readonly eventLoopHysteresis: number
 }
 
-export const parseMemoryOptions = (options: MemoryOptions): MemoryConfig | InvalidConfig => {
-  const checks = new Checks()
-  const checkIntervalMillis = checks.timerDuration("memory.checkInterval", options.checkInterval, 1_000)
-  const t = options.thresholds ?? {}
-  const medium = checks.number("memory.thresholds.medium", t.medium, defaultThresholds.medium, 0, 1, true)
-  const high = checks.number("memory.thresholds.high", t.high, defaultThresholds.high, 0, 1, true)
-  const critical = checks.number("memory.thresholds.critical", t.critical, defaultThresholds.critical, 0, 1, true)
-  if (!(medium < high && high < critical)) {
-    checks.add("memory.thresholds", `must increase: medium < high < critical, got ${medium}, ${high}, ${critical}`)
-  }
-  const hysteresis = checks.number("memory.hysteresis", options.hysteresis, 0.05, 0, 0.5)
-  let rejectAt: Level = "critical"
-  if (options.rejectAt !== undefined) {
-    if (!levels.includes(options.rejectAt) || options.rejectAt === "low") {
-      checks.add("memory.rejectAt", `must be "medium", "high" or "critical" ("low" would shed every call), got ${String(options.rejectAt)}`)
-    } else {
-      rejectAt = options.rejectAt
-    }
-  }
-  const cleanupTimeoutMillis = checks.timerDuration("memory.cleanupTimeout", options.cleanupTimeout, 5_000)
-  const cleanupCooldownMillis = checks.duration("memory.cleanupCooldown", options.cleanupCooldown, 10_000)
-  const eventLoop = options.eventLoop ?? {}
-  const maxEventLoopDelay = eventLoop.maxDelay === undefined
-    ? undefined
-    : checks.duration("memory.eventLoop.maxDelay", eventLoop.maxDelay, 1)
-  const eventLoopHysteresis = checks.number("memory.eventLoop.hysteresis", eventLoop.hysteresis, 0.2, 0, 1)
-  return checks.error() ?? {
-    checkIntervalMillis,
-    thresholds: { medium, high, critical },
-    hysteresis,
-    rejectAt,
-    rejectAtIndex: levelIndex(rejectAt),
-    cleanupTimeoutMillis,
-    cleanupCooldownMillis,
-    maxEventLoopDelay,
-    eventLoopHysteresis
+export const parseMemoryOptions = (options: unknown): MemoryConfig | InvalidConfig => {
+  const decoded = decodeSync(MemoryOptions, options ?? {}, "memory")
+  if (decoded instanceof InvalidConfig) return decoded
+  return {
+    checkIntervalMillis: millis(decoded.checkInterval),
+    thresholds: decoded.thresholds,
+    hysteresis: decoded.hysteresis,
+    rejectAt: decoded.rejectAt,
+    rejectAtIndex: levelIndex(decoded.rejectAt),
+    cleanupTimeoutMillis: millis(decoded.cleanupTimeout),
+    cleanupCooldownMillis: millis(decoded.cleanupCooldown),
+    maxEventLoopDelay: decoded.eventLoop?.maxDelay === undefined ? undefined : millis(decoded.eventLoop.maxDelay),
+    eventLoopHysteresis: decoded.eventLoop?.hysteresis ?? 0.2
   }
 }
