@@ -233,8 +233,11 @@ const make = Effect.fnUntraced(function*(options: Options) {
     if (config.rateLimit !== undefined) {
       const limiter = Context.getOption(services, RateLimiter.RateLimiter)
       if (Option.isNone(limiter)) return yield* missing("rateLimit", "no RateLimiter layer is provided")
-      const known = yield* Effect.exit(limiter.value.status(config.rateLimit.rule, "__validate__"))
-      if (known._tag === "Failure") return yield* missing("rateLimit.rule", `no rule "${config.rateLimit.rule}" is configured`)
+      // the service's own list, not a store call: a Redis store that is down at start-up must
+      // not make a configured rule look missing (its rule may well be failOpen)
+      if (!limiter.value.rules.includes(config.rateLimit.rule)) {
+        return yield* missing("rateLimit.rule", `no rule "${config.rateLimit.rule}" is configured`)
+      }
     }
     if (config.pool !== undefined && !pools.has(config.pool)) {
       return yield* missing("pool", `no pool "${config.pool}" was given to Infrastructure.layer`)

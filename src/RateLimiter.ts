@@ -15,6 +15,8 @@
  *   timer per key), and `maxKeys` (default 100,000) caps each rule's table, evicting the least
  *   recently used key. An evicted key is forgotten: its next call starts from a fresh state.
  * - Metric `foundation.rate_limiter.requests` {rule, decision: allowed | denied}.
+ * - The same service with its state in Redis, shared by every process, is
+ *   `RateLimiterRedis.layer`: its own module, so that loading this one never needs `redis`.
  *
  * **Example** (Limiting calls per client)
  *
@@ -31,15 +33,16 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, Duration, Effect, Exit, Layer } from "effect"
-import { fastConstructor, InvalidConfig, ProtectionNotFound, RateLimited } from "./Errors.js"
-import type { StoreUnavailable } from "./Errors.js"
+import type { Duration } from "effect"
+import { Clock, Context, Effect, Layer } from "effect"
+import type { ProtectionNotFound, RateLimited, StoreUnavailable } from "./Errors.js"
+import { InvalidConfig } from "./Errors.js"
 import type { AlgorithmName } from "./internal/rateLimiter/algorithms.js"
 import { validateRule } from "./internal/rateLimiter/config.js"
+import { makeMemoryStore, MemoryRule } from "./internal/rateLimiter/memory.js"
 import { RuleState } from "./internal/rateLimiter/rule.js"
-import { registerCounter } from "./internal/runtime/observableMetric.js"
-import { invalidCost, isCost, notFound } from "./internal/rateLimiter/call.js"
-import * as Telemetry from "./Telemetry.js"
+import type { Internal } from "./internal/rateLimiter/service.js"
+import { build, lookup, run } from "./internal/rateLimiter/service.js"
 
 /**
  * A rate-limit rule.
@@ -103,6 +106,7 @@ export interface RateStatus extends Allowance {
 /**
  * The rate limiter service.
  *
+ * - `rules`: the names of the configured rules, in configuration order (no store call).
  * - `check` uses `cost` units of `key`'s allowance (waiting first under `"delay"`).
  * - `status` reads a key's allowance; `reset` forgets a key.
  * - `limit(rule, key)(self)` runs `self` only once admitted.
@@ -118,15 +122,16 @@ export interface RateStatus extends Allowance {
  *
  * const program = Effect.gen(function*() {
  *   const limiter = yield* RateLimiter.RateLimiter
- *   return (yield* limiter.check("api", "key-1")).remaining
+ *   return [limiter.rules, (yield* limiter.check("api", "key-1")).remaining]
  * }).pipe(Effect.provide(RateLimiter.layer({ rules: { api: { algorithm: "gcra", limit: 5, window: "1 second" } } })))
- * // => 4
+ * // => [["api"], 4]
  * ```
  *
  * @since 0.1.0
  * @category services
  */
 export class RateLimiter extends Context.Service<RateLimiter, {
+  readonly rules: ReadonlyArray<string>
   readonly check: (
     rule: string,
     key: string,
@@ -169,36 +174,13 @@ export const layer = (options: { readonly rules: Record<string, RateRule> }): La
       if (typeof options?.rules !== "object" || options.rules === null) {
         return yield* new InvalidConfig({ path: "rules", message: "must be an object of rules by name" })
       }
-      const entries = new Map<string, Entry>()
+      const rules = new Map<string, MemoryRule>()
       for (const name of Object.keys(options.rules)) {
         const config = validateRule(name, options.rules[name]!)
         if (config instanceof InvalidConfig) return yield* config
-        entries.set(name, {
-          state: new RuleState(name, config.rule, config.maxKeys),
-          maxWait: config.delay ? config.maxDelayMillis : 0
-        })
+        rules.set(name, new MemoryRule(name, new RuleState(name, config.rule, config.maxKeys), config))
       }
-      const context = yield* Effect.context<never>()
-      const removals: Array<() => void> = []
-      for (const [name, entry] of entries) {
-        const describe = "rate-limit decisions"
-        const metric = Telemetry.metrics.rateLimiterRequests
-        removals.push(registerCounter(context, metric, describe, { rule: name, decision: "allowed" }, () => entry.state.allowed))
-        removals.push(registerCounter(context, metric, describe, { rule: name, decision: "denied" }, () => entry.state.denied))
-      }
-      const service = make(entries)
-      yield* Effect.addFinalizer(() =>
-        Effect.sync(() => {
-          removals.forEach((remove) => remove())
-          // do not keep a closed limiter (and the context it was found in) alive
-          if (lookup.service === service) {
-            lookup.context = undefined
-            lookup.service = undefined
-            lookup.clock = undefined
-          }
-        })
-      )
-      return service
+      return yield* build(makeMemoryStore(rules))
     })
   )
 
@@ -267,182 +249,3 @@ const limitEffect = <A, E, R>(
     return lookup.service![run](lookup.clock!, rule, key, cost, self)
   })
 }
-
-/** The services found in the last context `limit` ran in. */
-const lookup: {
-  context: Context.Context<never> | undefined
-  service: Internal | undefined
-  clock: Clock.Clock | undefined
-} = { context: undefined, service: undefined, clock: undefined }
-
-// ---------------------------------------------------------------------------------------------
-
-interface Entry {
-  readonly state: RuleState
-  /** ms a caller may wait: 0 under "fail" */
-  readonly maxWait: number
-}
-
-const run = Symbol.for("effect-foundation/RateLimiter/run")
-
-interface Internal {
-  readonly [run]: <A, E, R>(
-    clock: Clock.Clock,
-    rule: string,
-    key: string,
-    cost: number,
-    self: Effect.Effect<A, E, R>
-  ) => Effect.Effect<A, E | RateLimited | StoreUnavailable, R>
-}
-
-const rateLimited = fastConstructor(RateLimited, "RateLimited", "rate_limited")
-
-const deny = (entry: Entry, key: string, now: number, wait: number): Exit.Exit<never, RateLimited> => {
-  const state = entry.state
-  return Exit.fail(rateLimited({
-    rule: state.name,
-    key,
-    limit: state.rule.limit,
-    remaining: state.remainingAt(state.lastSlot, now),
-    retryAfter: wait === Infinity ? Duration.infinity : Duration.millis(wait)
-  }))
-}
-
-/**
- * Admits a `"delay"` caller at its future slot now (so later callers queue behind it), then
- * sleeps. If interrupted while sleeping, it hands the slot back when nothing was admitted for
- * the key after it; see `RuleState.cancel`.
- */
-const waitThen = <A, E, R>(
-  entry: Entry,
-  key: string,
-  now: number,
-  cost: number,
-  then: Effect.Effect<A, E, R>
-): Effect.Effect<A, E | RateLimited, R> => {
-  const state = entry.state
-  const before = state.snapshot(key, now)
-  const wait = state.take(key, now, cost, entry.maxWait)
-  state.denied-- // the first attempt (which asked for no wait) counted a denial
-  if (wait > entry.maxWait) return deny(entry, key, now, wait) // unreachable: same inputs
-  const reservation = state.reservation(key, now + wait, cost)
-  return Effect.sleep(Duration.millis(wait)).pipe(
-    Effect.onInterrupt(() => Effect.sync(() => state.cancel(reservation, before))),
-    Effect.andThen(then)
-  )
-}
-
-const make = (entries: Map<string, Entry>): RateLimiter["Service"] & Internal => {
-  /**
-   * The one decision of every entry point: `admitted` when the call may go now, otherwise a
-   * failure or a wait. Synchronous, hence atomic.
-   */
-  const decide = <A, E, R>(
-    entry: Entry,
-    now: number,
-    key: string,
-    cost: number,
-    admitted: Effect.Effect<A, E, R>
-  ): Effect.Effect<A, E | RateLimited, R> => {
-    const wait = entry.state.take(key, now, cost, 0)
-    if (wait === 0) return admitted
-    if (wait > entry.maxWait) return deny(entry, key, now, wait)
-    return waitThen(entry, key, now, cost, admitted)
-  }
-
-  const allowance = (entry: Entry, key: string): Effect.Effect<Allowance> =>
-    Effect.clockWith((clock) => {
-      const now = clock.currentTimeMillisUnsafe()
-      const slot = entry.state.table.find(key)
-      return Exit.succeed({
-        remaining: entry.state.remainingAt(slot, now),
-        resetAfter: Duration.millis(entry.state.resetAfterAt(slot, now))
-      })
-    })
-
-  const runWith = <A, E, R>(
-    clock: Clock.Clock,
-    rule: string,
-    key: string,
-    cost: number,
-    self: Effect.Effect<A, E, R>
-  ): Effect.Effect<A, E | RateLimited, R> => {
-    const entry = entries.get(rule)
-    if (entry === undefined) return Effect.die(notFound(rule))
-    if (!isCost(cost)) return Effect.die(invalidCost(cost))
-    return decide(entry, clock.currentTimeMillisUnsafe(), key, cost, self)
-  }
-
-  return {
-    [run]: runWith,
-    check: (rule, key, options) =>
-      Effect.clockWith((clock): Effect.Effect<Allowance, RateLimited | ProtectionNotFound> => {
-        const entry = entries.get(rule)
-        if (entry === undefined) return Exit.fail(notFound(rule))
-        const cost = options?.cost ?? 1
-        if (!isCost(cost)) return Effect.die(invalidCost(cost))
-        const now = clock.currentTimeMillisUnsafe()
-        const state = entry.state
-        const wait = state.take(key, now, cost, 0)
-        if (wait === 0) {
-          return Exit.succeed({
-            remaining: state.remainingAt(state.lastSlot, now),
-            resetAfter: Duration.millis(state.resetAfterAt(state.lastSlot, now))
-          })
-        }
-        if (wait > entry.maxWait) return deny(entry, key, now, wait)
-        return waitThen(entry, key, now, cost, allowance(entry, key))
-      }),
-    status: (rule, key) =>
-      Effect.clockWith((clock) => {
-        const entry = entries.get(rule)
-        if (entry === undefined) return Exit.fail(notFound(rule))
-        const now = clock.currentTimeMillisUnsafe()
-        const state = entry.state
-        const slot = state.table.find(key)
-        return Exit.succeed({
-          rule,
-          key,
-          algorithm: state.rule.algorithm,
-          limit: state.rule.limit,
-          remaining: state.remainingAt(slot, now),
-          resetAfter: Duration.millis(state.resetAfterAt(slot, now))
-        })
-      }),
-    reset: (rule, key) =>
-      Effect.suspend(() => {
-        const entry = entries.get(rule)
-        if (entry === undefined) return Exit.fail(notFound(rule))
-        entry.state.reset(key)
-        return Exit.void
-      }),
-    limit: (rule, key, options) => {
-      const cost = options?.cost ?? 1
-      return (self) => Effect.clockWith((clock) => runWith(clock, rule, key, cost, self))
-    }
-  }
-}
-
-/**
- * The Redis store: the same service, with every decision one atomic Lua round trip on Redis's
- * clock, shared by all processes (see `docs/distributed.md`). Needs effect's `Redis` service;
- * a rule's `onRedisError` (`"failOpen"`, `"failClosed"`, or `{ policy, insurance }`) decides
- * what happens when Redis does not answer; `"failClosed"` fails `StoreUnavailable`.
- *
- * **Example** (Limits shared through Redis)
- *
- * ```ts
- * import { NodeRedis } from "@effect/platform-node"
- * import { Layer } from "effect"
- * import { RateLimiter } from "effect-foundation"
- *
- * const Limits = RateLimiter.layerRedis({
- *   rules: { api: { algorithm: "gcra", limit: 100, window: "1 minute", onRedisError: "failOpen" } }
- * }).pipe(Layer.provide(NodeRedis.layer({ url: "redis://127.0.0.1:6379" })))
- * ```
- *
- * @since 0.1.0
- * @category layers
- */
-export { layerRedis } from "./RateLimiterRedis.js"
-export type { FailurePolicy, OnRedisError, RedisOptions, RedisRateRule } from "./RateLimiterRedis.js"

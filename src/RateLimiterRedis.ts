@@ -2,6 +2,10 @@
  * The Redis store of the rate limiter: the same `RateLimiter` service, rules and algorithms as
  * the memory store, with the counters in Redis so every process and host shares one limit.
  *
+ * Loading this module does not load `redis` or `@effect/platform-node`: they are imported
+ * when a layer is built (both are optional for an application that keeps its limits in
+ * memory).
+ *
  * **When to use**
  *
  * When a service runs as several processes or hosts: with the memory store each process has
@@ -12,9 +16,9 @@
  * - Each decision is one atomic round trip: a Lua script (loaded once with `SCRIPT LOAD`,
  *   called by SHA, reloaded after `NOSCRIPT`) running the memory store's algorithms line by
  *   line, with Redis's `TIME` as the clock, so hosts with skewed clocks agree.
- * - Keys are `<prefix><rule>:<key>`, with a TTL equal to the time until the key is back to a
+ * - Keys are `<prefix>:<rule>:<key>`, with a TTL equal to the time until the key is back to a
  *   fresh state: idle keys vanish by themselves.
- * - Redis down, unreachable or slower than `timeout` (default 500 ms per command): the rule's
+ * - Redis down, unreachable or slower than `commandTimeout` (default 500 ms): the rule's
  *   `onRedisError` decides. `"failOpen"` (default) admits and reports (a warning log per
  *   outage, the `foundation.rate_limiter.store_fallbacks` counter); `"failClosed"` fails with
  *   `StoreUnavailable` (not `RateLimited`); `{ policy, insurance: 0.25 }` lets a local
@@ -43,40 +47,41 @@
  * **Example** (Sharing a limit through Redis)
  *
  * ```ts
- * import { NodeRedis } from "@effect/platform-node"
  * import { Effect, Layer } from "effect"
- * import { RateLimiter } from "effect-foundation"
+ * import { RateLimiter, RateLimiterRedis } from "effect-foundation"
  *
- * const Limits = RateLimiter.layerRedis({
+ * const Limits = RateLimiterRedis.layer({
  *   rules: { api: { algorithm: "gcra", limit: 100, window: "1 minute", onRedisError: "failClosed" } }
- * }).pipe(Layer.provide(NodeRedis.layer({ url: process.env.REDIS_URL, disableOfflineQueue: true })))
+ * }).pipe(Layer.provide(RateLimiterRedis.layerClient({ url: process.env.REDIS_URL })))
  * const handle = (ip: string) => Effect.succeed("ok").pipe(RateLimiter.limit("api", ip))
  * Effect.runPromise(handle("10.0.0.1").pipe(Effect.provide(Limits))) // => "ok"
  * ```
  *
  * @since 0.1.0
  */
+import type * as NodeRedis from "@effect/platform-node/NodeRedis"
 import type { Duration, Scope } from "effect"
-import { Effect, Layer, Option } from "effect"
-import * as NodeRedis from "@effect/platform-node/NodeRedis"
+import { Effect, Layer } from "effect"
 import { Redis } from "effect/persistence"
 import { InvalidConfig } from "./Errors.js"
-import { registerCounter, registerGauge } from "./internal/runtime/observableMetric.js"
-import type { ClientOptions } from "./internal/runtime/redisClient.js"
-import { clientLayer } from "./internal/runtime/redisClient.js"
-import type { Pending } from "./internal/rateLimiter/redis/scriptRunner.js"
+import { makeRedisStore, RedisRule } from "./internal/rateLimiter/redis/store.js"
 import type { OnRedisError } from "./internal/rateLimiter/redis/storePolicy.js"
 import {
   countOption,
+  DEFAULT_COMMAND_TIMEOUT_MILLIS,
   DEFAULT_MAX_PENDING,
   DEFAULT_PREFIX,
   DEFAULT_RECHECK_MILLIS,
-  DEFAULT_TIMEOUT_MILLIS,
   durationOption,
   validateOnRedisError,
   validateRedisRule
 } from "./internal/rateLimiter/redis/storePolicy.js"
-import { Entry, makeService } from "./internal/rateLimiter/redis/store.js"
+import { build } from "./internal/rateLimiter/service.js"
+import { registerCounter, registerGauge } from "./internal/runtime/observableMetric.js"
+import type { ClientOptions } from "./internal/runtime/redisClient.js"
+import { clientLayer, nodeRedisClient } from "./internal/runtime/redisClient.js"
+import { prefixOption, renamedOption } from "./internal/runtime/redisOptions.js"
+import { RedisOutage } from "./internal/runtime/redisOutage.js"
 import type { RateRule } from "./RateLimiter.js"
 import { RateLimiter } from "./RateLimiter.js"
 import * as Telemetry from "./Telemetry.js"
@@ -94,26 +99,29 @@ export interface RedisRateRule extends RateRule {
 }
 
 /**
- * Options of `layerRedis`.
+ * Options of `layer`.
  *
- * - `prefix` (default `"effect-foundation:rl:"`) starts every key.
+ * - `prefix` (default `"effect-foundation:rl"`): keys are `<prefix>:<rule>:<key>` (one
+ *   trailing `:` is ignored, so `"shop:"` names the same keys as `"shop"`).
  * - `onRedisError` (default `"failOpen"`) applies to rules without their own.
- * - `timeout` (default 500 ms): the longest one decision waits for Redis.
+ * - `commandTimeout` (default 500 ms): the longest one decision waits for Redis. Tighter than
+ *   the shared breaker's (1 s) because every limited call waits for it, on the request path;
+ *   the breaker's commands happen once per transition or probe.
  * - `recheckAfter` (default 1 second): after a failure, how long decisions skip Redis,
  *   counted from the failure (the error or the timeout).
  * - `maxPending` (default 1,000): the most commands sent to Redis and not answered yet; a
  *   decision past it follows the rule's `onRedisError` at once, without writing.
  *
- * `timeout` and `recheckAfter` are at most 2,147,483,647 ms (about 24.8 days, the longest
+ * `commandTimeout` and `recheckAfter` are at most 2,147,483,647 ms (about 24.8 days, the longest
  * timer Node can arm).
  *
  * **Example** (A tighter bound on what may wait for Redis)
  *
  * ```ts
- * import { RateLimiter } from "effect-foundation"
+ * import { RateLimiterRedis } from "effect-foundation"
  *
- * const Limits = RateLimiter.layerRedis({
- *   timeout: "100 millis",
+ * const Limits = RateLimiterRedis.layer({
+ *   commandTimeout: "100 millis",
  *   recheckAfter: "2 seconds",
  *   maxPending: 200,
  *   rules: { api: { algorithm: "gcra", limit: 100, window: "1 minute" } }
@@ -127,35 +135,47 @@ export interface RedisOptions {
   readonly rules: Record<string, RedisRateRule>
   readonly prefix?: string | undefined
   readonly onRedisError?: OnRedisError | undefined
-  readonly timeout?: Duration.Input | undefined
+  readonly commandTimeout?: Duration.Input | undefined
   readonly recheckAfter?: Duration.Input | undefined
   readonly maxPending?: number | undefined
 }
 
 /**
- * The rate limiter with its state in Redis; needs effect's `Redis` service (for example
- * `NodeRedis.layer` from `@effect/platform-node`). Invalid options fail the layer with
- * `InvalidConfig` naming the field, e.g. `rules.api.onRedisError.insurance`.
+ * The rate limiter with its state in Redis; needs effect's `Redis` service (`layerClient`,
+ * or `NodeRedis.layer` from `@effect/platform-node`, or any other implementation). Invalid
+ * options fail the layer with `InvalidConfig` naming the field, e.g.
+ * `rules.api.onRedisError.insurance`; the former `timeout` option fails it too (renamed to
+ * `commandTimeout`).
  *
  * **Example** (Failing closed for logins, with insurance for the API)
  *
  * ```ts
- * import { RateLimiter } from "effect-foundation"
+ * import { Layer } from "effect"
+ * import { RateLimiterRedis } from "effect-foundation"
  *
- * const Limits = RateLimiter.layerRedis({
- *   prefix: "shop:",
+ * const Limits = RateLimiterRedis.layer({
+ *   prefix: "shop",
  *   rules: {
  *     api: { algorithm: "token-bucket", limit: 100, window: "1 minute", onRedisError: { policy: "failOpen", insurance: 0.25 } },
  *     login: { algorithm: "sliding-window", limit: 5, window: "15 minutes", onRedisError: "failClosed" }
  *   }
- * })
+ * }).pipe(Layer.provide(RateLimiterRedis.layerClient({ url: process.env.REDIS_URL })))
  * ```
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerRedis = (options: RedisOptions): Layer.Layer<RateLimiter, InvalidConfig, Redis.Redis> =>
+export const layer = (options: RedisOptions): Layer.Layer<RateLimiter, InvalidConfig, Redis.Redis> =>
   Layer.effect(RateLimiter, make(options, "redis"))
+
+/**
+ * The former name of `layer` (and of `RateLimiter.layerRedis`).
+ *
+ * @deprecated Use `RateLimiterRedis.layer`.
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerRedis: (options: RedisOptions) => Layer.Layer<RateLimiter, InvalidConfig, Redis.Redis> = layer
 
 /**
  * Options of `layerClient`: node-redis client options, as `NodeRedis.layer` takes them.
@@ -168,6 +188,8 @@ export type { ClientOptions } from "./internal/runtime/redisClient.js"
 /**
  * `NodeRedis.layer` (`Redis` and `NodeRedis`) with settings under which a Redis that stops
  * answering is noticed and left, instead of holding commands forever. Your own values win.
+ * It serves both Redis stores: `RateLimiterRedis.layer` and `CircuitBreakerRedis.layer` (one
+ * client can serve both). `@effect/platform-node` and `redis` are loaded when it is built.
  *
  * - `disableOfflineQueue: true`: while disconnected commands fail at once, instead of waiting
  *   and running (using allowance) after reconnection.
@@ -196,12 +218,13 @@ export type { ClientOptions } from "./internal/runtime/redisClient.js"
  *
  * ```ts
  * import { Layer } from "effect"
- * import { RateLimiter } from "effect-foundation"
- * import * as RateLimiterRedis from "effect-foundation/RateLimiterRedis"
+ * import { CircuitBreakerRedis, RateLimiterRedis } from "effect-foundation"
  *
- * const Limits = RateLimiter.layerRedis({
- *   rules: { api: { algorithm: "gcra", limit: 100, window: "1 minute" } }
- * }).pipe(Layer.provide(RateLimiterRedis.layerClient({ url: process.env.REDIS_URL, socket: { socketTimeout: 5_000 } })))
+ * const Client = RateLimiterRedis.layerClient({ url: process.env.REDIS_URL, socket: { socketTimeout: 5_000 } })
+ * const Shared = Layer.mergeAll(
+ *   RateLimiterRedis.layer({ rules: { api: { algorithm: "gcra", limit: 100, window: "1 minute" } } }),
+ *   CircuitBreakerRedis.layer({ breakers: { payments: {} } })
+ * ).pipe(Layer.provide(Client))
  * ```
  *
  * @since 0.1.0
@@ -226,58 +249,56 @@ export const make = (
     if (typeof options?.rules !== "object" || options.rules === null) {
       return yield* new InvalidConfig({ path: "rules", message: "must be an object of rules by name" })
     }
-    if (options.prefix !== undefined && typeof options.prefix !== "string") {
-      return yield* new InvalidConfig({ path: "prefix", message: "must be a string" })
-    }
+    const renamed = renamedOption(options, "timeout", "commandTimeout")
+    if (renamed !== undefined) return yield* renamed
+    const prefix = prefixOption(options.prefix, DEFAULT_PREFIX)
+    if (prefix instanceof InvalidConfig) return yield* prefix
     const fallback = options.onRedisError === undefined
       ? { policy: "failOpen" as const, share: undefined }
       : validateOnRedisError("onRedisError", options.onRedisError)
     if (fallback instanceof InvalidConfig) return yield* fallback
-    const timeout = durationOption("timeout", options.timeout, DEFAULT_TIMEOUT_MILLIS)
-    if (timeout instanceof InvalidConfig) return yield* timeout
+    const commandTimeout = durationOption("commandTimeout", options.commandTimeout, DEFAULT_COMMAND_TIMEOUT_MILLIS)
+    if (commandTimeout instanceof InvalidConfig) return yield* commandTimeout
     const recheck = durationOption("recheckAfter", options.recheckAfter, DEFAULT_RECHECK_MILLIS)
     if (recheck instanceof InvalidConfig) return yield* recheck
     const maxPending = countOption("maxPending", options.maxPending, DEFAULT_MAX_PENDING)
     if (maxPending instanceof InvalidConfig) return yield* maxPending
-    const prefix = options.prefix ?? DEFAULT_PREFIX
-    const entries = new Map<string, Entry>()
+    const rules = new Map<string, RedisRule>()
     for (const name of Object.keys(options.rules)) {
       const config = validateRedisRule(name, options.rules[name]!, fallback)
       if (config instanceof InvalidConfig) return yield* config
-      entries.set(name, new Entry(name, `${prefix}${name}:`, config))
+      rules.set(name, new RedisRule(name, `${prefix}:${name}:`, config))
     }
     const redis = yield* Redis.Redis
-    const nodeRedis = yield* Effect.serviceOption(NodeRedis.NodeRedis)
+    const client = yield* nodeRedisClient
+    const outage = new RedisOutage(recheck, maxPending, {
+      down: (reason) => `RateLimiter: Redis unavailable (${reason}); rules follow onRedisError`,
+      up: "RateLimiter: Redis answers again, decisions are shared again"
+    })
     const context = yield* Effect.context<never>()
     const removals: Array<() => void> = []
-    const pending: Pending = { count: 0 }
     removals.push(registerGauge(
       context,
       STORE_PENDING,
       "commands sent to Redis and not answered yet (timed-out ones included until Redis answers or the socket closes)",
       { prefix },
-      () => pending.count
+      () => outage.count
     ))
-    for (const [name, entry] of entries) {
-      const metric = Telemetry.metrics.rateLimiterRequests
-      const describe = "rate-limit decisions"
-      removals.push(registerCounter(context, metric, describe, { rule: name, decision: "allowed" }, () => entry.allowed))
-      removals.push(registerCounter(context, metric, describe, { rule: name, decision: "denied" }, () => entry.denied))
+    for (const [name, rule] of rules) {
       removals.push(registerCounter(
         context,
         STORE_FALLBACKS,
         "decisions made without Redis (unavailable or too slow), by the rule's policy",
-        { rule: name, policy: entry.insurance === undefined ? entry.policy : "insurance" },
-        () => entry.fallbacks
+        { rule: name, policy: rule.insurance === undefined ? rule.policy : "insurance" },
+        () => rule.fallbacks
       ))
     }
-    yield* Effect.addFinalizer(() => Effect.sync(() => removals.forEach((remove) => remove())))
-    return makeService(redis, Option.getOrUndefined(nodeRedis)?.client, entries, pending, {
-      timeout,
-      recheck,
-      maxPending,
-      clockSource
-    })
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        for (const remove of removals) remove()
+      })
+    )
+    return yield* build(makeRedisStore(redis, client, rules, outage, { commandTimeout, clockSource }))
   })
 
 /** Counter of decisions taken by a failure policy. */
@@ -285,4 +306,3 @@ const STORE_FALLBACKS = Telemetry.metrics.rateLimiterStoreFallbacks
 
 /** Gauge {prefix} of the store's commands sent and not answered yet. */
 const STORE_PENDING = "foundation.rate_limiter.store_pending"
-

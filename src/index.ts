@@ -43,5 +43,17 @@ export * as MemoryManager from "./MemoryManager.js"
 /** @since 0.1.0 */
 export * as PerformanceMonitor from "./PerformanceMonitor.js"
 
-/** @since 0.1.0 */
+/**
+ * Loads neither `redis` nor `@effect/platform-node`: they are imported when its layer is built.
+ *
+ * @since 0.1.0
+ */
 export * as CircuitBreakerRedis from "./CircuitBreakerRedis.js"
+
+/**
+ * Loads neither `redis` nor `@effect/platform-node`: they are imported when its layers are
+ * built.
+ *
+ * @since 0.1.0
+ */
+export * as RateLimiterRedis from "./RateLimiterRedis.js"

@@ -23,7 +23,7 @@ const TIMEOUT = 150
 
 const options = (prefix: string): RateLimiterRedis.RedisOptions => ({
   prefix,
-  timeout: TIMEOUT,
+  commandTimeout: TIMEOUT,
   recheckAfter: "200 millis",
   rules: {
     open: { algorithm: "token-bucket", limit: 100, window: "1 minute", onRedisError: "failOpen" },
@@ -62,7 +62,7 @@ const awaitRecovery = Effect.gen(function*() {
   }
 })
 
-describe("RateLimiter.layerRedis under faults", () => {
+describe("RateLimiterRedis.layer under faults", () => {
   // node-redis's default offline queue: commands issued while disconnected wait for the
   // connection, so only the command timeout keeps callers from hanging
   // "generic": only effect's Redis service (no NodeRedis in the context), the path any other
@@ -101,7 +101,7 @@ describe("RateLimiter.layerRedis under faults", () => {
         expect(shared).toEqual(["Success", "Success", "Success", "Success", "Failure"])
       }).pipe(
         Effect.provide(
-          RateLimiterRedis.layerRedis(options(`stop${Number(disableOfflineQueue)}${Number(generic)}:`)).pipe(
+          RateLimiterRedis.layer(options(`stop${Number(disableOfflineQueue)}${Number(generic)}:`)).pipe(
             Layer.provide(
               generic
                 ? Layer.effect(Redis.Redis, Effect.service(Redis.Redis)).pipe(
@@ -128,7 +128,7 @@ describe("RateLimiter.layerRedis under faults", () => {
       yield* awaitRecovery
     }).pipe(
       Effect.provide(
-        RateLimiterRedis.layerRedis(options("slow:")).pipe(
+        RateLimiterRedis.layer(options("slow:")).pipe(
           Layer.provide(Layer.suspend(() => NodeRedis.layer({ url: server.url })))
         )
       )

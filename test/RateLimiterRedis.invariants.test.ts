@@ -45,7 +45,7 @@ const SOCKET_TIMEOUT = 800
 
 const options = (prefix: string): RateLimiterRedis.RedisOptions => ({
   prefix,
-  timeout: TIMEOUT,
+  commandTimeout: TIMEOUT,
   recheckAfter: "200 millis",
   maxPending: MAX_PENDING,
   rules: {
@@ -159,11 +159,11 @@ const heal = Effect.promise(async () => {
   else server.resume()
 })
 
-describe("RateLimiter.layerRedis invariants under faults", () => {
+describe("RateLimiterRedis.layer invariants under faults", () => {
   let runs = 0
   for (const fault of faults) {
     it.live(`${fault.name}: bounded waits, no defect, pending back to zero, decisions back on Redis within the limit`, () => {
-      const prefix = `inv${runs++}:`
+      const prefix = `inv${runs++}`
       return Effect.gen(function*() {
         const limiter = yield* RateLimiter.RateLimiter
         for (let i = 0; i < 4; i++) expect(Exit.isSuccess(yield* timedCheck("strict", "s"))).toBe(true)
@@ -181,7 +181,7 @@ describe("RateLimiter.layerRedis invariants under faults", () => {
           Effect.map(Effect.exit(limiter.check("closed", "recovery")), Exit.isSuccess)
         )
         // a failClosed success is a Redis decision; the key is in Redis
-        expect(yield* Effect.promise(() => server.command("EXISTS", `${prefix}closed:recovery`))).toBe(":1\r\n")
+        expect(yield* Effect.promise(() => server.command("EXISTS", `${prefix}:closed:recovery`))).toBe(":1\r\n")
 
         // never more than the limit: what was admitted before (if Redis kept it) counts
         let admitted = 0
@@ -194,7 +194,7 @@ describe("RateLimiter.layerRedis invariants under faults", () => {
         expect(unhandled).toEqual([])
       }).pipe(
         Effect.ensuring(heal),
-        Effect.provide(RateLimiterRedis.layerRedis(options(prefix)).pipe(Layer.provide(client)))
+        Effect.provide(RateLimiterRedis.layer(options(prefix)).pipe(Layer.provide(client)))
       )
     }, 30_000)
   }
@@ -211,7 +211,7 @@ describe("RateLimiter.layerRedis invariants under faults", () => {
       let cleared = false
       while (!cleared && Date.now() < deadline) {
         yield* timedCheck("open", "k")
-        const pending = yield* pendingOf("detect:")
+        const pending = yield* pendingOf("detect")
         if (pending > 0) stuck = true
         else if (stuck) cleared = true
         yield* Effect.sleep("20 millis")
@@ -220,13 +220,13 @@ describe("RateLimiter.layerRedis invariants under faults", () => {
       expect(cleared).toBe(true)
     }).pipe(
       Effect.ensuring(heal),
-      Effect.provide(RateLimiterRedis.layerRedis(options("detect:")).pipe(Layer.provide(client)))
+      Effect.provide(RateLimiterRedis.layer(options("detect:")).pipe(Layer.provide(client)))
     ), 30_000)
 
   it.live("layerClient closes within socketTimeout while Redis holds replies", () =>
     Effect.gen(function*() {
       const scope = yield* Scope.make()
-      const context = yield* Layer.buildWithScope(RateLimiterRedis.layerRedis(options("close:")).pipe(Layer.provide(client)), scope)
+      const context = yield* Layer.buildWithScope(RateLimiterRedis.layer(options("close:")).pipe(Layer.provide(client)), scope)
       const limiter = Context.get(context, RateLimiter.RateLimiter)
       expect(Exit.isSuccess(yield* Effect.exit(limiter.check("open", "k")))).toBe(true)
       proxy.hold()

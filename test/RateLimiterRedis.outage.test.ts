@@ -5,10 +5,11 @@
  */
 import * as NodeRedis from "@effect/platform-node/NodeRedis"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Metric, Result } from "effect"
+import { Context, Effect, Layer, Metric, Result } from "effect"
 import { Redis } from "effect/persistence"
 import { TestClock } from "effect/testing"
 import type { InvalidConfig } from "../src/Errors.js"
+import * as Infrastructure from "../src/Infrastructure.js"
 import * as RateLimiter from "../src/RateLimiter.js"
 import * as RateLimiterRedis from "../src/RateLimiterRedis.js"
 import { type RedisServer, startRedisServer } from "./support/redisServer.js"
@@ -32,7 +33,7 @@ afterAll(async () => {
 const through = (options: RateLimiterRedis.RedisOptions) => <A, E>(self: Effect.Effect<A, E, RateLimiter.RateLimiter>) =>
   Effect.ensuring(self, Effect.sync(() => proxy.pass())).pipe(
     Effect.provide(
-      RateLimiterRedis.layerRedis(options).pipe(
+      RateLimiterRedis.layer(options).pipe(
         Layer.provide(Layer.suspend(() => NodeRedis.layer({ url: proxy.url, disableOfflineQueue: true })))
       )
     )
@@ -61,7 +62,7 @@ const timedCheck = (rule: string, key: string) =>
     return { result, started, elapsed: Date.now() - started }
   })
 
-describe("RateLimiter.layerRedis outage regressions (issue 12)", () => {
+describe("RateLimiterRedis.layer outage regressions (issue 12)", () => {
   it.live(
     "a hung Redis is not sent more than maxPending commands, and the pending count returns to zero",
     () =>
@@ -84,7 +85,7 @@ describe("RateLimiter.layerRedis outage regressions (issue 12)", () => {
             expect(Result.isSuccess(call.result)).toBe(true)
             slowest = Math.max(slowest, call.elapsed)
           }
-          maxPending = Math.max(maxPending, (yield* pendingOf("hung:")) ?? Infinity)
+          maxPending = Math.max(maxPending, (yield* pendingOf("hung")) ?? Infinity)
           yield* Effect.sleep("10 millis")
         }
         expect(slowest).toBeLessThan(100 + 500)
@@ -93,11 +94,11 @@ describe("RateLimiter.layerRedis outage regressions (issue 12)", () => {
         yield* Effect.sleep("300 millis")
         expect(yield* evalshaCalls).toBeLessThanOrEqual(20)
         expect(maxPending).toBeLessThanOrEqual(20)
-        expect(yield* pendingOf("hung:")).toBe(0)
+        expect(yield* pendingOf("hung")).toBe(0)
       }).pipe(
         through({
           prefix: "hung:",
-          timeout: 100,
+          commandTimeout: 100,
           recheckAfter: "200 millis",
           maxPending: 20,
           rules: { open: { algorithm: "token-bucket", limit: 1_000_000, window: "1 minute", onRedisError: "failOpen" } }
@@ -128,7 +129,7 @@ describe("RateLimiter.layerRedis outage regressions (issue 12)", () => {
       }).pipe(
         through({
           prefix: "window:",
-          timeout: 300,
+          commandTimeout: 300,
           recheckAfter: "600 millis",
           rules: { open: { algorithm: "token-bucket", limit: 1_000_000, window: "1 minute", onRedisError: "failOpen" } }
         })
@@ -153,7 +154,7 @@ describe("RateLimiter.layerRedis outage regressions (issue 12)", () => {
       expect(batch.filter((call) => call.elapsed >= 140).length).toBe(1)
     }).pipe(through({
       prefix: "recheck:",
-      timeout: 150,
+      commandTimeout: 150,
       recheckAfter: "300 millis",
       rules: { open: { algorithm: "token-bucket", limit: 1_000_000, window: "1 minute", onRedisError: "failOpen" } }
     })), 20_000)
@@ -171,7 +172,7 @@ describe("RateLimiter.layerRedis outage regressions (issue 12)", () => {
           )
       } as unknown as Redis.Redis["Service"]
       const limiter = yield* RateLimiterRedis.make({
-        timeout: "1 minute",
+        commandTimeout: "1 minute",
         recheckAfter: "1 second",
         rules: { open: { algorithm: "gcra", limit: 10, window: "1 second", onRedisError: "failOpen" } }
       }, "caller").pipe(Effect.provideService(Redis.Redis, redis))
@@ -187,16 +188,44 @@ describe("RateLimiter.layerRedis outage regressions (issue 12)", () => {
       expect(sends).toBe(2)
     }).pipe(Effect.scoped))
 
+  it.live("Infrastructure builds while Redis hangs at start-up: a profile's failOpen rule is known without a store call", () =>
+    Effect.gen(function*() {
+      const scope = yield* Effect.scope
+      const client = yield* Layer.buildWithScope(NodeRedis.layer({ url: proxy.url, disableOfflineQueue: true }), scope)
+      proxy.hold()
+      const started = Date.now()
+      const context = yield* Layer.buildWithScope(
+        Infrastructure.layer({ profiles: { checkout: { rateLimit: { rule: "api" } } } }).pipe(
+          Layer.provideMerge(RateLimiterRedis.layer({
+            prefix: "startup",
+            commandTimeout: 200,
+            rules: { api: { algorithm: "gcra", limit: 10, window: "1 second", onRedisError: "failOpen" } }
+          })),
+          Layer.provide(Layer.succeedContext(client))
+        ),
+        scope
+      )
+      // building asked Redis nothing: no wait for the command timeout
+      expect(Date.now() - started).toBeLessThan(200)
+      expect(Context.get(context, RateLimiter.RateLimiter).rules).toEqual(["api"])
+      const infrastructure = Context.get(context, Infrastructure.Infrastructure)
+      // and the rule does what it says while Redis hangs: admits
+      expect(yield* infrastructure.execute("checkout", Effect.succeed("ok"), { key: "k" })).toBe("ok")
+      expect((yield* Effect.flip(infrastructure.configure("search", { rateLimit: { rule: "nope" } }))).path).toBe(
+        "protections.search.rateLimit.rule"
+      )
+    }).pipe(Effect.ensuring(Effect.sync(() => proxy.pass())), Effect.scoped))
+
   const rules = { api: { algorithm: "gcra", limit: 10, window: "1 second" } } as const
   it.effect.each([
-    ["timeout", { rules, timeout: "30 days" }],
+    ["commandTimeout", { rules, commandTimeout: "30 days" }],
     ["recheckAfter", { rules, recheckAfter: "30 days" }],
-    ["timeout", { rules, timeout: 2 ** 31 }]
+    ["commandTimeout", { rules, commandTimeout: 2 ** 31 }]
   ] as const)("rejects %s past the longest timer Node can arm", ([path, options]) =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(
         Layer.build(
-          RateLimiterRedis.layerRedis(options as RateLimiterRedis.RedisOptions).pipe(
+          RateLimiterRedis.layer(options as RateLimiterRedis.RedisOptions).pipe(
             Layer.provide(Layer.suspend(() => NodeRedis.layer({ url: proxy.url, disableOfflineQueue: true })))
           )
         )

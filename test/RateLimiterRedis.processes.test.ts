@@ -68,7 +68,7 @@ afterAll(async () => {
 const total = (rule: keyof typeof rules, field: "admitted" | "denied") =>
   reports.reduce((sum, report) => sum + report.rules[rule]![field], 0)
 
-describe("RateLimiter.layerRedis across processes", () => {
+describe("RateLimiterRedis.layer across processes", () => {
   it("three processes on one key never exceed the shared limit together", () => {
     expect(reports).toHaveLength(3)
     // every process made all its calls, and more were made than any limit allows

@@ -27,7 +27,7 @@ const freshPrefix = () => `t${process.pid}-${prefixes++}:`
 const redisLayer = Layer.suspend(() => NodeRedis.layer({ url: server.url, disableOfflineQueue: true }))
 
 const limiterLayer = (options: RateLimiterRedis.RedisOptions) =>
-  RateLimiterRedis.layerRedis(options).pipe(Layer.provide(redisLayer))
+  RateLimiterRedis.layer(options).pipe(Layer.provide(redisLayer))
 
 const withLimiter = (options: RateLimiterRedis.RedisOptions) => Effect.provide(limiterLayer(options))
 
@@ -40,11 +40,11 @@ const attempt = (rule: string, key: string, cost?: number) =>
 const noRedis = Layer.succeed(Redis.Redis, {} as Redis.Redis["Service"])
 
 const layerError = (options: unknown) =>
-  Effect.flip(Layer.build(RateLimiterRedis.layerRedis(options as RateLimiterRedis.RedisOptions).pipe(Layer.provide(noRedis)))) as Effect.Effect<
+  Effect.flip(Layer.build(RateLimiterRedis.layer(options as RateLimiterRedis.RedisOptions).pipe(Layer.provide(noRedis)))) as Effect.Effect<
     InvalidConfig
   >
 
-describe("RateLimiter.layerRedis", () => {
+describe("RateLimiterRedis.layer", () => {
   describe("configuration", () => {
     const rule = { algorithm: "gcra", limit: 10, window: "1 second" }
     it.effect.each([
@@ -57,9 +57,9 @@ describe("RateLimiter.layerRedis", () => {
       [{ rules: { api: { ...rule, onRedisError: { policy: "failOpen", insurance: 1.5 } } } }, "rules.api.onRedisError.insurance"],
       [{ rules: { api: { ...rule, onRedisError: { policy: "failOpen", insurance: Number.NaN } } } }, "rules.api.onRedisError.insurance"],
       [{ rules: { api: rule }, onRedisError: "maybe" }, "onRedisError"],
-      [{ rules: { api: rule }, timeout: 0 }, "timeout"],
-      [{ rules: { api: rule }, timeout: Number.NaN }, "timeout"],
-      [{ rules: { api: rule }, timeout: "forever" }, "timeout"],
+      [{ rules: { api: rule }, commandTimeout: 0 }, "commandTimeout"],
+      [{ rules: { api: rule }, commandTimeout: Number.NaN }, "commandTimeout"],
+      [{ rules: { api: rule }, commandTimeout: "forever" }, "commandTimeout"],
       [{ rules: { api: rule }, recheckAfter: -1 }, "recheckAfter"],
       [{ rules: { api: rule }, maxPending: 0 }, "maxPending"],
       [{ rules: { api: rule }, maxPending: 1.5 }, "maxPending"],
@@ -227,7 +227,7 @@ describe("RateLimiter.layerRedis", () => {
         expect((second[2] as { failure: unknown }).failure).toBeInstanceOf(RateLimited)
       }).pipe(Effect.provide(Layer.merge(
         generic
-          ? RateLimiterRedis.layerRedis({ prefix: freshPrefix(), onRedisError: "failClosed", rules: { api: { algorithm: "sliding-window", limit: 5, window: "1 minute" } } }).pipe(
+          ? RateLimiterRedis.layer({ prefix: freshPrefix(), onRedisError: "failClosed", rules: { api: { algorithm: "sliding-window", limit: 5, window: "1 minute" } } }).pipe(
             Layer.provide(Layer.effect(Redis.Redis, Effect.service(Redis.Redis)).pipe(Layer.provide(redisLayer)))
           )
           : limiterLayer({ prefix: freshPrefix(), onRedisError: "failClosed", rules: { api: { algorithm: "sliding-window", limit: 5, window: "1 minute" } } }),

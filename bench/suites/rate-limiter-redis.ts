@@ -1,5 +1,5 @@
 /**
- * Rate limiter on Redis: our `layerRedis` against rate-limiter-flexible's `RateLimiterRedis`
+ * Rate limiter on Redis: our `RateLimiterRedis.layer` against rate-limiter-flexible's `RateLimiterRedis`
  * (node-redis client, `useRedisPackage: true`) on the same local redis-server, which the suite
  * starts itself on a free loopback port (persistence off) and stops by its pid.
  *
@@ -37,11 +37,11 @@ const ours = async () => {
   const scope = Effect.runSync(Scope.make())
   const context: Context.Context<RateLimiter.RateLimiter> = await Effect.runPromise(
     Layer.buildWithScope(
-      RateLimiterRedisStore.layerRedis({
+      RateLimiterRedisStore.layer({
         prefix: freshPrefix(),
         // failClosed and a generous timeout: a decision Redis did not take must not count
         onRedisError: "failClosed",
-        timeout: "5 seconds",
+        commandTimeout: "5 seconds",
         rules: { bench: { algorithm: "token-bucket", limit: HUGE, window: "1 hour" } }
       }).pipe(Layer.provide(NodeRedis.layer({ url, disableOfflineQueue: true }))),
       scope

@@ -1,18 +1,56 @@
 /**
- * `RateLimiterRedis.layerClient`: `NodeRedis.layer` with the settings under which a Redis
- * that stops answering is noticed (socket timeout, pings, reconnection after a socket
- * timeout) and a close that cannot wait forever. See its TSDoc in `RateLimiterRedis.ts`.
+ * The Redis client both Redis stores (rate limiter, circuit breaker) use, loaded lazily:
+ *
+ * - `clientLayer` (`RateLimiterRedis.layerClient`): `NodeRedis.layer` with the settings under
+ *   which a Redis that stops answering is noticed (socket timeout, pings, reconnection after a
+ *   socket timeout) and a close that cannot wait forever. See its TSDoc in `RateLimiterRedis.ts`.
+ * - `nodeRedisClient`: the node-redis client behind `NodeRedis`, when that is what provides
+ *   `Redis`, so the stores can send straight to it.
+ *
+ * Nothing here imports `redis` or `@effect/platform-node` at load: both are optional for an
+ * application that uses only the in-memory services, so they are `import()`ed when a layer is
+ * built (test/package.test.ts loads the package with both unresolvable).
  */
-import * as NodeRedis from "@effect/platform-node/NodeRedis"
-import { Effect, Layer } from "effect"
+import type * as NodeRedis from "@effect/platform-node/NodeRedis"
+import { Effect, Layer, Option } from "effect"
 import type { Redis } from "effect/persistence"
 import { InvalidConfig } from "../../Errors.js"
 import { timerLimitProblem } from "./validate.js"
 
 export type ClientOptions = NonNullable<Parameters<typeof NodeRedis.layer>[0]>
 
+/** The part of a node-redis client the stores use. */
+export interface CommandClient {
+  readonly sendCommand: (args: ReadonlyArray<string>, options?: { readonly timeout?: number }) => Promise<unknown>
+}
+
+const loadNodeRedis = (): Promise<typeof NodeRedis | undefined> =>
+  import("@effect/platform-node/NodeRedis").catch(() => undefined)
+
+/**
+ * The node-redis client behind `NodeRedis`, when that is in the context (it is whenever
+ * `NodeRedis.layer` provides `Redis`); `undefined` for any other `Redis` implementation, or
+ * when `@effect/platform-node` is not installed.
+ */
+export const nodeRedisClient: Effect.Effect<CommandClient | undefined> = Effect.flatMap(
+  Effect.promise(loadNodeRedis),
+  (module) =>
+    module === undefined
+      ? Effect.succeed(undefined)
+      : Effect.map(Effect.serviceOption(module.NodeRedis), (service) => Option.getOrUndefined(service)?.client)
+)
+
 export const clientLayer = (
   options: ClientOptions = {}
+): Layer.Layer<Redis.Redis | NodeRedis.NodeRedis, Redis.RedisError | InvalidConfig> =>
+  Layer.unwrap(Effect.map(
+    Effect.promise(() => import("@effect/platform-node/NodeRedis")),
+    (module) => configured(module, options)
+  ))
+
+const configured = (
+  module: typeof NodeRedis,
+  options: ClientOptions
 ): Layer.Layer<Redis.Redis | NodeRedis.NodeRedis, Redis.RedisError | InvalidConfig> =>
   Layer.suspend((): Layer.Layer<Redis.Redis | NodeRedis.NodeRedis, Redis.RedisError | InvalidConfig> => {
     const socket = options.socket
@@ -41,14 +79,14 @@ export const clientLayer = (
     let ready = false
     const reconnectStrategy = (retries: number, cause: Error): number | Error =>
       ready ? Math.min(2 ** retries * 50, 2_000) + Math.floor(Math.random() * 200) : cause
-    const client = NodeRedis.layer({
+    const client = module.layer({
       disableOfflineQueue: true,
       ...options,
       pingInterval,
       socket: { reconnectStrategy, ...socket, socketTimeout }
     } as ClientOptions)
     const boundedClose = Layer.effectDiscard(Effect.gen(function*() {
-      const { client } = yield* NodeRedis.NodeRedis
+      const { client } = yield* module.NodeRedis
       ready = true
       // runs before NodeRedis.layer's own close, which waits for every pending reply
       yield* Effect.addFinalizer(() =>

@@ -26,13 +26,9 @@
 import { createHash } from "node:crypto"
 import { Effect, Exit } from "effect"
 import { Redis } from "effect/persistence"
+import type { CommandClient } from "../../runtime/redisClient.js"
 
 const isNoScript = (error: Redis.RedisError): boolean => String(error.cause).includes("NOSCRIPT")
-
-/** The part of a node-redis client the fast path uses. */
-export interface CommandClient {
-  readonly sendCommand: (args: ReadonlyArray<string>, options?: { readonly timeout?: number }) => Promise<unknown>
-}
 
 /** Commands sent and not settled yet; one mutable counter per store (no allocation per call). */
 export interface Pending {

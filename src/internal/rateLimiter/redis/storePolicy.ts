@@ -33,10 +33,11 @@ export interface RedisRuleConfig extends RuleConfig {
   readonly insurance: RuleState | undefined
 }
 
-export const DEFAULT_TIMEOUT_MILLIS = 500
+/** on the path of every decision, so tighter than the breaker's (see RateLimiterRedis) */
+export const DEFAULT_COMMAND_TIMEOUT_MILLIS = 500
 export const DEFAULT_RECHECK_MILLIS = 1_000
 export const DEFAULT_MAX_PENDING = 1_000
-export const DEFAULT_PREFIX = "effect-foundation:rl:"
+export const DEFAULT_PREFIX = "effect-foundation:rl"
 
 const describe = (value: unknown): string =>
   typeof value === "string" ? JSON.stringify(value) : typeof value === "number" ? String(value) : typeof value

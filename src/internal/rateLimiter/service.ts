@@ -1,0 +1,191 @@
+/**
+ * The `RateLimiter` service, written once over a `Store` (memory or Redis): the call checks
+ * (unknown rule, cost), the `"delay"` wait, the errors, the decision counters and their
+ * metrics. The stores only decide (`store.ts`).
+ *
+ * `RateLimiter.limit` finds the service once per fiber context (`lookup`) and calls its `run`
+ * method: no `Context` lookup, no service method closure per protected call.
+ */
+import type { Clock, Scope } from "effect"
+import { Duration, Effect, Exit } from "effect"
+import type { ProtectionNotFound } from "../../Errors.js"
+import { fastConstructor, RateLimited, StoreUnavailable } from "../../Errors.js"
+import type { Allowance, CallOptions, RateLimiter, RateStatus } from "../../RateLimiter.js"
+import * as Telemetry from "../../Telemetry.js"
+import { registerCounter } from "../runtime/observableMetric.js"
+import { invalidCost, isCost, notFound } from "./call.js"
+import type { Decision, Store, StoreRule } from "./store.js"
+import { ADMITTED, DENIED } from "./store.js"
+
+/** The method `RateLimiter.limit` calls, with the clock it found with the service. */
+export const run: unique symbol = Symbol.for("effect-foundation/RateLimiter/run")
+
+export interface Internal {
+  readonly [run]: <A, E, R>(
+    clock: Clock.Clock,
+    rule: string,
+    key: string,
+    cost: number,
+    self: Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | RateLimited | StoreUnavailable, R>
+}
+
+/** The services found in the last context `RateLimiter.limit` ran in (cleared on close). */
+export const lookup: {
+  context: unknown
+  service: Internal | undefined
+  clock: Clock.Clock | undefined
+} = { context: undefined, service: undefined, clock: undefined }
+
+const rateLimited = fastConstructor(RateLimited, "RateLimited", "rate_limited")
+const unavailable = fastConstructor(StoreUnavailable, "StoreUnavailable", "store_unavailable")
+
+const isEffect = (decision: Decision | Effect.Effect<Decision>): decision is Effect.Effect<Decision> =>
+  Effect.isEffect(decision)
+
+/**
+ * The service over `store`, its `foundation.rate_limiter.requests` counters registered for
+ * the scope (and `lookup` cleared when it closes).
+ */
+export const build = <S extends StoreRule>(
+  store: Store<S>
+): Effect.Effect<RateLimiter["Service"], never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const context = yield* Effect.context<never>()
+    const removals: Array<() => void> = []
+    const metric = Telemetry.metrics.rateLimiterRequests
+    const describe = "rate-limit decisions"
+    for (const [name, rule] of store.rules) {
+      removals.push(registerCounter(context, metric, describe, { rule: name, decision: "allowed" }, () => rule.allowed))
+      removals.push(registerCounter(context, metric, describe, { rule: name, decision: "denied" }, () => rule.denied))
+    }
+    const service = makeService(store)
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        for (const remove of removals) remove()
+        // do not keep a closed limiter (and the context it was found in) alive
+        if (lookup.service === service) {
+          lookup.context = undefined
+          lookup.service = undefined
+          lookup.clock = undefined
+        }
+      })
+    )
+    return service
+  })
+
+export const makeService = <S extends StoreRule>(store: Store<S>): RateLimiter["Service"] & Internal => {
+  const rules = store.rules
+  const names: ReadonlyArray<string> = [...rules.keys()]
+
+  /** Counts the decision; the failure it is, or `undefined` when admitted. */
+  const refusal = (rule: S, key: string, decision: Decision): Exit.Exit<never, RateLimited | StoreUnavailable> => {
+    rule.denied++
+    if (decision.outcome === DENIED) {
+      const wait = decision.wait
+      return Exit.fail(rateLimited({
+        rule: rule.name,
+        key,
+        limit: rule.rule.limit,
+        remaining: decision.remaining,
+        retryAfter: wait === Infinity ? Duration.infinity : Duration.millis(wait)
+      }))
+    }
+    return Exit.fail(unavailable({ store: store.name, protection: rule.name, reason: decision.reason! }))
+  }
+
+  /**
+   * Sleeps until an admitted call's slot comes (on the `Clock`, so `TestClock` drives it);
+   * interrupted meanwhile, hands the slot back when the store can.
+   */
+  const delayed = <A, E, R>(rule: S, decision: Decision, then: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
+    const sleep = Effect.sleep(Duration.millis(decision.wait))
+    const cancel = decision.cancel
+    if (cancel === undefined) return Effect.andThen(sleep, then)
+    return Effect.andThen(
+      Effect.onInterrupt(sleep, () =>
+        Effect.sync(() => {
+          if (cancel()) rule.allowed--
+        })),
+      then
+    )
+  }
+
+  const proceed = <A, E, R>(
+    rule: S,
+    key: string,
+    decision: Decision,
+    self: Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E | RateLimited | StoreUnavailable, R> => {
+    if (decision.outcome !== ADMITTED) return refusal(rule, key, decision)
+    rule.allowed++
+    return decision.wait === 0 ? self : delayed(rule, decision, self)
+  }
+
+  const allowance = (
+    rule: S,
+    key: string,
+    decision: Decision
+  ): Effect.Effect<Allowance, RateLimited | StoreUnavailable> => {
+    if (decision.outcome !== ADMITTED) return refusal(rule, key, decision)
+    rule.allowed++
+    // read now: a synchronous store rewrites its decision on the next take
+    const result = Exit.succeed({ remaining: decision.remaining, resetAfter: Duration.millis(decision.resetAfter) })
+    return decision.wait === 0 ? result : delayed(rule, decision, result)
+  }
+
+  const runWith = <A, E, R>(
+    clock: Clock.Clock,
+    name: string,
+    key: string,
+    cost: number,
+    self: Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E | RateLimited | StoreUnavailable, R> => {
+    const rule = rules.get(name)
+    if (rule === undefined) return Effect.die(notFound(name))
+    if (!isCost(cost)) return Effect.die(invalidCost(cost))
+    const decision = store.take(rule, key, cost, clock)
+    return isEffect(decision)
+      ? Effect.flatMap(decision, (decided) => proceed(rule, key, decided, self))
+      : proceed(rule, key, decision, self)
+  }
+
+  return {
+    [run]: runWith,
+    rules: names,
+    check: (name: string, key: string, options?: CallOptions) =>
+      Effect.clockWith((clock): Effect.Effect<Allowance, RateLimited | ProtectionNotFound | StoreUnavailable> => {
+        const rule = rules.get(name)
+        if (rule === undefined) return Exit.fail(notFound(name))
+        const cost = options?.cost ?? 1
+        if (!isCost(cost)) return Effect.die(invalidCost(cost))
+        const decision = store.take(rule, key, cost, clock)
+        return isEffect(decision)
+          ? Effect.flatMap(decision, (decided) => allowance(rule, key, decided))
+          : allowance(rule, key, decision)
+      }),
+    status: (name: string, key: string) =>
+      Effect.clockWith((clock): Effect.Effect<RateStatus, ProtectionNotFound | StoreUnavailable> => {
+        const rule = rules.get(name)
+        if (rule === undefined) return Exit.fail(notFound(name))
+        return Effect.map(store.peek(rule, key, clock), (seen) => ({
+          rule: name,
+          key,
+          algorithm: rule.rule.algorithm,
+          limit: rule.rule.limit,
+          remaining: seen.remaining,
+          resetAfter: Duration.millis(seen.resetAfter)
+        }))
+      }),
+    reset: (name: string, key: string) =>
+      Effect.clockWith((clock): Effect.Effect<void, ProtectionNotFound | StoreUnavailable> => {
+        const rule = rules.get(name)
+        if (rule === undefined) return Exit.fail(notFound(name))
+        return store.reset(rule, key, clock)
+      }),
+    limit: (name: string, key: string, options?: CallOptions) => {
+      const cost = options?.cost ?? 1
+      return <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.clockWith((clock) => runWith(clock, name, key, cost, self))
+    }
+  }
+}

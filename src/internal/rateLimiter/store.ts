@@ -1,0 +1,69 @@
+/**
+ * The rate limiter's store port: what a backend (memory, Redis) implements. The service
+ * (`check`, `status`, `reset`, `limit`, the `"delay"` wait, the call checks, the counters) is
+ * written once over it, in `service.ts`; like effect's `persistence/RateLimiter`
+ * `RateLimiterStore`, a store only decides and reads.
+ *
+ * A store answers `take` synchronously when it can (memory: the decision is a few array
+ * reads, and wrapping it in an effect would cost more than making it) or with an effect
+ * (Redis: a round trip). Either way the decision is atomic in the store: racing callers never
+ * get more than the limit between them.
+ */
+import type { Clock, Effect } from "effect"
+import type { StoreUnavailable } from "../../Errors.js"
+import type { Rule } from "./algorithms.js"
+
+/** A configured rule as the service sees it; each store extends it with its own state. */
+export interface StoreRule {
+  readonly name: string
+  readonly rule: Rule
+  /** ms a caller may wait for its slot: 0 under `"fail"` */
+  readonly maxWait: number
+  /** decisions, read by the `foundation.rate_limiter.requests` counters (the service counts) */
+  allowed: number
+  denied: number
+}
+
+/** The call may run, after `wait` ms (0: now). */
+export const ADMITTED = 0
+/** The call does not fit within the rule's wait; `wait` is its retry-after (`Infinity`: never). */
+export const DENIED = 1
+/** The store could not decide and the rule says fail (`reason` says why). */
+export const UNAVAILABLE = 2
+
+/**
+ * One decision. A synchronous store may hand out one mutable `Decision` per rule, rewritten
+ * by every `take` (no allocation per call): the service reads every field it needs before
+ * anything else can run.
+ */
+export interface Decision {
+  readonly outcome: typeof ADMITTED | typeof DENIED | typeof UNAVAILABLE
+  readonly wait: number
+  /** calls of cost 1 still admissible when the call runs (denied: now) */
+  readonly remaining: number
+  /** ms from then until the key is back to a fresh state */
+  readonly resetAfter: number
+  readonly reason: string | undefined
+  /**
+   * For a delayed admission: gives the slot back if its waiter is interrupted, returning
+   * whether it did. `undefined` when the store cannot (Redis keeps the slot: it never
+   * over-admits, and may under-admit after interruptions).
+   */
+  readonly cancel: (() => boolean) | undefined
+}
+
+export interface Store<R extends StoreRule = StoreRule> {
+  /** names the errors a store failure produces (`StoreUnavailable.store`) */
+  readonly name: string
+  readonly rules: ReadonlyMap<string, R>
+  /** Uses `cost` units of `key`'s allowance if they fit within `rule.maxWait`. */
+  readonly take: (rule: R, key: string, cost: number, clock: Clock.Clock) => Decision | Effect.Effect<Decision>
+  /** The allowance of `key` now, using nothing. */
+  readonly peek: (
+    rule: R,
+    key: string,
+    clock: Clock.Clock
+  ) => Effect.Effect<{ readonly remaining: number; readonly resetAfter: number }, StoreUnavailable>
+  /** Forgets `key`: its next call starts from a fresh state. */
+  readonly reset: (rule: R, key: string, clock: Clock.Clock) => Effect.Effect<void, StoreUnavailable>
+}
