@@ -9,6 +9,10 @@
  *   evidence; shared counting would cost a Redis round trip on every call, which is what a
  *   breaker exists to make cheap. What is shared is the decision: Open (and until when) and
  *   Closed.
+ * - **The client.** Any `Redis` service works. `RateLimiterRedis.layerClient` (one client for
+ *   both Redis stores) adds what notices a Redis that hangs with its socket open (socket
+ *   timeout, pings, reconnection after a socket timeout) and a close that cannot wait forever.
+ *   Loading this module loads neither `redis` nor `@effect/platform-node`.
  * - **Transitions travel by pub/sub.** A local Open is written to `<prefix>:state:<breaker>`
  *   with a TTL equal to the remaining open time and published on `<prefix>:transitions`;
  *   every other process applies it at once (no polling per call). A process starting later
@@ -31,14 +35,13 @@
  * **Example** (Shared breakers)
  *
  * ```ts
- * import { NodeRedis } from "@effect/platform-node"
  * import { Layer } from "effect"
- * import { CircuitBreakerRedis } from "effect-foundation"
+ * import { CircuitBreakerRedis, RateLimiterRedis } from "effect-foundation"
  *
- * const Breakers = CircuitBreakerRedis.layerRedis({
+ * const Breakers = CircuitBreakerRedis.layer({
  *   breakers: { payments: { failureThreshold: 5, resetTimeout: "30 seconds" } },
  *   prefix: "checkout:cb"
- * }).pipe(Layer.provide(NodeRedis.layer({ url: "redis://127.0.0.1:6379" })))
+ * }).pipe(Layer.provide(RateLimiterRedis.layerClient({ url: "redis://127.0.0.1:6379" })))
  * ```
  *
  * @since 0.1.0
@@ -53,6 +56,9 @@ import type { InvalidConfig } from "./Errors.js"
 import type { Breaker, ProbeLeases } from "./internal/circuitBreaker/registry.js"
 import * as Circuit from "./internal/circuitBreaker/circuit.js"
 import { ACQUIRE, READ, RELEASE, SHARE } from "./internal/circuitBreaker/redis/scripts.js"
+import { nodeRedisClient } from "./internal/runtime/redisClient.js"
+import { prefixOption } from "./internal/runtime/redisOptions.js"
+import { RedisOutage } from "./internal/runtime/redisOutage.js"
 import { Violations } from "./internal/runtime/validate.js"
 
 /**
@@ -60,7 +66,10 @@ import { Violations } from "./internal/runtime/validate.js"
  * @category models
  */
 export interface RedisOptions extends Options {
-  /** key and channel prefix (default `foundation:cb`) */
+  /**
+   * Starts every key and the channel, joined by `:` (default `effect-foundation:cb`: keys
+   * `effect-foundation:cb:state:<breaker>`); one trailing `:` is ignored.
+   */
   readonly prefix?: string
   /**
    * Bound on every wait on Redis: a lease, a published transition, a read (default 1 second;
@@ -79,13 +88,16 @@ export interface RedisOptions extends Options {
    * ```ts
    * import { CircuitBreakerRedis } from "effect-foundation"
    *
-   * const layer = CircuitBreakerRedis.layerRedis({ breakers: { payments: {} }, commandTimeout: "2 seconds" })
+   * const layer = CircuitBreakerRedis.layer({ breakers: { payments: {} }, commandTimeout: "2 seconds" })
    * ```
    */
   readonly commandTimeout?: Duration.Input
 }
 
+/** off the path of normal calls, so looser than the rate limiter's 500 ms (see above) */
 const DEFAULT_COMMAND_TIMEOUT_MS = 1_000
+
+const DEFAULT_PREFIX = "effect-foundation:cb"
 
 /**
  * Commands allowed to wait for Redis at once (lease releases excepted: at most one per lease
@@ -103,33 +115,41 @@ interface Message {
 }
 
 /**
- * The node-redis client behind `NodeRedis`, when that is the `Redis` service, so commands can
- * carry node-redis's own queue timeout. Loaded when the layer is built: importing this module
- * must not need `redis` or `@effect/platform-node` (another `Redis` implementation works too).
- */
-const nodeRedisClient = Effect.flatMap(
-  Effect.promise(() => import("@effect/platform-node/NodeRedis").catch(() => undefined)),
-  (module) =>
-    module === undefined
-      ? Effect.succeed(undefined)
-      : Effect.map(Effect.serviceOption(module.NodeRedis), (service) => Option.getOrUndefined(service)?.client)
-)
-
-/**
  * Circuit breakers with state shared through effect's `Redis` service. Same options and
  * service as `CircuitBreaker.layer`, plus `prefix` and `commandTimeout`.
+ *
+ * **Example** (Breakers shared through the store's client)
+ *
+ * ```ts
+ * import { Layer } from "effect"
+ * import { CircuitBreakerRedis, RateLimiterRedis } from "effect-foundation"
+ *
+ * const Breakers = CircuitBreakerRedis.layer({ breakers: { payments: {} } }).pipe(
+ *   Layer.provide(RateLimiterRedis.layerClient({ url: process.env.REDIS_URL }))
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerRedis = (options: RedisOptions = {}): Layer.Layer<CircuitBreaker, InvalidConfig, Redis.Redis> =>
+export const layer = (options: RedisOptions = {}): Layer.Layer<CircuitBreaker, InvalidConfig, Redis.Redis> =>
   Layer.effect(CircuitBreaker, makeShared(options))
+
+/**
+ * The former name of `layer`.
+ *
+ * @deprecated Use `CircuitBreakerRedis.layer`.
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerRedis: (options?: RedisOptions) => Layer.Layer<CircuitBreaker, InvalidConfig, Redis.Redis> = layer
 
 const makeShared = Effect.fnUntraced(function*(options: RedisOptions) {
   const violations = new Violations()
   const timeoutMs = violations.timerDuration("commandTimeout", options.commandTimeout) ?? DEFAULT_COMMAND_TIMEOUT_MS
-  const prefix = options.prefix ?? "foundation:cb"
-  if (typeof prefix !== "string" || prefix.length === 0) violations.add("prefix", "must be a non-empty string")
+  const prefixed = prefixOption(options.prefix, DEFAULT_PREFIX)
+  if (typeof prefixed !== "string") violations.add("prefix", prefixed.message)
+  const prefix = typeof prefixed === "string" ? prefixed : DEFAULT_PREFIX
   const invalid = violations.toError()
   if (invalid !== undefined) return yield* invalid
 
@@ -144,9 +164,13 @@ const makeShared = Effect.fnUntraced(function*(options: RedisOptions) {
   const stateKey = (name: string) => `${prefix}:state:${name}`
   const leaseKey = (name: string) => `${prefix}:lease:${name}`
 
-  // ---- commands: each waits at most timeoutMs; at most MAX_PENDING_COMMANDS unanswered
-  let pending = 0
-  const done = Effect.sync(() => pending--)
+  // ---- commands: each waits at most timeoutMs; at most MAX_PENDING_COMMANDS unanswered. No
+  // skip window (0): commands are rare (transitions, probes), and each is worth trying
+  const outage = new RedisOutage(0, MAX_PENDING_COMMANDS, {
+    down: (reason) => `circuit breakers: Redis unavailable, each process decides alone: ${reason}`,
+    up: "circuit breakers: Redis answers again, sharing state"
+  })
+  const done = Effect.sync(() => outage.count--)
   // node-redis's `timeout` drops a command still queued (not yet written) when it fires, so a
   // command issued while disconnected does not run late; a written one waits for its reply
   const clientOptions = { timeout: timeoutMs }
@@ -163,7 +187,6 @@ const makeShared = Effect.fnUntraced(function*(options: RedisOptions) {
   const saturated = Effect.fail(
     new Redis.RedisError({ cause: `${MAX_PENDING_COMMANDS} commands already wait for Redis` })
   )
-  let outage = false
   /**
    * Sends one command and waits for it at most timeoutMs. The command runs on its own fiber,
    * which is not interrupted when the wait ends: it stays counted in `pending` until Redis
@@ -171,21 +194,15 @@ const makeShared = Effect.fnUntraced(function*(options: RedisOptions) {
    */
   const send = <A>(args: ReadonlyArray<string>, always = false): Effect.Effect<A, Redis.RedisError> =>
     Effect.suspend(() => {
-      if (!always && pending >= MAX_PENDING_COMMANDS) return saturated
-      pending++
+      if (!always && outage.saturated !== undefined) return saturated
+      outage.count++
       return Effect.flatMap(
         Effect.forkIn(Effect.ensuring(raw(args), done), scope, { startImmediately: true }),
         (fiber) => Effect.timeoutOrElse(Fiber.join(fiber), { duration: timeoutMs, orElse: () => timedOut })
       )
     }).pipe(
-      Effect.tap(() => outage ? Effect.sync(() => (outage = false)).pipe(
-        Effect.andThen(Effect.logInfo("circuit breakers: Redis answers again, sharing state"))
-      ) : Effect.void),
-      Effect.tapError((error) =>
-        outage ? Effect.void : Effect.sync(() => (outage = true)).pipe(
-          Effect.andThen(Effect.logWarning(`circuit breakers: Redis unavailable, each process decides alone: ${error.cause}`))
-        )
-      )
+      Effect.tap(() => Effect.suspend(() => outage.up() ?? Effect.void)),
+      Effect.tapError((error) => Effect.flatMap(Clock.currentTimeMillis, (now) => outage.down(error, now) ?? Effect.void))
     ) as Effect.Effect<A, Redis.RedisError>
 
   // ---- probe leases
@@ -204,7 +221,7 @@ const makeShared = Effect.fnUntraced(function*(options: RedisOptions) {
     newToken: () => `${origin}:${tokens++}`,
     acquire: (breaker, token) =>
       Effect.suspend(() => {
-        if (pending >= MAX_PENDING_COMMANDS) return Effect.succeed("unavailable" as const)
+        if (outage.saturated !== undefined) return Effect.succeed("unavailable" as const)
         const args = [
           "EVAL", ACQUIRE, "1", leaseKey(breaker.name), token, String(breaker.policy.core.halfOpenMaxCalls), leaseMillis(breaker)
         ]

@@ -35,7 +35,7 @@ const policy = { failureThreshold: 2, resetTimeout: "200 millis", callTimeout: C
 
 const processIn = (scope: Scope.Scope, prefix: string, url: string, commandTimeout?: number) =>
   Layer.buildWithScope(
-    CircuitBreakerRedis.layerRedis({
+    CircuitBreakerRedis.layer({
       breakers: { dep: policy },
       prefix,
       ...(commandTimeout === undefined ? {} : { commandTimeout })

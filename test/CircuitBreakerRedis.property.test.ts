@@ -40,7 +40,7 @@ let prefixes = 0
 
 const processIn = (scope: Scope.Scope, prefix: string) =>
   Layer.buildWithScope(
-    CircuitBreakerRedis.layerRedis({
+    CircuitBreakerRedis.layer({
       breakers: { dep: { failureThreshold: 2, resetTimeout: RESET, maxWaitInHalfOpen: MAX_WAIT, halfOpenMaxCalls: 1 } },
       prefix,
       commandTimeout: COMMAND_TIMEOUT

@@ -19,7 +19,7 @@ const policy = { failureThreshold: 2, resetTimeout: "400 millis", halfOpenMaxCal
 /** builds one "process": its own breakers and Redis connections, in `scope` */
 const processIn = (scope: Scope.Scope, prefix: string) =>
   Layer.buildWithScope(
-    CircuitBreakerRedis.layerRedis({ breakers: { payments: policy }, prefix, commandTimeout: "200 millis" }).pipe(
+    CircuitBreakerRedis.layer({ breakers: { payments: policy }, prefix, commandTimeout: "200 millis" }).pipe(
       Layer.provide(Layer.suspend(() => NodeRedis.layer({ url: server.url, disableOfflineQueue: true })))
     ),
     scope
@@ -173,7 +173,7 @@ describe.skipIf(!redisTests.enabled)("CircuitBreakerRedis", () => {
       const scope = yield* Effect.scope
       const prefix = `cb${prefixes++}`
       const breakers = yield* Layer.buildWithScope(
-        CircuitBreakerRedis.layerRedis({
+        CircuitBreakerRedis.layer({
           defaults: { failureThreshold: 1, resetTimeout: "100 millis" },
           maxBreakers: 1_000,
           prefix,
