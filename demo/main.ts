@@ -13,7 +13,6 @@
  *   REDIS_URL         share the rate limits and breaker state through this Redis
  */
 import { Duration, Effect, Fiber, Layer, References, Schedule } from "effect"
-import * as NodeRedis from "@effect/platform-node/NodeRedis"
 import { readFileSync } from "node:fs"
 import {
   CircuitBreaker,
@@ -25,7 +24,8 @@ import {
   MemoryManager,
   PerformanceMonitor,
   Pool,
-  RateLimiter
+  RateLimiter,
+  RateLimiterRedis
 } from "../src/index.js"
 import { color, header, line, type Second } from "./report.js"
 import { clients, Dependency, Inventory } from "./simulation.js"
@@ -199,10 +199,10 @@ const InventoryPool = Layer.unwrap(Effect.sync(() =>
 const redisUrl = process.env.REDIS_URL
 const Redis = redisUrl === undefined
   ? undefined
-  : NodeRedis.layer({ url: redisUrl, disableOfflineQueue: true }).pipe(Layer.orDie)
+  : RateLimiterRedis.layerClient({ url: redisUrl }).pipe(Layer.orDie)
 const foundation = Redis === undefined ? Foundation.layer(config) : Foundation.layer(config, {
-  rateLimiter: (rules) => RateLimiter.layerRedis({ rules, prefix: "demo:rl:" }).pipe(Layer.provide(Redis)),
-  circuitBreaker: (options) => CircuitBreakerRedis.layerRedis({ ...options, prefix: "demo:cb" }).pipe(Layer.provide(Redis))
+  rateLimiter: (rules) => RateLimiterRedis.layer({ rules, prefix: "demo:rl" }).pipe(Layer.provide(Redis)),
+  circuitBreaker: (options) => CircuitBreakerRedis.layer({ ...options, prefix: "demo:cb" }).pipe(Layer.provide(Redis))
 })
 const Live = Layer.mergeAll(
   InventoryPool,

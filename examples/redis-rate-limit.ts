@@ -7,10 +7,8 @@
  *
  * Without REDIS_URL it says so and exits 0.
  */
-import * as NodeRedis from "@effect/platform-node/NodeRedis"
 import { Duration, Effect, Layer } from "effect"
-import { RateLimiter } from "../src/index.js"
-import * as RateLimiterRedis from "../src/RateLimiterRedis.js"
+import { RateLimiter, RateLimiterRedis } from "../src/index.js"
 
 const url = process.env.REDIS_URL
 if (url === undefined || url === "") {
@@ -19,13 +17,13 @@ if (url === undefined || url === "") {
 }
 
 /** One instance of the service: its own client, the shared rules, the shared key prefix. */
-const instance = RateLimiterRedis.layerRedis({
-  prefix: `example:${process.pid}:`, // a real service uses a fixed prefix; this keeps runs apart
+const instance = RateLimiterRedis.layer({
+  prefix: `example:${process.pid}`, // a real service uses a fixed prefix; this keeps runs apart
   rules: {
     login: { algorithm: "sliding-window", limit: 5, window: "1 minute", onRedisError: "failClosed" },
     search: { algorithm: "gcra", limit: 10, window: "1 second", onRedisError: { policy: "failOpen", insurance: 0.5 } }
   }
-}).pipe(Layer.provide(NodeRedis.layer({ url, disableOfflineQueue: true })))
+}).pipe(Layer.provide(RateLimiterRedis.layerClient({ url })))
 
 const attempt = (user: string) =>
   Effect.succeed("password checked").pipe(

@@ -70,14 +70,14 @@ export interface Options {
   readonly pools?: Readonly<Record<string, Context.Key<any, any>>>
   /**
    * builds the rate limiter from the decoded rules instead of the in-memory one, e.g.
-   * `(rules) => RateLimiter.layerRedis({ rules }).pipe(Layer.provide(NodeRedis.layer(...)))`
+   * `(rules) => RateLimiterRedis.layer({ rules }).pipe(Layer.provide(RateLimiterRedis.layerClient(...)))`
    */
   readonly rateLimiter?: (
     rules: Readonly<Record<string, RateLimiter.RateRule>>
   ) => Layer.Layer<RateLimiter.RateLimiter, InvalidConfig>
   /**
    * builds the circuit breakers from the decoded options instead of the in-process ones, e.g.
-   * `(options) => CircuitBreakerRedis.layerRedis(options).pipe(Layer.provide(NodeRedis.layer(...)))`
+   * `(options) => CircuitBreakerRedis.layer(options).pipe(Layer.provide(RateLimiterRedis.layerClient(...)))`
    */
   readonly circuitBreaker?: (options: CircuitBreaker.Options) => Layer.Layer<CircuitBreaker.CircuitBreaker, InvalidConfig>
 }
