@@ -1,7 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Duration, Effect, Exit, Fiber, Layer } from "effect"
+import { Redis } from "effect/persistence"
 import { TestClock } from "effect/testing"
-import { CircuitBreaker, Infrastructure, Pool, RateLimiter } from "../src/index.js"
+import { CircuitBreaker, Infrastructure, Pool, RateLimiter, RateLimiterRedis } from "../src/index.js"
 
 class Db extends Context.Service<Db, Pool.Pool<number>>()("test/Db") {}
 
@@ -224,5 +225,37 @@ describe("Infrastructure profiles", () => {
     Effect.gen(function*() {
       const error = yield* Effect.flip(Layer.build(Infrastructure.layer({ profiles: { x: { memory: true } } })))
       expect(error).toMatchObject({ _tag: "InvalidConfig", path: "protections.x.memory" })
+    }))
+
+  it.effect("builds with a failOpen Redis rule while Redis refuses every command: rule names come from the service", () =>
+    Effect.gen(function*() {
+      let sent = 0
+      // a dead port: every command fails at once, as node-redis fails them while disconnected
+      const refused = Layer.succeed(Redis.Redis, {
+        send: () => Effect.suspend(() => {
+          sent++
+          return Effect.fail(new Redis.RedisError({ cause: new Error("connect ECONNREFUSED 127.0.0.1:1") }))
+        })
+      } as unknown as Redis.Redis["Service"])
+      const Live = Infrastructure.layer({ profiles: { checkout: { rateLimit: { rule: "api" } } } }).pipe(
+        Layer.provideMerge(RateLimiterRedis.layer({
+          rules: { api: { algorithm: "gcra", limit: 10, window: "1 second", onRedisError: "failOpen" } }
+        })),
+        Layer.provide(refused)
+      )
+      const result = yield* Effect.gen(function*() {
+        const built = sent
+        const infrastructure = yield* Infrastructure.Infrastructure
+        return [built, yield* infrastructure.execute("checkout", Effect.succeed("ok"), { key: "k" })] as const
+      }).pipe(Effect.provide(Live))
+      expect(result).toEqual([0, "ok"])
+      // an unknown rule still fails the layer, naming the field
+      const error = yield* Effect.flip(Layer.build(
+        Infrastructure.layer({ profiles: { checkout: { rateLimit: { rule: "nope" } } } }).pipe(
+          Layer.provide(RateLimiterRedis.layer({ rules: { api: { algorithm: "gcra", limit: 10, window: "1 second" } } })),
+          Layer.provide(refused)
+        )
+      ))
+      expect(error).toMatchObject({ _tag: "InvalidConfig", path: "protections.checkout.rateLimit.rule" })
     }))
 })
