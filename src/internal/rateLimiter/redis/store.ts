@@ -71,6 +71,19 @@ const openDecision: Decision = {
   cancel: undefined
 }
 
+/** A decision as a plain object (a `LocalDecision` is rewritten by its rule's next take). */
+const detach = (decision: Decision): Decision =>
+  decision instanceof LocalDecision
+    ? {
+      outcome: decision.outcome,
+      wait: decision.wait,
+      remaining: decision.remaining,
+      resetAfter: decision.resetAfter,
+      reason: undefined,
+      cancel: decision.cancel
+    }
+    : decision
+
 const fromReply = (reply: Reply): Decision => ({
   outcome: reply[0] === 1 ? ADMITTED : DENIED,
   // the script returns "never" as -1 (Lua numbers returned to Redis are integers)
@@ -158,10 +171,11 @@ export const makeRedisStore = (
           if (failed(reply)) {
             const failedAt = clock.currentTimeMillisUnsafe()
             const warning = outage.down(reply, failedAt)
-            // decided after the warning: the insurance decision is rewritten by the next take
+            // handed over asynchronously: detached from the insurance's reused decision, which
+            // the next take (another fiber's, if this one yields first) rewrites
             return warning === undefined
-              ? Exit.succeed(fallback(rule, key, cost, failedAt, outage.reason!))
-              : Effect.andThen(warning, Effect.sync(() => fallback(rule, key, cost, failedAt, outage.reason!)))
+              ? Exit.succeed(detach(fallback(rule, key, cost, failedAt, outage.reason!)))
+              : Effect.andThen(warning, Effect.sync(() => detach(fallback(rule, key, cost, failedAt, outage.reason!))))
           }
           const decision = fromReply(reply)
           const recovered = outage.up()
