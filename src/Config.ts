@@ -29,6 +29,7 @@
 import { Duration, type Effect, Schema } from "effect"
 import { InvalidConfig } from "./Errors.js"
 import { MemoryOptions } from "./internal/memory/config.js"
+import { MonitorOptions } from "./internal/performance/config.js"
 import { decode as decodeOptions, invalidConfig, violationsOf } from "./internal/runtime/options.js"
 import { MAX_TIMER_MILLIS, timerLimitProblem } from "./internal/runtime/validate.js"
 
@@ -152,6 +153,16 @@ export const PoolSizing = Schema.Struct({
 export const Memory = MemoryOptions
 
 /**
+ * The performance monitor's options: exactly `PerformanceMonitor.OptionsSchema`, so the
+ * `performance` section takes the same names, constraints and defaults as
+ * `PerformanceMonitor.layer` (`window`, `slots`, `maxOperations`, `minSamples`, `baseline`).
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const Performance = MonitorOptions
+
+/**
  * The health aggregator and its HTTP endpoint.
  *
  * @since 0.1.0
@@ -231,6 +242,7 @@ export const FoundationConfig = Schema.Struct({
   rateLimits: optional(Schema.Record(Schema.String, RateRule)),
   pools: optional(Schema.Record(Schema.String, PoolSizing)),
   memory: optional(Memory),
+  performance: optional(Performance),
   health: optional(Health),
   protections: optional(Schema.Record(Schema.String, Profile))
 }).pipe(Schema.check(references))

@@ -99,7 +99,7 @@ const fromDecoded = (config: Config.FoundationConfig, options: Options) => {
     defaultTimeout: config.health?.defaultTimeout,
     cacheTtl: config.health?.cacheTtl
   })
-  const protections = Layer.mergeAll(breakers, limiter, memoryLayer, PerformanceMonitor.layer()).pipe(
+  const protections = Layer.mergeAll(breakers, limiter, memoryLayer, PerformanceMonitor.layer(config.performance)).pipe(
     Layer.provideMerge(health)
   )
   // profiles go in encoded, as `Infrastructure.configure` takes them

@@ -4,9 +4,9 @@
  *
  * **Details**
  *
- * - `measure(service, operation)` (pipeable) times an effect and records its outcome; an
- *   interrupted effect is not recorded (it did not complete, so it has no latency). `record`
- *   adds a measurement taken elsewhere.
+ * - `measure(service, operation)` (pipeable, or `measure(self, service, operation)`) times an
+ *   effect and records its outcome; an interrupted effect is not recorded (it did not
+ *   complete, so it has no latency). `record` adds a measurement taken elsewhere.
  * - Statistics cover a sliding window (default 60 s, in 6 slots rotated lazily by the time read
  *   from `Clock`): count, errors, error rate, throughput, and latency p50/p95/p99/max/mean
  *   from a fixed-size log-linear histogram (relative error <= 1.6 % above 64 µs, 0.5 µs
@@ -34,36 +34,78 @@
  *
  * @since 0.1.0
  */
-import type { Exit } from "effect"
-import { Clock, Context, Duration, Effect, Layer, PubSub, Stream } from "effect"
+import type { Duration, Exit } from "effect"
+import { Clock, Context, Effect, Layer, PubSub, Stream } from "effect"
 import { dual } from "effect/Function"
 import { InvalidConfig } from "./Errors.js"
 import * as Histogram from "./internal/performance/histogram.js"
 import type { MetricName } from "./internal/performance/baseline.js"
 import * as Baselines from "./internal/performance/baseline.js"
-import type { MonitorOptions } from "./internal/performance/config.js"
-import { parseMonitorOptions } from "./internal/performance/config.js"
+import { AlertThresholds, MonitorOptions, parseAlertThreshold, parseMonitorOptions } from "./internal/performance/config.js"
 import type { AlertEvent, Entry } from "./internal/performance/table.js"
 import * as Table from "./internal/performance/table.js"
+import { defaultMonotonic, hasFailureOrDefect, millisOf } from "./internal/performance/timing.js"
 import * as Window from "./internal/performance/window.js"
 
 /**
- * Layer options (all optional).
+ * The options' Schema: every field with its constraint and default. `layer`, the configuration
+ * file's `performance` section and `Foundation` decode through it; an unknown key fails
+ * `InvalidConfig` with its path and the nearest option's name.
  *
- * - `window` (default 60 s) and `slots` (default 6): the sliding window and how many
- *   intervals it rotates in; alerts are evaluated once per interval (`window / slots`).
- * - `maxOperations` (default 1000): the cap on (service, operation) pairs. A new pair at a
- *   full table evicts the pairs idle for a whole window with no active alert; if there are
- *   none, its calls are counted under the pair (`"(overflow)"`, `"(overflow)"`).
- * - `minSamples` (default 20): windows with fewer calls do not teach or judge the baseline.
- * - `baseline`: `alpha` (0.1, weight of each new window), `sensitivity` (3, deviations above
- *   the mean that alert), `warmup` (10 evaluations before it may alert), `latencyFloor` (0.1:
- *   the smallest latency deviation, as a fraction of the mean), `errorRateFloor` (0.01).
+ * **Example** (Decoding options from JSON)
+ *
+ * ```ts
+ * import { Schema } from "effect"
+ * import { PerformanceMonitor } from "effect-foundation"
+ *
+ * const options = Schema.decodeUnknownSync(PerformanceMonitor.OptionsSchema)({ window: "2 minutes" })
+ * // options.slots => 6
+ * ```
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const OptionsSchema = MonitorOptions
+
+/**
+ * Layer options (all optional), as written in code or in the configuration file's
+ * `performance` section.
+ *
+ * - `window` (default 60 s) and `slots` (integer >= 1, default 6): the sliding window and how
+ *   many intervals it rotates in; alerts are evaluated once per interval (`window / slots`,
+ *   at least 1 ms).
+ * - `maxOperations` (integer >= 1, default 1000): the cap on (service, operation) pairs. A new
+ *   pair at a full table evicts the pairs idle for a whole window with no active alert; if
+ *   there are none, its calls are counted under the pair (`"(overflow)"`, `"(overflow)"`).
+ * - `minSamples` (integer >= 1, default 20): windows with fewer calls do not teach or judge
+ *   the baseline.
+ * - `baseline`: `alpha` ((0, 1], 0.1, weight of each new window), `sensitivity` ((0, 1000],
+ *   3, deviations above the mean that alert), `warmup` (integer >= 1, 10 evaluations before
+ *   it may alert), `latencyFloor` ([0, 100], 0.1: the smallest latency deviation, as a
+ *   fraction of the mean), `errorRateFloor` ([0, 1], 0.01).
  *
  * @since 0.1.0
  * @category models
  */
-export type Options = MonitorOptions
+export type Options = typeof OptionsSchema.Encoded
+
+/**
+ * The Schema of a pair's fixed alert thresholds, by metric: `latency_p99` a `Duration.Input`
+ * (a number is milliseconds; finite, >= 0) and `error_rate` a rate in [0, 1]. `setAlert`
+ * decodes its threshold through it, strictly, under `performance.alerts.<service>.<operation>`.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const AlertThresholdsSchema = AlertThresholds
+
+/**
+ * A metric that alerts: the window's p99 latency, or its error rate.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Metric = MetricName
 
 /**
  * Latency figures in milliseconds.
@@ -146,13 +188,14 @@ export class PerformanceMonitor extends Context.Service<PerformanceMonitor, {
   readonly recordUnsafe: (service: string, operation: string, millis: number, failed: boolean) => void
   /** the window's statistics of one operation, or of all the service's operations merged */
   readonly snapshot: (service: string, operation?: string) => Effect.Effect<Snapshot>
-  /** a fixed threshold: p99 in milliseconds, or an error rate in [0, 1] */
-  readonly setAlert: (
-    service: string,
-    operation: string,
-    metric: MetricName,
-    threshold: number
-  ) => Effect.Effect<void, InvalidConfig>
+  /**
+   * a fixed threshold, decoded through `AlertThresholdsSchema`: a p99 latency as a
+   * `Duration.Input` (a number is milliseconds), or an error rate in [0, 1]
+   */
+  readonly setAlert: {
+    (service: string, operation: string, metric: "latency_p99", threshold: Duration.Input): Effect.Effect<void, InvalidConfig>
+    (service: string, operation: string, metric: "error_rate", threshold: number): Effect.Effect<void, InvalidConfig>
+  }
   /** alert events, from the time of subscription */
   readonly alerts: Stream.Stream<Alert>
   /** the alerts active now */
@@ -160,7 +203,9 @@ export class PerformanceMonitor extends Context.Service<PerformanceMonitor, {
 }>()("effect-foundation/PerformanceMonitor") {}
 
 /**
- * Builds the monitor and its evaluation fiber. Fails with `InvalidConfig` on bad options.
+ * Builds the monitor and its evaluation fiber. The options are decoded through
+ * `OptionsSchema`, strictly: a bad or unknown option fails `InvalidConfig` naming
+ * `performance.<field>` (every violation listed), as the configuration file's section does.
  *
  * **Example** (A one-minute window in 12 slots)
  *
@@ -277,45 +322,19 @@ export const layer = (options: Options = {}): Layer.Layer<PerformanceMonitor, In
           })
           return { ...summary, baseline: { latencyP99: figure("latency_p99"), errorRate: figure("error_rate") } }
         }),
-      setAlert: (service, operation, metric, threshold) =>
+      setAlert: (service: string, operation: string, metric: MetricName, threshold: Duration.Input) =>
         Effect.suspend(() => {
-          const valid = metric === "error_rate"
-            ? threshold >= 0 && threshold <= 1
-            : threshold >= 0 && Number.isFinite(threshold)
-          if (!valid) {
-            return Effect.fail(
-              new InvalidConfig({
-                path: `performance.alerts.${service}.${operation}.${metric}`,
-                message: `must be ${metric === "error_rate" ? "a rate in [0, 1]" : "a finite number of milliseconds >= 0"}, got ${threshold}`
-              })
-            )
-          }
+          const decoded = parseAlertThreshold(service, operation, metric, threshold)
+          if (decoded instanceof InvalidConfig) return Effect.fail(decoded)
           let operations = table.thresholds.get(service)
           if (operations === undefined) table.thresholds.set(service, operations = new Map())
-          operations.set(operation, { ...operations.get(operation), [metric]: threshold })
+          operations.set(operation, { ...operations.get(operation), [metric]: decoded })
           return Effect.void
         }),
       alerts: Stream.fromPubSub(pubsub),
       activeAlerts: Effect.sync(() => [...active.values()])
     })
   }))
-
-const millisOf = (duration: Duration.Input): number => {
-  try {
-    const millis = Duration.toMillis(duration)
-    return Number.isFinite(millis) ? millis : 0
-  } catch {
-    return 0
-  }
-}
-
-const hasFailureOrDefect = (exit: Exit.Failure<unknown, unknown>): boolean =>
-  exit.cause.reasons.some((reason) => reason._tag !== "Interrupt")
-
-let defaultMonotonicFunction: (() => bigint) | undefined
-/** the default Clock's monotonic reader (a prototype method: the same function for every instance) */
-const defaultMonotonic = (): () => bigint =>
-  defaultMonotonicFunction ??= Effect.runSync(Clock.clockWith((clock) => Effect.succeed(clock.monotonicTimeNanosUnsafe)))
 
 const measureWithService = (service: string, operation: string) => {
   // The fiber's context is usually the same object from one run to the next: remember the
@@ -333,15 +352,17 @@ const measureWithService = (service: string, operation: string) => {
 }
 
 /**
- * Times an effect and records it under (service, operation). Pipeable.
+ * Times an effect and records it under (service, operation): data-last
+ * (`self.pipe(measure(service, operation))`) or data-first (`measure(self, service, operation)`).
  *
- * **Example** (Measuring a call)
+ * **Example** (Measuring a call, both ways)
  *
  * ```ts
  * import { Effect } from "effect"
  * import { PerformanceMonitor } from "effect-foundation"
  *
  * const query = Effect.succeed([1, 2]).pipe(PerformanceMonitor.measure("db", "users.list"))
+ * const same = PerformanceMonitor.measure(Effect.succeed([1, 2]), "db", "users.list")
  * ```
  *
  * @since 0.1.0
@@ -351,9 +372,9 @@ export const measure: {
   (service: string, operation: string): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R | PerformanceMonitor>
   <A, E, R>(self: Effect.Effect<A, E, R>, service: string, operation: string): Effect.Effect<A, E, R | PerformanceMonitor>
 } = dual(
-  (args) => Effect.isEffect(args[0]),
+  3,
   <A, E, R>(self: Effect.Effect<A, E, R>, service: string, operation: string) => measureWithService(service, operation)(self)
-) as any
+)
 
 /**
  * Records a measurement taken elsewhere.

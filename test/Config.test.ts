@@ -3,7 +3,8 @@ import { ConfigProvider, Effect, Layer, Schema } from "effect"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { CircuitBreaker, Config, Foundation, Infrastructure, RateLimiter } from "../src/index.js"
+import { TestClock } from "effect/testing"
+import { CircuitBreaker, Config, Foundation, Infrastructure, PerformanceMonitor, RateLimiter } from "../src/index.js"
 
 const valid = {
   breakers: { payments: { failureThreshold: 5, resetTimeout: "30 seconds" } },
@@ -40,6 +41,9 @@ const bad: ReadonlyArray<readonly [string, unknown, string]> = [
   ["pool acquireTimeout longer than a timer can wait", { pools: { db: { size: 1, acquireTimeout: "30 days" } } }, "pools.db.acquireTimeout"],
   ["unknown memory option", { memory: { hysterisis: 0.1 } }, "memory.hysterisis"],
   ["memory thresholds out of order", { memory: { thresholds: { medium: 0.9, high: 0.8 } } }, "memory.thresholds"],
+  ["unknown performance option", { performance: { windw: "1 minute" } }, "performance.windw"],
+  ["performance slots shorter than 1 ms", { performance: { window: 10, slots: 100 } }, "performance.slots"],
+  ["performance baseline alpha out of range", { performance: { baseline: { alpha: 2 } } }, "performance.baseline.alpha"],
   ["not an object", 42, ""]
 ]
 
@@ -104,6 +108,14 @@ describe("Foundation", () => {
       expect(yield* CircuitBreaker.CircuitBreaker.use((s) => s.names)).toEqual(["payments"])
       expect((yield* RateLimiter.RateLimiter.use((s) => s.status("api", "u1"))).remaining).toBeLessThan(110)
     }).pipe(Effect.provide(Foundation.layer(valid))))
+
+  it.effect("the performance section configures the performance monitor", () =>
+    Effect.gen(function*() {
+      const monitor = yield* PerformanceMonitor.PerformanceMonitor
+      yield* monitor.record("db", "query", 5, "success")
+      yield* TestClock.adjust("11 seconds") // past the configured 10-second window
+      expect((yield* monitor.snapshot("db", "query")).count).toBe(0)
+    }).pipe(Effect.provide(Foundation.layer({ performance: { window: "10 seconds", slots: 2 } }))))
 
   it.effect("an invalid configuration fails the layer with InvalidConfig", () =>
     Effect.gen(function*() {

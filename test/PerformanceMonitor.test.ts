@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Stream } from "effect"
+import { Duration, Effect, Fiber, Layer, Schema, Stream } from "effect"
 import { TestClock } from "effect/testing"
+import * as Config from "../src/Config.js"
 import * as PerformanceMonitor from "../src/PerformanceMonitor.js"
 
 const Monitor = PerformanceMonitor.PerformanceMonitor
@@ -180,6 +181,32 @@ describe("PerformanceMonitor", () => {
         expect(bad.path).toBe("performance.alerts.api.get.error_rate")
         expect((yield* Effect.flip(monitor.setAlert("api", "get", "latency_p99", Number.NaN)))._tag).toBe("InvalidConfig")
         expect((yield* Effect.flip(monitor.setAlert("api", "get", "latency_p99", -1)))._tag).toBe("InvalidConfig")
+        const unparsable = yield* Effect.flip(monitor.setAlert("api", "get", "latency_p99", "soon" as Duration.Input))
+        expect(unparsable.path).toBe("performance.alerts.api.get.latency_p99")
+      })))
+
+  it.effect("setAlert takes a latency threshold as a Duration.Input: a Duration, a string or millis", () =>
+    withMonitor({}, (monitor) =>
+      Effect.gen(function*() {
+        yield* monitor.setAlert("api", "a", "latency_p99", Duration.millis(50))
+        yield* monitor.setAlert("api", "b", "latency_p99", "50 millis")
+        yield* monitor.setAlert("api", "c", "latency_p99", 50)
+        for (const operation of ["a", "b", "c"]) yield* burst(monitor, operation, 10, 80)
+        yield* TestClock.adjust("10 seconds")
+        const active = yield* monitor.activeAlerts
+        expect(active.map((a) => `${a.operation}:${a.metric}:${a.expected}`).sort()).toEqual([
+          "a:latency_p99:50",
+          "b:latency_p99:50",
+          "c:latency_p99:50"
+        ])
+      })))
+
+  it.effect("setAlert rejects an unknown metric with a suggestion", () =>
+    withMonitor({}, (monitor) =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(monitor.setAlert("api", "get", "latency_p95" as "latency_p99", 10))
+        expect(error.path).toBe("performance.alerts.api.get.latency_p95")
+        expect(error.message).toContain('did you mean "latency_p99"?')
       })))
 
   it.effect("caps pairs: a new pair at a full table evicts idle ones, else goes to the overflow pair", () =>
@@ -206,5 +233,40 @@ describe("PerformanceMonitor", () => {
       expect((yield* build({ maxOperations: 1.5 })).path).toBe("performance.maxOperations")
       expect((yield* build({ baseline: { alpha: 0 } })).path).toBe("performance.baseline.alpha")
       expect((yield* build({ window: "10 millis", slots: 100 })).path).toBe("performance.slots")
+      expect((yield* build({ window: "10 millis", slots: 100 })).message).toContain("shorter than 1 ms")
     }))
+
+  it.effect("an unknown option, at the top or in baseline, fails with its path and the nearest option", () =>
+    Effect.gen(function*() {
+      const build = (options: unknown) =>
+        Effect.flip(Layer.build(PerformanceMonitor.layer(options as PerformanceMonitor.Options)))
+      const top = yield* build({ windw: "1 minute" })
+      expect(top).toMatchObject({ _tag: "InvalidConfig", path: "performance.windw" })
+      expect(top.message).toContain('performance.windw: unknown option "windw"; did you mean "window"?')
+      const nested = yield* build({ baseline: { sensitivty: 2 } })
+      expect(nested).toMatchObject({ _tag: "InvalidConfig", path: "performance.baseline.sensitivty" })
+      expect(nested.message).toContain('did you mean "sensitivity"?')
+    }))
+
+  it.effect("lists every violation, and reads the same through the layer and the configuration file", () =>
+    Effect.gen(function*() {
+      const input = { window: 0, slots: 1.5, maxOperations: 0, baseline: { alpha: 2, warmupp: 3 } }
+      const fromLayer = yield* Effect.flip(Layer.build(PerformanceMonitor.layer(input as PerformanceMonitor.Options)))
+      const fromConfig = yield* Effect.flip(Config.decode({ performance: input }))
+      expect(fromConfig).toMatchObject({ _tag: "InvalidConfig", path: fromLayer.path, message: fromLayer.message })
+      for (const path of ["window", "slots", "maxOperations", "baseline.alpha", "baseline.warmupp"]) {
+        expect(fromLayer.message).toContain(`performance.${path}: `)
+      }
+    }))
+
+  it("OptionsSchema states the defaults", () => {
+    const decoded = Schema.decodeUnknownSync(PerformanceMonitor.OptionsSchema)({})
+    expect({ ...decoded, window: Duration.toMillis(decoded.window) }).toEqual({
+      window: 60_000,
+      slots: 6,
+      maxOperations: 1_000,
+      minSamples: 20,
+      baseline: { alpha: 0.1, sensitivity: 3, warmup: 10, latencyFloor: 0.1, errorRateFloor: 0.01 }
+    })
+  })
 })
