@@ -4,6 +4,7 @@ import { TestClock } from "effect/testing"
 import {
   buildFast,
   checkFast,
+  choose,
   describeCause,
   describeExit,
   environmentVariable,
@@ -30,6 +31,29 @@ const recorder = (admit: (n: number) => number | Effect.Effect<never, string> = 
 describe("guarded call: the choice of implementation", () => {
   it("the fast implementation matches the portable one on its self-check cases", () => {
     expect(checkFast()).toBeUndefined()
+  })
+
+  it("the self-check catches an implementation that differs (the first fast path's lost Fail)", () => {
+    const losesFail: GuardedCall = (self, guard) =>
+      guardedPortable(self, {
+        ...guard,
+        onFailure: (permit, cause, fiber) =>
+          guard.onFailure(permit, Cause.hasInterrupts(cause) ? Cause.interrupt() : cause, fiber)
+      })
+    expect(checkFast(losesFail)).toMatch(/^failure while an interrupt is pending in an uninterruptible region: /)
+  })
+
+  it("a fast path that fails its check is not used: one warning, then the portable one", () => {
+    const warnings: Array<string> = []
+    const broken: GuardedCall = () => Effect.die("broken")
+    const choice = choose("fast", () => broken, (message) => void warnings.push(message))
+    expect(choice.implementation).toBe("portable")
+    expect(choice.call).toBe(guardedPortable)
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toContain(`${environmentVariable}=fast`)
+    expect(choose("fast", buildFast, (message) => void warnings.push(message)).implementation).toBe("fast")
+    expect(choose("portable", buildFast, (message) => void warnings.push(message)).implementation).toBe("portable")
+    expect(warnings).toHaveLength(1)
   })
 
   it(`${environmentVariable} decides which implementation runs (portable unless it says fast)`, () => {
