@@ -16,6 +16,11 @@
  * failures, `failureThreshold` failures within `monitorWindow`, a failure rate over the last
  * `slidingWindowSize` calls, and a slow-call rate. See `docs/circuit-breaker.md`.
  *
+ * Each call runs through effect's public `onExit` machinery. Setting the environment variable
+ * `EFFECT_FOUNDATION_GUARDED_CALL=fast` uses a run-loop frame that behaves the same and costs
+ * about 100 ns less per call; it is checked against the public path on first use, which wins
+ * (with one warning) if they ever differ.
+ *
  * **Example** (Protecting a call)
  *
  * ```ts

@@ -9,6 +9,10 @@
  * For the Open scenario the baselines are a plain failure of the same style (a rejected
  * promise caught, an `Effect.fail` caught), so the overhead is what a rejection costs beyond
  * an ordinary error: cockatiel and opossum build an `Error` with a stack trace; we do not.
+ *
+ * Our calls run through the guarded call that `EFFECT_FOUNDATION_GUARDED_CALL` selects
+ * (`portable`, the default, or `fast`), read once per process: compare the two with
+ * `EFFECT_FOUNDATION_GUARDED_CALL=fast npm run bench -- circuit-breaker` against a plain run.
  */
 import { ConsecutiveBreaker, circuitBreaker as cockatielBreaker, handleAll } from "cockatiel"
 import { Context, Effect, Layer, Scope } from "effect"
