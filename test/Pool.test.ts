@@ -290,6 +290,37 @@ describe("Pool", () => {
         expect(pool.statusUnsafe()).toMatchObject({ created: 2, destroyed: 1, idle: 1 })
       }))
 
+    it.effect("a slot freed by a dead resource goes to a waiter even when the pool is below minIdle", () =>
+      Effect.gen(function*() {
+        // found by the core's model test: the minIdle top-up (bounded by size) used to replace
+        // the waiters' claim (bounded by size + maxOverflow), so the waiter got nothing
+        const factory = makeFactory()
+        const pool = yield* Pool.make({
+          acquire: factory.acquire,
+          release: factory.release,
+          size: 2,
+          maxOverflow: 1,
+          minIdle: 2,
+          checkoutTimeout: "1 second"
+        })
+        yield* settle(() => pool.statusUnsafe().idle === 2)
+        const holders = [
+          yield* Effect.forkChild(pool.use(() => Effect.never)),
+          yield* Effect.forkChild(pool.use(() => Effect.never))
+        ]
+        yield* Effect.forkChild(Effect.exit(pool.use(() => Effect.andThen(Effect.sleep("10 millis"), Effect.die("boom")))))
+        yield* settle(() => pool.statusUnsafe().inUse === 3)
+        const waiter = yield* Effect.forkChild(pool.use((id) => Effect.succeed(id)))
+        yield* settle(() => pool.statusUnsafe().waiting === 1)
+        yield* TestClock.adjust("10 millis")
+        yield* settle(() => waiter.pollUnsafe() !== undefined)
+        const status = pool.statusUnsafe()
+        const served = waiter.pollUnsafe()
+        yield* Fiber.interruptAll([...holders, waiter])
+        expect(status).toMatchObject({ inUse: 2, waiting: 0, created: 4, destroyed: 1, timeouts: 0 })
+        expect(served).toEqual(Exit.succeed(3))
+      }))
+
     it.effect("a failed validation destroys and replaces the resource, never handing it out", () =>
       Effect.gen(function*() {
         const factory = makeFactory()

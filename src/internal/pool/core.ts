@@ -143,22 +143,22 @@ export const dequeue = <A>(state: State<A>, waiter: Waiter<A>): void => {
 }
 
 /**
- * How many acquisitions to start now: one per waiter not already covered by one in flight
- * and, when `forMinIdle`, enough to bring idle resources up to `minIdle`; never beyond
- * `size + maxOverflow` (or `size` for minIdle top-ups). The caller starts exactly that many.
+ * How many acquisitions to start now: one per waiter not already covered by one in flight,
+ * within `size + maxOverflow`, and, when `forMinIdle`, enough to bring idle resources up to
+ * `minIdle`, within `size`; whichever is more. The caller starts exactly that many.
  */
 export const creationsToStart = <A>(state: State<A>, forMinIdle: boolean): number => {
   if (state.closed) return 0
-  let wanted = state.waiting - state.creating
-  let limit = state.config.max - total(state)
+  const config = state.config
+  const existing = total(state)
+  let n = Math.min(state.waiting - state.creating, config.max - existing)
   if (forMinIdle) {
-    const deficit = state.config.minIdle - state.idle.length - state.creating
-    if (deficit > wanted) {
-      wanted = deficit
-      limit = Math.min(limit, state.config.size - total(state))
-    }
+    // the two claims are separate: a top-up bounded by `size` must not cap what waiters may
+    // take from the overflow (a waiter would wait for a slot that is free)
+    const forIdle = Math.min(config.minIdle - state.idle.length - state.creating, config.size - existing)
+    if (forIdle > n) n = forIdle
   }
-  const n = Math.max(0, Math.min(wanted, limit))
+  if (n <= 0) return 0
   state.creating += n
   return n
 }
