@@ -1,0 +1,431 @@
+/**
+ * The library's protections at the HTTP edge, for `effect/http`: protection errors as HTTP
+ * answers, and a request-level rate limit that tells clients where they stand.
+ *
+ * **Details**
+ *
+ * - `describe(error)` is the mapping, pure: `RateLimited` is 429; `CircuitBreakerOpen`,
+ *   `MemoryPressure`, `PoolCheckoutTimeout` and `StoreUnavailable` are 503;
+ *   `OperationTimeout` is 504. `Retry-After` is the error's hint in whole seconds, rounded
+ *   up, and absent when there is none. The body is `application/problem+json` (RFC 9457)
+ *   that names no breaker, rule, pool or key unless `details: true`.
+ * - `toResponse(error)` is that as an `HttpServerResponse`; `catchRejections` answers the
+ *   rejections of a handler with it.
+ * - The request-level rate limit: `layer(options)` on every route of an `HttpRouter`,
+ *   `middleware(options).layer` on the routes it is provided to, `rateLimit(options)` around
+ *   a plain app. Each request is
+ *   keyed (client IP by default, honouring `trustProxy` only; a header; the user; any
+ *   function), checked against a `RateLimiter` rule, and answered 429 when limited. Every
+ *   response gets `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers).
+ *
+ * **Example** (A rate-limited API)
+ *
+ * ```ts
+ * import { Layer } from "effect"
+ * import { HttpRouter, HttpServerResponse } from "effect/http"
+ * import { ProtectionHttp, RateLimiter } from "effect-foundation"
+ *
+ * const Routes = HttpRouter.add("GET", "/hello", HttpServerResponse.text("hello"))
+ * const App = Layer.mergeAll(Routes, ProtectionHttp.layer({ rule: "api", window: "1 minute" }))
+ * const Limits = RateLimiter.layer({ rules: { api: { algorithm: "gcra", limit: 100, window: "1 minute" } } })
+ * const Server = HttpRouter.serve(App).pipe(Layer.provide(Limits))
+ * // GET /hello => 200, RateLimit-Policy: "api";q=100;w=60, RateLimit: "api";r=99;t=1
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type { Duration, Layer } from "effect"
+import { Effect } from "effect"
+import type { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
+import type * as Errors from "./Errors.js"
+import type { RateLimiter } from "./RateLimiter.js"
+import * as keys from "./internal/http/keys.js"
+import * as internal from "./internal/http/middleware.js"
+import * as problem from "./internal/http/problem.js"
+
+/**
+ * The errors a client can act on by coming back later, the ones `catchRejections` and the
+ * middleware answer: every `Errors.ProtectionError` and `StoreUnavailable`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Rejection = Errors.ProtectionError | Errors.StoreUnavailable
+
+/**
+ * What `describe` maps: the rejections, plus `InvalidConfig` and `ProtectionNotFound`, which
+ * are the server's own faults (500, no `Retry-After`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Describable = problem.Describable
+
+/**
+ * An RFC 9457 problem details body: `type` (`about:blank` unless `problemType` says
+ * otherwise), `title` (the status phrase), `status`, the error's `code` (`rate_limited`, ...)
+ * and a generic `detail`. With `details: true`, `detail` is the error's message and the
+ * error's fields (breaker, rule, key, pool, ...) are added.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Problem = problem.Problem
+
+/**
+ * What `describe` returns: a status, the headers (`content-type`, and `retry-after` when the
+ * error has a finite hint) and the problem body, ready for any framework.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Description = problem.Description
+
+/**
+ * Options of the mapping.
+ *
+ * - `details` (default `false`): expose the error's message and fields in the body. For
+ *   internal callers only: they name breakers, rules, keys and pools.
+ * - `problemType`: the problem `type` URI for an error code (default `about:blank`).
+ * - `defaultRetryAfter`: the `Retry-After` for errors that carry no hint of their own
+ *   (`MemoryPressure`, `PoolCheckoutTimeout`, `StoreUnavailable`); none by default.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DescribeOptions {
+  readonly details?: boolean | undefined
+  readonly problemType?: ((code: string) => string) | undefined
+  readonly defaultRetryAfter?: Duration.Input | undefined
+}
+
+/**
+ * Whether a value is a `Rejection` (one of the six tags, with its `code`).
+ *
+ * **Example** (Guarding an unknown failure)
+ *
+ * ```ts
+ * import { Duration } from "effect"
+ * import { Errors, ProtectionHttp } from "effect-foundation"
+ *
+ * ProtectionHttp.isRejection(new Errors.OperationTimeout({ operation: "q", timeout: Duration.seconds(1) })) // => true
+ * ProtectionHttp.isRejection(new Error("boom")) // => false
+ * ```
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isRejection: (u: unknown) => u is Rejection = problem.isRejection as (u: unknown) => u is Rejection
+
+/**
+ * The HTTP answer for an error: status, headers and a safe problem body. Pure, for sharing
+ * the mapping with another framework.
+ *
+ * **Example** (An open breaker)
+ *
+ * ```ts
+ * import { Duration } from "effect"
+ * import { Errors, ProtectionHttp } from "effect-foundation"
+ *
+ * ProtectionHttp.describe(
+ *   new Errors.CircuitBreakerOpen({ breaker: "payments", state: "Open", retryAfter: Duration.millis(2500) })
+ * )
+ * // => { status: 503, headers: { "content-type": "application/problem+json", "retry-after": "3" },
+ * //      body: { type: "about:blank", title: "Service Unavailable", status: 503, code: "circuit_breaker_open",
+ * //              detail: "A dependency is temporarily unavailable; retry after 3 seconds." } }
+ * ```
+ *
+ * @since 0.1.0
+ * @category mapping
+ */
+export const describe: (error: Describable, options?: DescribeOptions) => Description = problem.describe
+
+/**
+ * `describe` as an `HttpServerResponse` (`application/problem+json`).
+ *
+ * **Example** (Answering a rejection by hand)
+ *
+ * ```ts
+ * import { Duration, Effect } from "effect"
+ * import { HttpServerResponse } from "effect/http"
+ * import { Errors, ProtectionHttp } from "effect-foundation"
+ *
+ * const handler = Effect.fail(new Errors.RateLimited({
+ *   rule: "api", key: "k", limit: 10, remaining: 0, retryAfter: Duration.seconds(4)
+ * })).pipe(Effect.catchTag("RateLimited", (error) => Effect.succeed(ProtectionHttp.toResponse(error))))
+ * // => a 429 response with Retry-After: 4
+ * ```
+ *
+ * @since 0.1.0
+ * @category mapping
+ */
+export const toResponse: (error: Describable, options?: DescribeOptions) => HttpServerResponse.HttpServerResponse =
+  internal.toResponse
+
+/**
+ * Answers the rejections of a handler (`Rejection`) with `toResponse`; other failures pass
+ * through untouched. Data-first or piped; as a middleware it is
+ * `HttpRouter.middleware(ProtectionHttp.catchRejections())`.
+ *
+ * **Example** (A handler behind a breaker)
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { HttpServerResponse } from "effect/http"
+ * import { CircuitBreaker, ProtectionHttp } from "effect-foundation"
+ *
+ * const handler = Effect.succeed(HttpServerResponse.text("paid")).pipe(
+ *   CircuitBreaker.protect("payments"),
+ *   ProtectionHttp.catchRejections()
+ * )
+ * // open breaker => 503, Retry-After, a problem+json body without "payments"
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const catchRejections: {
+  (options?: DescribeOptions): <E, R>(
+    self: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
+  ) => Effect.Effect<HttpServerResponse.HttpServerResponse, Exclude<E, Rejection>, R>
+  <E, R>(
+    self: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>,
+    options?: DescribeOptions
+  ): Effect.Effect<HttpServerResponse.HttpServerResponse, Exclude<E, Rejection>, R>
+} = function(first?: unknown, second?: unknown) {
+  return Effect.isEffect(first)
+    ? internal.catchRejections(first as Effect.Effect<HttpServerResponse.HttpServerResponse>, second as DescribeOptions)
+    : (self: Effect.Effect<HttpServerResponse.HttpServerResponse>) =>
+      internal.catchRejections(self, first as DescribeOptions | undefined)
+} as unknown as typeof catchRejections
+
+/**
+ * How a request becomes a rate-limit key. Build one with `clientIp`, `header` or `user`, or
+ * write any function of the request (returning an Effect, or a string through the `key`
+ * option).
+ *
+ * @since 0.1.0
+ * @category keys
+ */
+export type KeyStrategy<E = never, R = never> = (
+  request: HttpServerRequest.HttpServerRequest
+) => Effect.Effect<string, E, R>
+
+/**
+ * `trustProxy`: how far `X-Forwarded-For` is believed. Absent (or 0): not at all, the key is
+ * the socket's peer. A number `n`: `n` proxies of ours stand in front of the server, so the
+ * client is `n` entries from the right. A list of addresses and CIDR ranges: entries are
+ * walked from the right while they are one of these proxies; the first other address is the
+ * client.
+ *
+ * @since 0.1.0
+ * @category keys
+ */
+export interface ClientIpOptions {
+  readonly trustProxy?: number | ReadonlyArray<string> | undefined
+}
+
+/**
+ * Keys a request by client IP address (IPv4-mapped IPv6 shown as IPv4). Never reads
+ * `X-Forwarded-For` unless `trustProxy` says so, because any client can write that header.
+ * Throws `InvalidConfig` for a bad `trustProxy`.
+ *
+ * **Example** (Behind one load balancer)
+ *
+ * ```ts
+ * import { ProtectionHttp } from "effect-foundation"
+ *
+ * const direct = ProtectionHttp.clientIp()                                   // socket address only
+ * const behindLb = ProtectionHttp.clientIp({ trustProxy: 1 })                // one proxy hop
+ * const byRange = ProtectionHttp.clientIp({ trustProxy: ["10.0.0.0/8", "::1"] })
+ * ```
+ *
+ * @since 0.1.0
+ * @category keys
+ */
+export const clientIp: (options?: ClientIpOptions) => KeyStrategy = keys.clientIp
+
+/**
+ * Keys a request by a header, such as an API key. A request without it (or with it empty)
+ * is keyed by `fallback`, by default `clientIp()`, so leaving the header out never escapes
+ * the limit.
+ *
+ * **Example** (Per API key)
+ *
+ * ```ts
+ * import { ProtectionHttp } from "effect-foundation"
+ *
+ * const key = ProtectionHttp.header("x-api-key")
+ * const options = { rule: "api", key }
+ * ```
+ *
+ * @since 0.1.0
+ * @category keys
+ */
+export const header: <E = never, R = never>(
+  name: string,
+  options?: { readonly fallback?: KeyStrategy<E, R> | undefined }
+) => KeyStrategy<E, R> = keys.header
+
+/**
+ * Keys a request by its authenticated user: `identify` returns the user's id, or
+ * `undefined` for an anonymous request, which is keyed by `fallback` (default `clientIp()`).
+ * Its failures (say, a rejected token) fail the request.
+ *
+ * **Example** (A user id from a session service)
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { ProtectionHttp } from "effect-foundation"
+ *
+ * const key = ProtectionHttp.user((request) =>
+ *   Effect.succeed(request.headers["x-user-id"]) // in real code: verify a token
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category keys
+ */
+export const user: <E, R, E2 = never, R2 = never>(
+  identify: (request: HttpServerRequest.HttpServerRequest) => Effect.Effect<string | undefined, E, R>,
+  options?: { readonly fallback?: KeyStrategy<E2, R2> | undefined }
+) => KeyStrategy<E | E2, R | R2> = keys.user
+
+/**
+ * Options of the rate-limit middleware.
+ *
+ * - `rule` (required): a rule of the `RateLimiter` in context.
+ * - `key` (default `clientIp()`): a `KeyStrategy`, or a function of the request returning
+ *   the key.
+ * - `cost` (default 1): units per request, a positive integer or a function of the request.
+ * - `policy` (default the rule's name): the policy name in the `RateLimit` fields,
+ *   printable ASCII.
+ * - `limit`: the quota (`q`) advertised; by default the rule's own, asked of the limiter
+ *   once. `window`: the rule's window, advertised as `w` (omitted when not given: the
+ *   `RateLimiter` service does not expose it).
+ * - `details`, `problemType`, `defaultRetryAfter`: as in `describe`, for the 429 and the
+ *   handler's rejections.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RateLimitOptions<E = never, R = never> extends DescribeOptions {
+  readonly rule: string
+  readonly key?: KeyStrategy<E, R> | ((request: HttpServerRequest.HttpServerRequest) => string) | undefined
+  readonly cost?: number | ((request: HttpServerRequest.HttpServerRequest) => number) | undefined
+  readonly policy?: string | undefined
+  readonly limit?: number | undefined
+  readonly window?: Duration.Input | undefined
+}
+
+/**
+ * The request-level rate limit as a middleware: checks the request's key against `rule`
+ * before the handler runs; answers 429 with `Retry-After` when limited; answers the
+ * handler's rejections with `toResponse` (503 for an open breaker or shed load); and puts
+ * `RateLimit-Policy` and `RateLimit` on every response, allowed or limited.
+ *
+ * **Details**
+ *
+ * This is the plain `HttpMiddleware` form, reading the `RateLimiter` from each request's
+ * context: wrap an app with it (`HttpServer.serve(rateLimit(options)(app))`). On an
+ * `HttpRouter`, mount `middleware(options)` (some routes) or `layer(options)` (every route)
+ * instead: router middleware must not need request services, so those resolve the limiter
+ * once, when built.
+ *
+ * **Gotchas**
+ *
+ * Throws `InvalidConfig` for bad options (they are fixed configuration). An unknown rule is
+ * a defect at the first request (500), as in `RateLimiter.limit`; `middleware` and `layer`
+ * check it when built.
+ *
+ * **Example** (Around a whole app)
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { HttpServerResponse } from "effect/http"
+ * import { ProtectionHttp } from "effect-foundation"
+ *
+ * const app = Effect.succeed(HttpServerResponse.text("ok")).pipe(
+ *   ProtectionHttp.rateLimit({ rule: "api", key: ProtectionHttp.header("x-api-key") })
+ * )
+ * // HttpServer.serve(app), with RateLimiter provided
+ * ```
+ *
+ * @since 0.1.0
+ * @category middleware
+ */
+export const rateLimit = <KE = never, KR = never>(options: RateLimitOptions<KE, KR>): <E, R>(
+  app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
+) => Effect.Effect<
+  HttpServerResponse.HttpServerResponse,
+  Exclude<E, Rejection> | KE,
+  R | KR | HttpServerRequest.HttpServerRequest | RateLimiter
+> => internal.rateLimit(options) as any
+
+/**
+ * `rateLimit` for the routes it is provided to, as an `HttpRouter.Middleware`: provide its
+ * `.layer` to route layers. The `RateLimiter` is resolved when the layer is built; a bad
+ * option fails it with `InvalidConfig`, an unknown rule with `ProtectionNotFound`.
+ *
+ * **Example** (Two routes limited per API key, one free)
+ *
+ * ```ts
+ * import { Layer } from "effect"
+ * import { HttpRouter, HttpServerResponse } from "effect/http"
+ * import { ProtectionHttp } from "effect-foundation"
+ *
+ * const PerKey = ProtectionHttp.middleware({ rule: "api", key: ProtectionHttp.header("x-api-key") }).layer
+ * const App = Layer.mergeAll(
+ *   Layer.mergeAll(
+ *     HttpRouter.add("GET", "/a", HttpServerResponse.text("a")),
+ *     HttpRouter.add("GET", "/b", HttpServerResponse.text("b"))
+ *   ).pipe(Layer.provide(PerKey)),
+ *   HttpRouter.add("GET", "/free", HttpServerResponse.text("free"))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category middleware
+ */
+export const middleware = <KE = never, KR = never>(options: RateLimitOptions<KE, KR>): HttpRouter.Middleware<{
+  provides: never
+  handles: Rejection
+  error: KE
+  requires: Exclude<KR, HttpRouter.Provided>
+  layerError: Errors.InvalidConfig | Errors.ProtectionNotFound
+  layerRequires: RateLimiter
+}> => internal.middleware(options) as any
+
+/**
+ * `rateLimit` on every route of the `HttpRouter` it is merged with (a global router
+ * middleware): `Layer.mergeAll(Routes, ProtectionHttp.layer(options))`, then
+ * `HttpRouter.serve`. Needs the `RateLimiter` when built, and fails with `InvalidConfig` for
+ * bad options or `ProtectionNotFound` for a rule the limiter does not have.
+ *
+ * **Example** (Every route, keyed by client IP behind one proxy)
+ *
+ * ```ts
+ * import { Layer } from "effect"
+ * import { HttpRouter, HttpServerResponse } from "effect/http"
+ * import { ProtectionHttp, RateLimiter } from "effect-foundation"
+ *
+ * const App = Layer.mergeAll(
+ *   HttpRouter.add("GET", "/", HttpServerResponse.text("home")),
+ *   ProtectionHttp.layer({ rule: "api", window: "1 minute", key: ProtectionHttp.clientIp({ trustProxy: 1 }) })
+ * )
+ * const Server = HttpRouter.serve(App).pipe(
+ *   Layer.provide(RateLimiter.layer({ rules: { api: { algorithm: "sliding-window", limit: 60, window: "1 minute" } } }))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = <KE = never, KR = never>(options: RateLimitOptions<KE, KR>): Layer.Layer<
+  never,
+  Errors.InvalidConfig | Errors.ProtectionNotFound,
+  | HttpRouter.HttpRouter
+  | RateLimiter
+  | HttpRouter.Request.From<"GlobalRequires", Exclude<KR, HttpRouter.GlobalProvided>>
+  | HttpRouter.Request.From<"GlobalError", KE>
+> => internal.layer(options) as any
