@@ -29,6 +29,7 @@
 import { Duration, type Effect, Schema } from "effect"
 import { InvalidConfig } from "./Errors.js"
 import { MemoryOptions } from "./internal/memory/config.js"
+import { AggregatorOptions, HttpOptions } from "./internal/health/options.js"
 import { MonitorOptions } from "./internal/performance/config.js"
 import { decode as decodeOptions, invalidConfig, violationsOf } from "./internal/runtime/options.js"
 import { MAX_TIMER_MILLIS, timerLimitProblem } from "./internal/runtime/validate.js"
@@ -163,21 +164,17 @@ export const Memory = MemoryOptions
 export const Performance = MonitorOptions
 
 /**
- * The health aggregator and its HTTP endpoint.
+ * The health aggregator's options and, under `http`, its HTTP endpoint's: composed from
+ * `HealthAggregator.OptionsSchema` (`defaultTimeout`, `cacheTtl`) and `HealthHttp.OptionsSchema`
+ * (`port`, `host`, `path`, `details`, `requestTimeout`), so the section takes the same names,
+ * constraints and defaults as the layers.
  *
  * @since 0.1.0
  * @category schemas
  */
 export const Health = Schema.Struct({
-  cacheTtl: optional(TimerDurationInput),
-  defaultTimeout: optional(TimerDurationInput),
-  http: optional(Schema.Struct({
-    port: Schema.Int.pipe(Schema.check(Schema.isBetween({ minimum: 0, maximum: 65535 }))),
-    host: optional(Schema.String),
-    path: optional(Schema.String),
-    details: optional(Schema.Boolean),
-    requestTimeout: optional(TimerDurationInput)
-  }))
+  ...AggregatorOptions.fields,
+  http: optional(HttpOptions)
 })
 
 /**

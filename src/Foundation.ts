@@ -111,13 +111,8 @@ const fromDecoded = (config: Config.FoundationConfig, options: Options) => {
   const all = profiles.pipe(Layer.provideMerge(protections))
   const http = config.health?.http
   if (http === undefined) return all
-  const endpoint = HealthHttp.layer({
-    port: http.port,
-    host: http.host,
-    path: http.path,
-    details: http.details,
-    requestTimeout: http.requestTimeout
-  })
+  // decoded by the same Schema HealthHttp.layer decodes with
+  const endpoint = HealthHttp.layer(http)
   return Layer.merge(all, endpoint.pipe(Layer.provide(all)))
 }
 

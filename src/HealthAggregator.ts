@@ -36,24 +36,28 @@
  *
  * @since 0.1.0
  */
-import type { Duration, Scope } from "effect"
+import type { Scope } from "effect"
 import { Clock, Context, Effect, Layer } from "effect"
-import { InvalidConfig, ProtectionNotFound } from "./Errors.js"
+import { type InvalidConfig, ProtectionNotFound } from "./Errors.js"
 import type { CheckOutcome as Outcome } from "./internal/health/result.js"
 import type { ComponentStatus, HealthComponent } from "./internal/runtime/healthComponents.js"
 import { HealthComponents } from "./internal/runtime/healthComponents.js"
 import type { Entry, EntryKind } from "./internal/health/entry.js"
 import {
-  backgroundLoop,
+  addEntry,
   makeRun,
   newEntry,
-  positiveMillis,
   read,
   registerStatusGauge,
-  stop,
   withContext
 } from "./internal/health/entry.js"
 import { collect, toComponent } from "./internal/health/report.js"
+import {
+  AggregatorOptions,
+  CheckOptions as CheckOptionsStruct,
+  parseAggregatorOptions,
+  parseCheckOptions
+} from "./internal/health/options.js"
 
 /**
  * A status: `healthy`, `degraded` (working, with reduced capacity or quality) or `unhealthy`.
@@ -95,10 +99,30 @@ export type HealthStatus = ComponentStatus
 export type CheckOutcome = Outcome
 
 /**
- * Options of one check. `interval`: run in the background every interval (readers take the
- * last result); without it the check runs on demand. `timeout` (default: the layer's
- * `defaultTimeout`): past it the check is interrupted and unhealthy. `critical` (default
- * `false`): whether its being unhealthy makes the system unhealthy.
+ * The Schema of one check's options: `register` decodes them through it, strictly, under
+ * `health.checks.<name>` (an unknown key fails with its path and the nearest option's name).
+ *
+ * **Example** (Decoding a check's options)
+ *
+ * ```ts
+ * import { Schema } from "effect"
+ * import { HealthAggregator } from "effect-foundation"
+ *
+ * const options = Schema.decodeUnknownSync(HealthAggregator.CheckOptionsSchema)({ timeout: 500 })
+ * // options.critical => false
+ * ```
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const CheckOptionsSchema = CheckOptionsStruct
+
+/**
+ * Options of one check (all optional). `interval` (a timer duration: positive, at most
+ * 2^31 - 1 ms; default none): run in the background every interval (readers take the last
+ * result); without it the check runs on demand. `timeout` (a timer duration; default: the
+ * layer's `defaultTimeout`): past it the check is interrupted and unhealthy. `critical`
+ * (default `false`): whether its being unhealthy makes the system unhealthy.
  *
  * **Example** (A critical check run every 15 seconds)
  *
@@ -111,11 +135,7 @@ export type CheckOutcome = Outcome
  * @since 0.1.0
  * @category models
  */
-export interface CheckOptions {
-  readonly interval?: Duration.Input | undefined
-  readonly timeout?: Duration.Input | undefined
-  readonly critical?: boolean | undefined
-}
+export type CheckOptions = typeof CheckOptionsSchema.Encoded
 
 /**
  * The state of one check or built-in component. Times are epoch milliseconds.
@@ -179,9 +199,30 @@ export interface SystemHealth {
 }
 
 /**
- * Layer options. `defaultTimeout` (default 1 second) applies to checks registered without a
- * timeout and to built-in components; `cacheTtl` (default 1 second) is how long an on-demand
- * check's result answers reads before the check runs again (0: run on every read).
+ * The Schema of the layer's options: `layer`, the configuration file's `health` section (next
+ * to `http`) and `Foundation` decode through it; an unknown key fails `InvalidConfig` with its
+ * path and the nearest option's name.
+ *
+ * **Example** (Decoding options from JSON)
+ *
+ * ```ts
+ * import { Duration, Schema } from "effect"
+ * import { HealthAggregator } from "effect-foundation"
+ *
+ * const options = Schema.decodeUnknownSync(HealthAggregator.OptionsSchema)({ cacheTtl: 0 })
+ * Duration.toMillis(options.defaultTimeout) // => 1000
+ * ```
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const OptionsSchema = AggregatorOptions
+
+/**
+ * Layer options (all optional). `defaultTimeout` (a timer duration: positive, at most
+ * 2^31 - 1 ms; default 1 second) applies to checks registered without a timeout and to
+ * built-in components; `cacheTtl` (a timer duration or 0; default 1 second) is how long an
+ * on-demand check's result answers reads before the check runs again (0: run on every read).
  *
  * **Example** (Probes at most every 5 seconds reach the dependencies)
  *
@@ -194,10 +235,7 @@ export interface SystemHealth {
  * @since 0.1.0
  * @category models
  */
-export interface Options {
-  readonly defaultTimeout?: Duration.Input | undefined
-  readonly cacheTtl?: Duration.Input | undefined
-}
+export type Options = typeof OptionsSchema.Encoded
 
 /**
  * The HealthAggregator service.
@@ -235,12 +273,10 @@ export class HealthAggregator extends Context.Service<HealthAggregator, {
   readonly names: Effect.Effect<ReadonlyArray<string>>
 }>()("effect-foundation/HealthAggregator") {}
 
-const defaultTimeoutMs = 1_000
-const defaultCacheTtlMs = 1_000
-
 /**
  * Builds the aggregator, and the `HealthComponents` service through which protections built
- * on top of it report. Fails with `InvalidConfig` on a non-positive or non-finite duration.
+ * on top of it report. The options are decoded through `OptionsSchema`, strictly: a bad or
+ * unknown option fails `InvalidConfig` naming `health.<field>` (every violation listed).
  *
  * **Example** (Breakers appear as components when built on top of the aggregator)
  *
@@ -259,10 +295,7 @@ export const layer = (
   options: Options = {}
 ): Layer.Layer<HealthAggregator | HealthComponents, InvalidConfig> =>
   Layer.effectContext(Effect.gen(function*() {
-    const defaultTimeout = options.defaultTimeout === undefined
-      ? defaultTimeoutMs
-      : yield* positiveMillis(options.defaultTimeout, "health.defaultTimeout")
-    const cacheTtlMs = options.cacheTtl === undefined ? defaultCacheTtlMs : yield* cacheMillis(options.cacheTtl)
+    const { cacheTtlMs, defaultTimeoutMs: defaultTimeout } = yield* parseAggregatorOptions(options)
     const clock = yield* Clock.Clock
     const metricContext = yield* Effect.context<never>()
     const entries = new Map<string, Entry>()
@@ -271,52 +304,19 @@ export const layer = (
       if (entries.get(entry.name) === entry) registerStatusGauge(metricContext, entry)
     }
 
-    const add = (
-      entry: Entry,
-      replace: boolean
-    ): Effect.Effect<void, InvalidConfig, Scope.Scope> =>
-      Effect.gen(function*() {
-        const previous = entries.get(entry.name)
-        if (previous !== undefined) {
-          if (!replace) {
-            return yield* new InvalidConfig({
-              path: `health.checks.${entry.name}`,
-              message: `a check named "${entry.name}" is already registered`
-            })
-          }
-          stop(previous)
-        }
-        entries.set(entry.name, entry)
-        yield* Effect.addFinalizer(() =>
-          Effect.sync(() => {
-            stop(entry)
-            if (entries.get(entry.name) === entry) entries.delete(entry.name)
-          })
-        )
-        if (entry.intervalMs !== undefined) {
-          yield* Effect.forkScoped(backgroundLoop(clock, entry, entry.intervalMs, onResult), { startImmediately: true })
-        }
-      })
+    const add = (entry: Entry, replace: boolean): Effect.Effect<void, InvalidConfig, Scope.Scope> =>
+      addEntry(entries, clock, entry, replace, onResult)
 
     const register = <E, R>(
       name: string,
       check: Effect.Effect<CheckOutcome, E, R>,
-      checkOptions: CheckOptions = {}
+      checkOptions?: CheckOptions
     ): Effect.Effect<void, InvalidConfig, Scope.Scope | R> =>
       Effect.gen(function*() {
-        if (name.length === 0) {
-          return yield* new InvalidConfig({ path: "health.checks", message: "a check needs a non-empty name" })
-        }
-        const path = `health.checks.${name}`
-        const timeoutMs = checkOptions.timeout === undefined
-          ? defaultTimeout
-          : yield* positiveMillis(checkOptions.timeout, `${path}.timeout`)
-        const intervalMs = checkOptions.interval === undefined
-          ? undefined
-          : yield* positiveMillis(checkOptions.interval, `${path}.interval`)
+        const { critical, intervalMs, timeoutMs } = yield* parseCheckOptions(name, checkOptions, defaultTimeout)
         const context = yield* Effect.context<R>()
         yield* add(
-          newEntry(name, "check", checkOptions.critical === true, intervalMs, timeoutMs, cacheTtlMs, makeRun(clock, withContext(check, context), timeoutMs)),
+          newEntry(name, "check", critical, intervalMs, timeoutMs, cacheTtlMs, makeRun(clock, withContext(check, context), timeoutMs)),
           false
         )
       })
@@ -394,6 +394,3 @@ export const register = <E, R>(
   options?: CheckOptions
 ): Effect.Effect<void, InvalidConfig, HealthAggregator | Scope.Scope | R> =>
   HealthAggregator.use((health) => health.register(name, check, options))
-
-const cacheMillis = (input: Duration.Input): Effect.Effect<number, InvalidConfig> =>
-  input === 0 ? Effect.succeed(0) : positiveMillis(input, "health.cacheTtl")

@@ -36,25 +36,45 @@
  *
  * @since 0.1.0
  */
-import { Context, Duration, Effect, Layer, Option } from "effect"
+import { Context, Effect, Layer } from "effect"
 import type { HttpServerError } from "effect/http"
 import { HttpServer, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { createServer } from "node:http"
-import { InvalidConfig } from "./Errors.js"
+import type { InvalidConfig } from "./Errors.js"
 import { HealthAggregator } from "./HealthAggregator.js"
 import type { SystemHealth } from "./HealthAggregator.js"
 import { httpStatusOf, liveBody, makeCachedRenderer, render } from "./internal/health/json.js"
-import { timerLimitProblem } from "./internal/runtime/validate.js"
+import { HttpOptions, parseHttpOptions } from "./internal/health/options.js"
 
-const DEFAULT_REQUEST_TIMEOUT_MILLIS = 5_000
 const KEEP_ALIVE_TIMEOUT_MILLIS = 5_000
 
 /**
- * Options. `port` 0 picks a free port (read it back from `HealthHttp.url`). `host` defaults
- * to every interface (what a Kubernetes probe needs; the URL then says `localhost`); `path` defaults to `/health`;
- * `details` (default `false`) adds error messages, check details, score and timings.
- * `requestTimeout` (default 5 seconds, at most 2^31 - 1 ms) bounds how long a client may take
- * to send its request before the connection is closed.
+ * The Schema of the endpoint's options: `layer`, the configuration file's `health.http` section
+ * and `Foundation` decode through it; a bad or unknown option fails `InvalidConfig` naming
+ * `health.http.<field>` (an unknown key with the nearest option's name).
+ *
+ * **Example** (Decoding options from JSON)
+ *
+ * ```ts
+ * import { Schema } from "effect"
+ * import { HealthHttp } from "effect-foundation"
+ *
+ * const options = Schema.decodeUnknownSync(HealthHttp.OptionsSchema)({ port: 9090 })
+ * // options.path => "/health"
+ * ```
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const OptionsSchema = HttpOptions
+
+/**
+ * Options. `port` (required, an integer from 0 to 65535; 0 picks a free port, read it back
+ * from `HealthHttp.url`). `host` defaults to every interface (what a Kubernetes probe needs;
+ * the URL then says `localhost`). `path` (default `/health`) must start with `/`, not end with
+ * `/` and hold no query. `details` (default `false`) adds error messages, check details, score
+ * and timings. `requestTimeout` (default 5 seconds; positive, at most 2^31 - 1 ms) bounds how
+ * long a client may take to send its request before the connection is closed.
  *
  * **Example** (A loopback-only endpoint for tests)
  *
@@ -67,13 +87,7 @@ const KEEP_ALIVE_TIMEOUT_MILLIS = 5_000
  * @since 0.1.0
  * @category models
  */
-export interface Options {
-  readonly port: number
-  readonly host?: string | undefined
-  readonly path?: string | undefined
-  readonly details?: boolean | undefined
-  readonly requestTimeout?: Duration.Input | undefined
-}
+export type Options = typeof OptionsSchema.Encoded
 
 /**
  * The running endpoint: `url` is the full address of `GET /health` (for example
@@ -106,8 +120,8 @@ const headers = { "cache-control": "no-store" }
 
 /**
  * Serves the endpoint for the lifetime of the layer. Needs a `HealthAggregator`; fails with
- * `InvalidConfig` on a bad port or path and with the server's `ServeError` when it cannot
- * listen.
+ * `InvalidConfig` on bad options (decoded through `OptionsSchema`, before
+ * `@effect/platform-node` is loaded) and with the server's `ServeError` when it cannot listen.
  *
  * **Example** (Details on, on loopback only)
  *
@@ -126,28 +140,31 @@ const headers = { "cache-control": "no-store" }
 export const layer = (
   options: Options
 ): Layer.Layer<HealthHttp, InvalidConfig | HttpServerError.ServeError, HealthAggregator> =>
-  Layer.unwrap(Effect.map(Effect.zip(validate(options), loadNodeHttpServer), ([{ basePath, host, port, requestTimeoutMillis }, NodeHttpServer]) =>
-    Layer.effect(
-      HealthHttp,
-      Effect.gen(function*() {
-        const health = yield* HealthAggregator
-        const server = yield* HttpServer.HttpServer
-        yield* server.serve(makeApp(health, basePath, options.details === true))
-        const base = baseUrl(server.address, host)
-        return HealthHttp.of({
-          url: `${base}${basePath === "" ? "/" : basePath}`,
-          liveUrl: `${base}${basePath}/live`,
-          readyUrl: `${base}${basePath}/ready`
+  Layer.unwrap(Effect.map(
+    // decoded first: bad options fail without loading @effect/platform-node
+    Effect.zip(parseHttpOptions(options), loadNodeHttpServer),
+    ([{ basePath, details, host, port, requestTimeoutMillis }, NodeHttpServer]) =>
+      Layer.effect(
+        HealthHttp,
+        Effect.gen(function*() {
+          const health = yield* HealthAggregator
+          const server = yield* HttpServer.HttpServer
+          yield* server.serve(makeApp(health, basePath, details))
+          const base = baseUrl(server.address, host)
+          return HealthHttp.of({
+            url: `${base}${basePath === "" ? "/" : basePath}`,
+            liveUrl: `${base}${basePath}/live`,
+            readyUrl: `${base}${basePath}/ready`
+          })
         })
-      })
-    ).pipe(
-      Layer.provide(
-        NodeHttpServer.layer(
-          () => probeServer(requestTimeoutMillis),
-          host === undefined ? { port } : { port, host }
+      ).pipe(
+        Layer.provide(
+          NodeHttpServer.layer(
+            () => probeServer(requestTimeoutMillis),
+            host === undefined ? { port } : { port, host }
+          )
         )
       )
-    )
   ))
 
 /**
@@ -214,35 +231,6 @@ const baseUrl = (address: HttpServer.HttpServer["Service"]["address"], host: str
   }
 }
 
-const validate = (options: Options) =>
-  Effect.suspend(() => {
-    const { host, path = "/health", port } = options
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      return Effect.fail(
-        new InvalidConfig({ path: "health.http.port", message: `must be an integer from 0 to 65535, got ${port}` })
-      )
-    }
-    if (!/^\/[^?#\s]*$/.test(path) || (path.length > 1 && path.endsWith("/"))) {
-      return Effect.fail(
-        new InvalidConfig({
-          path: "health.http.path",
-          message: `must start with "/", not end with "/" and hold no query, got ${JSON.stringify(path)}`
-        })
-      )
-    }
-    const requestTimeoutMillis = options.requestTimeout === undefined
-      ? DEFAULT_REQUEST_TIMEOUT_MILLIS
-      : positiveMillis(options.requestTimeout)
-    const timeoutProblem = requestTimeoutMillis === undefined
-      ? `must be a positive, finite duration, got ${String(options.requestTimeout)}`
-      : timerLimitProblem(requestTimeoutMillis)
-    if (timeoutProblem !== undefined) {
-      return Effect.fail(new InvalidConfig({ path: "health.http.requestTimeout", message: timeoutProblem }))
-    }
-    // "/" as the base would make the probes "//live": serve them at "/live" and "/ready"
-    return Effect.succeed({ basePath: path === "/" ? "" : path, host, port, requestTimeoutMillis: requestTimeoutMillis! })
-  })
-
 // Loaded on first use: `@effect/platform-node` is an optional peer needed only for this layer.
 const loadNodeHttpServer = Effect.promise(() =>
   import("@effect/platform-node/NodeHttpServer").catch((cause: unknown) => {
@@ -252,13 +240,6 @@ const loadNodeHttpServer = Effect.promise(() =>
     )
   })
 )
-
-const positiveMillis = (input: Duration.Input): number | undefined => {
-  const decoded = typeof input === "number" && Number.isNaN(input) ? Option.none() : Duration.fromInput(input)
-  if (Option.isNone(decoded)) return undefined
-  const millis = Duration.toMillis(decoded.value)
-  return Number.isFinite(millis) && millis > 0 ? millis : undefined
-}
 
 /**
  * A Node server with timeouts for a probe endpoint rather than Node's defaults (60 s for

@@ -4,7 +4,15 @@ import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { TestClock } from "effect/testing"
-import { CircuitBreaker, Config, Foundation, Infrastructure, PerformanceMonitor, RateLimiter } from "../src/index.js"
+import {
+  CircuitBreaker,
+  Config,
+  Foundation,
+  HealthAggregator,
+  Infrastructure,
+  PerformanceMonitor,
+  RateLimiter
+} from "../src/index.js"
 
 const valid = {
   breakers: { payments: { failureThreshold: 5, resetTimeout: "30 seconds" } },
@@ -44,6 +52,10 @@ const bad: ReadonlyArray<readonly [string, unknown, string]> = [
   ["unknown performance option", { performance: { windw: "1 minute" } }, "performance.windw"],
   ["performance slots shorter than 1 ms", { performance: { window: 10, slots: 100 } }, "performance.slots"],
   ["performance baseline alpha out of range", { performance: { baseline: { alpha: 2 } } }, "performance.baseline.alpha"],
+  ["unknown health option", { health: { cachettl: 1000 } }, "health.cachettl"],
+  ["unknown health.http option", { health: { http: { port: 0, detail: true } } }, "health.http.detail"],
+  ["health path ending in a slash", { health: { http: { port: 0, path: "/health/" } } }, "health.http.path"],
+  ["health cacheTtl negative", { health: { cacheTtl: -1 } }, "health.cacheTtl"],
   ["not an object", 42, ""]
 ]
 
@@ -64,6 +76,14 @@ describe("Config", () => {
       expect(error.path).toBe("breakers.b0.failureThreshold")
       expect(error.message).toContain("... and 9980 more violations")
       expect(error.message.length).toBeLessThan(5_000)
+    }))
+
+  it.effect("the health section takes the layers' defaults, and cacheTtl 0 (no cache)", () =>
+    Effect.gen(function*() {
+      const config = yield* Config.decode({ health: { cacheTtl: 0, http: { port: 0 } } })
+      expect(config.health?.http).toMatchObject({ port: 0, path: "/health", details: false })
+      expect(config.health?.cacheTtl).toBeDefined()
+      expect(config.health?.defaultTimeout).toBeDefined()
     }))
 
   it.effect("decodes a valid configuration, durations included", () =>
@@ -116,6 +136,17 @@ describe("Foundation", () => {
       yield* TestClock.adjust("11 seconds") // past the configured 10-second window
       expect((yield* monitor.snapshot("db", "query")).count).toBe(0)
     }).pipe(Effect.provide(Foundation.layer({ performance: { window: "10 seconds", slots: 2 } }))))
+
+  it.live("the health section configures the aggregator and, with http, serves the endpoint", () =>
+    Effect.gen(function*() {
+      const status = yield* HealthAggregator.systemHealth.pipe(Effect.map((report) => report.status))
+      expect(status).toBe("healthy")
+    }).pipe(
+      Effect.provide(Foundation.layer({
+        health: { cacheTtl: 0, defaultTimeout: "2 seconds", http: { port: 0, host: "127.0.0.1" } }
+      })),
+      Effect.scoped
+    ))
 
   it.effect("an invalid configuration fails the layer with InvalidConfig", () =>
     Effect.gen(function*() {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Exit, Fiber, Layer, Metric, Scope } from "effect"
+import { Context, Duration, Effect, Exit, Fiber, Layer, Metric, Scope } from "effect"
 import { TestClock } from "effect/testing"
+import * as Config from "../src/Config.js"
 import * as HealthAggregator from "../src/HealthAggregator.js"
 import { HealthComponents } from "../src/internal/runtime/healthComponents.js"
 
@@ -353,6 +354,57 @@ describe("HealthAggregator", () => {
       expect(badTtl).toMatchObject({ _tag: "InvalidConfig", path: "health.cacheTtl" })
       const tooLong = yield* Effect.flip(Layer.build(HealthAggregator.layer({ defaultTimeout: "30 days" })))
       expect(tooLong).toMatchObject({ _tag: "InvalidConfig", path: "health.defaultTimeout" })
+    }))
+
+  it.effect("an empty name is rejected at health.checks, saying why", () =>
+    withHealth((health) =>
+      Effect.gen(function*() {
+        expect(yield* Effect.flip(health.register("", Effect.succeed("healthy")))).toMatchObject({
+          _tag: "InvalidConfig",
+          path: "health.checks",
+          message: "health.checks: a check needs a non-empty name"
+        })
+      })
+    ))
+
+  it.effect("a check's unknown option fails with its path and the nearest option; every violation is listed", () =>
+    withHealth((health) =>
+      Effect.gen(function*() {
+        const ok = Effect.succeed("healthy" as const)
+        const typo = yield* Effect.flip(health.register("db", ok, { timout: "1 second" } as HealthAggregator.CheckOptions))
+        expect(typo).toMatchObject({ _tag: "InvalidConfig", path: "health.checks.db.timout" })
+        expect(typo.message).toContain('health.checks.db.timout: unknown option "timout"; did you mean "timeout"?')
+        const many = yield* Effect.flip(
+          health.register("db", ok, { timeout: 0, interval: "soon", critical: "yes" } as unknown as HealthAggregator.CheckOptions)
+        )
+        for (const field of ["timeout", "interval", "critical"]) expect(many.message).toContain(`health.checks.db.${field}: `)
+        expect(yield* health.names).toEqual([])
+      })
+    ))
+
+  it.effect("an unknown layer option fails with its path and the nearest option, as the configuration file's section does", () =>
+    Effect.gen(function*() {
+      const input = { cacheTl: "2 seconds", defaultTimeout: 0 }
+      const fromLayer = yield* Effect.flip(Layer.build(HealthAggregator.layer(input as HealthAggregator.Options)))
+      expect(fromLayer).toMatchObject({ _tag: "InvalidConfig", path: "health.cacheTl" })
+      expect(fromLayer.message).toContain('health.cacheTl: unknown option "cacheTl"; did you mean "cacheTtl"?')
+      expect(fromLayer.message).toContain("health.defaultTimeout: ")
+      const fromConfig = yield* Effect.flip(Config.decode({ health: input }))
+      expect(fromConfig).toMatchObject({ path: fromLayer.path, message: fromLayer.message })
+    }))
+
+  it.effect("cacheTtl 0 (as a number, a string or a Duration) means no cache", () =>
+    Effect.gen(function*() {
+      for (const cacheTtl of [0, "0 millis", Duration.zero] as const) {
+        const { check, state } = counted(Effect.succeed("healthy" as const))
+        yield* withHealth((health) =>
+          Effect.gen(function*() {
+            yield* health.register("db", check)
+            yield* health.systemHealth
+            yield* health.systemHealth
+          }), { cacheTtl })
+        expect(state.calls).toBe(2)
+      }
     }))
 })
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import type { Scope } from "effect"
 import { Effect, Layer } from "effect"
 import * as net from "node:net"
+import * as Config from "../src/Config.js"
 import * as HealthAggregator from "../src/HealthAggregator.js"
 import * as HealthHttp from "../src/HealthHttp.js"
 import { HealthComponents } from "../src/internal/runtime/healthComponents.js"
@@ -335,5 +336,20 @@ describe("HealthHttp", () => {
       for (const path of ["health", "/health/", "/health?x", ""]) {
         expect(yield* attempt({ port: 0, path })).toMatchObject({ _tag: "InvalidConfig", path: "health.http.path" })
       }
+    }))
+
+  it.live("an unknown option fails with its path and the nearest option, as the configuration file's section does", () =>
+    Effect.gen(function*() {
+      const input = { port: 0, detail: true, path: "/health/" }
+      const fromLayer = yield* Effect.flip(
+        Layer.build(HealthHttp.layer(input as HealthHttp.Options).pipe(Layer.provide(HealthAggregator.layer()))).pipe(
+          Effect.scoped
+        )
+      )
+      expect(fromLayer).toMatchObject({ _tag: "InvalidConfig", path: "health.http.detail" })
+      expect(fromLayer.message).toContain('health.http.detail: unknown option "detail"; did you mean "details"?')
+      expect(fromLayer.message).toContain('health.http.path: must start with "/"')
+      const fromConfig = yield* Effect.flip(Config.decode({ health: { http: input } }))
+      expect(fromConfig).toMatchObject({ path: "health.http.detail", message: fromLayer.message })
     }))
 })

@@ -6,12 +6,11 @@
  * The state is plain mutable fields owned by the aggregator: every decision on them happens
  * inside one synchronous step, which JS runs to the end, so no `Ref` is needed.
  */
-import type { Clock, Context, Fiber } from "effect"
-import { Deferred, Duration, Effect, Exit, Option } from "effect"
+import type { Clock, Context, Fiber, Scope } from "effect"
+import { Deferred, Effect, Exit } from "effect"
 import { InvalidConfig } from "../../Errors.js"
 import { metrics } from "../../Telemetry.js"
 import { registerGauge } from "../runtime/observableMetric.js"
-import { timerLimitProblem } from "../runtime/validate.js"
 import type { CheckResult } from "./result.js"
 import { fromCause, fromOutcome, isFresh, statusValue, timedOut } from "./result.js"
 import type { HealthComponent } from "../runtime/healthComponents.js"
@@ -171,25 +170,40 @@ export const stop = (entry: Entry): void => {
   entry.removeGauge = undefined
 }
 
-/** Milliseconds of a `Duration.Input` a timer can hold, or an `InvalidConfig` naming `path`. */
-export const positiveMillis = (
-  input: Duration.Input,
-  path: string
-): Effect.Effect<number, InvalidConfig> => {
-  const decoded = typeof input === "number" && Number.isNaN(input) ? Option.none() : Duration.fromInput(input)
-  if (Option.isNone(decoded)) {
-    return Effect.fail(new InvalidConfig({ path, message: `must be a duration, got ${String(input)}` }))
-  }
-  const millis = Duration.toMillis(decoded.value)
-  if (!Number.isFinite(millis) || millis <= 0) {
-    return Effect.fail(
-      new InvalidConfig({ path, message: `must be a positive, finite duration, got ${Duration.format(decoded.value)}` })
+/**
+ * Adds an entry until the caller's scope closes, with its background loop if it has an
+ * interval. A name already taken is an `InvalidConfig`, unless `replace` (a built-in component
+ * registering again), in which case the previous entry is stopped.
+ */
+export const addEntry = (
+  entries: Map<string, Entry>,
+  clock: Clock.Clock,
+  entry: Entry,
+  replace: boolean,
+  onResult: (entry: Entry) => void
+): Effect.Effect<void, InvalidConfig, Scope.Scope> =>
+  Effect.gen(function*() {
+    const previous = entries.get(entry.name)
+    if (previous !== undefined) {
+      if (!replace) {
+        return yield* new InvalidConfig({
+          path: `health.checks.${entry.name}`,
+          message: `a check named "${entry.name}" is already registered`
+        })
+      }
+      stop(previous)
+    }
+    entries.set(entry.name, entry)
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        stop(entry)
+        if (entries.get(entry.name) === entry) entries.delete(entry.name)
+      })
     )
-  }
-  // every duration of a check arms a timer (timeout, interval) or bounds one (cacheTtl)
-  const problem = timerLimitProblem(millis)
-  return problem === undefined ? Effect.succeed(millis) : Effect.fail(new InvalidConfig({ path, message: problem }))
-}
+    if (entry.intervalMs !== undefined) {
+      yield* Effect.forkScoped(backgroundLoop(clock, entry, entry.intervalMs, onResult), { startImmediately: true })
+    }
+  })
 
 /** Provides the services a check captured at registration, so it runs anywhere. */
 export const withContext = <A, E, R>(check: Effect.Effect<A, E, R>, context: Context.Context<R>): Effect.Effect<A, E> =>
