@@ -7,7 +7,7 @@ import type { Clock } from "effect"
 import { Effect, Exit } from "effect"
 import type { RuleConfig } from "./config.js"
 import type { RuleState } from "./rule.js"
-import type { Decision, Store, StoreRule } from "./store.js"
+import type { Decision, StoreRule, SyncStore } from "./store.js"
 import { ADMITTED, DENIED } from "./store.js"
 
 /**
@@ -79,8 +79,9 @@ export class MemoryRule implements StoreRule {
   }
 }
 
-export const makeMemoryStore = (rules: ReadonlyMap<string, MemoryRule>): Store<MemoryRule> => ({
+export const makeMemoryStore = (rules: ReadonlyMap<string, MemoryRule>): SyncStore<MemoryRule> => ({
   name: "memory",
+  sync: true,
   rules,
   take: (rule, key, cost, clock: Clock.Clock) =>
     takeLocal(rule.state, rule.decision, key, clock.currentTimeMillisUnsafe(), cost, rule.maxWait),

@@ -77,6 +77,9 @@ export const build = <S extends StoreRule>(
 export const makeService = <S extends StoreRule>(store: Store<S>): RateLimiter["Service"] & Internal => {
   const rules = store.rules
   const names: ReadonlyArray<string> = [...rules.keys()]
+  // one of the two, chosen once: a synchronous store's decision is taken as it is
+  const takeNow = store.sync ? store.take : undefined
+  const take = store.sync ? undefined : store.take
 
   /** Counts the decision; the failure it is, or `undefined` when admitted. */
   const refusal = (rule: S, key: string, decision: Decision): Exit.Exit<never, RateLimited | StoreUnavailable> => {
@@ -144,7 +147,8 @@ export const makeService = <S extends StoreRule>(store: Store<S>): RateLimiter["
     const rule = rules.get(name)
     if (rule === undefined) return Effect.die(notFound(name))
     if (!isCost(cost)) return Effect.die(invalidCost(cost))
-    const decision = store.take(rule, key, cost, clock)
+    if (takeNow !== undefined) return proceed(rule, key, takeNow(rule, key, cost, clock), self)
+    const decision = take!(rule, key, cost, clock)
     return isEffect(decision)
       ? Effect.flatMap(decision, (decided) => proceed(rule, key, decided, self))
       : proceed(rule, key, decision, self)
@@ -159,7 +163,8 @@ export const makeService = <S extends StoreRule>(store: Store<S>): RateLimiter["
         if (rule === undefined) return Exit.fail(notFound(name))
         const cost = options?.cost ?? 1
         if (!isCost(cost)) return Effect.die(invalidCost(cost))
-        const decision = store.take(rule, key, cost, clock)
+        if (takeNow !== undefined) return allowance(rule, key, takeNow(rule, key, cost, clock))
+        const decision = take!(rule, key, cost, clock)
         return isEffect(decision)
           ? Effect.flatMap(decision, (decided) => allowance(rule, key, decided))
           : allowance(rule, key, decision)

@@ -52,12 +52,10 @@ export interface Decision {
   readonly cancel: (() => boolean) | undefined
 }
 
-export interface Store<R extends StoreRule = StoreRule> {
+interface StoreBase<R extends StoreRule> {
   /** names the errors a store failure produces (`StoreUnavailable.store`) */
   readonly name: string
   readonly rules: ReadonlyMap<string, R>
-  /** Uses `cost` units of `key`'s allowance if they fit within `rule.maxWait`. */
-  readonly take: (rule: R, key: string, cost: number, clock: Clock.Clock) => Decision | Effect.Effect<Decision>
   /** The allowance of `key` now, using nothing. */
   readonly peek: (
     rule: R,
@@ -67,3 +65,22 @@ export interface Store<R extends StoreRule = StoreRule> {
   /** Forgets `key`: its next call starts from a fresh state. */
   readonly reset: (rule: R, key: string, clock: Clock.Clock) => Effect.Effect<void, StoreUnavailable>
 }
+
+/**
+ * A store that always decides at once (memory). Said once, by `sync`, so the service's hot
+ * path takes the decision as it is, without asking each one whether it is an effect.
+ */
+export interface SyncStore<R extends StoreRule = StoreRule> extends StoreBase<R> {
+  readonly sync: true
+  /** Uses `cost` units of `key`'s allowance if they fit within `rule.maxWait`. */
+  readonly take: (rule: R, key: string, cost: number, clock: Clock.Clock) => Decision
+}
+
+/** A store that may need I/O to decide (Redis); it decides at once when it can (an outage). */
+export interface AsyncStore<R extends StoreRule = StoreRule> extends StoreBase<R> {
+  readonly sync: false
+  /** Uses `cost` units of `key`'s allowance if they fit within `rule.maxWait`. */
+  readonly take: (rule: R, key: string, cost: number, clock: Clock.Clock) => Decision | Effect.Effect<Decision>
+}
+
+export type Store<R extends StoreRule = StoreRule> = SyncStore<R> | AsyncStore<R>

@@ -13,7 +13,7 @@ import type { RedisOutage } from "../../runtime/redisOutage.js"
 import type { Rule } from "../algorithms.js"
 import { LocalDecision, takeLocal } from "../memory.js"
 import type { RuleState } from "../rule.js"
-import type { Decision, Store, StoreRule } from "../store.js"
+import type { AsyncStore, Decision, StoreRule } from "../store.js"
 import { ADMITTED, DENIED, UNAVAILABLE } from "../store.js"
 import type { Reply } from "./script.js"
 import { algorithmCode, lua } from "./script.js"
@@ -100,7 +100,7 @@ export const makeRedisStore = (
   rules: ReadonlyMap<string, RedisRule>,
   outage: RedisOutage,
   settings: RedisStoreSettings
-): Store<RedisRule> => {
+): AsyncStore<RedisRule> => {
   const caller = settings.clockSource === "caller"
   const timeout = settings.commandTimeout
   const timeoutError = new Redis.RedisError({ cause: new Error(`no answer within ${timeout}ms`) })
@@ -160,6 +160,7 @@ export const makeRedisStore = (
 
   return {
     name: "Redis",
+    sync: false,
     rules,
     take: (rule, key, cost, clock) => {
       const now = clock.currentTimeMillisUnsafe()
