@@ -12,10 +12,9 @@
  * - `toResponse(error)` is that as an `HttpServerResponse`; `catchRejections` answers the
  *   rejections of a handler with it.
  * - The request-level rate limit: `layer(options)` on every route of an `HttpRouter`,
- *   `middleware(options).layer` on the routes it is provided to, `rateLimit(options)` around
- *   a plain app. Each request is
- *   keyed (client IP by default, honouring `trustProxy` only; a header; the user; any
- *   function), checked against a `RateLimiter` rule, and answered 429 when limited. Every
+ *   `middleware(options).layer` on some routes, `rateLimit(options)` around a plain app. A
+ *   request is keyed (client IP, honouring `trustProxy` only; a header; the user; any
+ *   function), checked against a `RateLimiter` rule and answered 429 when limited. Every
  *   response gets `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers).
  *
  * **Example** (A rate-limited API)
@@ -34,18 +33,27 @@
  *
  * @since 0.1.0
  */
-import type { Duration, Layer } from "effect"
-import { Effect } from "effect"
+import type { Effect, Layer } from "effect"
 import type { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import type * as Errors from "./Errors.js"
 import type { RateLimiter } from "./RateLimiter.js"
-import * as keys from "./internal/http/keys.js"
+import type * as keys from "./internal/http/keys.js"
+import { clientIp as clientIpStrategy, header as headerStrategy, user as userStrategy } from "./internal/http/keys.js"
 import * as internal from "./internal/http/middleware.js"
+import type * as options from "./internal/http/options.js"
 import * as problem from "./internal/http/problem.js"
+
+type Answer = HttpServerResponse.HttpServerResponse
 
 /**
  * The errors a client can act on by coming back later, the ones `catchRejections` and the
  * middleware answer: every `Errors.ProtectionError` and `StoreUnavailable`.
+ *
+ * **Example**
+ *
+ * ```ts
+ * const answer = (error: ProtectionHttp.Rejection) => ProtectionHttp.toResponse(error)
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -55,6 +63,12 @@ export type Rejection = Errors.ProtectionError | Errors.StoreUnavailable
 /**
  * What `describe` maps: the rejections, plus `InvalidConfig` and `ProtectionNotFound`, which
  * are the server's own faults (500, no `Retry-After`).
+ *
+ * **Example**
+ *
+ * ```ts
+ * const status = (error: ProtectionHttp.Describable) => ProtectionHttp.describe(error).status // => 429, 503, ...
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -67,6 +81,12 @@ export type Describable = problem.Describable
  * and a generic `detail`. With `details: true`, `detail` is the error's message and the
  * error's fields (breaker, rule, key, pool, ...) are added.
  *
+ * **Example**
+ *
+ * ```ts
+ * const body: ProtectionHttp.Problem = ProtectionHttp.describe(error).body // => { type: "about:blank", status: 503, ... }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -75,6 +95,13 @@ export type Problem = problem.Problem
 /**
  * What `describe` returns: a status, the headers (`content-type`, and `retry-after` when the
  * error has a finite hint) and the problem body, ready for any framework.
+ *
+ * **Example**
+ *
+ * ```ts
+ * const { status, headers, body }: ProtectionHttp.Description = ProtectionHttp.describe(error)
+ * expressResponse.status(status).set(headers).send(JSON.stringify(body))
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -90,14 +117,16 @@ export type Description = problem.Description
  * - `defaultRetryAfter`: the `Retry-After` for errors that carry no hint of their own
  *   (`MemoryPressure`, `PoolCheckoutTimeout`, `StoreUnavailable`); none by default.
  *
+ * **Example**
+ *
+ * ```ts
+ * const options: ProtectionHttp.DescribeOptions = { defaultRetryAfter: "5 seconds", problemType: (code) => `https://example.com/problems/${code}` }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
-export interface DescribeOptions {
-  readonly details?: boolean | undefined
-  readonly problemType?: ((code: string) => string) | undefined
-  readonly defaultRetryAfter?: Duration.Input | undefined
-}
+export type DescribeOptions = problem.DescribeOptions
 
 /**
  * Whether a value is a `Rejection` (one of the six tags, with its `code`).
@@ -105,9 +134,6 @@ export interface DescribeOptions {
  * **Example** (Guarding an unknown failure)
  *
  * ```ts
- * import { Duration } from "effect"
- * import { Errors, ProtectionHttp } from "effect-foundation"
- *
  * ProtectionHttp.isRejection(new Errors.OperationTimeout({ operation: "q", timeout: Duration.seconds(1) })) // => true
  * ProtectionHttp.isRejection(new Error("boom")) // => false
  * ```
@@ -124,12 +150,7 @@ export const isRejection: (u: unknown) => u is Rejection = problem.isRejection a
  * **Example** (An open breaker)
  *
  * ```ts
- * import { Duration } from "effect"
- * import { Errors, ProtectionHttp } from "effect-foundation"
- *
- * ProtectionHttp.describe(
- *   new Errors.CircuitBreakerOpen({ breaker: "payments", state: "Open", retryAfter: Duration.millis(2500) })
- * )
+ * ProtectionHttp.describe(new Errors.CircuitBreakerOpen({ breaker: "payments", state: "Open", retryAfter: Duration.millis(2500) }))
  * // => { status: 503, headers: { "content-type": "application/problem+json", "retry-after": "3" },
  * //      body: { type: "about:blank", title: "Service Unavailable", status: 503, code: "circuit_breaker_open",
  * //              detail: "A dependency is temporarily unavailable; retry after 3 seconds." } }
@@ -146,21 +167,14 @@ export const describe: (error: Describable, options?: DescribeOptions) => Descri
  * **Example** (Answering a rejection by hand)
  *
  * ```ts
- * import { Duration, Effect } from "effect"
- * import { HttpServerResponse } from "effect/http"
- * import { Errors, ProtectionHttp } from "effect-foundation"
- *
- * const handler = Effect.fail(new Errors.RateLimited({
- *   rule: "api", key: "k", limit: 10, remaining: 0, retryAfter: Duration.seconds(4)
- * })).pipe(Effect.catchTag("RateLimited", (error) => Effect.succeed(ProtectionHttp.toResponse(error))))
- * // => a 429 response with Retry-After: 4
+ * const limited = new Errors.RateLimited({ rule: "api", key: "k", limit: 10, remaining: 0, retryAfter: Duration.seconds(4) })
+ * ProtectionHttp.toResponse(limited).status // => 429, with Retry-After: 4
  * ```
  *
  * @since 0.1.0
  * @category mapping
  */
-export const toResponse: (error: Describable, options?: DescribeOptions) => HttpServerResponse.HttpServerResponse =
-  internal.toResponse
+export const toResponse: (error: Describable, options?: DescribeOptions) => Answer = internal.toResponse
 
 /**
  * Answers the rejections of a handler (`Rejection`) with `toResponse`; other failures pass
@@ -170,14 +184,7 @@ export const toResponse: (error: Describable, options?: DescribeOptions) => Http
  * **Example** (A handler behind a breaker)
  *
  * ```ts
- * import { Effect } from "effect"
- * import { HttpServerResponse } from "effect/http"
- * import { CircuitBreaker, ProtectionHttp } from "effect-foundation"
- *
- * const handler = Effect.succeed(HttpServerResponse.text("paid")).pipe(
- *   CircuitBreaker.protect("payments"),
- *   ProtectionHttp.catchRejections()
- * )
+ * const handler = pay.pipe(CircuitBreaker.protect("payments"), ProtectionHttp.catchRejections())
  * // open breaker => 503, Retry-After, a problem+json body without "payments"
  * ```
  *
@@ -185,31 +192,25 @@ export const toResponse: (error: Describable, options?: DescribeOptions) => Http
  * @category combinators
  */
 export const catchRejections: {
-  (options?: DescribeOptions): <E, R>(
-    self: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
-  ) => Effect.Effect<HttpServerResponse.HttpServerResponse, Exclude<E, Rejection>, R>
-  <E, R>(
-    self: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>,
-    options?: DescribeOptions
-  ): Effect.Effect<HttpServerResponse.HttpServerResponse, Exclude<E, Rejection>, R>
-} = function(first?: unknown, second?: unknown) {
-  return Effect.isEffect(first)
-    ? internal.catchRejections(first as Effect.Effect<HttpServerResponse.HttpServerResponse>, second as DescribeOptions)
-    : (self: Effect.Effect<HttpServerResponse.HttpServerResponse>) =>
-      internal.catchRejections(self, first as DescribeOptions | undefined)
-} as unknown as typeof catchRejections
+  (options?: DescribeOptions): <E, R>(self: Effect.Effect<Answer, E, R>) => Effect.Effect<Answer, Exclude<E, Rejection>, R>
+  <E, R>(self: Effect.Effect<Answer, E, R>, options?: DescribeOptions): Effect.Effect<Answer, Exclude<E, Rejection>, R>
+} = internal.catchRejectionsDual as any
 
 /**
  * How a request becomes a rate-limit key. Build one with `clientIp`, `header` or `user`, or
  * write any function of the request (returning an Effect, or a string through the `key`
  * option).
  *
+ * **Example**
+ *
+ * ```ts
+ * const byTenant: ProtectionHttp.KeyStrategy = (request) => Effect.succeed(request.headers["x-tenant"] ?? "none")
+ * ```
+ *
  * @since 0.1.0
  * @category keys
  */
-export type KeyStrategy<E = never, R = never> = (
-  request: HttpServerRequest.HttpServerRequest
-) => Effect.Effect<string, E, R>
+export type KeyStrategy<E = never, R = never> = (request: HttpServerRequest.HttpServerRequest) => Effect.Effect<string, E, R>
 
 /**
  * `trustProxy`: how far `X-Forwarded-For` is believed. Absent (or 0): not at all, the key is
@@ -218,12 +219,16 @@ export type KeyStrategy<E = never, R = never> = (
  * walked from the right while they are one of these proxies; the first other address is the
  * client.
  *
+ * **Example**
+ *
+ * ```ts
+ * const options: ProtectionHttp.ClientIpOptions = { trustProxy: ["10.0.0.0/8", "fd00::/8"] }
+ * ```
+ *
  * @since 0.1.0
  * @category keys
  */
-export interface ClientIpOptions {
-  readonly trustProxy?: number | ReadonlyArray<string> | undefined
-}
+export type ClientIpOptions = keys.ClientIpOptions
 
 /**
  * Keys a request by client IP address (IPv4-mapped IPv6 shown as IPv4). Never reads
@@ -233,17 +238,14 @@ export interface ClientIpOptions {
  * **Example** (Behind one load balancer)
  *
  * ```ts
- * import { ProtectionHttp } from "effect-foundation"
- *
- * const direct = ProtectionHttp.clientIp()                                   // socket address only
- * const behindLb = ProtectionHttp.clientIp({ trustProxy: 1 })                // one proxy hop
+ * const behindLb = ProtectionHttp.clientIp({ trustProxy: 1 }) // one proxy hop; clientIp(): the socket only
  * const byRange = ProtectionHttp.clientIp({ trustProxy: ["10.0.0.0/8", "::1"] })
  * ```
  *
  * @since 0.1.0
  * @category keys
  */
-export const clientIp: (options?: ClientIpOptions) => KeyStrategy = keys.clientIp
+export const clientIp: (options?: ClientIpOptions) => KeyStrategy = clientIpStrategy
 
 /**
  * Keys a request by a header, such as an API key. A request without it (or with it empty)
@@ -253,10 +255,7 @@ export const clientIp: (options?: ClientIpOptions) => KeyStrategy = keys.clientI
  * **Example** (Per API key)
  *
  * ```ts
- * import { ProtectionHttp } from "effect-foundation"
- *
- * const key = ProtectionHttp.header("x-api-key")
- * const options = { rule: "api", key }
+ * const options = { rule: "api", key: ProtectionHttp.header("x-api-key") }
  * ```
  *
  * @since 0.1.0
@@ -265,7 +264,7 @@ export const clientIp: (options?: ClientIpOptions) => KeyStrategy = keys.clientI
 export const header: <E = never, R = never>(
   name: string,
   options?: { readonly fallback?: KeyStrategy<E, R> | undefined }
-) => KeyStrategy<E, R> = keys.header
+) => KeyStrategy<E, R> = headerStrategy
 
 /**
  * Keys a request by its authenticated user: `identify` returns the user's id, or
@@ -275,12 +274,7 @@ export const header: <E = never, R = never>(
  * **Example** (A user id from a session service)
  *
  * ```ts
- * import { Effect } from "effect"
- * import { ProtectionHttp } from "effect-foundation"
- *
- * const key = ProtectionHttp.user((request) =>
- *   Effect.succeed(request.headers["x-user-id"]) // in real code: verify a token
- * )
+ * const key = ProtectionHttp.user((request) => Effect.succeed(request.headers["x-user-id"])) // verify a token here
  * ```
  *
  * @since 0.1.0
@@ -289,34 +283,28 @@ export const header: <E = never, R = never>(
 export const user: <E, R, E2 = never, R2 = never>(
   identify: (request: HttpServerRequest.HttpServerRequest) => Effect.Effect<string | undefined, E, R>,
   options?: { readonly fallback?: KeyStrategy<E2, R2> | undefined }
-) => KeyStrategy<E | E2, R | R2> = keys.user
+) => KeyStrategy<E | E2, R | R2> = userStrategy
 
 /**
  * Options of the rate-limit middleware.
  *
- * - `rule` (required): a rule of the `RateLimiter` in context.
- * - `key` (default `clientIp()`): a `KeyStrategy`, or a function of the request returning
- *   the key.
- * - `cost` (default 1): units per request, a positive integer or a function of the request.
- * - `policy` (default the rule's name): the policy name in the `RateLimit` fields,
- *   printable ASCII.
- * - `limit`: the quota (`q`) advertised; by default the rule's own, asked of the limiter
- *   once. `window`: the rule's window, advertised as `w` (omitted when not given: the
- *   `RateLimiter` service does not expose it).
- * - `details`, `problemType`, `defaultRetryAfter`: as in `describe`, for the 429 and the
- *   handler's rejections.
+ * - `rule` (required): a rule of the `RateLimiter`. `key` (default `clientIp()`): a
+ *   `KeyStrategy` or `(request) => string`. `cost` (default 1): a positive integer or
+ *   `(request) => number`. `policy` (default the rule's name): the name in the fields.
+ * - `limit`: the quota `q` (default: the rule's, asked of the limiter once). `window`: the
+ *   rule's window, advertised as `w` (omitted without it: the service does not expose it).
+ * - `details`, `problemType`, `defaultRetryAfter`: as in `describe`.
+ *
+ * **Example**
+ *
+ * ```ts
+ * const options: ProtectionHttp.RateLimitOptions = { rule: "api", window: "1 minute", cost: 1, policy: "public" }
+ * ```
  *
  * @since 0.1.0
  * @category models
  */
-export interface RateLimitOptions<E = never, R = never> extends DescribeOptions {
-  readonly rule: string
-  readonly key?: KeyStrategy<E, R> | ((request: HttpServerRequest.HttpServerRequest) => string) | undefined
-  readonly cost?: number | ((request: HttpServerRequest.HttpServerRequest) => number) | undefined
-  readonly policy?: string | undefined
-  readonly limit?: number | undefined
-  readonly window?: Duration.Input | undefined
-}
+export type RateLimitOptions<E = never, R = never> = options.RateLimitOptions<E, R>
 
 /**
  * The request-level rate limit as a middleware: checks the request's key against `rule`
@@ -326,28 +314,19 @@ export interface RateLimitOptions<E = never, R = never> extends DescribeOptions 
  *
  * **Details**
  *
- * This is the plain `HttpMiddleware` form, reading the `RateLimiter` from each request's
- * context: wrap an app with it (`HttpServer.serve(rateLimit(options)(app))`). On an
- * `HttpRouter`, mount `middleware(options)` (some routes) or `layer(options)` (every route)
- * instead: router middleware must not need request services, so those resolve the limiter
- * once, when built.
+ * The plain `HttpMiddleware` form, reading the `RateLimiter` from each request's context. On
+ * an `HttpRouter` use `middleware` or `layer`: router middleware cannot need request
+ * services, so those resolve the limiter when built.
  *
  * **Gotchas**
  *
- * Throws `InvalidConfig` for bad options (they are fixed configuration). An unknown rule is
- * a defect at the first request (500), as in `RateLimiter.limit`; `middleware` and `layer`
- * check it when built.
+ * Throws `InvalidConfig` for bad options. An unknown rule is a defect at the first request
+ * (500), as in `RateLimiter.limit`; `middleware` and `layer` check it when built.
  *
  * **Example** (Around a whole app)
  *
  * ```ts
- * import { Effect } from "effect"
- * import { HttpServerResponse } from "effect/http"
- * import { ProtectionHttp } from "effect-foundation"
- *
- * const app = Effect.succeed(HttpServerResponse.text("ok")).pipe(
- *   ProtectionHttp.rateLimit({ rule: "api", key: ProtectionHttp.header("x-api-key") })
- * )
+ * const app = Effect.succeed(HttpServerResponse.text("ok")).pipe(ProtectionHttp.rateLimit({ rule: "api" }))
  * // HttpServer.serve(app), with RateLimiter provided
  * ```
  *
@@ -370,18 +349,9 @@ export const rateLimit = <KE = never, KR = never>(options: RateLimitOptions<KE, 
  * **Example** (Two routes limited per API key, one free)
  *
  * ```ts
- * import { Layer } from "effect"
- * import { HttpRouter, HttpServerResponse } from "effect/http"
- * import { ProtectionHttp } from "effect-foundation"
- *
  * const PerKey = ProtectionHttp.middleware({ rule: "api", key: ProtectionHttp.header("x-api-key") }).layer
- * const App = Layer.mergeAll(
- *   Layer.mergeAll(
- *     HttpRouter.add("GET", "/a", HttpServerResponse.text("a")),
- *     HttpRouter.add("GET", "/b", HttpServerResponse.text("b"))
- *   ).pipe(Layer.provide(PerKey)),
- *   HttpRouter.add("GET", "/free", HttpServerResponse.text("free"))
- * )
+ * const Limited = Layer.mergeAll(HttpRouter.add("GET", "/a", a), HttpRouter.add("GET", "/b", b))
+ * const App = Layer.mergeAll(Limited.pipe(Layer.provide(PerKey)), HttpRouter.add("GET", "/free", free))
  * ```
  *
  * @since 0.1.0
@@ -398,24 +368,18 @@ export const middleware = <KE = never, KR = never>(options: RateLimitOptions<KE,
 
 /**
  * `rateLimit` on every route of the `HttpRouter` it is merged with (a global router
- * middleware): `Layer.mergeAll(Routes, ProtectionHttp.layer(options))`, then
- * `HttpRouter.serve`. Needs the `RateLimiter` when built, and fails with `InvalidConfig` for
- * bad options or `ProtectionNotFound` for a rule the limiter does not have.
+ * middleware): `Layer.mergeAll(Routes, ProtectionHttp.layer(options))`, then `serve`. Needs
+ * the `RateLimiter` when built; fails `InvalidConfig` (bad options) or `ProtectionNotFound`.
  *
  * **Example** (Every route, keyed by client IP behind one proxy)
  *
  * ```ts
- * import { Layer } from "effect"
- * import { HttpRouter, HttpServerResponse } from "effect/http"
- * import { ProtectionHttp, RateLimiter } from "effect-foundation"
- *
  * const App = Layer.mergeAll(
  *   HttpRouter.add("GET", "/", HttpServerResponse.text("home")),
  *   ProtectionHttp.layer({ rule: "api", window: "1 minute", key: ProtectionHttp.clientIp({ trustProxy: 1 }) })
  * )
- * const Server = HttpRouter.serve(App).pipe(
- *   Layer.provide(RateLimiter.layer({ rules: { api: { algorithm: "sliding-window", limit: 60, window: "1 minute" } } }))
- * )
+ * const Limits = RateLimiter.layer({ rules: { api: { algorithm: "sliding-window", limit: 60, window: "1 minute" } } })
+ * const Server = HttpRouter.serve(App).pipe(Layer.provide(Limits))
  * ```
  *
  * @since 0.1.0

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect } from "effect"
-import { HttpServerResponse } from "effect/http"
+import { Duration, Effect, Layer } from "effect"
+import { HttpRouter, HttpServerResponse } from "effect/http"
 import * as Errors from "../src/Errors.js"
 import * as ProtectionHttp from "../src/ProtectionHttp.js"
 
@@ -142,4 +142,24 @@ describe("ProtectionHttp.toResponse and catchRejections", () => {
       const config = yield* Effect.flip(ProtectionHttp.catchRejections(Effect.fail(samples.InvalidConfig)))
       expect(config._tag).toBe("InvalidConfig")
     }))
+})
+
+describe("ProtectionHttp.catchRejections as router middleware", () => {
+  it.live("HttpRouter.middleware(catchRejections()).layer answers a route's rejection", () =>
+    Effect.acquireUseRelease(
+      Effect.sync(() =>
+        HttpRouter.toWebHandler(
+          HttpRouter.add("GET", "/pay", Effect.fail(samples.CircuitBreakerOpen)).pipe(
+            Layer.provide(HttpRouter.middleware(ProtectionHttp.catchRejections()).layer)
+          ),
+          { disableLogger: true }
+        )
+      ),
+      ({ handler }) =>
+        Effect.gen(function*() {
+          const response = yield* Effect.promise(() => handler(new Request("http://app.test/pay")))
+          expect([response.status, response.headers.get("retry-after")]).toEqual([503, "30"])
+        }),
+      ({ dispose }) => Effect.promise(dispose)
+    ))
 })

@@ -29,7 +29,7 @@ export const parseNetwork = (input: string): IpNetwork.IpNetwork | undefined => 
     const canonical = NetAddress.toCanonical(network.success.address)
     if (canonical === network.success.address) return network.success
     const prefix = network.success.prefixLength - 96
-    const mapped = IpNetwork.fromAddress(canonical, prefix < 0 ? 0 : prefix)
+    const mapped = IpNetwork.fromAddress(canonical, Math.max(prefix, 0))
     return Result.isSuccess(mapped) ? mapped.success : undefined
   }
   const address = parseAddress(text)

@@ -6,9 +6,14 @@
 import { Effect } from "effect"
 import type { HttpServerRequest } from "effect/http"
 import { InvalidConfig } from "../../Errors.js"
-import type { ClientIpOptions, KeyStrategy } from "../../ProtectionHttp.js"
+import type { KeyStrategy } from "../../ProtectionHttp.js"
 import { clientAddress } from "./clientAddress.js"
 import { compileTrust } from "./options.js"
+
+/** Documented on `ProtectionHttp.ClientIpOptions`. */
+export interface ClientIpOptions {
+  readonly trustProxy?: number | ReadonlyArray<string> | undefined
+}
 
 export const clientIp = (options?: ClientIpOptions): KeyStrategy => {
   const trust = compileTrust(options)

@@ -12,11 +12,10 @@ import { Effect } from "effect"
 import { HttpEffect, HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { RateLimited } from "../../Errors.js"
 import { InvalidConfig, ProtectionNotFound } from "../../Errors.js"
-import type { RateLimitOptions } from "../../ProtectionHttp.js"
 import type { Allowance } from "../../RateLimiter.js"
 import { RateLimiter } from "../../RateLimiter.js"
 import { clientAddress, noTrust } from "./clientAddress.js"
-import type { Compiled } from "./options.js"
+import type { Compiled, RateLimitOptions } from "./options.js"
 import { compile } from "./options.js"
 import { limitField, policyField, seconds } from "./fields.js"
 import type { Describable, DescribeOptions } from "./problem.js"
@@ -37,6 +36,14 @@ export const catchRejections = <E, R>(
     (error: E): error is E & Describable => isRejection(error),
     (error) => Effect.succeed(toResponse(error, options))
   )
+
+/** `catchRejections` data-first or piped (dispatch on whether the first argument is an Effect). */
+export const catchRejectionsDual = function(first?: unknown, second?: unknown) {
+  return Effect.isEffect(first)
+    ? catchRejections(first as Effect.Effect<HttpServerResponse.HttpServerResponse>, second as DescribeOptions)
+    : (self: Effect.Effect<HttpServerResponse.HttpServerResponse>) =>
+      catchRejections(self, first as DescribeOptions | undefined)
+}
 
 type Limiter = RateLimiter["Service"]
 

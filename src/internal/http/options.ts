@@ -5,12 +5,25 @@
  */
 import { Duration, Schema } from "effect"
 import { InvalidConfig } from "../../Errors.js"
-import type { ClientIpOptions, RateLimitOptions } from "../../ProtectionHttp.js"
+import type { HttpServerRequest } from "effect/http"
+import type { KeyStrategy } from "../../ProtectionHttp.js"
+import type { ClientIpOptions } from "./keys.js"
+import type { DescribeOptions } from "./problem.js"
 import { decodeSync } from "../runtime/options.js"
 import { DurationInput, NonNegativeInt, PositiveInt } from "../runtime/schemas.js"
 import { noTrust, parseNetwork } from "./clientAddress.js"
 import type { Trust } from "./clientAddress.js"
 import { isPolicyName, quoted } from "./fields.js"
+
+/** Documented on `ProtectionHttp.RateLimitOptions`. */
+export interface RateLimitOptions<E = never, R = never> extends DescribeOptions {
+  readonly rule: string
+  readonly key?: KeyStrategy<E, R> | ((request: HttpServerRequest.HttpServerRequest) => string) | undefined
+  readonly cost?: number | ((request: HttpServerRequest.HttpServerRequest) => number) | undefined
+  readonly policy?: string | undefined
+  readonly limit?: number | undefined
+  readonly window?: Duration.Input | undefined
+}
 
 const PolicyName = Schema.String.pipe(Schema.check(Schema.makeFilter((name: string) =>
   isPolicyName(name) ? undefined : "must be a non-empty string of printable ASCII characters"
