@@ -64,14 +64,39 @@ const nonNegativeFinite = Schema.makeFilter<Duration.Duration>((duration) =>
 // milliseconds, NaN rejected (Duration.millis would turn it into a zero duration)
 const FiniteMillis = Schema.Finite.pipe(Schema.decodeTo(Schema.Duration, SchemaTransformation.durationFromMillis))
 
+const part = Schema.optional(Schema.Finite)
+// The other forms of a `Duration.Input`, so `setAlert` takes what `record` takes: nanoseconds
+// as a bigint, [seconds, nanos], or { weeks, days, ..., nanoseconds }.
+const OtherDurationForms = Schema.Union([
+  Schema.BigInt,
+  Schema.Tuple([Schema.Finite, Schema.Finite]),
+  Schema.Struct({
+    weeks: part,
+    days: part,
+    hours: part,
+    minutes: part,
+    seconds: part,
+    milliseconds: part,
+    microseconds: part,
+    nanoseconds: part
+  })
+]).pipe(Schema.decodeTo(
+  Schema.Duration,
+  SchemaTransformation.transform({
+    decode: (input) => Duration.fromInputUnsafe(input),
+    encode: (duration) => Duration.toNanosUnsafe(duration)
+  })
+))
+
 /**
  * The fixed alert thresholds of one pair (`PerformanceMonitor.AlertThresholdsSchema`), keyed
- * by metric: a p99 latency (a `Duration`, a string or milliseconds; 0 alerts on any traffic)
- * and an error rate in [0, 1].
+ * by metric: a p99 latency (any `Duration.Input`: a `Duration`, a string, milliseconds, a
+ * bigint of nanoseconds, [seconds, nanos] or a `{ seconds, ... }` object; finite and >= 0, and
+ * 0 alerts on any traffic) and an error rate in [0, 1].
  */
 export const AlertThresholds = Schema.Struct({
   latency_p99: Schema.optionalKey(
-    Schema.Union([Schema.Duration, Schema.DurationFromString, FiniteMillis]).pipe(
+    Schema.Union([Schema.Duration, Schema.DurationFromString, FiniteMillis, OtherDurationForms]).pipe(
       Schema.check(nonNegativeFinite)
     )
   ),

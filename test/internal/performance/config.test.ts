@@ -23,7 +23,11 @@ describe("performance options", () => {
     expect(parseAlertThreshold("s", "o", "latency_p99", Duration.seconds(1))).toBe(1_000)
     expect(parseAlertThreshold("s", "o", "latency_p99", "250 millis")).toBe(250)
     expect(parseAlertThreshold("s", "o", "latency_p99", 0)).toBe(0)
-    for (const bad of [Number.NaN, -1, Number.POSITIVE_INFINITY, "soon"]) {
+    // the rest of Duration.Input, as record takes it
+    expect(parseAlertThreshold("s", "o", "latency_p99", 5_000_000n)).toBe(5)
+    expect(parseAlertThreshold("s", "o", "latency_p99", [1, 500_000_000])).toBe(1_500)
+    expect(parseAlertThreshold("s", "o", "latency_p99", { seconds: 1, milliseconds: 5 })).toBe(1_005)
+    for (const bad of [Number.NaN, -1, Number.POSITIVE_INFINITY, "soon", "Infinity", [Number.NaN, 0], { seconds: Number.NaN }]) {
       const error = parseAlertThreshold("s", "o", "latency_p99", bad)
       expect(error).toBeInstanceOf(InvalidConfig)
       expect((error as InvalidConfig).path).toBe("performance.alerts.s.o.latency_p99")
