@@ -57,3 +57,10 @@ export * as CircuitBreakerRedis from "./CircuitBreakerRedis.js"
  * @since 0.1.0
  */
 export * as RateLimiterRedis from "./RateLimiterRedis.js"
+
+/**
+ * Protection errors as HTTP answers and a request-level rate limit for `effect/http`.
+ *
+ * @since 0.2.0
+ */
+export * as ProtectionHttp from "./ProtectionHttp.js"
