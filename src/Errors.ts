@@ -59,7 +59,10 @@ export const fastConstructor = <
  * **Example**
  *
  * ```ts
- * Effect.succeed(1).pipe(
+ * import { Duration, Effect } from "effect"
+ * import { CircuitBreaker } from "effect-foundation"
+ *
+ * const charge = Effect.succeed(1).pipe(
  *   CircuitBreaker.protect("payments"),
  *   Effect.catchTag("CircuitBreakerOpen", (e) => Effect.succeed(`retry in ${Duration.format(e.retryAfter)}`))
  * )
@@ -91,7 +94,10 @@ export class CircuitBreakerOpen extends Schema.TaggedError<CircuitBreakerOpen>()
  * **Example**
  *
  * ```ts
- * Effect.succeed(1).pipe(
+ * import { Duration, Effect } from "effect"
+ * import { RateLimiter } from "effect-foundation"
+ *
+ * const call = Effect.succeed(1).pipe(
  *   RateLimiter.limit("api", "client-7"),
  *   Effect.catchTag("RateLimited", (e) => Effect.fail(`429, Retry-After: ${Math.ceil(Duration.toSeconds(e.retryAfter))}`))
  * )
@@ -123,7 +129,12 @@ export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited"
  * **Example**
  *
  * ```ts
- * Pool.use(Db, (connection) => query(connection)).pipe(
+ * import { Context, Effect } from "effect"
+ * import { Pool } from "effect-foundation"
+ *
+ * class Db extends Context.Service<Db, Pool.Pool<{ readonly query: (sql: string) => Effect.Effect<number> }>>()("app/Db") {}
+ *
+ * const count = Pool.use(Db, (connection) => connection.query("select count(*) from orders")).pipe(
  *   Effect.catchTag("PoolCheckoutTimeout", (e) => Effect.fail(`busy: ${e.waiting} waiting`))
  * )
  * ```
@@ -151,7 +162,11 @@ export class PoolCheckoutTimeout extends Schema.TaggedError<PoolCheckoutTimeout>
  * **Example**
  *
  * ```ts
- * handler.pipe(MemoryManager.guard, Effect.catchTag("MemoryPressure", () => Effect.succeed("503 busy")))
+ * import { Effect } from "effect"
+ * import { MemoryManager } from "effect-foundation"
+ *
+ * const handler = Effect.succeed("200 ok")
+ * const shedding = handler.pipe(MemoryManager.guard, Effect.catchTag("MemoryPressure", () => Effect.succeed("503 busy")))
  * ```
  *
  * @since 0.1.0
@@ -176,7 +191,14 @@ export class MemoryPressure extends Schema.TaggedError<MemoryPressure>()("Memory
  * **Example**
  *
  * ```ts
- * slowCall.pipe(Infrastructure.protect({ timeout: "2 seconds" }), Effect.catchTag("OperationTimeout", (e) => Effect.succeed(e.message)))
+ * import { Effect } from "effect"
+ * import { Infrastructure } from "effect-foundation"
+ *
+ * const slowCall = Effect.sleep("5 seconds").pipe(Effect.as("done"))
+ * const bounded = slowCall.pipe(
+ *   Infrastructure.protect({ timeout: "2 seconds" }),
+ *   Effect.catchTag("OperationTimeout", (e) => Effect.succeed(e.message))
+ * )
  * ```
  *
  * @since 0.1.0
@@ -199,7 +221,12 @@ export class OperationTimeout extends Schema.TaggedError<OperationTimeout>()("Op
  * **Example**
  *
  * ```ts
- * Layer.build(CircuitBreaker.layer({ breakers: { db: { failureThreshold: 0 } } })).pipe(
+ * import { Effect, Layer } from "effect"
+ * import { CircuitBreaker } from "effect-foundation"
+ *
+ * const path = Layer.build(CircuitBreaker.layer({ breakers: { db: { failureThreshold: 0 } } })).pipe(
+ *   Effect.scoped,
+ *   Effect.map(() => "valid"),
  *   Effect.catchTag("InvalidConfig", (e) => Effect.succeed(e.path)) // "breakers.db.failureThreshold"
  * )
  * ```
@@ -222,7 +249,13 @@ export class InvalidConfig extends Schema.TaggedError<InvalidConfig>()("InvalidC
  * **Example**
  *
  * ```ts
- * breakers.state("unknown").pipe(Effect.catchTag("ProtectionNotFound", (e) => Effect.succeed(e.kind)))
+ * import { Effect } from "effect"
+ * import { CircuitBreaker } from "effect-foundation"
+ *
+ * const kind = CircuitBreaker.CircuitBreaker.use((breakers) => breakers.state("unknown")).pipe(
+ *   Effect.map((status) => status.state),
+ *   Effect.catchTag("ProtectionNotFound", (e) => Effect.succeed(e.kind))
+ * )
  * ```
  *
  * @since 0.1.0
@@ -245,7 +278,11 @@ export class ProtectionNotFound extends Schema.TaggedError<ProtectionNotFound>()
  * **Example**
  *
  * ```ts
- * limited.pipe(Effect.catchTag("StoreUnavailable", () => Effect.succeed("limiter store down: degrade")))
+ * import { Effect } from "effect"
+ * import { RateLimiter } from "effect-foundation"
+ *
+ * const limited = Effect.succeed("ok").pipe(RateLimiter.limit("api", "client-7"))
+ * const degraded = limited.pipe(Effect.catchTag("StoreUnavailable", () => Effect.succeed("limiter store down: degrade")))
  * ```
  *
  * @since 0.1.0

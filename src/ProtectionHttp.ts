@@ -52,6 +52,8 @@ type Answer = HttpServerResponse.HttpServerResponse
  * **Example**
  *
  * ```ts
+ * import { ProtectionHttp } from "effect-foundation"
+ *
  * const answer = (error: ProtectionHttp.Rejection) => ProtectionHttp.toResponse(error)
  * ```
  *
@@ -67,6 +69,8 @@ export type Rejection = Errors.ProtectionError | Errors.StoreUnavailable
  * **Example**
  *
  * ```ts
+ * import { ProtectionHttp } from "effect-foundation"
+ *
  * const status = (error: ProtectionHttp.Describable) => ProtectionHttp.describe(error).status // => 429, 503, ...
  * ```
  *
@@ -84,6 +88,9 @@ export type Describable = problem.Describable
  * **Example**
  *
  * ```ts
+ * import { ProtectionHttp } from "effect-foundation"
+ *
+ * declare const error: ProtectionHttp.Describable
  * const body: ProtectionHttp.Problem = ProtectionHttp.describe(error).body // => { type: "about:blank", status: 503, ... }
  * ```
  *
@@ -99,6 +106,11 @@ export type Problem = problem.Problem
  * **Example**
  *
  * ```ts
+ * import { ProtectionHttp } from "effect-foundation"
+ *
+ * declare const error: ProtectionHttp.Describable
+ * // any framework: here, an Express-like response
+ * declare const expressResponse: { status(code: number): { set(headers: object): { send(body: string): void } } }
  * const { status, headers, body }: ProtectionHttp.Description = ProtectionHttp.describe(error)
  * expressResponse.status(status).set(headers).send(JSON.stringify(body))
  * ```
@@ -120,6 +132,8 @@ export type Description = problem.Description
  * **Example**
  *
  * ```ts
+ * import { ProtectionHttp } from "effect-foundation"
+ *
  * const options: ProtectionHttp.DescribeOptions = { defaultRetryAfter: "5 seconds", problemType: (code) => `https://example.com/problems/${code}` }
  * ```
  *
@@ -134,6 +148,9 @@ export type DescribeOptions = problem.DescribeOptions
  * **Example** (Guarding an unknown failure)
  *
  * ```ts
+ * import { Duration } from "effect"
+ * import { Errors, ProtectionHttp } from "effect-foundation"
+ *
  * ProtectionHttp.isRejection(new Errors.OperationTimeout({ operation: "q", timeout: Duration.seconds(1) })) // => true
  * ProtectionHttp.isRejection(new Error("boom")) // => false
  * ```
@@ -150,6 +167,9 @@ export const isRejection: (u: unknown) => u is Rejection = problem.isRejection a
  * **Example** (An open breaker)
  *
  * ```ts
+ * import { Duration } from "effect"
+ * import { Errors, ProtectionHttp } from "effect-foundation"
+ *
  * ProtectionHttp.describe(new Errors.CircuitBreakerOpen({ breaker: "payments", state: "Open", retryAfter: Duration.millis(2500) }))
  * // => { status: 503, headers: { "content-type": "application/problem+json", "retry-after": "3" },
  * //      body: { type: "about:blank", title: "Service Unavailable", status: 503, code: "circuit_breaker_open",
@@ -167,6 +187,9 @@ export const describe: (error: Describable, options?: DescribeOptions) => Descri
  * **Example** (Answering a rejection by hand)
  *
  * ```ts
+ * import { Duration } from "effect"
+ * import { Errors, ProtectionHttp } from "effect-foundation"
+ *
  * const limited = new Errors.RateLimited({ rule: "api", key: "k", limit: 10, remaining: 0, retryAfter: Duration.seconds(4) })
  * ProtectionHttp.toResponse(limited).status // => 429, with Retry-After: 4
  * ```
@@ -184,6 +207,11 @@ export const toResponse: (error: Describable, options?: DescribeOptions) => Answ
  * **Example** (A handler behind a breaker)
  *
  * ```ts
+ * import { Effect } from "effect"
+ * import { HttpServerResponse } from "effect/http"
+ * import { CircuitBreaker, ProtectionHttp } from "effect-foundation"
+ *
+ * const pay = Effect.succeed(HttpServerResponse.text("paid"))
  * const handler = pay.pipe(CircuitBreaker.protect("payments"), ProtectionHttp.catchRejections())
  * // open breaker => 503, Retry-After, a problem+json body without "payments"
  * ```
@@ -204,6 +232,9 @@ export const catchRejections: {
  * **Example**
  *
  * ```ts
+ * import { Effect } from "effect"
+ * import { ProtectionHttp } from "effect-foundation"
+ *
  * const byTenant: ProtectionHttp.KeyStrategy = (request) => Effect.succeed(request.headers["x-tenant"] ?? "none")
  * ```
  *
@@ -222,6 +253,8 @@ export type KeyStrategy<E = never, R = never> = (request: HttpServerRequest.Http
  * **Example**
  *
  * ```ts
+ * import { ProtectionHttp } from "effect-foundation"
+ *
  * const options: ProtectionHttp.ClientIpOptions = { trustProxy: ["10.0.0.0/8", "fd00::/8"] }
  * ```
  *
@@ -238,6 +271,8 @@ export type ClientIpOptions = keys.ClientIpOptions
  * **Example** (Behind one load balancer)
  *
  * ```ts
+ * import { ProtectionHttp } from "effect-foundation"
+ *
  * const behindLb = ProtectionHttp.clientIp({ trustProxy: 1 }) // one proxy hop; clientIp(): the socket only
  * const byRange = ProtectionHttp.clientIp({ trustProxy: ["10.0.0.0/8", "::1"] })
  * ```
@@ -255,6 +290,8 @@ export const clientIp: (options?: ClientIpOptions) => KeyStrategy = clientIpStra
  * **Example** (Per API key)
  *
  * ```ts
+ * import { ProtectionHttp } from "effect-foundation"
+ *
  * const options = { rule: "api", key: ProtectionHttp.header("x-api-key") }
  * ```
  *
@@ -274,6 +311,9 @@ export const header: <E = never, R = never>(
  * **Example** (A user id from a session service)
  *
  * ```ts
+ * import { Effect } from "effect"
+ * import { ProtectionHttp } from "effect-foundation"
+ *
  * const key = ProtectionHttp.user((request) => Effect.succeed(request.headers["x-user-id"])) // verify a token here
  * ```
  *
@@ -298,6 +338,8 @@ export const user: <E, R, E2 = never, R2 = never>(
  * **Example**
  *
  * ```ts
+ * import { ProtectionHttp } from "effect-foundation"
+ *
  * const options: ProtectionHttp.RateLimitOptions = { rule: "api", window: "1 minute", cost: 1, policy: "public" }
  * ```
  *
@@ -326,6 +368,10 @@ export type RateLimitOptions<E = never, R = never> = options.RateLimitOptions<E,
  * **Example** (Around a whole app)
  *
  * ```ts
+ * import { Effect } from "effect"
+ * import { HttpServerResponse } from "effect/http"
+ * import { ProtectionHttp } from "effect-foundation"
+ *
  * const app = Effect.succeed(HttpServerResponse.text("ok")).pipe(ProtectionHttp.rateLimit({ rule: "api" }))
  * // HttpServer.serve(app), with RateLimiter provided
  * ```
@@ -349,6 +395,13 @@ export const rateLimit = <KE = never, KR = never>(options: RateLimitOptions<KE, 
  * **Example** (Two routes limited per API key, one free)
  *
  * ```ts
+ * import { Layer } from "effect"
+ * import { HttpRouter, HttpServerResponse } from "effect/http"
+ * import { ProtectionHttp } from "effect-foundation"
+ *
+ * const a = HttpServerResponse.text("a")
+ * const b = HttpServerResponse.text("b")
+ * const free = HttpServerResponse.text("free")
  * const PerKey = ProtectionHttp.middleware({ rule: "api", key: ProtectionHttp.header("x-api-key") }).layer
  * const Limited = Layer.mergeAll(HttpRouter.add("GET", "/a", a), HttpRouter.add("GET", "/b", b))
  * const App = Layer.mergeAll(Limited.pipe(Layer.provide(PerKey)), HttpRouter.add("GET", "/free", free))
@@ -374,6 +427,10 @@ export const middleware = <KE = never, KR = never>(options: RateLimitOptions<KE,
  * **Example** (Every route, keyed by client IP behind one proxy)
  *
  * ```ts
+ * import { Layer } from "effect"
+ * import { HttpRouter, HttpServerResponse } from "effect/http"
+ * import { ProtectionHttp, RateLimiter } from "effect-foundation"
+ *
  * const App = Layer.mergeAll(
  *   HttpRouter.add("GET", "/", HttpServerResponse.text("home")),
  *   ProtectionHttp.layer({ rule: "api", window: "1 minute", key: ProtectionHttp.clientIp({ trustProxy: 1 }) })
