@@ -12,7 +12,7 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { Duration, Effect, Layer } from "effect"
 import { HttpRouter, HttpServer, HttpServerResponse } from "effect/http"
 import { createServer } from "node:http"
-import * as ProtectionHttp from "../src/ProtectionHttp.js"
+import * as RateLimitHttp from "../src/RateLimitHttp.js"
 import { Errors, RateLimiter } from "../src/index.js"
 
 const Routes = Layer.mergeAll(
@@ -26,7 +26,7 @@ const Routes = Layer.mergeAll(
 )
 
 // Every route of the router: limited per client IP (the socket's address: no proxy is trusted)
-const App = Layer.mergeAll(Routes, ProtectionHttp.layer({ rule: "api", window: "1 minute" }))
+const App = Layer.mergeAll(Routes, RateLimitHttp.layer({ rule: "api", window: "1 minute" }))
 
 const Limits = RateLimiter.layer({
   rules: { api: { algorithm: "sliding-window", limit: 5, window: "1 minute" } }

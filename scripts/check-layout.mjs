@@ -23,7 +23,7 @@ const implementsModules = {
   performance: ["PerformanceMonitor.ts"],
   health: ["HealthAggregator.ts", "HealthHttp.ts"],
   protection: ["Protection.ts", "Infrastructure.ts"],
-  http: ["ProtectionHttp.ts"],
+  http: ["ProtectionHttp.ts", "RateLimitHttp.ts"],
   runtime: []
 }
 

@@ -64,3 +64,10 @@ export * as RateLimiterRedis from "./RateLimiterRedis.js"
  * @since 0.2.0
  */
 export * as ProtectionHttp from "./ProtectionHttp.js"
+
+/**
+ * A request-level rate limit for `effect/http`, with the IETF `RateLimit` header fields.
+ *
+ * @since 0.2.0
+ */
+export * as RateLimitHttp from "./RateLimitHttp.js"

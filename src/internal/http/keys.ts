@@ -6,11 +6,11 @@
 import { Effect } from "effect"
 import type { HttpServerRequest } from "effect/http"
 import { InvalidConfig } from "../../Errors.js"
-import type { KeyStrategy } from "../../ProtectionHttp.js"
+import type { KeyStrategy } from "../../RateLimitHttp.js"
 import { clientAddress } from "./clientAddress.js"
 import { compileTrust } from "./options.js"
 
-/** Documented on `ProtectionHttp.ClientIpOptions`. */
+/** Documented on `RateLimitHttp.ClientIpOptions`. */
 export interface ClientIpOptions {
   readonly trustProxy?: number | ReadonlyArray<string> | undefined
 }

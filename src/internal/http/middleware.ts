@@ -146,7 +146,7 @@ export const keyStrategy = (key: ((request: any) => unknown) | undefined) =>
       return Effect.isEffect(result) ? result as Effect.Effect<string, any, any> : Effect.succeed(String(result))
     }
 
-/** `ProtectionHttp.rateLimit`: the limiter comes from each request's context. */
+/** `RateLimitHttp.rateLimit`: the limiter comes from each request's context. */
 export const rateLimit = (options: RateLimitOptions<any, any>) => {
   const compiled = compile(options)
   if (compiled instanceof InvalidConfig) throw compiled
@@ -169,8 +169,8 @@ const resolved = (options: RateLimitOptions<any, any>) =>
     return make(compiled, Effect.succeed(limiter), keyStrategy(compiled.key)) as any
   })
 
-/** `ProtectionHttp.middleware`: for the routes it is provided to. */
+/** `RateLimitHttp.middleware`: for the routes it is provided to. */
 export const middleware = (options: RateLimitOptions<any, any>) => HttpRouter.middleware(resolved(options))
 
-/** `ProtectionHttp.layer`: on every route of the router. */
+/** `RateLimitHttp.layer`: on every route of the router. */
 export const layer = (options: RateLimitOptions<any, any>) => HttpRouter.middleware(resolved(options), { global: true })

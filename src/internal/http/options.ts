@@ -6,7 +6,7 @@
 import { Duration, Schema } from "effect"
 import { InvalidConfig } from "../../Errors.js"
 import type { HttpServerRequest } from "effect/http"
-import type { KeyStrategy } from "../../ProtectionHttp.js"
+import type { KeyStrategy } from "../../RateLimitHttp.js"
 import type { ClientIpOptions } from "./keys.js"
 import type { DescribeOptions } from "./problem.js"
 import { decodeSync } from "../runtime/options.js"
@@ -15,7 +15,7 @@ import { noTrust, parseNetwork } from "./clientAddress.js"
 import type { Trust } from "./clientAddress.js"
 import { isPolicyName, quoted } from "./fields.js"
 
-/** Documented on `ProtectionHttp.RateLimitOptions`. */
+/** Documented on `RateLimitHttp.RateLimitOptions`. */
 export interface RateLimitOptions<E = never, R = never> extends DescribeOptions {
   readonly rule: string
   readonly key?: KeyStrategy<E, R> | ((request: HttpServerRequest.HttpServerRequest) => string) | undefined

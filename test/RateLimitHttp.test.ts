@@ -5,7 +5,7 @@ import { HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "e
 import { TestClock } from "effect/testing"
 import { createServer } from "node:http"
 import { CircuitBreakerOpen, MemoryPressure } from "../src/Errors.js"
-import * as ProtectionHttp from "../src/ProtectionHttp.js"
+import * as RateLimitHttp from "../src/RateLimitHttp.js"
 import * as RateLimiter from "../src/RateLimiter.js"
 
 const rules = {
@@ -70,7 +70,7 @@ const times = <A, E, R>(n: number, effect: Effect.Effect<A, E, R>) => Effect.for
 
 describe("ProtectionHttp middleware on a real server", () => {
   it.live("allowed responses carry RateLimit-Policy and RateLimit with a decreasing r", () =>
-    served(ProtectionHttp.layer({ rule: "api", window: "1 minute" }), (get) =>
+    served(RateLimitHttp.layer({ rule: "api", window: "1 minute" }), (get) =>
       Effect.gen(function*() {
         const answers = yield* times(3, get("/hello"))
         expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200])
@@ -81,7 +81,7 @@ describe("ProtectionHttp middleware on a real server", () => {
       })))
 
   it.live("the limited request is 429 with Retry-After, both fields and a problem body", () =>
-    served(ProtectionHttp.layer({ rule: "api", window: "1 minute", policy: "public" }), (get) =>
+    served(RateLimitHttp.layer({ rule: "api", window: "1 minute", policy: "public" }), (get) =>
       Effect.gen(function*() {
         yield* times(3, get("/hello"))
         const limited = yield* get("/hello")
@@ -103,7 +103,7 @@ describe("ProtectionHttp middleware on a real server", () => {
       })))
 
   it.live("without trustProxy a spoofed X-Forwarded-For does not change the key", () =>
-    served(ProtectionHttp.layer({ rule: "api" }), (get) =>
+    served(RateLimitHttp.layer({ rule: "api" }), (get) =>
       Effect.gen(function*() {
         const answers = yield* Effect.forEach(["1.1.1.1", "2.2.2.2", "3.3.3.3", "4.4.4.4"], (spoofed) =>
           get("/hello", { "x-forwarded-for": spoofed }))
@@ -113,7 +113,7 @@ describe("ProtectionHttp middleware on a real server", () => {
       })))
 
   it.live("with trustProxy: 1 the last X-Forwarded-For entry is the key", () =>
-    served(ProtectionHttp.layer({ rule: "api", key: ProtectionHttp.clientIp({ trustProxy: 1 }) }), (get) =>
+    served(RateLimitHttp.layer({ rule: "api", key: RateLimitHttp.clientIp({ trustProxy: 1 }) }), (get) =>
       Effect.gen(function*() {
         const first = yield* times(4, get("/hello", { "x-forwarded-for": "6.6.6.6, 203.0.113.7" }))
         expect(first.map((answer) => answer.status)).toEqual([200, 200, 200, 429])
@@ -126,7 +126,7 @@ describe("ProtectionHttp middleware on a real server", () => {
 
   it.live("with a trusted proxy list, the first untrusted address from the right is the key", () =>
     served(
-      ProtectionHttp.layer({ rule: "api", key: ProtectionHttp.clientIp({ trustProxy: ["127.0.0.0/8", "10.0.0.0/8"] }) }),
+      RateLimitHttp.layer({ rule: "api", key: RateLimitHttp.clientIp({ trustProxy: ["127.0.0.0/8", "10.0.0.0/8"] }) }),
       (get) =>
         Effect.gen(function*() {
           const viaTwo = yield* times(3, get("/hello", { "x-forwarded-for": "203.0.113.9, 10.1.2.3" }))
@@ -137,7 +137,7 @@ describe("ProtectionHttp middleware on a real server", () => {
     ))
 
   it.live("keys by header, falling back to the client IP without it", () =>
-    served(ProtectionHttp.layer({ rule: "api", key: ProtectionHttp.header("X-Api-Key") }), (get) =>
+    served(RateLimitHttp.layer({ rule: "api", key: RateLimitHttp.header("X-Api-Key") }), (get) =>
       Effect.gen(function*() {
         const alice = yield* times(4, get("/hello", { "x-api-key": "alice" }))
         expect(alice.map((answer) => answer.status)).toEqual([200, 200, 200, 429])
@@ -147,7 +147,7 @@ describe("ProtectionHttp middleware on a real server", () => {
 
   it.live("keys by any function, with its cost", () =>
     served(
-      ProtectionHttp.layer({
+      RateLimitHttp.layer({
         rule: "wide",
         key: (request) => request.url.split("?")[1] ?? "none",
         cost: (request) => (request.url.includes("heavy") ? 40 : 1)
@@ -163,9 +163,9 @@ describe("ProtectionHttp middleware on a real server", () => {
 
   it.live("keys by the authenticated user, an Effect of the request", () =>
     served(
-      ProtectionHttp.layer({
+      RateLimitHttp.layer({
         rule: "api",
-        key: ProtectionHttp.user((request) => Effect.succeed(request.headers["x-user"]))
+        key: RateLimitHttp.user((request) => Effect.succeed(request.headers["x-user"]))
       }),
       (get) =>
         Effect.gen(function*() {
@@ -176,7 +176,7 @@ describe("ProtectionHttp middleware on a real server", () => {
     ))
 
   it.live("a handler failing CircuitBreakerOpen answers 503 with Retry-After and no breaker name", () =>
-    served(ProtectionHttp.layer({ rule: "wide" }), (get) =>
+    served(RateLimitHttp.layer({ rule: "wide" }), (get) =>
       Effect.gen(function*() {
         const answer = yield* get("/breaker")
         expect(answer.status).toBe(503)
@@ -194,14 +194,14 @@ describe("ProtectionHttp middleware on a real server", () => {
       })))
 
   it.live("shed load from the handler is 503, with defaultRetryAfter when the error has no hint", () =>
-    served(ProtectionHttp.layer({ rule: "wide", defaultRetryAfter: "5 seconds" }), (get) =>
+    served(RateLimitHttp.layer({ rule: "wide", defaultRetryAfter: "5 seconds" }), (get) =>
       Effect.gen(function*() {
         const answer = yield* get("/shed")
         expect([answer.status, answer.retryAfter, answer.body.code]).toEqual([503, "5", "memory_pressure"])
       })))
 
   it.live("details: true exposes the names for internal callers", () =>
-    served(ProtectionHttp.layer({ rule: "wide", details: true }), (get) =>
+    served(RateLimitHttp.layer({ rule: "wide", details: true }), (get) =>
       Effect.gen(function*() {
         const answer = yield* get("/breaker")
         expect(answer.body).toMatchObject({ breaker: "payments-db", state: "Open" })
@@ -209,7 +209,7 @@ describe("ProtectionHttp middleware on a real server", () => {
       })))
 
   it.live("a failure the middleware does not map still carries the fields (500)", () =>
-    served(ProtectionHttp.layer({ rule: "wide" }), (get) =>
+    served(RateLimitHttp.layer({ rule: "wide" }), (get) =>
       Effect.gen(function*() {
         const answer = yield* get("/boom")
         expect(answer.status).toBe(500)
@@ -228,7 +228,7 @@ describe("ProtectionHttp middleware on a real server", () => {
         HttpRouter.serve(
           Layer.mergeAll(
             HttpRouter.add("GET", "/limited", HttpServerResponse.text("l")).pipe(
-              Layer.provide(ProtectionHttp.middleware({ rule: "api" }).layer)
+              Layer.provide(RateLimitHttp.middleware({ rule: "api" }).layer)
             ),
             HttpRouter.add("GET", "/free", HttpServerResponse.text("f"))
           ),
@@ -242,7 +242,7 @@ describe("ProtectionHttp middleware on a real server", () => {
 
   it.effect("layer fails with ProtectionNotFound for a rule the limiter does not have", () =>
     Effect.gen(function*() {
-      const exit = yield* Layer.build(ProtectionHttp.layer({ rule: "nope" })).pipe(
+      const exit = yield* Layer.build(RateLimitHttp.layer({ rule: "nope" })).pipe(
         Effect.provide(Layer.mergeAll(HttpRouter.layer, RateLimiter.layer({ rules }))),
         Effect.exit
       )
@@ -250,13 +250,13 @@ describe("ProtectionHttp middleware on a real server", () => {
     }))
 })
 
-describe("ProtectionHttp.rateLimit around an app, without a server", () => {
+describe("RateLimitHttp.rateLimit around an app, without a server", () => {
   const request = (headers: Record<string, string> = {}) =>
     HttpServerRequest.fromWeb(new Request("http://app.test/x", { headers }))
 
   it.effect("under TestClock, the window resets and r comes back", () =>
     Effect.gen(function*() {
-      const app = ProtectionHttp.rateLimit({ rule: "api", window: "1 minute", key: () => "k" })(
+      const app = RateLimitHttp.rateLimit({ rule: "api", window: "1 minute", key: () => "k" })(
         Effect.succeed(HttpServerResponse.text("ok"))
       )
       const run = Effect.provideService(app, HttpServerRequest.HttpServerRequest, request())
@@ -270,12 +270,12 @@ describe("ProtectionHttp.rateLimit around an app, without a server", () => {
     }).pipe(Effect.provide(RateLimiter.layer({ rules }))))
 
   it("throws InvalidConfig for bad options, naming the field", () => {
-    expect(() => ProtectionHttp.rateLimit({ rule: "" })).toThrow(/rule/)
-    expect(() => ProtectionHttp.rateLimit({ rule: "api", cost: 0 })).toThrow(/cost/)
-    expect(() => ProtectionHttp.rateLimit({ rule: "api", policy: "naïve" })).toThrow(/policy/)
-    expect(() => ProtectionHttp.rateLimit({ rule: "api", limits: 3 } as any)).toThrow(/did you mean "limit"/)
-    expect(() => ProtectionHttp.clientIp({ trustProxy: ["10.0.0.0/33"] })).toThrow(/trustProxy\.0/)
-    expect(() => ProtectionHttp.clientIp({ trustProxy: -1 })).toThrow(/trustProxy/)
-    expect(() => ProtectionHttp.header("x api key")).toThrow(/header/)
+    expect(() => RateLimitHttp.rateLimit({ rule: "" })).toThrow(/rule/)
+    expect(() => RateLimitHttp.rateLimit({ rule: "api", cost: 0 })).toThrow(/cost/)
+    expect(() => RateLimitHttp.rateLimit({ rule: "api", policy: "naïve" })).toThrow(/policy/)
+    expect(() => RateLimitHttp.rateLimit({ rule: "api", limits: 3 } as any)).toThrow(/did you mean "limit"/)
+    expect(() => RateLimitHttp.clientIp({ trustProxy: ["10.0.0.0/33"] })).toThrow(/trustProxy\.0/)
+    expect(() => RateLimitHttp.clientIp({ trustProxy: -1 })).toThrow(/trustProxy/)
+    expect(() => RateLimitHttp.header("x api key")).toThrow(/header/)
   })
 })
