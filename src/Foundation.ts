@@ -117,35 +117,111 @@ const fromDecoded = (config: Config.FoundationConfig, options: Options) => {
 }
 
 /**
- * Builds every service from a configuration (JSON-shaped: durations as strings or millis).
- * Invalid configuration fails with `InvalidConfig` naming the path and the reason.
+ * Builds every service from a configuration written in code. The parameter is typed, so a
+ * literal with a misspelled key (`breakerz`) or an unknown algorithm is a compile error; the
+ * configuration is also decoded (strictly: an unknown key fails with its path and the nearest
+ * known one), so anything the type cannot say (a negative limit) fails with `InvalidConfig`.
+ *
+ * **Gotchas**
+ *
+ * Data from outside the program (a parsed file, a request body) is not a
+ * `FoundationConfigInput` until it is decoded: use `layerConfig` (environment and file), or
+ * `Config.decode(input)` with `layerDecoded`.
+ *
+ * **Example** (Everything from one literal)
+ *
+ * ```ts
+ * import { Foundation } from "effect-foundation"
+ *
+ * const Live = Foundation.layer({
+ *   breakers: { payments: { failureThreshold: 5, resetTimeout: "30 seconds" } },
+ *   protections: { checkout: { circuitBreaker: "payments", timeout: "2 seconds" } }
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category layers
  */
 export const layer = (
-  config: unknown,
+  config: Config.FoundationConfigInput,
   options: Options = {}
 ): Layer.Layer<Services, InvalidConfig | HttpServerError.ServeError> =>
   Layer.unwrap(Effect.map(Config.decode(config), (decoded) => fromDecoded(decoded, options)))
 
 /**
- * Reads the configuration through effect's `Config` and builds every service: the file named
- * by `FOUNDATION_CONFIG_FILE`, else the JSON in `FOUNDATION_CONFIG`, else the defaults.
+ * Builds every service from a configuration already decoded (by `Config.decode`, `load` or
+ * `Foundation.config`): the entry for data that came from outside the program.
+ *
+ * **Example** (A JSON document from anywhere)
+ *
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { Config, Foundation } from "effect-foundation"
+ *
+ * const fromJson = (text: string) =>
+ *   Layer.unwrap(Effect.map(Config.decode(JSON.parse(text)), (config) => Foundation.layerDecoded(config)))
+ * ```
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerDecoded = (
+  config: Config.FoundationConfig,
+  options: Options = {}
+): Layer.Layer<Services, InvalidConfig | HttpServerError.ServeError> => fromDecoded(config, options)
+
+/**
+ * Reads the configuration (see `load`) and builds every service.
+ *
+ * **Example** (Configured by the environment)
+ *
+ * ```ts
+ * import { Foundation } from "effect-foundation"
+ *
+ * // FOUNDATION_CONFIG_FILE=/etc/app/foundation.json, or FOUNDATION_CONFIG='{"breakers":{...}}',
+ * // or variables such as FOUNDATION_MEMORY_REJECT_AT=high
+ * const Live = Foundation.layerConfig()
+ * ```
  *
  * @since 0.1.0
  * @category layers
  */
 export const layerConfig = (options: Options = {}): Layer.Layer<Services, InvalidConfig | HttpServerError.ServeError> =>
-  Layer.unwrap(Effect.map(load, (input) => layer(input, options)))
+  Layer.unwrap(Effect.map(load, (decoded) => fromDecoded(decoded, options)))
 
 /**
- * The configuration as `layerConfig` finds it (parsed JSON, not yet decoded).
+ * The whole configuration as an effect `Config`, read from the current `ConfigProvider` under
+ * `foundation` (from the environment: `FOUNDATION_MEMORY_CHECK_INTERVAL=2 seconds`, with
+ * `ConfigProvider.constantCase`; from a JSON provider: `{ foundation: { memory: { ... } } }`),
+ * so it composes with an application's own `Config` values.
+ *
+ * **Example** (Next to the application's own settings)
+ *
+ * ```ts
+ * import { Config as EffectConfig, Effect } from "effect"
+ * import { Foundation } from "effect-foundation"
+ *
+ * const settings = EffectConfig.all({ port: EffectConfig.Int("PORT"), foundation: Foundation.config })
+ * const program = Effect.gen(function*() {
+ *   const { foundation, port } = yield* settings
+ *   return { port, breakers: Object.keys(foundation.breakers ?? {}) }
+ * })
+ * ```
+ *
+ * @since 0.2.0
+ * @category loading
+ */
+export const config: EffectConfig.Config<Config.FoundationConfig> = EffectConfig.schema(Config.FoundationConfig, "foundation")
+
+/**
+ * The configuration as `layerConfig` finds it, decoded: the JSON file named by
+ * `FOUNDATION_CONFIG_FILE`, else the JSON in `FOUNDATION_CONFIG`, else `Foundation.config`
+ * (variables under `FOUNDATION_`; none set means every default).
  *
  * @since 0.1.0
  * @category loading
  */
-export const load: Effect.Effect<unknown, InvalidConfig> = Effect.gen(function*() {
+export const load: Effect.Effect<Config.FoundationConfig, InvalidConfig> = Effect.gen(function*() {
   const file = yield* EffectConfig.option(EffectConfig.String("FOUNDATION_CONFIG_FILE")).pipe(
     Effect.mapError((error) => new InvalidConfig({ path: "FOUNDATION_CONFIG_FILE", message: String(error) }))
   )
@@ -155,12 +231,15 @@ export const load: Effect.Effect<unknown, InvalidConfig> = Effect.gen(function*(
       catch: (error) =>
         new InvalidConfig({ path: "FOUNDATION_CONFIG_FILE", message: `cannot read ${file.value}: ${String(error)}` })
     })
-    return yield* parseJson(text, `FOUNDATION_CONFIG_FILE (${file.value})`)
+    return yield* Config.decode(yield* parseJson(text, `FOUNDATION_CONFIG_FILE (${file.value})`))
   }
   const inline = yield* EffectConfig.option(EffectConfig.String("FOUNDATION_CONFIG")).pipe(
     Effect.mapError((error) => new InvalidConfig({ path: "FOUNDATION_CONFIG", message: String(error) }))
   )
-  return Option.isSome(inline) ? yield* parseJson(inline.value, "FOUNDATION_CONFIG") : {}
+  if (Option.isSome(inline)) return yield* Config.decode(yield* parseJson(inline.value, "FOUNDATION_CONFIG"))
+  return yield* config.pipe(
+    Effect.mapError((error) => new InvalidConfig({ path: "foundation", message: error.message }))
+  )
 })
 
 const parseJson = (text: string, path: string) =>

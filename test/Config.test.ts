@@ -14,7 +14,7 @@ import {
   RateLimiter
 } from "../src/index.js"
 
-const valid = {
+const valid: Config.FoundationConfigInput = {
   breakers: { payments: { failureThreshold: 5, resetTimeout: "30 seconds" } },
   rateLimits: { api: { algorithm: "gcra", limit: 100, window: "1 minute", burst: 10 } },
   pools: { db: { size: 4, maxOverflow: 2, checkoutTimeout: 500 } },
