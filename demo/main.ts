@@ -17,6 +17,7 @@ import { readFileSync } from "node:fs"
 import {
   CircuitBreaker,
   CircuitBreakerRedis,
+  Config,
   Foundation,
   HealthAggregator,
   HealthHttp,
@@ -200,10 +201,12 @@ const redisUrl = process.env.REDIS_URL
 const Redis = redisUrl === undefined
   ? undefined
   : RateLimiterRedis.layerClient({ url: redisUrl }).pipe(Layer.orDie)
-const foundation = Redis === undefined ? Foundation.layer(config) : Foundation.layer(config, {
-  rateLimiter: (rules) => RateLimiterRedis.layer({ rules, prefix: "demo:rl" }).pipe(Layer.provide(Redis)),
-  circuitBreaker: (options) => CircuitBreakerRedis.layer({ ...options, prefix: "demo:cb" }).pipe(Layer.provide(Redis))
-})
+// DEMO_CONFIG comes from outside the program: decoded (strictly) before anything is built
+const foundation = Layer.unwrap(Effect.map(Config.decode(config), (decoded) =>
+  Redis === undefined ? Foundation.layerDecoded(decoded) : Foundation.layerDecoded(decoded, {
+    rateLimiter: (rules) => RateLimiterRedis.layer({ rules, prefix: "demo:rl" }).pipe(Layer.provide(Redis)),
+    circuitBreaker: (options) => CircuitBreakerRedis.layer({ ...options, prefix: "demo:cb" }).pipe(Layer.provide(Redis))
+  })))
 const Live = Layer.mergeAll(
   InventoryPool,
   HealthHttp.layer({ port: Number(process.env.DEMO_HEALTH_PORT ?? 0), host: "127.0.0.1" })
