@@ -19,7 +19,11 @@ const makeTimeout = Errors.fastConstructor(Errors.PoolCheckoutTimeout, "PoolChec
 
 /** One pool's waiters: what a `Waiter` needs from its pool, and the timer that expires them. */
 export interface Waiters<A> {
-  /** how many of this pool's waiter resumptions are nested on the stack right now */
+  /**
+   * How many of this pool's waiter resumptions are nested on the stack right now. Per pool,
+   * not global: a chain of hand-offs nests through one pool's returns, and a chain that
+   * alternates between pools is still bounded (by this limit times the pools in it).
+   */
   depth: number
   /** the error a timed-out waiter fails with (read right after it left the queue) */
   readonly timedOut: () => Errors.PoolCheckoutTimeout
