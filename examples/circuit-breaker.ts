@@ -6,7 +6,7 @@
  *   npx tsx examples/circuit-breaker.ts
  */
 import { Effect, Stream } from "effect"
-import { CircuitBreaker } from "../src/index.js"
+import { CircuitBreaker } from "effect-foundation"
 
 let apiDown = false
 const chargeCard = (amount: number) =>

@@ -9,7 +9,7 @@
  * Run: npx tsx examples/health.ts
  */
 import { Effect, Layer } from "effect"
-import { HealthAggregator, HealthHttp } from "../src/index.js"
+import { HealthAggregator, HealthHttp } from "effect-foundation"
 
 const get = (url: string) =>
   Effect.promise(async () => {

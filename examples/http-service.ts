@@ -12,8 +12,8 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { Duration, Effect, Layer } from "effect"
 import { HttpRouter, HttpServer, HttpServerResponse } from "effect/http"
 import { createServer } from "node:http"
-import * as RateLimitHttp from "../src/RateLimitHttp.js"
-import { Errors, RateLimiter } from "../src/index.js"
+
+import { Errors, RateLimiter, RateLimitHttp } from "effect-foundation"
 
 const Routes = Layer.mergeAll(
   HttpRouter.add("GET", "/hello", HttpServerResponse.text("hello")),

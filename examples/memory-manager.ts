@@ -10,7 +10,7 @@
  * Run: npx tsx examples/memory-manager.ts
  */
 import { Effect, Fiber, Layer, Stream } from "effect"
-import { MemoryManager } from "../src/index.js"
+import { MemoryManager } from "effect-foundation"
 
 const percent = (ratio: number) => `${(ratio * 100).toFixed(1)}%`
 const megabytes = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`

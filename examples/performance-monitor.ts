@@ -9,7 +9,7 @@
  * Run: npx tsx examples/performance-monitor.ts
  */
 import { Effect, Fiber, Random, Stream } from "effect"
-import { PerformanceMonitor } from "../src/index.js"
+import { PerformanceMonitor } from "effect-foundation"
 
 /** a fake dependency call: `base` ms plus jitter, failing `failureRate` of the time */
 const call = (base: number, failureRate: number) =>

@@ -7,7 +7,7 @@
  *   npx tsx examples/pool.ts
  */
 import { Context, Effect } from "effect"
-import { Errors, Pool } from "../src/index.js"
+import { Errors, Pool } from "effect-foundation"
 
 interface Connection {
   readonly id: number

@@ -10,7 +10,7 @@
 import { Context, Effect, Layer } from "effect"
 import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
-import { CircuitBreaker, Infrastructure, Pool, RateLimiter } from "../src/index.js"
+import { CircuitBreaker, Infrastructure, Pool, RateLimiter } from "effect-foundation"
 
 // --- two upstream servers on loopback -------------------------------------------------------
 let flakyDown = true

@@ -9,7 +9,7 @@
  * Run: npx tsx examples/rate-limiter.ts
  */
 import { Clock, Duration, Effect } from "effect"
-import { RateLimiter } from "../src/index.js"
+import { RateLimiter } from "effect-foundation"
 
 const Limits = RateLimiter.layer({
   rules: {

@@ -8,7 +8,7 @@
  * Without REDIS_URL it says so and exits 0.
  */
 import { Duration, Effect, Layer } from "effect"
-import { RateLimiter, RateLimiterRedis } from "../src/index.js"
+import { RateLimiter, RateLimiterRedis } from "effect-foundation"
 
 const url = process.env.REDIS_URL
 if (url === undefined || url === "") {
