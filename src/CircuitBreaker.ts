@@ -12,7 +12,8 @@
  *
  * Breakers are keyed by name. Names listed in `breakers` use their own policy; any other name
  * gets a breaker from `defaults` on first use (per-host breakers), up to `maxBreakers` of them,
- * least recently used evicted first. Trip rules (any of which opens the circuit): consecutive
+ * least recently used evicted first; with `maxBreakers: 0` any other name fails
+ * `ProtectionNotFound`, suggesting the nearest configured one. Trip rules (any of which opens the circuit): consecutive
  * failures, `failureThreshold` failures within `monitorWindow`, a failure rate over the last
  * `slidingWindowSize` calls, and a slow-call rate. See `docs/circuit-breaker.md`.
  *
@@ -40,53 +41,66 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, Duration, Effect, Layer, PubSub, Stream } from "effect"
+import type { Duration } from "effect"
+import { Clock, Context, Effect, Layer, PubSub, Stream } from "effect"
 import { dual } from "effect/Function"
-import type { CircuitBreakerOpen, InvalidConfig, OperationTimeout } from "./Errors.js"
-import { ProtectionNotFound } from "./Errors.js"
-import type { BreakerPolicyInput, NormalizedPolicy } from "./internal/circuitBreaker/policy.js"
-import { normalize } from "./internal/circuitBreaker/policy.js"
-import type { Breaker } from "./internal/circuitBreaker/registry.js"
-import { BreakerGuard, Registry, serviceFrom } from "./internal/circuitBreaker/registry.js"
-import type { Transition as TransitionEvent } from "./internal/circuitBreaker/registry.js"
+import type { CircuitBreakerOpen, OperationTimeout, ProtectionNotFound } from "./Errors.js"
+import { InvalidConfig } from "./Errors.js"
+import type { PolicyWithCode } from "./internal/circuitBreaker/options.js"
+import { OptionsSchema as OptionsSchemaStruct, resolve } from "./internal/circuitBreaker/options.js"
+import { PolicySchema as PolicySchemaStruct } from "./internal/circuitBreaker/policy.js"
+import { BreakerGuard, Registry, serviceFrom, type Transition as TransitionEvent } from "./internal/circuitBreaker/registry.js"
 import * as Circuit from "./internal/circuitBreaker/circuit.js"
-import { healthComponents } from "./internal/circuitBreaker/health.js"
-import { HealthComponents } from "./internal/runtime/healthComponents.js"
+import { registerHealth } from "./internal/circuitBreaker/health.js"
+import { statusOf } from "./internal/circuitBreaker/status.js"
 import { guarded } from "./internal/runtime/guardedCall.js"
-import { Violations } from "./internal/runtime/validate.js"
 
 /**
- * A breaker's policy. Every field is optional; with none, the breaker opens after 5
- * consecutive failures and stays open 30 seconds.
+ * The Schema of one breaker's policy, data only: each field with its constraint and default
+ * (see `BreakerPolicy`), the rules between fields as checks. `layer`, the configuration file
+ * and `Foundation` decode through it.
+ *
+ * **Example** (The defaults a policy decodes to)
+ *
+ * ```ts
+ * import { Schema } from "effect"
+ * import { CircuitBreaker } from "effect-foundation"
+ *
+ * const policy = Schema.decodeUnknownSync(CircuitBreaker.PolicySchema)({ failureThreshold: 3 })
+ * // policy.halfOpenMaxCalls => 1
+ * ```
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const PolicySchema = PolicySchemaStruct
+
+/**
+ * A breaker's policy: `PolicySchema`'s fields plus the code part, `isFailure`. Every field is
+ * optional; with none, the breaker opens after 5 consecutive failures and stays open 30 s.
  *
  * - `failureThreshold`: failures that open the circuit: consecutive ones, or, with
- *   `monitorWindow`, within that window (Fuse's `{n, window}`). Default 5 when no rate rule
- *   is given.
+ *   `monitorWindow`, within that window. Default 5 when no rate rule is given.
  * - `failureRateThreshold` (0..1]: open when this share of the last `slidingWindowSize` calls
- *   (default 100) failed, once at least `minimumCalls` (default 10) were made.
- * - `slowCallDuration` + `slowCallRateThreshold`: open when this share of recent calls took
- *   at least `slowCallDuration` (a slow success still counts as slow).
- * - `resetTimeout` (default 30s): time Open before the next call becomes a probe.
- * - `backoff: { factor, max }`: each failed probe multiplies the next reset timeout by
- *   `factor`, up to `max`; a successful probe brings it back to `resetTimeout`.
+ *   (default max(100, `minimumCalls`)) failed, once at least `minimumCalls` (default 10) ran.
+ * - `slowCallDuration` + `slowCallRateThreshold` (together or not at all): open when this
+ *   share of recent calls took at least `slowCallDuration` (a slow success counts as slow).
+ * - `resetTimeout` (default 30 s): time Open before the next call becomes a probe.
+ * - `backoff: { factor >= 1, max >= resetTimeout }`: each failed probe multiplies the next
+ *   reset timeout by `factor`, up to `max`; a successful probe brings it back.
  * - `halfOpenMaxCalls` (default 1): concurrent probes admitted in HalfOpen.
- * - `callTimeout`: a call running longer is interrupted, fails `OperationTimeout`, and counts
- *   as a failure. At most 2^31 - 1 ms (about 24.8 days), the longest a timer can wait.
- * - `maxWaitInHalfOpen` (default 60 s, or `callTimeout` when longer): how long probes may hold
- *   HalfOpen. A probe still running after it is counted as lost: the circuit reopens as of that
- *   moment (with backoff, like a failed probe) and the probe's late result is ignored. Without
- *   it, a probe that never returns (no `callTimeout`, a hung socket) would keep the breaker
- *   HalfOpen, rejecting every call, for good (resilience4j's `maxWaitDurationInHalfOpenState`).
- *   The default is longer than any sane call, so a slow probe is not cut short, and short
- *   enough that a lost probe costs about a minute. It must be >= `callTimeout` and at most
- *   2^31 - 1 ms. No timer is armed: the first call or result after the wait decides.
- * - `isFailure(cause)`: which failures count (default: every failure and defect). A failure it
- *   rejects counts as a success: the dependency answered. Interruption never counts.
- * - `critical`: when a `HealthAggregator` is present, an open breaker makes the system
+ * - `callTimeout`: a longer call is interrupted, fails `OperationTimeout` and counts as a failure.
+ * - `maxWaitInHalfOpen` (default 60 s, or `callTimeout` when longer; must be >= `callTimeout`):
+ *   how long probes may hold HalfOpen; a probe still running then is lost, the circuit reopens
+ *   (with backoff) and its late result is ignored, so a hung probe cannot block for good.
+ * - `isFailure(cause)` (code, not in the Schema): which failures count (default: every failure
+ *   and defect); one it rejects counts as a success. Interruption never counts.
+ * - `critical` (default false): with a `HealthAggregator`, an open breaker makes the system
  *   unhealthy rather than degraded.
  *
+ * `callTimeout` and `maxWaitInHalfOpen` bound a wait: at most 2^31 - 1 ms (about 24.8 days).
  * `resetTimeout`, `backoff.max`, `monitorWindow` and `slowCallDuration` are only compared with
- * the clock (no timer is armed), so the timer bound does not apply to them.
+ * the clock, so that bound does not apply to them.
  *
  * **Example** (A probe that hangs is given up after 10 seconds)
  *
@@ -101,7 +115,7 @@ import { Violations } from "./internal/runtime/validate.js"
  * @since 0.1.0
  * @category models
  */
-export interface BreakerPolicy extends BreakerPolicyInput {}
+export interface BreakerPolicy extends PolicyWithCode {}
 
 /**
  * @since 0.1.0
@@ -143,15 +157,41 @@ export interface BreakerStatus {
 export type Transition = TransitionEvent
 
 /**
+ * The Schema of the options, data only: `{ defaults, breakers, maxBreakers }`. `layer`, the
+ * configuration file's `circuitBreaker` section and `Foundation` decode through it, strictly:
+ * an unknown key fails `InvalidConfig` with its path and the nearest option's name.
+ *
+ * **Example** (Decoding options from JSON)
+ *
+ * ```ts
+ * import { Schema } from "effect"
+ * import { CircuitBreaker } from "effect-foundation"
+ *
+ * const options = Schema.decodeUnknownSync(CircuitBreaker.OptionsSchema)({ breakers: { db: {} } })
+ * // options.maxBreakers => 1000
+ * ```
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const OptionsSchema = OptionsSchemaStruct
+
+/**
+ * The options as written in code: `OptionsSchema`'s, each policy with its code part.
+ *
+ * - `defaults`: the policy of breakers created on first use of a name not in `breakers`.
+ * - `breakers`: breakers by name, each with its own policy.
+ * - `maxBreakers` (default 1000): how many breakers may be created from `defaults`, least
+ *   recently used evicted first. `0`: none, so only the names in `breakers` exist and any other
+ *   fails `ProtectionNotFound` naming the nearest configured one (a typo cannot silently get a
+ *   breaker of its own).
+ *
  * @since 0.1.0
  * @category models
  */
-export interface Options {
-  /** the policy of breakers created on first use of an unlisted name */
-  readonly defaults?: BreakerPolicy
-  readonly breakers?: Readonly<Record<string, BreakerPolicy>>
-  /** cap on breakers created from `defaults` (default 1000); least recently used evicted first */
-  readonly maxBreakers?: number
+export interface Options extends Omit<typeof OptionsSchema.Encoded, "defaults" | "breakers"> {
+  readonly defaults?: BreakerPolicy | undefined
+  readonly breakers?: Readonly<Record<string, BreakerPolicy>> | undefined
 }
 
 /**
@@ -161,23 +201,28 @@ export interface Options {
  * @category services
  */
 export class CircuitBreaker extends Context.Service<CircuitBreaker, {
-  /** protects `self` with the breaker `breaker` */
-  readonly execute: (
-    breaker: string
-  ) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | CircuitBreakerOpen | OperationTimeout, R>
+  /** protects `self` with the breaker `breaker` (errors as for `protect`) */
+  readonly execute: (breaker: string) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | BreakerError, R>
+  /** fails `ProtectionNotFound` (naming the nearest breaker) when `breaker` has none */
   readonly state: (breaker: string) => Effect.Effect<BreakerStatus, ProtectionNotFound>
-  /** forces Closed, forgetting counts and backoff */
+  /** forces Closed, forgetting counts and backoff; `ProtectionNotFound` as for `state` */
   readonly reset: (breaker: string) => Effect.Effect<void, ProtectionNotFound>
-  /** forces Open for one reset timeout (creating the breaker from defaults if needed) */
-  readonly trip: (breaker: string) => Effect.Effect<void>
+  /**
+   * forces Open for one reset timeout, creating the breaker from defaults if needed; fails
+   * `ProtectionNotFound` only with `maxBreakers: 0` and a name not in `breakers`
+   */
+  readonly trip: (breaker: string) => Effect.Effect<void, ProtectionNotFound>
   readonly names: Effect.Effect<ReadonlyArray<string>>
   /** every transition of every breaker, from subscription on */
   readonly transitions: Stream.Stream<Transition>
 }>()("effect-foundation/CircuitBreaker") {}
 
 /**
- * Builds the circuit breakers. Fails with `InvalidConfig` naming the breaker and field when a
- * policy is invalid (zero or negative thresholds or durations, rates outside (0, 1], NaN).
+ * Builds the circuit breakers. The options are decoded through `OptionsSchema` (the code part
+ * checked beside it), strictly: a bad or unknown option fails `InvalidConfig` whose `path`
+ * names the first (`breakers.payments.failureThreshold`) and whose message lists every one as
+ * `path: message`, an unknown key with the nearest option's name. The configuration file's
+ * `circuitBreaker` section reads the same, each path under `circuitBreaker.`.
  *
  * **Example** (Per-host breakers from defaults)
  *
@@ -204,21 +249,13 @@ export const layer = (options: Options = {}): Layer.Layer<CircuitBreaker, Invali
  * @category constructors
  */
 export const make = Effect.fnUntraced(function*(options: Options = {}) {
-  const violations = new Violations()
-  const defaults = normalize(options.defaults, "defaults", violations)
-  const policies = new Map<string, NormalizedPolicy>()
-  for (const [name, policy] of Object.entries(options.breakers ?? {})) {
-    if (name.length === 0) violations.add("breakers", "names must be non-empty")
-    const normalized = normalize(policy, `breakers.${name}`, violations)
-    if (normalized !== undefined) policies.set(name, normalized)
-  }
-  const maxBreakers = violations.integer("maxBreakers", options.maxBreakers, 1) ?? 1000
-  const invalid = violations.toError()
-  if (invalid !== undefined) return yield* invalid
+  const resolved = resolve(options)
+  if (resolved instanceof InvalidConfig) return yield* resolved
+  const { defaults, maxBreakers, policies } = resolved
 
   const context = yield* Effect.context<never>()
   const pubsub = yield* PubSub.unbounded<Transition>()
-  const registry = new Registry(defaults!, policies, maxBreakers, context, pubsub)
+  const registry = new Registry(defaults, policies, maxBreakers, context, pubsub)
   yield* Effect.addFinalizer(() =>
     Effect.sync(() => {
       registry.close()
@@ -240,37 +277,13 @@ export const make = Effect.fnUntraced(function*(options: Options = {}) {
   )
   yield* registerHealth(registry)
 
-  const statusOf = (breaker: Breaker, now: number): BreakerStatus => {
-    const c = breaker.circuit
-    const open = c.state !== Circuit.CLOSED
-    return {
-      breaker: breaker.name,
-      state: Circuit.stateNames[c.state]!,
-      failures: c.failures,
-      successes: c.successes,
-      rejected: c.rejected,
-      consecutiveFailures: c.consecutiveFailures,
-      ...(open ? { openedAt: c.openedAt } : {}),
-      ...(c.state === Circuit.OPEN ? { retryAfter: Duration.millis(Math.max(0, c.reopenAt - now)) } : {}),
-      ...(registry.leases !== undefined ? { failedShares: breaker.failedShares } : {})
-    }
-  }
   const find = (name: string) =>
-    Effect.suspend(() => {
-      const breaker = registry.find(name)
-      return breaker === undefined
-        ? Effect.fail(new ProtectionNotFound({ kind: "circuit_breaker", protection: name }))
-        : Effect.succeed(breaker)
-    })
+    Effect.suspend(() => Effect.fromNullishOr(registry.find(name)).pipe(Effect.mapError(() => registry.notFound(name))))
   return CircuitBreaker.of(withRegistry(registry, {
     execute: (breaker: string) => <A, E, R>(self: Effect.Effect<A, E, R>) =>
-      guarded(self, guardFor(registry, breaker, self)) as Effect.Effect<
-        A,
-        E | CircuitBreakerOpen | OperationTimeout,
-        R
-      >,
+      guarded(self, guardFor(registry, breaker, self)) as Effect.Effect<A, E | BreakerError, R>,
     state: (name: string) =>
-      Effect.flatMap(find(name), (breaker) => Effect.map(Clock.currentTimeMillis, (now) => statusOf(breaker, now))),
+      Effect.flatMap(find(name), (breaker) => Effect.map(Clock.currentTimeMillis, (now) => statusOf(registry, breaker, now))),
     reset: (name: string) =>
       Effect.flatMap(find(name), (breaker) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) =>
@@ -281,11 +294,13 @@ export const make = Effect.fnUntraced(function*(options: Options = {}) {
           }))),
     trip: (name: string) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        Effect.sync(() => {
+        Effect.suspend(() => {
           const breaker = registry.resolve(name)
+          if (breaker === undefined) return Effect.fail(registry.notFound(name))
           const from = breaker.circuit.state
           Circuit.trip(breaker.circuit, now, breaker.policy.core)
           registry.transition(breaker, from, Circuit.OPEN, now)
+          return Effect.void
         })),
     names: Effect.sync(() => registry.all().map((b) => b.name)),
     transitions: Stream.fromPubSub(pubsub)
@@ -308,14 +323,28 @@ let lastContext: unknown = undefined
 let lastService: CircuitBreaker["Service"] | undefined = undefined
 
 /**
+ * What a protected call can fail with besides its own errors. A type cannot know the policy,
+ * so it names all three: `CircuitBreakerOpen` (rejected without running), `OperationTimeout`
+ * (only when the breaker's policy has a `callTimeout`), `ProtectionNotFound` (only with
+ * `maxBreakers: 0` and a name not in `breakers`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type BreakerError = CircuitBreakerOpen | OperationTimeout | ProtectionNotFound
+
+/**
  * Protects an effect with the named breaker of the `CircuitBreaker` in context.
  *
  * **Details**
  *
  * The breaker is looked up when the effect runs, so a protected effect can be built once and
  * run many times. A rejected call fails `CircuitBreakerOpen` (with `retryAfter`) without
- * running the effect; with a `callTimeout` in the policy, a slow call fails
- * `OperationTimeout`.
+ * running the effect. The other errors depend on options no type can see:
+ * `OperationTimeout` happens only when the policy has a `callTimeout`, and
+ * `ProtectionNotFound` only with `maxBreakers: 0` for a name not in `breakers` (its message
+ * names the nearest configured breaker). With `maxBreakers` above 0 an unlisted name gets a
+ * breaker from `defaults`, so it never fails `ProtectionNotFound`.
  *
  * **Example** (Data-last and data-first)
  *
@@ -331,19 +360,10 @@ let lastService: CircuitBreaker["Service"] | undefined = undefined
  * @category combinators
  */
 export const protect: {
-  (breaker: string): <A, E, R>(
-    self: Effect.Effect<A, E, R>
-  ) => Effect.Effect<A, E | CircuitBreakerOpen | OperationTimeout, R | CircuitBreaker>
-  <A, E, R>(
-    self: Effect.Effect<A, E, R>,
-    breaker: string
-  ): Effect.Effect<A, E | CircuitBreakerOpen | OperationTimeout, R | CircuitBreaker>
+  (breaker: string): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | BreakerError, R | CircuitBreaker>
+  <A, E, R>(self: Effect.Effect<A, E, R>, breaker: string): Effect.Effect<A, E | BreakerError, R | CircuitBreaker>
 } = dual(2, <A, E, R>(self: Effect.Effect<A, E, R>, breaker: string) =>
-  guarded(self, new ContextGuard(breaker, self)) as Effect.Effect<
-    A,
-    E | CircuitBreakerOpen | OperationTimeout,
-    R | CircuitBreaker
-  >)
+  guarded(self, new ContextGuard(breaker, self)) as Effect.Effect<A, E | BreakerError, R | CircuitBreaker>)
 
 /**
  * A guard that finds the service in the running fiber's context. With our own service it
@@ -376,9 +396,3 @@ const guardFor = (registry: Registry, name: string, self: Effect.Effect<any, any
   guard.self = self
   return guard
 }
-
-const registerHealth = Effect.fnUntraced(function*(registry: Registry) {
-  const components = yield* Effect.serviceOption(HealthComponents)
-  if (components._tag === "None") return
-  for (const component of healthComponents(registry)) yield* components.value.register(component)
-})

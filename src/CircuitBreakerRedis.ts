@@ -153,7 +153,9 @@ const makeShared = Effect.fnUntraced(function*(options: RedisOptions) {
   const invalid = violations.toError()
   if (invalid !== undefined) return yield* invalid
 
-  const service = yield* make(options)
+  // the shared layer's own options are not the breakers': `make` rejects keys it does not know
+  const { commandTimeout: _commandTimeout, prefix: _prefix, ...breakerOptions } = options
+  const service = yield* make(breakerOptions)
   const registry = registryOf(service)!
   const redis = yield* Redis.Redis
   const client = yield* nodeRedisClient

@@ -54,7 +54,7 @@ describe("CircuitBreaker configuration", () => {
     Effect.gen(function*() {
       const error = yield* buildError({
         breakers: { a: { failureThreshold: 0 }, b: { resetTimeout: -1, halfOpenMaxCalls: 0 } },
-        maxBreakers: 0
+        maxBreakers: -1
       })
       expect(error.path).toBe("breakers.a.failureThreshold")
       for (const path of ["breakers.b.resetTimeout", "breakers.b.halfOpenMaxCalls", "maxBreakers"]) {

@@ -4,6 +4,7 @@
  * created on first use.
  */
 import { Effect } from "effect"
+import { HealthComponents } from "../runtime/healthComponents.js"
 import * as Circuit from "./circuit.js"
 import type { Breaker, Registry } from "./registry.js"
 
@@ -53,3 +54,10 @@ export const healthComponents = (registry: Registry): Array<BreakerHealthCompone
     })
   }
 ]
+
+/** Registers the registry's components with the `HealthComponents` in context, if any. */
+export const registerHealth = Effect.fnUntraced(function*(registry: Registry) {
+  const components = yield* Effect.serviceOption(HealthComponents)
+  if (components._tag === "None") return
+  for (const component of healthComponents(registry)) yield* components.value.register(component)
+})

@@ -1,34 +1,16 @@
 /**
- * Turning a user's `BreakerPolicy` (durations as `Duration.Input`, optional fields) into the
- * core's validated `Policy` (milliseconds, every field decided), collecting every violation.
+ * A breaker's policy, stated once as a Schema (`CircuitBreaker.PolicySchema`): constraints
+ * and defaults next to each field, the rules between fields as checks. `CircuitBreaker.layer`,
+ * the configuration file's `circuitBreaker` section and `Foundation` all decode through it.
+ * The code part (`isFailure`) is not data, so it is not in the Schema (see `options.ts`).
  */
-import type { Cause, Duration } from "effect"
+import type { Cause } from "effect"
+import { Duration, Schema } from "effect"
 import type { Policy } from "./circuit.js"
-import type { Violations } from "../runtime/validate.js"
-
-/** The public policy shape (documented on `CircuitBreaker.BreakerPolicy`). */
-export interface BreakerPolicyInput {
-  readonly failureThreshold?: number
-  readonly monitorWindow?: Duration.Input
-  readonly failureRateThreshold?: number
-  readonly minimumCalls?: number
-  readonly slidingWindowSize?: number
-  readonly slowCallDuration?: Duration.Input
-  readonly slowCallRateThreshold?: number
-  readonly resetTimeout?: Duration.Input
-  readonly backoff?: { readonly factor: number; readonly max: Duration.Input }
-  readonly halfOpenMaxCalls?: number
-  readonly callTimeout?: Duration.Input
-  readonly maxWaitInHalfOpen?: Duration.Input
-  readonly isFailure?: (cause: Cause.Cause<unknown>) => boolean
-  readonly critical?: boolean
-}
+import { DurationInput, millis, PositiveInt, Ratio, TimerDuration, withDefault } from "../runtime/schemas.js"
 
 export const DEFAULT_FAILURE_THRESHOLD = 5
-export const DEFAULT_RESET_TIMEOUT_MS = 30_000
-export const DEFAULT_MINIMUM_CALLS = 10
 export const DEFAULT_SLIDING_WINDOW_SIZE = 100
-export const DEFAULT_HALF_OPEN_MAX_CALLS = 1
 /**
  * How long probes may hold HalfOpen when the policy does not say (or `callTimeout`, when
  * longer). Longer than any sane call (HTTP clients give up after 30 to 60 s), so a probe that
@@ -37,6 +19,98 @@ export const DEFAULT_HALF_OPEN_MAX_CALLS = 1
  */
 export const DEFAULT_MAX_WAIT_IN_HALF_OPEN_MS = 60_000
 
+const Backoff = Schema.Struct({
+  /** each failed probe multiplies the next reset timeout by it */
+  factor: Schema.Finite.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1))),
+  /** the longest the reset timeout grows to; at least `resetTimeout` */
+  max: DurationInput
+})
+
+const PolicyFields = Schema.Struct({
+  /** failures that open the circuit: consecutive, or within `monitorWindow`; 5 when no rule is given */
+  failureThreshold: Schema.optional(PositiveInt),
+  /** makes `failureThreshold` count failures within this window */
+  monitorWindow: Schema.optional(DurationInput),
+  /** (0, 1]: open when this share of the last `slidingWindowSize` calls failed */
+  failureRateThreshold: Schema.optional(Ratio),
+  /** calls needed in the window before a rate rule can open the circuit */
+  minimumCalls: withDefault(PositiveInt, 10),
+  /** calls the rate rules look back over; absent: max(100, minimumCalls) */
+  slidingWindowSize: Schema.optional(PositiveInt),
+  /** with `slowCallRateThreshold`: a call taking at least this long is slow */
+  slowCallDuration: Schema.optional(DurationInput),
+  /** with `slowCallDuration`: (0, 1], open when this share of recent calls was slow */
+  slowCallRateThreshold: Schema.optional(Ratio),
+  /** time Open before the next call becomes a probe (compared with the clock: no timer bound) */
+  resetTimeout: withDefault(DurationInput, "30 seconds"),
+  /** grows the reset timeout after each failed probe */
+  backoff: Schema.optional(Backoff),
+  /** concurrent probes admitted in HalfOpen */
+  halfOpenMaxCalls: withDefault(PositiveInt, 1),
+  /** a call running longer is interrupted and fails `OperationTimeout` (arms a timer) */
+  callTimeout: Schema.optional(TimerDuration),
+  /** how long probes may hold HalfOpen; absent: 60 s, or `callTimeout` when longer */
+  maxWaitInHalfOpen: Schema.optional(TimerDuration),
+  /** with a `HealthAggregator`, an open breaker makes the system unhealthy, not degraded */
+  critical: withDefault(Schema.Boolean, false)
+})
+
+type Decoded = typeof PolicyFields.Type
+
+const ms = (duration: Duration.Duration | undefined): number | undefined =>
+  duration === undefined ? undefined : Duration.toMillis(duration)
+
+// The rules between fields. They run once every field decoded, so each names a field that is
+// valid on its own.
+const crossField = Schema.makeFilter<Decoded>((policy) => {
+  const issues: Array<Schema.FilterIssue> = []
+  if (policy.monitorWindow !== undefined && policy.failureThreshold === undefined) {
+    issues.push({ path: ["monitorWindow"], issue: "needs failureThreshold (the failures that must happen within it)" })
+  }
+  if ((policy.slowCallRateThreshold === undefined) !== (policy.slowCallDuration === undefined)) {
+    issues.push({
+      path: [policy.slowCallDuration === undefined ? "slowCallDuration" : "slowCallRateThreshold"],
+      issue: "slowCallDuration and slowCallRateThreshold go together"
+    })
+  }
+  if (policy.slidingWindowSize !== undefined && policy.slidingWindowSize < policy.minimumCalls) {
+    issues.push({
+      path: ["slidingWindowSize"],
+      issue: `must be >= minimumCalls (${policy.minimumCalls}), got ${policy.slidingWindowSize}`
+    })
+  }
+  const resetTimeoutMs = millis(policy.resetTimeout)
+  const backoffMaxMs = ms(policy.backoff?.max)
+  if (backoffMaxMs !== undefined && backoffMaxMs < resetTimeoutMs) {
+    issues.push({
+      path: ["backoff", "max"],
+      issue: `must be >= resetTimeout (${resetTimeoutMs}ms), got ${backoffMaxMs}ms`
+    })
+  }
+  const callTimeoutMs = ms(policy.callTimeout)
+  const maxWaitMs = ms(policy.maxWaitInHalfOpen)
+  if (callTimeoutMs !== undefined && maxWaitMs !== undefined && maxWaitMs < callTimeoutMs) {
+    issues.push({
+      path: ["maxWaitInHalfOpen"],
+      issue:
+        `must be >= callTimeout (${callTimeoutMs}ms), got ${maxWaitMs}ms: a probe would be given up before its own timeout`
+    })
+  }
+  return issues
+})
+
+/** One breaker's policy, data only (`CircuitBreaker.PolicySchema`). */
+export const PolicySchema = PolicyFields.pipe(Schema.check(crossField))
+
+/** A policy as a user writes it, without the code part. */
+export type PolicyInput = typeof PolicySchema.Encoded
+
+/** The code part of a policy: functions, which no configuration file can hold. */
+export interface PolicyCode {
+  /** which failures count (default: every failure and defect); one it rejects counts as a success */
+  readonly isFailure?: ((cause: Cause.Cause<unknown>) => boolean) | undefined
+}
+
 export interface NormalizedPolicy {
   readonly core: Policy
   readonly callTimeoutMs: number | undefined
@@ -44,95 +118,30 @@ export interface NormalizedPolicy {
   readonly critical: boolean
 }
 
-/** Validates `input` (reporting under `path`), or returns undefined after recording violations. */
-export const normalize = (
-  input: BreakerPolicyInput | undefined,
-  path: string,
-  violations: Violations
-): NormalizedPolicy | undefined => {
-  const before = violations.list.length
-  if (input !== undefined && (typeof input !== "object" || input === null)) {
-    violations.add(path, "must be an object")
-    return undefined
-  }
-  const policy = input ?? {}
-  const at = (field: string) => `${path}.${field}`
+/** The core's policy (milliseconds, every field decided) from a decoded policy and its code part. */
+export const normalize = (policy: Decoded, code: PolicyCode | undefined): NormalizedPolicy => {
   const hasRateRule = policy.failureRateThreshold !== undefined || policy.slowCallRateThreshold !== undefined
-  // consecutive failures is the rule when no other is given
-  const failureThreshold = violations.integer(at("failureThreshold"), policy.failureThreshold, 1) ??
-    (hasRateRule || policy.failureThreshold !== undefined ? undefined : DEFAULT_FAILURE_THRESHOLD)
-  const monitorWindowMs = violations.duration(at("monitorWindow"), policy.monitorWindow)
-  if (monitorWindowMs !== undefined && policy.failureThreshold === undefined) {
-    violations.add(at("monitorWindow"), "needs failureThreshold (the failures that must happen within it)")
-  }
-  const failureRateThreshold = violations.ratio(at("failureRateThreshold"), policy.failureRateThreshold, 0, 1)
-  const slowCallRateThreshold = violations.ratio(at("slowCallRateThreshold"), policy.slowCallRateThreshold, 0, 1)
-  const slowCallDurationMs = violations.duration(at("slowCallDuration"), policy.slowCallDuration)
-  if ((slowCallRateThreshold === undefined) !== (slowCallDurationMs === undefined) && violations.list.length === before) {
-    violations.add(
-      slowCallDurationMs === undefined ? at("slowCallDuration") : at("slowCallRateThreshold"),
-      "slowCallDuration and slowCallRateThreshold go together"
-    )
-  }
-  const minimumCalls = violations.integer(at("minimumCalls"), policy.minimumCalls, 1) ?? DEFAULT_MINIMUM_CALLS
-  const slidingWindowSize = violations.integer(at("slidingWindowSize"), policy.slidingWindowSize, 1) ??
-    Math.max(DEFAULT_SLIDING_WINDOW_SIZE, minimumCalls)
-  if (slidingWindowSize < minimumCalls) {
-    violations.add(at("slidingWindowSize"), `must be >= minimumCalls (${minimumCalls}), got ${slidingWindowSize}`)
-  }
-  const resetTimeoutMs = violations.duration(at("resetTimeout"), policy.resetTimeout) ?? DEFAULT_RESET_TIMEOUT_MS
-  let backoffFactor = 1
-  let backoffMaxMs = resetTimeoutMs
-  if (policy.backoff !== undefined) {
-    if (typeof policy.backoff !== "object" || policy.backoff === null) {
-      violations.add(at("backoff"), "must be { factor, max }")
-    } else {
-      backoffFactor = violations.number(at("backoff.factor"), policy.backoff.factor, 1) ?? 1
-      if (policy.backoff.factor === undefined) violations.add(at("backoff.factor"), "is required")
-      backoffMaxMs = violations.duration(at("backoff.max"), policy.backoff.max) ?? resetTimeoutMs
-      if (policy.backoff.max === undefined) violations.add(at("backoff.max"), "is required")
-      else if (backoffMaxMs < resetTimeoutMs) {
-        violations.add(at("backoff.max"), `must be >= resetTimeout (${resetTimeoutMs}ms), got ${backoffMaxMs}ms`)
-      }
-    }
-  }
-  const halfOpenMaxCalls = violations.integer(at("halfOpenMaxCalls"), policy.halfOpenMaxCalls, 1) ??
-    DEFAULT_HALF_OPEN_MAX_CALLS
-  // both arm a timer or bound a wait; resetTimeout, backoff.max, monitorWindow and
-  // slowCallDuration are only compared with the clock, so they need no timer bound
-  const callTimeoutMs = violations.timerDuration(at("callTimeout"), policy.callTimeout)
-  const maxWaitInHalfOpenMs = violations.timerDuration(at("maxWaitInHalfOpen"), policy.maxWaitInHalfOpen) ??
-    Math.max(DEFAULT_MAX_WAIT_IN_HALF_OPEN_MS, callTimeoutMs ?? 0)
-  if (callTimeoutMs !== undefined && maxWaitInHalfOpenMs < callTimeoutMs) {
-    violations.add(
-      at("maxWaitInHalfOpen"),
-      `must be >= callTimeout (${callTimeoutMs}ms), got ${maxWaitInHalfOpenMs}ms: a probe would be given up before its own timeout`
-    )
-  }
-  if (policy.isFailure !== undefined && typeof policy.isFailure !== "function") {
-    violations.add(at("isFailure"), "must be a function (cause) => boolean")
-  }
-  if (policy.critical !== undefined && typeof policy.critical !== "boolean") {
-    violations.add(at("critical"), "must be a boolean")
-  }
-  if (violations.list.length !== before) return undefined
+  const resetTimeoutMs = millis(policy.resetTimeout)
+  const callTimeoutMs = ms(policy.callTimeout)
   return {
     core: {
-      failureThreshold,
-      monitorWindowMs,
-      failureRateThreshold,
-      slowCallRateThreshold,
-      slowCallDurationMs,
-      minimumCalls,
-      slidingWindowSize,
+      // consecutive failures is the rule when no other is given
+      failureThreshold: policy.failureThreshold ?? (hasRateRule ? undefined : DEFAULT_FAILURE_THRESHOLD),
+      monitorWindowMs: ms(policy.monitorWindow),
+      failureRateThreshold: policy.failureRateThreshold,
+      slowCallRateThreshold: policy.slowCallRateThreshold,
+      slowCallDurationMs: ms(policy.slowCallDuration),
+      minimumCalls: policy.minimumCalls,
+      slidingWindowSize: policy.slidingWindowSize ?? Math.max(DEFAULT_SLIDING_WINDOW_SIZE, policy.minimumCalls),
       resetTimeoutMs,
-      backoffFactor,
-      backoffMaxMs,
-      halfOpenMaxCalls,
-      maxWaitInHalfOpenMs
+      backoffFactor: policy.backoff?.factor ?? 1,
+      backoffMaxMs: ms(policy.backoff?.max) ?? resetTimeoutMs,
+      halfOpenMaxCalls: policy.halfOpenMaxCalls,
+      maxWaitInHalfOpenMs: ms(policy.maxWaitInHalfOpen) ??
+        Math.max(DEFAULT_MAX_WAIT_IN_HALF_OPEN_MS, callTimeoutMs ?? 0)
     },
     callTimeoutMs,
-    isFailure: policy.isFailure,
-    critical: policy.critical ?? false
+    isFailure: code?.isFailure,
+    critical: policy.critical
   }
 }

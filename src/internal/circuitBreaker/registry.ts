@@ -5,8 +5,10 @@
  */
 import type { Fiber } from "effect"
 import { Cause, Clock, Context, Duration, Effect, Exit, Metric, PubSub } from "effect"
+import type { ProtectionNotFound } from "../../Errors.js"
 import { CircuitBreakerOpen, fastConstructor, OperationTimeout } from "../../Errors.js"
 import * as Names from "../../Telemetry.js"
+import { notFound } from "./options.js"
 import type { NormalizedPolicy } from "./policy.js"
 import * as Circuit from "./circuit.js"
 import { registerCounter, registerGauge } from "../runtime/observableMetric.js"
@@ -99,8 +101,11 @@ export class Registry {
     for (const [name, policy] of policies) this.configured.set(name, this.create(name, policy, false))
   }
 
-  /** the breaker for `name`, created from the defaults on first use */
-  resolve(name: string): Breaker {
+  /**
+   * The breaker for `name`, created from the defaults on first use; undefined when the name is
+   * not configured and no breaker may be created (`maxBreakers: 0`).
+   */
+  resolve(name: string): Breaker | undefined {
     const configured = this.configured.get(name)
     if (configured !== undefined) return configured
     const dynamic = this.dynamic.get(name)
@@ -110,6 +115,7 @@ export class Registry {
       this.dynamic.set(name, dynamic)
       return dynamic
     }
+    if (this.maxDynamic === 0) return undefined
     if (this.dynamic.size >= this.maxDynamic) {
       const [evictedName, evicted] = this.dynamic.entries().next().value!
       this.dynamic.delete(evictedName)
@@ -124,12 +130,19 @@ export class Registry {
     return this.configured.get(name) ?? this.dynamic.get(name)
   }
 
+  /** `ProtectionNotFound` for `name`, naming the nearest breaker there is */
+  notFound(name: string): ProtectionNotFound {
+    return notFound(name, this.all().map((breaker) => breaker.name))
+  }
+
   /**
    * Applies a state another process published: Open until `now + remainingMs`, or Closed.
    * Published again to this process's `transitions` with `remote: true`.
    */
   applyRemote(name: string, to: "Open" | "Closed", remainingMs: number, now: number): void {
     const breaker = this.resolve(name)
+    // a name this process may not have a breaker for (`maxBreakers: 0`): nothing to apply
+    if (breaker === undefined) return
     const circuit = breaker.circuit
     const from = circuit.state
     if (to === "Open") {
@@ -216,13 +229,14 @@ type Permit = number | TimedPermit
  * a name resolves to the same breaker until it is evicted, so concurrent runs of one effect
  * value agree on it.
  */
-export class BreakerGuard implements Guard<Permit, CircuitBreakerOpen> {
+export class BreakerGuard implements Guard<Permit, CircuitBreakerOpen | ProtectionNotFound> {
   current: Breaker | undefined = undefined
 
   constructor(readonly registry: Registry, readonly name: string) {}
 
-  admit(fiber: Fiber.Fiber<unknown, unknown>): Permit | Effect.Effect<never, CircuitBreakerOpen> {
+  admit(fiber: Fiber.Fiber<unknown, unknown>): Permit | Effect.Effect<never, CircuitBreakerOpen | ProtectionNotFound> {
     const breaker = this.registry.resolve(this.name)
+    if (breaker === undefined) return Effect.fail(this.registry.notFound(this.name))
     this.current = breaker
     const circuit = breaker.circuit
     const timed = breaker.policy.core.slowCallDurationMs !== undefined
