@@ -35,38 +35,86 @@
  */
 import type { Duration } from "effect"
 import { Clock, Context, Effect, Layer } from "effect"
-import type { ProtectionNotFound, RateLimited, StoreUnavailable } from "./Errors.js"
-import { InvalidConfig } from "./Errors.js"
+import type { InvalidConfig, ProtectionNotFound, RateLimited, StoreUnavailable } from "./Errors.js"
 import type { AlgorithmName } from "./internal/rateLimiter/algorithms.js"
-import { validateRule } from "./internal/rateLimiter/config.js"
+import {
+  OptionsSchema as OptionsSchemaInternal,
+  resolveRule,
+  RuleSchema as RuleSchemaInternal
+} from "./internal/rateLimiter/config.js"
 import { makeMemoryStore, MemoryRule } from "./internal/rateLimiter/memory.js"
 import { RuleState } from "./internal/rateLimiter/rule.js"
 import type { Internal } from "./internal/rateLimiter/service.js"
 import { build, lookup, run } from "./internal/rateLimiter/service.js"
+import { decode } from "./internal/runtime/options.js"
 
 /**
- * A rate-limit rule.
+ * A rule's Schema: every field with its constraint and default, and the cross-field rules.
  *
  * - `algorithm`: see docs/rate-limiter.md, "choosing an algorithm".
- * - `limit` calls (of cost 1) per `window`. For `token-bucket` and `gcra`, `burst` (default
- *   `limit`) is how many may arrive at once; the rate stays `limit` per `window`.
+ * - `limit` calls (of cost 1) per `window` (at least 1 ms, whole milliseconds).
+ * - `burst` (token-bucket and gcra only; default `limit`): how many may arrive at once; the
+ *   rate stays `limit` per `window`.
  * - `onExceeded`: `"fail"` (default) fails `RateLimited`; `"delay"` waits until the call fits,
- *   unless that is longer than `maxDelay` (default: `window`), then fails at once.
+ *   unless that is longer than `maxDelay` (with `"delay"` only; default: `window`), then fails
+ *   at once.
  * - `maxKeys` (default 100,000; `Infinity` for no cap): keys tracked at most; the least
  *   recently used is forgotten first.
+ *
+ * **Example** (Decoding a rule)
+ *
+ * ```ts
+ * import { Schema } from "effect"
+ * import { RateLimiter } from "effect-foundation"
+ *
+ * const rule = Schema.decodeUnknownSync(RateLimiter.RuleSchema)({ algorithm: "gcra", limit: 5, window: 1000 })
+ * // rule.onExceeded => "fail", rule.maxKeys => 100000
+ * ```
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const RuleSchema = RuleSchemaInternal
+
+/**
+ * A rate-limit rule as written in code or in the configuration file (`RuleSchema`'s encoded
+ * form; see `RuleSchema` for each field).
  *
  * @since 0.1.0
  * @category models
  */
-export interface RateRule {
-  readonly algorithm: "token-bucket" | "sliding-window" | "fixed-window" | "gcra"
-  readonly limit: number
-  readonly window: Duration.Input
-  readonly burst?: number | undefined
-  readonly onExceeded?: "fail" | "delay" | undefined
-  readonly maxDelay?: Duration.Input | undefined
-  readonly maxKeys?: number | undefined
-}
+export type RateRule = typeof RuleSchema.Encoded
+
+/**
+ * The options' Schema: `{ rules }`, each rule decoded by `RuleSchema`. `layer`, the
+ * configuration file's `rateLimiter` section and `Foundation` decode through it; a mistake
+ * fails `InvalidConfig` naming every violation as `path: message` (`rules.api.limit: ...`),
+ * and an unknown key names the nearest option.
+ *
+ * **Example** (Decoding options from JSON)
+ *
+ * ```ts
+ * import { Schema } from "effect"
+ * import { RateLimiter } from "effect-foundation"
+ *
+ * const options = Schema.decodeUnknownSync(RateLimiter.OptionsSchema)({
+ *   rules: { api: { algorithm: "token-bucket", limit: 100, window: "1 minute", burst: 20 } }
+ * })
+ * // Object.keys(options.rules) => ["api"]
+ * ```
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const OptionsSchema = OptionsSchemaInternal
+
+/**
+ * Layer options, as written in code or in the configuration file's `rateLimiter` section.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Options = typeof OptionsSchema.Encoded
 
 /**
  * Options of one call: `cost` (a positive integer, default 1) is how many units it uses.
@@ -112,7 +160,9 @@ export interface RateStatus extends Allowance {
  * - `limit(rule, key)(self)` runs `self` only once admitted.
  *
  * An unknown rule fails `ProtectionNotFound` from `check`, `status` and `reset`; in `limit` it
- * is a defect (see `limit`).
+ * is a defect (see `limit`). Its message goes on with the nearest configured rule (`no rate
+ * limit rule named "per-clinet" is configured; did you mean "per-client"?`), or the configured
+ * rules when none is close.
  *
  * **Example** (Checking an allowance)
  *
@@ -147,9 +197,11 @@ export class RateLimiter extends Context.Service<RateLimiter, {
 }>()("effect-foundation/RateLimiter") {}
 
 /**
- * The in-memory rate limiter. Every rule is validated first: an invalid one (limit or burst not
- * a positive integer, window not at least 1 ms, unknown algorithm, ...) fails the layer with
- * `InvalidConfig` whose path names the rule and field, e.g. `rules.api.limit`.
+ * The in-memory rate limiter. The options are decoded by `OptionsSchema` first: an invalid
+ * rule (limit or burst not a positive integer, window not whole milliseconds, unknown
+ * algorithm or option, `burst` on a window algorithm, `maxDelay` without `"delay"`, ...)
+ * fails the layer with `InvalidConfig` listing every violation as `path: message`, its `path`
+ * the first one's, e.g. `rules.api.limit`.
  *
  * **Example** (Two rules)
  *
@@ -167,17 +219,14 @@ export class RateLimiter extends Context.Service<RateLimiter, {
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: { readonly rules: Record<string, RateRule> }): Layer.Layer<RateLimiter, InvalidConfig> =>
+export const layer = (options: Options): Layer.Layer<RateLimiter, InvalidConfig> =>
   Layer.effect(
     RateLimiter,
     Effect.gen(function*() {
-      if (typeof options?.rules !== "object" || options.rules === null) {
-        return yield* new InvalidConfig({ path: "rules", message: "must be an object of rules by name" })
-      }
+      const decoded = yield* decode(OptionsSchema, options)
       const rules = new Map<string, MemoryRule>()
-      for (const name of Object.keys(options.rules)) {
-        const config = validateRule(name, options.rules[name]!)
-        if (config instanceof InvalidConfig) return yield* config
+      for (const [name, rule] of Object.entries(decoded.rules)) {
+        const config = resolveRule(rule)
         rules.set(name, new MemoryRule(name, new RuleState(name, config.rule, config.maxKeys), config))
       }
       return yield* build(makeMemoryStore(rules))
@@ -190,11 +239,14 @@ export const layer = (options: { readonly rules: Record<string, RateRule> }): La
  *
  * **Gotchas**
  *
- * An unknown rule name is a defect here (it dies with `ProtectionNotFound`), not a typed
- * failure: rule names are fixed configuration, so a wrong one is a programming error, and
- * keeping it out of the error channel lets `limit` add exactly `RateLimited`. The same goes
- * for a cost that is not a positive integer. Use the service's `check` to get
- * `ProtectionNotFound` as a failure.
+ * - An unknown rule name is a defect here (it dies with `ProtectionNotFound`, whose message
+ *   names the nearest configured rule), not a typed failure: rule names are fixed
+ *   configuration, so a wrong one is a programming error. The same goes for a cost that is not
+ *   a positive integer. Use the service's `check` to get `ProtectionNotFound` as a failure.
+ * - The error channel adds `RateLimited | StoreUnavailable`: the type cannot tell which store
+ *   is behind the `RateLimiter` tag. The memory store (`layer`) never fails
+ *   `StoreUnavailable`; the Redis store does for a rule whose `onRedisError` is `"failClosed"`
+ *   (without insurance) while Redis cannot answer.
  *
  * **Example** (Piping and data-first)
  *

@@ -60,46 +60,100 @@
  * @since 0.1.0
  */
 import type * as NodeRedis from "@effect/platform-node/NodeRedis"
-import type { Duration, Scope } from "effect"
+import type { Scope } from "effect"
 import { Effect, Layer } from "effect"
 import { Redis } from "effect/persistence"
-import { InvalidConfig } from "./Errors.js"
+import type { InvalidConfig } from "./Errors.js"
 import { makeRedisStore, RedisRule } from "./internal/rateLimiter/redis/store.js"
-import type { OnRedisError } from "./internal/rateLimiter/redis/storePolicy.js"
+import type { FailurePolicy as FailurePolicyInternal } from "./internal/rateLimiter/redis/storePolicy.js"
 import {
-  countOption,
-  DEFAULT_COMMAND_TIMEOUT_MILLIS,
-  DEFAULT_MAX_PENDING,
-  DEFAULT_PREFIX,
-  DEFAULT_RECHECK_MILLIS,
-  durationOption,
-  validateOnRedisError,
-  validateRedisRule
+  OnRedisErrorSchema,
+  RedisOptionsSchema,
+  RedisRuleSchema,
+  resolveRedisRule,
+  stripPrefix,
+  wholeMillis
 } from "./internal/rateLimiter/redis/storePolicy.js"
 import { build } from "./internal/rateLimiter/service.js"
 import { registerCounter, registerGauge } from "./internal/runtime/observableMetric.js"
+import { decode } from "./internal/runtime/options.js"
 import type { ClientOptions } from "./internal/runtime/redisClient.js"
 import { clientLayer, nodeRedisClient } from "./internal/runtime/redisClient.js"
-import { prefixOption, renamedOption } from "./internal/runtime/redisOptions.js"
+import { renamedOption } from "./internal/runtime/redisOptions.js"
 import { RedisOutage } from "./internal/runtime/redisOutage.js"
-import type { RateRule } from "./RateLimiter.js"
 import { RateLimiter } from "./RateLimiter.js"
 import * as Telemetry from "./Telemetry.js"
 
-export type { FailurePolicy, OnRedisError } from "./internal/rateLimiter/redis/storePolicy.js"
-
 /**
- * A rule of the Redis store: a `RateRule` plus what to do when Redis cannot answer.
+ * `"failOpen"` admits (and reports), `"failClosed"` rejects with `StoreUnavailable`.
  *
  * @since 0.1.0
  * @category models
  */
-export interface RedisRateRule extends RateRule {
-  readonly onRedisError?: OnRedisError | undefined
-}
+export type FailurePolicy = FailurePolicyInternal
 
 /**
- * Options of `layer`.
+ * What a rule does while Redis cannot answer: a `FailurePolicy`, or `{ policy, insurance }`
+ * where `insurance` (in (0, 1]) is the share of the rule's limit and burst a local in-memory
+ * limiter enforces meanwhile (it then decides, and the policy is not consulted).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type OnRedisError = typeof OnRedisErrorSchema.Encoded
+
+/**
+ * A rule's Schema for the Redis store: `RateLimiter.RuleSchema`'s fields and checks, plus
+ * `onRedisError` (default: the store's `onRedisError`). An invalid rule reads exactly as it
+ * does through `RateLimiter.layer`.
+ *
+ * **Example** (Decoding a rule)
+ *
+ * ```ts
+ * import { Schema } from "effect"
+ * import { RateLimiterRedis } from "effect-foundation"
+ *
+ * const rule = Schema.decodeUnknownSync(RateLimiterRedis.RuleSchema)({
+ *   algorithm: "gcra", limit: 5, window: 1000, onRedisError: "failClosed"
+ * })
+ * // rule.onRedisError => "failClosed"
+ * ```
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const RuleSchema = RedisRuleSchema
+
+/**
+ * A rule of the Redis store as written: a `RateLimiter.RateRule` plus `onRedisError`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type RedisRateRule = typeof RuleSchema.Encoded
+
+/**
+ * The options' Schema: the rules (each by `RuleSchema`) and the store's own settings, each
+ * with its constraint and default. `layer` decodes through it; an unknown key fails with its
+ * path and the nearest option's name.
+ *
+ * **Example** (The defaults)
+ *
+ * ```ts
+ * import { Duration, Schema } from "effect"
+ * import { RateLimiterRedis } from "effect-foundation"
+ *
+ * const options = Schema.decodeUnknownSync(RateLimiterRedis.OptionsSchema)({ rules: {} })
+ * // Duration.toMillis(options.commandTimeout) => 500, options.maxPending => 1000
+ * ```
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const OptionsSchema = RedisOptionsSchema
+
+/**
+ * Options of `layer` (`OptionsSchema`'s encoded form).
  *
  * - `prefix` (default `"effect-foundation:rl"`): keys are `<prefix>:<rule>:<key>` (one
  *   trailing `:` is ignored, so `"shop:"` names the same keys as `"shop"`).
@@ -131,19 +185,13 @@ export interface RedisRateRule extends RateRule {
  * @since 0.1.0
  * @category models
  */
-export interface RedisOptions {
-  readonly rules: Record<string, RedisRateRule>
-  readonly prefix?: string | undefined
-  readonly onRedisError?: OnRedisError | undefined
-  readonly commandTimeout?: Duration.Input | undefined
-  readonly recheckAfter?: Duration.Input | undefined
-  readonly maxPending?: number | undefined
-}
+export type RedisOptions = typeof OptionsSchema.Encoded
 
 /**
  * The rate limiter with its state in Redis; needs effect's `Redis` service (`layerClient`,
- * or `NodeRedis.layer` from `@effect/platform-node`, or any other implementation). Invalid
- * options fail the layer with `InvalidConfig` naming the field, e.g.
+ * or `NodeRedis.layer` from `@effect/platform-node`, or any other implementation). The options
+ * are decoded by `OptionsSchema`: invalid ones fail the layer with `InvalidConfig` listing
+ * every violation as `path: message`, its `path` the first one's, e.g.
  * `rules.api.onRedisError.insurance`; the former `timeout` option fails it too (renamed to
  * `commandTimeout`).
  *
@@ -246,28 +294,18 @@ export const make = (
   clockSource: "redis" | "caller"
 ): Effect.Effect<RateLimiter["Service"], InvalidConfig, Redis.Redis | Scope.Scope> =>
   Effect.gen(function*() {
-    if (typeof options?.rules !== "object" || options.rules === null) {
-      return yield* new InvalidConfig({ path: "rules", message: "must be an object of rules by name" })
-    }
-    const renamed = renamedOption(options, "timeout", "commandTimeout")
+    const renamed = typeof options === "object" && options !== null
+      ? renamedOption(options, "timeout", "commandTimeout")
+      : undefined
     if (renamed !== undefined) return yield* renamed
-    const prefix = prefixOption(options.prefix, DEFAULT_PREFIX)
-    if (prefix instanceof InvalidConfig) return yield* prefix
-    const fallback = options.onRedisError === undefined
-      ? { policy: "failOpen" as const, share: undefined }
-      : validateOnRedisError("onRedisError", options.onRedisError)
-    if (fallback instanceof InvalidConfig) return yield* fallback
-    const commandTimeout = durationOption("commandTimeout", options.commandTimeout, DEFAULT_COMMAND_TIMEOUT_MILLIS)
-    if (commandTimeout instanceof InvalidConfig) return yield* commandTimeout
-    const recheck = durationOption("recheckAfter", options.recheckAfter, DEFAULT_RECHECK_MILLIS)
-    if (recheck instanceof InvalidConfig) return yield* recheck
-    const maxPending = countOption("maxPending", options.maxPending, DEFAULT_MAX_PENDING)
-    if (maxPending instanceof InvalidConfig) return yield* maxPending
+    const decoded = yield* decode(OptionsSchema, options)
+    const prefix = stripPrefix(decoded.prefix)
+    const commandTimeout = wholeMillis(decoded.commandTimeout)
+    const recheck = wholeMillis(decoded.recheckAfter)
+    const maxPending = decoded.maxPending
     const rules = new Map<string, RedisRule>()
-    for (const name of Object.keys(options.rules)) {
-      const config = validateRedisRule(name, options.rules[name]!, fallback)
-      if (config instanceof InvalidConfig) return yield* config
-      rules.set(name, new RedisRule(name, `${prefix}:${name}:`, config))
+    for (const [name, rule] of Object.entries(decoded.rules)) {
+      rules.set(name, new RedisRule(name, `${prefix}:${name}:`, resolveRedisRule(name, rule, decoded.onRedisError)))
     }
     const redis = yield* Redis.Redis
     const client = yield* nodeRedisClient

@@ -97,7 +97,9 @@ const toRateRule = (rule: Rule): RateLimiter.RateRule => ({
   algorithm: rule.algorithm,
   limit: rule.limit,
   window: Duration.millis(rule.windowMillis),
-  burst: rule.burst
+  // burst is the capacity of the rate algorithms only (the windows ignore it, and the
+  // options reject it there)
+  ...(rule.algorithm === "token-bucket" || rule.algorithm === "gcra" ? { burst: rule.burst } : {})
 })
 
 const serviceRun = (vector: Vector) =>

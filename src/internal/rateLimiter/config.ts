@@ -1,22 +1,102 @@
 /**
- * Validation of rate-limit rules: user input in, integer-only `Rule`s out, or the first
- * problem as an `InvalidConfig` naming `rules.<rule>.<field>` and why.
+ * The rate limiter's options, stated once as a Schema: a rule's fields with their constraints
+ * and defaults, the cross-field rules as checks, and the rules by name (`RateLimiter.OptionsSchema`).
+ * `RateLimiter.layer`, `RateLimiterRedis.layer` (whose rule extends this one), the
+ * configuration file's `rateLimiter` section and `Foundation` all decode through it.
  */
-import { Duration, Option } from "effect"
-import { InvalidConfig } from "../../Errors.js"
+import { Duration, Schema } from "effect"
+import { millis, PositiveInt, withDefault } from "../runtime/schemas.js"
 import type { AlgorithmName, Rule } from "./algorithms.js"
 import { algorithmNames } from "./algorithms.js"
 
-/** What a user writes (RateLimiter.RateRule, kept structural here to avoid a cycle). */
-export interface RuleInput {
+export const DEFAULT_MAX_KEYS = 100_000
+
+/** A duration in code (`Duration`), a string effect parses (`"1 minute"`) or milliseconds. */
+const AnyDuration = Schema.Union([Schema.Duration, Schema.DurationFromString, Schema.DurationFromMillis])
+
+/** Token amounts are counted in 1/windowMillis of a token: the window must be whole ms. */
+const Window = AnyDuration.pipe(Schema.check(Schema.makeFilter<Duration.Duration>((duration) => {
+  const windowMillis = Duration.toMillis(duration)
+  return Number.isFinite(windowMillis) && windowMillis >= 1 && Number.isInteger(windowMillis)
+    ? undefined
+    : `must be a finite duration of at least 1 millisecond, in whole milliseconds, got ${Duration.format(duration)}`
+})))
+
+/** A wait bound: 0 (never wait) up to infinite (wait as long as it takes). */
+const MaxDelay = AnyDuration.pipe(Schema.check(Schema.makeFilter<Duration.Duration>((duration) =>
+  Duration.toMillis(duration) >= 0 ? undefined : `must be a duration >= 0, got ${Duration.format(duration)}`
+)))
+
+/** `Infinity` means no cap (only in code: JSON has no Infinity). */
+const MaxKeys = Schema.Number.pipe(Schema.check(Schema.makeFilter<number>((count) =>
+  count === Infinity || (Number.isSafeInteger(count) && count >= 1)
+    ? undefined
+    : `must be an integer >= 1 (or Infinity for no cap), got ${count}`
+)))
+
+/** The algorithms whose capacity `burst` sets; the windows admit up to `limit`. */
+const withBurst: ReadonlySet<AlgorithmName> = new Set(["token-bucket", "gcra"])
+
+/** A rule's fields, shared with the Redis store's rule (`RateLimiterRedis.RuleSchema`). */
+export const ruleFields = {
+  /** token-bucket, fixed-window, sliding-window or gcra (docs/rate-limiter.md, "choosing") */
+  algorithm: Schema.Literals(algorithmNames as ReadonlyArray<AlgorithmName> as [AlgorithmName, ...Array<AlgorithmName>]),
+  /** calls (of cost 1) per window */
+  limit: PositiveInt,
+  /** the window `limit` is counted over */
+  window: Window,
+  /** token-bucket and gcra only: how many may arrive at once (default: `limit`) */
+  burst: Schema.optional(PositiveInt),
+  /** `"fail"` fails `RateLimited`; `"delay"` waits until the call fits, up to `maxDelay` */
+  onExceeded: withDefault(Schema.Literals(["fail", "delay"]), "fail"),
+  /** with `"delay"` only: the longest a call waits (default: `window`) */
+  maxDelay: Schema.optional(MaxDelay),
+  /** keys tracked at most; the least recently used is forgotten first */
+  maxKeys: withDefault(MaxKeys, DEFAULT_MAX_KEYS)
+}
+
+interface RuleShape {
   readonly algorithm: AlgorithmName
   readonly limit: number
-  readonly window: Duration.Input
+  readonly window: Duration.Duration
   readonly burst?: number | undefined
-  readonly onExceeded?: "fail" | "delay" | undefined
-  readonly maxDelay?: Duration.Input | undefined
-  readonly maxKeys?: number | undefined
+  readonly onExceeded: "fail" | "delay"
+  readonly maxDelay?: Duration.Duration | undefined
 }
+
+/** The cross-field rules, every violation with its field's path. */
+export const ruleChecks = Schema.makeFilter<RuleShape>((rule) => {
+  const issues: Array<Schema.FilterIssue> = []
+  if (rule.burst !== undefined && !withBurst.has(rule.algorithm)) {
+    issues.push({
+      path: ["burst"],
+      issue: `applies to token-bucket and gcra only (a ${rule.algorithm} admits up to limit per window)`
+    })
+  }
+  if (rule.maxDelay !== undefined && rule.onExceeded !== "delay") {
+    issues.push({ path: ["maxDelay"], issue: `applies only with onExceeded: "delay"` })
+  }
+  // token amounts are counted in units of 1/windowMillis token: they must stay exact integers
+  if (Math.max(rule.burst ?? rule.limit, rule.limit) * Duration.toMillis(rule.window) > Number.MAX_SAFE_INTEGER) {
+    issues.push({
+      path: ["window"],
+      issue: `window x ${rule.burst !== undefined ? "burst" : "limit"} is too large for exact arithmetic`
+    })
+  }
+  return issues
+})
+
+/** One rule (`RateLimiter.RuleSchema`). */
+export const RuleSchema = Schema.Struct(ruleFields).pipe(Schema.check(ruleChecks))
+
+/** The in-memory limiter's options (`RateLimiter.OptionsSchema`, the file's `rateLimiter`). */
+export const OptionsSchema = Schema.Struct({
+  /** the rules by name: `RateLimiter.limit("api", key)` uses `rules.api` */
+  rules: Schema.Record(Schema.String, RuleSchema)
+})
+
+/** A decoded rule (what a store is built from). */
+export type DecodedRule = typeof RuleSchema.Type
 
 export interface RuleConfig {
   readonly rule: Rule
@@ -26,64 +106,13 @@ export interface RuleConfig {
   readonly maxKeys: number
 }
 
-export const DEFAULT_MAX_KEYS = 100_000
-
-const describe = (value: unknown): string =>
-  typeof value === "string" ? JSON.stringify(value) : typeof value === "number" ? String(value) : typeof value
-
-/** milliseconds of a Duration.Input, or undefined when it is not one */
-const toMillis = (input: unknown): number | undefined => {
-  if (input === undefined || input === null) return undefined
-  const duration = Duration.fromInput(input as Duration.Input)
-  return Option.isSome(duration) ? Duration.toMillis(duration.value) : undefined
-}
-
-const isPositiveInteger = (value: unknown): value is number =>
-  typeof value === "number" && Number.isSafeInteger(value) && value >= 1
-
-export const validateRule = (name: string, input: RuleInput): RuleConfig | InvalidConfig => {
-  const path = (field: string) => `rules.${name}.${field}`
-  const invalid = (field: string, message: string) => new InvalidConfig({ path: path(field), message })
-  if (typeof input !== "object" || input === null) return invalid("algorithm", "a rule must be an object")
-  if (!algorithmNames.includes(input.algorithm)) {
-    return invalid("algorithm", `must be one of ${algorithmNames.join(", ")}, got ${describe(input.algorithm)}`)
-  }
-  if (!isPositiveInteger(input.limit)) {
-    return invalid("limit", `must be a positive integer (calls per window), got ${describe(input.limit)}`)
-  }
-  const windowMillis = toMillis(input.window)
-  if (windowMillis === undefined || !Number.isFinite(windowMillis) || !(windowMillis >= 1)) {
-    return invalid("window", `must be a finite duration of at least 1 millisecond, got ${describe(input.window)}`)
-  }
-  if (!Number.isInteger(windowMillis)) {
-    return invalid("window", `must be a whole number of milliseconds, got ${windowMillis}ms`)
-  }
-  if (input.burst !== undefined && !isPositiveInteger(input.burst)) {
-    return invalid("burst", `must be an integer >= 1, got ${describe(input.burst)}`)
-  }
-  const burst = input.burst ?? input.limit
-  // token amounts are counted in units of 1/windowMillis token: they must stay exact integers
-  if (Math.max(burst, input.limit) * windowMillis > Number.MAX_SAFE_INTEGER) {
-    return invalid("window", `window x ${input.burst !== undefined ? "burst" : "limit"} is too large for exact arithmetic`)
-  }
-  if (input.onExceeded !== undefined && input.onExceeded !== "fail" && input.onExceeded !== "delay") {
-    return invalid("onExceeded", `must be "fail" or "delay", got ${describe(input.onExceeded)}`)
-  }
-  let maxDelayMillis = windowMillis
-  if (input.maxDelay !== undefined) {
-    const millis = toMillis(input.maxDelay)
-    if (millis === undefined || !(millis >= 0)) {
-      return invalid("maxDelay", `must be a duration >= 0, got ${describe(input.maxDelay)}`)
-    }
-    maxDelayMillis = millis
-  }
-  if (input.maxKeys !== undefined && !(isPositiveInteger(input.maxKeys) || input.maxKeys === Infinity)) {
-    return invalid("maxKeys", `must be an integer >= 1 (or Infinity), got ${describe(input.maxKeys)}`)
-  }
+/** The integer-only rule the algorithms run on, from a decoded rule. */
+export const resolveRule = (rule: DecodedRule): RuleConfig => {
+  const windowMillis = millis(rule.window)
   return {
-    rule: { algorithm: input.algorithm, limit: input.limit, windowMillis, burst },
-    delay: input.onExceeded === "delay",
-    maxDelayMillis,
-    maxKeys: input.maxKeys ?? DEFAULT_MAX_KEYS
+    rule: { algorithm: rule.algorithm, limit: rule.limit, windowMillis, burst: rule.burst ?? rule.limit },
+    delay: rule.onExceeded === "delay",
+    maxDelayMillis: rule.maxDelay === undefined ? windowMillis : millis(rule.maxDelay),
+    maxKeys: rule.maxKeys
   }
 }

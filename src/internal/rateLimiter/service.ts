@@ -145,7 +145,7 @@ export const makeService = <S extends StoreRule>(store: Store<S>): RateLimiter["
     self: Effect.Effect<A, E, R>
   ): Effect.Effect<A, E | RateLimited | StoreUnavailable, R> => {
     const rule = rules.get(name)
-    if (rule === undefined) return Effect.die(notFound(name))
+    if (rule === undefined) return Effect.die(notFound(name, names))
     if (!isCost(cost)) return Effect.die(invalidCost(cost))
     if (takeNow !== undefined) return proceed(rule, key, takeNow(rule, key, cost, clock), self)
     const decision = take!(rule, key, cost, clock)
@@ -160,7 +160,7 @@ export const makeService = <S extends StoreRule>(store: Store<S>): RateLimiter["
     check: (name: string, key: string, options?: CallOptions) =>
       Effect.clockWith((clock): Effect.Effect<Allowance, RateLimited | ProtectionNotFound | StoreUnavailable> => {
         const rule = rules.get(name)
-        if (rule === undefined) return Exit.fail(notFound(name))
+        if (rule === undefined) return Exit.fail(notFound(name, names))
         const cost = options?.cost ?? 1
         if (!isCost(cost)) return Effect.die(invalidCost(cost))
         if (takeNow !== undefined) return allowance(rule, key, takeNow(rule, key, cost, clock))
@@ -172,7 +172,7 @@ export const makeService = <S extends StoreRule>(store: Store<S>): RateLimiter["
     status: (name: string, key: string) =>
       Effect.clockWith((clock): Effect.Effect<RateStatus, ProtectionNotFound | StoreUnavailable> => {
         const rule = rules.get(name)
-        if (rule === undefined) return Exit.fail(notFound(name))
+        if (rule === undefined) return Exit.fail(notFound(name, names))
         return Effect.map(store.peek(rule, key, clock), (seen) => ({
           rule: name,
           key,
@@ -185,7 +185,7 @@ export const makeService = <S extends StoreRule>(store: Store<S>): RateLimiter["
     reset: (name: string, key: string) =>
       Effect.clockWith((clock): Effect.Effect<void, ProtectionNotFound | StoreUnavailable> => {
         const rule = rules.get(name)
-        if (rule === undefined) return Exit.fail(notFound(name))
+        if (rule === undefined) return Exit.fail(notFound(name, names))
         return store.reset(rule, key, clock)
       }),
     limit: (name: string, key: string, options?: CallOptions) => {

@@ -1,31 +1,71 @@
 /**
  * What a Redis-backed rule does when Redis cannot answer (down, unreachable, slower than the
- * command timeout): validation of the options and the local "insurance" limiter.
+ * command timeout), and the Redis store's options as a Schema (`RateLimiterRedis.OptionsSchema`):
+ * a rule is the memory store's rule plus `onRedisError`, and the store adds its own settings.
  */
-import { Duration, Option } from "effect"
-import { InvalidConfig } from "../../../Errors.js"
-import { timerLimitProblem } from "../../runtime/validate.js"
+import { Schema } from "effect"
+import { millis, PositiveInt, Ratio, TimerDuration, withDefault } from "../../runtime/schemas.js"
 import type { Rule } from "../algorithms.js"
-import type { RuleConfig, RuleInput } from "../config.js"
-import { validateRule } from "../config.js"
+import type { RuleConfig } from "../config.js"
+import { resolveRule, ruleChecks, ruleFields } from "../config.js"
 import { RuleState } from "../rule.js"
 
+const FailurePolicySchema = Schema.Literals(["failOpen", "failClosed"])
+
 /** `failOpen` admits (and reports), `failClosed` rejects with `StoreUnavailable`. */
-export type FailurePolicy = "failOpen" | "failClosed"
+export type FailurePolicy = typeof FailurePolicySchema.Type
 
 /**
  * A policy name, or a policy with `insurance`: a share (0 < share <= 1) of the rule's limit
  * and burst enforced by a local in-memory limiter while Redis is unavailable. With insurance
  * the local limiter decides (admits or fails `RateLimited`) and the policy is not consulted.
  */
-export type OnRedisError = FailurePolicy | {
-  readonly policy: FailurePolicy
-  readonly insurance?: number | undefined
-}
+export const OnRedisErrorSchema = Schema.Union([
+  FailurePolicySchema,
+  Schema.Struct({
+    policy: FailurePolicySchema,
+    /** the share of the limit and burst the local limiter enforces meanwhile */
+    insurance: Schema.optional(Ratio)
+  })
+])
 
-export interface RedisRuleInput extends RuleInput {
-  readonly onRedisError?: OnRedisError | undefined
-}
+export type OnRedisError = typeof OnRedisErrorSchema.Type
+
+export const DEFAULT_PREFIX = "effect-foundation:rl"
+
+/** One trailing `:` is ignored (`"shop:"` names the same keys as `"shop"`), so what is left must not be empty. */
+const Prefix = Schema.String.pipe(Schema.check(Schema.makeFilter<string>((prefix) =>
+  stripPrefix(prefix).length > 0 ? undefined : `must be a non-empty string, got ${JSON.stringify(prefix)}`
+)))
+
+/** The prefix keys start with, without its trailing `:`. */
+export const stripPrefix = (prefix: string): string => prefix.endsWith(":") ? prefix.slice(0, -1) : prefix
+
+/** A rule of the Redis store (`RateLimiterRedis.RuleSchema`): a memory rule plus `onRedisError`. */
+export const RedisRuleSchema = Schema.Struct({
+  ...ruleFields,
+  /** what this rule does while Redis cannot answer (default: the store's `onRedisError`) */
+  onRedisError: Schema.optional(OnRedisErrorSchema)
+}).pipe(Schema.check(ruleChecks))
+
+/** The Redis store's options (`RateLimiterRedis.OptionsSchema`). */
+export const RedisOptionsSchema = Schema.Struct({
+  /** the rules by name */
+  rules: Schema.Record(Schema.String, RedisRuleSchema),
+  /** keys are `<prefix>:<rule>:<key>` */
+  prefix: withDefault(Prefix, DEFAULT_PREFIX),
+  /** the policy of rules without their own `onRedisError` */
+  onRedisError: withDefault(OnRedisErrorSchema, "failOpen"),
+  /** the longest one decision waits for Redis: on the request path, so tighter than the breaker's 1 s */
+  commandTimeout: withDefault(TimerDuration, "500 millis"),
+  /** after a failure, how long decisions skip Redis (counted from the failure) */
+  recheckAfter: withDefault(TimerDuration, "1 second"),
+  /** the most commands sent to Redis and not answered yet */
+  maxPending: withDefault(PositiveInt, 1_000)
+})
+
+export type DecodedRedisOptions = typeof RedisOptionsSchema.Type
+export type DecodedRedisRule = typeof RedisRuleSchema.Type
 
 export interface RedisRuleConfig extends RuleConfig {
   readonly policy: FailurePolicy
@@ -33,38 +73,8 @@ export interface RedisRuleConfig extends RuleConfig {
   readonly insurance: RuleState | undefined
 }
 
-/** on the path of every decision, so tighter than the breaker's (see RateLimiterRedis) */
-export const DEFAULT_COMMAND_TIMEOUT_MILLIS = 500
-export const DEFAULT_RECHECK_MILLIS = 1_000
-export const DEFAULT_MAX_PENDING = 1_000
-export const DEFAULT_PREFIX = "effect-foundation:rl"
-
-const describe = (value: unknown): string =>
-  typeof value === "string" ? JSON.stringify(value) : typeof value === "number" ? String(value) : typeof value
-
-const isPolicy = (value: unknown): value is FailurePolicy => value === "failOpen" || value === "failClosed"
-
-/** Validates `onRedisError` at `path`; returns the policy and insurance share. */
-export const validateOnRedisError = (
-  path: string,
-  input: unknown
-): { readonly policy: FailurePolicy; readonly share: number | undefined } | InvalidConfig => {
-  if (isPolicy(input)) return { policy: input, share: undefined }
-  if (typeof input !== "object" || input === null) {
-    return new InvalidConfig({ path, message: `must be "failOpen", "failClosed" or { policy, insurance? }, got ${describe(input)}` })
-  }
-  const { insurance, policy } = input as { policy?: unknown; insurance?: unknown }
-  if (!isPolicy(policy)) {
-    return new InvalidConfig({ path: `${path}.policy`, message: `must be "failOpen" or "failClosed", got ${describe(policy)}` })
-  }
-  if (insurance !== undefined && !(typeof insurance === "number" && insurance > 0 && insurance <= 1)) {
-    return new InvalidConfig({
-      path: `${path}.insurance`,
-      message: `must be a share of the limit in (0, 1], got ${describe(insurance)}`
-    })
-  }
-  return { policy, share: insurance as number | undefined }
-}
+/** Whole milliseconds of a decoded timer duration (at least 1). */
+export const wholeMillis = (duration: Parameters<typeof millis>[0]): number => Math.max(1, Math.floor(millis(duration)))
 
 /** The rule scaled down to `share` of its limit and burst (at least 1 each). */
 export const insuranceRule = (rule: Rule, share: number): Rule => ({
@@ -74,54 +84,17 @@ export const insuranceRule = (rule: Rule, share: number): Rule => ({
   burst: Math.max(1, Math.floor(rule.burst * share))
 })
 
-export const validateRedisRule = (
-  name: string,
-  input: RedisRuleInput,
-  fallback: { readonly policy: FailurePolicy; readonly share: number | undefined }
-): RedisRuleConfig | InvalidConfig => {
-  const config = validateRule(name, input)
-  if (config instanceof InvalidConfig) return config
-  let chosen = fallback
-  if (input.onRedisError !== undefined) {
-    const own = validateOnRedisError(`rules.${name}.onRedisError`, input.onRedisError)
-    if (own instanceof InvalidConfig) return own
-    chosen = own
-  }
+/** A decoded rule, with `fallback` (the store's `onRedisError`) when it has none of its own. */
+export const resolveRedisRule = (name: string, rule: DecodedRedisRule, fallback: OnRedisError): RedisRuleConfig => {
+  const config = resolveRule(rule)
+  const chosen = rule.onRedisError ?? fallback
+  const policy = typeof chosen === "string" ? chosen : chosen.policy
+  const share = typeof chosen === "string" ? undefined : chosen.insurance
   return {
     ...config,
-    policy: chosen.policy,
-    insurance: chosen.share === undefined
+    policy,
+    insurance: share === undefined
       ? undefined
-      : new RuleState(name, insuranceRule(config.rule, chosen.share), config.maxKeys)
+      : new RuleState(name, insuranceRule(config.rule, share), config.maxKeys)
   }
-}
-
-/**
- * Milliseconds of a positive finite duration option, or an `InvalidConfig` naming `path`.
- * Every duration of the store arms a timer (or bounds one), so it is also at most
- * `MAX_TIMER_MILLIS`: Node fires a longer `setTimeout` after 1 ms.
- */
-export const durationOption = (
-  path: string,
-  input: Duration.Input | undefined,
-  fallback: number
-): number | InvalidConfig => {
-  if (input === undefined) return fallback
-  const duration = Duration.fromInput(input)
-  const millis = Option.isSome(duration) ? Duration.toMillis(duration.value) : NaN
-  if (!(millis >= 1) || !Number.isFinite(millis)) {
-    return new InvalidConfig({ path, message: `must be a finite duration of at least 1 millisecond, got ${describe(input)}` })
-  }
-  const problem = timerLimitProblem(millis)
-  if (problem !== undefined) return new InvalidConfig({ path, message: problem })
-  return Math.floor(millis)
-}
-
-/** A whole number option of at least 1, or an `InvalidConfig` naming `path`. */
-export const countOption = (path: string, input: unknown, fallback: number): number | InvalidConfig => {
-  if (input === undefined) return fallback
-  if (typeof input !== "number" || !Number.isSafeInteger(input) || input < 1) {
-    return new InvalidConfig({ path, message: `must be a whole number of at least 1, got ${describe(input)}` })
-  }
-  return input
 }
