@@ -38,7 +38,7 @@ const defaultConfig = {
   breakers: {
     inventory: { failureThreshold: 5, resetTimeout: "1500 millis", backoff: { factor: 2, max: "6 seconds" } }
   },
-  rateLimits: { perClient: { algorithm: "token-bucket", limit: 30, window: "1 second", burst: 10 } },
+  rateLimiter: { rules: { perClient: { algorithm: "token-bucket", limit: 30, window: "1 second", burst: 10 } } },
   pools: { inventory: { size: 6, maxOverflow: 2, checkoutTimeout: "150 millis", idleTimeout: "2 seconds" } },
   memory: { checkInterval: "500 millis", eventLoop: { maxDelay: "200 millis" } },
   health: { cacheTtl: "250 millis" }

@@ -18,7 +18,7 @@
  *
  * const config = Config.decode({
  *   breakers: { payments: { failureThreshold: 5, resetTimeout: "30 seconds" } },
- *   rateLimits: { api: { algorithm: "gcra", limit: 100, window: "1 minute" } },
+ *   rateLimiter: { rules: { api: { algorithm: "gcra", limit: 100, window: "1 minute" } } },
  *   protections: { checkout: { rateLimit: { rule: "api" }, circuitBreaker: "payments", timeout: 2000 } }
  * })
  * // Effect<FoundationConfig, InvalidConfig>
@@ -29,6 +29,7 @@
 import { Duration, type Effect, Schema } from "effect"
 import { InvalidConfig } from "./Errors.js"
 import { MemoryOptions } from "./internal/memory/config.js"
+import { OptionsSchema as RateLimiterOptions, RuleSchema } from "./internal/rateLimiter/config.js"
 import { AggregatorOptions, HttpOptions } from "./internal/health/options.js"
 import { MonitorOptions } from "./internal/performance/config.js"
 import { decode as decodeOptions, invalidConfig, violationsOf } from "./internal/runtime/options.js"
@@ -109,20 +110,23 @@ export const BreakerPolicy = Schema.Struct({
 )))
 
 /**
- * A rate limit rule (see `RateLimiter.RateRule`).
+ * The rate limiter's options: exactly `RateLimiter.OptionsSchema` (`{ rules }`, each rule by
+ * `RateLimiter.RuleSchema`), so the `rateLimiter` section takes the same names, constraints
+ * and defaults as `RateLimiter.layer`, and a mistake reads the same.
  *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const RateLimiter = RateLimiterOptions
+
+/**
+ * A rate limit rule: exactly `RateLimiter.RuleSchema`.
+ *
+ * @deprecated Use `RateLimiter.RuleSchema` (or `Config.RateLimiter` for the whole section).
  * @since 0.1.0
  * @category schemas
  */
-export const RateRule = Schema.Struct({
-  algorithm: Schema.Literals(["token-bucket", "sliding-window", "fixed-window", "gcra"]),
-  limit: PositiveInt,
-  window: DurationInput,
-  burst: optional(PositiveInt),
-  onExceeded: optional(Schema.Literals(["fail", "delay"])),
-  maxDelay: optional(DurationInput),
-  maxKeys: optional(PositiveInt)
-})
+export const RateRule = RuleSchema
 
 /**
  * A pool's sizes and timings (the `acquire` and `release` effects are code: pass them to
@@ -201,7 +205,7 @@ export type Profile = typeof Profile.Type
 
 const references = Schema.makeFilter<{
   readonly breakers?: Readonly<Record<string, unknown>>
-  readonly rateLimits?: Readonly<Record<string, unknown>>
+  readonly rateLimiter?: { readonly rules: Readonly<Record<string, unknown>> }
   readonly pools?: Readonly<Record<string, unknown>>
   readonly memory?: unknown
   readonly protections?: Readonly<Record<string, Profile>>
@@ -213,8 +217,8 @@ const references = Schema.makeFilter<{
     if (profile.circuitBreaker !== undefined && !Object.hasOwn(config.breakers ?? {}, profile.circuitBreaker)) {
       issues.push({ path: at("circuitBreaker"), issue: `names breaker "${profile.circuitBreaker}", which is not configured in breakers` })
     }
-    if (profile.rateLimit !== undefined && !Object.hasOwn(config.rateLimits ?? {}, profile.rateLimit.rule)) {
-      issues.push({ path: [...at("rateLimit"), "rule"], issue: `names rule "${profile.rateLimit.rule}", which is not configured in rateLimits` })
+    if (profile.rateLimit !== undefined && !Object.hasOwn(config.rateLimiter?.rules ?? {}, profile.rateLimit.rule)) {
+      issues.push({ path: [...at("rateLimit"), "rule"], issue: `names rule "${profile.rateLimit.rule}", which is not configured in rateLimiter.rules` })
     }
     if (profile.pool !== undefined && !Object.hasOwn(config.pools ?? {}, profile.pool)) {
       issues.push({ path: at("pool"), issue: `names pool "${profile.pool}", which is not configured in pools` })
@@ -236,7 +240,7 @@ export const FoundationConfig = Schema.Struct({
   breakerDefaults: optional(BreakerPolicy),
   maxBreakers: optional(PositiveInt),
   breakers: optional(Schema.Record(Schema.String, BreakerPolicy)),
-  rateLimits: optional(Schema.Record(Schema.String, RateRule)),
+  rateLimiter: optional(RateLimiter),
   pools: optional(Schema.Record(Schema.String, PoolSizing)),
   memory: optional(Memory),
   performance: optional(Performance),

@@ -21,7 +21,7 @@
  *
  * const Live = Foundation.layer({
  *   breakers: { payments: { failureThreshold: 5, resetTimeout: "30 seconds" } },
- *   rateLimits: { api: { algorithm: "gcra", limit: 100, window: "1 minute" } },
+ *   rateLimiter: { rules: { api: { algorithm: "gcra", limit: 100, window: "1 minute" } } },
  *   protections: { checkout: { rateLimit: { rule: "api" }, circuitBreaker: "payments", timeout: 2000 } }
  * })
  * const program = Infrastructure.Infrastructure.use((i) => i.execute("checkout", Effect.succeed("ok"), { key: "u1" }))
@@ -69,7 +69,9 @@ export interface Options {
   /** pools the profiles may name; their layers must be provided beneath this one */
   readonly pools?: Readonly<Record<string, Context.Key<any, any>>>
   /**
-   * builds the rate limiter from the decoded rules instead of the in-memory one, e.g.
+   * builds the rate limiter from the `rateLimiter` section's rules, decoded by
+   * `RateLimiter.RuleSchema` (durations as `Duration`, defaults filled in), instead of the
+   * in-memory one, e.g.
    * `(rules) => RateLimiterRedis.layer({ rules }).pipe(Layer.provide(RateLimiterRedis.layerClient(...)))`
    */
   readonly rateLimiter?: (
@@ -91,7 +93,7 @@ const fromDecoded = (config: Config.FoundationConfig, options: Options) => {
   const breakers = options.circuitBreaker === undefined
     ? CircuitBreaker.layer(breakerOptions)
     : options.circuitBreaker(breakerOptions)
-  const rules = { ...(config.rateLimits ?? {}) }
+  const rules = { ...(config.rateLimiter?.rules ?? {}) }
   const limiter = options.rateLimiter === undefined ? RateLimiter.layer({ rules }) : options.rateLimiter(rules)
   // decoded by the same Schema MemoryManager.layer decodes with: it takes the decoded values as they are
   const memoryLayer = MemoryManager.layer(config.memory)

@@ -16,7 +16,7 @@ import {
 
 const valid: Config.FoundationConfigInput = {
   breakers: { payments: { failureThreshold: 5, resetTimeout: "30 seconds" } },
-  rateLimits: { api: { algorithm: "gcra", limit: 100, window: "1 minute", burst: 10 } },
+  rateLimiter: { rules: { api: { algorithm: "gcra", limit: 100, window: "1 minute", burst: 10 } } },
   pools: { db: { size: 4, maxOverflow: 2, checkoutTimeout: 500 } },
   memory: { checkInterval: "1 second", rejectAt: "critical" },
   protections: { checkout: { rateLimit: { rule: "api" }, circuitBreaker: "payments", timeout: 2000, memory: true } }
@@ -28,9 +28,14 @@ const bad: ReadonlyArray<readonly [string, unknown, string]> = [
   ["rate above 1", { breakers: { payments: { failureRateThreshold: 1.2 } } }, "breakers.payments.failureRateThreshold"],
   ["unparseable duration", { breakers: { payments: { resetTimeout: "soon" } } }, "breakers.payments.resetTimeout"],
   ["zero duration", { breakers: { payments: { resetTimeout: 0 } } }, "breakers.payments.resetTimeout"],
-  ["unknown algorithm", { rateLimits: { api: { algorithm: "leaky-bucket", limit: 1, window: 1000 } } }, "rateLimits.api.algorithm"],
-  ["zero limit", { rateLimits: { api: { algorithm: "gcra", limit: 0, window: 1000 } } }, "rateLimits.api.limit"],
-  ["missing window", { rateLimits: { api: { algorithm: "gcra", limit: 10 } } }, "rateLimits.api.window"],
+  ["unknown algorithm", { rateLimiter: { rules: { api: { algorithm: "leaky-bucket", limit: 1, window: 1000 } } } }, "rateLimiter.rules.api.algorithm"],
+  ["zero limit", { rateLimiter: { rules: { api: { algorithm: "gcra", limit: 0, window: 1000 } } } }, "rateLimiter.rules.api.limit"],
+  ["missing window", { rateLimiter: { rules: { api: { algorithm: "gcra", limit: 10 } } } }, "rateLimiter.rules.api.window"],
+  ["unknown rule option", { rateLimiter: { rules: { api: { algorithm: "gcra", limit: 1, window: 1000, brust: 2 } } } }, "rateLimiter.rules.api.brust"],
+  ["burst on a window algorithm", { rateLimiter: { rules: { api: { algorithm: "fixed-window", limit: 1, window: 1000, burst: 2 } } } }, "rateLimiter.rules.api.burst"],
+  ["maxDelay without onExceeded delay", { rateLimiter: { rules: { api: { algorithm: "gcra", limit: 1, window: 1000, maxDelay: 10 } } } }, "rateLimiter.rules.api.maxDelay"],
+  ["unknown rateLimiter option", { rateLimiter: { rule: {} } }, "rateLimiter.rule"],
+  ["the former rateLimits section", { rateLimits: { api: { algorithm: "gcra", limit: 1, window: 1000 } } }, "rateLimits"],
   ["negative pool size", { pools: { db: { size: -2 } } }, "pools.db.size"],
   ["fractional overflow", { pools: { db: { size: 2, maxOverflow: 1.5 } } }, "pools.db.maxOverflow"],
   ["profile naming a missing breaker", { protections: { p: { circuitBreaker: "nope" } } }, "protections.p.circuitBreaker"],
@@ -63,7 +68,7 @@ describe("Config", () => {
   it.effect("accepts the longest timeout a timer can hold, and a rate window longer than that", () =>
     Effect.gen(function*() {
       const config = yield* Config.decode({
-        rateLimits: { daily: { algorithm: "fixed-window", limit: 10, window: "30 days" } },
+        rateLimiter: { rules: { daily: { algorithm: "fixed-window", limit: 10, window: "30 days" } } },
         protections: { p: { rateLimit: { rule: "daily" }, timeout: Config.maxTimerMillis } }
       })
       expect(config.protections?.p?.timeout).toBeDefined()
@@ -89,7 +94,7 @@ describe("Config", () => {
   it.effect("decodes a valid configuration, durations included", () =>
     Effect.gen(function*() {
       const config = yield* Config.decode(valid)
-      expect(config.rateLimits?.api?.limit).toBe(100)
+      expect(config.rateLimiter?.rules.api?.limit).toBe(100)
       expect(config.protections?.checkout?.timeout).toBeDefined()
     }))
 
@@ -107,7 +112,7 @@ describe("Config", () => {
     [Schema.Record(Schema.String, Schema.Unknown), Schema.Unknown],
     ([breakers, anything]) =>
       Effect.gen(function*() {
-        for (const input of [{ breakers }, { rateLimits: breakers }, { protections: breakers }, anything]) {
+        for (const input of [{ breakers }, { rateLimiter: { rules: breakers } }, { protections: breakers }, anything]) {
           const exit = yield* Effect.exit(Config.decode(input))
           if (exit._tag === "Failure") {
             const error = exit.cause.reasons[0]

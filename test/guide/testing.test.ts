@@ -94,6 +94,6 @@ describe("testing guide", () => {
 // with thresholds small enough for a test to reach.
 const testConfig = {
   breakers: { payments: { failureThreshold: 2, resetTimeout: "10 seconds" } },
-  rateLimits: { api: { algorithm: "gcra", limit: 100, window: "1 minute" } },
+  rateLimiter: { rules: { api: { algorithm: "gcra", limit: 100, window: "1 minute" } } },
   protections: { checkout: { rateLimit: { rule: "api" }, circuitBreaker: "payments", timeout: "2 seconds" } }
 } as const
