@@ -1,6 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import type { Scope } from "effect"
+import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
+import { HttpRouter, HttpServer, HttpServerResponse } from "effect/http"
+import { createServer } from "node:http"
 import * as net from "node:net"
 import * as Config from "../src/Config.js"
 import * as HealthAggregator from "../src/HealthAggregator.js"
@@ -64,13 +67,36 @@ describe("HealthHttp", () => {
         expect(answer.status).toBe(200)
         expect(answer.contentType).toBe("application/health+json")
         expect(answer.cacheControl).toBe("no-store")
-        expect(answer.body).toEqual({
-          status: "pass",
-          checks: { db: [{ componentType: "component", status: "pass", time: expect.any(String) }] }
-        })
-        expect(Number.isNaN(Date.parse(answer.body.checks.db[0].time))).toBe(false)
+        expect(answer.body).toEqual({ status: "pass" })
       })
     ))
+
+  it.live("the default body says how the system is, not what it is made of: no component names", () =>
+    served((health, http) =>
+      Effect.gen(function*() {
+        yield* health.register("postgres-primary", Effect.succeed("healthy"), { critical: true })
+        yield* health.register("cache", Effect.succeed("degraded"))
+        for (const url of [http.url, http.readyUrl]) {
+          const answer = yield* fetchAnswer(url)
+          expect(answer.text).not.toContain("postgres-primary")
+          expect(answer.text).not.toContain("cache")
+          expect(Object.keys(answer.body)).toEqual(["status"])
+        }
+        expect((yield* fetchAnswer(http.url)).body).toEqual({ status: "warn" })
+      })
+    ))
+
+  it.live("details: true names every component, with its status and time", () =>
+    served((health, http) =>
+      Effect.gen(function*() {
+        yield* health.register("postgres-primary", Effect.succeed("healthy"), { critical: true })
+        yield* health.register("cache", Effect.succeed("degraded"))
+        const answer = yield* fetchAnswer(http.url)
+        expect(Object.keys(answer.body.checks).sort()).toEqual(["cache", "postgres-primary"])
+        expect(answer.body.checks["postgres-primary"][0]).toMatchObject({ componentType: "component", status: "pass" })
+        expect(Number.isNaN(Date.parse(answer.body.checks.cache[0].time))).toBe(false)
+        expect(Object.keys((yield* fetchAnswer(http.readyUrl)).body.checks)).toEqual(["postgres-primary"])
+      }), { details: true }))
 
   it.live("GET /health: degraded is warn with 200", () =>
     served((health, http) =>
@@ -78,8 +104,7 @@ describe("HealthHttp", () => {
         yield* health.register("cache", Effect.succeed("degraded"), { critical: true })
         const answer = yield* fetchAnswer(http.url)
         expect([answer.status, answer.body.status, answer.body.checks.cache[0].status]).toEqual([200, "warn", "warn"])
-      })
-    ))
+      }), { details: true }))
 
   it.live("GET /health: a non-critical unhealthy check is fail for itself, warn with 200 for the system", () =>
     served((health, http) =>
@@ -87,8 +112,7 @@ describe("HealthHttp", () => {
         yield* health.register("search", Effect.succeed("unhealthy"))
         const answer = yield* fetchAnswer(http.url)
         expect([answer.status, answer.body.status, answer.body.checks.search[0].status]).toEqual([200, "warn", "fail"])
-      })
-    ))
+      }), { details: true }))
 
   it.live("GET /health: a critical unhealthy check is fail with 503", () =>
     served((health, http) =>
@@ -123,8 +147,7 @@ describe("HealthHttp", () => {
         expect(optional.state.calls).toBe(0)
         yield* health.register("queue", Effect.succeed("unhealthy"), { critical: true })
         expect((yield* fetchAnswer(http.readyUrl)).status).toBe(503)
-      })
-    ))
+      }), { details: true }))
 
   it.live("a hung check is answered as fail within its timeout", () =>
     served((health, http) =>
@@ -166,8 +189,7 @@ describe("HealthHttp", () => {
         })
       const off = yield* served((health, http) => Effect.andThen(register(health), fetchAnswer(http.url)))
       expect(off.text).not.toContain("db-7.internal")
-      expect(Object.keys(off.body).sort()).toEqual(["checks", "status"])
-      expect(Object.keys(off.body.checks.db[0]).sort()).toEqual(["componentType", "status", "time"])
+      expect(off.body).toEqual({ status: "warn" })
       const on = yield* served((health, http) => Effect.andThen(register(health), fetchAnswer(http.url)), {
         details: true
       })
@@ -291,8 +313,7 @@ describe("HealthHttp", () => {
           componentType: "circuit_breaker",
           status: "fail"
         })
-      })
-    ))
+      }), { details: true }))
 
   it.live("a probe that gives up mid-check leaves the server and the check's run intact", () =>
     served((health, http) =>
@@ -352,4 +373,98 @@ describe("HealthHttp", () => {
       const fromConfig = yield* Effect.flip(Config.decode({ health: { http: input } }))
       expect(fromConfig).toMatchObject({ path: "health.http.detail", message: fromLayer.message })
     }))
+})
+
+describe("HealthHttp.routes", () => {
+  const Api = HttpRouter.add("GET", "/users", HttpServerResponse.text("[]"))
+
+  /** The routes next to an application route, on one `HttpRouter.serve` on a free loopback port. */
+  const mounted = <A, E>(
+    body: (health: HealthAggregator.HealthAggregator["Service"], base: string) => Effect.Effect<A, E, Scope.Scope>,
+    options?: HealthHttp.RoutesOptions
+  ) =>
+    Effect.gen(function*() {
+      const health = yield* HealthAggregator.HealthAggregator
+      const base = yield* HttpServer.addressFormattedWith(Effect.succeed)
+      return yield* body(health, base)
+    }).pipe(
+      Effect.scoped,
+      Effect.provide(
+        HttpRouter.serve(Layer.mergeAll(Api, HealthHttp.routes(options)), { disableListenLog: true, disableLogger: true }).pipe(
+          Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
+          Layer.provideMerge(HealthAggregator.layer())
+        )
+      )
+    )
+
+  it.live("mounted next to an application route, both answer on one port", () =>
+    mounted((health, base) =>
+      Effect.gen(function*() {
+        yield* health.register("postgres-primary", Effect.succeed("healthy"), { critical: true })
+        const users = yield* fetchAnswer(`${base}/users`)
+        expect([users.status, users.text]).toEqual([200, "[]"])
+        const full = yield* fetchAnswer(`${base}/health`)
+        expect([full.status, full.contentType, full.cacheControl, full.body]).toEqual([
+          200,
+          "application/health+json",
+          "no-store",
+          { status: "pass" }
+        ])
+        expect(full.text).not.toContain("postgres-primary")
+        expect((yield* fetchAnswer(`${base}/health/ready`)).body).toEqual({ status: "pass" })
+        expect((yield* fetchAnswer(`${base}/health/live`)).body).toEqual({ status: "pass" })
+      })
+    ))
+
+  it.live("answers as layer does: 503 for a critical failure, HEAD with no body, /live runs no check", () =>
+    mounted((health, base) =>
+      Effect.gen(function*() {
+        const db = counted(Effect.succeed("unhealthy" as const))
+        yield* health.register("db", db.check, { critical: true })
+        expect((yield* fetchAnswer(`${base}/health/live`)).status).toBe(200)
+        expect(db.state.calls).toBe(0)
+        expect([(yield* fetchAnswer(`${base}/health`)).status, (yield* fetchAnswer(`${base}/health/ready`)).status])
+          .toEqual([503, 503])
+        const head = yield* fetchAnswer(`${base}/health`, { method: "HEAD" })
+        expect([head.status, head.contentType, head.text]).toEqual([503, "application/health+json", ""])
+      })
+    ))
+
+  it.live("under a base path, with details: component names appear, the default path is the application's", () =>
+    mounted((health, base) =>
+      Effect.gen(function*() {
+        yield* health.register("cache", Effect.succeed("degraded"))
+        const full = yield* fetchAnswer(`${base}/internal/health`)
+        expect([full.status, full.body.status, Object.keys(full.body.checks)]).toEqual([200, "warn", ["cache"]])
+        expect((yield* fetchAnswer(`${base}/internal/health/live`)).status).toBe(200)
+        expect((yield* fetchAnswer(`${base}/health`)).status).toBe(404)
+      }), { path: "/internal/health", details: true }))
+
+  it.effect("a bad path fails InvalidConfig at health.http.path", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Layer.build(
+        HealthHttp.routes({ path: "health/" }).pipe(
+          Layer.provide(Layer.merge(HttpRouter.layer, HealthAggregator.layer()))
+        )
+      ))
+      expect(error).toMatchObject({ _tag: "InvalidConfig", path: "health.http.path" })
+    }).pipe(Effect.scoped))
+})
+
+describe("HealthHttp.render", () => {
+  it.effect("the status alone by default; every component by name with details", () =>
+    Effect.gen(function*() {
+      const health = yield* HealthAggregator.HealthAggregator
+      yield* health.register("postgres-primary", Effect.succeed("unhealthy"), { critical: true })
+      yield* health.register("cache", Effect.succeed("healthy"))
+      const report = yield* health.systemHealth
+      expect(HealthHttp.render(report)).toEqual({
+        status: 503,
+        contentType: "application/health+json",
+        body: JSON.stringify({ status: "fail" })
+      })
+      const detailed = HealthHttp.render(report, { details: true })
+      expect(detailed.status).toBe(503)
+      expect(Object.keys(JSON.parse(detailed.body).checks).sort()).toEqual(["cache", "postgres-primary"])
+    }).pipe(Effect.scoped, Effect.provide(HealthAggregator.layer())))
 })

@@ -2,11 +2,11 @@
  * The `application/health+json` rendering of a system health report: the IETF draft "Health
  * Check Response Format for HTTP APIs" (draft-inadarei-api-health-check). Pure functions.
  *
- * - top level: `status` (`pass` | `warn` | `fail`), `checks`, and with details `output`,
- *   `score`, `durationMs`, `time`
- * - `checks`: one key per component (its name), each an array with one object:
- *   `componentType`, `status`, `time` (ISO 8601), and with details `output`, `observedValue`
- *   (the check's duration) / `observedUnit` `"ms"`, `critical`, `ageMs`, `details`
+ * - without details: `status` (`pass` | `warn` | `fail`) alone
+ * - with details: `status`, `output`, `score`, `time`, `durationMs` and `checks`: one key per
+ *   component (its name), each an array with one object: `componentType`, `status`, `time`
+ *   (ISO 8601), `observedValue` (the check's duration) / `observedUnit` `"ms"`, `critical`,
+ *   `ageMs`, and `output`, `details` when present
  */
 import type { ComponentStatus } from "../runtime/healthComponents.js"
 
@@ -38,74 +38,45 @@ export interface Report {
 }
 
 /**
- * Renders a report. Without `details`, only statuses and times leave the process: error
- * messages and check details can name hosts, users or internal paths, which a public probe
- * must not leak.
+ * Renders a report. Without `details` the body is the status alone (`{"status":"warn"}`):
+ * component names say what the system is made of (`postgres-primary`, `payments-api`), and
+ * error messages and check details can name hosts, users or internal paths, none of which a
+ * probe reachable by the public may leak. With `details`, every component with its status,
+ * time, output and details, and the report's score and timings.
  */
 export const render = (report: Report, details: boolean): string => {
+  if (!details) return statusBody[toHealthJsonStatus(report.status)]
   const checks: Record<string, Array<Record<string, unknown>>> = {}
-  for (const name in report.components) checks[name] = [checkEntry(report.components[name]!, details)]
+  for (const name in report.components) checks[name] = [checkEntry(report.components[name]!)]
   const body: Record<string, unknown> = { status: toHealthJsonStatus(report.status) }
-  if (details) {
-    const output = summary(report)
-    if (output !== undefined) body["output"] = output
-    body["score"] = report.score
-    body["time"] = new Date(report.timestamp).toISOString()
-    body["durationMs"] = report.durationMs
-  }
+  const output = summary(report)
+  if (output !== undefined) body["output"] = output
+  body["score"] = report.score
+  body["time"] = new Date(report.timestamp).toISOString()
+  body["durationMs"] = report.durationMs
   body["checks"] = checks
   return JSON.stringify(body)
 }
 
-/**
- * A renderer for the body without details that reuses each component's JSON while its
- * status and time are unchanged. Why: probes mostly read cached results, and serialising 20
- * entries (dates included) cost more than everything else the endpoint does per request.
- * The output is exactly `render(report, false)`.
- */
-export const makeCachedRenderer = (): (report: Report) => string => {
-  const fragments = new Map<string, { status: ComponentStatus; at: number; kind: string; json: string }>()
-  return (report) => {
-    let json = `{"status":"${toHealthJsonStatus(report.status)}","checks":{`
-    let first = true
-    for (const name in report.components) {
-      const component = report.components[name]!
-      let fragment = fragments.get(name)
-      if (
-        fragment === undefined || fragment.status !== component.status || fragment.at !== component.checkedAt ||
-        fragment.kind !== component.kind
-      ) {
-        fragment = {
-          status: component.status,
-          at: component.checkedAt,
-          kind: component.kind,
-          json: `${JSON.stringify(name)}:[${JSON.stringify(checkEntry(component, false))}]`
-        }
-        fragments.set(name, fragment)
-      }
-      json += first ? fragment.json : "," + fragment.json
-      first = false
-    }
-    // forget components that went away, so the cache stays as small as the registry
-    if (fragments.size > 2 * Object.keys(report.components).length + 16) fragments.clear()
-    return json + "}}"
-  }
+// the three bodies without details, built once: probes mostly read these
+const statusBody: Record<HealthJsonStatus, string> = {
+  pass: JSON.stringify({ status: "pass" }),
+  warn: JSON.stringify({ status: "warn" }),
+  fail: JSON.stringify({ status: "fail" })
 }
 
-const checkEntry = (component: Report["components"][string], details: boolean): Record<string, unknown> => {
+const checkEntry = (component: Report["components"][string]): Record<string, unknown> => {
   const entry: Record<string, unknown> = {
     componentType: component.kind === "check" ? "component" : component.kind,
     status: toHealthJsonStatus(component.status),
-    time: new Date(component.checkedAt).toISOString()
+    time: new Date(component.checkedAt).toISOString(),
+    observedValue: component.durationMs,
+    observedUnit: "ms",
+    critical: component.critical,
+    ageMs: component.ageMs
   }
-  if (details) {
-    entry["observedValue"] = component.durationMs
-    entry["observedUnit"] = "ms"
-    entry["critical"] = component.critical
-    entry["ageMs"] = component.ageMs
-    if (component.output !== undefined) entry["output"] = component.output
-    if (component.details !== undefined) entry["details"] = component.details
-  }
+  if (component.output !== undefined) entry["output"] = component.output
+  if (component.details !== undefined) entry["details"] = component.details
   return entry
 }
 

@@ -1,8 +1,9 @@
 /**
  * The health options, stated once as Schemas (constraints and defaults next to each field):
- * the aggregator's (`HealthAggregator.OptionsSchema`), one check's (`register`), and the HTTP
- * endpoint's (`HealthHttp.OptionsSchema`). The layers, `register` and the configuration file's
- * `health` section all decode through them, so a mistake reads the same everywhere.
+ * the aggregator's (`HealthAggregator.OptionsSchema`), one check's (`register`), the routes'
+ * (`HealthHttp.RoutesOptionsSchema`) and the HTTP endpoint's (`HealthHttp.OptionsSchema`). The
+ * layers, `register` and the configuration file's `health` section all decode through them, so
+ * a mistake reads the same everywhere.
  */
 import { Duration, Effect, Schema, SchemaTransformation } from "effect"
 import type { InvalidConfig } from "../../Errors.js"
@@ -92,16 +93,24 @@ const pathRule = Schema.makeFilter((path: string) =>
     : `must start with "/", not end with "/" and hold no query, got ${JSON.stringify(path)}`
 )
 
-/** The HTTP endpoint's options (`HealthHttp.OptionsSchema`). */
+/** The routes' options (`HealthHttp.RoutesOptionsSchema`): what the endpoint serves. */
+export const RoutesOptions = Schema.Struct({
+  /** where the full report is served; `/live` and `/ready` go under it */
+  path: withDefault(Schema.String.pipe(Schema.check(pathRule)), "/health"),
+  /** whether component names, error messages, check details, score and timings are shown */
+  details: withDefault(Schema.Boolean, false)
+})
+
+/** The options as a user writes them. */
+export type RoutesOptions = typeof RoutesOptions.Encoded
+
+/** The HTTP endpoint's options (`HealthHttp.OptionsSchema`): the routes', and where to listen. */
 export const HttpOptions = Schema.Struct({
   /** the port to listen on; 0 picks a free one */
   port: Schema.Int.pipe(Schema.check(Schema.isBetween({ minimum: 0, maximum: 65535 }))),
-  /** the interface to listen on; absent: every interface */
+  /** the interface to listen on; absent: every interface (`::`, or `0.0.0.0` without IPv6) */
   host: Schema.optional(Schema.String),
-  /** where the full report is served; `/live` and `/ready` go under it */
-  path: withDefault(Schema.String.pipe(Schema.check(pathRule)), "/health"),
-  /** whether error messages, check details, score and timings are shown */
-  details: withDefault(Schema.Boolean, false),
+  ...RoutesOptions.fields,
   /** how long a client may take to send its request */
   requestTimeout: withDefault(TimerDuration, "5 seconds")
 })
@@ -109,14 +118,24 @@ export const HttpOptions = Schema.Struct({
 /** The options as a user writes them. */
 export type HttpOptions = typeof HttpOptions.Encoded
 
-export interface HttpConfig {
-  readonly port: number
-  readonly host: string | undefined
+export interface RoutesConfig {
   /** the path, "" for "/" (so the probes are "/live", not "//live") */
   readonly basePath: string
   readonly details: boolean
+}
+
+export interface HttpConfig extends RoutesConfig {
+  readonly port: number
+  readonly host: string | undefined
   readonly requestTimeoutMillis: number
 }
+
+/** The routes' options, decoded under `health.http` (the same fields as the endpoint's). */
+export const parseRoutesOptions = (options: unknown): Effect.Effect<RoutesConfig, InvalidConfig> =>
+  Effect.map(decode(RoutesOptions, options ?? {}, "health.http"), (decoded) => ({
+    basePath: decoded.path === "/" ? "" : decoded.path,
+    details: decoded.details
+  }))
 
 /** The endpoint's options, decoded under `health.http`. */
 export const parseHttpOptions = (options: unknown): Effect.Effect<HttpConfig, InvalidConfig> =>
