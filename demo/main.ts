@@ -35,8 +35,8 @@ const seconds = Math.max(2, Number(process.env.DEMO_SECONDS ?? 20) || 20)
 const runMillis = seconds * 1000
 
 const defaultConfig = {
-  breakers: {
-    inventory: { failureThreshold: 5, resetTimeout: "1500 millis", backoff: { factor: 2, max: "6 seconds" } }
+  circuitBreaker: {
+    breakers: { inventory: { failureThreshold: 5, resetTimeout: "1500 millis", backoff: { factor: 2, max: "6 seconds" } } }
   },
   rateLimiter: { rules: { perClient: { algorithm: "token-bucket", limit: 30, window: "1 second", burst: 10 } } },
   pools: { inventory: { size: 6, maxOverflow: 2, checkoutTimeout: "150 millis", idleTimeout: "2 seconds" } },

@@ -17,7 +17,7 @@
  * import { Config } from "effect-foundation"
  *
  * const config = Config.decode({
- *   breakers: { payments: { failureThreshold: 5, resetTimeout: "30 seconds" } },
+ *   circuitBreaker: { breakers: { payments: { failureThreshold: 5, resetTimeout: "30 seconds" } } },
  *   rateLimiter: { rules: { api: { algorithm: "gcra", limit: 100, window: "1 minute" } } },
  *   protections: { checkout: { rateLimit: { rule: "api" }, circuitBreaker: "payments", timeout: 2000 } }
  * })
@@ -28,6 +28,8 @@
  */
 import { Duration, type Effect, Schema } from "effect"
 import { InvalidConfig } from "./Errors.js"
+import { OptionsSchema as CircuitBreakerOptions } from "./internal/circuitBreaker/options.js"
+import { PolicySchema } from "./internal/circuitBreaker/policy.js"
 import { MemoryOptions } from "./internal/memory/config.js"
 import { OptionsSchema as RateLimiterOptions, RuleSchema } from "./internal/rateLimiter/config.js"
 import { AggregatorOptions, HttpOptions } from "./internal/health/options.js"
@@ -75,39 +77,26 @@ export const maxTimerMillis: number = MAX_TIMER_MILLIS
 
 const PositiveInt = Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1)))
 const NonNegativeInt = Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(0)))
-const Rate = Schema.Finite.pipe(Schema.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(1)))
 const optional = Schema.optionalKey
 
 /**
- * A circuit breaker policy (see `CircuitBreaker.BreakerPolicy`; `isFailure` is code, not
- * configuration).
+ * A circuit breaker policy: exactly `CircuitBreaker.PolicySchema` (`isFailure` is code, not
+ * configuration, so it is not in it).
  *
  * @since 0.1.0
  * @category schemas
  */
-export const BreakerPolicy = Schema.Struct({
-  failureThreshold: optional(PositiveInt),
-  monitorWindow: optional(DurationInput),
-  failureRateThreshold: optional(Rate),
-  minimumCalls: optional(PositiveInt),
-  slidingWindowSize: optional(PositiveInt),
-  slowCallDuration: optional(DurationInput),
-  slowCallRateThreshold: optional(Rate),
-  resetTimeout: optional(DurationInput),
-  backoff: optional(Schema.Struct({
-    factor: Schema.Finite.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1))),
-    max: DurationInput
-  })),
-  halfOpenMaxCalls: optional(PositiveInt),
-  callTimeout: optional(TimerDurationInput),
-  maxWaitInHalfOpen: optional(TimerDurationInput),
-  critical: optional(Schema.Boolean)
-}).pipe(Schema.check(Schema.makeFilter((policy) =>
-  policy.maxWaitInHalfOpen !== undefined && policy.callTimeout !== undefined &&
-    Duration.toMillis(policy.maxWaitInHalfOpen) < Duration.toMillis(policy.callTimeout)
-    ? { path: ["maxWaitInHalfOpen"], issue: "must be at least callTimeout: a probe may run that long" }
-    : undefined
-)))
+export const BreakerPolicy = PolicySchema
+
+/**
+ * The circuit breakers' options: exactly `CircuitBreaker.OptionsSchema` (`defaults`,
+ * `breakers`, `maxBreakers`), so the `circuitBreaker` section takes the same names,
+ * constraints and defaults as `CircuitBreaker.layer`, and a mistake reads the same.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const CircuitBreaker = CircuitBreakerOptions
 
 /**
  * The rate limiter's options: exactly `RateLimiter.OptionsSchema` (`{ rules }`, each rule by
@@ -204,7 +193,7 @@ export const Profile = Schema.Struct({
 export type Profile = typeof Profile.Type
 
 const references = Schema.makeFilter<{
-  readonly breakers?: Readonly<Record<string, unknown>>
+  readonly circuitBreaker?: { readonly breakers?: Readonly<Record<string, unknown>> | undefined }
   readonly rateLimiter?: { readonly rules: Readonly<Record<string, unknown>> }
   readonly pools?: Readonly<Record<string, unknown>>
   readonly memory?: unknown
@@ -214,8 +203,8 @@ const references = Schema.makeFilter<{
   for (const [name, profile] of Object.entries(config.protections ?? {})) {
     const at = (field: string) => ["protections", name, field]
     // own keys only: `in` would accept "toString" and every other inherited property name
-    if (profile.circuitBreaker !== undefined && !Object.hasOwn(config.breakers ?? {}, profile.circuitBreaker)) {
-      issues.push({ path: at("circuitBreaker"), issue: `names breaker "${profile.circuitBreaker}", which is not configured in breakers` })
+    if (profile.circuitBreaker !== undefined && !Object.hasOwn(config.circuitBreaker?.breakers ?? {}, profile.circuitBreaker)) {
+      issues.push({ path: at("circuitBreaker"), issue: `names breaker "${profile.circuitBreaker}", which is not configured in circuitBreaker.breakers` })
     }
     if (profile.rateLimit !== undefined && !Object.hasOwn(config.rateLimiter?.rules ?? {}, profile.rateLimit.rule)) {
       issues.push({ path: [...at("rateLimit"), "rule"], issue: `names rule "${profile.rateLimit.rule}", which is not configured in rateLimiter.rules` })
@@ -237,9 +226,7 @@ const references = Schema.makeFilter<{
  * @category schemas
  */
 export const FoundationConfig = Schema.Struct({
-  breakerDefaults: optional(BreakerPolicy),
-  maxBreakers: optional(PositiveInt),
-  breakers: optional(Schema.Record(Schema.String, BreakerPolicy)),
+  circuitBreaker: optional(CircuitBreaker),
   rateLimiter: optional(RateLimiter),
   pools: optional(Schema.Record(Schema.String, PoolSizing)),
   memory: optional(Memory),

@@ -20,7 +20,7 @@
  * import { Foundation, Infrastructure } from "effect-foundation"
  *
  * const Live = Foundation.layer({
- *   breakers: { payments: { failureThreshold: 5, resetTimeout: "30 seconds" } },
+ *   circuitBreaker: { breakers: { payments: { failureThreshold: 5, resetTimeout: "30 seconds" } } },
  *   rateLimiter: { rules: { api: { algorithm: "gcra", limit: 100, window: "1 minute" } } },
  *   protections: { checkout: { rateLimit: { rule: "api" }, circuitBreaker: "payments", timeout: 2000 } }
  * })
@@ -85,11 +85,8 @@ export interface Options {
 }
 
 const fromDecoded = (config: Config.FoundationConfig, options: Options) => {
-  const breakerOptions: CircuitBreaker.Options = {
-    ...(config.breakerDefaults === undefined ? {} : { defaults: config.breakerDefaults }),
-    ...(config.breakers === undefined ? {} : { breakers: config.breakers }),
-    ...(config.maxBreakers === undefined ? {} : { maxBreakers: config.maxBreakers })
-  }
+  // decoded by the same Schema CircuitBreaker.layer decodes with: it takes the decoded values as they are
+  const breakerOptions: CircuitBreaker.Options = config.circuitBreaker ?? {}
   const breakers = options.circuitBreaker === undefined
     ? CircuitBreaker.layer(breakerOptions)
     : options.circuitBreaker(breakerOptions)
@@ -136,7 +133,7 @@ const fromDecoded = (config: Config.FoundationConfig, options: Options) => {
  * import { Foundation } from "effect-foundation"
  *
  * const Live = Foundation.layer({
- *   breakers: { payments: { failureThreshold: 5, resetTimeout: "30 seconds" } },
+ *   circuitBreaker: { breakers: { payments: { failureThreshold: 5, resetTimeout: "30 seconds" } } },
  *   protections: { checkout: { circuitBreaker: "payments", timeout: "2 seconds" } }
  * })
  * ```
@@ -180,7 +177,7 @@ export const layerDecoded = (
  * ```ts
  * import { Foundation } from "effect-foundation"
  *
- * // FOUNDATION_CONFIG_FILE=/etc/app/foundation.json, or FOUNDATION_CONFIG='{"breakers":{...}}',
+ * // FOUNDATION_CONFIG_FILE=/etc/app/foundation.json, or FOUNDATION_CONFIG='{"circuitBreaker":{...}}',
  * // or variables such as FOUNDATION_MEMORY_REJECT_AT=high
  * const Live = Foundation.layerConfig()
  * ```
@@ -206,7 +203,7 @@ export const layerConfig = (options: Options = {}): Layer.Layer<Services, Invali
  * const settings = EffectConfig.all({ port: EffectConfig.Int("PORT"), foundation: Foundation.config })
  * const program = Effect.gen(function*() {
  *   const { foundation, port } = yield* settings
- *   return { port, breakers: Object.keys(foundation.breakers ?? {}) }
+ *   return { port, breakers: Object.keys(foundation.circuitBreaker?.breakers ?? {}) }
  * })
  * ```
  *

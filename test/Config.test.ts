@@ -15,7 +15,7 @@ import {
 } from "../src/index.js"
 
 const valid: Config.FoundationConfigInput = {
-  breakers: { payments: { failureThreshold: 5, resetTimeout: "30 seconds" } },
+  circuitBreaker: { breakers: { payments: { failureThreshold: 5, resetTimeout: "30 seconds" } } },
   rateLimiter: { rules: { api: { algorithm: "gcra", limit: 100, window: "1 minute", burst: 10 } } },
   pools: { db: { size: 4, maxOverflow: 2, checkoutTimeout: 500 } },
   memory: { checkInterval: "1 second", rejectAt: "critical" },
@@ -23,11 +23,11 @@ const valid: Config.FoundationConfigInput = {
 }
 
 const bad: ReadonlyArray<readonly [string, unknown, string]> = [
-  ["wrong type", { breakers: { payments: { failureThreshold: "five" } } }, "breakers.payments.failureThreshold"],
-  ["negative threshold", { breakers: { payments: { failureThreshold: -1 } } }, "breakers.payments.failureThreshold"],
-  ["rate above 1", { breakers: { payments: { failureRateThreshold: 1.2 } } }, "breakers.payments.failureRateThreshold"],
-  ["unparseable duration", { breakers: { payments: { resetTimeout: "soon" } } }, "breakers.payments.resetTimeout"],
-  ["zero duration", { breakers: { payments: { resetTimeout: 0 } } }, "breakers.payments.resetTimeout"],
+  ["wrong type", { circuitBreaker: { breakers: { payments: { failureThreshold: "five" } } } }, "circuitBreaker.breakers.payments.failureThreshold"],
+  ["negative threshold", { circuitBreaker: { breakers: { payments: { failureThreshold: -1 } } } }, "circuitBreaker.breakers.payments.failureThreshold"],
+  ["rate above 1", { circuitBreaker: { breakers: { payments: { failureRateThreshold: 1.2 } } } }, "circuitBreaker.breakers.payments.failureRateThreshold"],
+  ["unparseable duration", { circuitBreaker: { breakers: { payments: { resetTimeout: "soon" } } } }, "circuitBreaker.breakers.payments.resetTimeout"],
+  ["zero duration", { circuitBreaker: { breakers: { payments: { resetTimeout: 0 } } } }, "circuitBreaker.breakers.payments.resetTimeout"],
   ["unknown algorithm", { rateLimiter: { rules: { api: { algorithm: "leaky-bucket", limit: 1, window: 1000 } } } }, "rateLimiter.rules.api.algorithm"],
   ["zero limit", { rateLimiter: { rules: { api: { algorithm: "gcra", limit: 0, window: 1000 } } } }, "rateLimiter.rules.api.limit"],
   ["missing window", { rateLimiter: { rules: { api: { algorithm: "gcra", limit: 10 } } } }, "rateLimiter.rules.api.window"],
@@ -43,14 +43,14 @@ const bad: ReadonlyArray<readonly [string, unknown, string]> = [
   ["profile naming a missing pool", { protections: { p: { pool: "nope" } } }, "protections.p.pool"],
   ["memory guard without memory section", { protections: { p: { memory: true } } }, "protections.p.memory"],
   ["health port out of range", { health: { http: { port: 70000 } } }, "health.http.port"],
-  ["profile naming an inherited property as breaker", { breakers: {}, protections: { p: { circuitBreaker: "toString" } } }, "protections.p.circuitBreaker"],
+  ["profile naming an inherited property as breaker", { circuitBreaker: { breakers: {} }, protections: { p: { circuitBreaker: "toString" } } }, "protections.p.circuitBreaker"],
   ["profile naming an inherited property as rule", { protections: { p: { rateLimit: { rule: "constructor" } } } }, "protections.p.rateLimit.rule"],
   ["timeout longer than a timer can wait", { protections: { p: { timeout: "30 days" } } }, "protections.p.timeout"],
-  ["callTimeout longer than a timer can wait", { breakers: { db: { callTimeout: 2 ** 31 } } }, "breakers.db.callTimeout"],
+  ["callTimeout longer than a timer can wait", { circuitBreaker: { breakers: { db: { callTimeout: 2 ** 31 } } } }, "circuitBreaker.breakers.db.callTimeout"],
   ["pool checkoutTimeout longer than a timer can wait", { pools: { db: { size: 1, checkoutTimeout: "25 days" } } }, "pools.db.checkoutTimeout"],
   ["health requestTimeout longer than a timer can wait", { health: { http: { port: 0, requestTimeout: "90 days" } } }, "health.http.requestTimeout"],
-  ["maxWaitInHalfOpen shorter than callTimeout", { breakers: { db: { callTimeout: 2000, maxWaitInHalfOpen: 1000 } } }, "breakers.db.maxWaitInHalfOpen"],
-  ["maxWaitInHalfOpen longer than a timer can wait", { breakers: { db: { maxWaitInHalfOpen: "30 days" } } }, "breakers.db.maxWaitInHalfOpen"],
+  ["maxWaitInHalfOpen shorter than callTimeout", { circuitBreaker: { breakers: { db: { callTimeout: 2000, maxWaitInHalfOpen: 1000 } } } }, "circuitBreaker.breakers.db.maxWaitInHalfOpen"],
+  ["maxWaitInHalfOpen longer than a timer can wait", { circuitBreaker: { breakers: { db: { maxWaitInHalfOpen: "30 days" } } } }, "circuitBreaker.breakers.db.maxWaitInHalfOpen"],
   ["pool acquireTimeout longer than a timer can wait", { pools: { db: { size: 1, acquireTimeout: "30 days" } } }, "pools.db.acquireTimeout"],
   ["unknown memory option", { memory: { hysterisis: 0.1 } }, "memory.hysterisis"],
   ["memory thresholds out of order", { memory: { thresholds: { medium: 0.9, high: 0.8 } } }, "memory.thresholds"],
@@ -77,8 +77,8 @@ describe("Config", () => {
   it.effect("lists at most 20 violations in one message and counts the rest", () =>
     Effect.gen(function*() {
       const breakers = Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`b${i}`, { failureThreshold: -1 }]))
-      const error = yield* Effect.flip(Config.decode({ breakers }))
-      expect(error.path).toBe("breakers.b0.failureThreshold")
+      const error = yield* Effect.flip(Config.decode({ circuitBreaker: { breakers } }))
+      expect(error.path).toBe("circuitBreaker.breakers.b0.failureThreshold")
       expect(error.message).toContain("... and 9980 more violations")
       expect(error.message.length).toBeLessThan(5_000)
     }))
@@ -98,6 +98,26 @@ describe("Config", () => {
       expect(config.protections?.checkout?.timeout).toBeDefined()
     }))
 
+  it.effect("the circuitBreaker section is CircuitBreaker.OptionsSchema: unknown keys fail with a suggestion, maxBreakers 0 is accepted", () =>
+    Effect.gen(function*() {
+      const typo = yield* Effect.flip(Config.decode({ circuitBreaker: { breakerz: { db: {} } } }))
+      expect(typo).toMatchObject({ _tag: "InvalidConfig", path: "circuitBreaker.breakerz" })
+      expect(typo.message).toBe('circuitBreaker.breakerz: unknown option "breakerz"; did you mean "breakers"?')
+      const nested = yield* Effect.flip(Config.decode({ circuitBreaker: { defaults: { resetTimout: "1 second" } } }))
+      expect(nested.message).toContain('circuitBreaker.defaults.resetTimout: unknown option "resetTimout"; did you mean "resetTimeout"?')
+      const config = yield* Config.decode({ circuitBreaker: { breakers: { db: {} }, maxBreakers: 0 } })
+      expect(config.circuitBreaker?.maxBreakers).toBe(0)
+    }))
+
+  it.effect("the former top-level breakerDefaults, maxBreakers and breakers keys are unknown options", () =>
+    Effect.gen(function*() {
+      for (const key of ["breakerDefaults", "maxBreakers", "breakers"]) {
+        const error = yield* Effect.flip(Config.decode({ [key]: {} }))
+        expect(error).toMatchObject({ _tag: "InvalidConfig", path: key })
+        expect(error.message).toContain('"circuitBreaker"')
+      }
+    }))
+
   it.effect.each(bad)("%s fails InvalidConfig at its path", ([, input, path]) =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(Config.decode(input))
@@ -112,7 +132,7 @@ describe("Config", () => {
     [Schema.Record(Schema.String, Schema.Unknown), Schema.Unknown],
     ([breakers, anything]) =>
       Effect.gen(function*() {
-        for (const input of [{ breakers }, { rateLimiter: { rules: breakers } }, { protections: breakers }, anything]) {
+        for (const input of [{ circuitBreaker: { breakers } }, { rateLimiter: { rules: breakers } }, { protections: breakers }, anything]) {
           const exit = yield* Effect.exit(Config.decode(input))
           if (exit._tag === "Failure") {
             const error = exit.cause.reasons[0]
@@ -153,6 +173,14 @@ describe("Foundation", () => {
       Effect.scoped
     ))
 
+  it.effect("circuitBreaker.maxBreakers 0: a name not configured fails ProtectionNotFound naming the nearest", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Effect.succeed(1).pipe(CircuitBreaker.protect("paymnts")))
+      expect(error).toMatchObject({ _tag: "ProtectionNotFound", protection: "paymnts" })
+      expect(error.message).toContain('did you mean "payments"?')
+      expect(yield* Effect.succeed(1).pipe(CircuitBreaker.protect("payments"))).toBe(1)
+    }).pipe(Effect.provide(Foundation.layer({ circuitBreaker: { breakers: { payments: {} }, maxBreakers: 0 } }))))
+
   it.effect("an invalid configuration fails the layer with InvalidConfig", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(Layer.build(Foundation.layer({ protections: { p: { circuitBreaker: "x" } } })))
@@ -176,7 +204,7 @@ describe("Foundation", () => {
       const provider = (env: Record<string, string>) => ConfigProvider.layer(ConfigProvider.fromEnv({ env }))
       const names = yield* CircuitBreaker.CircuitBreaker.use((s) => s.names).pipe(
         Effect.provide(Foundation.layerConfig()),
-        Effect.provide(provider({ FOUNDATION_CONFIG: JSON.stringify({ breakers: { a: {} } }) }))
+        Effect.provide(provider({ FOUNDATION_CONFIG: JSON.stringify({ circuitBreaker: { breakers: { a: {} } } }) }))
       )
       expect(names).toEqual(["a"])
       const error = yield* Effect.flip(Layer.build(Foundation.layerConfig()).pipe(

@@ -93,7 +93,7 @@ describe("testing guide", () => {
 // A test's configuration: the production one without `health.http`, so nothing listens, and
 // with thresholds small enough for a test to reach.
 const testConfig = {
-  breakers: { payments: { failureThreshold: 2, resetTimeout: "10 seconds" } },
+  circuitBreaker: { breakers: { payments: { failureThreshold: 2, resetTimeout: "10 seconds" } } },
   rateLimiter: { rules: { api: { algorithm: "gcra", limit: 100, window: "1 minute" } } },
   protections: { checkout: { rateLimit: { rule: "api" }, circuitBreaker: "payments", timeout: "2 seconds" } }
 } as const
