@@ -1,9 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Layer } from "effect"
+import { Cause, Duration, Effect, Exit, Layer, Schema } from "effect"
 import { Redis } from "effect/persistence"
 import * as CircuitBreakerRedis from "../src/CircuitBreakerRedis.js"
 import { MAX_TIMER_MILLIS } from "../src/internal/runtime/validate.js"
-import { CircuitBreaker } from "../src/index.js"
+import { CircuitBreaker, Config } from "../src/index.js"
 
 const buildError = (options: CircuitBreaker.Options) =>
   Effect.flip(Layer.build(CircuitBreaker.layer(options)))
@@ -93,4 +93,72 @@ describe("CircuitBreaker configuration", () => {
       const error = yield* buildError({ breakers: { a: 42 as never } })
       expect(error).toMatchObject({ _tag: "InvalidConfig", path: "breakers.a" })
     }))
+
+  it.effect("an unknown option fails with its path and the nearest option's name, at the top and nested", () =>
+    Effect.gen(function*() {
+      const top = yield* buildError({ breakerz: {} } as never)
+      expect(top).toMatchObject({ _tag: "InvalidConfig", path: "breakerz" })
+      expect(top.message).toBe('breakerz: unknown option "breakerz"; did you mean "breakers"?')
+      const nested = yield* buildError({ breakers: { db: { failureTreshold: 3 } as never } })
+      expect(nested.path).toBe("breakers.db.failureTreshold")
+      expect(nested.message).toContain('unknown option "failureTreshold"; did you mean "failureThreshold"?')
+      const deeper = yield* buildError({ defaults: { backoff: { factr: 2, max: "1 minute" } as never } })
+      expect(deeper.path).toBe("defaults.backoff.factr")
+      expect(deeper.message).toContain('did you mean "factor"?')
+      const far = yield* buildError({ zzz: 1 } as never)
+      expect(far.message).toBe('zzz: unknown option "zzz"; the options here are "defaults", "breakers", "maxBreakers"')
+    }))
+
+  it.effect("the same mistakes read the same through the layer and the configuration file's circuitBreaker section", () =>
+    Effect.gen(function*() {
+      const input = {
+        defaults: { resetTimeout: "soon", halfOpenMaxCalls: 0 },
+        breakers: {
+          db: { failureThreshold: 0, slowCallRateThreshold: 0.5, failureTreshold: 3 },
+          api: { callTimeout: "10 seconds", maxWaitInHalfOpen: "5 seconds", backoff: { factor: 2, max: "1 second" } }
+        },
+        maxBreakers: 1.5
+      }
+      const fromLayer = yield* buildError(input as never)
+      const fromConfig = yield* Effect.flip(Config.decode({ circuitBreaker: input }))
+      // the file reports each path under its section; nothing else differs
+      const underSection = (message: string) =>
+        message.replace(/(^|; )(?=(defaults|breakers|maxBreakers)[.:])/g, "$1circuitBreaker.")
+      expect(fromConfig.path).toBe(`circuitBreaker.${fromLayer.path}`)
+      expect(fromConfig.message).toBe(underSection(fromLayer.message))
+      for (const path of ["defaults.resetTimeout", "defaults.halfOpenMaxCalls", "breakers.db.failureThreshold", "maxBreakers"]) {
+        expect(fromLayer.message).toContain(`${path}: `)
+      }
+      expect(fromLayer.message).toContain('breakers.db.failureTreshold: unknown option "failureTreshold"; did you mean "failureThreshold"?')
+      // a policy's cross-field rules run once its own fields are valid, whatever the other policies hold
+      expect(fromLayer.message).toContain("breakers.api.backoff.max: must be >= resetTimeout (30000ms), got 1000ms")
+      expect(fromLayer.message).toContain("breakers.api.maxWaitInHalfOpen: must be >= callTimeout (10000ms), got 5000ms")
+    }))
+
+  it.effect("isFailure is the code part: checked beside the Schema, its violation listed with the others", () =>
+    Effect.gen(function*() {
+      const error = yield* buildError({ breakers: { db: { isFailure: "yes" as never, halfOpenMaxCalls: 0 } } })
+      expect(error.message).toContain("breakers.db.halfOpenMaxCalls: ")
+      expect(error.message).toContain("breakers.db.isFailure: must be a function (cause) => boolean")
+    }))
+
+  it.effect("maxBreakers 0 is accepted (no breakers from defaults); a negative or fractional one is not", () =>
+    Effect.gen(function*() {
+      const service = yield* Layer.build(CircuitBreaker.layer({ maxBreakers: 0 }))
+      expect(service).toBeDefined()
+      for (const maxBreakers of [-1, 1.5]) {
+        expect((yield* buildError({ maxBreakers })).path).toBe("maxBreakers")
+      }
+    }))
+
+  it("OptionsSchema and PolicySchema state the defaults", () => {
+    expect(Schema.decodeUnknownSync(CircuitBreaker.OptionsSchema)({})).toEqual({ maxBreakers: 1000 })
+    const policy = Schema.decodeUnknownSync(CircuitBreaker.PolicySchema)({})
+    expect({ ...policy, resetTimeout: Duration.toMillis(policy.resetTimeout) }).toEqual({
+      minimumCalls: 10,
+      resetTimeout: 30_000,
+      halfOpenMaxCalls: 1,
+      critical: false
+    })
+  })
 })

@@ -330,6 +330,46 @@ describe("CircuitBreaker", () => {
         expect((yield* Effect.flip(service.reset("nope")))._tag).toBe("ProtectionNotFound")
       }).pipe(withBreakers({})))
 
+    it.effect("not-found errors name the nearest breaker, or list the breakers, or say none is configured", () =>
+      Effect.gen(function*() {
+        const service = yield* CircuitBreaker.CircuitBreaker
+        const typo = yield* Effect.flip(service.state("paymnts"))
+        expect(typo).toMatchObject({ _tag: "ProtectionNotFound", kind: "circuit_breaker", protection: "paymnts" })
+        expect(typo.message).toBe('no circuit breaker named "paymnts" is configured; did you mean "payments"?')
+        expect((yield* Effect.flip(service.reset("serch"))).message).toContain('did you mean "search"?')
+        expect((yield* Effect.flip(service.state("ledger"))).message).toContain('configured: "payments", "search"')
+      }).pipe(withBreakers({ breakers: { payments: {}, search: {} } })))
+
+    it.effect("a not-found error says when no breaker is configured", () =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(CircuitBreaker.CircuitBreaker.use((s) => s.state("db")))
+        expect(error.message).toBe('no circuit breaker named "db" is configured; none is configured')
+      }).pipe(withBreakers({})))
+
+    it.effect("maxBreakers 0: a name not configured fails ProtectionNotFound suggesting the nearest, and gets no breaker", () =>
+      Effect.gen(function*() {
+        const service = yield* CircuitBreaker.CircuitBreaker
+        let ran = 0
+        const call = Effect.sync(() => ++ran)
+        const error = yield* Effect.flip(call.pipe(CircuitBreaker.protect("upstrem")))
+        expect(error).toMatchObject({ _tag: "ProtectionNotFound", kind: "circuit_breaker", protection: "upstrem" })
+        expect(error.message).toContain('did you mean "upstream"?')
+        expect((yield* Effect.flip(service.execute("upstrem")(call))).message).toContain('did you mean "upstream"?')
+        expect((yield* Effect.flip(service.trip("upstrem")))._tag).toBe("ProtectionNotFound")
+        expect(ran).toBe(0)
+        expect(yield* call.pipe(CircuitBreaker.protect("upstream"))).toBe(1)
+        expect(yield* service.names).toEqual(["upstream"])
+      }).pipe(withBreakers({ breakers: { upstream: {} }, maxBreakers: 0 })))
+
+    it.effect("without maxBreakers 0, any name gets a breaker from defaults: protect and trip never fail not-found", () =>
+      Effect.gen(function*() {
+        const service = yield* CircuitBreaker.CircuitBreaker
+        expect(yield* ok.pipe(CircuitBreaker.protect("upstrem"))).toBe("ok")
+        yield* service.trip("elsewhere")
+        expect(yield* stateOf("elsewhere")).toBe("Open")
+        expect(yield* service.names).toEqual(["upstream", "upstrem", "elsewhere"])
+      }).pipe(withBreakers({ breakers: { upstream: {} } })))
+
     it.effect("trip forces Open, reset forces Closed, and transitions are published in order", () =>
       Effect.gen(function*() {
         const service = yield* CircuitBreaker.CircuitBreaker
