@@ -170,6 +170,8 @@ describe("RateLimiterRedis.layer", () => {
         const limiter = yield* service
         const error = yield* Effect.flip(limiter.check("nope", "k"))
         expect(error).toMatchObject({ _tag: "ProtectionNotFound", protection: "nope" })
+        const typo = yield* Effect.flip(limiter.status("apii", "k"))
+        expect(typo.message).toBe(`no rate limit rule named "apii" is configured; did you mean "api"?`)
         const tooBig = yield* Effect.flip(limiter.check("api", "k", { cost: 4 }))
         expect(tooBig).toBeInstanceOf(RateLimited)
         expect(Duration.isFinite((tooBig as RateLimited).retryAfter)).toBe(false)
