@@ -300,7 +300,8 @@ export class StoreUnavailable extends Schema.TaggedError<StoreUnavailable>()("St
 }
 
 /**
- * Any rejection a protection stage can produce.
+ * Any rejection a protection stage can produce: the five stage rejections and
+ * `StoreUnavailable` (a shared rate limit store that could not answer for a fail-closed rule).
  *
  * @since 0.1.0
  * @category errors
@@ -311,6 +312,7 @@ export type ProtectionError =
   | PoolCheckoutTimeout
   | MemoryPressure
   | OperationTimeout
+  | StoreUnavailable
 
 /**
  * Every error class, keyed by tag; handy for exhaustive tests and JSON encoders.
