@@ -41,6 +41,7 @@ import * as HealthAggregator from "./HealthAggregator.js"
 import * as HealthHttp from "./HealthHttp.js"
 import * as Infrastructure from "./Infrastructure.js"
 import type { HealthComponents } from "./internal/runtime/healthComponents.js"
+import { describeCandidates } from "./internal/runtime/options.js"
 import * as MemoryManager from "./MemoryManager.js"
 import * as PerformanceMonitor from "./PerformanceMonitor.js"
 import type * as Pool from "./Pool.js"
@@ -250,6 +251,19 @@ const parseJson = (text: string, path: string) =>
 /**
  * A pool's sizes and timings from the configuration, to spread into `Pool.layer` options.
  *
+ * **Details**
+ *
+ * `config` is the configuration as given to `layer` (or `Config.decode`'s result); the sizing is
+ * passed on as written, and `Pool.layer` validates it.
+ *
+ * **Gotchas**
+ *
+ * A name the configuration's `pools` does not have throws `InvalidConfig` synchronously (path
+ * `pools.<name>`, the message naming the nearest configured pool, or listing them): it is a
+ * wiring mistake, found when the layer is defined, and the call stays usable inside
+ * `Pool.layer(Tag, { ...poolOptions(config, name), acquire })`. To have it as the layer's typed
+ * failure instead, build the layer in `Effect.try` and `Layer.unwrap` it (second example).
+ *
  * **Example** (Sizes from configuration, acquire from code)
  *
  * ```ts
@@ -261,6 +275,22 @@ const parseJson = (text: string, path: string) =>
  *   Pool.layer(Db, { ...Foundation.poolOptions(config, "db"), acquire: Effect.succeed(1) })
  * ```
  *
+ * **Example** (An unknown pool as the layer's failure)
+ *
+ * ```ts
+ * import { Context, Effect, Layer } from "effect"
+ * import { Errors, Foundation, Pool } from "effect-foundation"
+ *
+ * class Db extends Context.Service<Db, Pool.Pool<number>>()("app/Db") {}
+ * const DbLive = (config: unknown) =>
+ *   Layer.unwrap(Effect.try({
+ *     try: () => Pool.layer(Db, { ...Foundation.poolOptions(config, "db"), acquire: Effect.succeed(1) }),
+ *     catch: (error) => error as Errors.InvalidConfig
+ *   }))
+ * // DbLive({ pools: { dbb: { size: 2 } } }) fails InvalidConfig:
+ * // pools.db: no pool "db" is configured; did you mean "dbb"?
+ * ```
+ *
  * @since 0.1.0
  * @category pools
  */
@@ -268,9 +298,16 @@ export const poolOptions = (
   config: unknown,
   name: string
 ): Omit<Pool.Options<never, never, never>, "acquire" | "release" | "validate"> => {
-  const sizing = (config as { pools?: Record<string, PoolSizing> } | undefined)?.pools?.[name]
-  if (sizing === undefined) return { size: Number.NaN, name } // fails Pool.layer's validation, naming the pool
-  return { ...sizing, name } as never
+  const pools = typeof config === "object" && config !== null ? (config as { readonly pools?: unknown }).pools : undefined
+  // own keys only: "toString" is not a pool
+  const configured = typeof pools === "object" && pools !== null ? Object.keys(pools) : []
+  if (!configured.includes(name)) {
+    throw new InvalidConfig({
+      path: `pools.${name}`,
+      message: `pools.${name}: no pool "${name}" is configured; ${describeCandidates(name, configured)}`
+    })
+  }
+  return { ...(pools as Record<string, PoolSizing>)[name], name } as never
 }
 
 /**
