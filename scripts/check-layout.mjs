@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The layout rule of docs/contributing.md, checked: code in `src/internal/<concept>/`
+// The layout rules of docs/contributing.md, checked: code in `src/internal/<concept>/`
 //   - never imports, at run time, the public module it implements (`import type` is fine):
 //     the public module imports its internals, so a run-time import back is a cycle;
 //   - never reaches into another concept's folder: what concepts share lives in
