@@ -34,6 +34,7 @@ import { MemoryOptions } from "./internal/memory/config.js"
 import { OptionsSchema as RateLimiterOptions, RuleSchema } from "./internal/rateLimiter/config.js"
 import { AggregatorOptions, HttpOptions } from "./internal/health/options.js"
 import { MonitorOptions } from "./internal/performance/config.js"
+import { dangling } from "./internal/protection/references.js"
 import { decode as decodeOptions, invalidConfig, violationsOf } from "./internal/runtime/options.js"
 import { MAX_TIMER_MILLIS, timerLimitProblem } from "./internal/runtime/validate.js"
 
@@ -199,24 +200,16 @@ const references = Schema.makeFilter<{
   readonly memory?: unknown
   readonly protections?: Readonly<Record<string, Profile>>
 }>((config) => {
-  const issues: Array<Schema.FilterIssue> = []
-  for (const [name, profile] of Object.entries(config.protections ?? {})) {
-    const at = (field: string) => ["protections", name, field]
-    // own keys only: `in` would accept "toString" and every other inherited property name
-    if (profile.circuitBreaker !== undefined && !Object.hasOwn(config.circuitBreaker?.breakers ?? {}, profile.circuitBreaker)) {
-      issues.push({ path: at("circuitBreaker"), issue: `names breaker "${profile.circuitBreaker}", which is not configured in circuitBreaker.breakers` })
-    }
-    if (profile.rateLimit !== undefined && !Object.hasOwn(config.rateLimiter?.rules ?? {}, profile.rateLimit.rule)) {
-      issues.push({ path: [...at("rateLimit"), "rule"], issue: `names rule "${profile.rateLimit.rule}", which is not configured in rateLimiter.rules` })
-    }
-    if (profile.pool !== undefined && !Object.hasOwn(config.pools ?? {}, profile.pool)) {
-      issues.push({ path: at("pool"), issue: `names pool "${profile.pool}", which is not configured in pools` })
-    }
-    if (profile.memory === true && config.memory === undefined) {
-      issues.push({ path: at("memory"), issue: "needs the memory section (the memory manager is not configured)" })
-    }
+  // the same check `Infrastructure.configure` makes against the services: same paths, same messages
+  const configured = {
+    breakers: Object.keys(config.circuitBreaker?.breakers ?? {}),
+    rules: Object.keys(config.rateLimiter?.rules ?? {}),
+    pools: Object.keys(config.pools ?? {}),
+    memory: config.memory !== undefined
   }
-  return issues
+  return Object.entries(config.protections ?? {}).flatMap(([name, profile]) =>
+    dangling(profile, configured).map(({ issue, path }): Schema.FilterIssue => ({ path: ["protections", name, ...path], issue }))
+  )
 })
 
 /**

@@ -7,8 +7,10 @@
  * timeout -> the effect. A rejection at one stage never reaches the next: a rate-limited call
  * is not a breaker failure, no pool checkout happens while the breaker is open, and a pool
  * checkout timeout is not a breaker failure (our pool being busy says nothing about the
- * dependency) unless `poolTimeoutIsFailure` says so. The error type is exactly the union of
- * what the chosen stages can produce, so `Effect.catchTag` is checked.
+ * dependency) unless `poolTimeoutIsFailure` says so. For a policy written as a literal, the
+ * error type is exactly the union of what the chosen stages can produce, so `Effect.catchTag`
+ * is checked; a policy whose type leaves a stage open (an `Infrastructure.Policy` variable)
+ * counts that stage in, errors and services alike (see `PolicyError`).
  *
  * Each protected call gets one span, `foundation.protect` (not one per stage), with the
  * profile and stages as attributes and, on rejection, `error.type` = the error's `code`, and
@@ -33,8 +35,7 @@
  *
  * @since 0.1.0
  */
-import type { Duration } from "effect"
-import { Context, Effect, Layer, Option, Ref } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { dual } from "effect/Function"
 import * as CircuitBreaker from "./CircuitBreaker.js"
 import * as Config from "./Config.js"
@@ -48,6 +49,7 @@ import type {
   StoreUnavailable
 } from "./Errors.js"
 import { InvalidConfig, ProtectionNotFound } from "./Errors.js"
+import { makeProfiles } from "./internal/protection/profiles.js"
 import type { PolicyInput } from "./internal/protection/stages.js"
 import * as Protection from "./internal/protection/stages.js"
 import * as MemoryManager from "./MemoryManager.js"
@@ -74,28 +76,71 @@ import * as RateLimiter from "./RateLimiter.js"
 export interface Policy extends PolicyInput {}
 
 /**
- * The errors a policy's stages can produce.
- *
- * @since 0.1.0
- * @category models
+ * Whether a policy of type `P` may run stage `K`: `P` has the key and its value type is more
+ * than `undefined` (or `false`, for `memory`). A literal `{ circuitBreaker: "db" }` has no
+ * `rateLimit` key, so no rate limit; `Policy` itself, where every field is optional, may run
+ * every stage.
  */
-export type PolicyError<P extends Policy> =
-  | (P extends { readonly rateLimit: object } ? RateLimited | StoreUnavailable : never)
-  | (P extends { readonly memory: true } ? MemoryPressure : never)
-  | (P extends { readonly circuitBreaker: string } ? CircuitBreakerOpen | OperationTimeout : never)
-  | (P extends { readonly timeout: Duration.Input } ? OperationTimeout : never)
+type Names<P, K extends keyof PolicyInput> = K extends keyof P
+  ? [Exclude<P[K], undefined | false>] extends [never] ? false : true
+  : false
 
 /**
- * The services a policy's stages need.
+ * The errors a policy's stages can produce.
+ *
+ * **Details**
+ *
+ * A stage counts when the policy's type may name it: for a literal (what `protect` infers with
+ * `const P`) that is exactly the stages written; for a type that leaves a stage open (the
+ * `Policy` interface, a function returning `Policy`, `circuitBreaker: string | undefined`) the
+ * stage counts too, since the value may name it at run time. Unions are taken member by member.
+ *
+ * - `rateLimit`: `RateLimited | StoreUnavailable` (a fail-closed rule whose store is down)
+ * - `memory`: `MemoryPressure`
+ * - `circuitBreaker`: `CircuitBreakerOpen | OperationTimeout` (the breaker's `callTimeout`)
+ * - `timeout`: `OperationTimeout`
+ *
+ * **Gotchas**
+ *
+ * A type that omits a key says the value has none. A value with more stages than its declared
+ * type (an object with a `rateLimit` assigned to `{ circuitBreaker: string }`) runs them all,
+ * as with any structural type: declare `Policy` (or a type with `rateLimit?: never`) instead.
+ *
+ * **Example** (A literal narrows, a `Policy` variable widens)
+ *
+ * ```ts
+ * import { Infrastructure } from "effect-foundation"
+ *
+ * type OnlyBreaker = Infrastructure.PolicyError<{ readonly circuitBreaker: "db" }>
+ * // => CircuitBreakerOpen | OperationTimeout
+ * type Anything = Infrastructure.PolicyError<Infrastructure.Policy>
+ * // => RateLimited | StoreUnavailable | MemoryPressure | CircuitBreakerOpen | OperationTimeout
+ * ```
  *
  * @since 0.1.0
  * @category models
  */
-export type PolicyServices<P extends Policy> =
-  | (P extends { readonly rateLimit: object } ? RateLimiter.RateLimiter : never)
-  | (P extends { readonly memory: true } ? MemoryManager.MemoryManager : never)
-  | (P extends { readonly circuitBreaker: string } ? CircuitBreaker.CircuitBreaker : never)
-  | (P extends { readonly monitor: object } ? PerformanceMonitor.PerformanceMonitor : never)
+export type PolicyError<P extends Policy> = P extends unknown ?
+    | (Names<P, "rateLimit"> extends true ? RateLimited | StoreUnavailable : never)
+    | (Names<P, "memory"> extends true ? MemoryPressure : never)
+    | (Names<P, "circuitBreaker"> extends true ? CircuitBreakerOpen | OperationTimeout : never)
+    | (Names<P, "timeout"> extends true ? OperationTimeout : never)
+  : never
+
+/**
+ * The services a policy's stages need, by the rule of `PolicyError`: for an `Policy`
+ * variable, all four (`RateLimiter`, `MemoryManager`, `CircuitBreaker`, `PerformanceMonitor`),
+ * so a program that might run a stage cannot compile without its layer.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type PolicyServices<P extends Policy> = P extends unknown ?
+    | (Names<P, "rateLimit"> extends true ? RateLimiter.RateLimiter : never)
+    | (Names<P, "memory"> extends true ? MemoryManager.MemoryManager : never)
+    | (Names<P, "circuitBreaker"> extends true ? CircuitBreaker.CircuitBreaker : never)
+    | (Names<P, "monitor"> extends true ? PerformanceMonitor.PerformanceMonitor : never)
+  : never
 
 /**
  * Applies every stage `policy` names to `self`.
@@ -166,24 +211,47 @@ export interface ProfileStatus {
 /**
  * Named protection profiles.
  *
+ * **Details**
+ *
+ * - `configure(profile, config)` decodes `config` with `Config.Profile` (strictly: an unknown
+ *   key fails with the nearest known one) and checks its references against the services the
+ *   layer was built on, as the configuration file checks them against its sections: a breaker
+ *   listed in the breakers' `breakers`, a rule of the rate limiter, a pool given to `layer`'s
+ *   `pools`, a memory manager for `memory: true`. A dangling name fails `InvalidConfig` with the
+ *   same path and message as in the file, suggesting the nearest configured name. An invalid
+ *   profile keeps the old one.
+ * - `execute(profile, effect)` runs `effect` under the profile's stages. A profile that names a
+ *   pool fails `InvalidConfig` (path `protections.<profile>.pool`): it needs a resource, so it
+ *   runs with `executeWith`.
+ * - `executeWith(profile, pool, f)` checks a resource out of the profile's pool and runs `f` with
+ *   it. `pool` is the pool's tag, which types the resource; it must be the tag the profile's
+ *   pool name was given for in `layer`'s `pools`, else `InvalidConfig`.
+ *
  * @since 0.1.0
  * @category services
  */
 export class Infrastructure extends Context.Service<Infrastructure, {
   /** validates and installs (or replaces) a profile; an invalid one fails and keeps the old */
   readonly configure: (profile: string, config: unknown) => Effect.Effect<void, InvalidConfig>
-  /** runs `effect` under the profile's stages; `key` is the rate limit key (default "global") */
+  /**
+   * runs `effect` under the profile's stages; `key` is the rate limit key (default "global");
+   * `InvalidConfig` for a profile that names a pool (use `executeWith`)
+   */
   readonly execute: <A, E, R>(
     profile: string,
     effect: Effect.Effect<A, E, R>,
     options?: { readonly key?: string }
-  ) => Effect.Effect<A, E | ProtectionError | StoreUnavailable | ProtectionNotFound, R>
-  /** runs `f` with a resource of the profile's pool, under the profile's stages */
-  readonly executeWith: <A, E, R>(
+  ) => Effect.Effect<A, E | ProtectionError | ProtectionNotFound | InvalidConfig, R>
+  /**
+   * runs `f` with a resource of the profile's pool, under the profile's stages; `pool` is that
+   * pool's tag (`InvalidConfig` when the profile names no pool or another one)
+   */
+  readonly executeWith: <Resource, PE, A, E, R>(
     profile: string,
-    f: (resource: unknown) => Effect.Effect<A, E, R>,
+    pool: Context.Key<any, Pool.Pool<Resource, PE>>,
+    f: (resource: Resource) => Effect.Effect<A, E, R>,
     options?: { readonly key?: string }
-  ) => Effect.Effect<A, E | ProtectionError | StoreUnavailable | ProtectionNotFound, R>
+  ) => Effect.Effect<A, E | PE | ProtectionError | ProtectionNotFound | InvalidConfig, R>
   readonly status: (profile: string, options?: { readonly key?: string }) => Effect.Effect<ProfileStatus, ProtectionNotFound>
   readonly list: Effect.Effect<ReadonlyArray<string>>
 }>()("effect-foundation/Infrastructure") {}
@@ -195,124 +263,17 @@ export class Infrastructure extends Context.Service<Infrastructure, {
 export interface Options {
   /** profiles installed at start (the same input `configure` takes) */
   readonly profiles?: Readonly<Record<string, unknown>>
-  /** pools profiles may name, by name */
+  /** pools profiles may name, by name: each pool's tag, its layer provided beneath this one */
   readonly pools?: Readonly<Record<string, Context.Key<any, any>>>
 }
 
 /**
  * Builds the profiles service on top of whichever protection services are present: a profile
- * naming a stage whose service is missing is an `InvalidConfig`.
+ * naming a stage whose service is missing, or a breaker, rule or pool that is not configured,
+ * is an `InvalidConfig`.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layer = (options: Options = {}): Layer.Layer<Infrastructure, InvalidConfig> =>
-  Layer.effect(Infrastructure, make(options))
-
-const make = Effect.fnUntraced(function*(options: Options) {
-  // the protections present when the layer was built; profiles run their stages against them
-  const services = (yield* Effect.context<never>()) as Context.Context<any>
-  const profiles = yield* Ref.make(new Map<string, { config: Config.Profile }>())
-  const has = <S>(tag: Context.Key<any, S>) => Option.isSome(Context.getOption(services, tag))
-  const pools = new Map<string, Pool.Pool<any, any>>()
-  for (const [name, tag] of Object.entries(options.pools ?? {})) {
-    const pool = Context.getOption(services, tag)
-    if (Option.isNone(pool)) {
-      return yield* new InvalidConfig({ path: `pools.${name}`, message: `pools.${name}: the pool's layer is not provided` })
-    }
-    pools.set(name, pool.value)
-  }
-
-  const validate = Effect.fnUntraced(function*(name: string, config: Config.Profile) {
-    const base = `protections.${name}`
-    const missing = (field: string, what: string) =>
-      new InvalidConfig({ path: `${base}.${field}`, message: `${base}.${field}: ${what}` })
-    if (config.circuitBreaker !== undefined && !has(CircuitBreaker.CircuitBreaker)) {
-      return yield* missing("circuitBreaker", "no CircuitBreaker layer is provided")
-    }
-    if (config.rateLimit !== undefined) {
-      const limiter = Context.getOption(services, RateLimiter.RateLimiter)
-      if (Option.isNone(limiter)) return yield* missing("rateLimit", "no RateLimiter layer is provided")
-      // the service's own list, not a store call: a Redis store that is down at start-up must
-      // not make a configured rule look missing (its rule may well be failOpen)
-      if (!limiter.value.rules.includes(config.rateLimit.rule)) {
-        return yield* missing("rateLimit.rule", `no rule "${config.rateLimit.rule}" is configured`)
-      }
-    }
-    if (config.pool !== undefined && !pools.has(config.pool)) {
-      return yield* missing("pool", `no pool "${config.pool}" was given to Infrastructure.layer`)
-    }
-    if (config.memory === true && !has(MemoryManager.MemoryManager)) return yield* missing("memory", "no MemoryManager layer is provided")
-    if (config.monitor !== undefined && !has(PerformanceMonitor.PerformanceMonitor)) {
-      return yield* missing("monitor", "no PerformanceMonitor layer is provided")
-    }
-  })
-
-  const configure = (name: string, input: unknown) =>
-    Effect.gen(function*() {
-      const config = yield* Config.decodeProfile(input, `protections.${name}`)
-      yield* validate(name, config)
-      yield* Ref.update(profiles, (all) => new Map(all).set(name, { config }))
-    })
-
-  for (const [name, input] of Object.entries(options.profiles ?? {})) yield* configure(name, input)
-
-  const find = (name: string) =>
-    Effect.flatMap(Ref.get(profiles), (all) => {
-      const found = all.get(name)
-      return found === undefined
-        ? Effect.fail(new ProtectionNotFound({ kind: "profile", protection: name }))
-        : Effect.succeed(found)
-    })
-  const policyFor = (name: string, config: Config.Profile, key: string): Policy => {
-    const policy: { -readonly [K in keyof Policy]: Policy[K] } = { profile: name }
-    if (config.rateLimit !== undefined) {
-      policy.rateLimit = config.rateLimit.cost === undefined
-        ? { rule: config.rateLimit.rule, key }
-        : { rule: config.rateLimit.rule, key, cost: config.rateLimit.cost }
-    }
-    if (config.memory !== undefined) policy.memory = config.memory
-    if (config.circuitBreaker !== undefined) policy.circuitBreaker = config.circuitBreaker
-    if (config.timeout !== undefined) policy.timeout = config.timeout
-    if (config.monitor !== undefined) policy.monitor = config.monitor
-    if (config.poolTimeoutIsFailure !== undefined) policy.poolTimeoutIsFailure = config.poolTimeoutIsFailure
-    return policy
-  }
-
-  return Infrastructure.of({
-    configure,
-    execute: (name, effect, callOptions) =>
-      Effect.flatMap(find(name), ({ config }) =>
-        Protection.protect(effect, policyFor(name, config, callOptions?.key ?? "global")).pipe(
-          Effect.provideContext(services)
-        )),
-    executeWith: (name, f, callOptions) =>
-      Effect.flatMap(find(name), ({ config }) => {
-        const pool = config.pool === undefined ? undefined : pools.get(config.pool)
-        if (pool === undefined) return Effect.fail(new ProtectionNotFound({ kind: "pool", protection: config.pool ?? name }))
-        return Protection.protectWith(Effect.succeed(pool), policyFor(name, config, callOptions?.key ?? "global"), f).pipe(
-          Effect.provideContext(services)
-        )
-      }),
-    status: (name, statusOptions) =>
-      Effect.flatMap(find(name), ({ config }) =>
-        Effect.gen(function*() {
-          const breaker = config.circuitBreaker === undefined
-            ? undefined
-            : yield* Effect.option(CircuitBreaker.CircuitBreaker.use((s) => s.state(config.circuitBreaker!)))
-          const limit = config.rateLimit === undefined
-            ? undefined
-            : yield* Effect.option(
-              RateLimiter.RateLimiter.use((s) => s.status(config.rateLimit!.rule, statusOptions?.key ?? "global"))
-            )
-          const pool = config.pool === undefined ? undefined : pools.get(config.pool)
-          const status: { -readonly [K in keyof ProfileStatus]: ProfileStatus[K] } = { profile: name, config }
-          if (breaker !== undefined && Option.isSome(breaker)) status.circuitBreaker = breaker.value
-          if (limit !== undefined && Option.isSome(limit)) status.rateLimit = limit.value
-          if (pool !== undefined) status.pool = pool.statusUnsafe()
-          return status as ProfileStatus
-        }).pipe(Effect.provideContext(services))),
-    list: Effect.map(Ref.get(profiles), (all) => [...all.keys()])
-  })
-})
-
+  Layer.effect(Infrastructure, Effect.map(makeProfiles(options), Infrastructure.of))

@@ -181,7 +181,10 @@ describe("Infrastructure.protect", () => {
 
 describe("Infrastructure profiles", () => {
   const Live = Infrastructure.layer({
-    profiles: { checkout: { rateLimit: { rule: "api" }, circuitBreaker: "db", timeout: 1000, pool: "db" } },
+    profiles: {
+      checkout: { rateLimit: { rule: "api" }, circuitBreaker: "db", timeout: 1000 },
+      query: { rateLimit: { rule: "api" }, circuitBreaker: "db", timeout: 1000, pool: "db" }
+    },
     pools: { db: Db }
   }).pipe(Layer.provideMerge(Protections))
 
@@ -189,7 +192,9 @@ describe("Infrastructure profiles", () => {
     Effect.gen(function*() {
       const infrastructure = yield* Infrastructure.Infrastructure
       expect(yield* infrastructure.execute("checkout", Effect.succeed("ok"), { key: "alice" })).toBe("ok")
-      expect(yield* infrastructure.executeWith("checkout", (connection) => Effect.succeed(typeof connection))).toBe("number")
+      const checkouts = (yield* Pool.status(Db)).checkouts
+      expect(yield* infrastructure.executeWith("query", Db, (connection) => Effect.succeed(connection + 0.5))).toBeTypeOf("number")
+      expect((yield* Pool.status(Db)).checkouts).toBe(checkouts + 1)
       for (let i = 0; i < 5; i++) yield* Effect.exit(infrastructure.execute("checkout", Effect.void, { key: "bob" }))
       const limited = yield* Effect.flip(infrastructure.execute("checkout", Effect.void, { key: "bob" }))
       expect(limited._tag).toBe("RateLimited")
@@ -197,8 +202,9 @@ describe("Infrastructure profiles", () => {
       const status = yield* infrastructure.status("checkout", { key: "bob" })
       expect(status.circuitBreaker?.state).toBe("Closed")
       expect(status.rateLimit?.remaining).toBe(0)
-      expect(status.pool?.size).toBe(2)
-      expect(yield* infrastructure.list).toEqual(["checkout"])
+      expect(status.pool).toBeUndefined()
+      expect((yield* infrastructure.status("query")).pool?.size).toBe(2)
+      expect(yield* infrastructure.list).toEqual(["checkout", "query"])
     }).pipe(Effect.provide(Live)))
 
   it.effect("an invalid reconfiguration fails with the path and keeps the old profile", () =>
@@ -210,7 +216,7 @@ describe("Infrastructure profiles", () => {
       expect(unknownRule.path).toBe("protections.checkout.rateLimit.rule")
       expect((yield* infrastructure.status("checkout")).config.timeout).toBeDefined()
       yield* infrastructure.configure("search", { circuitBreaker: "db" })
-      expect(yield* infrastructure.list).toEqual(["checkout", "search"])
+      expect(yield* infrastructure.list).toEqual(["checkout", "query", "search"])
     }).pipe(Effect.provide(Live)))
 
   it.effect("an unknown profile fails ProtectionNotFound", () =>
