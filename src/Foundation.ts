@@ -259,10 +259,9 @@ const parseJson = (text: string, path: string) =>
  * **Gotchas**
  *
  * A name the configuration's `pools` does not have throws `InvalidConfig` synchronously (path
- * `pools.<name>`, the message naming the nearest configured pool, or listing them): it is a
- * wiring mistake, found when the layer is defined, and the call stays usable inside
- * `Pool.layer(Tag, { ...poolOptions(config, name), acquire })`. To have it as the layer's typed
- * failure instead, build the layer in `Effect.try` and `Layer.unwrap` it (second example).
+ * `pools.<name>`, naming the nearest configured pool, or listing them): a wiring mistake, found
+ * when the layer is defined, so the call stays usable inside `Pool.layer`. For a typed failure
+ * of the layer, build it in `Layer.unwrap(Effect.try(...))` (docs/infrastructure.md).
  *
  * **Example** (Sizes from configuration, acquire from code)
  *
@@ -273,22 +272,6 @@ const parseJson = (text: string, path: string) =>
  * class Db extends Context.Service<Db, Pool.Pool<number>>()("app/Db") {}
  * const DbLive = (config: unknown) =>
  *   Pool.layer(Db, { ...Foundation.poolOptions(config, "db"), acquire: Effect.succeed(1) })
- * ```
- *
- * **Example** (An unknown pool as the layer's failure)
- *
- * ```ts
- * import { Context, Effect, Layer } from "effect"
- * import { Errors, Foundation, Pool } from "effect-foundation"
- *
- * class Db extends Context.Service<Db, Pool.Pool<number>>()("app/Db") {}
- * const DbLive = (config: unknown) =>
- *   Layer.unwrap(Effect.try({
- *     try: () => Pool.layer(Db, { ...Foundation.poolOptions(config, "db"), acquire: Effect.succeed(1) }),
- *     catch: (error) => error as Errors.InvalidConfig
- *   }))
- * // DbLive({ pools: { dbb: { size: 2 } } }) fails InvalidConfig:
- * // pools.db: no pool "db" is configured; did you mean "dbb"?
  * ```
  *
  * @since 0.1.0
