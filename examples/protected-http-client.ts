@@ -57,14 +57,19 @@ const Protections = Layer.mergeAll(
   HttpLive
 )
 
+/**
+ * One host's policy. `satisfies` keeps the literal's type, so the call's error type stays the
+ * stages written here; annotating the result `: Infrastructure.Policy` would widen it to every
+ * stage a policy can name (and require every protection service).
+ */
+const hostPolicy = (host: string) =>
+  ({ rateLimit: { rule: "per-host", key: host }, circuitBreaker: `host:${host}`, timeout: "1 second" }) satisfies
+    Infrastructure.Policy
+
 /** GET through the stack, with the breaker and the limit keyed by the URL's host. */
 const get = (url: string) => {
   const host = new URL(url).host
-  return Infrastructure.protectWith(
-    Http,
-    { rateLimit: { rule: "per-host", key: host }, circuitBreaker: `host:${host}`, timeout: "1 second" },
-    (client) => client.get(url)
-  ).pipe(
+  return Infrastructure.protectWith(Http, hostPolicy(host), (client) => client.get(url)).pipe(
     Effect.map(() => "ok"),
     Effect.catchTags({
       CircuitBreakerOpen: (e) => Effect.succeed(`fast-fail (${e.state})`),
