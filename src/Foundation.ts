@@ -8,7 +8,9 @@
  * (beneath the others, so breakers, pools and memory register as health components) and the
  * `Infrastructure` profiles. With `health.http` it also serves the health endpoint. Pools need
  * code (`acquire`), so they are built with `Pool.layer`; `poolOptions(config, name)` reads a
- * pool's sizes from the configuration and `layer(config, { pools })` lets profiles name them.
+ * pool's sizes from the configuration, and `layer(config, { pools: { db: { tag: Db, layer } } })`
+ * builds the pool's layer on top of the aggregator (it reports as `pool:db`), provides `Db` and
+ * lets profiles name it.
  *
  * `layerConfig` reads the configuration through effect's `Config`: a JSON file named by
  * `FOUNDATION_CONFIG_FILE`, else the JSON in `FOUNDATION_CONFIG`, else nothing (defaults).
@@ -31,8 +33,7 @@
  * @since 0.1.0
  */
 import type { HttpServerError } from "effect/http"
-import type { Context } from "effect"
-import { Config as EffectConfig, Effect, Layer, Option, Schema } from "effect"
+import { Config as EffectConfig, Context, Effect, Layer, Option, Schema } from "effect"
 import { readFile } from "node:fs/promises"
 import * as CircuitBreaker from "./CircuitBreaker.js"
 import * as Config from "./Config.js"
@@ -63,12 +64,70 @@ export type Services =
   | Infrastructure.Infrastructure
 
 /**
+ * A pool for `Options.pools`: the `tag` profiles reach it by, and the `layer` that builds it
+ * (`Pool.layer(tag, ...)`), which `Foundation` builds on top of its health aggregator so the
+ * pool reports as component `pool:<name>` (the pool's `name`: give the same one).
+ *
+ * **Example** (A pool that Foundation builds)
+ *
+ * ```ts
+ * import { Context, Effect } from "effect"
+ * import { type Foundation, Pool } from "effect-foundation"
+ *
+ * class Db extends Context.Service<Db, Pool.Pool<number>>()("app/Db") {}
+ * const db: Foundation.PoolLayer<Db> = { tag: Db, layer: Pool.layer(Db, { name: "db", size: 4, acquire: Effect.succeed(1) }) }
+ * ```
+ *
+ * @since 0.3.0
+ * @category pools
+ */
+export interface PoolLayer<Self = any, E = any, R = any> {
+  readonly tag: Context.Key<Self, any> // any: a Key is invariant in its service
+  readonly layer: Layer.Layer<Self, E, R>
+}
+
+/**
+ * The `pools` option: by name, a `PoolLayer` (built by `Foundation`, reporting health), or a
+ * bare tag (its layer provided beneath `Foundation`, where it cannot see the aggregator and so
+ * reports no health).
+ *
+ * @since 0.3.0
+ * @category pools
+ */
+export type Pools = Readonly<Record<string, PoolLayer | Context.Key<any, any>>>
+
+/**
+ * The services, errors and requirements the pool layers of `P` add to `Foundation.layer`'s.
+ *
+ * @since 0.3.0
+ * @category pools
+ */
+export type PoolServices<P extends Pools> = { [K in keyof P]: P[K] extends PoolLayer<infer S, any, any> ? S : never }[keyof P]
+/**
+ * @since 0.3.0
+ * @category pools
+ */
+export type PoolErrors<P extends Pools> = { [K in keyof P]: P[K] extends PoolLayer<any, infer E, any> ? E : never }[keyof P]
+/**
+ * @since 0.3.0
+ * @category pools
+ */
+export type PoolRequirements<P extends Pools> = Exclude<
+  { [K in keyof P]: P[K] extends PoolLayer<any, any, infer R> ? R : never }[keyof P],
+  Exclude<Services, Infrastructure.Infrastructure> // built on top of the protections: those are there
+>
+
+/**
  * @since 0.1.0
  * @category models
  */
-export interface Options {
-  /** pools the profiles may name; their layers must be provided beneath this one */
-  readonly pools?: Readonly<Record<string, Context.Key<any, any>>>
+export interface Options<P extends Pools = Pools> {
+  /**
+   * pools the profiles may name: `{ db: { tag: Db, layer: DbLive } }` builds `DbLive` on top of
+   * the health aggregator (so it reports as `pool:db`) and provides `Db`; a bare tag
+   * (`{ db: Db }`) needs its layer provided beneath this one, and reports no health
+   */
+  readonly pools?: P
   /**
    * builds the rate limiter from the `rateLimiter` section's rules, decoded by
    * `RateLimiter.RuleSchema` (durations as `Duration`, defaults filled in), instead of the
@@ -99,14 +158,17 @@ const fromDecoded = (config: Config.FoundationConfig, options: Options) => {
     defaultTimeout: config.health?.defaultTimeout,
     cacheTtl: config.health?.cacheTtl
   })
-  const protections = Layer.mergeAll(breakers, limiter, memoryLayer, PerformanceMonitor.layer(config.performance)).pipe(
-    Layer.provideMerge(health)
+  const protections = withPools(
+    Layer.mergeAll(breakers, limiter, memoryLayer, PerformanceMonitor.layer(config.performance)).pipe(
+      Layer.provideMerge(health)
+    ),
+    options.pools
   )
   // profiles go in encoded, as `Infrastructure.configure` takes them
   const encodeProfile = Schema.encodeSync(Config.Profile)
   const profiles = Infrastructure.layer({
     profiles: Object.fromEntries(Object.entries(config.protections ?? {}).map(([name, p]) => [name, encodeProfile(p)])),
-    ...(options.pools === undefined ? {} : { pools: options.pools })
+    ...(options.pools === undefined ? {} : { pools: poolTags(options.pools) })
   })
   const all = profiles.pipe(Layer.provideMerge(protections))
   const http = config.health?.http
@@ -115,6 +177,24 @@ const fromDecoded = (config: Config.FoundationConfig, options: Options) => {
   const endpoint = HealthHttp.layer(http)
   return Layer.merge(all, endpoint.pipe(Layer.provide(all)))
 }
+
+const isPoolLayer = (pool: PoolLayer | Context.Key<any, any>): pool is PoolLayer => !Context.isKey(pool)
+
+// Pool layers go on top of the protections, where they find the aggregator's HealthComponents
+// and register `pool:<name>`; beneath Foundation (a bare tag) they cannot.
+const withPools = <A, E, R>(protections: Layer.Layer<A, E, R>, pools: Pools | undefined): Layer.Layer<A, E, R> => {
+  const layers = Object.values(pools ?? {}).flatMap((pool) => isPoolLayer(pool) ? [pool.layer as unknown as Layer.Layer<never>] : [])
+  return layers.length === 0 ? protections : Layer.mergeAll(layers[0]!, ...layers.slice(1)).pipe(Layer.provideMerge(protections))
+}
+
+// the pool layers' services, errors and requirements, which the layer's type cannot follow
+const withPoolTypes = <P extends Pools>(
+  layer: Layer.Layer<Services, InvalidConfig | HttpServerError.ServeError>
+): Layer.Layer<Services | PoolServices<P>, InvalidConfig | HttpServerError.ServeError | PoolErrors<P>, PoolRequirements<P>> =>
+  layer as Layer.Layer<any, any, any>
+
+const poolTags = (pools: Pools): Record<string, Context.Key<any, any>> =>
+  Object.fromEntries(Object.entries(pools).map(([name, pool]) => [name, isPoolLayer(pool) ? pool.tag : pool]))
 
 /**
  * Builds every service from a configuration written in code. The parameter is typed, so a
@@ -139,14 +219,28 @@ const fromDecoded = (config: Config.FoundationConfig, options: Options) => {
  * })
  * ```
  *
+ * **Example** (A pool built by Foundation: it reports as `pool:db`, and `Db` is provided)
+ *
+ * ```ts
+ * import { Context, Effect } from "effect"
+ * import { Foundation, HealthAggregator, Pool } from "effect-foundation"
+ *
+ * class Db extends Context.Service<Db, Pool.Pool<number>>()("app/Db") {}
+ * const config = { pools: { db: { size: 4 } }, protections: { query: { pool: "db", timeout: 1000 } } } as const
+ * const DbLive = Pool.layer(Db, { ...Foundation.poolOptions(config, "db"), acquire: Effect.succeed(1) })
+ * const Live = Foundation.layer(config, { pools: { db: { tag: Db, layer: DbLive } } })
+ * const names = Effect.map(HealthAggregator.systemHealth, (report) => Object.keys(report.components))
+ * // Effect.runPromise(names.pipe(Effect.provide(Live))) // => [..., "pool:db"]
+ * ```
+ *
  * @since 0.1.0
  * @category layers
  */
-export const layer = (
+export const layer = <P extends Pools = {}>(
   config: Config.FoundationConfigInput,
-  options: Options = {}
-): Layer.Layer<Services, InvalidConfig | HttpServerError.ServeError> =>
-  Layer.unwrap(Effect.map(Config.decode(config), (decoded) => fromDecoded(decoded, options)))
+  options: Options<P> = {}
+): Layer.Layer<Services | PoolServices<P>, InvalidConfig | HttpServerError.ServeError | PoolErrors<P>, PoolRequirements<P>> =>
+  withPoolTypes(Layer.unwrap(Effect.map(Config.decode(config), (decoded) => fromDecoded(decoded, options))))
 
 /**
  * Builds every service from a configuration already decoded (by `Config.decode`, `load` or
@@ -165,10 +259,11 @@ export const layer = (
  * @since 0.2.0
  * @category layers
  */
-export const layerDecoded = (
+export const layerDecoded = <P extends Pools = {}>(
   config: Config.FoundationConfig,
-  options: Options = {}
-): Layer.Layer<Services, InvalidConfig | HttpServerError.ServeError> => fromDecoded(config, options)
+  options: Options<P> = {}
+): Layer.Layer<Services | PoolServices<P>, InvalidConfig | HttpServerError.ServeError | PoolErrors<P>, PoolRequirements<P>> =>
+  withPoolTypes(fromDecoded(config, options))
 
 /**
  * Reads the configuration (see `load`) and builds every service.
@@ -186,8 +281,10 @@ export const layerDecoded = (
  * @since 0.1.0
  * @category layers
  */
-export const layerConfig = (options: Options = {}): Layer.Layer<Services, InvalidConfig | HttpServerError.ServeError> =>
-  Layer.unwrap(Effect.map(load, (decoded) => fromDecoded(decoded, options)))
+export const layerConfig = <P extends Pools = {}>(
+  options: Options<P> = {}
+): Layer.Layer<Services | PoolServices<P>, InvalidConfig | HttpServerError.ServeError | PoolErrors<P>, PoolRequirements<P>> =>
+  withPoolTypes(Layer.unwrap(Effect.map(load, (decoded) => fromDecoded(decoded, options))))
 
 /**
  * The whole configuration as an effect `Config`, read from the current `ConfigProvider` under

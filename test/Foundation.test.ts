@@ -1,6 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Config as EffectConfig, ConfigProvider, Effect, Layer } from "effect"
-import { Config, Foundation, MemoryManager } from "../src/index.js"
+import { Config as EffectConfig, ConfigProvider, Context, Effect, Layer } from "effect"
+import { Config, Foundation, HealthAggregator, Infrastructure, MemoryManager, Pool } from "../src/index.js"
+
+class Db extends Context.Service<Db, Pool.Pool<number>>()("test/Db") {}
 
 const env = (variables: Record<string, string>) =>
   ConfigProvider.layer(ConfigProvider.fromEnv({ env: variables }).pipe(ConfigProvider.constantCase))
@@ -45,4 +47,33 @@ describe("Foundation", () => {
       expect(error._tag).toBe("InvalidConfig")
       expect(error.message).toContain("rejectAt")
     }).pipe(Effect.provide(env({ FOUNDATION_MEMORY_REJECT_AT: "sometimes" }))))
+
+  describe("pools", () => {
+    const config = { pools: { db: { size: 1 } }, protections: { query: { pool: "db" } } } as const
+    const DbLive = Pool.layer(Db, { ...Foundation.poolOptions(config, "db"), acquire: Effect.succeed(1) })
+
+    it.effect("a pool given with its layer is built on the aggregator: it reports as pool:db, and Db is provided", () =>
+      Effect.gen(function*() {
+        const report = yield* HealthAggregator.systemHealth
+        expect(Object.keys(report.components)).toContain("pool:db")
+        expect(report.components["pool:db"]).toMatchObject({ kind: "pool", status: "healthy" })
+        expect(yield* Pool.use(Db, (connection) => Effect.succeed(connection + 1))).toBe(2)
+        expect((yield* Pool.status(Db)).checkouts).toBe(1)
+        expect(yield* Infrastructure.Infrastructure.use((infrastructure) => infrastructure.list)).toEqual(["query"])
+      }).pipe(Effect.provide(Foundation.layer(config, { pools: { db: { tag: Db, layer: DbLive } } }))))
+
+    it.effect("a bare tag still serves profiles with the layer provided beneath, and reports no health", () =>
+      Effect.gen(function*() {
+        const report = yield* HealthAggregator.systemHealth
+        expect(Object.keys(report.components)).not.toContain("pool:db")
+        expect(yield* Infrastructure.Infrastructure.use((infrastructure) => infrastructure.list)).toEqual(["query"])
+      }).pipe(Effect.provide(Foundation.layer(config, { pools: { db: Db } }).pipe(Layer.provideMerge(DbLive)))))
+
+    it.effect("a pool's layer that fails fails Foundation.layer with its error", () =>
+      Effect.gen(function*() {
+        const Broken = Pool.layer(Db, { name: "db", size: 0, acquire: Effect.succeed(1) })
+        const error = yield* Effect.flip(Layer.build(Foundation.layer(config, { pools: { db: { tag: Db, layer: Broken } } })))
+        expect(error).toMatchObject({ _tag: "InvalidConfig" })
+      }).pipe(Effect.scoped))
+  })
 })
