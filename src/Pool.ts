@@ -43,10 +43,11 @@
  *
  * @since 0.1.0
  */
-import type { Context, Duration, Scope } from "effect"
+import type { Context, Scope } from "effect"
 import { Effect, Layer } from "effect"
 import { dual } from "effect/Function"
 import type { InvalidConfig, PoolCheckoutTimeout } from "./Errors.js"
+import * as PoolConfig from "./internal/pool/config.js"
 import { makeShell } from "./internal/pool/shell.js"
 
 /**
@@ -96,68 +97,103 @@ export interface Pool<in out A, in out E = never> {
 }
 
 /**
- * How to build a pool. Durations are `Duration.Input` (`"5 seconds"`, millis, `Duration`).
+ * A pool's options, data only: the one Schema `Pool.make`, `Pool.layer` and the configuration
+ * file's `pools.<name>` section (`Config.PoolSizing`, the same Schema) decode through, so a
+ * mistake reads the same everywhere. Durations are a `Duration`, a string (`"5 seconds"`) or
+ * milliseconds.
  *
- * @since 0.1.0
+ * **Details**
+ *
+ * | field | constraint | default |
+ * | --- | --- | --- |
+ * | `size` | integer >= 1 | required |
+ * | `maxOverflow` | integer >= 0 | 0 |
+ * | `minIdle` | integer in [0, `size`] | 0 (lazy) |
+ * | `strategy` | `"fifo"` or `"lifo"` | `"lifo"` |
+ * | `checkoutTimeout` | positive, at most 2^31 - 1 ms | 5 seconds |
+ * | `acquireTimeout` | positive, at most 2^31 - 1 ms | 30 seconds |
+ * | `idleTimeout` | positive (no timer bound) | 30 seconds |
+ * | `maxLifetime` | positive (no timer bound) | never |
+ * | `lifetimeJitter` | number in [0, 1) | 0.1 |
+ * | `shutdownTimeout` | positive, at most 2^31 - 1 ms | 30 seconds |
+ * | `leakWarning` | positive, at most 2^31 - 1 ms | off |
+ * | `name` | non-empty string | the tag's key, or `"pool"` |
+ *
+ * `acquireTimeout` is the longest one `acquire` may run. Past it the acquisition is
+ * interrupted and counted as failed (`acquireFailures`, `acquireTimeouts`, metric
+ * `foundation.pool.acquire_failures` with `reason: "timeout"`), and its slot is freed at once:
+ * a hung dependency can hold a slot for this long, never for good. Nobody is failed by it: the
+ * waiter it was started for keeps its place, a new attempt starts for the waiters, and each
+ * waiter is still bounded by `checkoutTimeout`. If the acquire ignores the interruption and
+ * returns later, that resource is released, never handed out. The default is tarn's
+ * `createTimeoutMillis`: far above a healthy connect (TLS included), well below the minutes an
+ * unanswered TCP connect can take.
+ *
+ * **Gotchas**
+ *
+ * Decoding is strict: an unknown key fails with its path and the nearest known key
+ * (`checkoutTimout: unknown option "checkoutTimout"; did you mean "checkoutTimeout"?`).
+ * `minIdle <= size` is checked once both fields are valid on their own.
+ *
+ * **Example** (Checking a sizing without building a pool)
+ *
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Pool } from "effect-foundation"
+ *
+ * const sizing = Schema.decodeUnknownSync(Pool.OptionsSchema)({ size: 4, checkoutTimeout: 500 })
+ * sizing.maxOverflow // => 0
+ * ```
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const OptionsSchema = PoolConfig.OptionsSchema
+
+/**
+ * A pool's options as written, data only: the input type of `OptionsSchema`, which is also
+ * the encoded type of the configuration's `pools.<name>` section.
+ *
+ * @since 0.2.0
  * @category models
  */
-export interface Options<A, E, R> {
+export type Sizing = typeof OptionsSchema.Encoded
+
+/**
+ * The code part of a pool's options: what no configuration file can hold. Checked beside the
+ * Schema when the pool is built: a missing `acquire` or a `release` that is not a function
+ * fails `InvalidConfig` naming it, listed with the other violations.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Code<A, E, R> {
+  /** creates a resource */
   readonly acquire: Effect.Effect<A, E, R>
   /** destroys a resource; failures are logged and the resource counts as destroyed */
   readonly release?: ((resource: A) => Effect.Effect<unknown, unknown, R>) | undefined
   /** runs when an already-used resource is handed out; false, a failure or a defect replaces it */
   readonly validate?: ((resource: A) => Effect.Effect<boolean, unknown, R>) | undefined
-  /** base number of resources (integer >= 1) */
-  readonly size: number
-  /** extra resources allowed under load (integer >= 0, default 0) */
-  readonly maxOverflow?: number | undefined
-  /** idle resources kept ready, created eagerly (integer in [0, size], default 0: lazy) */
-  readonly minIdle?: number | undefined
-  /** which idle resource a checkout takes: "lifo" (default) keeps a warm one, "fifo" spreads use */
-  readonly strategy?: "fifo" | "lifo" | undefined
-  /** longest wait for a resource (default 5 seconds, at most 2^31 - 1 ms) */
-  readonly checkoutTimeout?: Duration.Input | undefined
-  /**
-   * The longest one `acquire` may run (default 30 seconds, at most 2^31 - 1 ms).
-   *
-   * **Details**
-   *
-   * Past it the acquisition is interrupted and counted as failed (`acquireFailures`,
-   * `acquireTimeouts`, metric `foundation.pool.acquire_failures` with `reason: "timeout"`),
-   * and its slot is freed at once: a hung dependency can hold a slot for this long, never for
-   * good. Nobody is failed by it: the waiter it was started for keeps its place, a new attempt
-   * starts for the waiters, and each waiter is still bounded by `checkoutTimeout`. If the
-   * acquire ignores the interruption and returns later, that resource is released, never
-   * handed out. The default is tarn's `createTimeoutMillis`: far above a healthy connect (TLS
-   * included), well below the minutes an unanswered TCP connect can take.
-   *
-   * **Example** (Give up on a connect after 3 seconds)
-   *
-   * ```ts
-   * import { Effect } from "effect"
-   * import { Pool } from "effect-foundation"
-   *
-   * const program = Effect.scoped(Effect.gen(function*() {
-   *   const pool = yield* Pool.make({ acquire: Effect.succeed("connection"), size: 4, acquireTimeout: "3 seconds" })
-   *   return yield* pool.use((connection) => Effect.succeed(connection.length))
-   * }))
-   * Effect.runPromise(program) // => 10
-   * ```
-   */
-  readonly acquireTimeout?: Duration.Input | undefined
-  /** how long an overflow resource may sit idle before it is destroyed (default 30 seconds) */
-  readonly idleTimeout?: Duration.Input | undefined
-  /** retire a resource after this long (default: never) */
-  readonly maxLifetime?: Duration.Input | undefined
-  /** fraction of maxLifetime subtracted at random per resource, in [0, 1) (default 0.1) */
-  readonly lifetimeJitter?: number | undefined
-  /** how long closing waits for resources in use and acquisitions running (default 30 seconds, at most 2^31 - 1 ms) */
-  readonly shutdownTimeout?: Duration.Input | undefined
-  /** log (once) a resource held longer than this, with the holder's span (default: off, at most 2^31 - 1 ms) */
-  readonly leakWarning?: Duration.Input | undefined
-  /** the pool's name in errors, metrics and health (default: the tag's key, or "pool") */
-  readonly name?: string | undefined
 }
+
+/**
+ * How to build a pool: the data part (`Sizing`, decoded through `OptionsSchema`) and the code
+ * part (`Code`).
+ *
+ * **Example** (Sizes from the configuration, acquire from code)
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import type { Pool } from "effect-foundation"
+ *
+ * const sizing: Pool.Sizing = { size: 4, maxOverflow: 2, acquireTimeout: "3 seconds" }
+ * const options: Pool.Options<string, never, never> = { ...sizing, acquire: Effect.succeed("connection") }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options<A, E, R> extends Sizing, Code<A, E, R> {}
 
 /**
  * Builds a pool in the current scope; closing the scope shuts it down. Prefer `layer` in
@@ -166,7 +202,9 @@ export interface Options<A, E, R> {
  * **Gotchas**
  *
  * Bad options, the code part included (a missing `acquire`, a `release` that is not a
- * function), fail with `InvalidConfig` naming the option in `path`; nothing throws.
+ * function), fail with `InvalidConfig` naming the option in `path`; nothing throws. The
+ * message names the pool and lists every violation as `path: message`
+ * (`pool "db": acquire: must be an Effect that creates a resource, got nothing; size: ...`).
  *
  * **Example** (A scoped pool)
  *
@@ -186,7 +224,7 @@ export interface Options<A, E, R> {
  */
 export const make = <A, E, R>(
   options: Options<A, E, R>
-): Effect.Effect<Pool<A, E>, InvalidConfig, R | Scope.Scope> => makeShell(options)
+): Effect.Effect<Pool<A, E>, InvalidConfig, R | Scope.Scope> => makeShell(options, "pool")
 
 /**
  * Provides a pool under your own tag. Invalid options fail the layer with `InvalidConfig`
@@ -213,7 +251,7 @@ export const layer = <Self, A, E, R>(
   tag: Context.Key<Self, Pool<A, E>>,
   options: Options<A, E, R>
 ): Layer.Layer<Self, InvalidConfig, Exclude<R, Scope.Scope>> =>
-  Layer.effect(tag, makeShell({ ...options, name: options?.name ?? tag.key }))
+  Layer.effect(tag, makeShell(options, tag.key))
 
 /**
  * Checks a resource out of the pool under `tag`, runs `f` with it and gives it back (or

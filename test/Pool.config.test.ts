@@ -44,7 +44,7 @@ describe("Pool options", () => {
       Effect.gen(function*() {
         const error = yield* Effect.flip(make({ acquire: Effect.succeed(1), size: 1, [option]: MAX_TIMER_MILLIS + 1 }))
         expect(error).toMatchObject({ _tag: "InvalidConfig", path: option })
-        expect(error.message).toContain(`${option} ${timerLimitProblem(MAX_TIMER_MILLIS + 1)}`)
+        expect(error.message).toContain(`${option}: ${timerLimitProblem(MAX_TIMER_MILLIS + 1)}`)
         const days = yield* Effect.flip(make({ acquire: Effect.succeed(1), size: 1, [option]: "30 days" }))
         expect(days.path).toBe(option)
         // no timeout at all is not a bound either

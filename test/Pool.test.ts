@@ -48,7 +48,7 @@ describe("Pool", () => {
       ["maxOverflow 0.5", { size: 1, maxOverflow: 0.5 }, "maxOverflow"],
       ["minIdle above size", { size: 2, minIdle: 3 }, "minIdle"],
       ["checkoutTimeout 0", { size: 1, checkoutTimeout: 0 }, "checkoutTimeout"],
-      ["checkoutTimeout negative", { size: 1, checkoutTimeout: "-1 second" as Duration.Input }, "checkoutTimeout"],
+      ["checkoutTimeout negative", { size: 1, checkoutTimeout: "-1 second" }, "checkoutTimeout"],
       ["idleTimeout 0", { size: 1, idleTimeout: Duration.zero }, "idleTimeout"],
       ["maxLifetime NaN", { size: 1, maxLifetime: NaN }, "maxLifetime"],
       ["shutdownTimeout 0", { size: 1, shutdownTimeout: 0 }, "shutdownTimeout"],

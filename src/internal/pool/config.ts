@@ -1,6 +1,70 @@
-import { Duration, Effect } from "effect"
+/**
+ * A pool's options, stated once as a Schema (`Pool.OptionsSchema`, also the configuration
+ * file's `pools.<name>` section as `Config.PoolSizing`): constraints and defaults next to each
+ * field, the rule between fields as a check. The code part (`acquire`, `release`, `validate`)
+ * is not data, so it is taken out before decoding and checked here, its violations listed with
+ * the Schema's. Decoded once when the pool is built; the checkout path reads only `Resolved`.
+ */
+import type { Effect as EffectType } from "effect"
+import { Effect, Result, Schema } from "effect"
 import { InvalidConfig } from "../../Errors.js"
-import { timerLimitProblem } from "../runtime/validate.js"
+import type { Violation } from "../runtime/options.js"
+import { invalidConfig, violationsOf } from "../runtime/options.js"
+import { DurationInput, millis, NonNegativeInt, PositiveInt, TimerDuration, withDefault } from "../runtime/schemas.js"
+
+/** The longest pause between two housekeeping passes. */
+const HOUSEKEEPING_MILLIS = 30_000
+
+/** A fraction in [0, 1). */
+const Jitter = Schema.Finite.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(0), Schema.isLessThan(1)))
+
+const Fields = Schema.Struct({
+  /** the pool's name in errors, metrics and health; absent: the tag's key, or "pool" */
+  name: Schema.optional(Schema.NonEmptyString),
+  /** base number of resources */
+  size: PositiveInt,
+  /** extra resources allowed under load, destroyed again once idle for `idleTimeout` */
+  maxOverflow: withDefault(NonNegativeInt, 0),
+  /** idle resources kept ready, created eagerly (at most `size`; 0: lazy) */
+  minIdle: withDefault(NonNegativeInt, 0),
+  /** which idle resource a checkout takes: "lifo" keeps a warm one, "fifo" spreads use */
+  strategy: withDefault(Schema.Literals(["fifo", "lifo"]), "lifo"),
+  /** longest wait for a resource (bounds a wait: at most 2^31 - 1 ms) */
+  checkoutTimeout: withDefault(TimerDuration, "5 seconds"),
+  /**
+   * the longest one `acquire` may run (arms a timer). tarn's `createTimeoutMillis` default:
+   * far above a healthy connect, well below the minutes an unanswered TCP connect can take
+   */
+  acquireTimeout: withDefault(TimerDuration, "30 seconds"),
+  /**
+   * how long an overflow resource may sit idle before it is destroyed. Arms no timer of its
+   * own (housekeeping runs at most every 30 seconds and compares ages), so no timer bound
+   */
+  idleTimeout: withDefault(DurationInput, "30 seconds"),
+  /** retire a resource after this long; absent: never (compared with ages: no timer bound) */
+  maxLifetime: Schema.optional(DurationInput),
+  /** fraction of `maxLifetime` subtracted at random per resource, so they do not all retire at once */
+  lifetimeJitter: withDefault(Jitter, 0.1),
+  /** how long closing waits for resources in use and acquisitions running (bounds a wait) */
+  shutdownTimeout: withDefault(TimerDuration, "30 seconds"),
+  /** log (once) a resource held longer than this; absent: off (bounds a wait) */
+  leakWarning: Schema.optional(TimerDuration)
+})
+
+type Decoded = typeof Fields.Type
+
+// Runs once every field decoded, so it names a field that is valid on its own.
+const minIdleWithinSize = Schema.makeFilter<Decoded>((options) =>
+  options.minIdle <= options.size
+    ? undefined
+    : { path: ["minIdle"], issue: `must be <= size (${options.size}), got ${options.minIdle}` }
+)
+
+/** A pool's options, data only (`Pool.OptionsSchema`, `Config.PoolSizing`). */
+export const OptionsSchema = Fields.pipe(Schema.check(minIdleWithinSize))
+
+/** The data part as a user writes it. */
+export type OptionsInput = typeof OptionsSchema.Encoded
 
 /** The options the shell needs, in plain numbers (milliseconds; Infinity = never). */
 export interface Resolved {
@@ -19,143 +83,78 @@ export interface Resolved {
   readonly housekeepingMillis: number
 }
 
-export interface Input {
-  /** the code part, checked here too: a missing `acquire` must fail InvalidConfig, not throw */
-  readonly acquire?: unknown
-  readonly release?: unknown
-  readonly validate?: unknown
-  readonly name?: string | undefined
-  readonly size: number
-  readonly maxOverflow?: number | undefined
-  readonly minIdle?: number | undefined
-  readonly strategy?: "fifo" | "lifo" | undefined
-  readonly checkoutTimeout?: Duration.Input | undefined
-  readonly acquireTimeout?: Duration.Input | undefined
-  readonly idleTimeout?: Duration.Input | undefined
-  readonly maxLifetime?: Duration.Input | undefined
-  readonly lifetimeJitter?: number | undefined
-  readonly shutdownTimeout?: Duration.Input | undefined
-  readonly leakWarning?: Duration.Input | undefined
+const decodeOptions = { errors: "all", onExcessProperty: "error" } as const
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+/** Takes the code part out of the options, reporting a code field of the wrong kind. */
+const splitCode = (options: Record<string, unknown>, violations: Array<Violation>): Record<string, unknown> => {
+  const { acquire, release, validate, ...data } = options
+  if (!Effect.isEffect(acquire)) {
+    violations.push({
+      path: "acquire",
+      message: `must be an Effect that creates a resource, got ${acquire === undefined ? "nothing" : typeof acquire}`
+    })
+  }
+  for (const [key, value] of [["release", release], ["validate", validate]] as const) {
+    if (value !== undefined && typeof value !== "function") {
+      violations.push({ path: key, message: `must be a function of the resource returning an Effect, got ${typeof value}` })
+    }
+  }
+  return data
 }
 
-export const defaults = {
-  checkoutTimeout: "5 seconds",
-  /** tarn's `createTimeoutMillis` default: far above a healthy connect, well below "forever" */
-  acquireTimeout: "30 seconds",
-  idleTimeout: "30 seconds",
-  shutdownTimeout: "30 seconds",
-  lifetimeJitter: 0.1,
-  /** the longest pause between two housekeeping passes */
-  housekeeping: 30_000
-} as const
-
-const isInteger = (n: unknown): n is number => typeof n === "number" && Number.isInteger(n)
+/** The pool's name for the message prefix, valid or not. */
+const nameOf = (options: unknown, defaultName: string): string =>
+  isRecord(options) && typeof options.name === "string" && options.name.length > 0 ? options.name : defaultName
 
 /**
- * Checks every option and reports all violations at once (each with its path), so a bad
- * configuration is fixed in one round.
+ * Decodes the options through `OptionsSchema`, strictly (an unknown key is a violation with a
+ * suggestion), with the code part checked beside it. Every violation is listed as
+ * `path: message`, the code part's first, after the pool's name; `path` is the first one's.
  */
-export const resolve = (input: Input, defaultName: string): Effect.Effect<Resolved, InvalidConfig> =>
+export const resolve = (options: unknown, defaultName: string): EffectType.Effect<Resolved, InvalidConfig> =>
   Effect.suspend(() => {
-    const problems: Array<[path: string, message: string]> = []
-    if (typeof input !== "object" || input === null) {
-      problems.push(["options", `must be an object, got ${String(input)}`])
+    const violations: Array<Violation> = []
+    let decoded: Decoded | undefined
+    if (!isRecord(options)) {
+      violations.push({ path: "options", message: `must be an object with acquire and size, got ${String(options)}` })
+    } else {
+      const result = Schema.decodeUnknownResult(OptionsSchema)(splitCode(options, violations), decodeOptions)
+      if (Result.isFailure(result)) violations.push(...violationsOf(result.failure.issue))
+      else decoded = result.success
     }
-    const options: Input = typeof input === "object" && input !== null ? input : { size: NaN }
-    const integer = (path: string, value: unknown, min: number, max = Infinity): number => {
-      if (!isInteger(value) || value < min || value > max) {
-        problems.push([
-          path,
-          `must be an integer ${max === Infinity ? `>= ${min}` : `between ${min} and ${max}`}, got ${String(value)}`
-        ])
-        return min
-      }
-      return value
-    }
-    /** `armsTimer`: the duration bounds a wait or paces a timer, so Node's timer limit applies */
-    const duration = (
-      path: string,
-      value: Duration.Input | undefined,
-      fallback: Duration.Input | undefined,
-      armsTimer: boolean
-    ) => {
-      if (value === undefined) return fallback === undefined ? Infinity : Duration.toMillis(fallback)
-      let millis: number
-      try {
-        millis = Duration.toMillis(Duration.fromInputUnsafe(value))
-      } catch {
-        millis = NaN
-      }
-      if (!(millis > 0)) {
-        problems.push([path, `must be a positive duration, got ${JSON.stringify(value) ?? String(value)}`])
-        return 1
-      }
-      const limit = armsTimer ? timerLimitProblem(millis) : undefined
-      if (limit !== undefined) {
-        problems.push([path, limit])
-        return 1
-      }
-      return millis
-    }
-    if (!Effect.isEffect(options.acquire)) {
-      problems.push([
-        "acquire",
-        `must be an Effect that creates a resource, got ${options.acquire === undefined ? "nothing" : typeof options.acquire}`
-      ])
-    }
-    for (const key of ["release", "validate"] as const) {
-      const value = options[key]
-      if (value !== undefined && typeof value !== "function") {
-        problems.push([key, `must be a function of the resource returning an Effect, got ${typeof value}`])
-      }
-    }
-    const size = integer("size", options.size, 1)
-    const maxOverflow = integer("maxOverflow", options.maxOverflow ?? 0, 0)
-    const minIdle = integer("minIdle", options.minIdle ?? 0, 0, size)
-    if (options.strategy !== undefined && options.strategy !== "fifo" && options.strategy !== "lifo") {
-      problems.push(["strategy", `must be "fifo" or "lifo", got ${String(options.strategy)}`])
-    }
-    const jitter = options.lifetimeJitter ?? defaults.lifetimeJitter
-    if (!(typeof jitter === "number" && jitter >= 0 && jitter < 1)) {
-      problems.push(["lifetimeJitter", `must be a number in [0, 1), got ${String(jitter)}`])
-    }
-    const name = options.name ?? defaultName
-    if (typeof name !== "string" || name.length === 0) problems.push(["name", "must be a non-empty string"])
-    const resolved: Resolved = {
-      name,
-      size,
-      maxOverflow,
-      minIdle,
-      lifo: options.strategy !== "fifo",
-      checkoutTimeoutMillis: duration("checkoutTimeout", options.checkoutTimeout, defaults.checkoutTimeout, true),
-      acquireTimeoutMillis: duration("acquireTimeout", options.acquireTimeout, defaults.acquireTimeout, true),
-      // idleTimeout and maxLifetime arm no timer of their own: housekeeping runs at most every
-      // 30 seconds and compares ages, so any positive length works
-      idleTimeoutMillis: duration("idleTimeout", options.idleTimeout, defaults.idleTimeout, false),
-      maxLifetimeMillis: duration("maxLifetime", options.maxLifetime, undefined, false),
-      lifetimeJitter: jitter,
-      shutdownTimeoutMillis: duration("shutdownTimeout", options.shutdownTimeout, defaults.shutdownTimeout, true),
-      leakWarningMillis: duration("leakWarning", options.leakWarning, undefined, true),
-      housekeepingMillis: 0
-    }
-    if (problems.length > 0) {
-      // `path` names the first problem; the message lists all of them
+    const invalid = invalidConfig(violations)
+    if (invalid !== undefined || decoded === undefined) {
       return Effect.fail(
-        new InvalidConfig({
-          path: problems[0]![0],
-          message: `pool "${name}": ${problems.map(([p, m]) => `${p} ${m}`).join("; ")}`
-        })
+        new InvalidConfig({ path: invalid!.path, message: `pool "${nameOf(options, defaultName)}": ${invalid!.message}` })
       )
     }
-    // half the shortest interval the housekeeper serves, so it acts at most half an interval late
-    const housekeepingMillis = Math.max(
-      1,
-      Math.min(
-        defaults.housekeeping,
-        resolved.idleTimeoutMillis / 2,
-        resolved.maxLifetimeMillis / 2,
-        resolved.leakWarningMillis / 2
-      )
-    )
-    return Effect.succeed({ ...resolved, housekeepingMillis })
+    return Effect.succeed(toResolved(decoded, defaultName))
   })
+
+const toResolved = (decoded: Decoded, defaultName: string): Resolved => {
+  const idleTimeoutMillis = millis(decoded.idleTimeout)
+  const maxLifetimeMillis = decoded.maxLifetime === undefined ? Infinity : millis(decoded.maxLifetime)
+  const leakWarningMillis = decoded.leakWarning === undefined ? Infinity : millis(decoded.leakWarning)
+  return {
+    name: decoded.name ?? defaultName,
+    size: decoded.size,
+    maxOverflow: decoded.maxOverflow,
+    minIdle: decoded.minIdle,
+    lifo: decoded.strategy === "lifo",
+    checkoutTimeoutMillis: millis(decoded.checkoutTimeout),
+    acquireTimeoutMillis: millis(decoded.acquireTimeout),
+    idleTimeoutMillis,
+    maxLifetimeMillis,
+    lifetimeJitter: decoded.lifetimeJitter,
+    shutdownTimeoutMillis: millis(decoded.shutdownTimeout),
+    leakWarningMillis,
+    // half the shortest interval the housekeeper serves, so it acts at most half an interval late
+    housekeepingMillis: Math.max(
+      1,
+      Math.min(HOUSEKEEPING_MILLIS, idleTimeoutMillis / 2, maxLifetimeMillis / 2, leakWarningMillis / 2)
+    )
+  }
+}

@@ -1,7 +1,7 @@
 /**
- * The effectful shell of `Pool`: resolves the options, builds the state machine (`core.ts`)
- * and the parts that act on it, and owns what outlives a call: the waiter timer and
- * housekeeping fibers, telemetry, health, and shutdown.
+ * The effectful shell of `Pool`: decodes the options (`config.ts`), builds the state machine
+ * (`core.ts`) and the parts that act on it, and owns what outlives a call: the waiter timer
+ * and housekeeping fibers, telemetry, health, and shutdown.
  *
  * - `waiters.ts`: the waiter a checkout parks on, its resumption, the timer expiring waiters
  * - `lifecycle.ts`: creation (with acquireTimeout), return, destruction, shutdown's drain
@@ -26,10 +26,12 @@ import * as PoolMetrics from "./metrics.js"
 import * as Waiters from "./waiters.js"
 
 export const makeShell = <A, E, R>(
-  options: Options<A, E, R>
+  options: Options<A, E, R>,
+  defaultName: string
 ): Effect.Effect<Pool<A, E>, Errors.InvalidConfig, R | Scope.Scope> =>
   Effect.gen(function*() {
-    const config = yield* PoolConfig.resolve(options, "pool")
+    // decoded once here: the checkout path reads only the resolved numbers
+    const config = yield* PoolConfig.resolve(options, defaultName)
     const context = yield* Effect.context<R | Scope.Scope>()
     const clock = yield* Clock.Clock
     const state = Core.make<A>({
