@@ -34,6 +34,7 @@ import { MemoryOptions } from "./internal/memory/config.js"
 import { OptionsSchema as RateLimiterOptions, RuleSchema } from "./internal/rateLimiter/config.js"
 import { AggregatorOptions, HttpOptions } from "./internal/health/options.js"
 import { MonitorOptions } from "./internal/performance/config.js"
+import { OptionsSchema as PoolOptions } from "./internal/pool/config.js"
 import { dangling } from "./internal/protection/references.js"
 import { decode as decodeOptions, invalidConfig, violationsOf } from "./internal/runtime/options.js"
 import { MAX_TIMER_MILLIS, timerLimitProblem } from "./internal/runtime/validate.js"
@@ -77,7 +78,6 @@ export const TimerDurationInput = DurationInput.pipe(Schema.check(fitsATimer))
 export const maxTimerMillis: number = MAX_TIMER_MILLIS
 
 const PositiveInt = Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1)))
-const NonNegativeInt = Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(0)))
 const optional = Schema.optionalKey
 
 /**
@@ -119,24 +119,16 @@ export const RateLimiter = RateLimiterOptions
 export const RateRule = RuleSchema
 
 /**
- * A pool's sizes and timings (the `acquire` and `release` effects are code: pass them to
- * `Pool.layer` along with `Foundation.poolOptions(config, name)`).
+ * A pool's sizes and timings: exactly `Pool.OptionsSchema` (every option but the code part,
+ * `lifetimeJitter` and `name` included), so a `pools.<name>` section takes the same names,
+ * constraints and defaults as `Pool.layer`, and a mistake reads the same. The `acquire`,
+ * `release` and `validate` effects are code: pass them to `Pool.layer` along with
+ * `Foundation.poolOptions(config, name)`.
  *
  * @since 0.1.0
  * @category schemas
  */
-export const PoolSizing = Schema.Struct({
-  size: PositiveInt,
-  maxOverflow: optional(NonNegativeInt),
-  minIdle: optional(NonNegativeInt),
-  strategy: optional(Schema.Literals(["fifo", "lifo"])),
-  checkoutTimeout: optional(TimerDurationInput),
-  acquireTimeout: optional(TimerDurationInput),
-  idleTimeout: optional(DurationInput),
-  maxLifetime: optional(DurationInput),
-  shutdownTimeout: optional(TimerDurationInput),
-  leakWarning: optional(TimerDurationInput)
-})
+export const PoolSizing = PoolOptions
 
 /**
  * The memory manager's options: exactly `MemoryManager.OptionsSchema`, so the `memory` section
