@@ -156,17 +156,32 @@ export class PoolCheckoutTimeout extends Schema.TaggedError<PoolCheckoutTimeout>
 }
 
 /**
- * The memory manager shed the call because the process is under memory (or event-loop)
- * pressure at or above its rejection level.
+ * The memory manager shed the call. One error for both of its reasons, told apart by
+ * `trigger`, so one `catchTag("MemoryPressure", ...)` handles all load shedding:
  *
- * **Example**
+ * - `"memory"` (also when absent): the pressure `level` is at or above the manager's
+ *   `rejectAt`.
+ * - `"event_loop"`: the event loop fell behind. `eventLoopDelay` is the longest delay since
+ *   the check before, `maxEventLoopDelay` the manager's `eventLoop.maxDelay`; `level` and
+ *   `heapUsedRatio` are still there, but memory is not why.
+ *
+ * `retryAfter` is when the manager's next reading is due (its `checkInterval`): the earliest
+ * the shedding can lift. After a single stall it does lift then; under a lasting overload the
+ * next attempt is shed again, with a fresh `retryAfter`. The manager always sets `trigger`
+ * and `retryAfter`.
+ *
+ * **Example** (Answering 503 with a retry time)
  *
  * ```ts
- * import { Effect } from "effect"
+ * import { Duration, Effect } from "effect"
  * import { MemoryManager } from "effect-foundation"
  *
  * const handler = Effect.succeed("200 ok")
- * const shedding = handler.pipe(MemoryManager.guard, Effect.catchTag("MemoryPressure", () => Effect.succeed("503 busy")))
+ * const shedding = handler.pipe(
+ *   MemoryManager.guard,
+ *   Effect.catchTag("MemoryPressure", (e) =>
+ *     Effect.succeed(`503 busy (${e.trigger ?? "memory"}), Retry-After: ${Math.ceil(Duration.toSeconds(e.retryAfter ?? Duration.seconds(1)))}`))
+ * )
  * ```
  *
  * @since 0.1.0
@@ -174,13 +189,27 @@ export class PoolCheckoutTimeout extends Schema.TaggedError<PoolCheckoutTimeout>
  */
 export class MemoryPressure extends Schema.TaggedError<MemoryPressure>()("MemoryPressure", {
   code: Schema.tag("memory_pressure"),
+  /** why the guard shed (@since 0.3.0): absent means "memory" */
+  trigger: Schema.optionalKey(Schema.Literals(["memory", "event_loop"])),
   level: Schema.Literals(["low", "medium", "high", "critical"]),
   heapUsedRatio: Schema.Number,
+  /** when the next reading is due: the earliest the shedding can lift (@since 0.3.0) */
+  retryAfter: Schema.optionalKey(Schema.Duration),
+  /** trigger "event_loop": the longest event-loop delay since the check before (@since 0.3.0) */
+  eventLoopDelay: Schema.optionalKey(Schema.Duration),
+  /** trigger "event_loop": the limit it exceeded, `eventLoop.maxDelay` (@since 0.3.0) */
+  maxEventLoopDelay: Schema.optionalKey(Schema.Duration),
+  /** free text appended to the message */
   reason: Schema.optionalKey(Schema.String)
 }) {
   override get message(): string {
-    return `load shed at memory pressure "${this.level}" (heap ${(this.heapUsedRatio * 100).toFixed(1)}% used)${
-      this.reason === undefined ? "" : `: ${this.reason}`
+    const cause = this.trigger === "event_loop"
+      ? `load shed: the event loop fell behind${
+        this.eventLoopDelay === undefined ? "" : ` by ${Duration.toMillis(this.eventLoopDelay).toFixed(1)} ms`
+      }${this.maxEventLoopDelay === undefined ? "" : ` (limit ${Duration.toMillis(this.maxEventLoopDelay)} ms)`}`
+      : `load shed at memory pressure "${this.level}" (heap ${(this.heapUsedRatio * 100).toFixed(1)}% used)`
+    return `${cause}${this.reason === undefined ? "" : `: ${this.reason}`}${
+      this.retryAfter === undefined ? "" : `; retry after ${formatDuration(this.retryAfter)}`
     }`
   }
 }
@@ -252,7 +281,7 @@ export class InvalidConfig extends Schema.TaggedError<InvalidConfig>()("InvalidC
  * import { Effect } from "effect"
  * import { CircuitBreaker } from "effect-foundation"
  *
- * const kind = CircuitBreaker.CircuitBreaker.use((breakers) => breakers.state("unknown")).pipe(
+ * const kind = CircuitBreaker.CircuitBreaker.use((breakers) => breakers.status("unknown")).pipe(
  *   Effect.map((status) => status.state),
  *   Effect.catchTag("ProtectionNotFound", (e) => Effect.succeed(e.kind))
  * )
