@@ -130,7 +130,7 @@ const main = Effect.gen(function*() {
   for (let t = 1; t <= seconds; t++) {
     yield* Effect.sleep("1 second")
     const [breaker, latency, stats, system] = yield* Effect.all([
-      breakers.state("inventory"),
+      breakers.status("inventory"),
       monitor.snapshot("inventory", "lookup"),
       memory.stats,
       HealthAggregator.systemHealth
@@ -162,7 +162,7 @@ const main = Effect.gen(function*() {
   yield* Fiber.interruptAll(load)
 
   const poolStatus = pool.statusUnsafe()
-  const breaker = yield* breakers.state("inventory")
+  const breaker = yield* breakers.status("inventory")
   const scraper = perClient.get("scraper")!
   const others = [...perClient.entries()].filter(([name]) => name !== "scraper").map(([, c]) => c)
   const othersLimited = others.reduce((n, c) => n + c.rateLimited, 0)

@@ -35,7 +35,7 @@ const program = Effect.gen(function*() {
   yield* Effect.sleep("300 millis")
   console.log(yield* charge(30)) // the probe: succeeds, closes the circuit
   console.log(yield* charge(40))
-  const status = yield* breakers.state("payments")
+  const status = yield* breakers.status("payments")
   console.log(`payments: ${status.state}, ${status.successes} ok, ${status.failures} failed, ${status.rejected} rejected`)
   console.log(`transitions: ${seen.join(", ")}`)
 }).pipe(

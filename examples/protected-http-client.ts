@@ -93,7 +93,7 @@ const program = Effect.gen(function*() {
   for (let i = 0; i < 2; i++) console.log(yield* round)
   const breakers = yield* CircuitBreaker.CircuitBreaker
   for (const name of yield* breakers.names) {
-    const s = yield* breakers.state(name)
+    const s = yield* breakers.status(name)
     console.log(`${name}: ${s.state}, ${s.successes} ok, ${s.failures} failed, ${s.rejected} rejected`)
   }
 }).pipe(Effect.scoped, Effect.provide(Protections))

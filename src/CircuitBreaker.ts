@@ -204,8 +204,8 @@ export class CircuitBreaker extends Context.Service<CircuitBreaker, {
   /** protects `self` with the breaker `breaker` (errors as for `protect`) */
   readonly execute: (breaker: string) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | BreakerError, R>
   /** fails `ProtectionNotFound` (naming the nearest breaker) when `breaker` has none */
-  readonly state: (breaker: string) => Effect.Effect<BreakerStatus, ProtectionNotFound>
-  /** forces Closed, forgetting counts and backoff; `ProtectionNotFound` as for `state` */
+  readonly status: (breaker: string) => Effect.Effect<BreakerStatus, ProtectionNotFound>
+  /** forces Closed, forgetting counts and backoff; `ProtectionNotFound` as for `status` */
   readonly reset: (breaker: string) => Effect.Effect<void, ProtectionNotFound>
   /**
    * forces Open for one reset timeout, creating the breaker from defaults if needed; fails
@@ -282,7 +282,7 @@ export const make = Effect.fnUntraced(function*(options: Options = {}) {
   return CircuitBreaker.of(withRegistry(registry, {
     execute: (breaker: string) => <A, E, R>(self: Effect.Effect<A, E, R>) =>
       guarded(self, guardFor(registry, breaker, self)) as Effect.Effect<A, E | BreakerError, R>,
-    state: (name: string) =>
+    status: (name: string) =>
       Effect.flatMap(find(name), (breaker) => Effect.map(Clock.currentTimeMillis, (now) => statusOf(registry, breaker, now))),
     reset: (name: string) =>
       Effect.flatMap(find(name), (breaker) =>

@@ -112,7 +112,7 @@ const run = (s: Scenario) =>
     }
     const waited = (yield* Clock.currentTimeMillis) - started
     expect(waited).toBeLessThanOrEqual(effectiveMaxWait + longestReset)
-    const status = yield* CircuitBreaker.CircuitBreaker.use((service) => service.state("dep"))
+    const status = yield* CircuitBreaker.CircuitBreaker.use((service) => service.status("dep"))
     expect(status.state).toBe("Closed")
     yield* Fiber.interruptAll(fibers)
   }).pipe(Effect.provide(CircuitBreaker.layer({ breakers: { dep: policyOf(s) } })))

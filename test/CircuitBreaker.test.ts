@@ -12,7 +12,7 @@ const calls = (n: number, effect: Effect.Effect<unknown, unknown>, breaker = "db
     discard: true
   })
 
-const stateOf = (breaker = "db") => Effect.map(CircuitBreaker.CircuitBreaker.use((s) => s.state(breaker)), (s) => s.state)
+const stateOf = (breaker = "db") => Effect.map(CircuitBreaker.CircuitBreaker.use((s) => s.status(breaker)), (s) => s.state)
 
 const withBreakers = (options: CircuitBreaker.Options) => Effect.provide(CircuitBreaker.layer(options))
 
@@ -29,7 +29,7 @@ describe("CircuitBreaker", () => {
       Effect.gen(function*() {
         expect(yield* ok.pipe(CircuitBreaker.protect("db"))).toBe("ok")
         expect(yield* CircuitBreaker.protect(ok, "db")).toBe("ok")
-        const status = yield* CircuitBreaker.CircuitBreaker.use((s) => s.state("db"))
+        const status = yield* CircuitBreaker.CircuitBreaker.use((s) => s.status("db"))
         expect(status).toMatchObject({ state: "Closed", successes: 2, failures: 0, rejected: 0 })
       }).pipe(withBreakers({ breakers: { db: { failureThreshold: 3 } } })))
 
@@ -66,7 +66,7 @@ describe("CircuitBreaker", () => {
         yield* TestClock.adjust("4 seconds")
         const later = yield* Effect.flip(ok.pipe(CircuitBreaker.protect("db")))
         expect(later._tag === "CircuitBreakerOpen" && Duration.toMillis(later.retryAfter)).toBe(6_000)
-        const status = yield* CircuitBreaker.CircuitBreaker.use((s) => s.state("db"))
+        const status = yield* CircuitBreaker.CircuitBreaker.use((s) => s.status("db"))
         expect(status).toMatchObject({ state: "Open", failures: 3, rejected: 2, openedAt: 0 })
         expect(Duration.toMillis(status.retryAfter!)).toBe(6_000)
       }).pipe(withBreakers({ breakers: { db: { failureThreshold: 3, resetTimeout: "10 seconds" } } })))
@@ -203,7 +203,7 @@ describe("CircuitBreaker", () => {
         yield* TestClock.adjust("30 seconds")
         yield* Fiber.join(slow)
         expect(yield* stateOf()).toBe("Open") // reopenAt passed; moves on at the next call
-        const status = yield* CircuitBreaker.CircuitBreaker.use((s) => s.state("db"))
+        const status = yield* CircuitBreaker.CircuitBreaker.use((s) => s.status("db"))
         expect(status.successes).toBe(1)
       }).pipe(withBreakers({ breakers: { db: { failureThreshold: 2, resetTimeout: "1 minute" } } })))
   })
@@ -304,7 +304,7 @@ describe("CircuitBreaker", () => {
           () => Effect.forkChild(Effect.never.pipe(CircuitBreaker.protect("db")), { startImmediately: true })
         )
         yield* Fiber.interruptAll(fibers)
-        const status = yield* CircuitBreaker.CircuitBreaker.use((s) => s.state("db"))
+        const status = yield* CircuitBreaker.CircuitBreaker.use((s) => s.status("db"))
         expect(status).toMatchObject({ state: "Closed", failures: 0, successes: 0, consecutiveFailures: 0 })
       }).pipe(withBreakers({ breakers: { db: { failureThreshold: 1 } } })))
   })
@@ -319,13 +319,13 @@ describe("CircuitBreaker", () => {
         yield* calls(1, ok, "host-a") // touch a: b is now least recently used
         yield* calls(1, ok, "host-c") // evicts b
         expect(yield* service.names).toEqual(["payments", "host-a", "host-c"])
-        expect((yield* Effect.flip(service.state("host-b")))._tag).toBe("ProtectionNotFound")
+        expect((yield* Effect.flip(service.status("host-b")))._tag).toBe("ProtectionNotFound")
       }).pipe(withBreakers({ defaults: { failureThreshold: 1 }, breakers: { payments: {} }, maxBreakers: 2 })))
 
     it.effect("state and reset of an unknown breaker fail ProtectionNotFound", () =>
       Effect.gen(function*() {
         const service = yield* CircuitBreaker.CircuitBreaker
-        const error = yield* Effect.flip(service.state("nope"))
+        const error = yield* Effect.flip(service.status("nope"))
         expect(error).toMatchObject({ _tag: "ProtectionNotFound", kind: "circuit_breaker", protection: "nope" })
         expect((yield* Effect.flip(service.reset("nope")))._tag).toBe("ProtectionNotFound")
       }).pipe(withBreakers({})))
@@ -333,16 +333,16 @@ describe("CircuitBreaker", () => {
     it.effect("not-found errors name the nearest breaker, or list the breakers, or say none is configured", () =>
       Effect.gen(function*() {
         const service = yield* CircuitBreaker.CircuitBreaker
-        const typo = yield* Effect.flip(service.state("paymnts"))
+        const typo = yield* Effect.flip(service.status("paymnts"))
         expect(typo).toMatchObject({ _tag: "ProtectionNotFound", kind: "circuit_breaker", protection: "paymnts" })
         expect(typo.message).toBe('no circuit breaker named "paymnts" is configured; did you mean "payments"?')
         expect((yield* Effect.flip(service.reset("serch"))).message).toContain('did you mean "search"?')
-        expect((yield* Effect.flip(service.state("ledger"))).message).toContain('configured: "payments", "search"')
+        expect((yield* Effect.flip(service.status("ledger"))).message).toContain('configured: "payments", "search"')
       }).pipe(withBreakers({ breakers: { payments: {}, search: {} } })))
 
     it.effect("a not-found error says when no breaker is configured", () =>
       Effect.gen(function*() {
-        const error = yield* Effect.flip(CircuitBreaker.CircuitBreaker.use((s) => s.state("db")))
+        const error = yield* Effect.flip(CircuitBreaker.CircuitBreaker.use((s) => s.status("db")))
         expect(error.message).toBe('no circuit breaker named "db" is configured; none is configured')
       }).pipe(withBreakers({})))
 
@@ -398,7 +398,7 @@ describe("CircuitBreaker", () => {
     it.effect("a protected effect uses the service of the context it runs in", () =>
       Effect.gen(function*() {
         const call = ok.pipe(CircuitBreaker.protect("db"))
-        const count = CircuitBreaker.CircuitBreaker.use((s) => Effect.map(s.state("db"), (x) => x.successes))
+        const count = CircuitBreaker.CircuitBreaker.use((s) => Effect.map(s.status("db"), (x) => x.successes))
         const one = CircuitBreaker.layer({ breakers: { db: {} } })
         const two = CircuitBreaker.layer({ breakers: { db: {} } })
         const first = yield* Effect.andThen(Effect.andThen(call, call), count).pipe(Effect.provide(one))
@@ -411,7 +411,7 @@ describe("CircuitBreaker", () => {
         const seen: Array<string> = []
         const double = Layer.succeed(CircuitBreaker.CircuitBreaker, {
           execute: (breaker) => (self) => Effect.andThen(Effect.sync(() => seen.push(breaker)), self),
-          state: () => Effect.die("unused"),
+          status: () => Effect.die("unused"),
           reset: () => Effect.void,
           trip: () => Effect.void,
           names: Effect.succeed([]),

@@ -113,7 +113,7 @@ describe.skipIf(!redisTests.enabled)("CircuitBreakerRedis under faults", () => {
       const closed = yield* until(
         Effect.gen(function*() {
           yield* Effect.forEach(processes, call, { discard: true })
-          const states = yield* Effect.forEach(processes, (p) => Effect.map(p.state("dep"), (s) => s.state))
+          const states = yield* Effect.forEach(processes, (p) => Effect.map(p.status("dep"), (s) => s.state))
           return states.every((s) => s === "Closed")
         }),
         6_000
@@ -134,12 +134,12 @@ describe.skipIf(!redisTests.enabled)("CircuitBreakerRedis under faults", () => {
       let shared = 0
       for (let cycle = 0; cycle < 3; cycle++) {
         yield* a.trip("dep")
-        if (yield* until(Effect.map(b.state("dep"), (s) => s.state === "Open"), 2_000)) shared++
+        if (yield* until(Effect.map(b.status("dep"), (s) => s.state === "Open"), 2_000)) shared++
         yield* a.reset("dep")
-        if (yield* until(Effect.map(b.state("dep"), (s) => s.state === "Closed"), 2_000)) shared++
+        if (yield* until(Effect.map(b.status("dep"), (s) => s.state === "Closed"), 2_000)) shared++
       }
       proxy.pass()
       expect(shared).toBe(6)
-      expect((yield* a.state("dep")).failedShares).toBe(0)
+      expect((yield* a.status("dep")).failedShares).toBe(0)
     }).pipe(Effect.provideService(References.MinimumLogLevel, "None")), 30_000)
 })

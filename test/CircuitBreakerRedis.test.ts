@@ -43,7 +43,7 @@ const failTwice = (breakers: CircuitBreaker.CircuitBreaker["Service"]) =>
   Effect.andThen(call(breakers, Effect.fail("503")), call(breakers, Effect.fail("503")))
 
 const stateOf = (breakers: CircuitBreaker.CircuitBreaker["Service"]) =>
-  Effect.map(breakers.state("payments"), (s) => s.state)
+  Effect.map(breakers.status("payments"), (s) => s.state)
 
 describe.skipIf(!redisTests.enabled)("CircuitBreakerRedis", () => {
   it.live("when one process opens a breaker, the others reject within milliseconds", () =>
@@ -159,11 +159,11 @@ describe.skipIf(!redisTests.enabled)("CircuitBreakerRedis", () => {
       const scope = yield* Effect.scope
       const prefix = `cb${prefixes++}`
       const a = yield* processIn(scope, prefix)
-      expect((yield* a.state("payments")).failedShares).toBe(0)
+      expect((yield* a.status("payments")).failedShares).toBe(0)
       server.pause()
       yield* failTwice(a)
       // commandTimeout is 200 ms in these tests
-      const counted = yield* until(Effect.map(a.state("payments"), (s) => s.failedShares === 1), 1_000)
+      const counted = yield* until(Effect.map(a.status("payments"), (s) => s.failedShares === 1), 1_000)
       server.resume()
       expect(counted).toBe(true)
     }))

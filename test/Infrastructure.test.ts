@@ -47,7 +47,7 @@ describe("Infrastructure.protect", () => {
       expect(errors.map((e) => typeof e === "string" ? e : e._tag)).toEqual([
         "down", "down", "RateLimited", "RateLimited", "RateLimited", "RateLimited"
       ])
-      const breaker = yield* CircuitBreaker.CircuitBreaker.use((s) => s.state("lenient"))
+      const breaker = yield* CircuitBreaker.CircuitBreaker.use((s) => s.status("lenient"))
       expect(breaker).toMatchObject({ state: "Closed", failures: 2, rejected: 0, successes: 0 })
       expect(calls).toBe(2)
     }).pipe(Effect.provide(Protections)))
@@ -79,7 +79,7 @@ describe("Infrastructure.protect", () => {
       yield* TestClock.adjust("10 seconds")
       const healthy = Infrastructure.protectWith(Db, { circuitBreaker: "db" }, (connection) => Effect.succeed(connection))
       expect(typeof (yield* healthy)).toBe("number")
-      expect((yield* CircuitBreaker.CircuitBreaker.use((s) => s.state("db"))).state).toBe("Closed")
+      expect((yield* CircuitBreaker.CircuitBreaker.use((s) => s.status("db"))).state).toBe("Closed")
     }).pipe(Effect.provide(Protections)))
 
   it.effect("a pool checkout timeout is not a breaker failure unless the policy says so", () =>
@@ -93,13 +93,13 @@ describe("Infrastructure.protect", () => {
       yield* TestClock.adjust("1 second")
       const errors = yield* Fiber.joinAll(waiters)
       expect(errors.map((e) => (e as { _tag: string })._tag)).toEqual(Array(5).fill("PoolCheckoutTimeout"))
-      expect((yield* CircuitBreaker.CircuitBreaker.use((s) => s.state("db"))).failures).toBe(0)
+      expect((yield* CircuitBreaker.CircuitBreaker.use((s) => s.status("db"))).failures).toBe(0)
 
       const counted = Infrastructure.protectWith(Db, { circuitBreaker: "db", poolTimeoutIsFailure: true }, () => Effect.never)
       const more = yield* Effect.forEach([1, 2, 3], () => Effect.forkChild(Effect.flip(counted), { startImmediately: true }))
       yield* TestClock.adjust("1 second")
       yield* Fiber.joinAll(more)
-      expect((yield* CircuitBreaker.CircuitBreaker.use((s) => s.state("db"))).state).toBe("Open")
+      expect((yield* CircuitBreaker.CircuitBreaker.use((s) => s.status("db"))).state).toBe("Open")
       yield* Fiber.interruptAll(holders)
     }).pipe(Effect.provide(Protections)))
 
@@ -109,7 +109,7 @@ describe("Infrastructure.protect", () => {
         const failing = Infrastructure.protectWith(Db, { circuitBreaker: "db" }, () =>
           Effect.sync(() => touched++).pipe(Effect.andThen(Effect.fail("503" as const))))
         for (let i = 0; i < 3; i++) yield* Effect.exit(failing)
-        expect((yield* CircuitBreaker.CircuitBreaker.use((s) => s.state("db"))).state).toBe("Open")
+        expect((yield* CircuitBreaker.CircuitBreaker.use((s) => s.status("db"))).state).toBe("Open")
         yield* TestClock.adjust("10 seconds")
         // both connections are held outside the breaker: the probe can only time out on checkout
         const pool = yield* Db
@@ -121,14 +121,14 @@ describe("Infrastructure.protect", () => {
         )
         yield* TestClock.adjust("1 second")
         expect((yield* Fiber.join(probe))._tag).toBe("PoolCheckoutTimeout")
-        const status = yield* CircuitBreaker.CircuitBreaker.use((s) => s.state("db"))
+        const status = yield* CircuitBreaker.CircuitBreaker.use((s) => s.status("db"))
         expect(status).toMatchObject({ state: "HalfOpen", successes: 0, failures: 3 })
         expect(touched).toBe(3)
         yield* Fiber.interruptAll(holders)
         // the slot is free again: the next call is a real probe
         const healthy = Infrastructure.protectWith(Db, { circuitBreaker: "db" }, (connection) => Effect.succeed(connection))
         expect(typeof (yield* healthy)).toBe("number")
-        expect((yield* CircuitBreaker.CircuitBreaker.use((s) => s.state("db"))).state).toBe("Closed")
+        expect((yield* CircuitBreaker.CircuitBreaker.use((s) => s.status("db"))).state).toBe("Closed")
       }).pipe(Effect.provide(Protections)))
 
   it.effect("a checkout timeout between failures does not reset the consecutive count", () =>
@@ -145,9 +145,9 @@ describe("Infrastructure.protect", () => {
       yield* TestClock.adjust("1 second")
       expect((yield* Fiber.join(waiting))._tag).toBe("PoolCheckoutTimeout")
       yield* Fiber.interruptAll(holders)
-      expect((yield* CircuitBreaker.CircuitBreaker.use((s) => s.state("db"))).consecutiveFailures).toBe(2)
+      expect((yield* CircuitBreaker.CircuitBreaker.use((s) => s.status("db"))).consecutiveFailures).toBe(2)
       yield* fail // the third failure in a row: threshold 3
-      expect((yield* CircuitBreaker.CircuitBreaker.use((s) => s.state("db"))).state).toBe("Open")
+      expect((yield* CircuitBreaker.CircuitBreaker.use((s) => s.status("db"))).state).toBe("Open")
     }).pipe(Effect.provide(Protections)))
 
   it.effect("a burst larger than the pool: every caller gets a resource or PoolCheckoutTimeout in time", () =>

@@ -26,7 +26,7 @@ describe("testing guide", () => {
       outcomes.fail = false
       yield* TestClock.adjust("30 seconds") // the reset timeout: the next call is a probe
       expect(yield* charge).toBe("charged")
-      const status = yield* CircuitBreaker.CircuitBreaker.use((breakers) => breakers.state("payments"))
+      const status = yield* CircuitBreaker.CircuitBreaker.use((breakers) => breakers.status("payments"))
       expect(status.state).toBe("Closed")
     }).pipe(
       Effect.provide(CircuitBreaker.layer({ breakers: { payments: { failureThreshold: 3, resetTimeout: "30 seconds" } } }))

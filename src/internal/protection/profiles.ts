@@ -146,7 +146,7 @@ export const makeProfiles = Effect.fnUntraced(function*(options: Options) {
         Effect.gen(function*() {
           const breaker = config.circuitBreaker === undefined
             ? undefined
-            : yield* Effect.option(CircuitBreaker.CircuitBreaker.use((s) => s.state(config.circuitBreaker!)))
+            : yield* Effect.option(CircuitBreaker.CircuitBreaker.use((s) => s.status(config.circuitBreaker!)))
           const limit = config.rateLimit === undefined
             ? undefined
             : yield* Effect.option(
