@@ -1,11 +1,11 @@
 /**
  * Where the MemoryManager's readings come from. The Node source reads `process.memoryUsage()`,
  * `v8.getHeapStatistics()` (for `heap_size_limit`), the cgroup memory limit (once, at build
- * time: it does not change under a running process) and the event loop's delay histogram and
- * utilization. Tests provide scripted readings instead.
+ * time: it does not change under a running process), the event loop's delay (`DelayMeter`)
+ * and its utilization. Tests provide scripted readings instead.
  */
 import { readFileSync } from "node:fs"
-import { monitorEventLoopDelay, performance } from "node:perf_hooks"
+import { createHistogram, performance } from "node:perf_hooks"
 import type { EventLoopUtilization } from "node:perf_hooks"
 import { getHeapStatistics } from "node:v8"
 import { Context, Effect, Layer } from "effect"
@@ -18,7 +18,10 @@ import type { EventLoopReading, MemoryReading } from "./pressure.js"
  * @category services
  */
 export class MemorySource extends Context.Service<MemorySource, {
-  /** one reading; event-loop figures cover the interval since the previous reading */
+  /**
+   * one reading; event-loop figures cover the interval since the previous reading, and each
+   * delay is in exactly one reading (the event-loop stage relies on it: a stall is judged once)
+   */
   readonly read: Effect.Effect<MemoryReading>
 }>()("effect-foundation/MemorySource") {}
 
@@ -48,36 +51,88 @@ export const readCgroupLimit = (files: ReadonlyArray<string> = cgroupFiles): num
 }
 
 /**
- * The Node source. Its event-loop delay histogram is enabled for the lifetime of the layer's
- * scope (10 ms resolution: the delay it can see is at least that coarse).
+ * The event loop's delay: how late a timer that should fire every `resolutionMillis` fires.
+ * Times are `performance.now()` milliseconds, passed in so tests script them.
+ *
+ * **Details**
+ *
+ * Each delay lands in exactly one reading. Node's `monitorEventLoopDelay` cannot promise that
+ * across readings: its `reset()` also forgets when its timer last fired, so the first delay
+ * after each reading is never measured. A stall that began within one resolution of a reading,
+ * or that ended in the same timers phase as the check's own timer when the check ran first (it
+ * reset the histogram before the late sample was recorded), vanished: one run shed for a
+ * whole interval, another not at all. Here the meter remembers the last firing across
+ * readings, and a reading that finds the timer late (a stall just ended, the timer not yet
+ * run) counts that lateness itself and restarts the count from now, so the timer's next
+ * firing does not count it again.
+ */
+export interface DelayMeter {
+  /** the sampling timer fired at `now` */
+  readonly tick: (now: number) => void
+  /** the figures since the previous read, at `now`; `undefined` when nothing was measured */
+  readonly read: (now: number, utilization: number) => EventLoopReading | undefined
+}
+
+export const makeDelayMeter = (resolutionMillis: number, start: number): DelayMeter => {
+  // nanoseconds (the histogram takes integers >= 1); the longest delay is kept exactly
+  const histogram = createHistogram()
+  let last = start
+  let longest = 0
+  const record = (delay: number) => {
+    histogram.record(Math.max(1, Math.round(delay * 1e6)))
+    if (delay > longest) longest = delay
+  }
+  return {
+    tick: (now) => {
+      record(Math.max(0, now - last - resolutionMillis))
+      last = now
+    },
+    read: (now, utilization) => {
+      const late = now - last - resolutionMillis
+      if (late > 0) {
+        record(late)
+        last = now
+      }
+      if (histogram.count === 0) return undefined
+      const reading: EventLoopReading = {
+        delayP99: histogram.percentile(99) / 1e6,
+        delayMean: histogram.mean / 1e6,
+        delayMax: longest,
+        utilization
+      }
+      histogram.reset()
+      longest = 0
+      return reading
+    }
+  }
+}
+
+/** the sampling timer's period: the finest delay the meter sees */
+const resolutionMillis = 10
+
+/**
+ * The Node source. Its event-loop timer runs for the lifetime of the layer's scope, unref'd
+ * (it never keeps the process alive).
  */
 export const layerNode: Layer.Layer<MemorySource> = Layer.effect(
   MemorySource,
   Effect.gen(function*() {
     const cgroupLimit = readCgroupLimit()
-    const delay = yield* Effect.acquireRelease(
+    const meter = makeDelayMeter(resolutionMillis, performance.now())
+    yield* Effect.acquireRelease(
       Effect.sync(() => {
-        const histogram = monitorEventLoopDelay({ resolution: 10 })
-        histogram.enable()
-        return histogram
+        const timer = setInterval(() => meter.tick(performance.now()), resolutionMillis)
+        timer.unref()
+        return timer
       }),
-      (histogram) => Effect.sync(() => histogram.disable())
+      (timer) => Effect.sync(() => clearInterval(timer))
     )
     let utilization: EventLoopUtilization = performance.eventLoopUtilization()
     const eventLoop = (): EventLoopReading | undefined => {
       const now = performance.eventLoopUtilization()
       const interval = performance.eventLoopUtilization(now, utilization)
       utilization = now
-      if (delay.count === 0) return undefined
-      // the histogram is in nanoseconds; reset so each reading covers one interval
-      const reading: EventLoopReading = {
-        delayP99: delay.percentile(99) / 1e6,
-        delayMean: delay.mean / 1e6,
-        delayMax: delay.max / 1e6,
-        utilization: interval.utilization
-      }
-      delay.reset()
-      return reading
+      return meter.read(performance.now(), interval.utilization)
     }
     return MemorySource.of({
       read: Effect.sync(() => {
