@@ -13,15 +13,21 @@
  *   reading is below `high`; reaching `critical` runs all of them. While the level stays at or
  *   above `high` the run repeats at most every `cleanupCooldown` (default 10 s). A strategy
  *   that fails, dies or exceeds `cleanupTimeout` (default 5 s) is logged, reported and skipped.
- * - `guard` fails with `MemoryPressure` at or above `rejectAt` (default `critical`), and, when
- *   `eventLoop.maxDelay` is set, while the event loop's p99 delay exceeds it. The guard reads a
- *   field the sampling fiber writes: no reading happens per call.
- * - Event-loop stage: the Node source measures the event-loop delay
- *   (`perf_hooks.monitorEventLoopDelay`) and utilization over each interval; they appear in
- *   `stats.eventLoop`. Node services usually overload their event loop before their heap.
+ * - `guard` fails with `MemoryPressure` at or above `rejectAt` (default `critical`, `trigger:
+ *   "memory"`), and, when `eventLoop.maxDelay` is set, while the event-loop stage sheds
+ *   (`trigger: "event_loop"`, with `eventLoopDelay` and `maxEventLoopDelay`). Its `retryAfter`
+ *   is the `checkInterval`: when the next reading may lift it. The guard reads a field the
+ *   sampling fiber writes: no reading happens per call.
+ * - Event-loop stage: the Node source measures how late a 10 ms timer fires and the loop's
+ *   utilization over each interval; they appear in `stats.eventLoop`. At each check the stage
+ *   judges the longest delay since the previous check: above `maxDelay` it starts shedding,
+ *   and it stops at the first check where the delay is under `maxDelay x (1 -
+ *   eventLoop.hysteresis)`. A single stall therefore sheds for exactly one `checkInterval`,
+ *   from the check after it. Node services usually overload their event loop before their heap.
  * - Metrics: `foundation.memory.pressure` (0 low .. 3 critical), `foundation.memory.heap_used`
- *   (bytes). With a `HealthAggregator` beneath, a `memory` component reports `high` as
- *   degraded and `critical` as unhealthy (critical component).
+ *   (bytes). With a `HealthAggregator` beneath, a `memory` component (critical) reports
+ *   `critical` as unhealthy, and `high` or any shedding (the event loop's included) as
+ *   degraded, with the delay and the limit in its details.
  *
  * **Example** (Shedding work under pressure)
  *
@@ -39,7 +45,7 @@
 import type { Scope } from "effect"
 import { Clock, Context, Effect, Layer, PubSub, Semaphore, Stream } from "effect"
 import { InvalidConfig, type MemoryPressure } from "./Errors.js"
-import { rejectionOf } from "./internal/memory/rejection.js"
+import { healthOf, rejectionOf } from "./internal/memory/rejection.js"
 import { metrics } from "./Telemetry.js"
 import { HealthComponents } from "./internal/runtime/healthComponents.js"
 import type { CleanupReport } from "./internal/memory/cleanup.js"
@@ -162,6 +168,8 @@ export interface Stats {
   readonly rssRatio: number | undefined
   readonly reading: MemoryReading
   readonly eventLoop: EventLoopReading | undefined
+  /** the longest event-loop delay the last check judged (ms): since the check before it */
+  readonly eventLoopDelay: number | undefined
   /** whether `guard` sheds new work now, and why */
   readonly shedding: boolean
   readonly sheddingReason: "memory" | "event_loop" | undefined
@@ -250,7 +258,7 @@ export const layerWithSource = (options: Options = {}): Layer.Layer<MemoryManage
     }
     const applyReading = <D>(f: (state: Manager.State) => readonly [D, Manager.State]): D => {
       const decision = modify(f)
-      rejection = rejectionOf(state, config.maxEventLoopDelay)
+      rejection = rejectionOf(state, config)
       return decision
     }
     const update = (f: (state: Manager.State) => Manager.State) => Effect.sync(() => modify((s) => [undefined, f(s)]))
@@ -283,7 +291,7 @@ export const layerWithSource = (options: Options = {}): Layer.Layer<MemoryManage
         return Effect.andThen(publish(decision.change), started)
       })).pipe(Effect.catchCause((cause) => Effect.logWarning("memory check failed", cause)))
 
-    yield* refresh // the first reading, so the guard and stats are meaningful from the start
+    yield* check // the first reading, so the guard and stats are meaningful from the start
     // NB: `check.pipe(Effect.delay(d), Effect.repeat(s))` would delay every run twice
     yield* Effect.sleep(config.checkIntervalMillis).pipe(
       Effect.andThen(check),
@@ -308,13 +316,7 @@ export const layerWithSource = (options: Options = {}): Layer.Layer<MemoryManage
         name: "memory",
         kind: "memory",
         critical: true,
-        report: Effect.sync(() => {
-          const { level, ratios: { heapUsedRatio, ratio, rssRatio }, reading } = state
-          return {
-            status: level === "critical" ? "unhealthy" : level === "high" || state.loopShedding ? "degraded" : "healthy",
-            details: { level, ratio, heapUsedRatio, rssRatio, eventLoopDelayP99: reading?.eventLoop?.delayP99 }
-          }
-        })
+        report: Effect.sync(() => healthOf(state, config))
       })
     }
 
@@ -332,6 +334,7 @@ export const layerWithSource = (options: Options = {}): Layer.Layer<MemoryManage
         rssRatio: state.ratios.rssRatio,
         reading: state.reading!,
         eventLoop: state.reading?.eventLoop,
+        eventLoopDelay: state.loop.delay,
         shedding: state.shedding !== undefined,
         sheddingReason: state.shedding,
         checkedAt: state.checkedAt,
@@ -360,7 +363,8 @@ export const layerWithSource = (options: Options = {}): Layer.Layer<MemoryManage
 
 /**
  * Fails with `MemoryPressure` instead of running the effect while the manager sheds load
- * (pressure at or above `rejectAt`, or event-loop delay above `eventLoop.maxDelay`). Pipeable.
+ * (pressure at or above `rejectAt`, or the event-loop stage shedding: `error.trigger` says
+ * which, and `error.retryAfter` when the next reading is due). Pipeable.
  *
  * **Example** (Guarding a handler)
  *

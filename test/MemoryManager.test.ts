@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Layer, Metric, Scope, Stream } from "effect"
+import { Duration, Effect, Exit, Fiber, Layer, Metric, Scope, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import * as MemoryManager from "../src/MemoryManager.js"
 import type { HealthComponent } from "../src/internal/runtime/healthComponents.js"
@@ -20,7 +20,11 @@ const reading = (ratio: number, extra: Partial<MemoryReading> = {}): MemoryReadi
   ...extra
 })
 
-const loop = (delayP99: number): EventLoopReading => ({ delayP99, delayMean: delayP99 / 2, delayMax: delayP99, utilization: 0.5 })
+/** Event-loop figures whose longest delay is `delayMax` (what the stage judges). */
+const loop = (delayMax: number, delayP99 = delayMax): EventLoopReading => ({ delayP99, delayMean: delayP99 / 2, delayMax, utilization: 0.5 })
+
+/** One 600 ms stall among an interval's samples: its p99 is an ordinary sample's. */
+const stall = loop(600, 0.2)
 
 /** A scripted source: tests change `script.next` and the sampling fiber reads it. */
 const scripted = (initial: MemoryReading) => {
@@ -261,19 +265,49 @@ describe("MemoryManager", () => {
         expect((yield* manager.stats).lastCleanup).toMatchObject({ target: "critical", trigger: "automatic" })
       })))
 
-  it.effect("event-loop stage: sheds above maxDelay with hysteresis, with the reason in the error", () =>
+  it.effect("event-loop stage: sheds above maxDelay with hysteresis; the error says it is the event loop", () =>
     withManager(reading(0.3, { eventLoop: loop(300) }), { eventLoop: { maxDelay: "200 millis" } }, (manager, script) =>
       Effect.gen(function*() {
+        // the first reading is a check: the stage judges it at once
         const error = yield* Effect.flip(manager.guard(Effect.void))
-        expect(error.level).toBe("low")
-        expect(error.reason).toContain("event-loop delay p99 300.0 ms")
-        expect((yield* manager.stats)).toMatchObject({ shedding: true, sheddingReason: "event_loop", eventLoop: { delayP99: 300 } })
+        expect(error).toMatchObject({ _tag: "MemoryPressure", code: "memory_pressure", trigger: "event_loop", level: "low" })
+        expect(Duration.toMillis(error.eventLoopDelay!)).toBe(300)
+        expect(Duration.toMillis(error.maxEventLoopDelay!)).toBe(200)
+        expect(Duration.toMillis(error.retryAfter!)).toBe(1_000)
+        expect(error.message).toBe("load shed: the event loop fell behind by 300.0 ms (limit 200 ms); retry after 1s")
+        expect(error.message).not.toContain("memory pressure")
+        expect((yield* manager.stats)).toMatchObject({ shedding: true, sheddingReason: "event_loop", eventLoopDelay: 300 })
         script.next = reading(0.3, { eventLoop: loop(170) }) // above 200 x 0.8: still shedding
         yield* tick
         expect((yield* manager.stats).shedding).toBe(true)
         script.next = reading(0.3, { eventLoop: loop(150) })
         yield* tick
         expect(yield* manager.guard(Effect.succeed("ok"))).toBe("ok")
+      })))
+
+  it.effect("a single stall sheds for exactly one checkInterval, from the check whose reading shows it", () =>
+    withManager(reading(0.3, { eventLoop: loop(0.2) }), { checkInterval: "1 second", eventLoop: { maxDelay: "200 millis" } }, (manager, script) =>
+      Effect.gen(function*() {
+        // a guarded call every 10 ms for 4 s; the stall is in the reading taken at 2 s
+        const shedAt: Array<number> = []
+        for (let t = 0; t < 4_000; t += 10) {
+          if (t === 1_990) script.next = reading(0.3, { eventLoop: stall })
+          if (t === 2_010) script.next = reading(0.3, { eventLoop: loop(0.2) })
+          const result = yield* Effect.result(manager.guard(Effect.void))
+          if (result._tag === "Failure") shedAt.push(t)
+          yield* TestClock.adjust("10 millis")
+        }
+        expect(shedAt).toHaveLength(100)
+        expect([shedAt[0], shedAt.at(-1)]).toEqual([2_000, 2_990])
+      })))
+
+  it.effect("rejections carry retryAfter = checkInterval, for memory pressure too", () =>
+    withManager(reading(0.97), { checkInterval: "5 seconds" }, (manager) =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(manager.check)
+        expect(error).toMatchObject({ trigger: "memory", level: "critical" })
+        expect(Duration.toMillis(error.retryAfter!)).toBe(5_000)
+        expect(error.message).toBe(`load shed at memory pressure "critical" (heap 97.0% used); retry after 5s`)
       })))
 
   it.effect("event-loop delay alone never sheds without maxDelay", () =>
@@ -337,6 +371,50 @@ describe("MemoryManager", () => {
         yield* tick
         expect(yield* component.report).toMatchObject({ status: "unhealthy", details: { level: "critical", ratio: 0.99 } })
       }).pipe(Effect.provide(MemoryManager.layerWithSource().pipe(Layer.provide([layer, components]))))
+    }))
+
+  it.effect("health: degraded, with the delay and the limit, while it sheds for the event loop; healthy once it stops", () =>
+    Effect.gen(function*() {
+      const registered: Array<HealthComponent> = []
+      const components = Layer.succeed(HealthComponents, HealthComponents.of({
+        register: (component) => Effect.sync(() => void registered.push(component))
+      }))
+      const { layer, script } = scripted(reading(0.1, { eventLoop: loop(0.2) }))
+      yield* Effect.gen(function*() {
+        const component = registered[0]!
+        expect((yield* component.report).status).toBe("healthy")
+        script.next = reading(0.1, { eventLoop: stall })
+        yield* tick
+        expect(yield* component.report).toEqual({
+          status: "degraded",
+          details: {
+            level: "low",
+            ratio: 0.1,
+            heapUsedRatio: 0.1,
+            rssRatio: undefined,
+            shedding: "event_loop",
+            eventLoopDelayMax: 600,
+            eventLoopDelayP99: 0.2,
+            maxEventLoopDelay: 200,
+            retryAfterMillis: 1_000
+          }
+        })
+        script.next = reading(0.1, { eventLoop: loop(0.2) })
+        yield* tick
+        expect(yield* component.report).toMatchObject({ status: "healthy", details: { shedding: undefined } })
+      }).pipe(Effect.provide(MemoryManager.layerWithSource({ eventLoop: { maxDelay: 200 } }).pipe(Layer.provide([layer, components]))))
+    }))
+
+  it.effect("health: degraded whenever it sheds for memory, even below high (rejectAt: medium)", () =>
+    Effect.gen(function*() {
+      const registered: Array<HealthComponent> = []
+      const components = Layer.succeed(HealthComponents, HealthComponents.of({
+        register: (component) => Effect.sync(() => void registered.push(component))
+      }))
+      const { layer } = scripted(reading(0.75))
+      yield* Effect.gen(function*() {
+        expect(yield* registered[0]!.report).toMatchObject({ status: "degraded", details: { level: "medium", shedding: "memory" } })
+      }).pipe(Effect.provide(MemoryManager.layerWithSource({ rejectAt: "medium" }).pipe(Layer.provide([layer, components]))))
     }))
 
   it.effect("exports the pressure level and heap used as gauges", () =>

@@ -3,12 +3,19 @@
  * `(state, input, now, config) => [decision, state]`. The shell in `MemoryManager.ts` owns the
  * state, the clock, the fibers and the telemetry; it runs what these functions decide.
  *
- * - `observe` applies a reading: ratios, the level (with hysteresis), the event-loop stage and
- *   whether the guard sheds, and why.
- * - `check` is `observe` plus the automatic cleanup schedule: reaching `high` or `critical`
+ * - `observe` applies a reading a cleanup run took: ratios, the level (with hysteresis) and
+ *   whether the guard sheds, and why. Its event-loop figures are kept for the next check.
+ * - `check` applies a periodic reading (the layer's first reading is one too): the same, plus
+ *   the event-loop stage and the automatic cleanup schedule. Reaching `high` or `critical`
  *   starts a run at once; staying there repeats it at most every cooldown; at most one
  *   automatic run is in flight, and a rise during it makes the next check after it run again
  *   without waiting for the cooldown.
+ * - The event-loop stage moves at checks only, on the longest delay since the previous check
+ *   (this reading's and those of the runs' readings in between). A stall is in exactly one
+ *   reading (the source's contract), so it is judged at exactly one check: the stage starts
+ *   shedding at the check whose figures show it and, unless the delay stays within the
+ *   hysteresis band, stops at the next check. One stall sheds for exactly one `checkInterval`.
+ *   Runs' readings do not move it, or a run right after a stall would cut that short.
  * - `register` / `unregister` keep the strategies in priority order (lowest number first,
  *   then registration order); `continues` says whether a run goes on to the next strategy.
  *
@@ -18,7 +25,7 @@ import type { LevelChange } from "../../MemoryManager.js"
 import type { CleanupReport, Strategy } from "./cleanup.js"
 import type { MemoryConfig } from "./config.js"
 import type { Level, MemoryReading, Ratios } from "./pressure.js"
-import { levelIndex, nextEventLoopShedding, nextLevel, ratiosOf } from "./pressure.js"
+import { levelIndex, longerDelay, nextEventLoopShedding, nextLevel, ratiosOf } from "./pressure.js"
 
 /** The bookkeeping of automatic cleanup runs. */
 export interface Schedule {
@@ -30,6 +37,15 @@ export interface Schedule {
   readonly lastStartedAt: number
 }
 
+/** The event-loop stage: moved by checks only. */
+export interface LoopStage {
+  readonly shedding: boolean
+  /** the longest delay the last check judged, ms; `undefined` when it had no figures */
+  readonly delay: number | undefined
+  /** the longest delay in the runs' readings since that check: part of the next check's interval */
+  readonly pending: number | undefined
+}
+
 export interface State {
   readonly level: Level
   readonly ratios: Ratios
@@ -37,7 +53,7 @@ export interface State {
   readonly reading: MemoryReading | undefined
   readonly checkedAt: number
   /** the event-loop stage (its own hysteresis) */
-  readonly loopShedding: boolean
+  readonly loop: LoopStage
   /** whether the guard sheds, and why: memory (level at or above `rejectAt`) wins */
   readonly shedding: "memory" | "event_loop" | undefined
   /** in run order */
@@ -53,7 +69,7 @@ export const initial: State = {
   ratios: { heapUsedRatio: 0, rssRatio: undefined, ratio: 0 },
   reading: undefined,
   checkedAt: 0,
-  loopShedding: false,
+  loop: { shedding: false, delay: undefined, pending: undefined },
   shedding: undefined,
   strategies: [],
   nextOrder: 0,
@@ -66,24 +82,43 @@ type Config = Pick<
   "thresholds" | "hysteresis" | "rejectAtIndex" | "maxEventLoopDelay" | "eventLoopHysteresis" | "cleanupCooldownMillis"
 >
 
-/** Applies a reading taken at `now`; the change, if the level moved. */
+const apply = (
+  state: State,
+  reading: MemoryReading,
+  now: number,
+  config: Config,
+  loop: LoopStage
+): readonly [LevelChange | undefined, State] => {
+  const ratios = ratiosOf(reading)
+  const level = nextLevel(state.level, ratios.ratio, config.thresholds, config.hysteresis)
+  const shedding = levelIndex(level) >= config.rejectAtIndex ? "memory" : loop.shedding ? "event_loop" : undefined
+  const next: State = { ...state, level, ratios, reading, checkedAt: now, loop, shedding }
+  return [level === state.level ? undefined : { from: state.level, to: level, ratio: ratios.ratio, at: now }, next]
+}
+
+/**
+ * Applies a reading a cleanup run took at `now`; the change, if the level moved. The
+ * event-loop stage stays as it is: the reading's longest delay waits for the next check.
+ */
 export const observe = (
   state: State,
   reading: MemoryReading,
   now: number,
   config: Config
-): readonly [LevelChange | undefined, State] => {
-  const ratios = ratiosOf(reading)
-  const level = nextLevel(state.level, ratios.ratio, config.thresholds, config.hysteresis)
-  const loopShedding = nextEventLoopShedding(
-    state.loopShedding,
-    reading.eventLoop,
-    config.maxEventLoopDelay,
-    config.eventLoopHysteresis
-  )
-  const shedding = levelIndex(level) >= config.rejectAtIndex ? "memory" : loopShedding ? "event_loop" : undefined
-  const next: State = { ...state, level, ratios, reading, checkedAt: now, loopShedding, shedding }
-  return [level === state.level ? undefined : { from: state.level, to: level, ratio: ratios.ratio, at: now }, next]
+): readonly [LevelChange | undefined, State] =>
+  apply(state, reading, now, config, {
+    ...state.loop,
+    pending: longerDelay(state.loop.pending, reading.eventLoop?.delayMax)
+  })
+
+/** The stage after a check whose reading is `reading`. */
+const judgeLoop = (loop: LoopStage, reading: MemoryReading, config: Config): LoopStage => {
+  const delay = longerDelay(loop.pending, reading.eventLoop?.delayMax)
+  return {
+    shedding: nextEventLoopShedding(loop.shedding, delay, config.maxEventLoopDelay, config.eventLoopHysteresis),
+    delay,
+    pending: undefined
+  }
 }
 
 export interface CheckDecision {
@@ -92,14 +127,17 @@ export interface CheckDecision {
   readonly cleanup: "high" | "critical" | undefined
 }
 
-/** A periodic check: applies the reading, then decides whether an automatic run starts. */
+/**
+ * A periodic check: applies the reading, moves the event-loop stage, then decides whether an
+ * automatic run starts.
+ */
 export const check = (
   state: State,
   reading: MemoryReading,
   now: number,
   config: Config
 ): readonly [CheckDecision, State] => {
-  const [change, observed] = observe(state, reading, now, config)
+  const [change, observed] = apply(state, reading, now, config, judgeLoop(state.loop, reading, config))
   const [cleanup, next] = schedule(observed, levelIndex(observed.level) > levelIndex(state.level), now, config)
   return [{ change, cleanup }, next]
 }

@@ -34,13 +34,17 @@ export interface MemoryReading {
   readonly eventLoop: EventLoopReading | undefined
 }
 
-/** Event-loop figures over the interval since the previous reading. */
+/**
+ * Event-loop figures over the interval since the previous reading. A delay is how late the
+ * source's sampling timer fired: about 0 on an idle loop, the length of a stall for the
+ * timer that was due during it.
+ */
 export interface EventLoopReading {
   /** p99 of the event-loop delay, milliseconds */
   readonly delayP99: number
   /** mean delay, milliseconds */
   readonly delayMean: number
-  /** max delay, milliseconds */
+  /** the longest delay, milliseconds: what the event-loop stage judges (one stall shows here) */
   readonly delayMax: number
   /** fraction of the time the loop was busy, in [0, 1] */
   readonly utilization: number
@@ -91,15 +95,26 @@ export const nextLevel = (current: Level, ratio: number, thresholds: Thresholds,
 }
 
 /**
- * Event-loop shedding with hysteresis: starts when the p99 delay exceeds `maxDelay`, stops
- * when it is back under `maxDelay x (1 - hysteresisFraction)`.
+ * The event-loop stage with hysteresis, over the longest delay since the previous check
+ * (`EventLoopReading.delayMax`, milliseconds): it starts when that delay exceeds `maxDelay`,
+ * and stops when it is back under `maxDelay x (1 - hysteresisFraction)`. No figures (no
+ * reading, or a source without an event-loop histogram) is no delay.
+ *
+ * The longest delay, not the p99: a stall is one late timer, one sample among the interval's
+ * hundreds. The p99 shows it only while the interval holds fewer than 100 samples (about one
+ * second at a 10 ms resolution, less the stall), so it would hide the same stall under a
+ * longer `checkInterval`, or when the interval happened to hold a few more samples.
  */
 export const nextEventLoopShedding = (
   shedding: boolean,
-  reading: EventLoopReading | undefined,
+  delay: number | undefined,
   maxDelay: number | undefined,
   hysteresisFraction: number
 ): boolean => {
-  if (maxDelay === undefined || reading === undefined) return false
-  return shedding ? reading.delayP99 >= maxDelay * (1 - hysteresisFraction) : reading.delayP99 > maxDelay
+  if (maxDelay === undefined || delay === undefined) return false
+  return shedding ? delay >= maxDelay * (1 - hysteresisFraction) : delay > maxDelay
 }
+
+/** The longer of two delays, either of which may be missing. */
+export const longerDelay = (a: number | undefined, b: number | undefined): number | undefined =>
+  a === undefined ? b : b === undefined ? a : Math.max(a, b)

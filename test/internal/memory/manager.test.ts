@@ -18,14 +18,20 @@ const configOf = (options: Parameters<typeof parseMemoryOptions>[0] = {}): Memor
   return config
 }
 
-const reading = (ratio: number, delayP99?: number): MemoryReading => ({
+/**
+ * A reading; `delayMax` is the interval's longest event-loop delay. Its p99 is kept small, as
+ * it is for one stall among many samples: the stage must not need it.
+ */
+const reading = (ratio: number, delayMax?: number): MemoryReading => ({
   heapUsed: ratio * 1000,
   heapTotal: 1000,
   heapLimit: 1000,
   rss: 0,
   external: 0,
   cgroupLimit: undefined,
-  eventLoop: delayP99 === undefined ? undefined : { delayP99, delayMean: delayP99, delayMax: delayP99, utilization: 0.5 }
+  eventLoop: delayMax === undefined
+    ? undefined
+    : { delayP99: Math.min(delayMax, 5), delayMean: Math.min(delayMax, 1), delayMax, utilization: 0.5 }
 })
 
 const withStrategies = (state: State, ...names: ReadonlyArray<string>): State =>
@@ -49,12 +55,57 @@ describe("memory manager core", () => {
 
   it("sheds for memory at rejectAt, else for the event loop above maxDelay; memory wins", () => {
     const config = configOf({ rejectAt: "high", eventLoop: { maxDelay: 100 } })
-    const shedding = (ratio: number, delay?: number) => Manager.observe(Manager.initial, reading(ratio, delay), 0, config)[1].shedding
+    const shedding = (ratio: number, delay?: number) => Manager.check(Manager.initial, reading(ratio, delay), 0, config)[1].shedding
     expect(shedding(0.5)).toBeUndefined()
     expect(shedding(0.5, 150)).toBe("event_loop")
     expect(shedding(0.9)).toBe("memory")
     expect(shedding(0.9, 150)).toBe("memory")
     expect(shedding(0.5, 100)).toBeUndefined()
+  })
+
+  it("one stall sheds from the check whose reading shows it to the next check, whatever its p99", () => {
+    const config = configOf({ eventLoop: { maxDelay: 200 } })
+    const cell = { state: Manager.initial }
+    const at = (delay: number, p99: number, now: number) => {
+      const [, next] = Manager.check(cell.state, { ...reading(0.3), eventLoop: { delayP99: p99, delayMean: 1, delayMax: delay, utilization: 0.5 } }, now, config)
+      cell.state = next
+      return next
+    }
+    expect(at(0.2, 0.1, 0).shedding).toBeUndefined()
+    // a 600 ms stall among ~90 samples: its p99 is an ordinary sample's
+    expect(at(590, 0.1, 1_000)).toMatchObject({ shedding: "event_loop", loop: { shedding: true, delay: 590 } })
+    expect(at(0.3, 0.1, 2_000)).toMatchObject({ shedding: undefined, loop: { shedding: false, delay: 0.3 } })
+    // no figures at all (a source without an event loop) is no delay: it stops as well
+    expect(at(590, 590, 3_000).shedding).toBe("event_loop")
+    cell.state = Manager.check(cell.state, reading(0.3), 4_000, config)[1]
+    expect(cell.state.shedding).toBeUndefined()
+  })
+
+  it("runs' readings between checks never move the stage: their delays are judged at the next check", () => {
+    const config = configOf({ eventLoop: { maxDelay: 200 } })
+    const check = (state: State, delay: number, now: number) => Manager.check(state, reading(0.3, delay), now, config)[1]
+    const refresh = (state: State, delay: number, now: number) => Manager.observe(state, reading(0.3, delay), now, config)[1]
+    // a stall seen by a run's reading: not shedding yet, then for exactly the next interval
+    let state = refresh(check(Manager.initial, 1, 0), 600, 300)
+    expect([state.shedding, state.loop.pending]).toEqual([undefined, 600])
+    state = check(state, 1, 1_000)
+    expect([state.shedding, state.loop.delay, state.loop.pending]).toEqual(["event_loop", 600, undefined])
+    // a run's calm reading right after the stall does not cut the interval short
+    state = refresh(state, 1, 1_200)
+    expect(state.shedding).toBe("event_loop")
+    state = check(state, 1, 2_000)
+    expect(state.shedding).toBeUndefined()
+  })
+
+  it("a lasting overload sheds while the delay stays within the hysteresis band", () => {
+    const config = configOf({ eventLoop: { maxDelay: 200, hysteresis: 0.2 } })
+    let state = Manager.initial
+    const seen: Array<boolean> = []
+    for (const [i, delay] of [250, 190, 160, 201, 159, 199, 201].entries()) {
+      state = Manager.check(state, reading(0.3, delay), i * 1_000, config)[1]
+      seen.push(state.loop.shedding)
+    }
+    expect(seen).toEqual([true, true, true, true, false, false, true])
   })
 
   it("reaching high starts a run for high, critical one for critical; none without strategies", () => {
@@ -266,14 +317,54 @@ describe("memory manager core (properties)", () => {
         expect(levelMoveIsAllowed(config, before.level, after.level, op.ratio / 100)).toBe(true)
         // the guard sheds for memory exactly at or above rejectAt, else while the event-loop stage sheds
         expect(after.shedding === "memory").toBe(levelIndex(after.level) >= config.rejectAtIndex)
-        if (after.shedding !== "memory") expect(after.shedding === "event_loop").toBe(after.loopShedding)
-        // which starts only above maxDelay, and stops only under maxDelay x (1 - hysteresis)
+        if (after.shedding !== "memory") expect(after.shedding === "event_loop").toBe(after.loop.shedding)
         const delay = op.delay * 40
+        if (op.kind === "refresh") {
+          // a run's reading never moves the stage: its delay waits for the next check
+          expect(after.loop).toEqual({ ...before.loop, pending: Math.max(before.loop.pending ?? 0, delay) })
+          return
+        }
+        // a check judges the longest delay since the previous one, and starts only above
+        // maxDelay, and stops only under maxDelay x (1 - hysteresis)
+        const judged = Math.max(before.loop.pending ?? 0, delay)
+        expect(after.loop.delay).toBe(judged)
+        expect(after.loop.pending).toBeUndefined()
         const maxDelay = config.maxEventLoopDelay
-        if (maxDelay === undefined) expect(after.loopShedding).toBe(false)
-        else if (!before.loopShedding) expect(after.loopShedding).toBe(delay > maxDelay)
-        else expect(after.loopShedding).toBe(delay >= maxDelay * (1 - config.eventLoopHysteresis))
+        if (maxDelay === undefined) expect(after.loop.shedding).toBe(false)
+        else if (!before.loop.shedding) expect(after.loop.shedding).toBe(judged > maxDelay)
+        else expect(after.loop.shedding).toBe(judged >= maxDelay * (1 - config.eventLoopHysteresis))
       })
+    }
+  )
+
+  it.prop(
+    "a stall sheds for exactly the interval of the check that judges it: shedding after a check iff a reading since the previous one showed a stall",
+    {
+      ops: Schema.Array(Schema.Struct({
+        kind: Schema.Literals(["check", "refresh"]),
+        // under maxDelay x (1 - hysteresis) = 80 (calm), or over maxDelay = 100 (a stall)
+        delay: Schema.Union([int(0, 79), int(101, 2_000)])
+      })).pipe(Schema.check(Schema.isMinLength(1), Schema.isMaxLength(60)))
+    },
+    ({ ops }) => {
+      const config = configOf({ eventLoop: { maxDelay: 100, hysteresis: 0.2 } })
+      let state = Manager.initial
+      let stallSinceCheck = false
+      let now = 0
+      for (const op of ops) {
+        const before = state.loop.shedding
+        now += 100
+        stallSinceCheck ||= op.delay > 100
+        if (op.kind === "refresh") {
+          state = Manager.observe(state, reading(0.3, op.delay), now, config)[1]
+          expect(state.loop.shedding).toBe(before)
+          continue
+        }
+        state = Manager.check(state, reading(0.3, op.delay), now, config)[1]
+        expect(state.loop.shedding).toBe(stallSinceCheck)
+        expect(state.shedding).toBe(stallSinceCheck ? "event_loop" : undefined)
+        stallSinceCheck = false
+      }
     }
   )
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "fast-check"
 import type { Level } from "../../../src/internal/memory/pressure.js"
-import { defaultThresholds, levelIndex, levels, nextEventLoopShedding, nextLevel, ratiosOf } from "../../../src/internal/memory/pressure.js"
+import { defaultThresholds, levelIndex, levels, longerDelay, nextEventLoopShedding, nextLevel, ratiosOf } from "../../../src/internal/memory/pressure.js"
 import { parseCgroupLimit, readCgroupLimit } from "../../../src/internal/memory/source.js"
 
 const rawLevel = (ratio: number): Level =>
@@ -50,13 +50,17 @@ describe("memory pressure levels", () => {
   })
 
   it("event-loop shedding starts above maxDelay and stops under maxDelay x (1 - hysteresis)", () => {
-    const loop = (delayP99: number) => ({ delayP99, delayMean: 0, delayMax: 0, utilization: 0 })
-    expect(nextEventLoopShedding(false, loop(100), 100, 0.2)).toBe(false)
-    expect(nextEventLoopShedding(false, loop(101), 100, 0.2)).toBe(true)
-    expect(nextEventLoopShedding(true, loop(81), 100, 0.2)).toBe(true)
-    expect(nextEventLoopShedding(true, loop(79), 100, 0.2)).toBe(false)
-    expect(nextEventLoopShedding(true, loop(500), undefined, 0.2)).toBe(false)
+    expect(nextEventLoopShedding(false, 100, 100, 0.2)).toBe(false)
+    expect(nextEventLoopShedding(false, 101, 100, 0.2)).toBe(true)
+    expect(nextEventLoopShedding(true, 81, 100, 0.2)).toBe(true)
+    expect(nextEventLoopShedding(true, 80, 100, 0.2)).toBe(true)
+    expect(nextEventLoopShedding(true, 79, 100, 0.2)).toBe(false)
+    expect(nextEventLoopShedding(true, 500, undefined, 0.2)).toBe(false)
     expect(nextEventLoopShedding(true, undefined, 100, 0.2)).toBe(false)
+    expect(longerDelay(undefined, undefined)).toBeUndefined()
+    expect(longerDelay(3, undefined)).toBe(3)
+    expect(longerDelay(undefined, 4)).toBe(4)
+    expect(longerDelay(3, 4)).toBe(4)
   })
 
   it("parses cgroup limits: v2 'max' and v1's near-2^63 mean no limit", () => {
