@@ -253,7 +253,7 @@ export class Infrastructure extends Context.Service<Infrastructure, {
     options?: { readonly key?: string }
   ) => Effect.Effect<A, E | PE | ProtectionError | ProtectionNotFound | InvalidConfig, R>
   readonly status: (profile: string, options?: { readonly key?: string }) => Effect.Effect<ProfileStatus, ProtectionNotFound>
-  readonly list: Effect.Effect<ReadonlyArray<string>>
+  readonly names: Effect.Effect<ReadonlyArray<string>>
 }>()("effect-foundation/Infrastructure") {}
 
 /**

@@ -172,7 +172,7 @@ export interface RateStatus extends Allowance {
  *
  * const program = Effect.gen(function*() {
  *   const limiter = yield* RateLimiter.RateLimiter
- *   return [limiter.rules, (yield* limiter.check("api", "key-1")).remaining]
+ *   return [limiter.names, (yield* limiter.check("api", "key-1")).remaining]
  * }).pipe(Effect.provide(RateLimiter.layer({ rules: { api: { algorithm: "gcra", limit: 5, window: "1 second" } } })))
  * // => [["api"], 4]
  * ```
@@ -181,7 +181,7 @@ export interface RateStatus extends Allowance {
  * @category services
  */
 export class RateLimiter extends Context.Service<RateLimiter, {
-  readonly rules: ReadonlyArray<string>
+  readonly names: ReadonlyArray<string>
   readonly check: (
     rule: string,
     key: string,

@@ -62,7 +62,7 @@ describe("Infrastructure.configure checks references as the configuration file d
       yield* Effect.succeed(1).pipe(CircuitBreaker.protect("api.example.com"))
       expect((yield* configure("x", { circuitBreaker: "api.example.com" })).path).toBe("protections.x.circuitBreaker")
       const infrastructure = yield* Infrastructure.Infrastructure
-      expect(yield* infrastructure.list).toEqual([])
+      expect(yield* infrastructure.names).toEqual([])
     }).pipe(Effect.provide(Live)))
 
   it.effect("every dangling reference is reported at once; unknown keys still fail with a suggestion", () =>
@@ -79,7 +79,7 @@ describe("Infrastructure.configure checks references as the configuration file d
     Effect.gen(function*() {
       const infrastructure = yield* Infrastructure.Infrastructure
       yield* infrastructure.configure("x", { memory: true, circuitBreaker: "db", rateLimit: { rule: "api" }, pool: "db" })
-      expect(yield* infrastructure.list).toEqual(["x"])
+      expect(yield* infrastructure.names).toEqual(["x"])
     }).pipe(Effect.provide(Live.pipe(Layer.provideMerge(MemoryManager.layer())))))
 
   it.effect("a profile at layer construction is checked the same way", () =>

@@ -204,7 +204,7 @@ describe("Infrastructure profiles", () => {
       expect(status.rateLimit?.remaining).toBe(0)
       expect(status.pool).toBeUndefined()
       expect((yield* infrastructure.status("query")).pool?.size).toBe(2)
-      expect(yield* infrastructure.list).toEqual(["checkout", "query"])
+      expect(yield* infrastructure.names).toEqual(["checkout", "query"])
     }).pipe(Effect.provide(Live)))
 
   it.effect("an invalid reconfiguration fails with the path and keeps the old profile", () =>
@@ -216,7 +216,7 @@ describe("Infrastructure profiles", () => {
       expect(unknownRule.path).toBe("protections.checkout.rateLimit.rule")
       expect((yield* infrastructure.status("checkout")).config.timeout).toBeDefined()
       yield* infrastructure.configure("search", { circuitBreaker: "db" })
-      expect(yield* infrastructure.list).toEqual(["checkout", "query", "search"])
+      expect(yield* infrastructure.names).toEqual(["checkout", "query", "search"])
     }).pipe(Effect.provide(Live)))
 
   it.effect("an unknown profile fails ProtectionNotFound", () =>

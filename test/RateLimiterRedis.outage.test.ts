@@ -207,7 +207,7 @@ describe("RateLimiterRedis.layer outage regressions (issue 12)", () => {
       )
       // building asked Redis nothing: no wait for the command timeout
       expect(Date.now() - started).toBeLessThan(200)
-      expect(Context.get(context, RateLimiter.RateLimiter).rules).toEqual(["api"])
+      expect(Context.get(context, RateLimiter.RateLimiter).names).toEqual(["api"])
       const infrastructure = Context.get(context, Infrastructure.Infrastructure)
       // and the rule does what it says while Redis hangs: admits
       expect(yield* infrastructure.execute("checkout", Effect.succeed("ok"), { key: "k" })).toBe("ok")

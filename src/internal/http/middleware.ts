@@ -163,7 +163,7 @@ const resolved = (options: RateLimitOptions<any, any>) =>
     const compiled = compile(options)
     if (compiled instanceof InvalidConfig) return yield* compiled
     const limiter = yield* RateLimiter
-    if (!limiter.rules.includes(compiled.rule)) {
+    if (!limiter.names.includes(compiled.rule)) {
       return yield* new ProtectionNotFound({ kind: "rate_limit_rule", protection: compiled.rule })
     }
     return make(compiled, Effect.succeed(limiter), keyStrategy(compiled.key)) as any

@@ -63,7 +63,7 @@ export const makeProfiles = Effect.fnUntraced(function*(options: Options) {
       breakers: yield* configuredBreakers,
       // the service's own list, not a store call: a Redis store that is down at start-up must
       // not make a configured rule look missing (its rule may well be failOpen)
-      rules: Option.isNone(limiter) ? undefined : limiter.value.rules,
+      rules: Option.isNone(limiter) ? undefined : limiter.value.names,
       pools: [...pools.keys()],
       memory: has(MemoryManager.MemoryManager)
     })
@@ -159,7 +159,7 @@ export const makeProfiles = Effect.fnUntraced(function*(options: Options) {
           if (pool !== undefined) status.pool = pool.statusUnsafe()
           return status as ProfileStatus
         }).pipe(Effect.provideContext(services))),
-    list: Effect.map(Ref.get(profiles), (all) => [...all.keys()])
+    names: Effect.map(Ref.get(profiles), (all) => [...all.keys()])
   }
   return service
 })

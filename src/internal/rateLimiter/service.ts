@@ -156,7 +156,7 @@ export const makeService = <S extends StoreRule>(store: Store<S>): RateLimiter["
 
   return {
     [run]: runWith,
-    rules: names,
+    names,
     check: (name: string, key: string, options?: CallOptions) =>
       Effect.clockWith((clock): Effect.Effect<Allowance, RateLimited | ProtectionNotFound | StoreUnavailable> => {
         const rule = rules.get(name)
