@@ -2,12 +2,13 @@
  * A pool of fake database connections under a burst of 40 concurrent queries: 4 base
  * connections plus 2 overflow, FIFO waiters, a checkout timeout, validation that replaces a
  * connection the server dropped, and a clean shutdown that closes every connection once.
- * Runs in well under a second.
+ * Last, a typo in the configuration file's pool section, which decodes through the same
+ * Schema as `Pool.layer`. Runs in well under a second.
  *
  *   npx tsx examples/pool.ts
  */
 import { Context, Effect } from "effect"
-import { Errors, Pool } from "effect-foundation"
+import { Config, Errors, Pool } from "effect-foundation"
 
 interface Connection {
   readonly id: number
@@ -68,4 +69,8 @@ const program = Effect.gen(function*() {
 
 await Effect.runPromise(program)
 console.log(`after shutdown: opened ${opened}, closed ${closed}`)
+
+// the file's pools.<name> section is `Pool.OptionsSchema` too: same names, defaults and messages
+const typo = await Effect.runPromise(Effect.flip(Config.decode({ pools: { db: { size: 4, checkoutTimout: 100 } } })))
+console.log(`config typo: ${typo.message}`)
 process.exit(opened === closed ? 0 : 1)

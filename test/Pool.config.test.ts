@@ -97,6 +97,15 @@ describe("Pool options as one Schema", () => {
     expect(sizing.leakWarning).toBeUndefined()
   })
 
+  it.effect("a decoded sizing (what Config.decode returns) is valid input again", () =>
+    Effect.gen(function*() {
+      const config = yield* Config.decode({ pools: { db: { size: 2, maxOverflow: 1, checkoutTimeout: 500, leakWarning: "1 minute" } } })
+      const sizing: Pool.Sizing = config.pools!.db!
+      const pool = yield* Pool.make({ ...sizing, acquire })
+      expect(yield* pool.status).toMatchObject({ size: 2, maxOverflow: 1 })
+      expect(Schema.decodeUnknownSync(Pool.OptionsSchema)(sizing)).toEqual(sizing)
+    }))
+
   it.effect("an unknown key fails with its path and the nearest known option", () =>
     Effect.gen(function*() {
       const typo = yield* Effect.flip(make({ acquire, size: 1, checkoutTimout: 500 }))
