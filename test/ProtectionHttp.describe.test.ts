@@ -82,6 +82,20 @@ describe("ProtectionHttp.describe", () => {
     expect(never.body.detail).toMatch(/can never be admitted/)
   })
 
+  it("shed load answers with the memory manager's own retryAfter and says what triggered it", () => {
+    const shed = new Errors.MemoryPressure({
+      level: "low",
+      heapUsedRatio: 0.2,
+      trigger: "event_loop",
+      retryAfter: Duration.seconds(1),
+      eventLoopDelay: Duration.millis(300),
+      maxEventLoopDelay: Duration.millis(200)
+    })
+    const answer = ProtectionHttp.describe(shed, { defaultRetryAfter: "10 seconds" })
+    expect([answer.status, answer.headers["retry-after"]]).toEqual([503, "1"])
+    expect(ProtectionHttp.describe(shed, { details: true }).body).toMatchObject({ trigger: "event_loop", eventLoopDelayMillis: 300 })
+  })
+
   it("defaultRetryAfter fills in for errors without a hint, and only those", () => {
     const options = { defaultRetryAfter: "2500 millis" } as const
     expect(ProtectionHttp.describe(samples.MemoryPressure, options).headers["retry-after"]).toBe("3")

@@ -114,17 +114,22 @@ const mappingOf = (error: Describable, fallback: Duration.Duration | undefined):
         detail: `A dependency is temporarily unavailable; ${later(retryAfterSeconds(error.retryAfter))}.`,
         fields: { breaker: error.breaker, state: error.state }
       }
-    case "MemoryPressure":
+    case "MemoryPressure": {
+      // the manager's own hint (its next reading) wins over the caller's default
+      const retryAfter = error.retryAfter ?? fallback
       return {
         status: 503,
-        retryAfter: fallback,
-        detail: `The service is shedding load; ${later(retryAfterSeconds(fallback))}.`,
+        retryAfter,
+        detail: `The service is shedding load; ${later(retryAfterSeconds(retryAfter))}.`,
         fields: {
+          trigger: error.trigger ?? "memory",
           level: error.level,
           heapUsedRatio: error.heapUsedRatio,
+          ...(error.eventLoopDelay === undefined ? {} : { eventLoopDelayMillis: Duration.toMillis(error.eventLoopDelay) }),
           ...(error.reason === undefined ? {} : { reason: error.reason })
         }
       }
+    }
     case "PoolCheckoutTimeout":
       return {
         status: 503,
