@@ -21,7 +21,7 @@ import {
   Foundation,
   HealthAggregator,
   HealthHttp,
-  Infrastructure,
+  Protection,
   MemoryManager,
   PerformanceMonitor,
   Pool,
@@ -83,7 +83,7 @@ const main = Effect.gen(function*() {
   }
 
   const request = (client: string) =>
-    Infrastructure.protectWith(Inventory, policy(client), (connection) => connection.lookup("sku-42")).pipe(
+    Protection.protectWith(Inventory, policy(client), (connection) => connection.lookup("sku-42")).pipe(
       Effect.matchEffect({
         onSuccess: () => Effect.sync(() => count(client, "succeeded")),
         onFailure: (error) =>

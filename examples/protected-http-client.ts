@@ -10,7 +10,7 @@
 import { Context, Effect, Layer } from "effect"
 import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
-import { CircuitBreaker, Infrastructure, Pool, RateLimiter } from "effect-foundation"
+import { CircuitBreaker, Protection, Pool, RateLimiter } from "effect-foundation"
 
 // --- two upstream servers on loopback -------------------------------------------------------
 let flakyDown = true
@@ -59,17 +59,17 @@ const Protections = Layer.mergeAll(
 
 /**
  * One host's policy. `satisfies` keeps the literal's type, so the call's error type stays the
- * stages written here; annotating the result `: Infrastructure.Policy` would widen it to every
+ * stages written here; annotating the result `: Protection.Policy` would widen it to every
  * stage a policy can name (and require every protection service).
  */
 const hostPolicy = (host: string) =>
   ({ rateLimit: { rule: "per-host", key: host }, circuitBreaker: `host:${host}`, timeout: "1 second" }) satisfies
-    Infrastructure.Policy
+    Protection.Policy
 
 /** GET through the stack, with the breaker and the limit keyed by the URL's host. */
 const get = (url: string) => {
   const host = new URL(url).host
-  return Infrastructure.protectWith(Http, hostPolicy(host), (client) => client.get(url)).pipe(
+  return Protection.protectWith(Http, hostPolicy(host), (client) => client.get(url)).pipe(
     Effect.map(() => "ok"),
     Effect.catchTags({
       CircuitBreakerOpen: (e) => Effect.succeed(`fast-fail (${e.state})`),

@@ -22,7 +22,7 @@ const implementsModules = {
   memory: ["MemoryManager.ts"],
   performance: ["PerformanceMonitor.ts"],
   health: ["HealthAggregator.ts", "HealthHttp.ts"],
-  protection: ["Protection.ts", "Infrastructure.ts"],
+  protection: ["Protection.ts", "Protection.ts"],
   http: ["ProtectionHttp.ts", "RateLimitHttp.ts"],
   runtime: []
 }

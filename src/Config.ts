@@ -164,7 +164,7 @@ export const Health = Schema.Struct({
 })
 
 /**
- * A named protection profile: the stages `Infrastructure.execute(profile, ...)` applies.
+ * A named protection profile: the stages `Protection.execute(profile, ...)` applies.
  *
  * @since 0.1.0
  * @category schemas
@@ -192,7 +192,7 @@ const references = Schema.makeFilter<{
   readonly memory?: unknown
   readonly protections?: Readonly<Record<string, Profile>>
 }>((config) => {
-  // the same check `Infrastructure.configure` makes against the services: same paths, same messages
+  // the same check `Protection.configure` makes against the services: same paths, same messages
   const configured = {
     breakers: Object.keys(config.circuitBreaker?.breakers ?? {}),
     rules: Object.keys(config.rateLimiter?.rules ?? {}),
@@ -255,7 +255,7 @@ export const decode = (input: unknown): Effect.Effect<FoundationConfig, InvalidC
   decodeOptions(FoundationConfig, input)
 
 /**
- * Decodes one profile (used by `Infrastructure.configure`).
+ * Decodes one profile (used by `Protection.configure`).
  *
  * @since 0.1.0
  * @category decoding

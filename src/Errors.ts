@@ -221,11 +221,11 @@ export class MemoryPressure extends Schema.TaggedError<MemoryPressure>()("Memory
  *
  * ```ts
  * import { Effect } from "effect"
- * import { Infrastructure } from "effect-foundation"
+ * import { Protection } from "effect-foundation"
  *
  * const slowCall = Effect.sleep("5 seconds").pipe(Effect.as("done"))
  * const bounded = slowCall.pipe(
- *   Infrastructure.protect({ timeout: "2 seconds" }),
+ *   Protection.protect({ timeout: "2 seconds" }),
  *   Effect.catchTag("OperationTimeout", (e) => Effect.succeed(e.message))
  * )
  * ```

@@ -6,7 +6,7 @@
  * `layer(config)` decodes the configuration with `Config.FoundationConfig` and builds the
  * circuit breakers, rate limiter, memory manager, performance monitor, health aggregator
  * (beneath the others, so breakers, pools and memory register as health components) and the
- * `Infrastructure` profiles. With `health.http` it also serves the health endpoint. Pools need
+ * `Protection` profiles. With `health.http` it also serves the health endpoint. Pools need
  * code (`acquire`), so they are built with `Pool.layer`; `poolOptions(config, name)` reads a
  * pool's sizes from the configuration, and `layer(config, { pools: { db: { tag: Db, layer } } })`
  * builds the pool's layer on top of the aggregator (it reports as `pool:db`), provides `Db` and
@@ -19,14 +19,14 @@
  *
  * ```ts
  * import { Effect } from "effect"
- * import { Foundation, Infrastructure } from "effect-foundation"
+ * import { Foundation, Protection } from "effect-foundation"
  *
  * const Live = Foundation.layer({
  *   circuitBreaker: { breakers: { payments: { failureThreshold: 5, resetTimeout: "30 seconds" } } },
  *   rateLimiter: { rules: { api: { algorithm: "gcra", limit: 100, window: "1 minute" } } },
  *   protections: { checkout: { rateLimit: { rule: "api" }, circuitBreaker: "payments", timeout: 2000 } }
  * })
- * const program = Infrastructure.Infrastructure.use((i) => i.execute("checkout", Effect.succeed("ok"), { key: "u1" }))
+ * const program = Protection.Protection.use((i) => i.execute("checkout", Effect.succeed("ok"), { key: "u1" }))
  * // Effect.runPromise(program.pipe(Effect.provide(Live))) // => "ok"
  * ```
  *
@@ -40,7 +40,7 @@ import * as Config from "./Config.js"
 import { InvalidConfig } from "./Errors.js"
 import * as HealthAggregator from "./HealthAggregator.js"
 import * as HealthHttp from "./HealthHttp.js"
-import * as Infrastructure from "./Infrastructure.js"
+import * as Protection from "./Protection.js"
 import type { HealthComponents } from "./internal/runtime/healthComponents.js"
 import { describeCandidates } from "./internal/runtime/options.js"
 import * as MemoryManager from "./MemoryManager.js"
@@ -61,7 +61,7 @@ export type Services =
   | PerformanceMonitor.PerformanceMonitor
   | HealthAggregator.HealthAggregator
   | HealthComponents
-  | Infrastructure.Infrastructure
+  | Protection.Protection
 
 /**
  * A pool for `Options.pools`: the `tag` profiles reach it by, and the `layer` that builds it
@@ -114,7 +114,7 @@ export type PoolErrors<P extends Pools> = { [K in keyof P]: P[K] extends PoolLay
  */
 export type PoolRequirements<P extends Pools> = Exclude<
   { [K in keyof P]: P[K] extends PoolLayer<any, any, infer R> ? R : never }[keyof P],
-  Exclude<Services, Infrastructure.Infrastructure> // built on top of the protections: those are there
+  Exclude<Services, Protection.Protection> // built on top of the protections: those are there
 >
 
 /**
@@ -164,9 +164,9 @@ const fromDecoded = (config: Config.FoundationConfig, options: Options) => {
     ),
     options.pools
   )
-  // profiles go in encoded, as `Infrastructure.configure` takes them
+  // profiles go in encoded, as `Protection.configure` takes them
   const encodeProfile = Schema.encodeSync(Config.Profile)
-  const profiles = Infrastructure.layer({
+  const profiles = Protection.layer({
     profiles: Object.fromEntries(Object.entries(config.protections ?? {}).map(([name, p]) => [name, encodeProfile(p)])),
     ...(options.pools === undefined ? {} : { pools: poolTags(options.pools) })
   })
@@ -358,7 +358,7 @@ const parseJson = (text: string, path: string) =>
  * A name the configuration's `pools` does not have throws `InvalidConfig` synchronously (path
  * `pools.<name>`, naming the nearest configured pool, or listing them): a wiring mistake, found
  * when the layer is defined, so the call stays usable inside `Pool.layer`. For a typed failure
- * of the layer, build it in `Layer.unwrap(Effect.try(...))` (docs/infrastructure.md).
+ * of the layer, build it in `Layer.unwrap(Effect.try(...))` (docs/protection.md).
  *
  * **Example** (Sizes from configuration, acquire from code)
  *

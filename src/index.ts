@@ -31,8 +31,21 @@ export * as HealthHttp from "./HealthHttp.js"
 /** @since 0.1.0 */
 export * as Config from "./Config.js"
 
-/** @since 0.1.0 */
-export * as Infrastructure from "./Infrastructure.js"
+/**
+ * Every protection stage in order around one call (`protect`, `protectWith`), and named profiles
+ * (`execute`). Was `Infrastructure`.
+ *
+ * @since 0.2.0
+ */
+export * as Protection from "./Protection.js"
+
+/**
+ * The former name of `Protection`.
+ *
+ * @deprecated use `Protection` (same members; the service is `Protection.Protection`)
+ * @since 0.1.0
+ */
+export * as Infrastructure from "./Protection.js"
 
 /** @since 0.1.0 */
 export * as Foundation from "./Foundation.js"

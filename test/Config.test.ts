@@ -9,7 +9,7 @@ import {
   Config,
   Foundation,
   HealthAggregator,
-  Infrastructure,
+  Protection,
   PerformanceMonitor,
   RateLimiter
 } from "../src/index.js"
@@ -152,7 +152,7 @@ describe("Config", () => {
 describe("Foundation", () => {
   it.effect("builds every service from one configuration; profiles run against them", () =>
     Effect.gen(function*() {
-      const infrastructure = yield* Infrastructure.Infrastructure
+      const infrastructure = yield* Protection.Protection
       expect(yield* infrastructure.execute("checkout", Effect.succeed("ok"), { key: "u1" })).toBe("ok")
       expect(yield* CircuitBreaker.CircuitBreaker.use((s) => s.names)).toEqual(["payments"])
       expect((yield* RateLimiter.RateLimiter.use((s) => s.status("api", "u1"))).remaining).toBeLessThan(110)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Config as EffectConfig, ConfigProvider, Context, Effect, Layer } from "effect"
-import { Config, Foundation, HealthAggregator, Infrastructure, MemoryManager, Pool } from "../src/index.js"
+import { Config, Foundation, HealthAggregator, Protection, MemoryManager, Pool } from "../src/index.js"
 
 class Db extends Context.Service<Db, Pool.Pool<number>>()("test/Db") {}
 
@@ -59,14 +59,14 @@ describe("Foundation", () => {
         expect(report.components["pool:db"]).toMatchObject({ kind: "pool", status: "healthy" })
         expect(yield* Pool.use(Db, (connection) => Effect.succeed(connection + 1))).toBe(2)
         expect((yield* Pool.status(Db)).checkouts).toBe(1)
-        expect(yield* Infrastructure.Infrastructure.use((infrastructure) => infrastructure.names)).toEqual(["query"])
+        expect(yield* Protection.Protection.use((infrastructure) => infrastructure.names)).toEqual(["query"])
       }).pipe(Effect.provide(Foundation.layer(config, { pools: { db: { tag: Db, layer: DbLive } } }))))
 
     it.effect("a bare tag still serves profiles with the layer provided beneath, and reports no health", () =>
       Effect.gen(function*() {
         const report = yield* HealthAggregator.systemHealth
         expect(Object.keys(report.components)).not.toContain("pool:db")
-        expect(yield* Infrastructure.Infrastructure.use((infrastructure) => infrastructure.names)).toEqual(["query"])
+        expect(yield* Protection.Protection.use((infrastructure) => infrastructure.names)).toEqual(["query"])
       }).pipe(Effect.provide(Foundation.layer(config, { pools: { db: Db } }).pipe(Layer.provideMerge(DbLive)))))
 
     it.effect("a pool's layer that fails fails Foundation.layer with its error", () =>

@@ -9,7 +9,7 @@ import { Context, Effect, Layer, Metric, Result } from "effect"
 import { Redis } from "effect/persistence"
 import { TestClock } from "effect/testing"
 import type { InvalidConfig } from "../src/Errors.js"
-import * as Infrastructure from "../src/Infrastructure.js"
+import * as Protection from "../src/Protection.js"
 import * as RateLimiter from "../src/RateLimiter.js"
 import * as RateLimiterRedis from "../src/RateLimiterRedis.js"
 import { type RedisServer, startRedisServer } from "./support/redisServer.js"
@@ -188,14 +188,14 @@ describe("RateLimiterRedis.layer outage regressions (issue 12)", () => {
       expect(sends).toBe(2)
     }).pipe(Effect.scoped))
 
-  it.live("Infrastructure builds while Redis hangs at start-up: a profile's failOpen rule is known without a store call", () =>
+  it.live("Protection builds while Redis hangs at start-up: a profile's failOpen rule is known without a store call", () =>
     Effect.gen(function*() {
       const scope = yield* Effect.scope
       const client = yield* Layer.buildWithScope(NodeRedis.layer({ url: proxy.url, disableOfflineQueue: true }), scope)
       proxy.hold()
       const started = Date.now()
       const context = yield* Layer.buildWithScope(
-        Infrastructure.layer({ profiles: { checkout: { rateLimit: { rule: "api" } } } }).pipe(
+        Protection.layer({ profiles: { checkout: { rateLimit: { rule: "api" } } } }).pipe(
           Layer.provideMerge(RateLimiterRedis.layer({
             prefix: "startup",
             commandTimeout: 200,
@@ -208,7 +208,7 @@ describe("RateLimiterRedis.layer outage regressions (issue 12)", () => {
       // building asked Redis nothing: no wait for the command timeout
       expect(Date.now() - started).toBeLessThan(200)
       expect(Context.get(context, RateLimiter.RateLimiter).names).toEqual(["api"])
-      const infrastructure = Context.get(context, Infrastructure.Infrastructure)
+      const infrastructure = Context.get(context, Protection.Protection)
       // and the rule does what it says while Redis hangs: admits
       expect(yield* infrastructure.execute("checkout", Effect.succeed("ok"), { key: "k" })).toBe("ok")
       expect((yield* Effect.flip(infrastructure.configure("search", { rateLimit: { rule: "nope" } }))).path).toBe(

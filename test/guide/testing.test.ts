@@ -6,7 +6,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
-import { CircuitBreaker, Foundation, HealthAggregator, Infrastructure, MemoryManager, RateLimiter } from "../../src/index.js"
+import { CircuitBreaker, Foundation, HealthAggregator, Protection, MemoryManager, RateLimiter } from "../../src/index.js"
 
 // --- Recipe 1: a breaker opens, rejects, and recovers --------------------------------------
 
@@ -82,7 +82,7 @@ describe("testing guide", () => {
   it.effect("Foundation from a test configuration: profiles work and no health port is bound", () =>
     Effect.gen(function*() {
       const checkout = (effect: Effect.Effect<string, string>) =>
-        Infrastructure.Infrastructure.use((infrastructure) => infrastructure.execute("checkout", effect, { key: "alice" }))
+        Protection.Protection.use((infrastructure) => infrastructure.execute("checkout", effect, { key: "alice" }))
       expect(yield* checkout(Effect.succeed("paid"))).toBe("paid")
       expect((yield* HealthAggregator.systemHealth).status).toBe("healthy")
       for (let i = 0; i < 2; i++) yield* Effect.exit(checkout(Effect.fail("gateway down")))

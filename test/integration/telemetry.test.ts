@@ -7,7 +7,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { AggregationTemporality, InMemoryMetricExporter, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics"
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { Context, Effect, Layer, Metric } from "effect"
-import { CircuitBreaker, Infrastructure, Pool, RateLimiter, Telemetry } from "../../src/index.js"
+import { CircuitBreaker, Protection, Pool, RateLimiter, Telemetry } from "../../src/index.js"
 
 class Db extends Context.Service<Db, Pool.Pool<number>>()("test/TelemetryDb") {}
 
@@ -29,11 +29,11 @@ describe("telemetry through OpenTelemetry", () => {
       )
       yield* Effect.gen(function*() {
         const policy = { rateLimit: { rule: "api", key: "k" }, circuitBreaker: "db", profile: "orders" } as const
-        yield* Infrastructure.protectWith(Db, policy, () => Effect.succeed("ok"))
-        yield* Effect.exit(Infrastructure.protect(Effect.fail("boom"), policy))
-        yield* Effect.exit(Infrastructure.protect(Effect.fail("boom"), policy)) // opens the breaker
-        yield* Effect.exit(Infrastructure.protect(Effect.succeed(1), policy)) // limit 3: rate limited
-        yield* Effect.exit(Infrastructure.protect(Effect.succeed(1), { circuitBreaker: "db", profile: "orders" })) // open
+        yield* Protection.protectWith(Db, policy, () => Effect.succeed("ok"))
+        yield* Effect.exit(Protection.protect(Effect.fail("boom"), policy))
+        yield* Effect.exit(Protection.protect(Effect.fail("boom"), policy)) // opens the breaker
+        yield* Effect.exit(Protection.protect(Effect.succeed(1), policy)) // limit 3: rate limited
+        yield* Effect.exit(Protection.protect(Effect.succeed(1), { circuitBreaker: "db", profile: "orders" })) // open
         yield* Effect.promise(() => reader.forceFlush())
 
         const spans = spanExporter.getFinishedSpans().filter((s) => s.name === Telemetry.spans.protect)

@@ -1,5 +1,5 @@
 /**
- * The named profiles of `Infrastructure.layer`: installing one (decode, then check its
+ * The named profiles of `Protection.layer`: installing one (decode, then check its
  * references against the services present), and running calls under it through the stages.
  */
 import { Context, Effect, Option, Ref } from "effect"
@@ -7,7 +7,7 @@ import * as CircuitBreaker from "../../CircuitBreaker.js"
 import * as Config from "../../Config.js"
 import type { ProtectionError } from "../../Errors.js"
 import { InvalidConfig, ProtectionNotFound } from "../../Errors.js"
-import type { Infrastructure, Options, Policy, ProfileStatus } from "../../Infrastructure.js"
+import type { Protection, Options, Policy, ProfileStatus } from "../../Protection.js"
 import * as MemoryManager from "../../MemoryManager.js"
 import * as PerformanceMonitor from "../../PerformanceMonitor.js"
 import type * as Pool from "../../Pool.js"
@@ -15,7 +15,7 @@ import * as RateLimiter from "../../RateLimiter.js"
 import type { Violation } from "../runtime/options.js"
 import { invalidConfig } from "../runtime/options.js"
 import { dangling } from "./references.js"
-import * as Protection from "./stages.js"
+import * as Stages from "./stages.js"
 
 /** A profile as installed: its configuration and what its calls fail with before any stage. */
 interface Installed {
@@ -24,7 +24,7 @@ interface Installed {
   readonly needsPool: InvalidConfig | undefined
 }
 
-/** The service behind `Infrastructure.layer`, on the protections present in the context. */
+/** The service behind `Protection.layer`, on the protections present in the context. */
 export const makeProfiles = Effect.fnUntraced(function*(options: Options) {
   // the protections present when the layer was built; profiles run their stages against them
   const services = (yield* Effect.context<never>()) as Context.Context<any>
@@ -118,13 +118,13 @@ export const makeProfiles = Effect.fnUntraced(function*(options: Options) {
         }), but executeWith was given ${given}`
     })
 
-  const service: Infrastructure["Service"] = {
+  const service: Protection["Service"] = {
     configure,
     execute: <A, E, R>(name: string, effect: Effect.Effect<A, E, R>, callOptions?: { readonly key?: string }) =>
       Effect.flatMap(find(name), ({ config, needsPool }) =>
         needsPool !== undefined
           ? Effect.fail(needsPool)
-          : Protection.protect(effect, policyFor(name, config, callOptions?.key ?? "global")).pipe(
+          : Stages.protect(effect, policyFor(name, config, callOptions?.key ?? "global")).pipe(
             Effect.provideContext(services)
           )) as Effect.Effect<A, E | ProtectionError | ProtectionNotFound | InvalidConfig, R>,
     executeWith: <Resource, PE, A, E, R>(
@@ -137,7 +137,7 @@ export const makeProfiles = Effect.fnUntraced(function*(options: Options) {
         const entry = config.pool === undefined ? undefined : pools.get(config.pool)
         if (entry === undefined || entry.key !== tag.key) return Effect.fail(wrongPool(name, config, tag.key))
         const pool = entry.pool as Pool.Pool<Resource, PE>
-        return Protection.protectWith(Effect.succeed(pool), policyFor(name, config, callOptions?.key ?? "global"), f).pipe(
+        return Stages.protectWith(Effect.succeed(pool), policyFor(name, config, callOptions?.key ?? "global"), f).pipe(
           Effect.provideContext(services)
         )
       }) as Effect.Effect<A, E | PE | ProtectionError | ProtectionNotFound | InvalidConfig, R>,

@@ -1,7 +1,7 @@
 /**
  * A profile's references (its breaker, rule, pool, memory guard) checked against what is
  * configured. One function for both entry points, the configuration file (`Config.decode`,
- * against its sections) and `Infrastructure.configure` (against the services present), so a
+ * against its sections) and `Protection.configure` (against the services present), so a
  * dangling name reads the same in both: same path, same message, the nearest name suggested.
  */
 import { describeCandidates } from "../runtime/options.js"

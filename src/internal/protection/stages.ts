@@ -1,5 +1,5 @@
 /**
- * Composition of the protection stages, shared by `Infrastructure.protect`, `protectWith` and
+ * Composition of the protection stages, shared by `Protection.protect`, `protectWith` and
  * named profiles. Order, outermost first:
  *
  *   rate limit -> memory guard -> circuit breaker -> pool checkout -> timeout -> the effect
@@ -18,7 +18,7 @@ import * as RateLimiter from "../../RateLimiter.js"
 import * as Names from "../../Telemetry.js"
 import { IgnoredOutcome } from "../runtime/ignoredOutcome.js"
 
-/** The policy shape (documented on `Infrastructure.Policy`). */
+/** The policy shape (documented on `Protection.Policy`). */
 export interface PolicyInput {
   readonly rateLimit?: { readonly rule: string; readonly key: string; readonly cost?: number }
   readonly memory?: boolean
@@ -169,13 +169,13 @@ const instrument = <A>(effect: Effect.Effect<A, any, any>, c: Telemetry): Effect
       })
     }))
 
-/** `Infrastructure.protect`: every stage the policy names around `self`. */
+/** `Protection.protect`: every stage the policy names around `self`. */
 export const protect = <A, E, R>(self: Effect.Effect<A, E, R>, policy: PolicyInput): Effect.Effect<A, any, any> => {
   const c = compile(policy)
   return admissionStages(breakerStage(inner(self, policy, c), policy), policy, c)
 }
 
-/** `Infrastructure.protectWith`: the same, with a pool checkout between breaker and timeout. */
+/** `Protection.protectWith`: the same, with a pool checkout between breaker and timeout. */
 export const protectWith = <A, E, R, P, PE>(
   pool: Effect.Effect<Pool<P, PE>, never, any>,
   policy: PolicyInput,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
-import { CircuitBreaker, Config, Infrastructure, MemoryManager, Pool, RateLimiter } from "../src/index.js"
+import { CircuitBreaker, Config, Protection, MemoryManager, Pool, RateLimiter } from "../src/index.js"
 import { InvalidConfig } from "../src/Errors.js"
 
 class Db extends Context.Service<Db, Pool.Pool<string>>()("test/config/Db") {}
@@ -15,10 +15,10 @@ const Protections = Layer.mergeAll(
   DbLive,
   CacheLive
 )
-const Live = Infrastructure.layer({ pools: { db: Db, cache: Cache } }).pipe(Layer.provideMerge(Protections))
+const Live = Protection.layer({ pools: { db: Db, cache: Cache } }).pipe(Layer.provideMerge(Protections))
 
 const configure = (profile: string, config: unknown) =>
-  Infrastructure.Infrastructure.use((infrastructure) => Effect.flip(infrastructure.configure(profile, config)))
+  Protection.Protection.use((infrastructure) => Effect.flip(infrastructure.configure(profile, config)))
 
 // the same reference in the configuration file, next to sections configuring what the layers
 // above do (the rules' section is `rateLimiter.rules`, formerly `rateLimits`)
@@ -31,7 +31,7 @@ const fromFile = (profile: unknown) =>
     protections: { x: profile }
   }))
 
-describe("Infrastructure.configure checks references as the configuration file does", () => {
+describe("Protection.configure checks references as the configuration file does", () => {
   it.effect("a rule, a pool or a memory guard that is not configured: same path and message as the file", () =>
     Effect.gen(function*() {
       for (
@@ -61,7 +61,7 @@ describe("Infrastructure.configure checks references as the configuration file d
       // a breaker made on first use from `defaults` (per-host) is not a configured one
       yield* Effect.succeed(1).pipe(CircuitBreaker.protect("api.example.com"))
       expect((yield* configure("x", { circuitBreaker: "api.example.com" })).path).toBe("protections.x.circuitBreaker")
-      const infrastructure = yield* Infrastructure.Infrastructure
+      const infrastructure = yield* Protection.Protection
       expect(yield* infrastructure.names).toEqual([])
     }).pipe(Effect.provide(Live)))
 
@@ -77,7 +77,7 @@ describe("Infrastructure.configure checks references as the configuration file d
 
   it.effect("with a memory manager, a memory guard is valid; a valid profile installs", () =>
     Effect.gen(function*() {
-      const infrastructure = yield* Infrastructure.Infrastructure
+      const infrastructure = yield* Protection.Protection
       yield* infrastructure.configure("x", { memory: true, circuitBreaker: "db", rateLimit: { rule: "api" }, pool: "db" })
       expect(yield* infrastructure.names).toEqual(["x"])
     }).pipe(Effect.provide(Live.pipe(Layer.provideMerge(MemoryManager.layer())))))
@@ -85,7 +85,7 @@ describe("Infrastructure.configure checks references as the configuration file d
   it.effect("a profile at layer construction is checked the same way", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(Layer.build(
-        Infrastructure.layer({ profiles: { x: { circuitBreaker: "dbb" } } }).pipe(Layer.provide(Protections))
+        Protection.layer({ profiles: { x: { circuitBreaker: "dbb" } } }).pipe(Layer.provide(Protections))
       ))
       expect(error).toMatchObject({
         _tag: "InvalidConfig",
@@ -95,15 +95,15 @@ describe("Infrastructure.configure checks references as the configuration file d
     }))
 })
 
-describe("Infrastructure profiles with a pool", () => {
-  const WithProfiles = Infrastructure.layer({
+describe("Protection profiles with a pool", () => {
+  const WithProfiles = Protection.layer({
     profiles: { quote: { circuitBreaker: "db", pool: "db" }, plain: { circuitBreaker: "db" } },
     pools: { db: Db, cache: Cache }
   }).pipe(Layer.provideMerge(Protections))
 
   it.effect("execute on a profile that names a pool fails InvalidConfig naming the profile; nothing runs", () =>
     Effect.gen(function*() {
-      const infrastructure = yield* Infrastructure.Infrastructure
+      const infrastructure = yield* Protection.Protection
       let ran = 0
       const error = yield* Effect.flip(infrastructure.execute("quote", Effect.sync(() => ran++)))
       expect(error).toBeInstanceOf(InvalidConfig)
@@ -117,7 +117,7 @@ describe("Infrastructure profiles with a pool", () => {
 
   it.effect("executeWith with another pool's tag, or on a profile without a pool, fails InvalidConfig", () =>
     Effect.gen(function*() {
-      const infrastructure = yield* Infrastructure.Infrastructure
+      const infrastructure = yield* Protection.Protection
       const other = yield* Effect.flip(infrastructure.executeWith("quote", Cache, (n) => Effect.succeed(n + 1)))
       expect(other).toMatchObject({ _tag: "InvalidConfig", path: "protections.quote.pool" })
       expect(other.message).toContain("test/config/Cache")

@@ -5,7 +5,7 @@
  * `Effect.gen` loop; the baseline runs the same operation unprotected.
  */
 import { Context, Effect, Layer, Scope } from "effect"
-import { CircuitBreaker, Infrastructure, Pool, RateLimiter } from "../../src/index.js"
+import { CircuitBreaker, Protection, Pool, RateLimiter } from "../../src/index.js"
 import type { Suite } from "../harness.js"
 
 class Conn extends Context.Service<Conn, Pool.Pool<number>>()("bench/Conn") {}
@@ -34,15 +34,15 @@ const policyOn = { rateLimit: { rule: "api", key: "client" }, circuitBreaker: "d
 const policyOff = { ...policyOn, telemetry: false } as const
 
 const suite: Suite = {
-  name: "infrastructure",
+  name: "protection",
   scenarios: [
     {
       name: "full stack: successful call",
       operations: { quick: 10_000, full: 100_000 },
       cases: [
         { library: "baseline", style: "effect-gen", baseline: true, setup: () => loop(() => Effect.flatMap(bare, op)) },
-        { library: "effect-foundation (telemetry off)", style: "effect-gen", setup: () => loop(() => Infrastructure.protectWith(Conn, policyOff, op)) },
-        { library: "effect-foundation (telemetry on)", style: "effect-gen", setup: () => loop(() => Infrastructure.protectWith(Conn, policyOn, op)) }
+        { library: "effect-foundation (telemetry off)", style: "effect-gen", setup: () => loop(() => Protection.protectWith(Conn, policyOff, op)) },
+        { library: "effect-foundation (telemetry on)", style: "effect-gen", setup: () => loop(() => Protection.protectWith(Conn, policyOn, op)) }
       ]
     }
   ],

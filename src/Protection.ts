@@ -9,7 +9,7 @@
  * checkout timeout is not a breaker failure (our pool being busy says nothing about the
  * dependency) unless `poolTimeoutIsFailure` says so. For a policy written as a literal, the
  * error type is exactly the union of what the chosen stages can produce, so `Effect.catchTag`
- * is checked; a policy whose type leaves a stage open (an `Infrastructure.Policy` variable)
+ * is checked; a policy whose type leaves a stage open (an `Protection.Policy` variable)
  * counts that stage in, errors and services alike (see `PolicyError`).
  *
  * Each protected call gets one span, `foundation.protect` (not one per stage), with the
@@ -20,11 +20,11 @@
  *
  * ```ts
  * import { Effect } from "effect"
- * import { Infrastructure } from "effect-foundation"
+ * import { Protection } from "effect-foundation"
  *
  * const getUser = (id: string) =>
  *   Effect.succeed({ id }).pipe(
- *     Infrastructure.protect({
+ *     Stages.protect({
  *       rateLimit: { rule: "api", key: id },
  *       circuitBreaker: "users",
  *       timeout: "2 seconds"
@@ -51,7 +51,7 @@ import type {
 import { InvalidConfig, ProtectionNotFound } from "./Errors.js"
 import { makeProfiles } from "./internal/protection/profiles.js"
 import type { PolicyInput } from "./internal/protection/stages.js"
-import * as Protection from "./internal/protection/stages.js"
+import * as Stages from "./internal/protection/stages.js"
 import * as MemoryManager from "./MemoryManager.js"
 import * as PerformanceMonitor from "./PerformanceMonitor.js"
 import type * as Pool from "./Pool.js"
@@ -109,11 +109,11 @@ type Names<P, K extends keyof PolicyInput> = K extends keyof P
  * **Example** (A literal narrows, a `Policy` variable widens)
  *
  * ```ts
- * import { Infrastructure } from "effect-foundation"
+ * import { Protection } from "effect-foundation"
  *
- * type OnlyBreaker = Infrastructure.PolicyError<{ readonly circuitBreaker: "db" }>
+ * type OnlyBreaker = Protection.PolicyError<{ readonly circuitBreaker: "db" }>
  * // => CircuitBreakerOpen | OperationTimeout
- * type Anything = Infrastructure.PolicyError<Infrastructure.Policy>
+ * type Anything = Protection.PolicyError<Protection.Policy>
  * // => RateLimited | StoreUnavailable | MemoryPressure | CircuitBreakerOpen | OperationTimeout
  * ```
  *
@@ -149,10 +149,10 @@ export type PolicyServices<P extends Policy> = P extends unknown ?
  *
  * ```ts
  * import { Effect } from "effect"
- * import { Infrastructure } from "effect-foundation"
+ * import { Protection } from "effect-foundation"
  *
- * const a = Effect.succeed(1).pipe(Infrastructure.protect({ circuitBreaker: "db", timeout: 500 }))
- * const b = Infrastructure.protect(Effect.succeed(1), { circuitBreaker: "db" })
+ * const a = Effect.succeed(1).pipe(Stages.protect({ circuitBreaker: "db", timeout: 500 }))
+ * const b = Stages.protect(Effect.succeed(1), { circuitBreaker: "db" })
  * ```
  *
  * @since 0.1.0
@@ -166,7 +166,7 @@ export const protect: {
     self: Effect.Effect<A, E, R>,
     policy: P
   ): Effect.Effect<A, E | PolicyError<P>, R | PolicyServices<P>>
-} = dual(2, Protection.protect)
+} = dual(2, Stages.protect)
 
 /**
  * Applies `policy` around a pooled call: `f` runs with a resource checked out of the pool
@@ -176,10 +176,10 @@ export const protect: {
  *
  * ```ts
  * import { Context, Effect } from "effect"
- * import { Infrastructure, Pool } from "effect-foundation"
+ * import { Protection, Pool } from "effect-foundation"
  *
  * class Db extends Context.Service<Db, Pool.Pool<{ query: (q: string) => string }>>()("app/Db") {}
- * const users = Infrastructure.protectWith(Db, { circuitBreaker: "db", timeout: "1 second" }, (connection) =>
+ * const users = Stages.protectWith(Db, { circuitBreaker: "db", timeout: "1 second" }, (connection) =>
  *   Effect.sync(() => connection.query("select * from users")))
  * ```
  *
@@ -191,7 +191,7 @@ export const protectWith = <Self, Resource, PE, const P extends Policy, A, E, R>
   policy: P,
   f: (resource: Resource) => Effect.Effect<A, E, R>
 ): Effect.Effect<A, E | PE | PoolCheckoutTimeout | PolicyError<P>, R | Self | PolicyServices<P>> =>
-  Protection.protectWith(tag as unknown as Effect.Effect<Pool.Pool<Resource, PE>>, policy, f)
+  Stages.protectWith(tag as unknown as Effect.Effect<Pool.Pool<Resource, PE>>, policy, f)
 
 /**
  * A profile's state in one value: its configuration, its breaker's status, its rule's status
@@ -230,7 +230,7 @@ export interface ProfileStatus {
  * @since 0.1.0
  * @category services
  */
-export class Infrastructure extends Context.Service<Infrastructure, {
+export class Protection extends Context.Service<Protection, {
   /** validates and installs (or replaces) a profile; an invalid one fails and keeps the old */
   readonly configure: (profile: string, config: unknown) => Effect.Effect<void, InvalidConfig>
   /**
@@ -254,7 +254,7 @@ export class Infrastructure extends Context.Service<Infrastructure, {
   ) => Effect.Effect<A, E | PE | ProtectionError | ProtectionNotFound | InvalidConfig, R>
   readonly status: (profile: string, options?: { readonly key?: string }) => Effect.Effect<ProfileStatus, ProtectionNotFound>
   readonly names: Effect.Effect<ReadonlyArray<string>>
-}>()("effect-foundation/Infrastructure") {}
+}>()("effect-foundation/Protection") {}
 
 /**
  * @since 0.1.0
@@ -275,5 +275,5 @@ export interface Options {
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options = {}): Layer.Layer<Infrastructure, InvalidConfig> =>
-  Layer.effect(Infrastructure, Effect.map(makeProfiles(options), Infrastructure.of))
+export const layer = (options: Options = {}): Layer.Layer<Protection, InvalidConfig> =>
+  Layer.effect(Protection, Effect.map(makeProfiles(options), Protection.of))

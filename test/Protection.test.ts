@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Context, Duration, Effect, Exit, Fiber, Layer } from "effect"
 import { Redis } from "effect/persistence"
 import { TestClock } from "effect/testing"
-import { CircuitBreaker, Infrastructure, Pool, RateLimiter, RateLimiterRedis } from "../src/index.js"
+import { CircuitBreaker, Protection, Pool, RateLimiter, RateLimiterRedis } from "../src/index.js"
 
 class Db extends Context.Service<Db, Pool.Pool<number>>()("test/Db") {}
 
@@ -23,10 +23,10 @@ const Protections = Layer.mergeAll(
 )
 
 
-describe("Infrastructure.protect", () => {
+describe("Protection.protect", () => {
   it.effect("the error type is the union of the chosen stages: catchTag is checked", () =>
     Effect.gen(function*() {
-      const onlyBreaker = Effect.succeed(1).pipe(Infrastructure.protect({ circuitBreaker: "db" }))
+      const onlyBreaker = Effect.succeed(1).pipe(Protection.protect({ circuitBreaker: "db" }))
       const handled = onlyBreaker.pipe(
         Effect.catchTag("CircuitBreakerOpen", () => Effect.succeed(0)),
         Effect.catchTag("OperationTimeout", () => Effect.succeed(-1))
@@ -41,7 +41,7 @@ describe("Infrastructure.protect", () => {
       let calls = 0
       const call = Effect.sync(() => calls++).pipe(
         Effect.andThen(Effect.fail("down" as const)),
-        Infrastructure.protect({ rateLimit: { rule: "tight", key: "client-1" }, circuitBreaker: "lenient" })
+        Protection.protect({ rateLimit: { rule: "tight", key: "client-1" }, circuitBreaker: "lenient" })
       )
       const errors = yield* Effect.forEach(Array.from({ length: 6 }), () => Effect.flip(call))
       expect(errors.map((e) => typeof e === "string" ? e : e._tag)).toEqual([
@@ -54,7 +54,7 @@ describe("Infrastructure.protect", () => {
 
   it.effect("seed: a rate limit blocks after its limit and recovers after the window; other keys untouched", () =>
     Effect.gen(function*() {
-      const call = (key: string) => Effect.exit(Effect.succeed(key).pipe(Infrastructure.protect({ rateLimit: { rule: "api", key } })))
+      const call = (key: string) => Effect.exit(Effect.succeed(key).pipe(Protection.protect({ rateLimit: { rule: "api", key } })))
       const first = yield* Effect.forEach(Array.from({ length: 7 }), () => call("alice"))
       expect(first.map(Exit.isSuccess)).toEqual([true, true, true, true, true, false, false])
       expect(Exit.isSuccess(yield* call("bob"))).toBe(true)
@@ -66,7 +66,7 @@ describe("Infrastructure.protect", () => {
     Effect.gen(function*() {
       let touched = 0
       const failing = (_: number) => Effect.sync(() => touched++).pipe(Effect.andThen(Effect.fail("503" as const)))
-      const call = Infrastructure.protectWith(Db, { circuitBreaker: "db", timeout: "1 second" }, failing)
+      const call = Protection.protectWith(Db, { circuitBreaker: "db", timeout: "1 second" }, failing)
       for (let i = 0; i < 3; i++) yield* Effect.exit(call)
       const before = yield* Pool.status(Db)
       const rejected = yield* Effect.forEach(Array.from({ length: 20 }), () => Effect.flip(call))
@@ -77,14 +77,14 @@ describe("Infrastructure.protect", () => {
       expect(after.inUse).toBe(0)
       // recovery: after the reset timeout a probe goes through and closes the circuit
       yield* TestClock.adjust("10 seconds")
-      const healthy = Infrastructure.protectWith(Db, { circuitBreaker: "db" }, (connection) => Effect.succeed(connection))
+      const healthy = Protection.protectWith(Db, { circuitBreaker: "db" }, (connection) => Effect.succeed(connection))
       expect(typeof (yield* healthy)).toBe("number")
       expect((yield* CircuitBreaker.CircuitBreaker.use((s) => s.status("db"))).state).toBe("Closed")
     }).pipe(Effect.provide(Protections)))
 
   it.effect("a pool checkout timeout is not a breaker failure unless the policy says so", () =>
     Effect.gen(function*() {
-      const hold = Infrastructure.protectWith(Db, { circuitBreaker: "db" }, () => Effect.never)
+      const hold = Protection.protectWith(Db, { circuitBreaker: "db" }, () => Effect.never)
       const holders = yield* Effect.forEach([1, 2], () => Effect.forkChild(hold, { startImmediately: true }))
       const waiters = yield* Effect.forEach(
         Array.from({ length: 5 }),
@@ -95,7 +95,7 @@ describe("Infrastructure.protect", () => {
       expect(errors.map((e) => (e as { _tag: string })._tag)).toEqual(Array(5).fill("PoolCheckoutTimeout"))
       expect((yield* CircuitBreaker.CircuitBreaker.use((s) => s.status("db"))).failures).toBe(0)
 
-      const counted = Infrastructure.protectWith(Db, { circuitBreaker: "db", poolTimeoutIsFailure: true }, () => Effect.never)
+      const counted = Protection.protectWith(Db, { circuitBreaker: "db", poolTimeoutIsFailure: true }, () => Effect.never)
       const more = yield* Effect.forEach([1, 2, 3], () => Effect.forkChild(Effect.flip(counted), { startImmediately: true }))
       yield* TestClock.adjust("1 second")
       yield* Fiber.joinAll(more)
@@ -106,7 +106,7 @@ describe("Infrastructure.protect", () => {
   it.effect("a half-open probe that only hit a busy pool does not close the breaker; it gives its probe slot back", () =>
       Effect.gen(function*() {
         let touched = 0
-        const failing = Infrastructure.protectWith(Db, { circuitBreaker: "db" }, () =>
+        const failing = Protection.protectWith(Db, { circuitBreaker: "db" }, () =>
           Effect.sync(() => touched++).pipe(Effect.andThen(Effect.fail("503" as const))))
         for (let i = 0; i < 3; i++) yield* Effect.exit(failing)
         expect((yield* CircuitBreaker.CircuitBreaker.use((s) => s.status("db"))).state).toBe("Open")
@@ -116,7 +116,7 @@ describe("Infrastructure.protect", () => {
         const holders = yield* Effect.forEach([1, 2], () =>
           Effect.forkChild(pool.use(() => Effect.never), { startImmediately: true }))
         const probe = yield* Effect.forkChild(
-          Effect.flip(Infrastructure.protectWith(Db, { circuitBreaker: "db" }, (c) => Effect.sync(() => (touched++, c)))),
+          Effect.flip(Protection.protectWith(Db, { circuitBreaker: "db" }, (c) => Effect.sync(() => (touched++, c)))),
           { startImmediately: true }
         )
         yield* TestClock.adjust("1 second")
@@ -126,7 +126,7 @@ describe("Infrastructure.protect", () => {
         expect(touched).toBe(3)
         yield* Fiber.interruptAll(holders)
         // the slot is free again: the next call is a real probe
-        const healthy = Infrastructure.protectWith(Db, { circuitBreaker: "db" }, (connection) => Effect.succeed(connection))
+        const healthy = Protection.protectWith(Db, { circuitBreaker: "db" }, (connection) => Effect.succeed(connection))
         expect(typeof (yield* healthy)).toBe("number")
         expect((yield* CircuitBreaker.CircuitBreaker.use((s) => s.status("db"))).state).toBe("Closed")
       }).pipe(Effect.provide(Protections)))
@@ -134,12 +134,12 @@ describe("Infrastructure.protect", () => {
   it.effect("a checkout timeout between failures does not reset the consecutive count", () =>
     Effect.gen(function*() {
       const pool = yield* Db
-      const fail = Effect.exit(Infrastructure.protectWith(Db, { circuitBreaker: "db" }, () => Effect.fail("503" as const)))
+      const fail = Effect.exit(Protection.protectWith(Db, { circuitBreaker: "db" }, () => Effect.fail("503" as const)))
       yield* fail
       yield* fail
       const holders = yield* Effect.forEach([1, 2], () => Effect.forkChild(pool.use(() => Effect.never), { startImmediately: true }))
       const waiting = yield* Effect.forkChild(
-        Effect.flip(Infrastructure.protectWith(Db, { circuitBreaker: "db" }, () => Effect.void)),
+        Effect.flip(Protection.protectWith(Db, { circuitBreaker: "db" }, () => Effect.void)),
         { startImmediately: true }
       )
       yield* TestClock.adjust("1 second")
@@ -152,7 +152,7 @@ describe("Infrastructure.protect", () => {
 
   it.effect("a burst larger than the pool: every caller gets a resource or PoolCheckoutTimeout in time", () =>
     Effect.gen(function*() {
-      const call = Infrastructure.protectWith(Db, { timeout: "5 seconds" }, () => Effect.sleep("600 millis"))
+      const call = Protection.protectWith(Db, { timeout: "5 seconds" }, () => Effect.sleep("600 millis"))
       const fibers = yield* Effect.forEach(
         Array.from({ length: 10 }),
         () => Effect.forkChild(Effect.exit(call), { startImmediately: true })
@@ -169,7 +169,7 @@ describe("Infrastructure.protect", () => {
   it.effect("timeout fails OperationTimeout naming the operation", () =>
     Effect.gen(function*() {
       const fiber = yield* Effect.forkChild(
-        Effect.flip(Effect.never.pipe(Infrastructure.protect({ timeout: "2 seconds", profile: "search" }))),
+        Effect.flip(Effect.never.pipe(Protection.protect({ timeout: "2 seconds", profile: "search" }))),
         { startImmediately: true }
       )
       yield* TestClock.adjust("2 seconds")
@@ -179,8 +179,8 @@ describe("Infrastructure.protect", () => {
     }))
 })
 
-describe("Infrastructure profiles", () => {
-  const Live = Infrastructure.layer({
+describe("Protection profiles", () => {
+  const Live = Protection.layer({
     profiles: {
       checkout: { rateLimit: { rule: "api" }, circuitBreaker: "db", timeout: 1000 },
       query: { rateLimit: { rule: "api" }, circuitBreaker: "db", timeout: 1000, pool: "db" }
@@ -190,7 +190,7 @@ describe("Infrastructure profiles", () => {
 
   it.effect("execute applies the profile with the caller's key; status shows every stage in one value", () =>
     Effect.gen(function*() {
-      const infrastructure = yield* Infrastructure.Infrastructure
+      const infrastructure = yield* Protection.Protection
       expect(yield* infrastructure.execute("checkout", Effect.succeed("ok"), { key: "alice" })).toBe("ok")
       const checkouts = (yield* Pool.status(Db)).checkouts
       expect(yield* infrastructure.executeWith("query", Db, (connection) => Effect.succeed(connection + 0.5))).toBeTypeOf("number")
@@ -209,7 +209,7 @@ describe("Infrastructure profiles", () => {
 
   it.effect("an invalid reconfiguration fails with the path and keeps the old profile", () =>
     Effect.gen(function*() {
-      const infrastructure = yield* Infrastructure.Infrastructure
+      const infrastructure = yield* Protection.Protection
       const error = yield* Effect.flip(infrastructure.configure("checkout", { timeout: -5 }))
       expect(error).toMatchObject({ _tag: "InvalidConfig", path: "protections.checkout.timeout" })
       const unknownRule = yield* Effect.flip(infrastructure.configure("checkout", { rateLimit: { rule: "nope" } }))
@@ -221,7 +221,7 @@ describe("Infrastructure profiles", () => {
 
   it.effect("an unknown profile fails ProtectionNotFound", () =>
     Effect.gen(function*() {
-      const infrastructure = yield* Infrastructure.Infrastructure
+      const infrastructure = yield* Protection.Protection
       const error = yield* Effect.flip(infrastructure.execute("nope", Effect.void))
       expect(error).toMatchObject({ _tag: "ProtectionNotFound", kind: "profile", protection: "nope" })
       expect((yield* Effect.flip(infrastructure.status("nope")))._tag).toBe("ProtectionNotFound")
@@ -229,7 +229,7 @@ describe("Infrastructure profiles", () => {
 
   it.effect("a profile naming a service that is not provided fails layer construction", () =>
     Effect.gen(function*() {
-      const error = yield* Effect.flip(Layer.build(Infrastructure.layer({ profiles: { x: { memory: true } } })))
+      const error = yield* Effect.flip(Layer.build(Protection.layer({ profiles: { x: { memory: true } } })))
       expect(error).toMatchObject({ _tag: "InvalidConfig", path: "protections.x.memory" })
     }))
 
@@ -243,7 +243,7 @@ describe("Infrastructure profiles", () => {
           return Effect.fail(new Redis.RedisError({ cause: new Error("connect ECONNREFUSED 127.0.0.1:1") }))
         })
       } as unknown as Redis.Redis["Service"])
-      const Live = Infrastructure.layer({ profiles: { checkout: { rateLimit: { rule: "api" } } } }).pipe(
+      const Live = Protection.layer({ profiles: { checkout: { rateLimit: { rule: "api" } } } }).pipe(
         Layer.provideMerge(RateLimiterRedis.layer({
           rules: { api: { algorithm: "gcra", limit: 10, window: "1 second", onRedisError: "failOpen" } }
         })),
@@ -251,13 +251,13 @@ describe("Infrastructure profiles", () => {
       )
       const result = yield* Effect.gen(function*() {
         const built = sent
-        const infrastructure = yield* Infrastructure.Infrastructure
+        const infrastructure = yield* Protection.Protection
         return [built, yield* infrastructure.execute("checkout", Effect.succeed("ok"), { key: "k" })] as const
       }).pipe(Effect.provide(Live))
       expect(result).toEqual([0, "ok"])
       // an unknown rule still fails the layer, naming the field
       const error = yield* Effect.flip(Layer.build(
-        Infrastructure.layer({ profiles: { checkout: { rateLimit: { rule: "nope" } } } }).pipe(
+        Protection.layer({ profiles: { checkout: { rateLimit: { rule: "nope" } } } }).pipe(
           Layer.provide(RateLimiterRedis.layer({ rules: { api: { algorithm: "gcra", limit: 10, window: "1 second" } } })),
           Layer.provide(refused)
         )
