@@ -131,8 +131,8 @@ const main = Effect.gen(function*() {
     yield* Effect.sleep("1 second")
     const [breaker, latency, stats, system] = yield* Effect.all([
       breakers.status("inventory"),
-      monitor.snapshot("inventory", "lookup"),
-      memory.stats,
+      monitor.status("inventory", "lookup"),
+      memory.status,
       HealthAggregator.systemHealth
     ])
     const poolStatus = pool.statusUnsafe()

@@ -19,7 +19,7 @@ const megabytes = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`
 const realProcess = Effect.gen(function*() {
   const memory = yield* MemoryManager.MemoryManager
   yield* Effect.sleep("150 millis") // let a few checks measure the event loop
-  const stats = yield* memory.stats
+  const stats = yield* memory.status
   console.log(
     `this process: level ${stats.level}, heap ${megabytes(stats.reading.heapUsed)} of ${megabytes(stats.reading.heapLimit)} ` +
       `(${percent(stats.heapUsedRatio)}), cgroup limit ${stats.reading.cgroupLimit === undefined ? "none" : megabytes(stats.reading.cgroupLimit)}, ` +
@@ -76,7 +76,7 @@ const leakyCache = Effect.gen(function*() {
     yield* handle(request === 30 ? 60 : 3)
     yield* Effect.sleep("10 millis")
   }
-  const stats = yield* memory.stats
+  const stats = yield* memory.status
   console.log(`  served ${served} requests, shed ${shed}; now ${stats.level} at ${percent(stats.ratio)}; last cleanup: ${
     stats.lastCleanup?.ran.map((r) => `${r.name} ${r.outcome}`).join(", ") ?? "none"
   }`)

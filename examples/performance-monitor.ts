@@ -62,11 +62,11 @@ const program = Effect.gen(function*() {
 
   console.log("1. measured calls (real latencies on this machine):")
   yield* traffic(120)
-  console.log(line("orders/get", yield* monitor.snapshot("orders", "get")))
-  console.log(line("orders/list", yield* monitor.snapshot("orders", "list")))
+  console.log(line("orders/get", yield* monitor.status("orders", "get")))
+  console.log(line("orders/list", yield* monitor.status("orders", "list")))
 
   console.log("2. a replayed trace of checkout/pay: the baseline learns, then a tenfold slowdown:")
-  const pay = monitor.snapshot("checkout", "pay")
+  const pay = monitor.status("checkout", "pay")
   const active = Effect.map(monitor.activeAlerts, (all) => all.filter((a) => a.service === "checkout").length)
   for (let round = 0; round < 100 && ((yield* pay).baseline?.latencyP99.samples ?? 0) < 8; round++) yield* replay(monitor, 8)
   const learned = (yield* pay).baseline!.latencyP99

@@ -147,7 +147,7 @@ export type CheckOptions = typeof CheckOptionsSchema.Encoded
  * import { HealthAggregator } from "effect-foundation"
  *
  * const dbAge = HealthAggregator.HealthAggregator.use((health) =>
- *   Effect.map(health.check("db"), (db) => db.ageMs)
+ *   Effect.map(health.status("db"), (db) => db.ageMs)
  * )
  * ```
  *
@@ -268,7 +268,7 @@ export class HealthAggregator extends Context.Service<HealthAggregator, {
   /** critical checks and components only: what a readiness probe asks */
   readonly readiness: Effect.Effect<SystemHealth>
   /** one check or component by name */
-  readonly check: (name: string) => Effect.Effect<ComponentHealth, ProtectionNotFound>
+  readonly status: (name: string) => Effect.Effect<ComponentHealth, ProtectionNotFound>
   /** the names registered now */
   readonly names: Effect.Effect<ReadonlyArray<string>>
 }>()("effect-foundation/HealthAggregator") {}
@@ -342,7 +342,7 @@ export const layer = (
       register,
       systemHealth: report(false),
       readiness: report(true),
-      check,
+      status: check,
       names: Effect.sync(() => Array.from(entries.keys()))
     })
     return Context.make(HealthAggregator, service).pipe(

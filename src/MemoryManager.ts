@@ -19,7 +19,7 @@
  *   is the `checkInterval`: when the next reading may lift it. The guard reads a field the
  *   sampling fiber writes: no reading happens per call.
  * - Event-loop stage: the Node source measures how late a 10 ms timer fires and the loop's
- *   utilization over each interval; they appear in `stats.eventLoop`. At each check the stage
+ *   utilization over each interval; they appear in `status.eventLoop`. At each check the stage
  *   judges the longest delay since the previous check: above `maxDelay` it starts shedding,
  *   and it stops at the first check where the delay is under `maxDelay x (1 -
  *   eventLoop.hysteresis)`. A single stall therefore sheds for exactly one `checkInterval`,
@@ -186,7 +186,7 @@ export interface Stats {
  */
 export class MemoryManager extends Context.Service<MemoryManager, {
   readonly pressure: Effect.Effect<Level>
-  readonly stats: Effect.Effect<Stats>
+  readonly status: Effect.Effect<Stats>
   /** adds a strategy until the caller's scope closes; lower priority numbers run first */
   readonly registerCleanup: <E, R>(
     name: string,
@@ -327,7 +327,7 @@ export const layerWithSource = (options: Options = {}): Layer.Layer<MemoryManage
 
     return MemoryManager.of({
       pressure: Effect.sync(() => state.level),
-      stats: Effect.sync((): Stats => ({
+      status: Effect.sync((): Stats => ({
         level: state.level,
         ratio: state.ratios.ratio,
         heapUsedRatio: state.ratios.heapUsedRatio,

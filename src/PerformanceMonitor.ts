@@ -27,7 +27,7 @@
  * const program = Effect.gen(function*() {
  *   yield* Effect.succeed("row").pipe(PerformanceMonitor.measure("db", "query"))
  *   const monitor = yield* PerformanceMonitor.PerformanceMonitor
- *   return (yield* monitor.snapshot("db", "query")).count
+ *   return (yield* monitor.status("db", "query")).count
  * }).pipe(Effect.provide(PerformanceMonitor.layer()))
  * // => 1
  * ```
@@ -187,7 +187,7 @@ export class PerformanceMonitor extends Context.Service<PerformanceMonitor, {
   /** the same, synchronous and allocation-free (for callers that already run synchronously) */
   readonly recordUnsafe: (service: string, operation: string, millis: number, failed: boolean) => void
   /** the window's statistics of one operation, or of all the service's operations merged */
-  readonly snapshot: (service: string, operation?: string) => Effect.Effect<Snapshot>
+  readonly status: (service: string, operation?: string) => Effect.Effect<Snapshot>
   /**
    * a fixed threshold, decoded through `AlertThresholdsSchema`: a p99 latency as a
    * `Duration.Input` (a number is milliseconds), or an error rate in [0, 1]
@@ -308,7 +308,7 @@ export const layer = (options: Options = {}): Layer.Layer<PerformanceMonitor, In
           recordUnsafe(service, operation, typeof duration === "number" ? duration : millisOf(duration), outcome === "failure")
         ),
       recordUnsafe,
-      snapshot: (service, operation) =>
+      status: (service, operation) =>
         Effect.sync(() => {
           const now = clock.currentTimeMillisUnsafe()
           const entries = Table.entriesOf(table, service, operation)

@@ -163,7 +163,7 @@ describe("Foundation", () => {
       const monitor = yield* PerformanceMonitor.PerformanceMonitor
       yield* monitor.record("db", "query", 5, "success")
       yield* TestClock.adjust("11 seconds") // past the configured 10-second window
-      expect((yield* monitor.snapshot("db", "query")).count).toBe(0)
+      expect((yield* monitor.status("db", "query")).count).toBe(0)
     }).pipe(Effect.provide(Foundation.layer({ performance: { window: "10 seconds", slots: 2 } }))))
 
   it.live("the health section configures the aggregator and, with http, serves the endpoint", () =>

@@ -35,7 +35,7 @@ describe("Foundation", () => {
     Effect.gen(function*() {
       const config = yield* Foundation.load
       expect(config.memory?.rejectAt).toBe("medium")
-      const stats = yield* MemoryManager.MemoryManager.use((manager) => manager.stats).pipe(
+      const stats = yield* MemoryManager.MemoryManager.use((manager) => manager.status).pipe(
         Effect.provide(Foundation.layerConfig())
       )
       expect(stats).toBeDefined()

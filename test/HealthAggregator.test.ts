@@ -147,7 +147,7 @@ describe("HealthAggregator", () => {
         expect(db.state.calls).toBe(1)
         yield* TestClock.adjust("499 millis") // 499ms after the result: still cached
         yield* health.systemHealth
-        yield* health.check("db")
+        yield* health.status("db")
         expect(db.state.calls).toBe(1)
         yield* TestClock.adjust("1 millis") // 500ms: stale
         yield* Effect.forkChild(health.systemHealth)
@@ -225,7 +225,7 @@ describe("HealthAggregator", () => {
         status = "degraded"
         yield* TestClock.adjust("600 millis")
         expect(disk.state.calls).toBe(2)
-        expect((yield* health.check("disk")).status).toBe("degraded")
+        expect((yield* health.status("disk")).status).toBe("degraded")
         yield* TestClock.adjust("3 seconds")
         expect(disk.state.calls).toBe(5)
       })
@@ -282,7 +282,7 @@ describe("HealthAggregator", () => {
         yield* health.register("slow", Effect.as(Effect.sleep("1 second"), "healthy" as const), {
           timeout: "5 seconds"
         }).pipe(Scope.provide(scope))
-        const reader = yield* Effect.forkChild(health.check("slow"))
+        const reader = yield* Effect.forkChild(health.status("slow"))
         yield* TestClock.adjust("10 millis")
         yield* Scope.close(scope, Exit.void)
         yield* until(() => reader.pollUnsafe() !== undefined)
@@ -294,8 +294,8 @@ describe("HealthAggregator", () => {
     withHealth((health) =>
       Effect.gen(function*() {
         yield* health.register("db", Effect.succeed("degraded"))
-        expect((yield* health.check("db")).status).toBe("degraded")
-        const error = yield* Effect.flip(health.check("nope"))
+        expect((yield* health.status("db")).status).toBe("degraded")
+        const error = yield* Effect.flip(health.status("nope"))
         expect(error).toMatchObject({ _tag: "ProtectionNotFound", kind: "health_check", protection: "nope" })
       })
     ))

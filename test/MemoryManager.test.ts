@@ -64,7 +64,7 @@ describe("MemoryManager", () => {
     withManager(reading(0.9), {}, (manager) =>
       Effect.gen(function*() {
         expect(yield* manager.pressure).toBe("high")
-        const stats = yield* manager.stats
+        const stats = yield* manager.status
         expect(stats).toMatchObject({ level: "high", heapUsedRatio: 0.9, ratio: 0.9, shedding: false })
       })))
 
@@ -97,7 +97,7 @@ describe("MemoryManager", () => {
   it.effect("with a cgroup limit, resident memory against it wins when it is worse", () =>
     withManager(reading(0.2, { rss: 960, cgroupLimit: 1000 }), {}, (manager) =>
       Effect.gen(function*() {
-        const stats = yield* manager.stats
+        const stats = yield* manager.status
         expect(stats.level).toBe("critical")
         expect(stats.rssRatio).toBe(0.96)
         expect(stats.heapUsedRatio).toBe(0.2)
@@ -118,7 +118,7 @@ describe("MemoryManager", () => {
         expect((yield* Effect.flip(work.pipe(MemoryManager.guard)))._tag).toBe("MemoryPressure")
         expect((yield* Effect.flip(manager.check))._tag).toBe("MemoryPressure")
         expect(ran).toBe(2)
-        expect((yield* manager.stats).sheddingReason).toBe("memory")
+        expect((yield* manager.status).sheddingReason).toBe("memory")
         // the guard never reads the source: readings come from the sampling fiber only
         const reads = script.reads
         for (let i = 0; i < 100; i++) yield* Effect.exit(manager.guard(work))
@@ -148,7 +148,7 @@ describe("MemoryManager", () => {
         yield* until(() => ran.length >= 2)
         yield* Effect.yieldNow
         expect(ran).toEqual(["first", "second"])
-        const stats = yield* manager.stats
+        const stats = yield* manager.status
         expect(stats.lastCleanup).toMatchObject({ trigger: "automatic", target: "high", levelBefore: "high", levelAfter: "medium" })
         expect(stats.strategies.map((s) => s.name)).toEqual(["first", "second", "also-second", "third"])
       })))
@@ -217,10 +217,10 @@ describe("MemoryManager", () => {
         let ran = 0
         const scope = yield* Scope.make()
         yield* manager.registerCleanup("cache", Effect.sync(() => ran++), 1).pipe(Scope.provide(scope))
-        expect((yield* manager.stats).strategies).toEqual([{ name: "cache", priority: 1 }])
+        expect((yield* manager.status).strategies).toEqual([{ name: "cache", priority: 1 }])
         yield* manager.requestCleanup("critical")
         yield* Scope.close(scope, Exit.void)
-        expect((yield* manager.stats).strategies).toEqual([])
+        expect((yield* manager.status).strategies).toEqual([])
         yield* manager.requestCleanup("critical")
         expect(ran).toBe(1)
         // the name is free again
@@ -262,7 +262,7 @@ describe("MemoryManager", () => {
         yield* TestClock.adjust("5 seconds") // the check at 5 s starts another run of all
         yield* until(() => ran.length === 4)
         expect(ran).toEqual(["slow", "fast", "slow", "fast"])
-        expect((yield* manager.stats).lastCleanup).toMatchObject({ target: "critical", trigger: "automatic" })
+        expect((yield* manager.status).lastCleanup).toMatchObject({ target: "critical", trigger: "automatic" })
       })))
 
   it.effect("event-loop stage: sheds above maxDelay with hysteresis; the error says it is the event loop", () =>
@@ -276,10 +276,10 @@ describe("MemoryManager", () => {
         expect(Duration.toMillis(error.retryAfter!)).toBe(1_000)
         expect(error.message).toBe("load shed: the event loop fell behind by 300.0 ms (limit 200 ms); retry after 1s")
         expect(error.message).not.toContain("memory pressure")
-        expect((yield* manager.stats)).toMatchObject({ shedding: true, sheddingReason: "event_loop", eventLoopDelay: 300 })
+        expect((yield* manager.status)).toMatchObject({ shedding: true, sheddingReason: "event_loop", eventLoopDelay: 300 })
         script.next = reading(0.3, { eventLoop: loop(170) }) // above 200 x 0.8: still shedding
         yield* tick
-        expect((yield* manager.stats).shedding).toBe(true)
+        expect((yield* manager.status).shedding).toBe(true)
         script.next = reading(0.3, { eventLoop: loop(150) })
         yield* tick
         expect(yield* manager.guard(Effect.succeed("ok"))).toBe("ok")
@@ -435,7 +435,7 @@ describe("MemoryManager", () => {
     Effect.gen(function*() {
       const manager = yield* Manager
       yield* Effect.sleep("30 millis")
-      const stats = yield* manager.stats
+      const stats = yield* manager.status
       expect(stats.reading.heapUsed).toBeGreaterThan(0)
       expect(stats.reading.heapLimit).toBeGreaterThan(stats.reading.heapUsed)
       expect(stats.reading.rss).toBeGreaterThan(0)

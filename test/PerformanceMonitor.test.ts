@@ -34,7 +34,7 @@ describe("PerformanceMonitor", () => {
         yield* Fiber.join(fiber)
         const failing = PerformanceMonitor.measure(Effect.fail("boom"), "db", "query")
         expect(yield* Effect.flip(failing)).toBe("boom")
-        const snapshot = yield* monitor.snapshot("db", "query")
+        const snapshot = yield* monitor.status("db", "query")
         expect(snapshot).toMatchObject({ count: 2, errors: 1, errorRate: 0.5 })
         expect(snapshot.latency.max).toBe(120)
         close(snapshot.latency.p99, 120)
@@ -49,7 +49,7 @@ describe("PerformanceMonitor", () => {
         yield* TestClock.adjust("1 second")
         yield* Fiber.interrupt(fiber)
         yield* Effect.exit(Effect.die("bug").pipe(PerformanceMonitor.measure("db", "query")))
-        expect(yield* monitor.snapshot("db", "query")).toMatchObject({ count: 1, errors: 1 })
+        expect(yield* monitor.status("db", "query")).toMatchObject({ count: 1, errors: 1 })
       })))
 
   it.effect("record takes Duration inputs or milliseconds; throughput is per second of the covered window", () =>
@@ -58,7 +58,7 @@ describe("PerformanceMonitor", () => {
         yield* monitor.record("api", "get", "2 seconds", "success")
         yield* PerformanceMonitor.record("api", "get", 10, "failure")
         yield* TestClock.adjust("4 seconds")
-        const snapshot = yield* monitor.snapshot("api", "get")
+        const snapshot = yield* monitor.status("api", "get")
         expect(snapshot).toMatchObject({ count: 2, errors: 1, errorRate: 0.5, throughput: 0.5 })
         expect(snapshot.latency.max).toBe(2_000)
       })))
@@ -66,7 +66,7 @@ describe("PerformanceMonitor", () => {
   it.effect("an unknown pair is empty, not an error", () =>
     withMonitor({}, (monitor) =>
       Effect.gen(function*() {
-        expect(yield* monitor.snapshot("nope")).toEqual({
+        expect(yield* monitor.status("nope")).toEqual({
           count: 0,
           errors: 0,
           errorRate: 0,
@@ -82,16 +82,16 @@ describe("PerformanceMonitor", () => {
         yield* TestClock.adjust("30 seconds")
         yield* burst(monitor, "get", 5, 5)
         yield* TestClock.adjust("29 seconds") // t = 59 s: both in the window
-        expect((yield* monitor.snapshot("api", "get")).count).toBe(15)
+        expect((yield* monitor.status("api", "get")).count).toBe(15)
         yield* TestClock.adjust("1 second") // t = 60 s: the slot [0, 10 s) has left
-        const later = yield* monitor.snapshot("api", "get")
+        const later = yield* monitor.status("api", "get")
         expect(later.count).toBe(5)
         expect(later.latency.max).toBe(5)
         yield* TestClock.adjust("30 seconds") // t = 90 s: nothing left
-        expect((yield* monitor.snapshot("api", "get")).count).toBe(0)
+        expect((yield* monitor.status("api", "get")).count).toBe(0)
         // a slot is reused for a new interval, cleared first
         yield* burst(monitor, "get", 1, 7)
-        expect((yield* monitor.snapshot("api", "get"))).toMatchObject({ count: 1, latency: { max: 7 } })
+        expect((yield* monitor.status("api", "get"))).toMatchObject({ count: 1, latency: { max: 7 } })
       })))
 
   it.effect("snapshot(service) merges all the service's operations", () =>
@@ -99,7 +99,7 @@ describe("PerformanceMonitor", () => {
       Effect.gen(function*() {
         yield* burst(monitor, "get", 3, 10)
         yield* burst(monitor, "put", 1, 40, 1)
-        const all = yield* monitor.snapshot("api")
+        const all = yield* monitor.status("api")
         expect(all).toMatchObject({ count: 4, errors: 1, latency: { max: 40, mean: 17.5 } })
         expect(all.baseline).toBeUndefined()
       })))
@@ -112,7 +112,7 @@ describe("PerformanceMonitor", () => {
           yield* burst(monitor, "get", 50, 10 + (i % 2)) // p99 alternates 10 / 11 ms
           yield* TestClock.adjust("10 seconds")
         }
-        const learned = yield* monitor.snapshot("api", "get")
+        const learned = yield* monitor.status("api", "get")
         expect(learned.baseline!.latencyP99.samples).toBe(10)
         expect(learned.baseline!.latencyP99.mean).toBeGreaterThan(10)
         expect(learned.baseline!.latencyP99.mean).toBeLessThan(11.2)
@@ -215,14 +215,14 @@ describe("PerformanceMonitor", () => {
         yield* burst(monitor, "a", 1, 1)
         yield* burst(monitor, "b", 1, 1)
         yield* burst(monitor, "c", 3, 1) // both active: overflow
-        expect((yield* monitor.snapshot("api", "c")).count).toBe(0)
-        expect((yield* monitor.snapshot("(overflow)", "(overflow)")).count).toBe(3)
+        expect((yield* monitor.status("api", "c")).count).toBe(0)
+        expect((yield* monitor.status("(overflow)", "(overflow)")).count).toBe(3)
         yield* TestClock.adjust("61 seconds") // a and b are idle now
         yield* burst(monitor, "c", 2, 1)
-        expect((yield* monitor.snapshot("api", "c")).count).toBe(2)
+        expect((yield* monitor.status("api", "c")).count).toBe(2)
         // a flood of new names while the table is full costs no scan and grows nothing
         for (let i = 0; i < 1_000; i++) monitor.recordUnsafe("api", `id-${i}`, 1, false)
-        expect((yield* monitor.snapshot("api")).count).toBe(3) // c plus the one pair admitted next to it
+        expect((yield* monitor.status("api")).count).toBe(3) // c plus the one pair admitted next to it
       })))
 
   it.effect("invalid options fail the layer with InvalidConfig", () =>
