@@ -25,8 +25,7 @@
 import { Duration, Schema } from "effect"
 
 /** @internal */
-export const formatDuration = (duration: Duration.Duration): string =>
-  Duration.isFinite(duration) ? Duration.format(duration) : "never"
+export const formatDuration = (duration: Duration.Duration): string => (Duration.isFinite(duration) ? Duration.format(duration) : "never")
 
 /**
  * Builds an error without capturing a stack trace and without re-validating fields the
@@ -37,20 +36,19 @@ export const formatDuration = (duration: Duration.Duration): string =>
  *
  * @internal
  */
-export const fastConstructor = <
-  C extends new(fields: any, options?: any) => { readonly _tag: string; readonly code: string }
->(
-  Class: C,
-  tag: InstanceType<C>["_tag"],
-  code: InstanceType<C>["code"]
-) =>
-(fields: Omit<ConstructorParameters<C>[0], "_tag" | "code">): InstanceType<C> => {
-  const error = Object.create(Class.prototype)
-  error._tag = tag
-  error.code = code
-  for (const key in fields) error[key] = (fields as Record<string, unknown>)[key]
-  return error
-}
+export const fastConstructor =
+  <C extends new (fields: any, options?: any) => { readonly _tag: string; readonly code: string }>(
+    Class: C,
+    tag: InstanceType<C>["_tag"],
+    code: InstanceType<C>["code"]
+  ) =>
+  (fields: Omit<ConstructorParameters<C>[0], "_tag" | "code">): InstanceType<C> => {
+    const error = Object.create(Class.prototype)
+    error._tag = tag
+    error.code = code
+    for (const key in fields) error[key] = (fields as Record<string, unknown>)[key]
+    return error
+  }
 
 /**
  * A circuit breaker rejected the call without running it: it is `Open` (the dependency is
@@ -80,9 +78,7 @@ export class CircuitBreakerOpen extends Schema.TaggedError<CircuitBreakerOpen>()
   override get message(): string {
     return this.state === "Open"
       ? `circuit breaker "${this.breaker}" is open; retry after ${formatDuration(this.retryAfter)}`
-      : `circuit breaker "${this.breaker}" is half-open and all its probe slots are taken; retry after ${
-        formatDuration(this.retryAfter)
-      }`
+      : `circuit breaker "${this.breaker}" is half-open and all its probe slots are taken; retry after ${formatDuration(this.retryAfter)}`
   }
 }
 
@@ -116,9 +112,9 @@ export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited"
 }) {
   override get message(): string {
     return Duration.isFinite(this.retryAfter)
-      ? `rate limit "${this.rule}" exceeded for key "${this.key}" (limit ${this.limit}, ${this.remaining} remaining); retry after ${
-        formatDuration(this.retryAfter)
-      }`
+      ? `rate limit "${this.rule}" exceeded for key "${this.key}" (limit ${this.limit}, ${this.remaining} remaining); retry after ${formatDuration(
+          this.retryAfter
+        )}`
       : `rate limit "${this.rule}" can never admit this call for key "${this.key}": its cost exceeds the rule's capacity of ${this.limit}`
   }
 }
@@ -149,9 +145,7 @@ export class PoolCheckoutTimeout extends Schema.TaggedError<PoolCheckoutTimeout>
   waiting: Schema.Number
 }) {
   override get message(): string {
-    return `pool "${this.pool}" had no resource available within ${
-      formatDuration(this.timeout)
-    } (${this.waiting} callers waiting)`
+    return `pool "${this.pool}" had no resource available within ${formatDuration(this.timeout)} (${this.waiting} callers waiting)`
   }
 }
 
@@ -203,11 +197,12 @@ export class MemoryPressure extends Schema.TaggedError<MemoryPressure>()("Memory
   reason: Schema.optionalKey(Schema.String)
 }) {
   override get message(): string {
-    const cause = this.trigger === "event_loop"
-      ? `load shed: the event loop fell behind${
-        this.eventLoopDelay === undefined ? "" : ` by ${Duration.toMillis(this.eventLoopDelay).toFixed(1)} ms`
-      }${this.maxEventLoopDelay === undefined ? "" : ` (limit ${Duration.toMillis(this.maxEventLoopDelay)} ms)`}`
-      : `load shed at memory pressure "${this.level}" (heap ${(this.heapUsedRatio * 100).toFixed(1)}% used)`
+    const cause =
+      this.trigger === "event_loop"
+        ? `load shed: the event loop fell behind${
+            this.eventLoopDelay === undefined ? "" : ` by ${Duration.toMillis(this.eventLoopDelay).toFixed(1)} ms`
+          }${this.maxEventLoopDelay === undefined ? "" : ` (limit ${Duration.toMillis(this.maxEventLoopDelay)} ms)`}`
+        : `load shed at memory pressure "${this.level}" (heap ${(this.heapUsedRatio * 100).toFixed(1)}% used)`
     return `${cause}${this.reason === undefined ? "" : `: ${this.reason}`}${
       this.retryAfter === undefined ? "" : `; retry after ${formatDuration(this.retryAfter)}`
     }`
@@ -293,10 +288,13 @@ export class InvalidConfig extends Schema.TaggedError<InvalidConfig>()("InvalidC
 export class ProtectionNotFound extends Schema.TaggedError<ProtectionNotFound>()("ProtectionNotFound", {
   code: Schema.tag("protection_not_found"),
   kind: Schema.Literals(["circuit_breaker", "rate_limit_rule", "pool", "profile", "health_check"]),
-  protection: Schema.String
+  protection: Schema.String,
+  /** what is configured instead: the nearest name, the names, or that none is */
+  hint: Schema.optionalKey(Schema.String)
 }) {
   override get message(): string {
-    return `no ${this.kind.replace(/_/g, " ")} named "${this.protection}" is configured`
+    const missing = `no ${this.kind.replace(/_/g, " ")} named "${this.protection}" is configured`
+    return this.hint === undefined ? missing : `${missing}; ${this.hint}`
   }
 }
 
@@ -335,13 +333,7 @@ export class StoreUnavailable extends Schema.TaggedError<StoreUnavailable>()("St
  * @since 0.1.0
  * @category errors
  */
-export type ProtectionError =
-  | CircuitBreakerOpen
-  | RateLimited
-  | PoolCheckoutTimeout
-  | MemoryPressure
-  | OperationTimeout
-  | StoreUnavailable
+export type ProtectionError = CircuitBreakerOpen | RateLimited | PoolCheckoutTimeout | MemoryPressure | OperationTimeout | StoreUnavailable
 
 /**
  * Every error class, keyed by tag; handy for exhaustive tests and JSON encoders.

@@ -14,7 +14,7 @@ import type { NormalizedPolicy, PolicyCode, PolicyInput } from "./policy.js"
 import { normalize, PolicySchema } from "./policy.js"
 
 const BreakerName = Schema.String.pipe(
-  Schema.check(Schema.makeFilter((name: string) => name.length > 0 ? undefined : "a breaker needs a non-empty name"))
+  Schema.check(Schema.makeFilter((name: string) => (name.length > 0 ? undefined : "a breaker needs a non-empty name")))
 )
 
 /** The default of `maxBreakers`. */
@@ -54,15 +54,10 @@ export interface Resolved {
 
 const decodeOptions = { errors: "all", onExcessProperty: "error" } as const
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value)
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value)
 
 /** Takes the code part out of one policy, reporting a code field that is not a function. */
-const splitCode = (
-  policy: unknown,
-  path: string,
-  violations: Array<Violation>
-): readonly [data: unknown, code: PolicyCode | undefined] => {
+const splitCode = (policy: unknown, path: string, violations: Array<Violation>): readonly [data: unknown, code: PolicyCode | undefined] => {
   if (!isRecord(policy) || !Object.hasOwn(policy, "isFailure")) return [policy, undefined]
   const { isFailure, ...data } = policy
   if (isFailure === undefined) return [data, undefined]
@@ -113,20 +108,6 @@ export const resolve = (options: unknown): Resolved | InvalidConfig => {
   return { defaults: normalize(defaults, defaultsCode), policies, maxBreakers: decoded.maxBreakers }
 }
 
-/**
- * `ProtectionNotFound` for a breaker, whose message goes on with what is there: the nearest
- * name, or the names, or that none is configured. Still a `ProtectionNotFound` (same tag,
- * fields and JSON code); `hint` is the added sentence.
- */
-export class BreakerNotFound extends ProtectionNotFound {
-  constructor(breaker: string, readonly hint: string) {
-    super({ kind: "circuit_breaker", protection: breaker })
-  }
-  override get message(): string {
-    return `${super.message}; ${this.hint}`
-  }
-}
-
-/** The not-found error for `name`, suggesting among `known`. */
+/** The not-found error for breaker `name`, suggesting among the configured ones. */
 export const notFound = (name: string, known: ReadonlyArray<string>): ProtectionNotFound =>
-  new BreakerNotFound(name, describeCandidates(name, known))
+  new ProtectionNotFound({ kind: "circuit_breaker", protection: name, hint: describeCandidates(name, known) })

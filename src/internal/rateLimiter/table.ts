@@ -35,7 +35,11 @@ export class KeyTable<Extra = never> {
   used = 0
   evictions = 0
 
-  constructor(readonly maxKeys: number, withExtra = false, initialCapacity = 64) {
+  constructor(
+    readonly maxKeys: number,
+    withExtra = false,
+    initialCapacity = 64
+  ) {
     const capacity = Math.max(1, Math.min(initialCapacity, maxKeys))
     this.keys = new Array(capacity)
     this.extra = withExtra ? new Array(capacity) : undefined
@@ -107,18 +111,10 @@ export class KeyTable<Extra = never> {
 
   private grow(): void {
     const capacity = Math.min(this.maxKeys, this.a.length * 2)
-    const a = new Float64Array(capacity)
-    a.set(this.a)
-    this.a = a
-    const b = new Float64Array(capacity)
-    b.set(this.b)
-    this.b = b
-    const newer = new Int32Array(capacity)
-    newer.set(this.newer)
-    this.newer = newer
-    const older = new Int32Array(capacity)
-    older.set(this.older)
-    this.older = older
+    this.a = grown(this.a, new Float64Array(capacity))
+    this.b = grown(this.b, new Float64Array(capacity))
+    this.newer = grown(this.newer, new Int32Array(capacity))
+    this.older = grown(this.older, new Int32Array(capacity))
     this.keys.length = capacity
     if (this.extra !== undefined) this.extra.length = capacity
   }
@@ -139,4 +135,10 @@ export class KeyTable<Extra = never> {
     else this.newer[this.newest] = slot
     this.newest = slot
   }
+}
+
+/** `into`, holding `from`'s values at the start (a typed array grown to a new capacity). */
+const grown = <A extends Float64Array | Int32Array>(from: A, into: A): A => {
+  into.set(from)
+  return into
 }

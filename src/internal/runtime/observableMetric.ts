@@ -2,41 +2,31 @@ import type { Context } from "effect"
 import { Metric } from "effect"
 
 /**
- * Registers a counter series whose value is read from the caller's own state at export time.
- * The hot path increments a plain number; effect's registry and any exporter read it through
- * `get`. Returns the function that removes the series (call it when the owner goes away).
+ * Registers a series whose value is read from the caller's own state at export time: the hot
+ * path updates a plain number; effect's registry and any exporter read it through `get`.
+ * Returns the function that removes the series (call it when the owner goes away).
  */
-export const registerCounter = (
-  context: Context.Context<never>,
-  name: string,
-  description: string,
-  attributes: Record<string, string>,
-  read: () => number
-): () => void => {
-  const metric = Metric.counter(name, { description, attributes, incremental: true })
-  const registration = Metric.registerUnsafe(metric, context, {
-    get: () => ({ count: read(), incremental: true }),
-    update: noop,
-    modify: noop
-  })
-  return registration.remove
-}
+const registerObserved = <In, State>(context: Context.Context<never>, metric: Metric.Metric<In, State>, get: () => State) =>
+  Metric.registerUnsafe(metric, context, { get, update: noop, modify: noop }).remove
 
-/** Registers a gauge series read from the caller's own state at export time. */
-export const registerGauge = (
+/** Registers one series named `name`, read through `read`; returns the function removing it. */
+type Register = (
   context: Context.Context<never>,
   name: string,
   description: string,
   attributes: Record<string, string>,
   read: () => number
-): () => void => {
-  const metric = Metric.gauge(name, { description, attributes })
-  const registration = Metric.registerUnsafe(metric, context, {
-    get: () => ({ value: read() }),
-    update: noop,
-    modify: noop
-  })
-  return registration.remove
-}
+) => () => void
+
+/** A counter series read from the caller's own state (see `registerObserved`). */
+export const registerCounter: Register = (context, name, description, attributes, read) =>
+  registerObserved(context, Metric.counter(name, { description, attributes, incremental: true }), () => ({
+    count: read(),
+    incremental: true
+  }))
+
+/** A gauge series read from the caller's own state (see `registerObserved`). */
+export const registerGauge: Register = (context, name, description, attributes, read) =>
+  registerObserved(context, Metric.gauge(name, { description, attributes }), () => ({ value: read() }))
 
 const noop = (): void => {}
