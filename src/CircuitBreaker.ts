@@ -42,7 +42,7 @@
  * @since 0.1.0
  */
 import type { Duration } from "effect"
-import { Clock, Context, Effect, Layer, PubSub, Stream } from "effect"
+import { Context, Effect, Layer, PubSub, Stream } from "effect"
 import { dual } from "effect/Function"
 import type { CircuitBreakerOpen, OperationTimeout, ProtectionNotFound } from "./Errors.js"
 import { InvalidConfig } from "./Errors.js"
@@ -50,9 +50,9 @@ import type { PolicyWithCode } from "./internal/circuitBreaker/options.js"
 import { OptionsSchema as OptionsSchemaStruct, resolve } from "./internal/circuitBreaker/options.js"
 import { PolicySchema as PolicySchemaStruct } from "./internal/circuitBreaker/policy.js"
 import { BreakerGuard, Registry, serviceFrom, type Transition as TransitionEvent } from "./internal/circuitBreaker/registry.js"
-import * as Circuit from "./internal/circuitBreaker/circuit.js"
 import { registerHealth } from "./internal/circuitBreaker/health.js"
-import { statusOf } from "./internal/circuitBreaker/status.js"
+import type * as Circuit from "./internal/circuitBreaker/circuit.js"
+import { makeOperations } from "./internal/circuitBreaker/operations.js"
 import { guarded } from "./internal/runtime/guardedCall.js"
 
 /**
@@ -200,22 +200,25 @@ export interface Options extends Omit<typeof OptionsSchema.Encoded, "defaults" |
  * @since 0.1.0
  * @category services
  */
-export class CircuitBreaker extends Context.Service<CircuitBreaker, {
-  /** protects `self` with the breaker `breaker` (errors as for `protect`) */
-  readonly execute: (breaker: string) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | BreakerError, R>
-  /** fails `ProtectionNotFound` (naming the nearest breaker) when `breaker` has none */
-  readonly status: (breaker: string) => Effect.Effect<BreakerStatus, ProtectionNotFound>
-  /** forces Closed, forgetting counts and backoff; `ProtectionNotFound` as for `status` */
-  readonly reset: (breaker: string) => Effect.Effect<void, ProtectionNotFound>
-  /**
-   * forces Open for one reset timeout, creating the breaker from defaults if needed; fails
-   * `ProtectionNotFound` only with `maxBreakers: 0` and a name not in `breakers`
-   */
-  readonly trip: (breaker: string) => Effect.Effect<void, ProtectionNotFound>
-  readonly names: Effect.Effect<ReadonlyArray<string>>
-  /** every transition of every breaker, from subscription on */
-  readonly transitions: Stream.Stream<Transition>
-}>()("effect-foundation/CircuitBreaker") {}
+export class CircuitBreaker extends Context.Service<
+  CircuitBreaker,
+  {
+    /** protects `self` with the breaker `breaker` (errors as for `protect`) */
+    readonly execute: (breaker: string) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | BreakerError, R>
+    /** fails `ProtectionNotFound` (naming the nearest breaker) when `breaker` has none */
+    readonly status: (breaker: string) => Effect.Effect<BreakerStatus, ProtectionNotFound>
+    /** forces Closed, forgetting counts and backoff; `ProtectionNotFound` as for `status` */
+    readonly reset: (breaker: string) => Effect.Effect<void, ProtectionNotFound>
+    /**
+     * forces Open for one reset timeout, creating the breaker from defaults if needed; fails
+     * `ProtectionNotFound` only with `maxBreakers: 0` and a name not in `breakers`
+     */
+    readonly trip: (breaker: string) => Effect.Effect<void, ProtectionNotFound>
+    readonly names: Effect.Effect<ReadonlyArray<string>>
+    /** every transition of every breaker, from subscription on */
+    readonly transitions: Stream.Stream<Transition>
+  }
+>()("effect-foundation/CircuitBreaker") {}
 
 /**
  * Builds the circuit breakers. The options are decoded through `OptionsSchema` (the code part
@@ -239,8 +242,7 @@ export class CircuitBreaker extends Context.Service<CircuitBreaker, {
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options = {}): Layer.Layer<CircuitBreaker, InvalidConfig> =>
-  Layer.effect(CircuitBreaker, make(options))
+export const layer = (options: Options = {}): Layer.Layer<CircuitBreaker, InvalidConfig> => Layer.effect(CircuitBreaker, make(options))
 
 /**
  * Builds the service in the current scope (what `layer` does); useful inside other layers.
@@ -248,7 +250,7 @@ export const layer = (options: Options = {}): Layer.Layer<CircuitBreaker, Invali
  * @since 0.1.0
  * @category constructors
  */
-export const make = Effect.fnUntraced(function*(options: Options = {}) {
+export const make = Effect.fnUntraced(function* (options: Options = {}) {
   const resolved = resolve(options)
   if (resolved instanceof InvalidConfig) return yield* resolved
   const { defaults, maxBreakers, policies } = resolved
@@ -277,34 +279,18 @@ export const make = Effect.fnUntraced(function*(options: Options = {}) {
   )
   yield* registerHealth(registry)
 
-  const find = (name: string) =>
-    Effect.suspend(() => Effect.fromNullishOr(registry.find(name)).pipe(Effect.mapError(() => registry.notFound(name))))
-  return CircuitBreaker.of(withRegistry(registry, {
-    execute: (breaker: string) => <A, E, R>(self: Effect.Effect<A, E, R>) =>
-      guarded(self, guardFor(registry, breaker, self)) as Effect.Effect<A, E | BreakerError, R>,
-    status: (name: string) =>
-      Effect.flatMap(find(name), (breaker) => Effect.map(Clock.currentTimeMillis, (now) => statusOf(registry, breaker, now))),
-    reset: (name: string) =>
-      Effect.flatMap(find(name), (breaker) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) =>
-          Effect.sync(() => {
-            const from = breaker.circuit.state
-            Circuit.reset(breaker.circuit)
-            registry.transition(breaker, from, Circuit.CLOSED, now)
-          }))),
-    trip: (name: string) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        Effect.suspend(() => {
-          const breaker = registry.resolve(name)
-          if (breaker === undefined) return Effect.fail(registry.notFound(name))
-          const from = breaker.circuit.state
-          Circuit.trip(breaker.circuit, now, breaker.policy.core)
-          registry.transition(breaker, from, Circuit.OPEN, now)
-          return Effect.void
-        })),
-    names: Effect.sync(() => registry.all().map((b) => b.name)),
-    transitions: Stream.fromPubSub(pubsub)
-  }))
+  const operations = makeOperations(registry)
+  return CircuitBreaker.of(
+    withRegistry(registry, {
+      execute:
+        (breaker: string) =>
+        <A, E, R>(self: Effect.Effect<A, E, R>) =>
+          guarded(self, guardFor(registry, breaker, self)) as Effect.Effect<A, E | BreakerError, R>,
+      ...operations,
+      names: Effect.sync(() => registry.all().map((b) => b.name)),
+      transitions: Stream.fromPubSub(pubsub)
+    })
+  )
 })
 
 // The service value carries its registry under a private symbol, so `protect` can reach the
@@ -362,8 +348,11 @@ export type BreakerError = CircuitBreakerOpen | OperationTimeout | ProtectionNot
 export const protect: {
   (breaker: string): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | BreakerError, R | CircuitBreaker>
   <A, E, R>(self: Effect.Effect<A, E, R>, breaker: string): Effect.Effect<A, E | BreakerError, R | CircuitBreaker>
-} = dual(2, <A, E, R>(self: Effect.Effect<A, E, R>, breaker: string) =>
-  guarded(self, new ContextGuard(breaker, self)) as Effect.Effect<A, E | BreakerError, R | CircuitBreaker>)
+} = dual(
+  2,
+  <A, E, R>(self: Effect.Effect<A, E, R>, breaker: string) =>
+    guarded(self, new ContextGuard(breaker, self)) as Effect.Effect<A, E | BreakerError, R | CircuitBreaker>
+)
 
 /**
  * A guard that finds the service in the running fiber's context. With our own service it

@@ -46,6 +46,7 @@ import type { Scope } from "effect"
 import { Clock, Context, Effect, Layer, PubSub, Semaphore, Stream } from "effect"
 import { InvalidConfig, type MemoryPressure } from "./Errors.js"
 import { healthOf, rejectionOf } from "./internal/memory/rejection.js"
+import { statusOf } from "./internal/memory/status.js"
 import { metrics } from "./Telemetry.js"
 import { HealthComponents } from "./internal/runtime/healthComponents.js"
 import type { CleanupReport } from "./internal/memory/cleanup.js"
@@ -184,25 +185,28 @@ export interface Stats {
  * @since 0.1.0
  * @category services
  */
-export class MemoryManager extends Context.Service<MemoryManager, {
-  readonly pressure: Effect.Effect<Level>
-  readonly status: Effect.Effect<Stats>
-  /** adds a strategy until the caller's scope closes; lower priority numbers run first */
-  readonly registerCleanup: <E, R>(
-    name: string,
-    strategy: Effect.Effect<unknown, E, R>,
-    priority: number
-  ) => Effect.Effect<void, InvalidConfig, Scope.Scope | R>
-  /** runs strategies until the pressure is below `level` (`critical` and `low`: all of them) */
-  readonly requestCleanup: (level: Level) => Effect.Effect<CleanupReport>
-  readonly changes: Stream.Stream<LevelChange>
-  /** fails with `MemoryPressure` instead of running `self` while shedding */
-  readonly guard: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | MemoryPressure, R>
-  /** succeeds, or fails with `MemoryPressure` while shedding (for composing stages) */
-  readonly check: Effect.Effect<void, MemoryPressure>
-  /** the rejection if shedding now, synchronously (for the facade's hot path) */
-  readonly rejectionUnsafe: () => MemoryPressure | undefined
-}>()("effect-foundation/MemoryManager") {}
+export class MemoryManager extends Context.Service<
+  MemoryManager,
+  {
+    readonly pressure: Effect.Effect<Level>
+    readonly status: Effect.Effect<Stats>
+    /** adds a strategy until the caller's scope closes; lower priority numbers run first */
+    readonly registerCleanup: <E, R>(
+      name: string,
+      strategy: Effect.Effect<unknown, E, R>,
+      priority: number
+    ) => Effect.Effect<void, InvalidConfig, Scope.Scope | R>
+    /** runs strategies until the pressure is below `level` (`critical` and `low`: all of them) */
+    readonly requestCleanup: (level: Level) => Effect.Effect<CleanupReport>
+    readonly changes: Stream.Stream<LevelChange>
+    /** fails with `MemoryPressure` instead of running `self` while shedding */
+    readonly guard: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | MemoryPressure, R>
+    /** succeeds, or fails with `MemoryPressure` while shedding (for composing stages) */
+    readonly check: Effect.Effect<void, MemoryPressure>
+    /** the rejection if shedding now, synchronously (for the facade's hot path) */
+    readonly rejectionUnsafe: () => MemoryPressure | undefined
+  }
+>()("effect-foundation/MemoryManager") {}
 
 /**
  * The manager with the Node source.
@@ -233,133 +237,123 @@ export const layer = (options: Options = {}): Layer.Layer<MemoryManager, Invalid
  * @category layers
  */
 export const layerWithSource = (options: Options = {}): Layer.Layer<MemoryManager, InvalidConfig, MemorySource> =>
-  Layer.effect(MemoryManager, Effect.gen(function*() {
-    const config = parseMemoryOptions(options)
-    if (config instanceof InvalidConfig) return yield* config
-    const source = yield* MemorySource
-    const clock = yield* Clock.Clock
-    const scope = yield* Effect.scope
-    const metricContext = yield* Effect.context<never>()
-    const changes = yield* PubSub.sliding<LevelChange>(256)
-    yield* Effect.addFinalizer(() => PubSub.shutdown(changes))
-    const lock = yield* Semaphore.make(1)
+  Layer.effect(
+    MemoryManager,
+    Effect.gen(function* () {
+      const config = parseMemoryOptions(options)
+      if (config instanceof InvalidConfig) return yield* config
+      const source = yield* MemorySource
+      const clock = yield* Clock.Clock
+      const scope = yield* Effect.scope
+      const metricContext = yield* Effect.context<never>()
+      const changes = yield* PubSub.sliding<LevelChange>(256)
+      yield* Effect.addFinalizer(() => PubSub.shutdown(changes))
+      const lock = yield* Semaphore.make(1)
 
-    // The one state, changed only through `modify`: each decision of the core is one synchronous
-    // step, so fibers never see half of one. The guard, the gauges and the health report read it
-    // synchronously, which a `Ref` would only wrap.
-    let state = Manager.initial
-    // The guard's copy, rebuilt by `applyReading` at each reading (not per call), so rejecting
-    // allocates nothing and the guard reads one field.
-    let rejection: MemoryPressure | undefined
-    const modify = <D>(f: (state: Manager.State) => readonly [D, Manager.State]): D => {
-      const [decision, next] = f(state)
-      state = next
-      return decision
-    }
-    const applyReading = <D>(f: (state: Manager.State) => readonly [D, Manager.State]): D => {
-      const decision = modify(f)
-      rejection = rejectionOf(state, config)
-      return decision
-    }
-    const update = (f: (state: Manager.State) => Manager.State) => Effect.sync(() => modify((s) => [undefined, f(s)]))
-    const publish = (change: LevelChange | undefined) => change === undefined ? Effect.void : PubSub.publish(changes, change)
+      // The one state, changed only through `modify`: each decision of the core is one synchronous
+      // step, so fibers never see half of one. The guard, the gauges and the health report read it
+      // synchronously, which a `Ref` would only wrap.
+      let state = Manager.initial
+      // The guard's copy, rebuilt by `applyReading` at each reading (not per call), so rejecting
+      // allocates nothing and the guard reads one field.
+      let rejection: MemoryPressure | undefined
+      const modify = <D>(f: (state: Manager.State) => readonly [D, Manager.State]): D => {
+        const [decision, next] = f(state)
+        state = next
+        return decision
+      }
+      const applyReading = <D>(f: (state: Manager.State) => readonly [D, Manager.State]): D => {
+        const decision = modify(f)
+        rejection = rejectionOf(state, config)
+        return decision
+      }
+      const update = (f: (state: Manager.State) => Manager.State) => Effect.sync(() => modify((s) => [undefined, f(s)]))
+      const publish = (change: LevelChange | undefined) => (change === undefined ? Effect.void : PubSub.publish(changes, change))
 
-    // read by the runs after each strategy: applies the reading, never starts a run
-    const refresh: Effect.Effect<Level> = Effect.flatMap(source.read, (next) =>
-      Effect.suspend(() => {
-        const change = applyReading((s) => Manager.observe(s, next, clock.currentTimeMillisUnsafe(), config))
-        return Effect.as(publish(change), state.level)
-      }))
-
-    const cleanup = (target: Level, trigger: CleanupReport["trigger"]) =>
-      lock.withPermit(Effect.suspend(() =>
-        runCleanup({ strategies: state.strategies, target, trigger, timeoutMillis: config.cleanupTimeoutMillis, refresh })
-      )).pipe(Effect.tap((report) => update((s) => Manager.reported(s, report))))
-
-    // Automatic runs are forked so a slow strategy does not delay the checks.
-    const automatic = (target: Level): Effect.Effect<void> =>
-      cleanup(target, "automatic").pipe(
-        Effect.ensuring(update(Manager.automaticEnded)),
-        Effect.forkIn(scope),
-        Effect.asVoid
+      // read by the runs after each strategy: applies the reading, never starts a run
+      const refresh: Effect.Effect<Level> = Effect.flatMap(source.read, (next) =>
+        Effect.suspend(() => {
+          const change = applyReading((s) => Manager.observe(s, next, clock.currentTimeMillisUnsafe(), config))
+          return Effect.as(publish(change), state.level)
+        })
       )
 
-    const check = Effect.flatMap(source.read, (next) =>
-      Effect.suspend(() => {
-        const decision = applyReading((s) => Manager.check(s, next, clock.currentTimeMillisUnsafe(), config))
-        const started = decision.cleanup === undefined ? Effect.void : automatic(decision.cleanup)
-        return Effect.andThen(publish(decision.change), started)
-      })).pipe(Effect.catchCause((cause) => Effect.logWarning("memory check failed", cause)))
+      const cleanup = (target: Level, trigger: CleanupReport["trigger"]) =>
+        lock
+          .withPermit(
+            Effect.suspend(() =>
+              runCleanup({ strategies: state.strategies, target, trigger, timeoutMillis: config.cleanupTimeoutMillis, refresh })
+            )
+          )
+          .pipe(Effect.tap((report) => update((s) => Manager.reported(s, report))))
 
-    yield* check // the first reading, so the guard and stats are meaningful from the start
-    // NB: `check.pipe(Effect.delay(d), Effect.repeat(s))` would delay every run twice
-    yield* Effect.sleep(config.checkIntervalMillis).pipe(
-      Effect.andThen(check),
-      Effect.forever,
-      Effect.forkScoped({ startImmediately: true })
-    )
+      // Automatic runs are forked so a slow strategy does not delay the checks.
+      const automatic = (target: Level): Effect.Effect<void> =>
+        cleanup(target, "automatic").pipe(Effect.ensuring(update(Manager.automaticEnded)), Effect.forkIn(scope), Effect.asVoid)
 
-    const removePressure = registerGauge(
-      metricContext,
-      metrics.memoryPressure,
-      "memory pressure level: 0 low, 1 medium, 2 high, 3 critical",
-      {},
-      () => levelIndex(state.level)
-    )
-    yield* Effect.addFinalizer(() => Effect.sync(removePressure))
-    const removeHeap = registerGauge(metricContext, metrics.memoryHeapUsed, "V8 heap used, bytes", {}, () => state.reading?.heapUsed ?? 0)
-    yield* Effect.addFinalizer(() => Effect.sync(removeHeap))
+      const check = Effect.flatMap(source.read, (next) =>
+        Effect.suspend(() => {
+          const decision = applyReading((s) => Manager.check(s, next, clock.currentTimeMillisUnsafe(), config))
+          const started = decision.cleanup === undefined ? Effect.void : automatic(decision.cleanup)
+          return Effect.andThen(publish(decision.change), started)
+        })
+      ).pipe(Effect.catchCause((cause) => Effect.logWarning("memory check failed", cause)))
 
-    const components = yield* Effect.serviceOption(HealthComponents)
-    if (components._tag === "Some") {
-      yield* components.value.register({
-        name: "memory",
-        kind: "memory",
-        critical: true,
-        report: Effect.sync(() => healthOf(state, config))
+      yield* check // the first reading, so the guard and stats are meaningful from the start
+      // NB: `check.pipe(Effect.delay(d), Effect.repeat(s))` would delay every run twice
+      yield* Effect.sleep(config.checkIntervalMillis).pipe(
+        Effect.andThen(check),
+        Effect.forever,
+        Effect.forkScoped({ startImmediately: true })
+      )
+
+      const removePressure = registerGauge(
+        metricContext,
+        metrics.memoryPressure,
+        "memory pressure level: 0 low, 1 medium, 2 high, 3 critical",
+        {},
+        () => levelIndex(state.level)
+      )
+      yield* Effect.addFinalizer(() => Effect.sync(removePressure))
+      const removeHeap = registerGauge(metricContext, metrics.memoryHeapUsed, "V8 heap used, bytes", {}, () => state.reading?.heapUsed ?? 0)
+      yield* Effect.addFinalizer(() => Effect.sync(removeHeap))
+
+      const components = yield* Effect.serviceOption(HealthComponents)
+      if (components._tag === "Some") {
+        yield* components.value.register({
+          name: "memory",
+          kind: "memory",
+          critical: true,
+          report: Effect.sync(() => healthOf(state, config))
+        })
+      }
+
+      const rejectionUnsafe = (): MemoryPressure | undefined => rejection
+      const checkEffect: Effect.Effect<void, MemoryPressure> = Effect.suspend(() =>
+        rejection === undefined ? Effect.void : Effect.fail(rejection)
+      )
+
+      return MemoryManager.of({
+        pressure: Effect.sync(() => state.level),
+        status: Effect.sync(() => statusOf(state)),
+        registerCleanup: <E, R>(name: string, strategy: Effect.Effect<unknown, E, R>, priority: number) =>
+          Effect.gen(function* () {
+            const run = Effect.provideContext(strategy, yield* Effect.context<R>())
+            const registration = modify((s) => Manager.register(s, name, priority, run))
+            if (registration._tag === "Rejected") {
+              return yield* new InvalidConfig({ path: registration.path, message: registration.message })
+            }
+            yield* Effect.addFinalizer(() => update((s) => Manager.unregister(s, registration.order)))
+          }),
+        requestCleanup: (target) => cleanup(target, "requested"),
+        changes: Stream.fromPubSub(changes),
+        guard: <A, E, R>(self: Effect.Effect<A, E, R>) =>
+          Effect.suspend((): Effect.Effect<A, E | MemoryPressure, R> => (rejection === undefined ? self : Effect.fail(rejection))),
+        check: checkEffect,
+        rejectionUnsafe
       })
-    }
-
-    const rejectionUnsafe = (): MemoryPressure | undefined => rejection
-    const checkEffect: Effect.Effect<void, MemoryPressure> = Effect.suspend(() =>
-      rejection === undefined ? Effect.void : Effect.fail(rejection)
-    )
-
-    return MemoryManager.of({
-      pressure: Effect.sync(() => state.level),
-      status: Effect.sync((): Stats => ({
-        level: state.level,
-        ratio: state.ratios.ratio,
-        heapUsedRatio: state.ratios.heapUsedRatio,
-        rssRatio: state.ratios.rssRatio,
-        reading: state.reading!,
-        eventLoop: state.reading?.eventLoop,
-        eventLoopDelay: state.loop.delay,
-        shedding: state.shedding !== undefined,
-        sheddingReason: state.shedding,
-        checkedAt: state.checkedAt,
-        strategies: state.strategies.map(({ name, priority }) => ({ name, priority })),
-        lastCleanup: state.lastCleanup
-      })),
-      registerCleanup: <E, R>(name: string, strategy: Effect.Effect<unknown, E, R>, priority: number) =>
-        Effect.gen(function*() {
-          const run = Effect.provideContext(strategy, yield* Effect.context<R>())
-          const registration = modify((s) => Manager.register(s, name, priority, run))
-          if (registration._tag === "Rejected") {
-            return yield* new InvalidConfig({ path: registration.path, message: registration.message })
-          }
-          yield* Effect.addFinalizer(() => update((s) => Manager.unregister(s, registration.order)))
-        }),
-      requestCleanup: (target) => cleanup(target, "requested"),
-      changes: Stream.fromPubSub(changes),
-      guard: <A, E, R>(self: Effect.Effect<A, E, R>) =>
-        Effect.suspend((): Effect.Effect<A, E | MemoryPressure, R> =>
-          rejection === undefined ? self : Effect.fail(rejection)
-        ),
-      check: checkEffect,
-      rejectionUnsafe
     })
-  }))
+  )
 
 /**
  * Fails with `MemoryPressure` instead of running the effect while the manager sheds load

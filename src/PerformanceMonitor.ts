@@ -174,33 +174,36 @@ export interface MeasureSite {
  * @since 0.1.0
  * @category services
  */
-export class PerformanceMonitor extends Context.Service<PerformanceMonitor, {
-  /** times `self` and records it under (service, operation) */
-  readonly measure: (service: string, operation: string) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
-  /**
-   * the low-level form of `measure` for combinators: `begin()` reads the start time and
-   * returns the function to call with the effect's exit (`Effect.onExitPrimitive`)
-   */
-  readonly site: (service: string, operation: string) => MeasureSite
-  /** records a measurement taken elsewhere (`duration` as a number is milliseconds) */
-  readonly record: (service: string, operation: string, duration: Duration.Input, outcome: Outcome) => Effect.Effect<void>
-  /** the same, synchronous and allocation-free (for callers that already run synchronously) */
-  readonly recordUnsafe: (service: string, operation: string, millis: number, failed: boolean) => void
-  /** the window's statistics of one operation, or of all the service's operations merged */
-  readonly status: (service: string, operation?: string) => Effect.Effect<Snapshot>
-  /**
-   * a fixed threshold, decoded through `AlertThresholdsSchema`: a p99 latency as a
-   * `Duration.Input` (a number is milliseconds), or an error rate in [0, 1]
-   */
-  readonly setAlert: {
-    (service: string, operation: string, metric: "latency_p99", threshold: Duration.Input): Effect.Effect<void, InvalidConfig>
-    (service: string, operation: string, metric: "error_rate", threshold: number): Effect.Effect<void, InvalidConfig>
+export class PerformanceMonitor extends Context.Service<
+  PerformanceMonitor,
+  {
+    /** times `self` and records it under (service, operation) */
+    readonly measure: (service: string, operation: string) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+    /**
+     * the low-level form of `measure` for combinators: `begin()` reads the start time and
+     * returns the function to call with the effect's exit (`Effect.onExitPrimitive`)
+     */
+    readonly site: (service: string, operation: string) => MeasureSite
+    /** records a measurement taken elsewhere (`duration` as a number is milliseconds) */
+    readonly record: (service: string, operation: string, duration: Duration.Input, outcome: Outcome) => Effect.Effect<void>
+    /** the same, synchronous and allocation-free (for callers that already run synchronously) */
+    readonly recordUnsafe: (service: string, operation: string, millis: number, failed: boolean) => void
+    /** the window's statistics of one operation, or of all the service's operations merged */
+    readonly status: (service: string, operation?: string) => Effect.Effect<Snapshot>
+    /**
+     * a fixed threshold, decoded through `AlertThresholdsSchema`: a p99 latency as a
+     * `Duration.Input` (a number is milliseconds), or an error rate in [0, 1]
+     */
+    readonly setAlert: {
+      (service: string, operation: string, metric: "latency_p99", threshold: Duration.Input): Effect.Effect<void, InvalidConfig>
+      (service: string, operation: string, metric: "error_rate", threshold: number): Effect.Effect<void, InvalidConfig>
+    }
+    /** alert events, from the time of subscription */
+    readonly alerts: Stream.Stream<Alert>
+    /** the alerts active now */
+    readonly activeAlerts: Effect.Effect<ReadonlyArray<Alert>>
   }
-  /** alert events, from the time of subscription */
-  readonly alerts: Stream.Stream<Alert>
-  /** the alerts active now */
-  readonly activeAlerts: Effect.Effect<ReadonlyArray<Alert>>
-}>()("effect-foundation/PerformanceMonitor") {}
+>()("effect-foundation/PerformanceMonitor") {}
 
 /**
  * Builds the monitor and its evaluation fiber. The options are decoded through
@@ -219,122 +222,130 @@ export class PerformanceMonitor extends Context.Service<PerformanceMonitor, {
  * @category layers
  */
 export const layer = (options: Options = {}): Layer.Layer<PerformanceMonitor, InvalidConfig> =>
-  Layer.effect(PerformanceMonitor, Effect.gen(function*() {
-    const config = parseMonitorOptions(options)
-    if (config instanceof InvalidConfig) return yield* config
-    const clock = yield* Clock.Clock
-    const table = Table.makeTable(config)
-    const windowConfig = config.window
-    const pubsub = yield* PubSub.sliding<Alert>(1_024)
-    yield* Effect.addFinalizer(() => PubSub.shutdown(pubsub))
-    const active = new Map<string, Alert>()
+  Layer.effect(
+    PerformanceMonitor,
+    Effect.gen(function* () {
+      const config = parseMonitorOptions(options)
+      if (config instanceof InvalidConfig) return yield* config
+      const clock = yield* Clock.Clock
+      const table = Table.makeTable(config)
+      const windowConfig = config.window
+      const pubsub = yield* PubSub.sliding<Alert>(1_024)
+      yield* Effect.addFinalizer(() => PubSub.shutdown(pubsub))
+      const active = new Map<string, Alert>()
 
-    const slotMillis = windowConfig.slotMillis
+      const slotMillis = windowConfig.slotMillis
 
-    // Time for durations and windows as a double in milliseconds (no BigInt per call). With
-    // effect's default Clock this is performance.now(), the same monotonic source as that
-    // Clock's monotonicTimeNanos; any other Clock (TestClock) is read through its interface.
-    const monotonicMillis: () => number = clock.monotonicTimeNanosUnsafe === defaultMonotonic()
-      ? () => performance.now()
-      : () => Number(clock.monotonicTimeNanosUnsafe()) / 1e6
+      // Time for durations and windows as a double in milliseconds (no BigInt per call). With
+      // effect's default Clock this is performance.now(), the same monotonic source as that
+      // Clock's monotonicTimeNanos; any other Clock (TestClock) is read through its interface.
+      const monotonicMillis: () => number =
+        clock.monotonicTimeNanosUnsafe === defaultMonotonic()
+          ? () => performance.now()
+          : () => Number(clock.monotonicTimeNanosUnsafe()) / 1e6
 
-    // The current interval, advanced by the ticking fiber at each interval boundary. Reading
-    // a clock costs a number allocation (a time is not a small integer), so `recordUnsafe`
-    // takes the interval from here and reads no clock at all: it allocates nothing.
-    let currentEpoch = Window.epochOf(windowConfig, clock.currentTimeMillisUnsafe())
+      // The current interval, advanced by the ticking fiber at each interval boundary. Reading
+      // a clock costs a number allocation (a time is not a small integer), so `recordUnsafe`
+      // takes the interval from here and reads no clock at all: it allocates nothing.
+      let currentEpoch = Window.epochOf(windowConfig, clock.currentTimeMillisUnsafe())
 
-    const recordUnsafe = (service: string, operation: string, millis: number, failed: boolean): void => {
-      const epoch = currentEpoch
-      Window.record(Table.entryOf(table, service, operation, epoch).window, windowConfig, epoch, Histogram.toMicros(millis), failed)
-    }
-
-    const site = (service: string, operation: string): MeasureSite => {
-      let cached: Entry | undefined
-      const end = (start: number, exit: Exit.Exit<unknown, unknown>): undefined => {
-        const finished = monotonicMillis()
-        if (exit._tag === "Failure" && !hasFailureOrDefect(exit)) return undefined // interrupted
+      const recordUnsafe = (service: string, operation: string, millis: number, failed: boolean): void => {
         const epoch = currentEpoch
-        if (cached === undefined || cached.evicted) cached = Table.entryOf(table, service, operation, epoch)
-        Window.record(cached.window, windowConfig, epoch, Histogram.toMicros(finished - start), exit._tag === "Failure")
-        return undefined
+        Window.record(Table.entryOf(table, service, operation, epoch).window, windowConfig, epoch, Histogram.toMicros(millis), failed)
       }
-      return {
-        begin: () => {
-          const start = monotonicMillis()
-          return (exit) => end(start, exit)
+
+      const site = (service: string, operation: string): MeasureSite => {
+        let cached: Entry | undefined
+        const end = (start: number, exit: Exit.Exit<unknown, unknown>): undefined => {
+          const finished = monotonicMillis()
+          if (exit._tag === "Failure" && !hasFailureOrDefect(exit)) return undefined // interrupted
+          const epoch = currentEpoch
+          if (cached === undefined || cached.evicted) cached = Table.entryOf(table, service, operation, epoch)
+          Window.record(cached.window, windowConfig, epoch, Histogram.toMicros(finished - start), exit._tag === "Failure")
+          return undefined
+        }
+        return {
+          begin: () => {
+            const start = monotonicMillis()
+            return (exit) => end(start, exit)
+          }
         }
       }
-    }
 
-    // One suspend step and one exit frame (interruptible: recording is synchronous, so the
-    // frame need not mask interruption, which would cost two more steps per call).
-    const measure = (service: string, operation: string) => {
-      const measured = site(service, operation)
-      return <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-        Effect.suspend(() => Effect.onExitPrimitive(self, measured.begin(), true))
-    }
-
-    const evaluate = Effect.sync(() => {
-      const events = Table.evaluate(table, clock.currentTimeMillisUnsafe())
-      for (const event of events) {
-        const key = `${event.service}\u0000${event.operation}\u0000${event.metric}\u0000${event.kind}`
-        if (event._tag === "AlertFired") active.set(key, event)
-        else active.delete(key)
+      // One suspend step and one exit frame (interruptible: recording is synchronous, so the
+      // frame need not mask interruption, which would cost two more steps per call).
+      const measure = (service: string, operation: string) => {
+        const measured = site(service, operation)
+        return <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+          Effect.suspend(() => Effect.onExitPrimitive(self, measured.begin(), true))
       }
-      return events
-    }).pipe(Effect.flatMap((events) => events.length === 0 ? Effect.void : PubSub.publishAll(pubsub, events)))
 
-    // Wakes at each interval boundary (not every slotMillis after the previous run, which would
-    // drift), advances the current interval, and evaluates once per new interval.
-    const tick = Effect.suspend(() => {
-      const now = clock.currentTimeMillisUnsafe()
-      const epoch = Window.epochOf(windowConfig, now)
-      const advanced = epoch > currentEpoch
-      if (advanced) currentEpoch = epoch
-      return (advanced ? evaluate : Effect.void).pipe(
-        Effect.andThen(Effect.sleep((currentEpoch + 1) * slotMillis - clock.currentTimeMillisUnsafe()))
+      const evaluate = Effect.sync(() => {
+        const events = Table.evaluate(table, clock.currentTimeMillisUnsafe())
+        for (const event of events) {
+          const key = `${event.service}\u0000${event.operation}\u0000${event.metric}\u0000${event.kind}`
+          if (event._tag === "AlertFired") active.set(key, event)
+          else active.delete(key)
+        }
+        return events
+      }).pipe(Effect.flatMap((events) => (events.length === 0 ? Effect.void : PubSub.publishAll(pubsub, events))))
+
+      // Wakes at each interval boundary (not every slotMillis after the previous run, which would
+      // drift), advances the current interval, and evaluates once per new interval.
+      const tick = Effect.suspend(() => {
+        const now = clock.currentTimeMillisUnsafe()
+        const epoch = Window.epochOf(windowConfig, now)
+        const advanced = epoch > currentEpoch
+        if (advanced) currentEpoch = epoch
+        return (advanced ? evaluate : Effect.void).pipe(
+          Effect.andThen(Effect.sleep((currentEpoch + 1) * slotMillis - clock.currentTimeMillisUnsafe()))
+        )
+      })
+      yield* Effect.sleep((currentEpoch + 1) * slotMillis - clock.currentTimeMillisUnsafe()).pipe(
+        Effect.andThen(Effect.forever(tick)),
+        Effect.forkScoped({ startImmediately: true })
       )
-    })
-    yield* Effect.sleep((currentEpoch + 1) * slotMillis - clock.currentTimeMillisUnsafe()).pipe(
-      Effect.andThen(Effect.forever(tick)),
-      Effect.forkScoped({ startImmediately: true })
-    )
 
-    return PerformanceMonitor.of({
-      measure,
-      site,
-      record: (service, operation, duration, outcome) =>
-        Effect.sync(() =>
-          recordUnsafe(service, operation, typeof duration === "number" ? duration : millisOf(duration), outcome === "failure")
-        ),
-      recordUnsafe,
-      status: (service, operation) =>
-        Effect.sync(() => {
-          const now = clock.currentTimeMillisUnsafe()
-          const entries = Table.entriesOf(table, service, operation)
-          const summary = Window.summarize(entries.map((entry) => entry.window), windowConfig, now)
-          const only = operation === undefined ? undefined : entries[0]
-          if (only === undefined || only.baselines.latency_p99.samples === 0) return summary
-          const figure = (metric: MetricName): BaselineFigure => ({
-            mean: only.baselines[metric].mean,
-            deviation: Baselines.deviation(only.baselines[metric], metric, config.baseline),
-            samples: only.baselines[metric].samples
-          })
-          return { ...summary, baseline: { latencyP99: figure("latency_p99"), errorRate: figure("error_rate") } }
-        }),
-      setAlert: (service: string, operation: string, metric: MetricName, threshold: Duration.Input) =>
-        Effect.suspend(() => {
-          const decoded = parseAlertThreshold(service, operation, metric, threshold)
-          if (decoded instanceof InvalidConfig) return Effect.fail(decoded)
-          let operations = table.thresholds.get(service)
-          if (operations === undefined) table.thresholds.set(service, operations = new Map())
-          operations.set(operation, { ...operations.get(operation), [metric]: decoded })
-          return Effect.void
-        }),
-      alerts: Stream.fromPubSub(pubsub),
-      activeAlerts: Effect.sync(() => [...active.values()])
+      return PerformanceMonitor.of({
+        measure,
+        site,
+        record: (service, operation, duration, outcome) =>
+          Effect.sync(() =>
+            recordUnsafe(service, operation, typeof duration === "number" ? duration : millisOf(duration), outcome === "failure")
+          ),
+        recordUnsafe,
+        status: (service, operation) =>
+          Effect.sync(() => {
+            const now = clock.currentTimeMillisUnsafe()
+            const entries = Table.entriesOf(table, service, operation)
+            const summary = Window.summarize(
+              entries.map((entry) => entry.window),
+              windowConfig,
+              now
+            )
+            const only = operation === undefined ? undefined : entries[0]
+            if (only === undefined || only.baselines.latency_p99.samples === 0) return summary
+            const figure = (metric: MetricName): BaselineFigure => ({
+              mean: only.baselines[metric].mean,
+              deviation: Baselines.deviation(only.baselines[metric], metric, config.baseline),
+              samples: only.baselines[metric].samples
+            })
+            return { ...summary, baseline: { latencyP99: figure("latency_p99"), errorRate: figure("error_rate") } }
+          }),
+        setAlert: (service: string, operation: string, metric: MetricName, threshold: Duration.Input) =>
+          Effect.suspend(() => {
+            const decoded = parseAlertThreshold(service, operation, metric, threshold)
+            if (decoded instanceof InvalidConfig) return Effect.fail(decoded)
+            const operations = table.thresholds.get(service) ?? new Map()
+            table.thresholds.set(service, operations)
+            operations.set(operation, { ...operations.get(operation), [metric]: decoded })
+            return Effect.void
+          }),
+        alerts: Stream.fromPubSub(pubsub),
+        activeAlerts: Effect.sync(() => [...active.values()])
+      })
     })
-  }))
+  )
 
 const measureWithService = (service: string, operation: string) => {
   // The fiber's context is usually the same object from one run to the next: remember the
@@ -371,10 +382,7 @@ const measureWithService = (service: string, operation: string) => {
 export const measure: {
   (service: string, operation: string): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R | PerformanceMonitor>
   <A, E, R>(self: Effect.Effect<A, E, R>, service: string, operation: string): Effect.Effect<A, E, R | PerformanceMonitor>
-} = dual(
-  3,
-  <A, E, R>(self: Effect.Effect<A, E, R>, service: string, operation: string) => measureWithService(service, operation)(self)
-)
+} = dual(3, <A, E, R>(self: Effect.Effect<A, E, R>, service: string, operation: string) => measureWithService(service, operation)(self))
 
 /**
  * Records a measurement taken elsewhere.
@@ -389,6 +397,3 @@ export const record = (
   outcome: Outcome
 ): Effect.Effect<void, never, PerformanceMonitor> =>
   PerformanceMonitor.use((monitor) => monitor.record(service, operation, duration, outcome))
-
-/** @internal the histogram's guaranteed relative error, for docs and tests */
-export const relativeError = Histogram.RELATIVE_ERROR

@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, Layer, Schema, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import * as Config from "../src/Config.js"
+import * as Histogram from "../src/internal/performance/histogram.js"
 import * as PerformanceMonitor from "../src/PerformanceMonitor.js"
 
 const Monitor = PerformanceMonitor.PerformanceMonitor
@@ -10,13 +11,13 @@ const withMonitor = <A, E>(
   options: PerformanceMonitor.Options,
   body: (monitor: PerformanceMonitor.PerformanceMonitor["Service"]) => Effect.Effect<A, E, PerformanceMonitor.PerformanceMonitor>
 ) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     return yield* body(yield* Monitor)
   }).pipe(Effect.provide(PerformanceMonitor.layer(options)))
 
 /** within the histogram's stated error */
 const close = (actual: number, expected: number) =>
-  expect(Math.abs(actual - expected)).toBeLessThanOrEqual(expected * PerformanceMonitor.relativeError + 0.0005)
+  expect(Math.abs(actual - expected)).toBeLessThanOrEqual(expected * Histogram.RELATIVE_ERROR + 0.0005)
 
 /** `n` calls of `millis` each, `failures` of them failed */
 const burst = (monitor: PerformanceMonitor.PerformanceMonitor["Service"], operation: string, n: number, millis: number, failures = 0) =>
@@ -27,7 +28,7 @@ const burst = (monitor: PerformanceMonitor.PerformanceMonitor["Service"], operat
 describe("PerformanceMonitor", () => {
   it.effect("measure times the effect with the Clock and records success and failure", () =>
     withMonitor({}, (monitor) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const slow = Effect.sleep("120 millis").pipe(PerformanceMonitor.measure("db", "query"))
         const fiber = yield* Effect.forkChild(slow, { startImmediately: true })
         yield* TestClock.adjust("120 millis")
@@ -40,32 +41,38 @@ describe("PerformanceMonitor", () => {
         close(snapshot.latency.p99, 120)
         expect(snapshot.latency.mean).toBe(60)
         expect(snapshot.baseline).toBeUndefined()
-      })))
+      })
+    )
+  )
 
   it.effect("an interrupted effect is not recorded; a defect counts as an error", () =>
     withMonitor({}, (monitor) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const fiber = yield* Effect.forkChild(Effect.never.pipe(PerformanceMonitor.measure("db", "query")), { startImmediately: true })
         yield* TestClock.adjust("1 second")
         yield* Fiber.interrupt(fiber)
         yield* Effect.exit(Effect.die("bug").pipe(PerformanceMonitor.measure("db", "query")))
         expect(yield* monitor.status("db", "query")).toMatchObject({ count: 1, errors: 1 })
-      })))
+      })
+    )
+  )
 
   it.effect("record takes Duration inputs or milliseconds; throughput is per second of the covered window", () =>
     withMonitor({}, (monitor) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         yield* monitor.record("api", "get", "2 seconds", "success")
         yield* PerformanceMonitor.record("api", "get", 10, "failure")
         yield* TestClock.adjust("4 seconds")
         const snapshot = yield* monitor.status("api", "get")
         expect(snapshot).toMatchObject({ count: 2, errors: 1, errorRate: 0.5, throughput: 0.5 })
         expect(snapshot.latency.max).toBe(2_000)
-      })))
+      })
+    )
+  )
 
   it.effect("an unknown pair is empty, not an error", () =>
     withMonitor({}, (monitor) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         expect(yield* monitor.status("nope")).toEqual({
           count: 0,
           errors: 0,
@@ -73,11 +80,13 @@ describe("PerformanceMonitor", () => {
           throughput: 0,
           latency: { p50: 0, p95: 0, p99: 0, max: 0, mean: 0 }
         })
-      })))
+      })
+    )
+  )
 
   it.effect("the window slides: calls older than the window leave it, slot by slot", () =>
     withMonitor({ window: "60 seconds", slots: 6 }, (monitor) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         yield* burst(monitor, "get", 10, 500)
         yield* TestClock.adjust("30 seconds")
         yield* burst(monitor, "get", 5, 5)
@@ -91,22 +100,26 @@ describe("PerformanceMonitor", () => {
         expect((yield* monitor.status("api", "get")).count).toBe(0)
         // a slot is reused for a new interval, cleared first
         yield* burst(monitor, "get", 1, 7)
-        expect((yield* monitor.status("api", "get"))).toMatchObject({ count: 1, latency: { max: 7 } })
-      })))
+        expect(yield* monitor.status("api", "get")).toMatchObject({ count: 1, latency: { max: 7 } })
+      })
+    )
+  )
 
   it.effect("snapshot(service) merges all the service's operations", () =>
     withMonitor({}, (monitor) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         yield* burst(monitor, "get", 3, 10)
         yield* burst(monitor, "put", 1, 40, 1)
         const all = yield* monitor.status("api")
         expect(all).toMatchObject({ count: 4, errors: 1, latency: { max: 40, mean: 17.5 } })
         expect(all.baseline).toBeUndefined()
-      })))
+      })
+    )
+  )
 
   it.effect("learns a baseline, alerts on a departure with how far and since when, and clears when it returns", () =>
     withMonitor({ window: "60 seconds", slots: 6, baseline: { warmup: 5 } }, (monitor) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const events = yield* monitor.alerts.pipe(Stream.take(2), Stream.runCollect, Effect.forkChild({ startImmediately: true }))
         for (let i = 0; i < 10; i++) {
           yield* burst(monitor, "get", 50, 10 + (i % 2)) // p99 alternates 10 / 11 ms
@@ -144,11 +157,13 @@ describe("PerformanceMonitor", () => {
         expect(cleared).toMatchObject({ _tag: "AlertCleared", metric: "latency_p99", kind: "baseline", since: 110_000 })
         expect(cleared!.at).toBe(160_000)
         expect(yield* monitor.activeAlerts).toEqual([])
-      })))
+      })
+    )
+  )
 
   it.effect("no baseline alert during warm-up, nor from windows with fewer than minSamples calls", () =>
     withMonitor({ baseline: { warmup: 5 }, minSamples: 20 }, (monitor) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         for (let i = 0; i < 4; i++) {
           yield* burst(monitor, "get", 50, i === 3 ? 1_000 : 10)
           yield* TestClock.adjust("10 seconds")
@@ -158,11 +173,13 @@ describe("PerformanceMonitor", () => {
         yield* burst(monitor, "get", 5, 5_000) // too few calls to judge
         yield* TestClock.adjust("10 seconds")
         expect(yield* monitor.activeAlerts).toEqual([])
-      })))
+      })
+    )
+  )
 
   it.effect("fixed thresholds fire and clear, independent of the baseline", () =>
     withMonitor({}, (monitor) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         yield* monitor.setAlert("api", "get", "error_rate", 0.1)
         yield* monitor.setAlert("api", "get", "latency_p99", 50)
         yield* burst(monitor, "get", 10, 80, 2)
@@ -172,22 +189,26 @@ describe("PerformanceMonitor", () => {
         expect(active.find((a) => a.metric === "error_rate")).toMatchObject({ value: 0.2, expected: 0.1, since: 10_000 })
         yield* TestClock.adjust("60 seconds") // the window empties: no metric, the alerts clear
         expect(yield* monitor.activeAlerts).toEqual([])
-      })))
+      })
+    )
+  )
 
   it.effect("setAlert rejects a threshold that cannot be met", () =>
     withMonitor({}, (monitor) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const bad = yield* Effect.flip(monitor.setAlert("api", "get", "error_rate", 1.5))
         expect(bad.path).toBe("performance.alerts.api.get.error_rate")
         expect((yield* Effect.flip(monitor.setAlert("api", "get", "latency_p99", Number.NaN)))._tag).toBe("InvalidConfig")
         expect((yield* Effect.flip(monitor.setAlert("api", "get", "latency_p99", -1)))._tag).toBe("InvalidConfig")
         const unparsable = yield* Effect.flip(monitor.setAlert("api", "get", "latency_p99", "soon" as Duration.Input))
         expect(unparsable.path).toBe("performance.alerts.api.get.latency_p99")
-      })))
+      })
+    )
+  )
 
   it.effect("setAlert takes a latency threshold as a Duration.Input: a Duration, a string or millis", () =>
     withMonitor({}, (monitor) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         yield* monitor.setAlert("api", "a", "latency_p99", Duration.millis(50))
         yield* monitor.setAlert("api", "b", "latency_p99", "50 millis")
         yield* monitor.setAlert("api", "c", "latency_p99", 50)
@@ -199,19 +220,23 @@ describe("PerformanceMonitor", () => {
           "b:latency_p99:50",
           "c:latency_p99:50"
         ])
-      })))
+      })
+    )
+  )
 
   it.effect("setAlert rejects an unknown metric with a suggestion", () =>
     withMonitor({}, (monitor) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const error = yield* Effect.flip(monitor.setAlert("api", "get", "latency_p95" as "latency_p99", 10))
         expect(error.path).toBe("performance.alerts.api.get.latency_p95")
         expect(error.message).toContain('did you mean "latency_p99"?')
-      })))
+      })
+    )
+  )
 
   it.effect("caps pairs: a new pair at a full table evicts idle ones, else goes to the overflow pair", () =>
     withMonitor({ maxOperations: 2 }, (monitor) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         yield* burst(monitor, "a", 1, 1)
         yield* burst(monitor, "b", 1, 1)
         yield* burst(monitor, "c", 3, 1) // both active: overflow
@@ -223,10 +248,12 @@ describe("PerformanceMonitor", () => {
         // a flood of new names while the table is full costs no scan and grows nothing
         for (let i = 0; i < 1_000; i++) monitor.recordUnsafe("api", `id-${i}`, 1, false)
         expect((yield* monitor.status("api")).count).toBe(3) // c plus the one pair admitted next to it
-      })))
+      })
+    )
+  )
 
   it.effect("invalid options fail the layer with InvalidConfig", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const build = (options: PerformanceMonitor.Options) => Effect.flip(Layer.build(PerformanceMonitor.layer(options)))
       expect((yield* build({ window: 0 })).path).toBe("performance.window")
       expect((yield* build({ slots: 0 })).path).toBe("performance.slots")
@@ -234,22 +261,23 @@ describe("PerformanceMonitor", () => {
       expect((yield* build({ baseline: { alpha: 0 } })).path).toBe("performance.baseline.alpha")
       expect((yield* build({ window: "10 millis", slots: 100 })).path).toBe("performance.slots")
       expect((yield* build({ window: "10 millis", slots: 100 })).message).toContain("shorter than 1 ms")
-    }))
+    })
+  )
 
   it.effect("an unknown option, at the top or in baseline, fails with its path and the nearest option", () =>
-    Effect.gen(function*() {
-      const build = (options: unknown) =>
-        Effect.flip(Layer.build(PerformanceMonitor.layer(options as PerformanceMonitor.Options)))
+    Effect.gen(function* () {
+      const build = (options: unknown) => Effect.flip(Layer.build(PerformanceMonitor.layer(options as PerformanceMonitor.Options)))
       const top = yield* build({ windw: "1 minute" })
       expect(top).toMatchObject({ _tag: "InvalidConfig", path: "performance.windw" })
       expect(top.message).toContain('performance.windw: unknown option "windw"; did you mean "window"?')
       const nested = yield* build({ baseline: { sensitivty: 2 } })
       expect(nested).toMatchObject({ _tag: "InvalidConfig", path: "performance.baseline.sensitivty" })
       expect(nested.message).toContain('did you mean "sensitivity"?')
-    }))
+    })
+  )
 
   it.effect("lists every violation, and reads the same through the layer and the configuration file", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const input = { window: 0, slots: 1.5, maxOperations: 0, baseline: { alpha: 2, warmupp: 3 } }
       const fromLayer = yield* Effect.flip(Layer.build(PerformanceMonitor.layer(input as PerformanceMonitor.Options)))
       const fromConfig = yield* Effect.flip(Config.decode({ performance: input }))
@@ -257,7 +285,8 @@ describe("PerformanceMonitor", () => {
       for (const path of ["window", "slots", "maxOperations", "baseline.alpha", "baseline.warmupp"]) {
         expect(fromLayer.message).toContain(`performance.${path}: `)
       }
-    }))
+    })
+  )
 
   it("OptionsSchema states the defaults", () => {
     const decoded = Schema.decodeUnknownSync(PerformanceMonitor.OptionsSchema)({})
