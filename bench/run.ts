@@ -85,9 +85,8 @@ const runSuite = async (file: string): Promise<SuiteResult> => {
       const values = perRound.map((r) => r[scenario.name]![caseId(c)]!)
       const base = c.baseline ? undefined : baselineOf(c.style)
       // overhead per round (case - its baseline in the same process), then the median of those
-      const overheads = base === undefined ? undefined : perRound.map((r) =>
-        r[scenario.name]![caseId(c)]! - r[scenario.name]![caseId(base)]!
-      )
+      const overheads =
+        base === undefined ? undefined : perRound.map((r) => r[scenario.name]![caseId(c)]! - r[scenario.name]![caseId(base)]!)
       if (overheads) overheadsOf.set(`${scenario.name}/${c.library}`, overheads)
       return {
         case: caseId(c),
@@ -128,16 +127,15 @@ const runSuite = async (file: string): Promise<SuiteResult> => {
 }
 
 const suitesDir = join(here, "suites")
-const files = readdirSync(suitesDir).filter((f) => f.endsWith(".ts"))
+const files = readdirSync(suitesDir)
+  .filter((f) => f.endsWith(".ts"))
   .filter((f) => only.length === 0 || only.some((o) => f.startsWith(o)))
   .map((f) => join(suitesDir, f))
 
 const resultsDir = join(here, "results")
 mkdirSync(resultsDir, { recursive: true })
 const jsonPath = join(resultsDir, "latest.json")
-const previous: { suites?: Record<string, SuiteResult> } = existsSync(jsonPath)
-  ? JSON.parse(readFileSync(jsonPath, "utf8"))
-  : {}
+const previous: { suites?: Record<string, SuiteResult> } = existsSync(jsonPath) ? JSON.parse(readFileSync(jsonPath, "utf8")) : {}
 const results: Record<string, SuiteResult> = { ...(previous.suites ?? {}) }
 for (const file of files) {
   console.log(`suite ${file.split("/").pop()}`)
@@ -174,7 +172,9 @@ for (const r of Object.values(results)) {
   if (r.targets.length > 0) {
     lines.push("### Targets", "", "| target | figure | ratio | bound | met |", "|---|---:|---:|---|---|")
     for (const t of r.targets) {
-      lines.push(`| ${t.description} | ${fmt(t.figure)} | ${t.ratio === undefined ? "" : fmt(t.ratio) + "x"} | ${t.bound} | ${t.met ? "yes" : "**no**"} |`)
+      lines.push(
+        `| ${t.description} | ${fmt(t.figure)} | ${t.ratio === undefined ? "" : fmt(t.ratio) + "x"} | ${t.bound} | ${t.met ? "yes" : "**no**"} |`
+      )
     }
     lines.push("")
   }
@@ -182,6 +182,8 @@ for (const r of Object.values(results)) {
 writeFileSync(join(resultsDir, "latest.md"), lines.join("\n"))
 for (const r of Object.values(results)) {
   for (const t of r.targets) {
-    console.log(`${t.met ? "MET " : "MISS"} ${r.suite}: ${t.description}: ${t.ratio === undefined ? fmt(t.figure) : fmt(t.ratio) + "x"} (${t.bound})`)
+    console.log(
+      `${t.met ? "MET " : "MISS"} ${r.suite}: ${t.description}: ${t.ratio === undefined ? fmt(t.figure) : fmt(t.ratio) + "x"} (${t.bound})`
+    )
   }
 }

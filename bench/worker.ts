@@ -10,7 +10,7 @@ const suite: Suite = (await import(suiteFile!)).default
 const out: Record<string, Record<string, number>> = {}
 for (const scenario of suite.scenarios) {
   const figures: Record<string, number> = {}
-  const n = quick ? scenario.operations?.quick ?? 20_000 : scenario.operations?.full ?? 200_000
+  const n = quick ? (scenario.operations?.quick ?? 20_000) : (scenario.operations?.full ?? 200_000)
   // odd rounds run the cases in reverse order, so no case always pays for running first
   const cases = Number(round) % 2 === 1 ? [...scenario.cases].reverse() : scenario.cases
   for (const c of cases) {

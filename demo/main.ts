@@ -43,9 +43,7 @@ const defaultConfig = {
   memory: { checkInterval: "500 millis", eventLoop: { maxDelay: "200 millis" } },
   health: { cacheTtl: "250 millis" }
 }
-const config: unknown = process.env.DEMO_CONFIG === undefined
-  ? defaultConfig
-  : JSON.parse(readFileSync(process.env.DEMO_CONFIG, "utf8"))
+const config: unknown = process.env.DEMO_CONFIG === undefined ? defaultConfig : JSON.parse(readFileSync(process.env.DEMO_CONFIG, "utf8"))
 
 const policy = (client: string) =>
   ({
@@ -68,10 +66,17 @@ interface Counters {
   shed: number
 }
 const zero = (): Counters => ({
-  requests: 0, succeeded: 0, failed: 0, rateLimited: 0, breakerRejected: 0, poolTimeouts: 0, timeouts: 0, shed: 0
+  requests: 0,
+  succeeded: 0,
+  failed: 0,
+  rateLimited: 0,
+  breakerRejected: 0,
+  poolTimeouts: 0,
+  timeouts: 0,
+  shed: 0
 })
 
-const main = Effect.gen(function*() {
+const main = Effect.gen(function* () {
   const perClient = new Map(clients.map((c) => [c.name, zero()]))
   let second = zero()
   const total = zero()
@@ -110,18 +115,17 @@ const main = Effect.gen(function*() {
   const health = yield* HealthHttp.url
   console.log(color.bold(`effect-foundation demo: ${seconds}s, ${clients.length} clients (one abusive), a flaky pooled dependency`))
   console.log(`health endpoint: ${color.cyan(health)} (also /health/live and /health/ready)`)
-  console.log(redisUrl === undefined
-    ? "state: in memory (REDIS_URL=redis://... npm start shares limits and breakers through Redis)"
-    : `state: rate limits and breakers shared through Redis at ${redisUrl}`)
+  console.log(
+    redisUrl === undefined
+      ? "state: in memory (REDIS_URL=redis://... npm start shares limits and breakers through Redis)"
+      : `state: rate limits and breakers shared through Redis at ${redisUrl}`
+  )
   console.log(`the dependency goes down from ${(0.3 * seconds).toFixed(0)}s to ${(0.6 * seconds).toFixed(0)}s\n`)
   console.log(header())
 
   const load = yield* Effect.forEach(clients, (client) =>
-    request(client.name).pipe(
-      Effect.forkChild,
-      Effect.repeat(Schedule.spaced(Duration.millis(1000 / client.rate))),
-      Effect.forkChild
-    ))
+    request(client.name).pipe(Effect.forkChild, Effect.repeat(Schedule.spaced(Duration.millis(1000 / client.rate))), Effect.forkChild)
+  )
 
   const breakers = yield* CircuitBreaker.CircuitBreaker
   const pool = yield* Inventory
@@ -189,40 +193,47 @@ const main = Effect.gen(function*() {
   console.log(`  health             ${(yield* HealthAggregator.systemHealth).status} at ${health}`)
 })
 
-const pct = (part: number, whole: number) => whole === 0 ? "0%" : `${((part / whole) * 100).toFixed(0)}%`
+const pct = (part: number, whole: number) => (whole === 0 ? "0%" : `${((part / whole) * 100).toFixed(0)}%`)
 
 // one simulated dependency for the whole run; its outage is timed from now
 const dependency = new Dependency(Date.now(), runMillis)
-const InventoryPool = Layer.unwrap(Effect.sync(() =>
-  Pool.layer(Inventory, { ...Foundation.poolOptions(config, "inventory"), acquire: dependency.connect })
-))
+const InventoryPool = Layer.unwrap(
+  Effect.sync(() => Pool.layer(Inventory, { ...Foundation.poolOptions(config, "inventory"), acquire: dependency.connect }))
+)
 // in memory by default; with REDIS_URL the limits and breaker state are shared through Redis
 const redisUrl = process.env.REDIS_URL
-const Redis = redisUrl === undefined
-  ? undefined
-  : RateLimiterRedis.layerClient({ url: redisUrl }).pipe(Layer.orDie)
+const Redis = redisUrl === undefined ? undefined : RateLimiterRedis.layerClient({ url: redisUrl }).pipe(Layer.orDie)
 // DEMO_CONFIG comes from outside the program: decoded (strictly) before anything is built
-const foundation = Layer.unwrap(Effect.map(Config.decode(config), (decoded) =>
-  Redis === undefined ? Foundation.layerDecoded(decoded) : Foundation.layerDecoded(decoded, {
-    rateLimiter: (rules) => RateLimiterRedis.layer({ rules, prefix: "demo:rl" }).pipe(Layer.provide(Redis)),
-    circuitBreaker: (options) => CircuitBreakerRedis.layer({ ...options, prefix: "demo:cb" }).pipe(Layer.provide(Redis))
-  })))
-const Live = Layer.mergeAll(
-  InventoryPool,
-  HealthHttp.layer({ port: Number(process.env.DEMO_HEALTH_PORT ?? 0), host: "127.0.0.1" })
-).pipe(Layer.provideMerge(foundation))
+const foundation = Layer.unwrap(
+  Effect.map(Config.decode(config), (decoded) =>
+    Redis === undefined
+      ? Foundation.layerDecoded(decoded)
+      : Foundation.layerDecoded(decoded, {
+          rateLimiter: (rules) => RateLimiterRedis.layer({ rules, prefix: "demo:rl" }).pipe(Layer.provide(Redis)),
+          circuitBreaker: (options) => CircuitBreakerRedis.layer({ ...options, prefix: "demo:cb" }).pipe(Layer.provide(Redis))
+        })
+  )
+)
+const Live = Layer.mergeAll(InventoryPool, HealthHttp.layer({ port: Number(process.env.DEMO_HEALTH_PORT ?? 0), host: "127.0.0.1" })).pipe(
+  Layer.provideMerge(foundation)
+)
 
 const program = main.pipe(
   Effect.provide(Live),
   // breaker transitions show in the state column; keep the table free of log lines
   Effect.provideService(References.MinimumLogLevel, "Warn"),
-  Effect.catchTag("InvalidConfig", (error) => Effect.sync(() => {
-    console.error(`invalid configuration at ${error.path}: ${error.message}`)
-    process.exitCode = 1
-  }))
+  Effect.catchTag("InvalidConfig", (error) =>
+    Effect.sync(() => {
+      console.error(`invalid configuration at ${error.path}: ${error.message}`)
+      process.exitCode = 1
+    })
+  )
 )
 
-Effect.runPromise(program).then(() => process.exit(process.exitCode ?? 0), (error) => {
-  console.error(error)
-  process.exit(1)
-})
+Effect.runPromise(program).then(
+  () => process.exit(process.exitCode ?? 0),
+  (error) => {
+    console.error(error)
+    process.exit(1)
+  }
+)

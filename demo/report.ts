@@ -1,7 +1,7 @@
 /** Formatting of the demo's per-second lines and summary: color and a table on a terminal, plain lines when piped. */
 export const tty = process.stdout.isTTY === true && process.env.NO_COLOR === undefined
 
-const paint = (code: number) => (text: string) => tty ? `\x1b[${code}m${text}\x1b[0m` : text
+const paint = (code: number) => (text: string) => (tty ? `\x1b[${code}m${text}\x1b[0m` : text)
 export const color = {
   green: paint(32),
   red: paint(31),
@@ -32,8 +32,7 @@ export interface Second {
   readonly health: string
 }
 
-const stateColor = (state: string) =>
-  state === "Closed" ? color.green(state) : state === "Open" ? color.red(state) : color.yellow(state)
+const stateColor = (state: string) => (state === "Closed" ? color.green(state) : state === "Open" ? color.red(state) : color.yellow(state))
 const healthColor = (status: string) =>
   status === "healthy" ? color.green(status) : status === "unhealthy" ? color.red(status) : color.yellow(status)
 
@@ -42,16 +41,18 @@ const pad = (value: string | number, width: number) => String(value).padStart(wi
 export const header = (): string =>
   tty
     ? color.bold(
-      "   t  reqs admit   ok  fail  limited  breaker(state)   pool use/wait/tmo  timeout  shed   p50ms   p99ms  memory  loop  health"
-    )
+        "   t  reqs admit   ok  fail  limited  breaker(state)   pool use/wait/tmo  timeout  shed   p50ms   p99ms  memory  loop  health"
+      )
     : "per-second lines: t, requests, admitted (past the limiter and guard), ok, failed, rate-limited, breaker rejected (state), pool in use/waiting/timeouts, timeouts, shed, p50/p99 ms, memory, event-loop delay, health"
 
 export const line = (s: Second): string => {
   if (!tty) {
-    return `t=${s.t}s requests=${s.requests} admitted=${s.admitted} ok=${s.succeeded} failed=${s.failed} rate_limited=${s.rateLimited} ` +
+    return (
+      `t=${s.t}s requests=${s.requests} admitted=${s.admitted} ok=${s.succeeded} failed=${s.failed} rate_limited=${s.rateLimited} ` +
       `breaker_rejected=${s.breakerRejected} breaker=${s.breakerState} pool_in_use=${s.poolInUse} ` +
       `pool_waiting=${s.poolWaiting} pool_timeouts=${s.poolTimeouts} timeouts=${s.timeouts} shed=${s.shed} ` +
       `p50=${s.p50.toFixed(1)}ms p99=${s.p99.toFixed(1)}ms memory=${s.memory} event_loop=${s.eventLoopMs.toFixed(1)}ms health=${s.health}`
+    )
   }
   return [
     pad(s.t, 4),

@@ -45,7 +45,7 @@ export class Dependency {
     return Effect.succeed({
       id,
       lookup: (_sku: string) =>
-        Effect.gen({ self: this }, function*() {
+        Effect.gen({ self: this }, function* () {
           this.calls++
           const down = this.isDown(Date.now())
           const latency = down ? this.downLatencyMs : 15 + (yield* Random.nextIntBetween(0, 25))

@@ -10,7 +10,7 @@ import { CircuitBreaker } from "effect-foundation"
 
 let apiDown = false
 const chargeCard = (amount: number) =>
-  Effect.suspend(() => apiDown ? Effect.fail(new Error("503 from payments")) : Effect.succeed(`charged ${amount}`))
+  Effect.suspend(() => (apiDown ? Effect.fail(new Error("503 from payments")) : Effect.succeed(`charged ${amount}`)))
 
 const charge = (amount: number) =>
   chargeCard(amount).pipe(
@@ -20,7 +20,7 @@ const charge = (amount: number) =>
     Effect.catch((error) => Effect.succeed(`failed: ${error.message}`))
   )
 
-const program = Effect.gen(function*() {
+const program = Effect.gen(function* () {
   const breakers = yield* CircuitBreaker.CircuitBreaker
   // the breaker logs each transition itself; here we also collect them from the stream
   const seen: Array<string> = []
@@ -40,9 +40,11 @@ const program = Effect.gen(function*() {
   console.log(`transitions: ${seen.join(", ")}`)
 }).pipe(
   Effect.scoped,
-  Effect.provide(CircuitBreaker.layer({
-    breakers: { payments: { failureThreshold: 3, resetTimeout: "250 millis" } }
-  }))
+  Effect.provide(
+    CircuitBreaker.layer({
+      breakers: { payments: { failureThreshold: 3, resetTimeout: "250 millis" } }
+    })
+  )
 )
 
 Effect.runPromise(program)

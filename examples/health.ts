@@ -19,20 +19,18 @@ const get = (url: string) =>
   Effect.promise(async () => {
     const started = performance.now()
     const response = await fetch(url)
-    const body = await response.json() as { status: string; checks?: Record<string, Array<{ status: string; output?: string }>> }
+    const body = (await response.json()) as { status: string; checks?: Record<string, Array<{ status: string; output?: string }>> }
     return { code: response.status, body, ms: Math.round(performance.now() - started) }
   })
 
-const program = Effect.gen(function*() {
+const program = Effect.gen(function* () {
   const health = yield* HealthAggregator.HealthAggregator
   const http = yield* HealthHttp.HealthHttp
 
   yield* health.register("db", Effect.succeed("healthy"), { critical: true, timeout: "300 millis" })
-  yield* health.register(
-    "cache",
-    Effect.succeed({ status: "degraded", details: { hitRate: 0.41 }, output: "hit rate below 50%" }),
-    { interval: "5 seconds" }
-  )
+  yield* health.register("cache", Effect.succeed({ status: "degraded", details: { hitRate: 0.41 }, output: "hit rate below 50%" }), {
+    interval: "5 seconds"
+  })
   yield* health.register(
     "search",
     Effect.sync((): HealthAggregator.CheckOutcome => {
@@ -63,10 +61,10 @@ const program = Effect.gen(function*() {
 // details: true shows component names and error messages; keep it off on a port the public can reach
 const Operators = HealthHttp.layer({ port: 0, host: "127.0.0.1", details: true })
 // the application's port: its API and the health routes on one HttpRouter
-const Application = HttpRouter.serve(
-  Layer.mergeAll(HttpRouter.add("GET", "/users", HttpServerResponse.text("[]")), HealthHttp.routes()),
-  { disableListenLog: true, disableLogger: true }
-).pipe(Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })))
+const Application = HttpRouter.serve(Layer.mergeAll(HttpRouter.add("GET", "/users", HttpServerResponse.text("[]")), HealthHttp.routes()), {
+  disableListenLog: true,
+  disableLogger: true
+}).pipe(Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })))
 // one aggregator beneath both, so both report the same checks
 const Health = Layer.merge(Operators, Application).pipe(Layer.provideMerge(HealthAggregator.layer()))
 

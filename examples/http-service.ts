@@ -49,7 +49,7 @@ const call = (url: string) =>
     }
   })
 
-const program = Effect.gen(function*() {
+const program = Effect.gen(function* () {
   const base = yield* HttpServer.addressFormattedWith((address) => Effect.succeed(address))
   console.log(`serving on ${base}`)
   // a handler's rejection: 503, Retry-After from the breaker, a body that does not name it

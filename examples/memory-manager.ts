@@ -16,7 +16,7 @@ const percent = (ratio: number) => `${(ratio * 100).toFixed(1)}%`
 const megabytes = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`
 
 // 1. The real process
-const realProcess = Effect.gen(function*() {
+const realProcess = Effect.gen(function* () {
   const memory = yield* MemoryManager.MemoryManager
   yield* Effect.sleep("150 millis") // let a few checks measure the event loop
   const stats = yield* memory.status
@@ -30,19 +30,22 @@ const realProcess = Effect.gen(function*() {
 // 2. A leaking cache: the scripted source says the heap is what the cache holds, 1 MB an entry
 const cache = new Map<number, string>()
 const heapLimit = 100 * 2 ** 20
-const LeakySource = Layer.succeed(MemoryManager.MemorySource, MemoryManager.MemorySource.of({
-  read: Effect.sync(() => ({
-    heapUsed: cache.size * 2 ** 20,
-    heapTotal: heapLimit,
-    heapLimit,
-    rss: cache.size * 2 ** 20,
-    external: 0,
-    cgroupLimit: undefined,
-    eventLoop: undefined
-  }))
-}))
+const LeakySource = Layer.succeed(
+  MemoryManager.MemorySource,
+  MemoryManager.MemorySource.of({
+    read: Effect.sync(() => ({
+      heapUsed: cache.size * 2 ** 20,
+      heapTotal: heapLimit,
+      heapLimit,
+      rss: cache.size * 2 ** 20,
+      external: 0,
+      cgroupLimit: undefined,
+      eventLoop: undefined
+    }))
+  })
+)
 
-const leakyCache = Effect.gen(function*() {
+const leakyCache = Effect.gen(function* () {
   const memory = yield* MemoryManager.MemoryManager
   const changes = yield* memory.changes.pipe(
     Stream.runForEach((change) => Effect.sync(() => console.log(`  pressure ${change.from} -> ${change.to} at ${percent(change.ratio)}`))),
@@ -55,10 +58,21 @@ const leakyCache = Effect.gen(function*() {
       console.log(`  cleanup "${name}" dropped ${drop} entries, ${cache.size} left`)
     })
   // cheapest first: expired entries; then a flush that fails (reported, skipped); then half the cache
-  yield* memory.registerCleanup("expired-entries", evict("expired-entries", () => 4), 1)
+  yield* memory.registerCleanup(
+    "expired-entries",
+    evict("expired-entries", () => 4),
+    1
+  )
   yield* memory.registerCleanup("flush-to-disk", Effect.fail("disk full"), 2)
   // a slow one (a compaction, say): while it runs at critical, the guard sheds new requests
-  yield* memory.registerCleanup("half-the-cache", Effect.andThen(Effect.sleep("40 millis"), evict("half-the-cache", (size) => Math.ceil(size / 2))), 3)
+  yield* memory.registerCleanup(
+    "half-the-cache",
+    Effect.andThen(
+      Effect.sleep("40 millis"),
+      evict("half-the-cache", (size) => Math.ceil(size / 2))
+    ),
+    3
+  )
 
   let served = 0
   let shed = 0
@@ -77,17 +91,16 @@ const leakyCache = Effect.gen(function*() {
     yield* Effect.sleep("10 millis")
   }
   const stats = yield* memory.status
-  console.log(`  served ${served} requests, shed ${shed}; now ${stats.level} at ${percent(stats.ratio)}; last cleanup: ${
-    stats.lastCleanup?.ran.map((r) => `${r.name} ${r.outcome}`).join(", ") ?? "none"
-  }`)
+  console.log(
+    `  served ${served} requests, shed ${shed}; now ${stats.level} at ${percent(stats.ratio)}; last cleanup: ${
+      stats.lastCleanup?.ran.map((r) => `${r.name} ${r.outcome}`).join(", ") ?? "none"
+    }`
+  )
   yield* Fiber.interrupt(changes)
-}).pipe(
-  Effect.scoped,
-  Effect.provide(MemoryManager.layerWithSource({ checkInterval: "20 millis" }).pipe(Layer.provide(LeakySource)))
-)
+}).pipe(Effect.scoped, Effect.provide(MemoryManager.layerWithSource({ checkInterval: "20 millis" }).pipe(Layer.provide(LeakySource))))
 
 // 3. The event-loop stage
-const stall = Effect.gen(function*() {
+const stall = Effect.gen(function* () {
   const memory = yield* MemoryManager.MemoryManager
   yield* Effect.sleep("120 millis")
   const started = Date.now()
@@ -111,7 +124,7 @@ const stall = Effect.gen(function*() {
   console.log(`  once the loop is responsive: ${after._tag === "Success" ? after.success : `shed (${after.failure.message})`}`)
 }).pipe(Effect.provide(MemoryManager.layer({ checkInterval: "50 millis", eventLoop: { maxDelay: "100 millis" } })))
 
-const program = Effect.gen(function*() {
+const program = Effect.gen(function* () {
   console.log("1. this process")
   yield* realProcess
   console.log("2. a leaking cache (scripted readings)")

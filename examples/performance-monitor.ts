@@ -13,7 +13,7 @@ import { PerformanceMonitor } from "effect-foundation"
 
 /** a fake dependency call: `base` ms plus jitter, failing `failureRate` of the time */
 const call = (base: number, failureRate: number) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const jitter = yield* Random.nextBetween(0, base)
     yield* Effect.sleep(base + jitter)
     if ((yield* Random.next) < failureRate) return yield* Effect.fail("upstream error")
@@ -32,27 +32,27 @@ const traffic = (count: number) =>
 
 const line = (name: string, s: PerformanceMonitor.Snapshot) =>
   `  ${name.padEnd(12)} count ${String(s.count).padStart(4)}  errors ${(s.errorRate * 100).toFixed(1).padStart(4)}%  ` +
-  `${s.throughput.toFixed(0).padStart(4)}/s  p50 ${s.latency.p50.toFixed(1).padStart(5)} ms  p99 ${
-    s.latency.p99.toFixed(1).padStart(5)
-  } ms  max ${s.latency.max.toFixed(1).padStart(5)} ms`
+  `${s.throughput.toFixed(0).padStart(4)}/s  p50 ${s.latency.p50.toFixed(1).padStart(5)} ms  p99 ${s.latency.p99
+    .toFixed(1)
+    .padStart(5)} ms  max ${s.latency.max.toFixed(1).padStart(5)} ms`
 
 /** 20 recorded calls of checkout/pay around `p99` ms (a replayed latency trace: deterministic) */
 const replay = (monitor: PerformanceMonitor.PerformanceMonitor["Service"], p99: number) =>
-  Effect.gen(function*() {
-    for (let i = 0; i < 20; i++) monitor.recordUnsafe("checkout", "pay", (p99 * (50 + (i * 37) % 50)) / 100, false)
+  Effect.gen(function* () {
+    for (let i = 0; i < 20; i++) monitor.recordUnsafe("checkout", "pay", (p99 * (50 + ((i * 37) % 50))) / 100, false)
     yield* Effect.sleep("50 millis")
   })
 
-const program = Effect.gen(function*() {
+const program = Effect.gen(function* () {
   const monitor = yield* PerformanceMonitor.PerformanceMonitor
   const alerts = yield* monitor.alerts.pipe(
     Stream.runForEach((alert) =>
       Effect.sync(() =>
         console.log(
           alert._tag === "AlertFired"
-            ? `  ALERT ${alert.service}/${alert.operation} ${alert.metric} (${alert.kind}): ${alert.value?.toFixed(1)} vs ${
-              alert.expected.toFixed(1)
-            } expected, ${alert.deviations?.toFixed(1) ?? "-"} deviations away`
+            ? `  ALERT ${alert.service}/${alert.operation} ${alert.metric} (${alert.kind}): ${alert.value?.toFixed(1)} vs ${alert.expected.toFixed(
+                1
+              )} expected, ${alert.deviations?.toFixed(1) ?? "-"} deviations away`
             : `  cleared ${alert.service}/${alert.operation} ${alert.metric} (${alert.kind}) after ${alert.at - alert.since} ms`
         )
       )
@@ -77,9 +77,7 @@ const program = Effect.gen(function*() {
   for (let round = 0; round < 100 && (yield* active) > 0; round++) yield* replay(monitor, 8)
   console.log(line("checkout/pay", yield* pay))
   yield* Fiber.interrupt(alerts)
-}).pipe(
-  Effect.provide(PerformanceMonitor.layer({ window: "2 seconds", slots: 10, minSamples: 10, baseline: { warmup: 5 } }))
-)
+}).pipe(Effect.provide(PerformanceMonitor.layer({ window: "2 seconds", slots: 10, minSamples: 10, baseline: { warmup: 5 } })))
 
 Effect.runPromise(program).catch((error) => {
   console.error(error)

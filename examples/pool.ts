@@ -47,11 +47,17 @@ const query = (n: number) =>
     Effect.catchTag("PoolCheckoutTimeout", (error: Errors.PoolCheckoutTimeout) => Effect.succeed(`timed out: ${error.message}`))
   )
 
-const program = Effect.gen(function*() {
+const program = Effect.gen(function* () {
   // a burst of 40 queries of 20 ms: 6 run at a time, the others queue first come, first
   // served; those still waiting after 100 ms fail with PoolCheckoutTimeout
-  const results = yield* Effect.forEach(Array.from({ length: 40 }, (_, n) => n), query, { concurrency: "unbounded" })
-  console.log(`burst: ${results.filter((r) => r.startsWith("#")).length} served, ${results.filter((r) => r.startsWith("timed out")).length} timed out`)
+  const results = yield* Effect.forEach(
+    Array.from({ length: 40 }, (_, n) => n),
+    query,
+    { concurrency: "unbounded" }
+  )
+  console.log(
+    `burst: ${results.filter((r) => r.startsWith("#")).length} served, ${results.filter((r) => r.startsWith("timed out")).length} timed out`
+  )
   console.log(`first results: ${results.slice(0, 3).join(" | ")}`)
 
   // the server drops a connection: validation replaces it instead of handing it out
@@ -61,9 +67,9 @@ const program = Effect.gen(function*() {
   const status = yield* Pool.status(Db)
   console.log(
     `status: size ${status.size}+${status.maxOverflow}, idle ${status.idle}, in use ${status.inUse}, ` +
-      `created ${status.created}, destroyed ${status.destroyed}, reuse ${
-        ((status.reused / status.checkouts) * 100).toFixed(0)
-      }%, timeouts ${status.timeouts}`
+      `created ${status.created}, destroyed ${status.destroyed}, reuse ${((status.reused / status.checkouts) * 100).toFixed(
+        0
+      )}%, timeouts ${status.timeouts}`
   )
 }).pipe(Effect.provide(DbLive))
 

@@ -45,7 +45,7 @@ const HttpLive = Pool.layer(Http, {
           if (!response.ok) throw new UpstreamError(`${url} answered ${response.status}`)
           return response.json()
         },
-        catch: (error) => error instanceof UpstreamError ? error : new UpstreamError(String(error))
+        catch: (error) => (error instanceof UpstreamError ? error : new UpstreamError(String(error)))
       })
   })
 })
@@ -63,8 +63,7 @@ const Protections = Layer.mergeAll(
  * stage a policy can name (and require every protection service).
  */
 const hostPolicy = (host: string) =>
-  ({ rateLimit: { rule: "per-host", key: host }, circuitBreaker: `host:${host}`, timeout: "1 second" }) satisfies
-    Protection.Policy
+  ({ rateLimit: { rule: "per-host", key: host }, circuitBreaker: `host:${host}`, timeout: "1 second" }) satisfies Protection.Policy
 
 /** GET through the stack, with the breaker and the limit keyed by the URL's host. */
 const get = (url: string) => {
@@ -79,10 +78,16 @@ const get = (url: string) => {
   )
 }
 
-const program = Effect.gen(function*() {
-  const healthy = yield* Effect.acquireRelease(Effect.promise(() => start(() => 200)), (s) => Effect.sync(() => s.close()))
-  const flaky = yield* Effect.acquireRelease(Effect.promise(() => start(() => flakyDown ? 503 : 200)), (s) => Effect.sync(() => s.close()))
-  const round = Effect.gen(function*() {
+const program = Effect.gen(function* () {
+  const healthy = yield* Effect.acquireRelease(
+    Effect.promise(() => start(() => 200)),
+    (s) => Effect.sync(() => s.close())
+  )
+  const flaky = yield* Effect.acquireRelease(
+    Effect.promise(() => start(() => (flakyDown ? 503 : 200))),
+    (s) => Effect.sync(() => s.close())
+  )
+  const round = Effect.gen(function* () {
     const [a, b] = yield* Effect.all([get(`${urlOf(healthy)}/items`), get(`${urlOf(flaky)}/items`)], { concurrency: 2 })
     return `healthy: ${a.padEnd(18)} flaky: ${b}`
   })

@@ -22,10 +22,11 @@ const handle = (client: string, request: number) =>
   Effect.succeed(`${client} #${request}: 200 OK`).pipe(
     RateLimiter.limit("api", client),
     Effect.catchTag("RateLimited", (error) =>
-      Effect.succeed(`${client} #${request}: 429, retry after ${Duration.format(error.retryAfter)}`))
+      Effect.succeed(`${client} #${request}: 429, retry after ${Duration.format(error.retryAfter)}`)
+    )
   )
 
-const program = Effect.gen(function*() {
+const program = Effect.gen(function* () {
   console.log("-- a burst of 5 requests from alice, then one from bob")
   for (let request = 1; request <= 5; request++) console.log(yield* handle("alice", request))
   console.log(yield* handle("bob", 1))

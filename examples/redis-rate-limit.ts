@@ -28,12 +28,11 @@ const instance = RateLimiterRedis.layer({
 const attempt = (user: string) =>
   Effect.succeed("password checked").pipe(
     RateLimiter.limit("login", user),
-    Effect.catchTag("RateLimited", (error) =>
-      Effect.succeed(`rejected, retry in ${Math.ceil(Duration.toSeconds(error.retryAfter))} s`))
+    Effect.catchTag("RateLimited", (error) => Effect.succeed(`rejected, retry in ${Math.ceil(Duration.toSeconds(error.retryAfter))} s`))
     // while Redis is unreachable, "login" (failClosed) fails with StoreUnavailable instead
   )
 
-const program = Effect.gen(function*() {
+const program = Effect.gen(function* () {
   const first = yield* Layer.build(instance)
   const second = yield* Layer.build(instance)
   for (let i = 1; i <= 7; i++) {

@@ -144,7 +144,7 @@ export const layer = (options: RedisOptions = {}): Layer.Layer<CircuitBreaker, I
  */
 export const layerRedis: (options?: RedisOptions) => Layer.Layer<CircuitBreaker, InvalidConfig, Redis.Redis> = layer
 
-const makeShared = Effect.fnUntraced(function*(options: RedisOptions) {
+const makeShared = Effect.fnUntraced(function* (options: RedisOptions) {
   const violations = new Violations()
   const timeoutMs = violations.timerDuration("commandTimeout", options.commandTimeout) ?? DEFAULT_COMMAND_TIMEOUT_MS
   const prefixed = prefixOption(options.prefix, DEFAULT_PREFIX)
@@ -176,19 +176,18 @@ const makeShared = Effect.fnUntraced(function*(options: RedisOptions) {
   // node-redis's `timeout` drops a command still queued (not yet written) when it fires, so a
   // command issued while disconnected does not run late; a written one waits for its reply
   const clientOptions = { timeout: timeoutMs }
-  const raw: (args: ReadonlyArray<string>) => Effect.Effect<unknown, Redis.RedisError> = client !== undefined
-    ? (args) =>
-      Effect.callback<unknown, Redis.RedisError>((resume) => {
-        client.sendCommand([...args], clientOptions).then(
-          (reply) => resume(Effect.succeed(reply)),
-          (cause) => resume(Effect.fail(new Redis.RedisError({ cause })))
-        )
-      })
-    : (args) => redis.send(args[0]!, ...args.slice(1))
+  const raw: (args: ReadonlyArray<string>) => Effect.Effect<unknown, Redis.RedisError> =
+    client !== undefined
+      ? (args) =>
+          Effect.callback<unknown, Redis.RedisError>((resume) => {
+            client.sendCommand([...args], clientOptions).then(
+              (reply) => resume(Effect.succeed(reply)),
+              (cause) => resume(Effect.fail(new Redis.RedisError({ cause })))
+            )
+          })
+      : (args) => redis.send(args[0]!, ...args.slice(1))
   const timedOut = Effect.fail(new Redis.RedisError({ cause: `no answer within ${timeoutMs}ms` }))
-  const saturated = Effect.fail(
-    new Redis.RedisError({ cause: `${MAX_PENDING_COMMANDS} commands already wait for Redis` })
-  )
+  const saturated = Effect.fail(new Redis.RedisError({ cause: `${MAX_PENDING_COMMANDS} commands already wait for Redis` }))
   /**
    * Sends one command and waits for it at most timeoutMs. The command runs on its own fiber,
    * which is not interrupted when the wait ends: it stays counted in `pending` until Redis
@@ -198,9 +197,8 @@ const makeShared = Effect.fnUntraced(function*(options: RedisOptions) {
     Effect.suspend(() => {
       if (!always && outage.saturated !== undefined) return saturated
       outage.count++
-      return Effect.flatMap(
-        Effect.forkIn(Effect.ensuring(raw(args), done), scope, { startImmediately: true }),
-        (fiber) => Effect.timeoutOrElse(Fiber.join(fiber), { duration: timeoutMs, orElse: () => timedOut })
+      return Effect.flatMap(Effect.forkIn(Effect.ensuring(raw(args), done), scope, { startImmediately: true }), (fiber) =>
+        Effect.timeoutOrElse(Fiber.join(fiber), { duration: timeoutMs, orElse: () => timedOut })
       )
     }).pipe(
       Effect.tap(() => Effect.suspend(() => outage.up() ?? Effect.void)),
@@ -215,8 +213,7 @@ const makeShared = Effect.fnUntraced(function*(options: RedisOptions) {
     // exempt from the cap: at most one per lease asked for, and it must not be lost, or a lease
     // granted late would block the cluster's probes until it expires
     runFork(
-      send(["EVAL", RELEASE, "1", leaseKey(breaker.name), token, String(breaker.policy.core.halfOpenMaxCalls)], true)
-        .pipe(Effect.ignore)
+      send(["EVAL", RELEASE, "1", leaseKey(breaker.name), token, String(breaker.policy.core.halfOpenMaxCalls)], true).pipe(Effect.ignore)
     )
   }
   const leases: ProbeLeases = {
@@ -225,13 +222,19 @@ const makeShared = Effect.fnUntraced(function*(options: RedisOptions) {
       Effect.suspend(() => {
         if (outage.saturated !== undefined) return Effect.succeed("unavailable" as const)
         const args = [
-          "EVAL", ACQUIRE, "1", leaseKey(breaker.name), token, String(breaker.policy.core.halfOpenMaxCalls), leaseMillis(breaker)
+          "EVAL",
+          ACQUIRE,
+          "1",
+          leaseKey(breaker.name),
+          token,
+          String(breaker.policy.core.halfOpenMaxCalls),
+          leaseMillis(breaker)
         ]
         return send<number>(args).pipe(
-          Effect.map((slot): "acquired" | "taken" => Number(slot) >= 0 ? "acquired" : "taken"),
+          Effect.map((slot): "acquired" | "taken" => (Number(slot) >= 0 ? "acquired" : "taken")),
           // no answer (timed out, failed, interrupted): Redis may still run it, so give the
           // token back; the release follows the acquire on the same connection
-          Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : Effect.sync(() => release(breaker, token))),
+          Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Effect.sync(() => release(breaker, token)))),
           Effect.orElseSucceed(() => "unavailable" as const)
         )
       }),
@@ -256,26 +259,27 @@ const makeShared = Effect.fnUntraced(function*(options: RedisOptions) {
       const to = circuit.state === Circuit.OPEN ? "Open" : "Closed"
       const remainingMs = to === "Open" ? Math.max(1, Math.ceil(circuit.reopenAt - now)) : 0
       const message: Message = { breaker: breaker.name, to, remainingMs, origin }
-      return send(["EVAL", SHARE, "1", stateKey(breaker.name), to, origin, String(remainingMs), channel, JSON.stringify(message)])
-        .pipe(
-          Effect.asVoid,
-          Effect.catch((error) =>
-            Effect.sync(() => breaker.failedShares++).pipe(
-              Effect.andThen(
-                Effect.logWarning(
-                  `circuit breaker "${breaker.name}": could not share ${to} with the other processes: ${error.cause}`
-                ).pipe(Effect.annotateLogs({ breaker: breaker.name, to, failedShares: breaker.failedShares }))
+      return send(["EVAL", SHARE, "1", stateKey(breaker.name), to, origin, String(remainingMs), channel, JSON.stringify(message)]).pipe(
+        Effect.asVoid,
+        Effect.catch((error) =>
+          Effect.sync(() => breaker.failedShares++).pipe(
+            Effect.andThen(
+              Effect.logWarning(`circuit breaker "${breaker.name}": could not share ${to} with the other processes: ${error.cause}`).pipe(
+                Effect.annotateLogs({ breaker: breaker.name, to, failedShares: breaker.failedShares })
               )
             )
           )
         )
+      )
     })
   yield* Queue.take(wake).pipe(
-    Effect.andThen(Effect.suspend(() => {
-      const batch = [...marked]
-      marked.clear()
-      return Effect.forEach(batch, share, { concurrency: 16, discard: true })
-    })),
+    Effect.andThen(
+      Effect.suspend(() => {
+        const batch = [...marked]
+        marked.clear()
+        return Effect.forEach(batch, share, { concurrency: 16, discard: true })
+      })
+    ),
     Effect.forever,
     Effect.forkScoped({ startImmediately: true })
   )
@@ -293,7 +297,8 @@ const makeShared = Effect.fnUntraced(function*(options: RedisOptions) {
         if (message.origin === origin || typeof message.breaker !== "string") return
         if (message.to !== "Open" && message.to !== "Closed") return
         registry.applyRemote(message.breaker, message.to, Number(message.remainingMs) || 0, now)
-      }))
+      })
+    )
 
   // breakers opened elsewhere while this process was not listening (starting, or resubscribing)
   const catchUp = Effect.suspend(() => {
@@ -309,7 +314,8 @@ const makeShared = Effect.fnUntraced(function*(options: RedisOptions) {
                 registry.applyRemote(breaker.name, "Open", remaining, now)
               }
             })
-          }))
+          })
+        )
       ),
       Effect.ignore
     )
@@ -318,12 +324,17 @@ const makeShared = Effect.fnUntraced(function*(options: RedisOptions) {
   // The subscription: node-redis resubscribes by itself after a reconnect, but a subscriber
   // that gives up (or fails to connect) ends the queue; then subscribe again, after a pause.
   const listening = yield* Deferred.make<void>()
-  yield* Effect.scoped(Effect.gen(function*() {
-    const messages = yield* redis.subscribe(channel)
-    yield* catchUp
-    yield* Deferred.succeed(listening, undefined)
-    return yield* Queue.take(messages).pipe(Effect.flatMap((m) => apply(m.message)), Effect.forever)
-  })).pipe(
+  yield* Effect.scoped(
+    Effect.gen(function* () {
+      const messages = yield* redis.subscribe(channel)
+      yield* catchUp
+      yield* Deferred.succeed(listening, undefined)
+      return yield* Queue.take(messages).pipe(
+        Effect.flatMap((m) => apply(m.message)),
+        Effect.forever
+      )
+    })
+  ).pipe(
     Effect.catchCause((cause) => Effect.logWarning("circuit breakers: Redis subscription ended, subscribing again", cause)),
     Effect.andThen(Effect.sleep(timeoutMs)),
     Effect.forever,

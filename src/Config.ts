@@ -40,9 +40,7 @@ import { decode as decodeOptions, invalidConfig, violationsOf } from "./internal
 import { MAX_TIMER_MILLIS, timerLimitProblem } from "./internal/runtime/validate.js"
 
 const isPositiveDuration = Schema.makeFilter<Duration.Duration>((duration) =>
-  Duration.isFinite(duration) && Duration.toMillis(duration) > 0
-    ? undefined
-    : "must be a positive, finite duration"
+  Duration.isFinite(duration) && Duration.toMillis(duration) > 0 ? undefined : "must be a positive, finite duration"
 )
 
 /**
@@ -51,13 +49,9 @@ const isPositiveDuration = Schema.makeFilter<Duration.Duration>((duration) =>
  * @since 0.1.0
  * @category schemas
  */
-export const DurationInput = Schema.Union([Schema.DurationFromString, Schema.DurationFromMillis]).pipe(
-  Schema.check(isPositiveDuration)
-)
+export const DurationInput = Schema.Union([Schema.DurationFromString, Schema.DurationFromMillis]).pipe(Schema.check(isPositiveDuration))
 
-const fitsATimer = Schema.makeFilter<Duration.Duration>((duration) =>
-  timerLimitProblem(Duration.toMillis(duration))
-)
+const fitsATimer = Schema.makeFilter<Duration.Duration>((duration) => timerLimitProblem(Duration.toMillis(duration)))
 
 /**
  * A duration that arms a timer (a timeout, an interval): like `DurationInput`, and at most
@@ -251,8 +245,7 @@ export const toInvalidConfig = (error: Schema.SchemaError, base = ""): InvalidCo
  * @since 0.1.0
  * @category decoding
  */
-export const decode = (input: unknown): Effect.Effect<FoundationConfig, InvalidConfig> =>
-  decodeOptions(FoundationConfig, input)
+export const decode = (input: unknown): Effect.Effect<FoundationConfig, InvalidConfig> => decodeOptions(FoundationConfig, input)
 
 /**
  * Decodes one profile (used by `Protection.configure`).
@@ -260,5 +253,4 @@ export const decode = (input: unknown): Effect.Effect<FoundationConfig, InvalidC
  * @since 0.1.0
  * @category decoding
  */
-export const decodeProfile = (input: unknown, base: string): Effect.Effect<Profile, InvalidConfig> =>
-  decodeOptions(Profile, input, base)
+export const decodeProfile = (input: unknown, base: string): Effect.Effect<Profile, InvalidConfig> => decodeOptions(Profile, input, base)

@@ -134,9 +134,7 @@ export interface Options<P extends Pools = Pools> {
    * in-memory one, e.g.
    * `(rules) => RateLimiterRedis.layer({ rules }).pipe(Layer.provide(RateLimiterRedis.layerClient(...)))`
    */
-  readonly rateLimiter?: (
-    rules: Readonly<Record<string, RateLimiter.RateRule>>
-  ) => Layer.Layer<RateLimiter.RateLimiter, InvalidConfig>
+  readonly rateLimiter?: (rules: Readonly<Record<string, RateLimiter.RateRule>>) => Layer.Layer<RateLimiter.RateLimiter, InvalidConfig>
   /**
    * builds the circuit breakers from the decoded options instead of the in-process ones, e.g.
    * `(options) => CircuitBreakerRedis.layer(options).pipe(Layer.provide(RateLimiterRedis.layerClient(...)))`
@@ -147,9 +145,7 @@ export interface Options<P extends Pools = Pools> {
 const fromDecoded = (config: Config.FoundationConfig, options: Options) => {
   // decoded by the same Schema CircuitBreaker.layer decodes with: it takes the decoded values as they are
   const breakerOptions: CircuitBreaker.Options = config.circuitBreaker ?? {}
-  const breakers = options.circuitBreaker === undefined
-    ? CircuitBreaker.layer(breakerOptions)
-    : options.circuitBreaker(breakerOptions)
+  const breakers = options.circuitBreaker === undefined ? CircuitBreaker.layer(breakerOptions) : options.circuitBreaker(breakerOptions)
   const rules = { ...(config.rateLimiter?.rules ?? {}) }
   const limiter = options.rateLimiter === undefined ? RateLimiter.layer({ rules }) : options.rateLimiter(rules)
   // decoded by the same Schema MemoryManager.layer decodes with: it takes the decoded values as they are
@@ -159,9 +155,7 @@ const fromDecoded = (config: Config.FoundationConfig, options: Options) => {
     cacheTtl: config.health?.cacheTtl
   })
   const protections = withPools(
-    Layer.mergeAll(breakers, limiter, memoryLayer, PerformanceMonitor.layer(config.performance)).pipe(
-      Layer.provideMerge(health)
-    ),
+    Layer.mergeAll(breakers, limiter, memoryLayer, PerformanceMonitor.layer(config.performance)).pipe(Layer.provideMerge(health)),
     options.pools
   )
   // profiles go in encoded, as `Protection.configure` takes them
@@ -183,7 +177,7 @@ const isPoolLayer = (pool: PoolLayer | Context.Key<any, any>): pool is PoolLayer
 // Pool layers go on top of the protections, where they find the aggregator's HealthComponents
 // and register `pool:<name>`; beneath Foundation (a bare tag) they cannot.
 const withPools = <A, E, R>(protections: Layer.Layer<A, E, R>, pools: Pools | undefined): Layer.Layer<A, E, R> => {
-  const layers = Object.values(pools ?? {}).flatMap((pool) => isPoolLayer(pool) ? [pool.layer as unknown as Layer.Layer<never>] : [])
+  const layers = Object.values(pools ?? {}).flatMap((pool) => (isPoolLayer(pool) ? [pool.layer as unknown as Layer.Layer<never>] : []))
   return layers.length === 0 ? protections : Layer.mergeAll(layers[0]!, ...layers.slice(1)).pipe(Layer.provideMerge(protections))
 }
 
@@ -318,15 +312,14 @@ export const config: EffectConfig.Config<Config.FoundationConfig> = EffectConfig
  * @since 0.1.0
  * @category loading
  */
-export const load: Effect.Effect<Config.FoundationConfig, InvalidConfig> = Effect.gen(function*() {
+export const load: Effect.Effect<Config.FoundationConfig, InvalidConfig> = Effect.gen(function* () {
   const file = yield* EffectConfig.option(EffectConfig.String("FOUNDATION_CONFIG_FILE")).pipe(
     Effect.mapError((error) => new InvalidConfig({ path: "FOUNDATION_CONFIG_FILE", message: String(error) }))
   )
   if (Option.isSome(file)) {
     const text = yield* Effect.tryPromise({
       try: () => readFile(file.value, "utf8"),
-      catch: (error) =>
-        new InvalidConfig({ path: "FOUNDATION_CONFIG_FILE", message: `cannot read ${file.value}: ${String(error)}` })
+      catch: (error) => new InvalidConfig({ path: "FOUNDATION_CONFIG_FILE", message: `cannot read ${file.value}: ${String(error)}` })
     })
     return yield* Config.decode(yield* parseJson(text, `FOUNDATION_CONFIG_FILE (${file.value})`))
   }
@@ -334,9 +327,7 @@ export const load: Effect.Effect<Config.FoundationConfig, InvalidConfig> = Effec
     Effect.mapError((error) => new InvalidConfig({ path: "FOUNDATION_CONFIG", message: String(error) }))
   )
   if (Option.isSome(inline)) return yield* Config.decode(yield* parseJson(inline.value, "FOUNDATION_CONFIG"))
-  return yield* config.pipe(
-    Effect.mapError((error) => new InvalidConfig({ path: "foundation", message: error.message }))
-  )
+  return yield* config.pipe(Effect.mapError((error) => new InvalidConfig({ path: "foundation", message: error.message })))
 })
 
 const parseJson = (text: string, path: string) =>
@@ -374,10 +365,7 @@ const parseJson = (text: string, path: string) =>
  * @since 0.1.0
  * @category pools
  */
-export const poolOptions = (
-  config: unknown,
-  name: string
-): Omit<Pool.Options<never, never, never>, "acquire" | "release" | "validate"> => {
+export const poolOptions = (config: unknown, name: string): Omit<Pool.Options<never, never, never>, "acquire" | "release" | "validate"> => {
   const pools = typeof config === "object" && config !== null ? (config as { readonly pools?: unknown }).pools : undefined
   // own keys only: "toString" is not a pool
   const configured = typeof pools === "object" && pools !== null ? Object.keys(pools) : []

@@ -43,14 +43,7 @@ import type { CheckOutcome as Outcome } from "./internal/health/result.js"
 import type { ComponentStatus, HealthComponent } from "./internal/runtime/healthComponents.js"
 import { HealthComponents } from "./internal/runtime/healthComponents.js"
 import type { Entry, EntryKind } from "./internal/health/entry.js"
-import {
-  addEntry,
-  makeRun,
-  newEntry,
-  read,
-  registerStatusGauge,
-  withContext
-} from "./internal/health/entry.js"
+import { addEntry, makeRun, newEntry, read, registerStatusGauge, withContext } from "./internal/health/entry.js"
 import { collect, toComponent } from "./internal/health/report.js"
 import {
   AggregatorOptions,
@@ -256,22 +249,25 @@ export type Options = typeof OptionsSchema.Encoded
  * @since 0.1.0
  * @category services
  */
-export class HealthAggregator extends Context.Service<HealthAggregator, {
-  /** adds a check until the caller's scope closes; a duplicate name is an `InvalidConfig` */
-  readonly register: <E, R>(
-    name: string,
-    check: Effect.Effect<CheckOutcome, E, R>,
-    options?: CheckOptions
-  ) => Effect.Effect<void, InvalidConfig, Scope.Scope | R>
-  /** every check and component */
-  readonly systemHealth: Effect.Effect<SystemHealth>
-  /** critical checks and components only: what a readiness probe asks */
-  readonly readiness: Effect.Effect<SystemHealth>
-  /** one check or component by name */
-  readonly status: (name: string) => Effect.Effect<ComponentHealth, ProtectionNotFound>
-  /** the names registered now */
-  readonly names: Effect.Effect<ReadonlyArray<string>>
-}>()("effect-foundation/HealthAggregator") {}
+export class HealthAggregator extends Context.Service<
+  HealthAggregator,
+  {
+    /** adds a check until the caller's scope closes; a duplicate name is an `InvalidConfig` */
+    readonly register: <E, R>(
+      name: string,
+      check: Effect.Effect<CheckOutcome, E, R>,
+      options?: CheckOptions
+    ) => Effect.Effect<void, InvalidConfig, Scope.Scope | R>
+    /** every check and component */
+    readonly systemHealth: Effect.Effect<SystemHealth>
+    /** critical checks and components only: what a readiness probe asks */
+    readonly readiness: Effect.Effect<SystemHealth>
+    /** one check or component by name */
+    readonly status: (name: string) => Effect.Effect<ComponentHealth, ProtectionNotFound>
+    /** the names registered now */
+    readonly names: Effect.Effect<ReadonlyArray<string>>
+  }
+>()("effect-foundation/HealthAggregator") {}
 
 /**
  * Builds the aggregator, and the `HealthComponents` service through which protections built
@@ -291,64 +287,72 @@ export class HealthAggregator extends Context.Service<HealthAggregator, {
  * @since 0.1.0
  * @category layers
  */
-export const layer = (
-  options: Options = {}
-): Layer.Layer<HealthAggregator | HealthComponents, InvalidConfig> =>
-  Layer.effectContext(Effect.gen(function*() {
-    const { cacheTtlMs, defaultTimeoutMs: defaultTimeout } = yield* parseAggregatorOptions(options)
-    const clock = yield* Clock.Clock
-    const metricContext = yield* Effect.context<never>()
-    const entries = new Map<string, Entry>()
+export const layer = (options: Options = {}): Layer.Layer<HealthAggregator | HealthComponents, InvalidConfig> =>
+  Layer.effectContext(
+    Effect.gen(function* () {
+      const { cacheTtlMs, defaultTimeoutMs: defaultTimeout } = yield* parseAggregatorOptions(options)
+      const clock = yield* Clock.Clock
+      const metricContext = yield* Effect.context<never>()
+      const entries = new Map<string, Entry>()
 
-    const onResult = (entry: Entry): void => {
-      if (entries.get(entry.name) === entry) registerStatusGauge(metricContext, entry)
-    }
+      const onResult = (entry: Entry): void => {
+        if (entries.get(entry.name) === entry) registerStatusGauge(metricContext, entry)
+      }
 
-    const add = (entry: Entry, replace: boolean): Effect.Effect<void, InvalidConfig, Scope.Scope> =>
-      addEntry(entries, clock, entry, replace, onResult)
+      const add = (entry: Entry, replace: boolean): Effect.Effect<void, InvalidConfig, Scope.Scope> =>
+        addEntry(entries, clock, entry, replace, onResult)
 
-    const register = <E, R>(
-      name: string,
-      check: Effect.Effect<CheckOutcome, E, R>,
-      checkOptions?: CheckOptions
-    ): Effect.Effect<void, InvalidConfig, Scope.Scope | R> =>
-      Effect.gen(function*() {
-        const { critical, intervalMs, timeoutMs } = yield* parseCheckOptions(name, checkOptions, defaultTimeout)
-        const context = yield* Effect.context<R>()
-        yield* add(
-          newEntry(name, "check", critical, intervalMs, timeoutMs, cacheTtlMs, makeRun(clock, withContext(check, context), timeoutMs)),
-          false
-        )
+      const register = <E, R>(
+        name: string,
+        check: Effect.Effect<CheckOutcome, E, R>,
+        checkOptions?: CheckOptions
+      ): Effect.Effect<void, InvalidConfig, Scope.Scope | R> =>
+        Effect.gen(function* () {
+          const { critical, intervalMs, timeoutMs } = yield* parseCheckOptions(name, checkOptions, defaultTimeout)
+          const context = yield* Effect.context<R>()
+          yield* add(
+            newEntry(name, "check", critical, intervalMs, timeoutMs, cacheTtlMs, makeRun(clock, withContext(check, context), timeoutMs)),
+            false
+          )
+        })
+
+      const registerComponent = (component: HealthComponent): Effect.Effect<void, never, Scope.Scope> =>
+        // Components are in-process reads: never cached, so a probe sees the breaker as it is now.
+        add(
+          newEntry(
+            component.name,
+            component.kind,
+            component.critical,
+            undefined,
+            defaultTimeout,
+            0,
+            makeRun(clock, component.report, defaultTimeout)
+          ),
+          true
+        ).pipe(Effect.orDie) // replace = true: cannot fail
+
+      const report = (critical: boolean): Effect.Effect<SystemHealth> =>
+        Effect.suspend(() => collect(clock, entries.values(), critical, onResult))
+
+      const check = (name: string): Effect.Effect<ComponentHealth, ProtectionNotFound> =>
+        Effect.suspend(() => {
+          const entry = entries.get(name)
+          if (entry === undefined) return Effect.fail(new ProtectionNotFound({ kind: "health_check", protection: name }))
+          return Effect.map(read(clock, entry, onResult), (result) => toComponent(entry, result, clock.currentTimeMillisUnsafe()))
+        })
+
+      const service = HealthAggregator.of({
+        register,
+        systemHealth: report(false),
+        readiness: report(true),
+        status: check,
+        names: Effect.sync(() => Array.from(entries.keys()))
       })
-
-    const registerComponent = (component: HealthComponent): Effect.Effect<void, never, Scope.Scope> =>
-      // Components are in-process reads: never cached, so a probe sees the breaker as it is now.
-      add(
-        newEntry(component.name, component.kind, component.critical, undefined, defaultTimeout, 0, makeRun(clock, component.report, defaultTimeout)),
-        true
-      ).pipe(Effect.orDie) // replace = true: cannot fail
-
-    const report = (critical: boolean): Effect.Effect<SystemHealth> =>
-      Effect.suspend(() => collect(clock, entries.values(), critical, onResult))
-
-    const check = (name: string): Effect.Effect<ComponentHealth, ProtectionNotFound> =>
-      Effect.suspend(() => {
-        const entry = entries.get(name)
-        if (entry === undefined) return Effect.fail(new ProtectionNotFound({ kind: "health_check", protection: name }))
-        return Effect.map(read(clock, entry, onResult), (result) => toComponent(entry, result, clock.currentTimeMillisUnsafe()))
-      })
-
-    const service = HealthAggregator.of({
-      register,
-      systemHealth: report(false),
-      readiness: report(true),
-      status: check,
-      names: Effect.sync(() => Array.from(entries.keys()))
+      return Context.make(HealthAggregator, service).pipe(
+        Context.add(HealthComponents, HealthComponents.of({ register: registerComponent }))
+      )
     })
-    return Context.make(HealthAggregator, service).pipe(
-      Context.add(HealthComponents, HealthComponents.of({ register: registerComponent }))
-    )
-  }))
+  )
 
 /**
  * The system health, from the `HealthAggregator` in context.
@@ -369,9 +373,7 @@ export const layer = (
  * @since 0.1.0
  * @category accessors
  */
-export const systemHealth: Effect.Effect<SystemHealth, never, HealthAggregator> = HealthAggregator.use((health) =>
-  health.systemHealth
-)
+export const systemHealth: Effect.Effect<SystemHealth, never, HealthAggregator> = HealthAggregator.use((health) => health.systemHealth)
 
 /**
  * Registers a check with the `HealthAggregator` in context, until the scope closes.

@@ -154,11 +154,14 @@ export type RoutesOptions = typeof RoutesOptionsSchema.Encoded
  * @since 0.1.0
  * @category services
  */
-export class HealthHttp extends Context.Service<HealthHttp, {
-  readonly url: string
-  readonly liveUrl: string
-  readonly readyUrl: string
-}>()("effect-foundation/HealthHttp") {}
+export class HealthHttp extends Context.Service<
+  HealthHttp,
+  {
+    readonly url: string
+    readonly liveUrl: string
+    readonly readyUrl: string
+  }
+>()("effect-foundation/HealthHttp") {}
 
 /**
  * A rendered report: the HTTP `status` (200 for pass and warn, 503 for fail), the
@@ -245,18 +248,18 @@ export const render = (report: SystemHealth, options?: { readonly details?: bool
  * @since 0.3.0
  * @category layers
  */
-export const routes = (
-  options: RoutesOptions = {}
-): Layer.Layer<never, InvalidConfig, HttpRouter.HttpRouter | HealthAggregator> =>
-  Layer.effectDiscard(Effect.gen(function*() {
-    const { basePath, details } = yield* parseRoutesOptions(options)
-    const handlers = makeHandlers(yield* HealthAggregator, details)
-    const paths = pathsOf(basePath)
-    const router = yield* HttpRouter.HttpRouter
-    yield* router.add("GET", paths.full, handlers.full)
-    yield* router.add("GET", paths.ready, handlers.ready)
-    yield* router.add("GET", paths.live, handlers.live)
-  }))
+export const routes = (options: RoutesOptions = {}): Layer.Layer<never, InvalidConfig, HttpRouter.HttpRouter | HealthAggregator> =>
+  Layer.effectDiscard(
+    Effect.gen(function* () {
+      const { basePath, details } = yield* parseRoutesOptions(options)
+      const handlers = makeHandlers(yield* HealthAggregator, details)
+      const paths = pathsOf(basePath)
+      const router = yield* HttpRouter.HttpRouter
+      yield* router.add("GET", paths.full, handlers.full)
+      yield* router.add("GET", paths.ready, handlers.ready)
+      yield* router.add("GET", paths.live, handlers.live)
+    })
+  )
 
 /**
  * Serves the endpoint on a port of its own for the lifetime of the layer. Needs a
@@ -278,37 +281,30 @@ export const routes = (
  * @since 0.1.0
  * @category layers
  */
-export const layer = (
-  options: Options
-): Layer.Layer<HealthHttp, InvalidConfig | HttpServerError.ServeError, HealthAggregator> =>
-  Layer.unwrap(Effect.map(
-    // decoded first: bad options fail without loading @effect/platform-node
-    Effect.zip(parseHttpOptions(options), loadNodeHttpServer),
-    ([{ basePath, details, host, port, requestTimeoutMillis }, NodeHttpServer]) =>
-      Layer.effect(
-        HealthHttp,
-        Effect.gen(function*() {
-          const server = yield* HttpServer.HttpServer
-          const paths = pathsOf(basePath)
-          yield* server.serve(makeApp(makeHandlers(yield* HealthAggregator, details), paths))
-          const base = baseUrl(server.address, host)
-          if (details && isEveryInterface(host)) {
-            yield* Effect.logWarning(
-              `HealthHttp: component names and details served on every interface (${base}); ` +
-                `give a host (127.0.0.1) or turn details off`
-            )
-          }
-          return HealthHttp.of({ url: `${base}${paths.full}`, liveUrl: `${base}${paths.live}`, readyUrl: `${base}${paths.ready}` })
-        })
-      ).pipe(
-        Layer.provide(
-          NodeHttpServer.layer(
-            () => probeServer(requestTimeoutMillis),
-            host === undefined ? { port } : { port, host }
-          )
-        )
-      )
-  ))
+export const layer = (options: Options): Layer.Layer<HealthHttp, InvalidConfig | HttpServerError.ServeError, HealthAggregator> =>
+  Layer.unwrap(
+    Effect.map(
+      // decoded first: bad options fail without loading @effect/platform-node
+      Effect.zip(parseHttpOptions(options), loadNodeHttpServer),
+      ([{ basePath, details, host, port, requestTimeoutMillis }, NodeHttpServer]) =>
+        Layer.effect(
+          HealthHttp,
+          Effect.gen(function* () {
+            const server = yield* HttpServer.HttpServer
+            const paths = pathsOf(basePath)
+            yield* server.serve(makeApp(makeHandlers(yield* HealthAggregator, details), paths))
+            const base = baseUrl(server.address, host)
+            if (details && isEveryInterface(host)) {
+              yield* Effect.logWarning(
+                `HealthHttp: component names and details served on every interface (${base}); ` +
+                  `give a host (127.0.0.1) or turn details off`
+              )
+            }
+            return HealthHttp.of({ url: `${base}${paths.full}`, liveUrl: `${base}${paths.live}`, readyUrl: `${base}${paths.ready}` })
+          })
+        ).pipe(Layer.provide(NodeHttpServer.layer(() => probeServer(requestTimeoutMillis), host === undefined ? { port } : { port, host })))
+    )
+  )
 
 /**
  * The URL of `GET /health` of the running endpoint.

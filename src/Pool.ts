@@ -88,9 +88,7 @@ export interface Status {
 export interface Pool<in out A, in out E = never> {
   readonly name: string
   /** checks a resource out, runs `f` with it, and returns (or destroys) it whatever happens */
-  readonly use: <B, E2, R2>(
-    f: (resource: A) => Effect.Effect<B, E2, R2>
-  ) => Effect.Effect<B, E | E2 | PoolCheckoutTimeout, R2>
+  readonly use: <B, E2, R2>(f: (resource: A) => Effect.Effect<B, E2, R2>) => Effect.Effect<B, E | E2 | PoolCheckoutTimeout, R2>
   readonly status: Effect.Effect<Status>
   /** the same as `status`, read synchronously (for dashboards and logs) */
   readonly statusUnsafe: () => Status
@@ -222,9 +220,8 @@ export interface Options<A, E, R> extends Sizing, Code<A, E, R> {}
  * @since 0.1.0
  * @category constructors
  */
-export const make = <A, E, R>(
-  options: Options<A, E, R>
-): Effect.Effect<Pool<A, E>, InvalidConfig, R | Scope.Scope> => makeShell(options, "pool")
+export const make = <A, E, R>(options: Options<A, E, R>): Effect.Effect<Pool<A, E>, InvalidConfig, R | Scope.Scope> =>
+  makeShell(options, "pool")
 
 /**
  * Provides a pool under your own tag. Invalid options fail the layer with `InvalidConfig`
@@ -250,8 +247,7 @@ export const make = <A, E, R>(
 export const layer = <Self, A, E, R>(
   tag: Context.Key<Self, Pool<A, E>>,
   options: Options<A, E, R>
-): Layer.Layer<Self, InvalidConfig, Exclude<R, Scope.Scope>> =>
-  Layer.effect(tag, makeShell(options, tag.key))
+): Layer.Layer<Self, InvalidConfig, Exclude<R, Scope.Scope>> => Layer.effect(tag, makeShell(options, tag.key))
 
 /**
  * Checks a resource out of the pool under `tag`, runs `f` with it and gives it back (or
@@ -283,10 +279,13 @@ export const use: {
     tag: Context.Key<Self, Pool<A, E>>,
     f: (resource: A) => Effect.Effect<B, E2, R2>
   ): Effect.Effect<B, E | E2 | PoolCheckoutTimeout, R2 | Self>
-} = dual(2, <Self, A, E, B, E2, R2>(
-  tag: Context.Key<Self, Pool<A, E>>,
-  f: (resource: A) => Effect.Effect<B, E2, R2>
-): Effect.Effect<B, E | E2 | PoolCheckoutTimeout, R2 | Self> => Effect.flatMap(tag, (pool) => pool.use(f)))
+} = dual(
+  2,
+  <Self, A, E, B, E2, R2>(
+    tag: Context.Key<Self, Pool<A, E>>,
+    f: (resource: A) => Effect.Effect<B, E2, R2>
+  ): Effect.Effect<B, E | E2 | PoolCheckoutTimeout, R2 | Self> => Effect.flatMap(tag, (pool) => pool.use(f))
+)
 
 /**
  * The pool's counters (see `Status`).

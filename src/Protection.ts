@@ -81,9 +81,7 @@ export interface Policy extends PolicyInput {}
  * `rateLimit` key, so no rate limit; `Policy` itself, where every field is optional, may run
  * every stage.
  */
-type Names<P, K extends keyof PolicyInput> = K extends keyof P
-  ? [Exclude<P[K], undefined | false>] extends [never] ? false : true
-  : false
+type Names<P, K extends keyof PolicyInput> = K extends keyof P ? ([Exclude<P[K], undefined | false>] extends [never] ? false : true) : false
 
 /**
  * The errors a policy's stages can produce.
@@ -120,11 +118,12 @@ type Names<P, K extends keyof PolicyInput> = K extends keyof P
  * @since 0.1.0
  * @category models
  */
-export type PolicyError<P extends Policy> = P extends unknown ?
-    | (Names<P, "rateLimit"> extends true ? RateLimited | StoreUnavailable : never)
-    | (Names<P, "memory"> extends true ? MemoryPressure : never)
-    | (Names<P, "circuitBreaker"> extends true ? CircuitBreakerOpen | OperationTimeout : never)
-    | (Names<P, "timeout"> extends true ? OperationTimeout : never)
+export type PolicyError<P extends Policy> = P extends unknown
+  ?
+      | (Names<P, "rateLimit"> extends true ? RateLimited | StoreUnavailable : never)
+      | (Names<P, "memory"> extends true ? MemoryPressure : never)
+      | (Names<P, "circuitBreaker"> extends true ? CircuitBreakerOpen | OperationTimeout : never)
+      | (Names<P, "timeout"> extends true ? OperationTimeout : never)
   : never
 
 /**
@@ -135,11 +134,12 @@ export type PolicyError<P extends Policy> = P extends unknown ?
  * @since 0.1.0
  * @category models
  */
-export type PolicyServices<P extends Policy> = P extends unknown ?
-    | (Names<P, "rateLimit"> extends true ? RateLimiter.RateLimiter : never)
-    | (Names<P, "memory"> extends true ? MemoryManager.MemoryManager : never)
-    | (Names<P, "circuitBreaker"> extends true ? CircuitBreaker.CircuitBreaker : never)
-    | (Names<P, "monitor"> extends true ? PerformanceMonitor.PerformanceMonitor : never)
+export type PolicyServices<P extends Policy> = P extends unknown
+  ?
+      | (Names<P, "rateLimit"> extends true ? RateLimiter.RateLimiter : never)
+      | (Names<P, "memory"> extends true ? MemoryManager.MemoryManager : never)
+      | (Names<P, "circuitBreaker"> extends true ? CircuitBreaker.CircuitBreaker : never)
+      | (Names<P, "monitor"> extends true ? PerformanceMonitor.PerformanceMonitor : never)
   : never
 
 /**
@@ -162,10 +162,7 @@ export const protect: {
   <const P extends Policy>(
     policy: P
   ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | PolicyError<P>, R | PolicyServices<P>>
-  <A, E, R, const P extends Policy>(
-    self: Effect.Effect<A, E, R>,
-    policy: P
-  ): Effect.Effect<A, E | PolicyError<P>, R | PolicyServices<P>>
+  <A, E, R, const P extends Policy>(self: Effect.Effect<A, E, R>, policy: P): Effect.Effect<A, E | PolicyError<P>, R | PolicyServices<P>>
 } = dual(2, Stages.protect)
 
 /**
@@ -230,31 +227,34 @@ export interface ProfileStatus {
  * @since 0.1.0
  * @category services
  */
-export class Protection extends Context.Service<Protection, {
-  /** validates and installs (or replaces) a profile; an invalid one fails and keeps the old */
-  readonly configure: (profile: string, config: unknown) => Effect.Effect<void, InvalidConfig>
-  /**
-   * runs `effect` under the profile's stages; `key` is the rate limit key (default "global");
-   * `InvalidConfig` for a profile that names a pool (use `executeWith`)
-   */
-  readonly execute: <A, E, R>(
-    profile: string,
-    effect: Effect.Effect<A, E, R>,
-    options?: { readonly key?: string }
-  ) => Effect.Effect<A, E | ProtectionError | ProtectionNotFound | InvalidConfig, R>
-  /**
-   * runs `f` with a resource of the profile's pool, under the profile's stages; `pool` is that
-   * pool's tag (`InvalidConfig` when the profile names no pool or another one)
-   */
-  readonly executeWith: <Resource, PE, A, E, R>(
-    profile: string,
-    pool: Context.Key<any, Pool.Pool<Resource, PE>>,
-    f: (resource: Resource) => Effect.Effect<A, E, R>,
-    options?: { readonly key?: string }
-  ) => Effect.Effect<A, E | PE | ProtectionError | ProtectionNotFound | InvalidConfig, R>
-  readonly status: (profile: string, options?: { readonly key?: string }) => Effect.Effect<ProfileStatus, ProtectionNotFound>
-  readonly names: Effect.Effect<ReadonlyArray<string>>
-}>()("effect-foundation/Protection") {}
+export class Protection extends Context.Service<
+  Protection,
+  {
+    /** validates and installs (or replaces) a profile; an invalid one fails and keeps the old */
+    readonly configure: (profile: string, config: unknown) => Effect.Effect<void, InvalidConfig>
+    /**
+     * runs `effect` under the profile's stages; `key` is the rate limit key (default "global");
+     * `InvalidConfig` for a profile that names a pool (use `executeWith`)
+     */
+    readonly execute: <A, E, R>(
+      profile: string,
+      effect: Effect.Effect<A, E, R>,
+      options?: { readonly key?: string }
+    ) => Effect.Effect<A, E | ProtectionError | ProtectionNotFound | InvalidConfig, R>
+    /**
+     * runs `f` with a resource of the profile's pool, under the profile's stages; `pool` is that
+     * pool's tag (`InvalidConfig` when the profile names no pool or another one)
+     */
+    readonly executeWith: <Resource, PE, A, E, R>(
+      profile: string,
+      pool: Context.Key<any, Pool.Pool<Resource, PE>>,
+      f: (resource: Resource) => Effect.Effect<A, E, R>,
+      options?: { readonly key?: string }
+    ) => Effect.Effect<A, E | PE | ProtectionError | ProtectionNotFound | InvalidConfig, R>
+    readonly status: (profile: string, options?: { readonly key?: string }) => Effect.Effect<ProfileStatus, ProtectionNotFound>
+    readonly names: Effect.Effect<ReadonlyArray<string>>
+  }
+>()("effect-foundation/Protection") {}
 
 /**
  * @since 0.1.0

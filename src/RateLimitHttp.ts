@@ -192,13 +192,15 @@ export type RateLimitOptions<E = never, R = never> = options.RateLimitOptions<E,
  * @since 0.1.0
  * @category middleware
  */
-export const rateLimit = <KE = never, KR = never>(options: RateLimitOptions<KE, KR>): <E, R>(
+export const rateLimit = <KE = never, KR = never>(
+  options: RateLimitOptions<KE, KR>
+): (<E, R>(
   app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
 ) => Effect.Effect<
   HttpServerResponse.HttpServerResponse,
   Exclude<E, Rejection> | KE,
   R | KR | HttpServerRequest.HttpServerRequest | RateLimiter
-> => internal.rateLimit(options) as any
+>) => internal.rateLimit(options) as any
 
 /**
  * `rateLimit` for the routes it is provided to, as an `HttpRouter.Middleware`: provide its
@@ -223,7 +225,9 @@ export const rateLimit = <KE = never, KR = never>(options: RateLimitOptions<KE, 
  * @since 0.1.0
  * @category middleware
  */
-export const middleware = <KE = never, KR = never>(options: RateLimitOptions<KE, KR>): HttpRouter.Middleware<{
+export const middleware = <KE = never, KR = never>(
+  options: RateLimitOptions<KE, KR>
+): HttpRouter.Middleware<{
   provides: never
   handles: Rejection
   error: KE
@@ -255,7 +259,9 @@ export const middleware = <KE = never, KR = never>(options: RateLimitOptions<KE,
  * @since 0.1.0
  * @category layers
  */
-export const layer = <KE = never, KR = never>(options: RateLimitOptions<KE, KR>): Layer.Layer<
+export const layer = <KE = never, KR = never>(
+  options: RateLimitOptions<KE, KR>
+): Layer.Layer<
   never,
   Errors.InvalidConfig | Errors.ProtectionNotFound,
   | HttpRouter.HttpRouter

@@ -37,11 +37,7 @@ import type { Duration } from "effect"
 import { Clock, Context, Effect, Layer } from "effect"
 import type { InvalidConfig, ProtectionNotFound, RateLimited, StoreUnavailable } from "./Errors.js"
 import type { AlgorithmName } from "./internal/rateLimiter/algorithms.js"
-import {
-  OptionsSchema as OptionsSchemaInternal,
-  resolveRule,
-  RuleSchema as RuleSchemaInternal
-} from "./internal/rateLimiter/config.js"
+import { OptionsSchema as OptionsSchemaInternal, resolveRule, RuleSchema as RuleSchemaInternal } from "./internal/rateLimiter/config.js"
 import { makeMemoryStore, MemoryRule } from "./internal/rateLimiter/memory.js"
 import { RuleState } from "./internal/rateLimiter/rule.js"
 import type { Internal } from "./internal/rateLimiter/service.js"
@@ -180,21 +176,24 @@ export interface RateStatus extends Allowance {
  * @since 0.1.0
  * @category services
  */
-export class RateLimiter extends Context.Service<RateLimiter, {
-  readonly names: ReadonlyArray<string>
-  readonly check: (
-    rule: string,
-    key: string,
-    options?: CallOptions
-  ) => Effect.Effect<Allowance, RateLimited | ProtectionNotFound | StoreUnavailable>
-  readonly status: (rule: string, key: string) => Effect.Effect<RateStatus, ProtectionNotFound | StoreUnavailable>
-  readonly reset: (rule: string, key: string) => Effect.Effect<void, ProtectionNotFound | StoreUnavailable>
-  readonly limit: (
-    rule: string,
-    key: string,
-    options?: CallOptions
-  ) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | RateLimited | StoreUnavailable, R>
-}>()("effect-foundation/RateLimiter") {}
+export class RateLimiter extends Context.Service<
+  RateLimiter,
+  {
+    readonly names: ReadonlyArray<string>
+    readonly check: (
+      rule: string,
+      key: string,
+      options?: CallOptions
+    ) => Effect.Effect<Allowance, RateLimited | ProtectionNotFound | StoreUnavailable>
+    readonly status: (rule: string, key: string) => Effect.Effect<RateStatus, ProtectionNotFound | StoreUnavailable>
+    readonly reset: (rule: string, key: string) => Effect.Effect<void, ProtectionNotFound | StoreUnavailable>
+    readonly limit: (
+      rule: string,
+      key: string,
+      options?: CallOptions
+    ) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | RateLimited | StoreUnavailable, R>
+  }
+>()("effect-foundation/RateLimiter") {}
 
 /**
  * The in-memory rate limiter. The options are decoded by `OptionsSchema` first: an invalid
@@ -222,7 +221,7 @@ export class RateLimiter extends Context.Service<RateLimiter, {
 export const layer = (options: Options): Layer.Layer<RateLimiter, InvalidConfig> =>
   Layer.effect(
     RateLimiter,
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const decoded = yield* decode(OptionsSchema, options)
       const rules = new Map<string, MemoryRule>()
       for (const [name, rule] of Object.entries(decoded.rules)) {
@@ -273,13 +272,12 @@ export const limit: {
     key: string,
     options?: CallOptions
   ): Effect.Effect<A, E | RateLimited | StoreUnavailable, R | RateLimiter>
-} = function(first: unknown, second: unknown, third?: unknown, fourth?: unknown) {
+} = function (first: unknown, second: unknown, third?: unknown, fourth?: unknown) {
   // `dual` with a predicate spreads `arguments` on every call; this is the same dispatch
   // without it (the data-last form runs once per protected call in a pipe)
   return Effect.isEffect(first)
     ? limitEffect(first, second as string, third as string, fourth as CallOptions | undefined)
-    : <A, E, R>(self: Effect.Effect<A, E, R>) =>
-      limitEffect(self, first as string, second as string, third as CallOptions | undefined)
+    : <A, E, R>(self: Effect.Effect<A, E, R>) => limitEffect(self, first as string, second as string, third as CallOptions | undefined)
 } as typeof limit
 
 const limitEffect = <A, E, R>(

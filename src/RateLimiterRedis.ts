@@ -278,9 +278,8 @@ export type { ClientOptions } from "./internal/runtime/redisClient.js"
  * @since 0.1.0
  * @category layers
  */
-export const layerClient: (
-  options?: ClientOptions
-) => Layer.Layer<Redis.Redis | NodeRedis.NodeRedis, Redis.RedisError | InvalidConfig> = clientLayer
+export const layerClient: (options?: ClientOptions) => Layer.Layer<Redis.Redis | NodeRedis.NodeRedis, Redis.RedisError | InvalidConfig> =
+  clientLayer
 
 // ---------------------------------------------------------------------------------------------
 
@@ -293,10 +292,8 @@ export const make = (
   options: RedisOptions,
   clockSource: "redis" | "caller"
 ): Effect.Effect<RateLimiter["Service"], InvalidConfig, Redis.Redis | Scope.Scope> =>
-  Effect.gen(function*() {
-    const renamed = typeof options === "object" && options !== null
-      ? renamedOption(options, "timeout", "commandTimeout")
-      : undefined
+  Effect.gen(function* () {
+    const renamed = typeof options === "object" && options !== null ? renamedOption(options, "timeout", "commandTimeout") : undefined
     if (renamed !== undefined) return yield* renamed
     const decoded = yield* decode(OptionsSchema, options)
     const prefix = stripPrefix(decoded.prefix)
@@ -315,21 +312,25 @@ export const make = (
     })
     const context = yield* Effect.context<never>()
     const removals: Array<() => void> = []
-    removals.push(registerGauge(
-      context,
-      STORE_PENDING,
-      "commands sent to Redis and not answered yet (timed-out ones included until Redis answers or the socket closes)",
-      { prefix },
-      () => outage.count
-    ))
-    for (const [name, rule] of rules) {
-      removals.push(registerCounter(
+    removals.push(
+      registerGauge(
         context,
-        STORE_FALLBACKS,
-        "decisions made without Redis (unavailable or too slow), by the rule's policy",
-        { rule: name, policy: rule.insurance === undefined ? rule.policy : "insurance" },
-        () => rule.fallbacks
-      ))
+        STORE_PENDING,
+        "commands sent to Redis and not answered yet (timed-out ones included until Redis answers or the socket closes)",
+        { prefix },
+        () => outage.count
+      )
+    )
+    for (const [name, rule] of rules) {
+      removals.push(
+        registerCounter(
+          context,
+          STORE_FALLBACKS,
+          "decisions made without Redis (unavailable or too slow), by the rule's policy",
+          { rule: name, policy: rule.insurance === undefined ? rule.policy : "insurance" },
+          () => rule.fallbacks
+        )
+      )
     }
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {

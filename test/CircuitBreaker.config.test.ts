@@ -5,8 +5,7 @@ import * as CircuitBreakerRedis from "../src/CircuitBreakerRedis.js"
 import { MAX_TIMER_MILLIS } from "../src/internal/runtime/validate.js"
 import { CircuitBreaker, Config } from "../src/index.js"
 
-const buildError = (options: CircuitBreaker.Options) =>
-  Effect.flip(Layer.build(CircuitBreaker.layer(options)))
+const buildError = (options: CircuitBreaker.Options) => Effect.flip(Layer.build(CircuitBreaker.layer(options)))
 
 const invalid: ReadonlyArray<readonly [string, CircuitBreaker.BreakerPolicy, string]> = [
   ["zero failureThreshold", { failureThreshold: 0 }, "failureThreshold"],
@@ -41,17 +40,18 @@ const invalid: ReadonlyArray<readonly [string, CircuitBreaker.BreakerPolicy, str
 
 describe("CircuitBreaker configuration", () => {
   it.effect.each(invalid)("rejects %s with InvalidConfig naming breaker and field", ([, policy, field]) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const error = yield* buildError({ breakers: { payments: policy } })
       expect(error._tag).toBe("InvalidConfig")
       expect(error.path).toBe(`breakers.payments.${field}`)
       expect(error.message).toContain(`breakers.payments.${field}`)
       const fromDefaults = yield* buildError({ defaults: policy })
       expect(fromDefaults.path).toBe(`defaults.${field}`)
-    }))
+    })
+  )
 
   it.effect("reports every violation at once, the first as the path", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const error = yield* buildError({
         breakers: { a: { failureThreshold: 0 }, b: { resetTimeout: -1, halfOpenMaxCalls: 0 } },
         maxBreakers: -1
@@ -60,24 +60,31 @@ describe("CircuitBreaker configuration", () => {
       for (const path of ["breakers.b.resetTimeout", "breakers.b.halfOpenMaxCalls", "maxBreakers"]) {
         expect(error.message).toContain(path)
       }
-    }))
+    })
+  )
 
   it.effect("accepts durations as strings, millis and Duration values", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const service = yield* CircuitBreaker.CircuitBreaker
       expect(yield* service.names).toEqual(["a", "b"])
-    }).pipe(Effect.provide(CircuitBreaker.layer({
-      breakers: { a: { resetTimeout: "5 seconds", callTimeout: 250 }, b: { monitorWindow: "1 minute", failureThreshold: 2 } }
-    }))))
+    }).pipe(
+      Effect.provide(
+        CircuitBreaker.layer({
+          breakers: { a: { resetTimeout: "5 seconds", callTimeout: 250 }, b: { monitorWindow: "1 minute", failureThreshold: 2 } }
+        })
+      )
+    )
+  )
 
   it.effect("resetTimeout arms no timer: a reset timeout longer than a timer can wait is accepted", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const service = yield* CircuitBreaker.CircuitBreaker
       expect(yield* service.names).toEqual(["a"])
-    }).pipe(Effect.provide(CircuitBreaker.layer({ breakers: { a: { resetTimeout: "30 days" } } }))))
+    }).pipe(Effect.provide(CircuitBreaker.layer({ breakers: { a: { resetTimeout: "30 days" } } })))
+  )
 
   it.effect("the shared layer's commandTimeout is bounded like any timer", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const redis = Layer.succeed(Redis.Redis, {} as Redis.Redis["Service"])
       for (const commandTimeout of ["30 days", MAX_TIMER_MILLIS + 1, 0] as const) {
         const exit = yield* Effect.exit(Layer.build(CircuitBreakerRedis.layerRedis({ commandTimeout }).pipe(Layer.provide(redis))))
@@ -86,16 +93,18 @@ describe("CircuitBreaker configuration", () => {
           path: "commandTimeout"
         })
       }
-    }))
+    })
+  )
 
   it.effect("nothing throws: a policy that is not an object is a typed error", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const error = yield* buildError({ breakers: { a: 42 as never } })
       expect(error).toMatchObject({ _tag: "InvalidConfig", path: "breakers.a" })
-    }))
+    })
+  )
 
   it.effect("an unknown option fails with its path and the nearest option's name, at the top and nested", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const top = yield* buildError({ breakerz: {} } as never)
       expect(top).toMatchObject({ _tag: "InvalidConfig", path: "breakerz" })
       expect(top.message).toBe('breakerz: unknown option "breakerz"; did you mean "breakers"?')
@@ -107,10 +116,11 @@ describe("CircuitBreaker configuration", () => {
       expect(deeper.message).toContain('did you mean "factor"?')
       const far = yield* buildError({ zzz: 1 } as never)
       expect(far.message).toBe('zzz: unknown option "zzz"; the options here are "defaults", "breakers", "maxBreakers"')
-    }))
+    })
+  )
 
   it.effect("the same mistakes read the same through the layer and the configuration file's circuitBreaker section", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const input = {
         defaults: { resetTimeout: "soon", halfOpenMaxCalls: 0 },
         breakers: {
@@ -122,8 +132,7 @@ describe("CircuitBreaker configuration", () => {
       const fromLayer = yield* buildError(input as never)
       const fromConfig = yield* Effect.flip(Config.decode({ circuitBreaker: input }))
       // the file reports each path under its section; nothing else differs
-      const underSection = (message: string) =>
-        message.replace(/(^|; )(?=(defaults|breakers|maxBreakers)[.:])/g, "$1circuitBreaker.")
+      const underSection = (message: string) => message.replace(/(^|; )(?=(defaults|breakers|maxBreakers)[.:])/g, "$1circuitBreaker.")
       expect(fromConfig.path).toBe(`circuitBreaker.${fromLayer.path}`)
       expect(fromConfig.message).toBe(underSection(fromLayer.message))
       for (const path of ["defaults.resetTimeout", "defaults.halfOpenMaxCalls", "breakers.db.failureThreshold", "maxBreakers"]) {
@@ -133,23 +142,26 @@ describe("CircuitBreaker configuration", () => {
       // a policy's cross-field rules run once its own fields are valid, whatever the other policies hold
       expect(fromLayer.message).toContain("breakers.api.backoff.max: must be >= resetTimeout (30000ms), got 1000ms")
       expect(fromLayer.message).toContain("breakers.api.maxWaitInHalfOpen: must be >= callTimeout (10000ms), got 5000ms")
-    }))
+    })
+  )
 
   it.effect("isFailure is the code part: checked beside the Schema, its violation listed with the others", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const error = yield* buildError({ breakers: { db: { isFailure: "yes" as never, halfOpenMaxCalls: 0 } } })
       expect(error.message).toContain("breakers.db.halfOpenMaxCalls: ")
       expect(error.message).toContain("breakers.db.isFailure: must be a function (cause) => boolean")
-    }))
+    })
+  )
 
   it.effect("maxBreakers 0 is accepted (no breakers from defaults); a negative or fractional one is not", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const service = yield* Layer.build(CircuitBreaker.layer({ maxBreakers: 0 }))
       expect(service).toBeDefined()
       for (const maxBreakers of [-1, 1.5]) {
         expect((yield* buildError({ maxBreakers })).path).toBe("maxBreakers")
       }
-    }))
+    })
+  )
 
   it("OptionsSchema and PolicySchema state the defaults", () => {
     expect(Schema.decodeUnknownSync(CircuitBreaker.OptionsSchema)({})).toEqual({ maxBreakers: 1000 })

@@ -55,7 +55,7 @@ const policyOf = (s: Scenario) => {
 }
 
 const run = (s: Scenario) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const backoffMax = s.resetTimeout + s.backoffMaxExtra
     const maxWait = s.maxWaitExtra === undefined ? undefined : (s.callTimeout ?? 1) + s.maxWaitExtra
     const effectiveMaxWait = maxWait ?? Math.max(60_000, s.callTimeout ?? 0)
@@ -65,12 +65,12 @@ const run = (s: Scenario) =>
       does === "ok"
         ? Effect.succeed("ok")
         : does === "fail"
-        ? Effect.fail("503")
-        : does === "die"
-        ? Effect.die("bug")
-        : does === "hang"
-        ? Effect.never
-        : Effect.as(Effect.sleep(duration), "slow")
+          ? Effect.fail("503")
+          : does === "die"
+            ? Effect.die("bug")
+            : does === "hang"
+              ? Effect.never
+              : Effect.as(Effect.sleep(duration), "slow")
 
     const fibers: Array<Fiber.Fiber<string, unknown>> = []
     for (const caller of s.callers) {
@@ -105,7 +105,10 @@ const run = (s: Scenario) =>
       attempts++
       const exit = yield* Effect.exit(Effect.succeed("healthy").pipe(protect))
       if (Exit.isSuccess(exit)) break
-      const error = Cause.squash(exit.cause) as CircuitBreaker.BreakerStatus & { readonly _tag: string; readonly retryAfter: Duration.Duration }
+      const error = Cause.squash(exit.cause) as CircuitBreaker.BreakerStatus & {
+        readonly _tag: string
+        readonly retryAfter: Duration.Duration
+      }
       expect(error._tag).toBe("CircuitBreakerOpen")
       expect(attempts).toBeLessThan(4)
       yield* TestClock.adjust(Math.max(1, Duration.toMillis(error.retryAfter)))
@@ -128,7 +131,8 @@ describe("CircuitBreaker properties", () => {
             Effect.provide(TestClock.layer()),
             Effect.provideService(References.MinimumLogLevel, "None")
           )
-        )),
+        )
+      ),
       { numRuns: 200 }
     )
   }, 120_000)

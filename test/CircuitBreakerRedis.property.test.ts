@@ -32,7 +32,10 @@ const step = fc.oneof(
 
 type Step = typeof step extends fc.Arbitrary<infer T> ? T : never
 const call = (process: number, does: "ok" | "fail" | "hang" | "slow", interruptAfter?: number): Step => ({
-  kind: "call", process, does, interruptAfter
+  kind: "call",
+  process,
+  does,
+  interruptAfter
 })
 const wait = (millis: number): Step => ({ kind: "wait", millis })
 
@@ -49,7 +52,7 @@ const processIn = (scope: Scope.Scope, prefix: string) =>
   ).pipe(Effect.map((context) => Context.get(context, CircuitBreaker.CircuitBreaker)))
 
 const run = (steps: ReadonlyArray<Step>) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const scope = yield* Scope.make()
     const prefix = `prop${process.pid}-${prefixes++}`
     const processes = [yield* processIn(scope, prefix), yield* processIn(scope, prefix)]
@@ -64,21 +67,20 @@ const run = (steps: ReadonlyArray<Step>) =>
           server.pause()
           paused = true
           yield* Effect.forkChild(
-            Effect.sleep(s.millis).pipe(Effect.andThen(Effect.sync(() => {
-              server.resume()
-              paused = false
-            }))),
+            Effect.sleep(s.millis).pipe(
+              Effect.andThen(
+                Effect.sync(() => {
+                  server.resume()
+                  paused = false
+                })
+              )
+            ),
             { startImmediately: true }
           )
         }
       } else {
-        const body = s.does === "ok"
-          ? Effect.void
-          : s.does === "fail"
-          ? Effect.fail("503")
-          : s.does === "hang"
-          ? Effect.never
-          : Effect.sleep(30)
+        const body =
+          s.does === "ok" ? Effect.void : s.does === "fail" ? Effect.fail("503") : s.does === "hang" ? Effect.never : Effect.sleep(30)
         const fiber = yield* Effect.forkChild(Effect.exit(processes[s.process]!.execute("dep")(body)), {
           startImmediately: true
         })
@@ -121,7 +123,8 @@ describe.skipIf(!redisTests.enabled)("CircuitBreakerRedis properties", () => {
   it("random calls, interruptions and Redis pauses: once healthy, each process admits a call", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: 5, maxLength: 25 }), (steps) =>
-        Effect.runPromise(run(steps).pipe(Effect.provideService(References.MinimumLogLevel, "None")))),
+        Effect.runPromise(run(steps).pipe(Effect.provideService(References.MinimumLogLevel, "None")))
+      ),
       {
         numRuns: 8,
         examples: [

@@ -29,7 +29,7 @@ const call = (breakers: CircuitBreaker.CircuitBreaker["Service"], effect: Effect
   Effect.exit(breakers.execute("payments")(effect))
 
 const until = <E>(condition: Effect.Effect<boolean, E>, millis = 2_000) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const deadline = Date.now() + millis
     while (!(yield* condition)) {
       if (Date.now() > deadline) return false
@@ -42,12 +42,11 @@ const until = <E>(condition: Effect.Effect<boolean, E>, millis = 2_000) =>
 const failTwice = (breakers: CircuitBreaker.CircuitBreaker["Service"]) =>
   Effect.andThen(call(breakers, Effect.fail("503")), call(breakers, Effect.fail("503")))
 
-const stateOf = (breakers: CircuitBreaker.CircuitBreaker["Service"]) =>
-  Effect.map(breakers.status("payments"), (s) => s.state)
+const stateOf = (breakers: CircuitBreaker.CircuitBreaker["Service"]) => Effect.map(breakers.status("payments"), (s) => s.state)
 
 describe.skipIf(!redisTests.enabled)("CircuitBreakerRedis", () => {
   it.live("when one process opens a breaker, the others reject within milliseconds", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const scope = yield* Effect.scope
       const prefix = `cb${prefixes++}`
       const a = yield* processIn(scope, prefix)
@@ -58,13 +57,17 @@ describe.skipIf(!redisTests.enabled)("CircuitBreakerRedis", () => {
       expect(yield* until(Effect.map(stateOf(b), (s) => s === "Open"))).toBe(true)
       expect(Date.now() - started).toBeLessThan(500)
       let reached = 0
-      const rejected = yield* call(b, Effect.sync(() => reached++))
+      const rejected = yield* call(
+        b,
+        Effect.sync(() => reached++)
+      )
       expect(Exit.isFailure(rejected) && JSON.stringify(rejected).includes("CircuitBreakerOpen")).toBe(true)
       expect(reached).toBe(0)
-    }))
+    })
+  )
 
   it.live("a successful probe in one process closes the breaker everywhere", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const scope = yield* Effect.scope
       const prefix = `cb${prefixes++}`
       const a = yield* processIn(scope, prefix)
@@ -75,10 +78,11 @@ describe.skipIf(!redisTests.enabled)("CircuitBreakerRedis", () => {
       expect(Exit.isSuccess(yield* call(a, Effect.succeed("ok")))).toBe(true)
       expect(yield* stateOf(a)).toBe("Closed")
       expect(yield* until(Effect.map(stateOf(b), (s) => s === "Closed"))).toBe(true)
-    }))
+    })
+  )
 
   it.live("in HalfOpen at most halfOpenMaxCalls probes run across all processes", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const scope = yield* Effect.scope
       const prefix = `cb${prefixes++}`
       const processes = yield* Effect.forEach([1, 2, 3], () => processIn(scope, prefix))
@@ -94,10 +98,11 @@ describe.skipIf(!redisTests.enabled)("CircuitBreakerRedis", () => {
       const exits = yield* Fiber.joinAll(fibers)
       expect(probes).toBe(1)
       expect(exits.filter(Exit.isSuccess).length).toBe(1)
-    }))
+    })
+  )
 
   it.live("a process started later picks up an open breaker", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const scope = yield* Effect.scope
       const prefix = `cb${prefixes++}`
       const a = yield* processIn(scope, prefix)
@@ -105,39 +110,44 @@ describe.skipIf(!redisTests.enabled)("CircuitBreakerRedis", () => {
       yield* Effect.sleep("50 millis")
       const late = yield* processIn(scope, prefix)
       expect(yield* stateOf(late)).toBe("Open")
-    }))
+    })
+  )
 
-  it.live("with Redis down each process keeps its local breaker, without hanging; sharing resumes after", () =>
-    Effect.gen(function*() {
-      const scope = yield* Effect.scope
-      const prefix = `cb${prefixes++}`
-      const a = yield* processIn(scope, prefix)
-      const b = yield* processIn(scope, prefix)
-      yield* Effect.promise(() => server.stop())
-      const started = Date.now()
-      yield* failTwice(a)
-      expect(yield* stateOf(a)).toBe("Open") // the local breaker works alone
-      expect(yield* stateOf(b)).toBe("Closed") // nothing could be shared
-      yield* Effect.sleep("450 millis")
-      // the probe cannot get a lease: it runs on the local decision
-      expect(Exit.isSuccess(yield* call(a, Effect.succeed("ok")))).toBe(true)
-      expect(Date.now() - started).toBeLessThan(2_000)
-      yield* Effect.promise(() => server.restart())
-      // after the restart a new opening is shared again (clients reconnect by themselves)
-      const shared = yield* until(
-        Effect.gen(function*() {
-          yield* b.reset("payments").pipe(Effect.ignore)
-          yield* a.trip("payments")
-          yield* Effect.sleep("50 millis")
-          return (yield* stateOf(b)) === "Open"
-        }),
-        8_000
-      )
-      expect(shared).toBe(true)
-    }), 20_000)
+  it.live(
+    "with Redis down each process keeps its local breaker, without hanging; sharing resumes after",
+    () =>
+      Effect.gen(function* () {
+        const scope = yield* Effect.scope
+        const prefix = `cb${prefixes++}`
+        const a = yield* processIn(scope, prefix)
+        const b = yield* processIn(scope, prefix)
+        yield* Effect.promise(() => server.stop())
+        const started = Date.now()
+        yield* failTwice(a)
+        expect(yield* stateOf(a)).toBe("Open") // the local breaker works alone
+        expect(yield* stateOf(b)).toBe("Closed") // nothing could be shared
+        yield* Effect.sleep("450 millis")
+        // the probe cannot get a lease: it runs on the local decision
+        expect(Exit.isSuccess(yield* call(a, Effect.succeed("ok")))).toBe(true)
+        expect(Date.now() - started).toBeLessThan(2_000)
+        yield* Effect.promise(() => server.restart())
+        // after the restart a new opening is shared again (clients reconnect by themselves)
+        const shared = yield* until(
+          Effect.gen(function* () {
+            yield* b.reset("payments").pipe(Effect.ignore)
+            yield* a.trip("payments")
+            yield* Effect.sleep("50 millis")
+            return (yield* stateOf(b)) === "Open"
+          }),
+          8_000
+        )
+        expect(shared).toBe(true)
+      }),
+    20_000
+  )
 
   it.live("a probe interrupted while it waits for its lease gives its slot back: the breaker does not stick in HalfOpen", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const scope = yield* Effect.scope
       const prefix = `cb${prefixes++}`
       const a = yield* processIn(scope, prefix)
@@ -152,10 +162,11 @@ describe.skipIf(!redisTests.enabled)("CircuitBreakerRedis", () => {
       const later = yield* call(a, Effect.succeed("ok"))
       expect(later).toEqual(Exit.succeed("ok"))
       expect(yield* stateOf(a)).toBe("Closed")
-    }))
+    })
+  )
 
   it.live("a transition that cannot be shared is counted in the status and logged", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const scope = yield* Effect.scope
       const prefix = `cb${prefixes++}`
       const a = yield* processIn(scope, prefix)
@@ -163,42 +174,50 @@ describe.skipIf(!redisTests.enabled)("CircuitBreakerRedis", () => {
       server.pause()
       yield* failTwice(a)
       // commandTimeout is 200 ms in these tests
-      const counted = yield* until(Effect.map(a.status("payments"), (s) => s.failedShares === 1), 1_000)
+      const counted = yield* until(
+        Effect.map(a.status("payments"), (s) => s.failedShares === 1),
+        1_000
+      )
       server.resume()
       expect(counted).toBe(true)
-    }))
+    })
+  )
 
-  it.live("while Redis is hung, the breakers' pending Redis commands stay bounded", () =>
-    Effect.gen(function*() {
-      const scope = yield* Effect.scope
-      const prefix = `cb${prefixes++}`
-      const breakers = yield* Layer.buildWithScope(
-        CircuitBreakerRedis.layer({
-          defaults: { failureThreshold: 1, resetTimeout: "100 millis" },
-          maxBreakers: 1_000,
-          prefix,
-          commandTimeout: "300 millis"
-        }).pipe(Layer.provide(Layer.suspend(() => NodeRedis.layer({ url: server.url, disableOfflineQueue: true })))),
-        scope
-      ).pipe(Effect.map((context) => Context.get(context, CircuitBreaker.CircuitBreaker)))
-      const names = Array.from({ length: 400 }, (_, i) => `host-${i}`)
-      for (const name of names) yield* Effect.exit(breakers.execute(name)(Effect.fail("503")))
-      yield* Effect.sleep("300 millis") // the openings are shared
-      yield* Effect.promise(() => server.command("CONFIG", "RESETSTAT"))
-      server.pause()
-      // every breaker is due for a probe: 400 probes at once, each wanting a lease
-      yield* Effect.forEach(names, (name) => Effect.exit(breakers.execute(name)(Effect.succeed("ok"))), {
-        concurrency: "unbounded"
-      })
-      yield* Effect.sleep("400 millis")
-      server.resume()
-      yield* Effect.sleep("300 millis")
-      const stats = yield* Effect.promise(() => server.command("INFO", "commandstats"))
-      const calls = (command: string) => Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(stats)?.[1] ?? 0)
-      // commands run by scripts are counted too: count what the client sent (every breaker
-      // command is a script)
-      const sent = calls("eval") + calls("evalsha")
-      expect(sent).toBeGreaterThan(0)
-      expect(sent).toBeLessThanOrEqual(2 * 64 + 16)
-    }), 20_000)
+  it.live(
+    "while Redis is hung, the breakers' pending Redis commands stay bounded",
+    () =>
+      Effect.gen(function* () {
+        const scope = yield* Effect.scope
+        const prefix = `cb${prefixes++}`
+        const breakers = yield* Layer.buildWithScope(
+          CircuitBreakerRedis.layer({
+            defaults: { failureThreshold: 1, resetTimeout: "100 millis" },
+            maxBreakers: 1_000,
+            prefix,
+            commandTimeout: "300 millis"
+          }).pipe(Layer.provide(Layer.suspend(() => NodeRedis.layer({ url: server.url, disableOfflineQueue: true })))),
+          scope
+        ).pipe(Effect.map((context) => Context.get(context, CircuitBreaker.CircuitBreaker)))
+        const names = Array.from({ length: 400 }, (_, i) => `host-${i}`)
+        for (const name of names) yield* Effect.exit(breakers.execute(name)(Effect.fail("503")))
+        yield* Effect.sleep("300 millis") // the openings are shared
+        yield* Effect.promise(() => server.command("CONFIG", "RESETSTAT"))
+        server.pause()
+        // every breaker is due for a probe: 400 probes at once, each wanting a lease
+        yield* Effect.forEach(names, (name) => Effect.exit(breakers.execute(name)(Effect.succeed("ok"))), {
+          concurrency: "unbounded"
+        })
+        yield* Effect.sleep("400 millis")
+        server.resume()
+        yield* Effect.sleep("300 millis")
+        const stats = yield* Effect.promise(() => server.command("INFO", "commandstats"))
+        const calls = (command: string) => Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(stats)?.[1] ?? 0)
+        // commands run by scripts are counted too: count what the client sent (every breaker
+        // command is a script)
+        const sent = calls("eval") + calls("evalsha")
+        expect(sent).toBeGreaterThan(0)
+        expect(sent).toBeLessThanOrEqual(2 * 64 + 16)
+      }),
+    20_000
+  )
 })

@@ -43,10 +43,9 @@ const validConfig = FastCheck.record({
   breakers: FastCheck.dictionary(name, breakerPolicy, { maxKeys: 3 }),
   rules: FastCheck.dictionary(name, rule, { maxKeys: 3 }),
   pools: FastCheck.dictionary(name, pool, { maxKeys: 2 }),
-  memory: FastCheck.option(
-    FastCheck.record({ checkInterval: duration, rejectAt: FastCheck.constantFrom("medium", "high", "critical") }),
-    { nil: undefined }
-  ),
+  memory: FastCheck.option(FastCheck.record({ checkInterval: duration, rejectAt: FastCheck.constantFrom("medium", "high", "critical") }), {
+    nil: undefined
+  }),
   profileTimeout: FastCheck.option(duration, { nil: undefined })
 }).map(({ breakers, memory, pools, profileTimeout, rules }) => {
   const profile: Record<string, unknown> = {}
@@ -73,34 +72,32 @@ type Mistake = readonly [apply: (config: Record<string, any>) => void, path: str
 const bad = FastCheck.constantFrom<unknown>("five", -1, 0, 1.5, Number.NaN, Number.POSITIVE_INFINITY, null, [], {})
 
 const mistake: FastCheck.Arbitrary<Mistake> = FastCheck.oneof(
-  bad.map((value): Mistake => [(c) => (c.circuitBreaker.breakers.x = { failureThreshold: value }), "circuitBreaker.breakers.x.failureThreshold"]),
-  bad.map((value): Mistake => [(c) => (c.rateLimiter.rules.x = { algorithm: "gcra", limit: value, window: 1000 }), "rateLimiter.rules.x.limit"]),
+  bad.map(
+    (value): Mistake => [(c) => (c.circuitBreaker.breakers.x = { failureThreshold: value }), "circuitBreaker.breakers.x.failureThreshold"]
+  ),
+  bad.map(
+    (value): Mistake => [(c) => (c.rateLimiter.rules.x = { algorithm: "gcra", limit: value, window: 1000 }), "rateLimiter.rules.x.limit"]
+  ),
   bad.map((value): Mistake => [(c) => (c.pools.x = { size: value }), "pools.x.size"]),
-  FastCheck.constantFrom("leaky-bucket", "token_bucket", "", "GCRA").map((algorithm): Mistake => [
-    (c) => (c.rateLimiter.rules.x = { algorithm, limit: 1, window: 1000 }),
-    "rateLimiter.rules.x.algorithm"
-  ]),
+  FastCheck.constantFrom("leaky-bucket", "token_bucket", "", "GCRA").map(
+    (algorithm): Mistake => [(c) => (c.rateLimiter.rules.x = { algorithm, limit: 1, window: 1000 }), "rateLimiter.rules.x.algorithm"]
+  ),
   FastCheck.constantFrom("breakerz", "rateLimits", "memroy", "zzz").map((key): Mistake => [(c) => (c[key] = {}), key]),
-  FastCheck.constantFrom("failureTreshold", "resetTimout", "zzz").map((key): Mistake => [
-    (c) => (c.circuitBreaker.breakers.x = { [key]: 1 }),
-    `circuitBreaker.breakers.x.${key}`
-  ]),
-  FastCheck.constantFrom("timout", "circuitbreaker", "zzz").map((key): Mistake => [
-    (c) => (c.protections.checkout[key] = 1),
-    `protections.checkout.${key}`
-  ]),
-  FastCheck.constantFrom("ghost", "toString", "constructor").map((missing): Mistake => [
-    (c) => (c.protections.other = { circuitBreaker: missing }),
-    "protections.other.circuitBreaker"
-  ]),
-  FastCheck.constantFrom("ghost", "hasOwnProperty").map((missing): Mistake => [
-    (c) => (c.protections.other = { rateLimit: { rule: missing } }),
-    "protections.other.rateLimit.rule"
-  ]),
-  FastCheck.constantFrom("30 days", 2 ** 31, "soon", -5).map((timeout): Mistake => [
-    (c) => (c.protections.other = { timeout }),
-    "protections.other.timeout"
-  ])
+  FastCheck.constantFrom("failureTreshold", "resetTimout", "zzz").map(
+    (key): Mistake => [(c) => (c.circuitBreaker.breakers.x = { [key]: 1 }), `circuitBreaker.breakers.x.${key}`]
+  ),
+  FastCheck.constantFrom("timout", "circuitbreaker", "zzz").map(
+    (key): Mistake => [(c) => (c.protections.checkout[key] = 1), `protections.checkout.${key}`]
+  ),
+  FastCheck.constantFrom("ghost", "toString", "constructor").map(
+    (missing): Mistake => [(c) => (c.protections.other = { circuitBreaker: missing }), "protections.other.circuitBreaker"]
+  ),
+  FastCheck.constantFrom("ghost", "hasOwnProperty").map(
+    (missing): Mistake => [(c) => (c.protections.other = { rateLimit: { rule: missing } }), "protections.other.rateLimit.rule"]
+  ),
+  FastCheck.constantFrom("30 days", 2 ** 31, "soon", -5).map(
+    (timeout): Mistake => [(c) => (c.protections.other = { timeout }), "protections.other.timeout"]
+  )
 )
 
 const decodeExit = (input: unknown) => Effect.runSyncExit(Config.decode(input))

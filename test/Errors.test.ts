@@ -55,14 +55,22 @@ describe("Errors", () => {
 
   it("codes follow the seed vocabulary", () => {
     expect(samples.map((e) => e.code)).toEqual([
-      "circuit_breaker_open", "circuit_breaker_open", "rate_limited", "rate_limited", "pool_checkout_timeout",
-      "memory_pressure", "memory_pressure", "operation_timeout", "invalid_config", "protection_not_found",
+      "circuit_breaker_open",
+      "circuit_breaker_open",
+      "rate_limited",
+      "rate_limited",
+      "pool_checkout_timeout",
+      "memory_pressure",
+      "memory_pressure",
+      "operation_timeout",
+      "invalid_config",
+      "protection_not_found",
       "store_unavailable"
     ])
   })
 
   it("fast-constructed rejections are real, catchable instances without a stack walk", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const make = Errors.fastConstructor(Errors.CircuitBreakerOpen, "CircuitBreakerOpen", "circuit_breaker_open")
       const error = make({ breaker: "db", state: "Open", retryAfter: Duration.seconds(1) })
       expect(error).toBeInstanceOf(Errors.CircuitBreakerOpen)

@@ -24,56 +24,60 @@ describe("Foundation", () => {
   })
 
   it.effect("Foundation.config reads the whole configuration from the environment, next to application settings", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const settings = EffectConfig.all({ port: EffectConfig.Int("port"), foundation: Foundation.config })
       const { foundation, port } = yield* settings
       expect(port).toBe(8080)
       expect(foundation.memory?.rejectAt).toBe("high")
-    }).pipe(Effect.provide(env({ PORT: "8080", FOUNDATION_MEMORY_REJECT_AT: "high", FOUNDATION_MEMORY_CHECK_INTERVAL: "2 seconds" }))))
+    }).pipe(Effect.provide(env({ PORT: "8080", FOUNDATION_MEMORY_REJECT_AT: "high", FOUNDATION_MEMORY_CHECK_INTERVAL: "2 seconds" })))
+  )
 
   it.effect("load returns the decoded configuration; with no JSON given it reads FOUNDATION_ variables", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const config = yield* Foundation.load
       expect(config.memory?.rejectAt).toBe("medium")
-      const stats = yield* MemoryManager.MemoryManager.use((manager) => manager.status).pipe(
-        Effect.provide(Foundation.layerConfig())
-      )
+      const stats = yield* MemoryManager.MemoryManager.use((manager) => manager.status).pipe(Effect.provide(Foundation.layerConfig()))
       expect(stats).toBeDefined()
-    }).pipe(Effect.provide(env({ FOUNDATION_MEMORY_REJECT_AT: "medium" }))))
+    }).pipe(Effect.provide(env({ FOUNDATION_MEMORY_REJECT_AT: "medium" })))
+  )
 
   it.effect("a bad environment value fails InvalidConfig", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const error = yield* Effect.flip(Foundation.load)
       expect(error._tag).toBe("InvalidConfig")
       expect(error.message).toContain("rejectAt")
-    }).pipe(Effect.provide(env({ FOUNDATION_MEMORY_REJECT_AT: "sometimes" }))))
+    }).pipe(Effect.provide(env({ FOUNDATION_MEMORY_REJECT_AT: "sometimes" })))
+  )
 
   describe("pools", () => {
     const config = { pools: { db: { size: 1 } }, protections: { query: { pool: "db" } } } as const
     const DbLive = Pool.layer(Db, { ...Foundation.poolOptions(config, "db"), acquire: Effect.succeed(1) })
 
     it.effect("a pool given with its layer is built on the aggregator: it reports as pool:db, and Db is provided", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const report = yield* HealthAggregator.systemHealth
         expect(Object.keys(report.components)).toContain("pool:db")
         expect(report.components["pool:db"]).toMatchObject({ kind: "pool", status: "healthy" })
         expect(yield* Pool.use(Db, (connection) => Effect.succeed(connection + 1))).toBe(2)
         expect((yield* Pool.status(Db)).checkouts).toBe(1)
         expect(yield* Protection.Protection.use((infrastructure) => infrastructure.names)).toEqual(["query"])
-      }).pipe(Effect.provide(Foundation.layer(config, { pools: { db: { tag: Db, layer: DbLive } } }))))
+      }).pipe(Effect.provide(Foundation.layer(config, { pools: { db: { tag: Db, layer: DbLive } } })))
+    )
 
     it.effect("a bare tag still serves profiles with the layer provided beneath, and reports no health", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const report = yield* HealthAggregator.systemHealth
         expect(Object.keys(report.components)).not.toContain("pool:db")
         expect(yield* Protection.Protection.use((infrastructure) => infrastructure.names)).toEqual(["query"])
-      }).pipe(Effect.provide(Foundation.layer(config, { pools: { db: Db } }).pipe(Layer.provideMerge(DbLive)))))
+      }).pipe(Effect.provide(Foundation.layer(config, { pools: { db: Db } }).pipe(Layer.provideMerge(DbLive))))
+    )
 
     it.effect("a pool's layer that fails fails Foundation.layer with its error", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const Broken = Pool.layer(Db, { name: "db", size: 0, acquire: Effect.succeed(1) })
         const error = yield* Effect.flip(Layer.build(Foundation.layer(config, { pools: { db: { tag: Db, layer: Broken } } })))
         expect(error).toMatchObject({ _tag: "InvalidConfig" })
-      }).pipe(Effect.scoped))
+      }).pipe(Effect.scoped)
+    )
   })
 })

@@ -12,7 +12,7 @@ const withHealth = <A, E>(
   body: (health: HealthAggregator.HealthAggregator["Service"]) => Effect.Effect<A, E, Scope.Scope | HealthComponents>,
   options?: HealthAggregator.Options
 ) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const health = yield* Health
     return yield* body(health)
   }).pipe(Effect.provide(HealthAggregator.layer(options)))
@@ -25,7 +25,7 @@ const counted = <A>(effect: Effect.Effect<A>) => {
 
 /** Yields until `done()` holds (forked work may need several scheduler rounds; primer §12b). */
 const until = (done: () => boolean) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     for (let i = 0; i < 100 && !done(); i++) yield* Effect.yieldNow
     expect(done()).toBe(true)
   })
@@ -33,16 +33,17 @@ const until = (done: () => boolean) =>
 describe("HealthAggregator", () => {
   it.effect("is healthy with score 1 with no components at all", () =>
     withHealth((health) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const report = yield* health.systemHealth
         expect(report).toMatchObject({ status: "healthy", score: 1, components: {} })
         expect(report.timestamp).toBe(0)
       })
-    ))
+    )
+  )
 
   it.effect("combines statuses: a critical unhealthy check fails the system, others degrade it", () =>
     withHealth((health) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         yield* health.register("db", Effect.succeed("healthy"), { critical: true })
         yield* health.register("search", Effect.succeed("unhealthy"))
         const degraded = yield* health.systemHealth
@@ -62,11 +63,12 @@ describe("HealthAggregator", () => {
           output: "broker down"
         })
       })
-    ))
+    )
+  )
 
   it.effect("a degraded check degrades the system and keeps its details", () =>
     withHealth((health) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         yield* health.register("cache", Effect.succeed({ status: "degraded", details: { hitRate: 0.2 } }), {
           critical: true
         })
@@ -75,11 +77,12 @@ describe("HealthAggregator", () => {
         expect(report.score).toBe(0.5)
         expect(report.components["cache"]?.details).toEqual({ hitRate: 0.2 })
       })
-    ))
+    )
+  )
 
   it.effect("a failing, dying, throwing or nonsense-returning check is unhealthy, never a crash", () =>
     withHealth((health) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         yield* health.register("fails", Effect.fail(new Error("connection refused")))
         yield* health.register("dies", Effect.die("kaput"))
         yield* health.register(
@@ -93,17 +96,18 @@ describe("HealthAggregator", () => {
         const report = yield* health.systemHealth
         expect(report.status).toBe("degraded")
         expect(report.components["fails"]).toMatchObject({ status: "unhealthy", output: "connection refused" })
-        expect(report.components["dies"]).toMatchObject({ status: "unhealthy", output: "\"kaput\"" })
+        expect(report.components["dies"]).toMatchObject({ status: "unhealthy", output: '"kaput"' })
         expect(report.components["throws"]).toMatchObject({ status: "unhealthy", output: "undefined is not a function" })
         expect(report.components["nonsense"]?.status).toBe("unhealthy")
-        expect(report.components["nonsense"]?.output).toContain("\"fine\"")
+        expect(report.components["nonsense"]?.output).toContain('"fine"')
         expect(report.components["interrupts"]).toMatchObject({ status: "unhealthy", output: "check was interrupted" })
       })
-    ))
+    )
+  )
 
   it.effect("a hung check is answered as unhealthy exactly at its timeout", () =>
     withHealth((health) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         yield* health.register("hung", Effect.never, { timeout: "100 millis", critical: true })
         yield* health.register("slow", Effect.as(Effect.sleep("30 millis"), "healthy"), { timeout: "200 millis" })
         const fiber = yield* Effect.forkChild(health.systemHealth)
@@ -116,11 +120,12 @@ describe("HealthAggregator", () => {
         expect(report.components["slow"]).toMatchObject({ status: "healthy", durationMs: 30 })
         expect(report.durationMs).toBe(100)
       })
-    ))
+    )
+  )
 
   it.effect("a check that ignores interruption still cannot hold a reader past its timeout", () =>
     withHealth((health) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         yield* health.register("stubborn", Effect.uninterruptible(Effect.never), { timeout: "50 millis" })
         const fiber = yield* Effect.forkChild(health.systemHealth)
         yield* TestClock.adjust("50 millis")
@@ -131,46 +136,61 @@ describe("HealthAggregator", () => {
         const again = yield* health.systemHealth
         expect(again.components["stubborn"]?.status).toBe("unhealthy")
       })
-    ))
+    )
+  )
 
   it.effect("concurrent readers share one run, and the result is cached for cacheTtl", () =>
-    withHealth((health) =>
-      Effect.gen(function*() {
-        const db = counted(Effect.as(Effect.sleep("10 millis"), "healthy" as const))
-        yield* health.register("db", db.check)
-        const readers = yield* Effect.forkChild(
-          Effect.all(Array.from({ length: 50 }, () => health.systemHealth), { concurrency: "unbounded" })
-        )
-        yield* TestClock.adjust("10 millis")
-        const reports = yield* Fiber.join(readers)
-        expect(reports.every((r) => r.status === "healthy")).toBe(true)
-        expect(db.state.calls).toBe(1)
-        yield* TestClock.adjust("499 millis") // 499ms after the result: still cached
-        yield* health.systemHealth
-        yield* health.status("db")
-        expect(db.state.calls).toBe(1)
-        yield* TestClock.adjust("1 millis") // 500ms: stale
-        yield* Effect.forkChild(health.systemHealth)
-        yield* until(() => db.state.calls === 2)
-      }), { cacheTtl: "500 millis" }))
+    withHealth(
+      (health) =>
+        Effect.gen(function* () {
+          const db = counted(Effect.as(Effect.sleep("10 millis"), "healthy" as const))
+          yield* health.register("db", db.check)
+          const readers = yield* Effect.forkChild(
+            Effect.all(
+              Array.from({ length: 50 }, () => health.systemHealth),
+              { concurrency: "unbounded" }
+            )
+          )
+          yield* TestClock.adjust("10 millis")
+          const reports = yield* Fiber.join(readers)
+          expect(reports.every((r) => r.status === "healthy")).toBe(true)
+          expect(db.state.calls).toBe(1)
+          yield* TestClock.adjust("499 millis") // 499ms after the result: still cached
+          yield* health.systemHealth
+          yield* health.status("db")
+          expect(db.state.calls).toBe(1)
+          yield* TestClock.adjust("1 millis") // 500ms: stale
+          yield* Effect.forkChild(health.systemHealth)
+          yield* until(() => db.state.calls === 2)
+        }),
+      { cacheTtl: "500 millis" }
+    )
+  )
 
   it.effect("readers racing registrations and unregistrations all finish, each check run once", () =>
     withHealth((health) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const checks = Array.from({ length: 10 }, () => counted(Effect.as(Effect.sleep("5 millis"), "healthy" as const)))
         const scopes = yield* Effect.forEach(checks, () => Scope.make())
         const readers = yield* Effect.forkChild(
           Effect.all(
             Array.from({ length: 100 }, (_, i) =>
-              Effect.andThen(Effect.sleep(`${i % 7} millis`), i % 2 === 0 ? health.systemHealth : health.readiness)),
+              Effect.andThen(Effect.sleep(`${i % 7} millis`), i % 2 === 0 ? health.systemHealth : health.readiness)
+            ),
             { concurrency: "unbounded" }
           )
         )
-        const churn = yield* Effect.forkChild(Effect.forEach(checks, (c, i) =>
-          Effect.andThen(
-            Effect.sleep("1 millis"),
-            health.register(`c${i}`, c.check, { critical: i % 2 === 0 }).pipe(Scope.provide(scopes[i]!))
-          ), { discard: true }))
+        const churn = yield* Effect.forkChild(
+          Effect.forEach(
+            checks,
+            (c, i) =>
+              Effect.andThen(
+                Effect.sleep("1 millis"),
+                health.register(`c${i}`, c.check, { critical: i % 2 === 0 }).pipe(Scope.provide(scopes[i]!))
+              ),
+            { discard: true }
+          )
+        )
         yield* TestClock.adjust("3 millis")
         // close half of the registrations while reads are in flight
         yield* Effect.forEach(scopes.slice(0, 5), (scope) => Scope.close(scope, Exit.void), { discard: true })
@@ -184,20 +204,25 @@ describe("HealthAggregator", () => {
         for (const check of checks) expect(check.state.calls).toBeLessThanOrEqual(1)
         expect((yield* health.names).length).toBeLessThanOrEqual(10)
       })
-    ))
+    )
+  )
 
   it.effect("cacheTtl 0 runs an on-demand check on every read", () =>
-    withHealth((health) =>
-      Effect.gen(function*() {
-        const db = counted(Effect.succeed("healthy" as const))
-        yield* health.register("db", db.check)
-        for (let i = 0; i < 5; i++) yield* health.systemHealth
-        expect(db.state.calls).toBe(5)
-      }), { cacheTtl: 0 }))
+    withHealth(
+      (health) =>
+        Effect.gen(function* () {
+          const db = counted(Effect.succeed("healthy" as const))
+          yield* health.register("db", db.check)
+          for (let i = 0; i < 5; i++) yield* health.systemHealth
+          expect(db.state.calls).toBe(5)
+        }),
+      { cacheTtl: 0 }
+    )
+  )
 
   it.effect("a reader that goes away does not cancel the run other readers wait for", () =>
     withHealth((health) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const db = counted(Effect.as(Effect.sleep("20 millis"), "healthy" as const))
         yield* health.register("db", db.check)
         const first = yield* Effect.forkChild(health.systemHealth)
@@ -209,11 +234,12 @@ describe("HealthAggregator", () => {
         expect((yield* Fiber.join(second)).components["db"]?.status).toBe("healthy")
         expect(db.state.calls).toBe(1)
       })
-    ))
+    )
+  )
 
   it.effect("background checks run on their interval; readers take the last result and its age", () =>
     withHealth((health) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         let status: HealthAggregator.HealthStatus = "healthy"
         const disk = counted(Effect.sync(() => status))
         yield* health.register("disk", disk.check, { interval: "1 second" })
@@ -229,11 +255,12 @@ describe("HealthAggregator", () => {
         yield* TestClock.adjust("3 seconds")
         expect(disk.state.calls).toBe(5)
       })
-    ))
+    )
+  )
 
   it.effect("the first read of a background check waits for its first run, within its timeout", () =>
     withHealth((health) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         yield* health.register("warmup", Effect.as(Effect.sleep("40 millis"), "healthy" as const), {
           interval: "10 seconds",
           timeout: "100 millis"
@@ -242,11 +269,12 @@ describe("HealthAggregator", () => {
         yield* TestClock.adjust("40 millis")
         expect((yield* Fiber.join(fiber)).components["warmup"]).toMatchObject({ status: "healthy", ageMs: 0 })
       })
-    ))
+    )
+  )
 
   it.effect("closing the registration's scope removes the check and stops its fiber", () =>
     withHealth((health) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const disk = counted(Effect.succeed("healthy" as const))
         const scope = yield* Scope.make()
         yield* health.register("disk", disk.check, { interval: "1 second" }).pipe(Scope.provide(scope))
@@ -260,11 +288,12 @@ describe("HealthAggregator", () => {
         // the name is free again
         yield* health.register("disk", disk.check)
       })
-    ))
+    )
+  )
 
   it.effect("a clock set back does not keep a cached result fresh until it catches up", () =>
     withHealth((health) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         yield* TestClock.setTime(10_000)
         const db = counted(Effect.succeed("healthy" as const))
         yield* health.register("db", db.check)
@@ -273,36 +302,41 @@ describe("HealthAggregator", () => {
         yield* health.systemHealth
         expect(db.state.calls).toBe(2)
       })
-    ))
+    )
+  )
 
   it.effect("a reader waiting on a run whose registration closes gets an answer, not a hang", () =>
     withHealth((health) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const scope = yield* Scope.make()
-        yield* health.register("slow", Effect.as(Effect.sleep("1 second"), "healthy" as const), {
-          timeout: "5 seconds"
-        }).pipe(Scope.provide(scope))
+        yield* health
+          .register("slow", Effect.as(Effect.sleep("1 second"), "healthy" as const), {
+            timeout: "5 seconds"
+          })
+          .pipe(Scope.provide(scope))
         const reader = yield* Effect.forkChild(health.status("slow"))
         yield* TestClock.adjust("10 millis")
         yield* Scope.close(scope, Exit.void)
         yield* until(() => reader.pollUnsafe() !== undefined)
         expect(yield* Fiber.join(reader)).toMatchObject({ status: "unhealthy", output: "check was interrupted" })
       })
-    ))
+    )
+  )
 
   it.effect("check(name) reads one check; an unknown name is ProtectionNotFound", () =>
     withHealth((health) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         yield* health.register("db", Effect.succeed("degraded"))
         expect((yield* health.status("db")).status).toBe("degraded")
         const error = yield* Effect.flip(health.status("nope"))
         expect(error).toMatchObject({ _tag: "ProtectionNotFound", kind: "health_check", protection: "nope" })
       })
-    ))
+    )
+  )
 
   it.effect("readiness reads critical components only", () =>
     withHealth((health) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const optional = counted(Effect.succeed("unhealthy" as const))
         yield* health.register("db", Effect.succeed("healthy"), { critical: true })
         yield* health.register("recommendations", optional.check)
@@ -311,13 +345,20 @@ describe("HealthAggregator", () => {
         expect(Object.keys(ready.components)).toEqual(["db"])
         expect(optional.state.calls).toBe(0)
       })
-    ))
+    )
+  )
 
   it.effect("a check's requirements are captured at registration", () => {
     class Db extends Context.Service<Db, { readonly ping: Effect.Effect<boolean> }>()("test/Db") {}
     return withHealth((health) =>
-      Effect.gen(function*() {
-        yield* health.register("db", Effect.map(Db.use((db) => db.ping), (up) => up ? "healthy" : "unhealthy"))
+      Effect.gen(function* () {
+        yield* health.register(
+          "db",
+          Effect.map(
+            Db.use((db) => db.ping),
+            (up) => (up ? "healthy" : "unhealthy")
+          )
+        )
         expect((yield* health.systemHealth).components["db"]?.status).toBe("unhealthy")
       }).pipe(Effect.provide(Layer.succeed(Db, { ping: Effect.succeed(false) })))
     )
@@ -325,7 +366,7 @@ describe("HealthAggregator", () => {
 
   it.effect("rejects a duplicate name, an empty name and bad durations with InvalidConfig naming the path", () =>
     withHealth((health) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const ok = Effect.succeed("healthy" as const)
         yield* health.register("db", ok)
         expect(yield* Effect.flip(health.register("db", ok))).toMatchObject({
@@ -344,32 +385,35 @@ describe("HealthAggregator", () => {
         }
         expect(yield* health.names).toEqual(["db"])
       })
-    ))
+    )
+  )
 
   it.effect("rejects bad layer options", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const bad = yield* Effect.flip(Layer.build(HealthAggregator.layer({ defaultTimeout: -5 })))
       expect(bad).toMatchObject({ _tag: "InvalidConfig", path: "health.defaultTimeout" })
       const badTtl = yield* Effect.flip(Layer.build(HealthAggregator.layer({ cacheTtl: Number.NaN })))
       expect(badTtl).toMatchObject({ _tag: "InvalidConfig", path: "health.cacheTtl" })
       const tooLong = yield* Effect.flip(Layer.build(HealthAggregator.layer({ defaultTimeout: "30 days" })))
       expect(tooLong).toMatchObject({ _tag: "InvalidConfig", path: "health.defaultTimeout" })
-    }))
+    })
+  )
 
   it.effect("an empty name is rejected at health.checks, saying why", () =>
     withHealth((health) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         expect(yield* Effect.flip(health.register("", Effect.succeed("healthy")))).toMatchObject({
           _tag: "InvalidConfig",
           path: "health.checks",
           message: "health.checks: a check needs a non-empty name"
         })
       })
-    ))
+    )
+  )
 
   it.effect("a check's unknown option fails with its path and the nearest option; every violation is listed", () =>
     withHealth((health) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const ok = Effect.succeed("healthy" as const)
         const typo = yield* Effect.flip(health.register("db", ok, { timout: "1 second" } as HealthAggregator.CheckOptions))
         expect(typo).toMatchObject({ _tag: "InvalidConfig", path: "health.checks.db.timout" })
@@ -380,10 +424,11 @@ describe("HealthAggregator", () => {
         for (const field of ["timeout", "interval", "critical"]) expect(many.message).toContain(`health.checks.db.${field}: `)
         expect(yield* health.names).toEqual([])
       })
-    ))
+    )
+  )
 
   it.effect("an unknown layer option fails with its path and the nearest option, as the configuration file's section does", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const input = { cacheTl: "2 seconds", defaultTimeout: 0 }
       const fromLayer = yield* Effect.flip(Layer.build(HealthAggregator.layer(input as HealthAggregator.Options)))
       expect(fromLayer).toMatchObject({ _tag: "InvalidConfig", path: "health.cacheTl" })
@@ -391,21 +436,26 @@ describe("HealthAggregator", () => {
       expect(fromLayer.message).toContain("health.defaultTimeout: ")
       const fromConfig = yield* Effect.flip(Config.decode({ health: input }))
       expect(fromConfig).toMatchObject({ path: fromLayer.path, message: fromLayer.message })
-    }))
+    })
+  )
 
   it.effect("cacheTtl 0 (as a number, a string or a Duration) means no cache", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       for (const cacheTtl of [0, "0 millis", Duration.zero] as const) {
         const { check, state } = counted(Effect.succeed("healthy" as const))
-        yield* withHealth((health) =>
-          Effect.gen(function*() {
-            yield* health.register("db", check)
-            yield* health.systemHealth
-            yield* health.systemHealth
-          }), { cacheTtl })
+        yield* withHealth(
+          (health) =>
+            Effect.gen(function* () {
+              yield* health.register("db", check)
+              yield* health.systemHealth
+              yield* health.systemHealth
+            }),
+          { cacheTtl }
+        )
         expect(state.calls).toBe(2)
       }
-    }))
+    })
+  )
 })
 
 describe("HealthAggregator built-in components", () => {
@@ -418,14 +468,16 @@ describe("HealthAggregator built-in components", () => {
 
   it.effect("a protection registering through HealthComponents appears, fresh on every read, until its scope closes", () =>
     withHealth((health) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const components = yield* HealthComponents
         let state: HealthAggregator.HealthStatus = "healthy"
         const scope = yield* Scope.make()
-        yield* components.register({
-          ...component("circuit_breaker:payments", "healthy", true),
-          report: Effect.sync(() => ({ status: state }))
-        }).pipe(Scope.provide(scope))
+        yield* components
+          .register({
+            ...component("circuit_breaker:payments", "healthy", true),
+            report: Effect.sync(() => ({ status: state }))
+          })
+          .pipe(Scope.provide(scope))
         expect((yield* health.systemHealth).components["circuit_breaker:payments"]).toMatchObject({
           status: "healthy",
           kind: "circuit_breaker",
@@ -436,11 +488,12 @@ describe("HealthAggregator built-in components", () => {
         yield* Scope.close(scope, Exit.void)
         expect((yield* health.systemHealth).components).toEqual({})
       })
-    ))
+    )
+  )
 
   it.effect("a component registered again under the same name replaces the old one", () =>
     withHealth((health) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const components = yield* HealthComponents
         const first = yield* Scope.make()
         yield* components.register(component("pool:db", "healthy")).pipe(Scope.provide(first))
@@ -451,11 +504,12 @@ describe("HealthAggregator built-in components", () => {
         yield* Scope.close(first, Exit.void)
         expect(yield* health.names).toEqual(["pool:db"])
       })
-    ))
+    )
+  )
 
   it.effect("a background check replaced by a component stops running", () =>
     withHealth((health) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const memory = counted(Effect.succeed("healthy" as const))
         yield* health.register("memory", memory.check, { interval: "1 second" })
         yield* TestClock.adjust("1 second")
@@ -466,11 +520,12 @@ describe("HealthAggregator built-in components", () => {
         expect(memory.state.calls).toBe(2)
         expect((yield* health.systemHealth).components["memory"]).toMatchObject({ status: "degraded", kind: "memory" })
       })
-    ))
+    )
+  )
 
   it.effect("a component whose report dies is unhealthy", () =>
     withHealth((health) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const components = yield* HealthComponents
         yield* components.register({ name: "memory", kind: "memory", critical: true, report: Effect.die(new Error("no heap stats")) })
         expect((yield* health.systemHealth).components["memory"]).toMatchObject({
@@ -478,12 +533,13 @@ describe("HealthAggregator built-in components", () => {
           output: "no heap stats"
         })
       })
-    ))
+    )
+  )
 })
 
 describe("HealthAggregator metrics", () => {
   it.effect("foundation.health.status is 1, 0.5 or 0 per component, and goes away with it", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const health = yield* Health
       const scope = yield* Scope.make()
       yield* health.register("db", Effect.succeed("healthy")).pipe(Scope.provide(scope))
@@ -494,7 +550,8 @@ describe("HealthAggregator metrics", () => {
       expect(values).toEqual({ db: 1, cache: 0.5, queue: 0 })
       yield* Scope.close(scope, Exit.void)
       expect(yield* gaugeValues).toEqual({})
-    }).pipe(Effect.provide(HealthAggregator.layer()), Effect.provideService(Metric.MetricRegistry, new Map())))
+    }).pipe(Effect.provide(HealthAggregator.layer()), Effect.provideService(Metric.MetricRegistry, new Map()))
+  )
 
   const gaugeValues = Effect.map(Metric.snapshot, (snapshots) => {
     const values: Record<string, unknown> = {}

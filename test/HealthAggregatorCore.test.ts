@@ -23,25 +23,31 @@ describe("health core: aggregate", () => {
 
   it("the status follows the rules: critical unhealthy fails, anything else not healthy degrades", () =>
     property(fc.array(component), (components) => {
-    const expected = components.some((c) => c.critical && c.status === "unhealthy")
-      ? "unhealthy"
-      : components.some((c) => c.status !== "healthy")
-      ? "degraded"
-      : "healthy"
-    expect(aggregate(components).status).toBe(expected)
-  }))
+      const expected = components.some((c) => c.critical && c.status === "unhealthy")
+        ? "unhealthy"
+        : components.some((c) => c.status !== "healthy")
+          ? "degraded"
+          : "healthy"
+      expect(aggregate(components).status).toBe(expected)
+    }))
 
   it("the score is the weighted mean, critical components weighing 2", () =>
     property(fc.array(component, { minLength: 1 }), (components) => {
-    const weight = (c: { critical: boolean }) => (c.critical ? 2 : 1)
-    const expected = components.reduce((sum, c) => sum + weight(c) * statusValue(c.status), 0) /
-      components.reduce((sum, c) => sum + weight(c), 0)
-    expect(aggregate(components).score).toBeCloseTo(expected, 12)
-  }))
+      const weight = (c: { critical: boolean }) => (c.critical ? 2 : 1)
+      const expected =
+        components.reduce((sum, c) => sum + weight(c) * statusValue(c.status), 0) / components.reduce((sum, c) => sum + weight(c), 0)
+      expect(aggregate(components).score).toBeCloseTo(expected, 12)
+    }))
 
   it("an improving component never lowers the score", () => {
-    const before = aggregate([{ status: "unhealthy", critical: true }, { status: "degraded", critical: false }])
-    const after = aggregate([{ status: "degraded", critical: true }, { status: "degraded", critical: false }])
+    const before = aggregate([
+      { status: "unhealthy", critical: true },
+      { status: "degraded", critical: false }
+    ])
+    const after = aggregate([
+      { status: "degraded", critical: true },
+      { status: "degraded", critical: false }
+    ])
     expect(after.score).toBeGreaterThan(before.score)
     expect(after.status).toBe("degraded")
   })
@@ -62,7 +68,7 @@ describe("health core: outcomes", () => {
   it("names the reason of a failure", () => {
     expect(causeMessage(Cause.fail(new Error("refused")))).toBe("refused")
     expect(causeMessage(Cause.fail({ _tag: "DbError", message: "pool closed" }))).toBe("pool closed")
-    expect(causeMessage(Cause.fail("plain"))).toBe("\"plain\"")
+    expect(causeMessage(Cause.fail("plain"))).toBe('"plain"')
     expect(causeMessage(Cause.die(new RangeError("")))).toBe("RangeError")
     expect(causeMessage(Cause.interrupt())).toBe("check was interrupted")
   })
@@ -84,7 +90,9 @@ describe("health+json rendering", () => {
     expect(["healthy", "degraded", "unhealthy"].map((s) => httpStatusOf(s as never))).toEqual([200, 200, 503])
   })
 
-  const reportOf = (entries: ReadonlyArray<{ name: string; status: "healthy" | "degraded" | "unhealthy"; at: number; kind: string }>): Report => {
+  const reportOf = (
+    entries: ReadonlyArray<{ name: string; status: "healthy" | "degraded" | "unhealthy"; at: number; kind: string }>
+  ): Report => {
     const components: Record<string, Report["components"][string]> = {}
     for (const e of entries) {
       components[e.name] = {
@@ -102,7 +110,7 @@ describe("health+json rendering", () => {
     return { status, score, timestamp: 0, durationMs: 0, components }
   }
   const entry = fc.record({
-    name: fc.constantFrom("db", "cache", "pool:db", "circuit_breaker:\"quoted\"", "memory"),
+    name: fc.constantFrom("db", "cache", "pool:db", 'circuit_breaker:"quoted"', "memory"),
     status,
     at: fc.integer({ min: 0, max: 3 }),
     kind: fc.constantFrom("check", "pool", "memory")

@@ -124,12 +124,8 @@ describe("Pool acquireTimeout", () => {
       expect(Exit.isFailure(exit)).toBe(true)
       const snapshots = yield* Metric.snapshot
       const count = (reason: string) =>
-        snapshots.find(
-          (s) =>
-            s.id === "foundation.pool.acquire_failures" &&
-            s.attributes?.pool === "db" &&
-            s.attributes?.reason === reason
-        )?.state
+        snapshots.find((s) => s.id === "foundation.pool.acquire_failures" && s.attributes?.pool === "db" && s.attributes?.reason === reason)
+          ?.state
       expect(count("timeout")).toMatchObject({ count: 1 })
       expect(count("failure")).toMatchObject({ count: 1 })
       expect(pool.statusUnsafe()).toMatchObject({ acquireTimeouts: 1, acquireFailures: 2 })
@@ -161,15 +157,15 @@ describe("Pool acquireTimeout", () => {
   )
 
   it.effect("an acquire that leaves its uninterruptible region and then hangs is still interrupted", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       let interrupted = 0
       let calls = 0
       const acquire = Effect.suspend(() =>
         calls++ === 0
           ? Effect.uninterruptible(Effect.sleep("2 seconds")).pipe(
-            Effect.andThen(Effect.never),
-            Effect.onInterrupt(() => Effect.sync(() => interrupted++))
-          )
+              Effect.andThen(Effect.never),
+              Effect.onInterrupt(() => Effect.sync(() => interrupted++))
+            )
           : Effect.succeed(calls)
       )
       const pool = yield* Pool.make({ acquire, size: 1, acquireTimeout: "1 second" })
@@ -180,19 +176,18 @@ describe("Pool acquireTimeout", () => {
       yield* TestClock.adjust("2 seconds")
       yield* settle(() => interrupted === 1)
       expect(interrupted).toBe(1)
-    }))
+    })
+  )
 
   it.effect("the health component is degraded while acquisitions fail or time out, healthy after a success", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const components: Array<HealthComponent> = []
       const registry = Layer.succeed(HealthComponents, {
         register: (component) => Effect.sync(() => void components.push(component))
       })
       let plan: "never" | "fail" | "ok" = "never"
-      const acquire = Effect.suspend(() =>
-        plan === "never" ? Effect.never : plan === "fail" ? Effect.fail("refused") : Effect.succeed(1)
-      )
-      yield* Effect.gen(function*() {
+      const acquire = Effect.suspend(() => (plan === "never" ? Effect.never : plan === "fail" ? Effect.fail("refused") : Effect.succeed(1)))
+      yield* Effect.gen(function* () {
         const pool = yield* Pool.make({ acquire, size: 1, acquireTimeout: "1 second", checkoutTimeout: "500 millis", name: "db" })
         const component = components[0]!
         expect((yield* component.report).status).toBe("healthy")
@@ -213,5 +208,6 @@ describe("Pool acquireTimeout", () => {
         expect(yield* pool.use(Effect.succeed)).toBe(1)
         expect((yield* component.report).status).toBe("healthy")
       }).pipe(Effect.provide(registry))
-    }).pipe(Effect.provideService(References.MinimumLogLevel, "None")))
+    }).pipe(Effect.provideService(References.MinimumLogLevel, "None"))
+  )
 })

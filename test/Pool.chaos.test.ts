@@ -36,7 +36,7 @@ const scenario = fc.record({
 type Scenario = typeof scenario extends fc.Arbitrary<infer T> ? T : never
 
 const run = (s: Scenario) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const violations: Array<string> = []
     let calls = 0
     let next = 0
@@ -91,17 +91,15 @@ const run = (s: Scenario) =>
         const count = (holders.get(id) ?? 0) + 1
         if (count > 1) violations.push(`${id} used by two fibers at once`)
         holders.set(id, count)
-        const outcome = use === "fail"
-          ? Effect.fail("use failed")
-          : use === "die"
-          ? Effect.die("use died")
-          : use === "interrupt"
-          ? Effect.interrupt
-          : Effect.void
-        return Effect.sleep(hold).pipe(
-          Effect.andThen(outcome),
-          Effect.ensuring(Effect.sync(() => holders.set(id, holders.get(id)! - 1)))
-        )
+        const outcome =
+          use === "fail"
+            ? Effect.fail("use failed")
+            : use === "die"
+              ? Effect.die("use died")
+              : use === "interrupt"
+                ? Effect.interrupt
+                : Effect.void
+        return Effect.sleep(hold).pipe(Effect.andThen(outcome), Effect.ensuring(Effect.sync(() => holders.set(id, holders.get(id)! - 1))))
       })
 
     const fibers: Array<Fiber.Fiber<unknown, unknown>> = []
@@ -111,9 +109,7 @@ const run = (s: Scenario) =>
       )
       fibers.push(fiber)
       if (caller.interruptAfter !== undefined) {
-        yield* Effect.forkChild(
-          Effect.sleep(caller.startAt + caller.interruptAfter).pipe(Effect.andThen(Fiber.interrupt(fiber)))
-        )
+        yield* Effect.forkChild(Effect.sleep(caller.startAt + caller.interruptAfter).pipe(Effect.andThen(Fiber.interrupt(fiber))))
       }
     }
     // every caller ends: by checkoutTimeout at the latest once it starts waiting, however the
@@ -159,7 +155,8 @@ describe("Pool chaos", () => {
             Effect.provide(TestClock.layer()),
             Effect.provideService(References.MinimumLogLevel, "None")
           )
-        )),
+        )
+      ),
       { numRuns: Number(process.env.POOL_CHAOS_RUNS ?? 100) }
     )
   }, 120_000)

@@ -38,7 +38,7 @@ const scenario = fc.record({
 type Scenario = typeof scenario extends fc.Arbitrary<infer T> ? T : never
 
 const run = (s: Scenario) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const violations: Array<string> = []
     let next = 0
     let acquires = 0
@@ -95,10 +95,16 @@ const run = (s: Scenario) =>
         if (count > 1) violations.push(`${id} used by two fibers at once`)
         holders.set(id, count)
         return Effect.sleep(hold).pipe(
-          Effect.andThen(use === "fail" ? Effect.fail("use failed") : use === "die" ? Effect.suspend(() => {
-            poisoned.add(id)
-            return Effect.die("use died")
-          }) : Effect.void),
+          Effect.andThen(
+            use === "fail"
+              ? Effect.fail("use failed")
+              : use === "die"
+                ? Effect.suspend(() => {
+                    poisoned.add(id)
+                    return Effect.die("use died")
+                  })
+                : Effect.void
+          ),
           Effect.ensuring(Effect.sync(() => holders.set(id, holders.get(id)! - 1)))
         )
       })
@@ -147,22 +153,27 @@ describe("Pool properties", () => {
             Effect.provide(TestClock.layer()),
             Effect.provideService(References.MinimumLogLevel, "None")
           )
-        )),
+        )
+      ),
       { numRuns: Number(process.env.POOL_PROPERTY_RUNS ?? 150) }
     )
   }, 120_000)
 
   it.effect("steady load (more callers than size, no failures) reuses resources above 90%", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       let created = 0
       const pool = yield* Pool.make({ acquire: Effect.sync(() => created++), size: 10, maxOverflow: 5 })
       const fibers = []
       for (let i = 0; i < 40; i++) {
-        fibers.push(yield* Effect.forkChild(Effect.forEach(
-          Array.from({ length: 50 }, (_, k) => k),
-          (k) => pool.use(() => Effect.sleep(1 + ((i + k) % 3))),
-          { discard: true }
-        )))
+        fibers.push(
+          yield* Effect.forkChild(
+            Effect.forEach(
+              Array.from({ length: 50 }, (_, k) => k),
+              (k) => pool.use(() => Effect.sleep(1 + ((i + k) % 3))),
+              { discard: true }
+            )
+          )
+        )
       }
       for (let t = 0; t < 2000 && fibers.some((f) => f.pollUnsafe() === undefined); t++) yield* TestClock.adjust(1)
       for (const fiber of fibers) yield* Fiber.join(fiber)
@@ -170,7 +181,8 @@ describe("Pool properties", () => {
       expect(status.checkouts).toBe(2000)
       expect(status.reused / status.checkouts).toBeGreaterThan(0.9)
       expect(created).toBeLessThanOrEqual(15)
-    }))
+    })
+  )
 })
 
 describe("Pool regressions found by the property test", () => {
@@ -178,13 +190,28 @@ describe("Pool regressions found by the property test", () => {
   // `creating` at 1 forever: a pool of size 1 could never create again
   it("a caller interrupted right after it requested a creation does not leave the slot counted", async () => {
     const s: Scenario = {
-      size: 1, maxOverflow: 0, strategy: "fifo", checkoutTimeout: 5, idleTimeout: 1, maxLifetime: undefined,
-      validates: false, acquireDelay: 0, releaseDelay: 0, acquireOutcomes: ["ok"], validateOutcomes: ["true"],
-      releaseFails: [false], opsBeforeYield: 3,
-      callers: [{ startAt: 0, hold: 0, use: "ok", interruptAfter: 0 }, { startAt: 0, hold: 0, use: "ok", interruptAfter: undefined }]
+      size: 1,
+      maxOverflow: 0,
+      strategy: "fifo",
+      checkoutTimeout: 5,
+      idleTimeout: 1,
+      maxLifetime: undefined,
+      validates: false,
+      acquireDelay: 0,
+      releaseDelay: 0,
+      acquireOutcomes: ["ok"],
+      validateOutcomes: ["true"],
+      releaseFails: [false],
+      opsBeforeYield: 3,
+      callers: [
+        { startAt: 0, hold: 0, use: "ok", interruptAfter: 0 },
+        { startAt: 0, hold: 0, use: "ok", interruptAfter: undefined }
+      ]
     }
     for (let i = 0; i < 100; i++) {
-      await Effect.runPromise(run(s as Scenario).pipe(Effect.scoped, Effect.provideService(References.MaxOpsBeforeYield, 3), Effect.provide(TestClock.layer())))
+      await Effect.runPromise(
+        run(s as Scenario).pipe(Effect.scoped, Effect.provideService(References.MaxOpsBeforeYield, 3), Effect.provide(TestClock.layer()))
+      )
     }
   }, 60000)
 })

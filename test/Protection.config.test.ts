@@ -25,32 +25,37 @@ const configure = (profile: string, config: unknown) =>
 const rules = { api: { algorithm: "fixed-window", limit: 100, window: "1 second" } }
 const rulesSection = "rateLimiter" in Config.FoundationConfig.fields ? { rateLimiter: { rules } } : { rateLimits: rules }
 const fromFile = (profile: unknown) =>
-  Effect.flip(Config.decode({
-    ...rulesSection,
-    pools: { db: { size: 1 }, cache: { size: 1 } },
-    protections: { x: profile }
-  }))
+  Effect.flip(
+    Config.decode({
+      ...rulesSection,
+      pools: { db: { size: 1 }, cache: { size: 1 } },
+      protections: { x: profile }
+    })
+  )
 
 describe("Protection.configure checks references as the configuration file does", () => {
   it.effect("a rule, a pool or a memory guard that is not configured: same path and message as the file", () =>
-    Effect.gen(function*() {
-      for (
-        const [profile, path, message] of [
-          [{ rateLimit: { rule: "apii" } }, "protections.x.rateLimit.rule", `names rule "apii", which is not configured; did you mean "api"?`],
-          [{ pool: "dbb" }, "protections.x.pool", `names pool "dbb", which is not configured; did you mean "db"?`],
-          [{ pool: "upstream" }, "protections.x.pool", `names pool "upstream", which is not configured; configured: "db", "cache"`],
-          [{ memory: true }, "protections.x.memory", "turns on the memory guard, but no memory manager is configured"]
-        ] as const
-      ) {
+    Effect.gen(function* () {
+      for (const [profile, path, message] of [
+        [
+          { rateLimit: { rule: "apii" } },
+          "protections.x.rateLimit.rule",
+          `names rule "apii", which is not configured; did you mean "api"?`
+        ],
+        [{ pool: "dbb" }, "protections.x.pool", `names pool "dbb", which is not configured; did you mean "db"?`],
+        [{ pool: "upstream" }, "protections.x.pool", `names pool "upstream", which is not configured; configured: "db", "cache"`],
+        [{ memory: true }, "protections.x.memory", "turns on the memory guard, but no memory manager is configured"]
+      ] as const) {
         const error = yield* configure("x", profile)
         expect(error).toMatchObject({ _tag: "InvalidConfig", path, message: `${path}: ${message}` })
         const file = yield* fromFile(profile)
         expect({ path: file.path, message: file.message }).toEqual({ path: error.path, message: error.message })
       }
-    }).pipe(Effect.provide(Live)))
+    }).pipe(Effect.provide(Live))
+  )
 
   it.effect("a breaker that is not configured fails, suggesting the nearest; one created from defaults does not count", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const ghost = yield* configure("x", { circuitBreaker: "ghost" })
       expect(ghost).toMatchObject({
         path: "protections.x.circuitBreaker",
@@ -63,36 +68,40 @@ describe("Protection.configure checks references as the configuration file does"
       expect((yield* configure("x", { circuitBreaker: "api.example.com" })).path).toBe("protections.x.circuitBreaker")
       const infrastructure = yield* Protection.Protection
       expect(yield* infrastructure.names).toEqual([])
-    }).pipe(Effect.provide(Live)))
+    }).pipe(Effect.provide(Live))
+  )
 
   it.effect("every dangling reference is reported at once; unknown keys still fail with a suggestion", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const error = yield* configure("x", { rateLimit: { rule: "nope" }, circuitBreaker: "nope", pool: "nope" })
       expect(error.path).toBe("protections.x.rateLimit.rule")
       expect(error.message).toContain("protections.x.circuitBreaker")
       expect(error.message).toContain("protections.x.pool")
       const typo = yield* configure("x", { timout: 100 })
       expect(typo.message).toContain(`did you mean "timeout"?`)
-    }).pipe(Effect.provide(Live)))
+    }).pipe(Effect.provide(Live))
+  )
 
   it.effect("with a memory manager, a memory guard is valid; a valid profile installs", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const infrastructure = yield* Protection.Protection
       yield* infrastructure.configure("x", { memory: true, circuitBreaker: "db", rateLimit: { rule: "api" }, pool: "db" })
       expect(yield* infrastructure.names).toEqual(["x"])
-    }).pipe(Effect.provide(Live.pipe(Layer.provideMerge(MemoryManager.layer())))))
+    }).pipe(Effect.provide(Live.pipe(Layer.provideMerge(MemoryManager.layer()))))
+  )
 
   it.effect("a profile at layer construction is checked the same way", () =>
-    Effect.gen(function*() {
-      const error = yield* Effect.flip(Layer.build(
-        Protection.layer({ profiles: { x: { circuitBreaker: "dbb" } } }).pipe(Layer.provide(Protections))
-      ))
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(
+        Layer.build(Protection.layer({ profiles: { x: { circuitBreaker: "dbb" } } }).pipe(Layer.provide(Protections)))
+      )
       expect(error).toMatchObject({
         _tag: "InvalidConfig",
         path: "protections.x.circuitBreaker",
         message: `protections.x.circuitBreaker: names breaker "dbb", which is not configured; did you mean "db"?`
       })
-    }))
+    })
+  )
 })
 
 describe("Protection profiles with a pool", () => {
@@ -102,21 +111,26 @@ describe("Protection profiles with a pool", () => {
   }).pipe(Layer.provideMerge(Protections))
 
   it.effect("execute on a profile that names a pool fails InvalidConfig naming the profile; nothing runs", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const infrastructure = yield* Protection.Protection
       let ran = 0
-      const error = yield* Effect.flip(infrastructure.execute("quote", Effect.sync(() => ran++)))
+      const error = yield* Effect.flip(
+        infrastructure.execute(
+          "quote",
+          Effect.sync(() => ran++)
+        )
+      )
       expect(error).toBeInstanceOf(InvalidConfig)
       expect(error).toMatchObject({ _tag: "InvalidConfig", path: "protections.quote.pool" })
       expect(error.message).toContain(`profile "quote"`)
       expect(error.message).toContain("executeWith")
       expect(ran).toBe(0)
-      expect(yield* infrastructure.executeWith("quote", Db, (connection) => Effect.succeed(connection.toUpperCase())))
-        .toBe("CONNECTION")
-    }).pipe(Effect.provide(WithProfiles)))
+      expect(yield* infrastructure.executeWith("quote", Db, (connection) => Effect.succeed(connection.toUpperCase()))).toBe("CONNECTION")
+    }).pipe(Effect.provide(WithProfiles))
+  )
 
   it.effect("executeWith with another pool's tag, or on a profile without a pool, fails InvalidConfig", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const infrastructure = yield* Protection.Protection
       const other = yield* Effect.flip(infrastructure.executeWith("quote", Cache, (n) => Effect.succeed(n + 1)))
       expect(other).toMatchObject({ _tag: "InvalidConfig", path: "protections.quote.pool" })
@@ -125,5 +139,6 @@ describe("Protection profiles with a pool", () => {
       expect(none).toMatchObject({ _tag: "InvalidConfig", path: "protections.plain.pool" })
       const missing = yield* Effect.flip(infrastructure.executeWith("nope", Db, Effect.succeed))
       expect(missing).toMatchObject({ _tag: "ProtectionNotFound", kind: "profile" })
-    }).pipe(Effect.provide(WithProfiles)))
+    }).pipe(Effect.provide(WithProfiles))
+  )
 })

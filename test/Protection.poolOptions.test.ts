@@ -33,15 +33,18 @@ describe("Foundation.poolOptions", () => {
   })
 
   it.effect("inside Layer.unwrap + Effect.try the unknown pool is the layer's typed failure", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const DbFrom = (input: unknown) =>
-        Layer.unwrap(Effect.try({
-          try: () => Pool.layer(Db, { ...Foundation.poolOptions(input, "db"), acquire: Effect.succeed("c") }),
-          catch: (error) => error as InvalidConfig
-        }))
+        Layer.unwrap(
+          Effect.try({
+            try: () => Pool.layer(Db, { ...Foundation.poolOptions(input, "db"), acquire: Effect.succeed("c") }),
+            catch: (error) => error as InvalidConfig
+          })
+        )
       const error = yield* Effect.flip(Layer.build(DbFrom({ pools: { dbb: { size: 2 } } })))
       expect(error).toMatchObject({ _tag: "InvalidConfig", path: "pools.db" })
       const pool = yield* Effect.map(Layer.build(DbFrom({ pools: { db: { size: 2 } } })), (context) => Context.get(context, Db))
       expect((yield* pool.status).size).toBe(2)
-    }))
+    })
+  )
 })

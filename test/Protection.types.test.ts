@@ -65,11 +65,9 @@ describe("Protection types: a literal policy narrows", () => {
   })
 
   it("a union of literals is taken member by member", () => {
-    const policy = Math.random() > 0.5 ? { circuitBreaker: "db" } as const : { rateLimit: { rule: "api", key: "k" } } as const
+    const policy = Math.random() > 0.5 ? ({ circuitBreaker: "db" } as const) : ({ rateLimit: { rule: "api", key: "k" } } as const)
     const call = Effect.succeed(1).pipe(Protection.protect(policy))
-    expectTypeOf<Effect.Error<typeof call>>().toEqualTypeOf<
-      CircuitBreakerOpen | OperationTimeout | RateLimited | StoreUnavailable
-    >()
+    expectTypeOf<Effect.Error<typeof call>>().toEqualTypeOf<CircuitBreakerOpen | OperationTimeout | RateLimited | StoreUnavailable>()
     expectTypeOf<Effect.Services<typeof call>>().toEqualTypeOf<CircuitBreaker.CircuitBreaker | RateLimiter.RateLimiter>()
   })
 })
@@ -114,20 +112,16 @@ describe("Protection types: a policy whose type leaves stages open widens", () =
   })
 
   it.effect("the runtime agrees: a widened policy's rate limit stage does run", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const tight = RateLimiter.layer({ rules: { api: { algorithm: "fixed-window", limit: 1, window: "1 minute" } } })
       const policy: Protection.Policy = { rateLimit: { rule: "api", key: "k" } }
       const call = Effect.exit(Effect.succeed(1).pipe(Protection.protect(policy)))
       const exits = yield* Effect.all([call, call]).pipe(
-        Effect.provide(Layer.mergeAll(
-          tight,
-          CircuitBreaker.layer(),
-          MemoryManager.layer(),
-          PerformanceMonitor.layer()
-        ))
+        Effect.provide(Layer.mergeAll(tight, CircuitBreaker.layer(), MemoryManager.layer(), PerformanceMonitor.layer()))
       )
       expect(exits.map(Exit.isSuccess)).toEqual([true, false])
-    }))
+    })
+  )
 })
 
 describe("Protection types: profiles", () => {
@@ -137,13 +131,11 @@ describe("Protection types: profiles", () => {
   })
 
   it("executeWith types the resource by the pool's tag", () => {
-    const program = Effect.gen(function*() {
+    const program = Effect.gen(function* () {
       const infrastructure = yield* Protection.Protection
       const rows = infrastructure.executeWith("users", Db, (connection) => Effect.succeed(connection.query("select 1")))
       expectTypeOf<Effect.Success<typeof rows>>().toEqualTypeOf<string>()
-      expectTypeOf<Effect.Error<typeof rows>>().toEqualTypeOf<
-        "refused" | ProtectionError | ProtectionNotFound | InvalidConfig
-      >()
+      expectTypeOf<Effect.Error<typeof rows>>().toEqualTypeOf<"refused" | ProtectionError | ProtectionNotFound | InvalidConfig>()
       expectTypeOf<Effect.Services<typeof rows>>().toEqualTypeOf<never>()
       // @ts-expect-error a Cache resource is a number: it has no query
       infrastructure.executeWith("users", Cache, (connection) => Effect.succeed(connection.query("select 1")))

@@ -67,10 +67,8 @@ describe("ProtectionHttp.describe", () => {
 
   it("rounds Retry-After up to whole seconds, and 0 stays 0", () => {
     const limited = (retryAfter: Duration.Duration) =>
-      ProtectionHttp.describe(new Errors.RateLimited({ rule: "r", key: "k", limit: 1, remaining: 0, retryAfter }))
-        .headers["retry-after"]
-    expect([Duration.millis(1), Duration.millis(1_000), Duration.millis(1_001), Duration.zero].map(limited))
-      .toEqual(["1", "1", "2", "0"])
+      ProtectionHttp.describe(new Errors.RateLimited({ rule: "r", key: "k", limit: 1, remaining: 0, retryAfter })).headers["retry-after"]
+    expect([Duration.millis(1), Duration.millis(1_000), Duration.millis(1_001), Duration.zero].map(limited)).toEqual(["1", "1", "2", "0"])
   })
 
   it("omits Retry-After when the hint is infinite (a cost that never fits)", () => {
@@ -109,8 +107,11 @@ describe("ProtectionHttp.describe", () => {
     const { body } = ProtectionHttp.describe(samples.RateLimited, { details: true })
     expect(body).toMatchObject({ rule: "secret-rule", key: "10.9.8.7", limit: 10, remaining: 0 })
     expect(body.detail).toBe(samples.RateLimited.message)
-    expect(ProtectionHttp.describe(samples.PoolCheckoutTimeout, { details: true }).body)
-      .toMatchObject({ pool: "secret-pool", waiting: 7, timeoutMillis: 2_000 })
+    expect(ProtectionHttp.describe(samples.PoolCheckoutTimeout, { details: true }).body).toMatchObject({
+      pool: "secret-pool",
+      waiting: 7,
+      timeoutMillis: 2_000
+    })
   })
 
   it("problemType sets the type URI from the code", () => {
@@ -121,29 +122,38 @@ describe("ProtectionHttp.describe", () => {
   })
 
   it("isRejection: the six rejections, not the server's own faults nor other values", () => {
-    const rejections = Object.entries(samples).filter(([, error]) => ProtectionHttp.isRejection(error)).map(([tag]) => tag)
-    expect(rejections.sort()).toEqual(
-      ["CircuitBreakerOpen", "MemoryPressure", "OperationTimeout", "PoolCheckoutTimeout", "RateLimited", "StoreUnavailable"]
-    )
+    const rejections = Object.entries(samples)
+      .filter(([, error]) => ProtectionHttp.isRejection(error))
+      .map(([tag]) => tag)
+    expect(rejections.sort()).toEqual([
+      "CircuitBreakerOpen",
+      "MemoryPressure",
+      "OperationTimeout",
+      "PoolCheckoutTimeout",
+      "RateLimited",
+      "StoreUnavailable"
+    ])
     expect([null, "RateLimited", new Error("x"), { _tag: "RateLimited" }].some(ProtectionHttp.isRejection)).toBe(false)
   })
 })
 
 describe("ProtectionHttp.toResponse and catchRejections", () => {
   it.effect("toResponse is the description as an HttpServerResponse", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const response = ProtectionHttp.toResponse(samples.CircuitBreakerOpen)
       expect(response.status).toBe(503)
       expect(response.headers["retry-after"]).toBe("30")
       const web = HttpServerResponse.toWeb(response)
       expect(web.headers.get("content-type")).toBe(problem)
       expect(yield* Effect.promise(() => web.json())).toEqual(ProtectionHttp.describe(samples.CircuitBreakerOpen).body)
-    }))
+    })
+  )
 
   it.effect("catchRejections answers rejections and lets other failures through, piped or data-first", () =>
-    Effect.gen(function*() {
-      const breaker: Effect.Effect<HttpServerResponse.HttpServerResponse, Errors.CircuitBreakerOpen | "other"> = Effect
-        .fail(samples.CircuitBreakerOpen)
+    Effect.gen(function* () {
+      const breaker: Effect.Effect<HttpServerResponse.HttpServerResponse, Errors.CircuitBreakerOpen | "other"> = Effect.fail(
+        samples.CircuitBreakerOpen
+      )
       const piped = yield* breaker.pipe(ProtectionHttp.catchRejections())
       expect(piped.status).toBe(503)
       const dataFirst = yield* ProtectionHttp.catchRejections(Effect.fail(samples.OperationTimeout), { details: true })
@@ -155,7 +165,8 @@ describe("ProtectionHttp.toResponse and catchRejections", () => {
       // the server's own faults are not answered here: they stay failures (a 500 from the server)
       const config = yield* Effect.flip(ProtectionHttp.catchRejections(Effect.fail(samples.InvalidConfig)))
       expect(config._tag).toBe("InvalidConfig")
-    }))
+    })
+  )
 })
 
 describe("ProtectionHttp.catchRejections as router middleware", () => {
@@ -170,10 +181,11 @@ describe("ProtectionHttp.catchRejections as router middleware", () => {
         )
       ),
       ({ handler }) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const response = yield* Effect.promise(() => handler(new Request("http://app.test/pay")))
           expect([response.status, response.headers.get("retry-after")]).toEqual([503, "30"])
         }),
       ({ dispose }) => Effect.promise(dispose)
-    ))
+    )
+  )
 })

@@ -68,15 +68,16 @@ const client = Layer.suspend(() =>
 
 const pendingOf = (prefix: string) =>
   Effect.map(Metric.snapshot, (snapshots) => {
-    const state = snapshots.find((s) => s.id === "foundation.rate_limiter.store_pending" && s.attributes?.prefix === prefix)
-      ?.state as { readonly value: number } | undefined
+    const state = snapshots.find((s) => s.id === "foundation.rate_limiter.store_pending" && s.attributes?.prefix === prefix)?.state as
+      | { readonly value: number }
+      | undefined
     if (state === undefined) throw new Error(`no store_pending gauge for ${prefix}`)
     return state.value
   })
 
 /** One check, timed; a defect or a wait past the timeout fails the test. */
 const timedCheck = (rule: string, key: string) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const limiter = yield* RateLimiter.RateLimiter
     const started = Date.now()
     const exit = yield* Effect.exit(limiter.check(rule, key))
@@ -86,12 +87,11 @@ const timedCheck = (rule: string, key: string) =>
     return exit
   })
 
-const errorOf = (exit: Exit.Exit<unknown, unknown>): unknown =>
-  Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+const errorOf = (exit: Exit.Exit<unknown, unknown>): unknown => (Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined)
 
 /** Polls `condition` every 50 ms until it holds, failing after `millis`. */
 const eventually = <E, R>(what: string, millis: number, condition: Effect.Effect<boolean, E, R>) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const deadline = Date.now() + millis
     while (!(yield* condition)) {
       if (Date.now() > deadline) return yield* Effect.die(new Error(`${what}: not within ${millis}ms`))
@@ -101,7 +101,7 @@ const eventually = <E, R>(what: string, millis: number, condition: Effect.Effect
 
 /** About a second of traffic on every rule: 20 concurrent checks every 20 ms. */
 const traffic = (prefix: string, millis: number) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const deadline = Date.now() + millis
     let maxPending = 0
     while (Date.now() < deadline) {
@@ -162,78 +162,84 @@ const heal = Effect.promise(async () => {
 describe("RateLimiterRedis.layer invariants under faults", () => {
   let runs = 0
   for (const fault of faults) {
-    it.live(`${fault.name}: bounded waits, no defect, pending back to zero, decisions back on Redis within the limit`, () => {
-      const prefix = `inv${runs++}`
-      return Effect.gen(function*() {
-        const limiter = yield* RateLimiter.RateLimiter
-        for (let i = 0; i < 4; i++) expect(Exit.isSuccess(yield* timedCheck("strict", "s"))).toBe(true)
+    it.live(
+      `${fault.name}: bounded waits, no defect, pending back to zero, decisions back on Redis within the limit`,
+      () => {
+        const prefix = `inv${runs++}`
+        return Effect.gen(function* () {
+          const limiter = yield* RateLimiter.RateLimiter
+          for (let i = 0; i < 4; i++) expect(Exit.isSuccess(yield* timedCheck("strict", "s"))).toBe(true)
 
-        yield* Effect.promise(async () => fault.start())
-        const maxPending = yield* traffic(prefix, 1_000)
-        expect(maxPending).toBeLessThanOrEqual(MAX_PENDING)
-        yield* Effect.promise(async () => fault.end())
+          yield* Effect.promise(async () => fault.start())
+          const maxPending = yield* traffic(prefix, 1_000)
+          expect(maxPending).toBeLessThanOrEqual(MAX_PENDING)
+          yield* Effect.promise(async () => fault.end())
 
-        // the client forgets every command (answered or failed), and Redis decides again
-        yield* eventually("pending back to zero", 5_000, Effect.map(pendingOf(prefix), (pending) => pending === 0))
-        yield* eventually(
-          "decisions back on Redis",
-          5_000,
-          Effect.map(Effect.exit(limiter.check("closed", "recovery")), Exit.isSuccess)
-        )
-        // a failClosed success is a Redis decision; the key is in Redis
-        expect(yield* Effect.promise(() => server.command("EXISTS", `${prefix}:closed:recovery`))).toBe(":1\r\n")
+          // the client forgets every command (answered or failed), and Redis decides again
+          yield* eventually(
+            "pending back to zero",
+            5_000,
+            Effect.map(pendingOf(prefix), (pending) => pending === 0)
+          )
+          yield* eventually("decisions back on Redis", 5_000, Effect.map(Effect.exit(limiter.check("closed", "recovery")), Exit.isSuccess))
+          // a failClosed success is a Redis decision; the key is in Redis
+          expect(yield* Effect.promise(() => server.command("EXISTS", `${prefix}:closed:recovery`))).toBe(":1\r\n")
 
-        // never more than the limit: what was admitted before (if Redis kept it) counts
-        let admitted = 0
-        for (let i = 0; i < STRICT_LIMIT + 5; i++) {
-          if (Exit.isSuccess(yield* timedCheck("strict", "s"))) admitted++
-        }
-        expect(admitted).toBeLessThanOrEqual(fault.keepsData ? STRICT_LIMIT - 4 : STRICT_LIMIT)
-        expect(admitted).toBeGreaterThan(0)
-        expect(yield* pendingOf(prefix)).toBe(0)
-        expect(unhandled).toEqual([])
-      }).pipe(
-        Effect.ensuring(heal),
-        Effect.provide(RateLimiterRedis.layer(options(prefix)).pipe(Layer.provide(client)))
-      )
-    }, 30_000)
+          // never more than the limit: what was admitted before (if Redis kept it) counts
+          let admitted = 0
+          for (let i = 0; i < STRICT_LIMIT + 5; i++) {
+            if (Exit.isSuccess(yield* timedCheck("strict", "s"))) admitted++
+          }
+          expect(admitted).toBeLessThanOrEqual(fault.keepsData ? STRICT_LIMIT - 4 : STRICT_LIMIT)
+          expect(admitted).toBeGreaterThan(0)
+          expect(yield* pendingOf(prefix)).toBe(0)
+          expect(unhandled).toEqual([])
+        }).pipe(Effect.ensuring(heal), Effect.provide(RateLimiterRedis.layer(options(prefix)).pipe(Layer.provide(client))))
+      },
+      30_000
+    )
   }
 
-  it.live("a blackholed link is detected by socketTimeout under steady traffic: the store goes silent, pending commands fail", () =>
-    Effect.gen(function*() {
-      expect(Exit.isSuccess(yield* timedCheck("open", "k"))).toBe(true)
-      proxy.blackhole()
-      // steady traffic: rechecks every recheckAfter would keep the socket busy, but the store
-      // does not write behind unanswered commands, so after SOCKET_TIMEOUT of silence the
-      // client closes the connection and its pending commands fail
-      const deadline = Date.now() + SOCKET_TIMEOUT + 1_500
-      let stuck = false
-      let cleared = false
-      while (!cleared && Date.now() < deadline) {
-        yield* timedCheck("open", "k")
-        const pending = yield* pendingOf("detect")
-        if (pending > 0) stuck = true
-        else if (stuck) cleared = true
-        yield* Effect.sleep("20 millis")
-      }
-      expect(stuck).toBe(true)
-      expect(cleared).toBe(true)
-    }).pipe(
-      Effect.ensuring(heal),
-      Effect.provide(RateLimiterRedis.layer(options("detect:")).pipe(Layer.provide(client)))
-    ), 30_000)
+  it.live(
+    "a blackholed link is detected by socketTimeout under steady traffic: the store goes silent, pending commands fail",
+    () =>
+      Effect.gen(function* () {
+        expect(Exit.isSuccess(yield* timedCheck("open", "k"))).toBe(true)
+        proxy.blackhole()
+        // steady traffic: rechecks every recheckAfter would keep the socket busy, but the store
+        // does not write behind unanswered commands, so after SOCKET_TIMEOUT of silence the
+        // client closes the connection and its pending commands fail
+        const deadline = Date.now() + SOCKET_TIMEOUT + 1_500
+        let stuck = false
+        let cleared = false
+        while (!cleared && Date.now() < deadline) {
+          yield* timedCheck("open", "k")
+          const pending = yield* pendingOf("detect")
+          if (pending > 0) stuck = true
+          else if (stuck) cleared = true
+          yield* Effect.sleep("20 millis")
+        }
+        expect(stuck).toBe(true)
+        expect(cleared).toBe(true)
+      }).pipe(Effect.ensuring(heal), Effect.provide(RateLimiterRedis.layer(options("detect:")).pipe(Layer.provide(client)))),
+    30_000
+  )
 
-  it.live("layerClient closes within socketTimeout while Redis holds replies", () =>
-    Effect.gen(function*() {
-      const scope = yield* Scope.make()
-      const context = yield* Layer.buildWithScope(RateLimiterRedis.layer(options("close:")).pipe(Layer.provide(client)), scope)
-      const limiter = Context.get(context, RateLimiter.RateLimiter)
-      expect(Exit.isSuccess(yield* Effect.exit(limiter.check("open", "k")))).toBe(true)
-      proxy.hold()
-      // answered by failOpen after the timeout; its command stays pending in the client
-      expect(Exit.isSuccess(yield* Effect.exit(limiter.check("open", "k")))).toBe(true)
-      const started = Date.now()
-      yield* Scope.close(scope, Exit.void)
-      expect(Date.now() - started).toBeLessThan(SOCKET_TIMEOUT + MARGIN)
-    }).pipe(Effect.ensuring(heal)), 30_000)
+  it.live(
+    "layerClient closes within socketTimeout while Redis holds replies",
+    () =>
+      Effect.gen(function* () {
+        const scope = yield* Scope.make()
+        const context = yield* Layer.buildWithScope(RateLimiterRedis.layer(options("close:")).pipe(Layer.provide(client)), scope)
+        const limiter = Context.get(context, RateLimiter.RateLimiter)
+        expect(Exit.isSuccess(yield* Effect.exit(limiter.check("open", "k")))).toBe(true)
+        proxy.hold()
+        // answered by failOpen after the timeout; its command stays pending in the client
+        expect(Exit.isSuccess(yield* Effect.exit(limiter.check("open", "k")))).toBe(true)
+        const started = Date.now()
+        yield* Scope.close(scope, Exit.void)
+        expect(Date.now() - started).toBeLessThan(SOCKET_TIMEOUT + MARGIN)
+      }).pipe(Effect.ensuring(heal)),
+    30_000
+  )
 })

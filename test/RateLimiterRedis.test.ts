@@ -26,8 +26,7 @@ const freshPrefix = () => `t${process.pid}-${prefixes++}:`
 
 const redisLayer = Layer.suspend(() => NodeRedis.layer({ url: server.url, disableOfflineQueue: true }))
 
-const limiterLayer = (options: RateLimiterRedis.RedisOptions) =>
-  RateLimiterRedis.layer(options).pipe(Layer.provide(redisLayer))
+const limiterLayer = (options: RateLimiterRedis.RedisOptions) => RateLimiterRedis.layer(options).pipe(Layer.provide(redisLayer))
 
 const withLimiter = (options: RateLimiterRedis.RedisOptions) => Effect.provide(limiterLayer(options))
 
@@ -40,9 +39,9 @@ const attempt = (rule: string, key: string, cost?: number) =>
 const noRedis = Layer.succeed(Redis.Redis, {} as Redis.Redis["Service"])
 
 const layerError = (options: unknown) =>
-  Effect.flip(Layer.build(RateLimiterRedis.layer(options as RateLimiterRedis.RedisOptions).pipe(Layer.provide(noRedis)))) as Effect.Effect<
-    InvalidConfig
-  >
+  Effect.flip(
+    Layer.build(RateLimiterRedis.layer(options as RateLimiterRedis.RedisOptions).pipe(Layer.provide(noRedis)))
+  ) as Effect.Effect<InvalidConfig>
 
 describe("RateLimiterRedis.layer", () => {
   describe("configuration", () => {
@@ -67,35 +66,36 @@ describe("RateLimiterRedis.layer", () => {
       [{ rules: { api: rule }, prefix: 7 }, "prefix"],
       [{ rules: null }, "rules"]
     ] as const)("rejects %o at %s", ([options, path]) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const error = yield* layerError(options)
         expect(error._tag).toBe("InvalidConfig")
         expect(error.path).toBe(path)
         expect(error.message.length).toBeGreaterThan(10)
-      }))
+      })
+    )
   })
 
-  it.effect.each([
-    [{ pingInterval: 3_000 }],
-    [{ pingInterval: 500, socket: { socketTimeout: 400 } }],
-    [{ pingInterval: 0 }]
-  ] as const)("layerClient rejects a pingInterval not below socketTimeout (%o), before connecting", ([options]) =>
-    Effect.gen(function*() {
-      const error = yield* Effect.flip(Layer.build(RateLimiterRedis.layerClient({ url: "redis://127.0.0.1:1", ...options })))
-      expect(error._tag).toBe("InvalidConfig")
-      expect((error as InvalidConfig).path).toBe("pingInterval")
-    }))
+  it.effect.each([[{ pingInterval: 3_000 }], [{ pingInterval: 500, socket: { socketTimeout: 400 } }], [{ pingInterval: 0 }]] as const)(
+    "layerClient rejects a pingInterval not below socketTimeout (%o), before connecting",
+    ([options]) =>
+      Effect.gen(function* () {
+        const error = yield* Effect.flip(Layer.build(RateLimiterRedis.layerClient({ url: "redis://127.0.0.1:1", ...options })))
+        expect(error._tag).toBe("InvalidConfig")
+        expect((error as InvalidConfig).path).toBe("pingInterval")
+      })
+  )
 
   it.effect.each([[0], [Number.NaN], [2 ** 31]])("layerClient rejects socket.socketTimeout %s, before connecting", ([socketTimeout]) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const error = yield* Effect.flip(Layer.build(RateLimiterRedis.layerClient({ url: "redis://127.0.0.1:1", socket: { socketTimeout } })))
       expect(error._tag).toBe("InvalidConfig")
       expect((error as InvalidConfig).path).toBe("socket.socketTimeout")
-    }))
+    })
+  )
 
   describe("against a real Redis", () => {
     it.live("two limiters (two clients) share one limit on one key", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const options = { prefix: freshPrefix(), rules: { api: { algorithm: "fixed-window", limit: 5, window: "1 minute" } } } as const
         const first = yield* Layer.build(limiterLayer(options))
         const second = yield* Layer.build(limiterLayer(options))
@@ -112,17 +112,19 @@ describe("RateLimiterRedis.layer", () => {
         expect(retry).toBeGreaterThan(0)
         expect(retry).toBeLessThanOrEqual(60_000)
         expect(error).toMatchObject({ rule: "api", key: "k", limit: 5, remaining: 0 })
-      }))
+      })
+    )
 
     it.live("many fibers racing on one key never get more than the limit", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const results = yield* Effect.forEach(Array.from({ length: 100 }), () => attempt("api", "hot"), { concurrency: 50 })
         expect(results.filter((r) => r._tag === "Success")).toHaveLength(17)
-      }).pipe(withLimiter({ prefix: freshPrefix(), rules: { api: { algorithm: "sliding-window", limit: 17, window: "1 minute" } } })))
+      }).pipe(withLimiter({ prefix: freshPrefix(), rules: { api: { algorithm: "sliding-window", limit: 17, window: "1 minute" } } }))
+    )
 
     it.live("keys are <prefix><rule>:<key> and carry a TTL of the time until they are fresh again", () => {
       const prefix = freshPrefix()
-      return Effect.gen(function*() {
+      return Effect.gen(function* () {
         yield* attempt("bucket", "alice")
         yield* attempt("log", "bob")
         const redis = yield* Redis.Redis
@@ -138,21 +140,23 @@ describe("RateLimiterRedis.layer", () => {
         yield* Effect.sleep("300 millis")
         expect(yield* redis.send("EXISTS", `${prefix}bucket:alice`)).toBe(0)
       }).pipe(
-        Effect.provide(Layer.merge(
-          limiterLayer({
-            prefix,
-            rules: {
-              bucket: { algorithm: "token-bucket", limit: 10, window: "2 seconds" },
-              log: { algorithm: "sliding-window", limit: 10, window: "3 seconds" }
-            }
-          }),
-          redisLayer
-        ))
+        Effect.provide(
+          Layer.merge(
+            limiterLayer({
+              prefix,
+              rules: {
+                bucket: { algorithm: "token-bucket", limit: 10, window: "2 seconds" },
+                log: { algorithm: "sliding-window", limit: 10, window: "3 seconds" }
+              }
+            }),
+            redisLayer
+          )
+        )
       )
     })
 
     it.live("check reports remaining and resetAfter; status reads without using; reset forgets", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const limiter = yield* service
         const allowance = yield* limiter.check("api", "k", { cost: 2 })
         expect(allowance.remaining).toBe(1)
@@ -163,10 +167,11 @@ describe("RateLimiterRedis.layer", () => {
         expect((yield* limiter.status("api", "never-seen")).remaining).toBe(3)
         yield* limiter.reset("api", "k")
         expect((yield* limiter.status("api", "k")).remaining).toBe(3)
-      }).pipe(withLimiter({ prefix: freshPrefix(), rules: { api: { algorithm: "gcra", limit: 3, window: "1 minute" } } })))
+      }).pipe(withLimiter({ prefix: freshPrefix(), rules: { api: { algorithm: "gcra", limit: 3, window: "1 minute" } } }))
+    )
 
     it.live("unknown rules fail ProtectionNotFound; a cost above the capacity never fits", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const limiter = yield* service
         const error = yield* Effect.flip(limiter.check("nope", "k"))
         expect(error).toMatchObject({ _tag: "ProtectionNotFound", protection: "nope" })
@@ -177,10 +182,11 @@ describe("RateLimiterRedis.layer", () => {
         expect(Duration.isFinite((tooBig as RateLimited).retryAfter)).toBe(false)
         const exit = yield* Effect.exit(limiter.check("api", "k", { cost: 0 }))
         expect(Exit.isFailure(exit) && Cause.hasDies(exit.cause)).toBe(true)
-      }).pipe(withLimiter({ prefix: freshPrefix(), rules: { api: { algorithm: "token-bucket", limit: 3, window: "1 minute" } } })))
+      }).pipe(withLimiter({ prefix: freshPrefix(), rules: { api: { algorithm: "token-bucket", limit: 3, window: "1 minute" } } }))
+    )
 
     it.live("RateLimiter.limit works unchanged on the Redis store", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         let runs = 0
         const guarded = Effect.sync(() => ++runs).pipe(RateLimiter.limit("api", "user"))
         expect(yield* guarded).toBe(1)
@@ -190,22 +196,21 @@ describe("RateLimiterRedis.layer", () => {
         expect(runs).toBe(2)
         const died = yield* Effect.exit(Effect.void.pipe(RateLimiter.limit("missing", "user")))
         expect(Exit.isFailure(died) && Cause.hasDies(died.cause)).toBe(true)
-      }).pipe(withLimiter({ prefix: freshPrefix(), rules: { api: { algorithm: "fixed-window", limit: 2, window: "1 minute" } } })))
+      }).pipe(withLimiter({ prefix: freshPrefix(), rules: { api: { algorithm: "fixed-window", limit: 2, window: "1 minute" } } }))
+    )
 
-    it.live("\"delay\" waits for the slot Redis gives, first come first served", () =>
-      Effect.gen(function*() {
+    it.live('"delay" waits for the slot Redis gives, first come first served', () =>
+      Effect.gen(function* () {
         const started = Date.now()
         const order: Array<number> = []
-        yield* Effect.forEach(
-          [0, 1, 2],
-          (i) => Effect.sync(() => order.push(i)).pipe(RateLimiter.limit("slow", "k")),
-          { concurrency: 1 }
-        )
+        yield* Effect.forEach([0, 1, 2], (i) => Effect.sync(() => order.push(i)).pipe(RateLimiter.limit("slow", "k")), { concurrency: 1 })
         const elapsed = Date.now() - started
         // one call per 150 ms: the second and third wait 150 and 300 ms
         expect(order).toEqual([0, 1, 2])
         expect(elapsed).toBeGreaterThanOrEqual(280)
-        const error = yield* Effect.flip(Effect.void.pipe(RateLimiter.limit("slow", "k"), RateLimiter.limit("short", "k"), RateLimiter.limit("short", "k")))
+        const error = yield* Effect.flip(
+          Effect.void.pipe(RateLimiter.limit("slow", "k"), RateLimiter.limit("short", "k"), RateLimiter.limit("short", "k"))
+        )
         expect(error).toBeInstanceOf(RateLimited)
       }).pipe(
         withLimiter({
@@ -215,30 +220,44 @@ describe("RateLimiterRedis.layer", () => {
             short: { algorithm: "gcra", limit: 1, window: "10 seconds", onExceeded: "delay", maxDelay: "1 second" }
           }
         })
-      ))
+      )
+    )
 
     for (const generic of [false, true]) {
-    it.live(`SCRIPT FLUSH mid-run: the script is reloaded on NOSCRIPT and the count goes on${generic ? " (generic Redis service)" : ""}`, () =>
-      Effect.gen(function*() {
-        const redis = yield* Redis.Redis
-        const first = yield* Effect.forEach(Array.from({ length: 3 }), () => attempt("api", "k"))
-        expect(first.every((r) => r._tag === "Success")).toBe(true)
-        expect(yield* redis.send("SCRIPT", "FLUSH")).toBe("OK")
-        const second = yield* Effect.forEach(Array.from({ length: 3 }), () => attempt("api", "k"))
-        expect(second.map((r) => r._tag)).toEqual(["Success", "Success", "Failure"])
-        expect((second[2] as { failure: unknown }).failure).toBeInstanceOf(RateLimited)
-      }).pipe(Effect.provide(Layer.merge(
-        generic
-          ? RateLimiterRedis.layer({ prefix: freshPrefix(), onRedisError: "failClosed", rules: { api: { algorithm: "sliding-window", limit: 5, window: "1 minute" } } }).pipe(
-            Layer.provide(Layer.effect(Redis.Redis, Effect.service(Redis.Redis)).pipe(Layer.provide(redisLayer)))
+      it.live(
+        `SCRIPT FLUSH mid-run: the script is reloaded on NOSCRIPT and the count goes on${generic ? " (generic Redis service)" : ""}`,
+        () =>
+          Effect.gen(function* () {
+            const redis = yield* Redis.Redis
+            const first = yield* Effect.forEach(Array.from({ length: 3 }), () => attempt("api", "k"))
+            expect(first.every((r) => r._tag === "Success")).toBe(true)
+            expect(yield* redis.send("SCRIPT", "FLUSH")).toBe("OK")
+            const second = yield* Effect.forEach(Array.from({ length: 3 }), () => attempt("api", "k"))
+            expect(second.map((r) => r._tag)).toEqual(["Success", "Success", "Failure"])
+            expect((second[2] as { failure: unknown }).failure).toBeInstanceOf(RateLimited)
+          }).pipe(
+            Effect.provide(
+              Layer.merge(
+                generic
+                  ? RateLimiterRedis.layer({
+                      prefix: freshPrefix(),
+                      onRedisError: "failClosed",
+                      rules: { api: { algorithm: "sliding-window", limit: 5, window: "1 minute" } }
+                    }).pipe(Layer.provide(Layer.effect(Redis.Redis, Effect.service(Redis.Redis)).pipe(Layer.provide(redisLayer))))
+                  : limiterLayer({
+                      prefix: freshPrefix(),
+                      onRedisError: "failClosed",
+                      rules: { api: { algorithm: "sliding-window", limit: 5, window: "1 minute" } }
+                    }),
+                redisLayer
+              )
+            )
           )
-          : limiterLayer({ prefix: freshPrefix(), onRedisError: "failClosed", rules: { api: { algorithm: "sliding-window", limit: 5, window: "1 minute" } } }),
-        redisLayer
-      ))))
+      )
     }
 
     it.live("one round trip per decision", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const redis = yield* Redis.Redis
         yield* attempt("api", "warm")
         const before = yield* commandCalls(redis)
@@ -250,10 +269,15 @@ describe("RateLimiterRedis.layer", () => {
         expect(after.evalsha - before.evalsha).toBe(20)
         expect(after.client - before.client).toBe(20 + 1)
         expect(after.inScript - before.inScript).toBe(15 * 3 + 5 * 2)
-      }).pipe(Effect.provide(Layer.merge(
-        limiterLayer({ prefix: freshPrefix(), rules: { api: { algorithm: "token-bucket", limit: 5, window: "1 minute" } } }),
-        redisLayer
-      ))))
+      }).pipe(
+        Effect.provide(
+          Layer.merge(
+            limiterLayer({ prefix: freshPrefix(), rules: { api: { algorithm: "token-bucket", limit: 5, window: "1 minute" } } }),
+            redisLayer
+          )
+        )
+      )
+    )
   })
 })
 

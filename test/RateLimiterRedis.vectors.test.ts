@@ -103,7 +103,7 @@ const toRateRule = (rule: Rule): RateLimiter.RateRule => ({
 })
 
 const serviceRun = (vector: Vector) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const limiter = yield* RateLimiter.RateLimiter
     yield* TestClock.setTime(vector.start)
     const out: Array<Outcome> = []
@@ -123,8 +123,7 @@ const serviceRun = (vector: Vector) =>
   })
 
 let vectorCount = 0
-const memoryRun = (vector: Vector) =>
-  serviceRun(vector).pipe(Effect.provide(RateLimiter.layer({ rules: { v: toRateRule(vector.rule) } })))
+const memoryRun = (vector: Vector) => serviceRun(vector).pipe(Effect.provide(RateLimiter.layer({ rules: { v: toRateRule(vector.rule) } })))
 
 const redisRun = (vector: Vector) =>
   serviceRun(vector).pipe(
@@ -138,7 +137,7 @@ const redisRun = (vector: Vector) =>
 
 /** The script alone, with an unbounded wait: the `"delay"` decisions (wait > 0 admitted). */
 const scriptRun = (vector: Vector) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const redis = yield* Redis.Redis
     const evaluate = redis.eval(script)
     const key = `delayvec${vectorCount++}`
@@ -171,8 +170,8 @@ const seeded = (seed: number) => () => {
   return seed / 0x7fffffff
 }
 
-const rules: ReadonlyArray<Rule> = (["token-bucket", "gcra", "fixed-window", "sliding-window"] as Array<AlgorithmName>)
-  .flatMap((algorithm) => [
+const rules: ReadonlyArray<Rule> = (["token-bucket", "gcra", "fixed-window", "sliding-window"] as Array<AlgorithmName>).flatMap(
+  (algorithm) => [
     { algorithm, limit: 3, windowMillis: 1_000, burst: 3 },
     { algorithm, limit: 7, windowMillis: 13, burst: 2 },
     { algorithm, limit: 1, windowMillis: 1, burst: 1 },
@@ -182,7 +181,8 @@ const rules: ReadonlyArray<Rule> = (["token-bucket", "gcra", "fixed-window", "sl
     ...(algorithm === "sliding-window"
       ? [{ algorithm, limit: 1_000, windowMillis: 3_600_001, burst: 1_000 }]
       : [{ algorithm, limit: 1_000_000_007, windowMillis: 3_600_001, burst: 2_000_000_011 }])
-  ])
+  ]
+)
 
 const randomVector = (rule: Rule, seed: number): Vector => {
   const random = seeded(seed)
@@ -218,29 +218,37 @@ const vectors: ReadonlyArray<Vector> = rules.flatMap((rule) => [
 ])
 
 describe("RateLimiter test vectors: pure algorithm = memory store = Redis store", () => {
-  it.effect("all vectors, with onExceeded \"fail\"", () =>
-    Effect.gen(function*() {
-      for (const vector of vectors) {
-        const pure = pureRun(vector, 0)
-        const memory = yield* memoryRun(vector)
-        const redis = yield* redisRun(vector)
-        expect({ vector: vector.name, decisions: memory }).toEqual({ vector: vector.name, decisions: pure })
-        expect({ vector: vector.name, decisions: redis }).toEqual({ vector: vector.name, decisions: pure })
-      }
-      // the vectors exercise both outcomes of every algorithm
-      const all = vectors.flatMap((vector) => pureRun(vector, 0))
-      expect(all.some((o) => o.admitted)).toBe(true)
-      expect(all.some((o) => !o.admitted && o.wait > 0)).toBe(true)
-      expect(all.some((o) => o.wait === -1)).toBe(true)
-    }), 30_000)
+  it.effect(
+    'all vectors, with onExceeded "fail"',
+    () =>
+      Effect.gen(function* () {
+        for (const vector of vectors) {
+          const pure = pureRun(vector, 0)
+          const memory = yield* memoryRun(vector)
+          const redis = yield* redisRun(vector)
+          expect({ vector: vector.name, decisions: memory }).toEqual({ vector: vector.name, decisions: pure })
+          expect({ vector: vector.name, decisions: redis }).toEqual({ vector: vector.name, decisions: pure })
+        }
+        // the vectors exercise both outcomes of every algorithm
+        const all = vectors.flatMap((vector) => pureRun(vector, 0))
+        expect(all.some((o) => o.admitted)).toBe(true)
+        expect(all.some((o) => !o.admitted && o.wait > 0)).toBe(true)
+        expect(all.some((o) => o.wait === -1)).toBe(true)
+      }),
+    30_000
+  )
 
-  it.effect("all vectors, with unbounded waits (the \"delay\" slots)", () =>
-    Effect.gen(function*() {
-      for (const vector of vectors) {
-        const pure = pureRun(vector, Infinity)
-        const redis = yield* scriptRun(vector)
-        expect({ vector: vector.name, decisions: redis }).toEqual({ vector: vector.name, decisions: pure })
-      }
-      expect(vectors.flatMap((vector) => pureRun(vector, Infinity)).some((o) => o.admitted && o.wait > 0)).toBe(true)
-    }), 30_000)
+  it.effect(
+    'all vectors, with unbounded waits (the "delay" slots)',
+    () =>
+      Effect.gen(function* () {
+        for (const vector of vectors) {
+          const pure = pureRun(vector, Infinity)
+          const redis = yield* scriptRun(vector)
+          expect({ vector: vector.name, decisions: redis }).toEqual({ vector: vector.name, decisions: pure })
+        }
+        expect(vectors.flatMap((vector) => pureRun(vector, Infinity)).some((o) => o.admitted && o.wait > 0)).toBe(true)
+      }),
+    30_000
+  )
 })

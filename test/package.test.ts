@@ -16,15 +16,7 @@ describe("package", () => {
       ["--import", "./test/fixtures/withoutOptionalPeers.mjs", "--import", "tsx", "test/fixtures/inMemoryServices.ts"],
       { timeout: 60_000 }
     )
-    expect(JSON.parse(stdout.trim())).toEqual([
-      "breaker",
-      "limited",
-      "pooled 1",
-      "guarded",
-      "healthy",
-      "protected",
-      "profile"
-    ])
+    expect(JSON.parse(stdout.trim())).toEqual(["breaker", "limited", "pooled 1", "guarded", "healthy", "protected", "profile"])
   })
 
   it("the hiding works: a module that needs redis at load fails to load", async () => {
@@ -32,7 +24,10 @@ describe("package", () => {
       process.execPath,
       ["--import", "./test/fixtures/withoutOptionalPeers.mjs", "--input-type=module", "-e", "await import('redis')"],
       { timeout: 30_000 }
-    ).then(() => false, (error: { stderr: string }) => error.stderr.includes("hidden by the test"))
+    ).then(
+      () => false,
+      (error: { stderr: string }) => error.stderr.includes("hidden by the test")
+    )
     expect(failed).toBe(true)
   })
 })

@@ -40,7 +40,7 @@ const loopPromiseCatching = (call: () => Promise<unknown>) => async (n: number) 
 const loopGen = <R>(context: Context.Context<R>, call: () => Effect.Effect<unknown, unknown, R>) => {
   return (n: number) =>
     Effect.runPromise(
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         for (let i = 0; i < n; i++) yield* Effect.exit(call())
       }).pipe(Effect.provideContext(context))
     )
@@ -67,10 +67,12 @@ const ours = (open: boolean) => {
 }
 
 const persistence = async (open: boolean) => {
-  const context = await buildContext(Layer.effect(
-    PersistenceBreaker.CircuitBreaker,
-    PersistenceBreaker.make({ tripPolicy: PersistenceBreaker.consecutive(5), openDuration: "1 hour" })
-  ).pipe(Layer.provide(PersistenceBreaker.layerStoreMemory())))
+  const context = await buildContext(
+    Layer.effect(
+      PersistenceBreaker.CircuitBreaker,
+      PersistenceBreaker.make({ tripPolicy: PersistenceBreaker.consecutive(5), openDuration: "1 hour" })
+    ).pipe(Layer.provide(PersistenceBreaker.layerStoreMemory()))
+  )
   const breaker = Context.get(context, PersistenceBreaker.CircuitBreaker)
   if (open) {
     for (let i = 0; i < 5; i++) await Effect.runPromiseExit(Effect.fail(failure).pipe(breaker.execute({ key: "bench" })))
@@ -98,7 +100,7 @@ const scenario = (open: boolean): Array<Case> => {
       library: "baseline",
       style: "promise",
       baseline: true,
-      setup: async () => open ? loopPromiseCatching(rejectedPromise) : loopPromise(op)
+      setup: async () => (open ? loopPromiseCatching(rejectedPromise) : loopPromise(op))
     },
     {
       library: "cockatiel",
@@ -120,7 +122,7 @@ const scenario = (open: boolean): Array<Case> => {
       library: "baseline",
       style: "effect-gen",
       baseline: true,
-      setup: async () => loopGen(Context.empty(), () => open ? failedEffect : effectOp)
+      setup: async () => loopGen(Context.empty(), () => (open ? failedEffect : effectOp))
     },
     {
       library: "effect-foundation",
@@ -139,7 +141,7 @@ const scenario = (open: boolean): Array<Case> => {
       library: "baseline",
       style: "run-promise",
       baseline: true,
-      setup: async () => loopRunPromise(Context.empty(), () => open ? failedEffect : effectOp)
+      setup: async () => loopRunPromise(Context.empty(), () => (open ? failedEffect : effectOp))
     },
     {
       library: "effect-foundation (runPromise)",
@@ -156,8 +158,20 @@ const suite: Suite = {
     { name: "open: rejected call", cases: scenario(true), operations: { quick: 20_000, full: 200_000 } }
   ],
   targets: [
-    { scenario: "closed: successful call", description: "closed overhead vs cockatiel", ours: "effect-foundation", peer: "cockatiel", max: 0.7 },
-    { scenario: "closed: successful call", description: "closed overhead vs effect/persistence", ours: "effect-foundation", peer: "effect/persistence", max: 0.05 },
+    {
+      scenario: "closed: successful call",
+      description: "closed overhead vs cockatiel",
+      ours: "effect-foundation",
+      peer: "cockatiel",
+      max: 0.7
+    },
+    {
+      scenario: "closed: successful call",
+      description: "closed overhead vs effect/persistence",
+      ours: "effect-foundation",
+      peer: "effect/persistence",
+      max: 0.05
+    },
     { scenario: "open: rejected call", description: "open rejection vs cockatiel", ours: "effect-foundation", peer: "cockatiel", max: 0.1 }
   ]
 }

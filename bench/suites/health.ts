@@ -58,7 +58,7 @@ const dependencyCall = Effect.promise(() => new Promise<void>((resolve) => setIm
 
 const ours = (quick: boolean): Promise<number> =>
   Effect.runPromise(
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const health = yield* HealthAggregator.HealthAggregator
       for (let i = 0; i < 10; i++) {
         yield* health.register(`background-${i}`, Effect.succeed("healthy"), { interval: "1 second", critical: i < 3 })
@@ -72,9 +72,7 @@ const ours = (quick: boolean): Promise<number> =>
     }).pipe(
       Effect.scoped,
       Effect.provide(
-        HealthHttp.layer({ port: 0, host: "127.0.0.1" }).pipe(
-          Layer.provideMerge(HealthAggregator.layer({ cacheTtl: "100 millis" }))
-        )
+        HealthHttp.layer({ port: 0, host: "127.0.0.1" }).pipe(Layer.provideMerge(HealthAggregator.layer({ cacheTtl: "100 millis" })))
       )
     )
   )

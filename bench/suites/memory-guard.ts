@@ -15,14 +15,17 @@ const build = async <S>(layer: Layer.Layer<S, unknown>) => {
 
 let closeLayer: (() => Promise<void>) | undefined
 
-const loop = <E, R>(effect: Effect.Effect<number, E, R>) => (n: number) =>
-  Effect.gen(function*() {
-    let total = 0
-    for (let i = 0; i < n; i++) total += yield* effect
-    return total
-  })
+const loop =
+  <E, R>(effect: Effect.Effect<number, E, R>) =>
+  (n: number) =>
+    Effect.gen(function* () {
+      let total = 0
+      for (let i = 0; i < n; i++) total += yield* effect
+      return total
+    })
 
-const withManager = (make: (manager: MemoryManager.MemoryManager["Service"]) => Effect.Effect<number, unknown, MemoryManager.MemoryManager>) =>
+const withManager =
+  (make: (manager: MemoryManager.MemoryManager["Service"]) => Effect.Effect<number, unknown, MemoryManager.MemoryManager>) =>
   async (): Promise<(n: number) => Promise<void>> => {
     // a long interval: the bench measures the guard, not the sampling
     const { context, close } = await build(MemoryManager.layer({ checkInterval: "1 hour" }))
@@ -76,7 +79,12 @@ const suite: Suite = {
   name: "memory-guard",
   scenarios: [{ name: "guard, admitted call", operations: { quick: 200_000, full: 2_000_000 }, cases }],
   targets: [
-    { scenario: "guard, admitted call", description: "MemoryManager.guard overhead", ours: "effect-foundation (MemoryManager.guard)", absoluteMax: 50 },
+    {
+      scenario: "guard, admitted call",
+      description: "MemoryManager.guard overhead",
+      ours: "effect-foundation (MemoryManager.guard)",
+      absoluteMax: 50
+    },
     // no ratio against the Effect.suspend floor: its overhead is near zero, so a ratio is noise
     { scenario: "guard, admitted call", description: "service.guard overhead", ours: "effect-foundation (service.guard)", absoluteMax: 50 }
   ]

@@ -21,14 +21,21 @@ let closeLayer: (() => Promise<void>) | undefined
 let counter = 0
 const work = Effect.sync(() => ++counter)
 
-const loop = <E, R>(effect: Effect.Effect<number, E, R>) => (n: number) =>
-  Effect.gen(function*() {
-    let total = 0
-    for (let i = 0; i < n; i++) total += yield* effect
-    return total
-  })
+const loop =
+  <E, R>(effect: Effect.Effect<number, E, R>) =>
+  (n: number) =>
+    Effect.gen(function* () {
+      let total = 0
+      for (let i = 0; i < n; i++) total += yield* effect
+      return total
+    })
 
-const withMonitor = (make: (monitor: PerformanceMonitor.PerformanceMonitor["Service"]) => Effect.Effect<number, unknown, PerformanceMonitor.PerformanceMonitor>) =>
+const withMonitor =
+  (
+    make: (
+      monitor: PerformanceMonitor.PerformanceMonitor["Service"]
+    ) => Effect.Effect<number, unknown, PerformanceMonitor.PerformanceMonitor>
+  ) =>
   async (): Promise<(n: number) => Promise<void>> => {
     const { context, close } = await build(PerformanceMonitor.layer())
     closeLayer = close
@@ -65,7 +72,7 @@ const measureCases: ReadonlyArray<Case> = [
 ]
 
 /** latencies in ms spread over 1 µs .. 10 s, precomputed so the loop measures only the record */
-const values = Array.from({ length: 4096 }, (_, i) => 10 ** (-3 + ((i * 2654435761) % 4096) / 4096 * 7))
+const values = Array.from({ length: 4096 }, (_, i) => 10 ** (-3 + (((i * 2654435761) % 4096) / 4096) * 7))
 
 const sync = (record: (value: number) => void) => async (): Promise<(n: number) => Promise<void>> => async (n) => {
   for (let i = 0; i < n; i++) record(values[i & 4095]!)
@@ -77,10 +84,21 @@ const sketch = new DDSketch({ relativeAccuracy: 0.016 })
 const hdrHistogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 2 ** 31, numberOfSignificantValueDigits: 2 })
 
 const histogramCases: ReadonlyArray<Case> = [
-  { library: "no histogram", style: "custom", baseline: true, setup: sync((value) => void (sink += value)) },
+  {
+    library: "no histogram",
+    style: "custom",
+    baseline: true,
+    setup: sync((value) => {
+      sink += value
+    })
+  },
   { library: "effect-foundation (log-linear histogram)", style: "custom", setup: sync((value) => Histogram.record(counts, value)) },
   { library: "@datadog/sketches-js (DDSketch, 1.6%)", style: "custom", setup: sync((value) => sketch.accept(value)) },
-  { library: "hdr-histogram-js (2 digits, µs)", style: "custom", setup: sync((value) => hdrHistogram.recordValue(Math.round(value * 1000))) }
+  {
+    library: "hdr-histogram-js (2 digits, µs)",
+    style: "custom",
+    setup: sync((value) => hdrHistogram.recordValue(Math.round(value * 1000)))
+  }
 ]
 
 /** bytes allocated per recordUnsafe call (needs --expose-gc) */
@@ -119,7 +137,12 @@ const suite: Suite = {
     }
   ],
   targets: [
-    { scenario: "measure, per call", description: "measure overhead", ours: "effect-foundation (PerformanceMonitor.measure)", absoluteMax: 150 },
+    {
+      scenario: "measure, per call",
+      description: "measure overhead",
+      ours: "effect-foundation (PerformanceMonitor.measure)",
+      absoluteMax: 150
+    },
     {
       scenario: "measure, per call",
       description: "measure vs effect's Metric.timer",
@@ -141,7 +164,12 @@ const suite: Suite = {
       peer: "hdr-histogram-js (2 digits, µs)",
       max: 1
     },
-    { scenario: "recordUnsafe allocation", description: "recordUnsafe allocation", ours: "effect-foundation (recordUnsafe)", absoluteMax: 1 }
+    {
+      scenario: "recordUnsafe allocation",
+      description: "recordUnsafe allocation",
+      ours: "effect-foundation (recordUnsafe)",
+      absoluteMax: 1
+    }
   ]
 }
 export default suite

@@ -45,9 +45,7 @@ interface PromisePoolLike {
 }
 
 const ours = async (): Promise<EffectPoolLike> => {
-  const pool = await buildScoped(
-    Pool.make({ acquire: Effect.sync(makeResource), size: SIZE, minIdle: SIZE, checkoutTimeout: "1 minute" })
-  )
+  const pool = await buildScoped(Pool.make({ acquire: Effect.sync(makeResource), size: SIZE, minIdle: SIZE, checkoutTimeout: "1 minute" }))
   await Effect.runPromise(Effect.sleep(5))
   return { cycle: (work) => pool.use(() => work) }
 }
@@ -60,10 +58,7 @@ const effectGet = async (): Promise<EffectPoolLike> => {
   return { cycle: (work) => Effect.scoped(Effect.flatMap(EffectPool.get(pool), () => work)) }
 }
 const genericPool = async (): Promise<PromisePoolLike> => {
-  const pool = GenericPool.createPool(
-    { create: async () => makeResource(), destroy: async () => {} },
-    { max: SIZE, min: SIZE }
-  )
+  const pool = GenericPool.createPool({ create: async () => makeResource(), destroy: async () => {} }, { max: SIZE, min: SIZE })
   await pool.ready()
   return { acquire: () => pool.acquire(), release: (r) => pool.release(r) }
 }
@@ -86,9 +81,11 @@ const effectCycleCase = (library: string, make?: () => Promise<EffectPoolLike>):
     const pool = make === undefined ? undefined : await make()
     const call = pool === undefined ? () => noWork : () => pool.cycle(noWork)
     const run = (n: number) =>
-      Effect.runPromise(Effect.gen(function*() {
-        for (let i = 0; i < n; i++) yield* Effect.exit(call())
-      }))
+      Effect.runPromise(
+        Effect.gen(function* () {
+          for (let i = 0; i < n; i++) yield* Effect.exit(call())
+        })
+      )
     await run(WARM_UP)
     return run
   }
@@ -121,7 +118,7 @@ const promiseCycleCase = (library: string, make?: () => Promise<PromisePoolLike>
 /** runs `n` cycles spread over CALLERS concurrent callers; `onWait` gets each wait in ms */
 const effectContention = (pool: EffectPoolLike | undefined, n: number, onWait?: (ms: number) => void) => {
   const perCaller = Math.ceil(n / CALLERS)
-  const caller = Effect.gen(function*() {
+  const caller = Effect.gen(function* () {
     for (let i = 0; i < perCaller; i++) {
       if (pool === undefined) {
         yield* Effect.yieldNow
@@ -129,16 +126,16 @@ const effectContention = (pool: EffectPoolLike | undefined, n: number, onWait?: 
         yield* pool.cycle(Effect.yieldNow)
       } else {
         const t0 = performance.now()
-        yield* pool.cycle(Effect.suspend(() => {
-          onWait(performance.now() - t0)
-          return Effect.yieldNow
-        }))
+        yield* pool.cycle(
+          Effect.suspend(() => {
+            onWait(performance.now() - t0)
+            return Effect.yieldNow
+          })
+        )
       }
     }
   })
-  return Effect.runPromise(
-    Effect.forEach(Array.from({ length: CALLERS }), () => caller, { concurrency: "unbounded", discard: true })
-  )
+  return Effect.runPromise(Effect.forEach(Array.from({ length: CALLERS }), () => caller, { concurrency: "unbounded", discard: true }))
 }
 const promiseContention = async (pool: PromisePoolLike | undefined, n: number, onWait?: (ms: number) => void) => {
   const perCaller = Math.ceil(n / CALLERS)
@@ -183,7 +180,11 @@ const p99 = (waits: Array<number>): number => {
   waits.sort((a, b) => a - b)
   return waits[Math.min(waits.length - 1, Math.floor(waits.length * 0.99))]! * 1000
 }
-const waitCase = (library: string, style: "effect-gen" | "promise", run: (n: number, onWait: (ms: number) => void) => Promise<void>): Case => ({
+const waitCase = (
+  library: string,
+  style: "effect-gen" | "promise",
+  run: (n: number, onWait: (ms: number) => void) => Promise<void>
+): Case => ({
   library,
   style,
   measure: async (quick) => {

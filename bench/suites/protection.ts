@@ -24,7 +24,7 @@ const loop = async (call: () => Effect.Effect<unknown, unknown, any>) => {
   const context = await Effect.runPromise(Layer.buildWithScope(Live, scope))
   return (n: number) =>
     Effect.runPromise(
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         for (let i = 0; i < n; i++) yield* call()
       }).pipe(Effect.provideContext(context)) as Effect.Effect<void, unknown>
     )
@@ -41,15 +41,39 @@ const suite: Suite = {
       operations: { quick: 10_000, full: 100_000 },
       cases: [
         { library: "baseline", style: "effect-gen", baseline: true, setup: () => loop(() => Effect.flatMap(bare, op)) },
-        { library: "effect-foundation (telemetry off)", style: "effect-gen", setup: () => loop(() => Protection.protectWith(Conn, policyOff, op)) },
-        { library: "effect-foundation (telemetry on)", style: "effect-gen", setup: () => loop(() => Protection.protectWith(Conn, policyOn, op)) }
+        {
+          library: "effect-foundation (telemetry off)",
+          style: "effect-gen",
+          setup: () => loop(() => Protection.protectWith(Conn, policyOff, op))
+        },
+        {
+          library: "effect-foundation (telemetry on)",
+          style: "effect-gen",
+          setup: () => loop(() => Protection.protectWith(Conn, policyOn, op))
+        }
       ]
     }
   ],
   targets: [
-    { scenario: "full stack: successful call", description: "full stack overhead per call (telemetry on)", ours: "effect-foundation (telemetry on)", absoluteMax: 1000 },
-    { scenario: "full stack: successful call", description: "full stack overhead per call (telemetry off)", ours: "effect-foundation (telemetry off)", absoluteMax: 1000 },
-    { scenario: "full stack: successful call", description: "telemetry on vs off", ours: "effect-foundation (telemetry on)", peer: "effect-foundation (telemetry off)", max: 2 }
+    {
+      scenario: "full stack: successful call",
+      description: "full stack overhead per call (telemetry on)",
+      ours: "effect-foundation (telemetry on)",
+      absoluteMax: 1000
+    },
+    {
+      scenario: "full stack: successful call",
+      description: "full stack overhead per call (telemetry off)",
+      ours: "effect-foundation (telemetry off)",
+      absoluteMax: 1000
+    },
+    {
+      scenario: "full stack: successful call",
+      description: "telemetry on vs off",
+      ours: "effect-foundation (telemetry on)",
+      peer: "effect-foundation (telemetry off)",
+      max: 2
+    }
   ]
 }
 export default suite

@@ -73,24 +73,26 @@ const durationOf = (quick: boolean) => (quick ? 1_000 : 3_000)
 const throughputOurs = async (quick: boolean): Promise<number> => {
   const limiter = await ours()
   const run = (millis: number) =>
-    Effect.runPromise(Effect.gen(function*() {
-      const deadline = Date.now() + millis
-      let decisions = 0
-      yield* Effect.forEach(
-        Array.from({ length: CALLERS }, (_, i) => i),
-        (caller) =>
-          Effect.gen(function*() {
-            let i = caller
-            while (Date.now() < deadline) {
-              yield* limiter.decide(keyNames[i % KEYS]!)
-              i += CALLERS
-              decisions++
-            }
-          }),
-        { concurrency: CALLERS, discard: true }
-      )
-      return decisions / (millis / 1000)
-    }))
+    Effect.runPromise(
+      Effect.gen(function* () {
+        const deadline = Date.now() + millis
+        let decisions = 0
+        yield* Effect.forEach(
+          Array.from({ length: CALLERS }, (_, i) => i),
+          (caller) =>
+            Effect.gen(function* () {
+              let i = caller
+              while (Date.now() < deadline) {
+                yield* limiter.decide(keyNames[i % KEYS]!)
+                i += CALLERS
+                decisions++
+              }
+            }),
+          { concurrency: CALLERS, discard: true }
+        )
+        return decisions / (millis / 1000)
+      })
+    )
   await run(600) // warm-up: script load, JIT
   const perSecond = await run(durationOf(quick))
   await limiter.close()
@@ -102,14 +104,16 @@ const throughputFlexible = async (quick: boolean): Promise<number> => {
   const run = async (millis: number) => {
     const deadline = Date.now() + millis
     let decisions = 0
-    await Promise.all(Array.from({ length: CALLERS }, async (_, caller) => {
-      let i = caller
-      while (Date.now() < deadline) {
-        await limiter.consume(keyNames[i % KEYS]!)
-        i += CALLERS
-        decisions++
-      }
-    }))
+    await Promise.all(
+      Array.from({ length: CALLERS }, async (_, caller) => {
+        let i = caller
+        while (Date.now() < deadline) {
+          await limiter.consume(keyNames[i % KEYS]!)
+          i += CALLERS
+          decisions++
+        }
+      })
+    )
     return decisions / (millis / 1000)
   }
   await run(600)
@@ -149,8 +153,7 @@ const commandsPerDecision = async (
 
 const suite: Suite = {
   name: "rate-limiter-redis",
-  skip: async () =>
-    redisServerPath() === undefined ? "redis-server is not installed (apt-get install -y redis-server)" : undefined,
+  skip: async () => (redisServerPath() === undefined ? "redis-server is not installed (apt-get install -y redis-server)" : undefined),
   scenarios: [
     {
       name: "throughput, 50 concurrent callers",
@@ -171,11 +174,7 @@ const suite: Suite = {
           style: "custom",
           measure: async (quick) => {
             const limiter = await ours()
-            const figure = await commandsPerDecision(
-              (key) => Effect.runPromise(limiter.decide(key)),
-              ourScript,
-              quick ? 200 : 2_000
-            )
+            const figure = await commandsPerDecision((key) => Effect.runPromise(limiter.decide(key)), ourScript, quick ? 200 : 2_000)
             await limiter.close()
             return figure
           }

@@ -34,13 +34,14 @@ const buildContext = async <A, E>(layer: Layer.Layer<A, E>): Promise<Context.Con
 const loopPromise = (call: (i: number) => Promise<unknown>) => async (n: number) => {
   for (let i = 0; i < n; i++) await call(i)
 }
-const loopGen = <R>(context: Context.Context<R>, call: (i: number) => Effect.Effect<unknown, unknown, R>) =>
-(n: number) =>
-  Effect.runPromise(
-    Effect.gen(function*() {
-      for (let i = 0; i < n; i++) yield* call(i)
-    }).pipe(Effect.provideContext(context))
-  )
+const loopGen =
+  <R>(context: Context.Context<R>, call: (i: number) => Effect.Effect<unknown, unknown, R>) =>
+  (n: number) =>
+    Effect.runPromise(
+      Effect.gen(function* () {
+        for (let i = 0; i < n; i++) yield* call(i)
+      }).pipe(Effect.provideContext(context))
+    )
 
 const keys = (count: number): Array<string> => Array.from({ length: count }, (_, i) => `client-${i}`)
 
@@ -51,17 +52,18 @@ const keys = (count: number): Array<string> => Array.from({ length: count }, (_,
  * Idle keys: 100 per hour, so one call leaves a key that stays tracked.
  */
 const ours = (algorithm: RateLimiter.RateRule["algorithm"], maxKeys: number) =>
-  buildContext(RateLimiter.layer({
-    rules: { bench: { algorithm, limit: 1000, burst: HOT_LIMIT, window: "1 hour", maxKeys } }
-  }))
+  buildContext(
+    RateLimiter.layer({
+      rules: { bench: { algorithm, limit: 1000, burst: HOT_LIMIT, window: "1 hour", maxKeys } }
+    })
+  )
 const idleLayer = (algorithm: RateLimiter.RateRule["algorithm"]) =>
   RateLimiter.layer({ rules: { bench: { algorithm, limit: 100, window: "1 hour", maxKeys: Infinity } } })
 
 const persistence = async (limit = HOT_LIMIT) => {
   const context = await buildContext(PersistenceLimiter.layer.pipe(Layer.provide(PersistenceLimiter.layerStoreMemory)))
   const withLimiter = await Effect.runPromise(PersistenceLimiter.makeWithRateLimiter.pipe(Effect.provideContext(context)))
-  return (key: string) =>
-    withLimiter({ key, limit, window: "1 hour", algorithm: "token-bucket", onExceeded: "fail" })
+  return (key: string) => withLimiter({ key, limit, window: "1 hour", algorithm: "token-bucket", onExceeded: "fail" })
 }
 
 const flexible = (points = HOT_LIMIT) => new RateLimiterMemory({ points, duration: 3600 })
@@ -132,7 +134,7 @@ const oursTouch = (algorithm: RateLimiter.RateRule["algorithm"]) => async (names
   const scope = Effect.runSync(Scope.make())
   const context = await Effect.runPromise(Layer.buildWithScope(idleLayer(algorithm), scope))
   await Effect.runPromise(
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       for (const key of names) yield* RateLimiter.limit(effectOp, "bench", key)
     }).pipe(Effect.provideContext(context))
   )
@@ -146,7 +148,12 @@ const suite: Suite = {
     { name: "hot key: allowed decision", cases: decisionCases(() => "hot"), operations: { quick: 20_000, full: 200_000 } },
     {
       name: "100,000 keys round-robin: allowed decision",
-      cases: decisionCases(((names) => (i: number) => names[i % KEYS]!)(keys(KEYS))),
+      cases: decisionCases(
+        (
+          (names) => (i: number) =>
+            names[i % KEYS]!
+        )(keys(KEYS))
+      ),
       operations: { quick: 100_000, full: 400_000 }
     },
     {
@@ -167,9 +174,11 @@ const suite: Suite = {
         }),
         idleCase("effect/persistence", async (names) => {
           const limit = await persistence(100)
-          await Effect.runPromise(Effect.gen(function*() {
-            for (const key of names) yield* effectOp.pipe(limit(key))
-          }))
+          await Effect.runPromise(
+            Effect.gen(function* () {
+              for (const key of names) yield* effectOp.pipe(limit(key))
+            })
+          )
           return async () => {
             void limit
           }
@@ -179,8 +188,20 @@ const suite: Suite = {
   ],
   targets: [
     ...(["hot key: allowed decision", "100,000 keys round-robin: allowed decision"] as const).flatMap((scenario) => [
-      { scenario, description: `${scenario.split(":")[0]} vs rate-limiter-flexible`, ours: "effect-foundation", peer: "rate-limiter-flexible", max: 1.0 },
-      { scenario, description: `${scenario.split(":")[0]} vs effect/persistence`, ours: "effect-foundation", peer: "effect/persistence", max: 0.3 }
+      {
+        scenario,
+        description: `${scenario.split(":")[0]} vs rate-limiter-flexible`,
+        ours: "effect-foundation",
+        peer: "rate-limiter-flexible",
+        max: 1.0
+      },
+      {
+        scenario,
+        description: `${scenario.split(":")[0]} vs effect/persistence`,
+        ours: "effect-foundation",
+        peer: "effect/persistence",
+        max: 0.3
+      }
     ]),
     ...(["token-bucket", "fixed-window", "gcra"] as const).map((algorithm) => ({
       scenario: "bytes per idle key (1,000,000 keys)",

@@ -13,7 +13,7 @@ class Db extends Context.Service<Db, Pool.Pool<number>>()("test/TelemetryDb") {}
 
 describe("telemetry through OpenTelemetry", () => {
   it.live("spans and every metric of breaker, limiter, pool and facade arrive with their attributes", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const spanExporter = new InMemorySpanExporter()
       const metricExporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE)
       const reader = new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: 60_000 })
@@ -27,7 +27,7 @@ describe("telemetry through OpenTelemetry", () => {
         RateLimiter.layer({ rules: { api: { algorithm: "fixed-window", limit: 3, window: "1 minute" } } }),
         Pool.layer(Db, { acquire: Effect.succeed(1), size: 1 })
       )
-      yield* Effect.gen(function*() {
+      yield* Effect.gen(function* () {
         const policy = { rateLimit: { rule: "api", key: "k" }, circuitBreaker: "db", profile: "orders" } as const
         yield* Protection.protectWith(Db, policy, () => Effect.succeed("ok"))
         yield* Effect.exit(Protection.protect(Effect.fail("boom"), policy))
@@ -40,7 +40,11 @@ describe("telemetry through OpenTelemetry", () => {
         expect(spans.length).toBe(5)
         expect(spans[0]!.attributes).toMatchObject({ "foundation.profile": "orders", "foundation.stages": "rate_limit,circuit_breaker" })
         expect(spans.map((s) => s.attributes["error.type"])).toEqual([
-          undefined, undefined, undefined, "rate_limited", "circuit_breaker_open"
+          undefined,
+          undefined,
+          undefined,
+          "rate_limited",
+          "circuit_breaker_open"
         ])
 
         const metrics = metricExporter.getMetrics().flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics))
@@ -63,5 +67,6 @@ describe("telemetry through OpenTelemetry", () => {
         const outcomes = durations.map((p) => `${p.attributes.profile}/${p.attributes.outcome}`).sort()
         expect(outcomes).toEqual(["orders/failure", "orders/rejected", "orders/success"])
       }).pipe(Effect.provide(Layer.merge(Otel, Protections)))
-    }).pipe(Effect.provideService(Metric.MetricRegistry, new Map())))
+    }).pipe(Effect.provideService(Metric.MetricRegistry, new Map()))
+  )
 })

@@ -91,11 +91,13 @@ export const startTcpProxy = (target: { readonly host?: string; readonly port: n
     }
   }
 
-  const receive = (pipe: Pipe) => (chunk: Buffer): void => {
-    if (mode === "blackhole") return
-    pipe.queue.push({ chunk, due: Date.now() + delayMillis })
-    pump(pipe)
-  }
+  const receive =
+    (pipe: Pipe) =>
+    (chunk: Buffer): void => {
+      if (mode === "blackhole") return
+      pipe.queue.push({ chunk, due: Date.now() + delayMillis })
+      pump(pipe)
+    }
 
   const close = (connection: Connection): void => {
     if (!open.delete(connection)) return

@@ -84,14 +84,14 @@ export const make = (policy: Policy): Circuit => ({
   state: CLOSED,
   generation: 0,
   consecutiveFailures: 0,
-  failureTimes: policy.failureThreshold !== undefined && policy.monitorWindowMs !== undefined
-    ? new Float64Array(policy.failureThreshold)
-    : undefined,
+  failureTimes:
+    policy.failureThreshold !== undefined && policy.monitorWindowMs !== undefined ? new Float64Array(policy.failureThreshold) : undefined,
   failureTimesNext: 0,
   failureTimesCount: 0,
-  outcomes: policy.failureRateThreshold !== undefined || policy.slowCallRateThreshold !== undefined
-    ? new Uint8Array(policy.slidingWindowSize)
-    : undefined,
+  outcomes:
+    policy.failureRateThreshold !== undefined || policy.slowCallRateThreshold !== undefined
+      ? new Uint8Array(policy.slidingWindowSize)
+      : undefined,
   outcomesNext: 0,
   outcomesCount: 0,
   windowFailures: 0,
@@ -114,8 +114,7 @@ export const needsTimeToRecord = (policy: Policy): boolean =>
   policy.monitorWindowMs !== undefined || policy.slowCallDurationMs !== undefined
 
 /** Reset timeout for the current opening: base * factor^attempt, capped at the backoff max. */
-export const currentResetTimeout = (circuit: Circuit, policy: Policy): number =>
-  resetTimeoutFor(circuit.attempt, policy)
+export const currentResetTimeout = (circuit: Circuit, policy: Policy): number => resetTimeoutFor(circuit.attempt, policy)
 
 const resetTimeoutFor = (attempt: number, policy: Policy): number =>
   attempt === 0 || policy.backoffFactor === 1
@@ -153,8 +152,7 @@ export const admit = (circuit: Circuit, now: number, policy: Policy): number => 
 }
 
 /** The probes in flight ran out of time: reopen as of their deadline, as a failed probe does. */
-const loseProbes = (circuit: Circuit, policy: Policy): void =>
-  toOpen(circuit, circuit.probeDeadline, policy, circuit.attempt + 1)
+const loseProbes = (circuit: Circuit, policy: Policy): void => toOpen(circuit, circuit.probeDeadline, policy, circuit.attempt + 1)
 
 /** Milliseconds until a rejected caller may be admitted (an upper bound in HalfOpen). */
 export const retryAfter = (circuit: Circuit, now: number, policy: Policy): number => {
@@ -169,20 +167,16 @@ export const retryAfter = (circuit: Circuit, now: number, policy: Policy): numbe
  * Records a call admitted with `permit`. `failed`: the call counts as a failure; `slow`: it ran
  * at least `slowCallDuration`. Results from an older generation are ignored.
  */
-export const record = (
-  circuit: Circuit,
-  permit: number,
-  failed: boolean,
-  slow: boolean,
-  now: number,
-  policy: Policy
-): void => {
+export const record = (circuit: Circuit, permit: number, failed: boolean, slow: boolean, now: number, policy: Policy): void => {
   if (failed) circuit.failures++
   else circuit.successes++
   if (permit !== circuit.generation) return
   if (circuit.state === HALF_OPEN) {
     // a result at or after the deadline comes from a probe already counted as lost
-    if (now >= circuit.probeDeadline) return loseProbes(circuit, policy)
+    if (now >= circuit.probeDeadline) {
+      loseProbes(circuit, policy)
+      return
+    }
     circuit.probesInFlight--
     if (failed) toOpen(circuit, now, policy, circuit.attempt + 1)
     else toClosed(circuit)
@@ -241,14 +235,10 @@ export const shouldTrip = (circuit: Circuit, now: number, policy: Policy): boole
     }
   }
   if (circuit.outcomes !== undefined && circuit.outcomesCount >= policy.minimumCalls) {
-    if (
-      policy.failureRateThreshold !== undefined &&
-      circuit.windowFailures / circuit.outcomesCount >= policy.failureRateThreshold
-    ) return true
-    if (
-      policy.slowCallRateThreshold !== undefined &&
-      circuit.windowSlow / circuit.outcomesCount >= policy.slowCallRateThreshold
-    ) return true
+    if (policy.failureRateThreshold !== undefined && circuit.windowFailures / circuit.outcomesCount >= policy.failureRateThreshold)
+      return true
+    if (policy.slowCallRateThreshold !== undefined && circuit.windowSlow / circuit.outcomesCount >= policy.slowCallRateThreshold)
+      return true
   }
   return false
 }

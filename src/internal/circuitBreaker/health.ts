@@ -26,19 +26,22 @@ const stateDetails = (breaker: Breaker) => ({
 })
 
 export const healthComponents = (registry: Registry): Array<BreakerHealthComponent> => [
-  ...[...registry.configured.values()].map((breaker): BreakerHealthComponent => ({
-    name: `circuit_breaker:${breaker.name}`,
-    kind: "circuit_breaker",
-    critical: breaker.policy.critical,
-    report: Effect.sync(() => ({
-      status: breaker.circuit.state === Circuit.CLOSED
-        ? "healthy"
-        : breaker.circuit.state === Circuit.OPEN && breaker.policy.critical
-        ? "unhealthy"
-        : "degraded",
-      details: stateDetails(breaker)
-    }))
-  })),
+  ...[...registry.configured.values()].map(
+    (breaker): BreakerHealthComponent => ({
+      name: `circuit_breaker:${breaker.name}`,
+      kind: "circuit_breaker",
+      critical: breaker.policy.critical,
+      report: Effect.sync(() => ({
+        status:
+          breaker.circuit.state === Circuit.CLOSED
+            ? "healthy"
+            : breaker.circuit.state === Circuit.OPEN && breaker.policy.critical
+              ? "unhealthy"
+              : "degraded",
+        details: stateDetails(breaker)
+      }))
+    })
+  ),
   // breakers created on first use (per host, say) report as one component: one open host
   // degrades the system, it does not make it unhealthy
   {
@@ -56,7 +59,7 @@ export const healthComponents = (registry: Registry): Array<BreakerHealthCompone
 ]
 
 /** Registers the registry's components with the `HealthComponents` in context, if any. */
-export const registerHealth = Effect.fnUntraced(function*(registry: Registry) {
+export const registerHealth = Effect.fnUntraced(function* (registry: Registry) {
   const components = yield* Effect.serviceOption(HealthComponents)
   if (components._tag === "None") return
   for (const component of healthComponents(registry)) yield* components.value.register(component)

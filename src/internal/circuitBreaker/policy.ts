@@ -92,8 +92,7 @@ const crossField = Schema.makeFilter<Decoded>((policy) => {
   if (callTimeoutMs !== undefined && maxWaitMs !== undefined && maxWaitMs < callTimeoutMs) {
     issues.push({
       path: ["maxWaitInHalfOpen"],
-      issue:
-        `must be >= callTimeout (${callTimeoutMs}ms), got ${maxWaitMs}ms: a probe would be given up before its own timeout`
+      issue: `must be >= callTimeout (${callTimeoutMs}ms), got ${maxWaitMs}ms: a probe would be given up before its own timeout`
     })
   }
   return issues
@@ -137,8 +136,7 @@ export const normalize = (policy: Decoded, code: PolicyCode | undefined): Normal
       backoffFactor: policy.backoff?.factor ?? 1,
       backoffMaxMs: ms(policy.backoff?.max) ?? resetTimeoutMs,
       halfOpenMaxCalls: policy.halfOpenMaxCalls,
-      maxWaitInHalfOpenMs: ms(policy.maxWaitInHalfOpen) ??
-        Math.max(DEFAULT_MAX_WAIT_IN_HALF_OPEN_MS, callTimeoutMs ?? 0)
+      maxWaitInHalfOpenMs: ms(policy.maxWaitInHalfOpen) ?? Math.max(DEFAULT_MAX_WAIT_IN_HALF_OPEN_MS, callTimeoutMs ?? 0)
     },
     callTimeoutMs,
     isFailure: code?.isFailure,

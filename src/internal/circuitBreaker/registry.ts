@@ -51,7 +51,11 @@ export class Breaker {
   failedShares = 0
   readonly timeout: (<A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | OperationTimeout, R>) | undefined
 
-  constructor(readonly name: string, readonly policy: NormalizedPolicy, readonly dynamic: boolean) {
+  constructor(
+    readonly name: string,
+    readonly policy: NormalizedPolicy,
+    readonly dynamic: boolean
+  ) {
     this.circuit = Circuit.make(policy.core)
     this.recordNeedsTime = Circuit.needsTimeToRecord(policy.core) || this.circuit.outcomes !== undefined
     const callTimeoutMs = policy.callTimeoutMs
@@ -132,7 +136,10 @@ export class Registry {
 
   /** `ProtectionNotFound` for `name`, naming the nearest breaker there is */
   notFound(name: string): ProtectionNotFound {
-    return notFound(name, this.all().map((breaker) => breaker.name))
+    return notFound(
+      name,
+      this.all().map((breaker) => breaker.name)
+    )
   }
 
   /**
@@ -189,8 +196,7 @@ export class Registry {
       at,
       ...(remote ? { remote: true } : {})
     }
-    Metric.withAttributes(this.transitionCounter, { breaker: breaker.name, from: event.from, to: event.to })
-      .updateUnsafe(1, this.context)
+    Metric.withAttributes(this.transitionCounter, { breaker: breaker.name, from: event.from, to: event.to }).updateUnsafe(1, this.context)
     PubSub.publishUnsafe(this.pubsub, event)
   }
 
@@ -208,7 +214,7 @@ export class Registry {
         Names.metrics.circuitBreakerState,
         "circuit breaker state: 0 closed, 1 half-open, 2 open",
         { breaker: name },
-        () => circuit.state === Circuit.OPEN ? 2 : circuit.state === Circuit.HALF_OPEN ? 1 : 0
+        () => (circuit.state === Circuit.OPEN ? 2 : circuit.state === Circuit.HALF_OPEN ? 1 : 0)
       )
     )
     return breaker
@@ -232,7 +238,10 @@ type Permit = number | TimedPermit
 export class BreakerGuard implements Guard<Permit, CircuitBreakerOpen | ProtectionNotFound> {
   current: Breaker | undefined = undefined
 
-  constructor(readonly registry: Registry, readonly name: string) {}
+  constructor(
+    readonly registry: Registry,
+    readonly name: string
+  ) {}
 
   admit(fiber: Fiber.Fiber<unknown, unknown>): Permit | Effect.Effect<never, CircuitBreakerOpen | ProtectionNotFound> {
     const breaker = this.registry.resolve(this.name)
@@ -254,11 +263,13 @@ export class BreakerGuard implements Guard<Permit, CircuitBreakerOpen | Protecti
       if (leases !== undefined && circuit.state === Circuit.HALF_OPEN) return this.probeWithLease(leases, breaker, admitted, now)
       return admitted
     }
-    return Effect.fail(makeOpen({
-      breaker: breaker.name,
-      state: circuit.state === Circuit.OPEN ? "Open" : "HalfOpen",
-      retryAfter: Duration.millis(Circuit.retryAfter(circuit, now, breaker.policy.core))
-    }))
+    return Effect.fail(
+      makeOpen({
+        breaker: breaker.name,
+        state: circuit.state === Circuit.OPEN ? "Open" : "HalfOpen",
+        retryAfter: Duration.millis(Circuit.retryAfter(circuit, now, breaker.policy.core))
+      })
+    )
   }
 
   /** set by `guarded` callers that need the effect in `probeWithLease` (see `CircuitBreaker`) */
@@ -270,12 +281,7 @@ export class BreakerGuard implements Guard<Permit, CircuitBreakerOpen | Protecti
    * the lease (the wait runs interruptible, the rest cannot be cut in between), lease taken by
    * another process, or the probe's own result.
    */
-  private probeWithLease(
-    leases: ProbeLeases,
-    breaker: Breaker,
-    permit: Permit,
-    now: number
-  ): Effect.Effect<never, CircuitBreakerOpen> {
+  private probeWithLease(leases: ProbeLeases, breaker: Breaker, permit: Permit, now: number): Effect.Effect<never, CircuitBreakerOpen> {
     const self = this.self!
     const circuit = breaker.circuit
     const generation = typeof permit === "number" ? permit : permit.generation
@@ -291,11 +297,13 @@ export class BreakerGuard implements Guard<Permit, CircuitBreakerOpen | Protecti
           // another process is probing: give the local slot back and reject like a full HalfOpen
           Circuit.release(circuit, generation)
           circuit.rejected++
-          return Effect.fail(makeOpen({
-            breaker: breaker.name,
-            state: "HalfOpen",
-            retryAfter: Duration.millis(Circuit.retryAfter(circuit, now, breaker.policy.core))
-          }))
+          return Effect.fail(
+            makeOpen({
+              breaker: breaker.name,
+              state: "HalfOpen",
+              retryAfter: Duration.millis(Circuit.retryAfter(circuit, now, breaker.policy.core))
+            })
+          )
         }
         // "unavailable": Redis is down or slow; the local breaker decides alone (reported by the layer)
         const probe = new PreAdmittedGuard(this.registry, breaker, permit, restore)
@@ -386,5 +394,4 @@ class PreAdmittedGuard extends BreakerGuard {
 }
 
 /** Looks up the service in the running fiber's context (used by `protect`). */
-export const serviceFrom = <S>(fiber: Fiber.Fiber<unknown, unknown>, tag: Context.Key<any, S>): S =>
-  Context.getUnsafe(fiber.context, tag)
+export const serviceFrom = <S>(fiber: Fiber.Fiber<unknown, unknown>, tag: Context.Key<any, S>): S => Context.getUnsafe(fiber.context, tag)

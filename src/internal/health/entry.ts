@@ -44,14 +44,8 @@ const timeoutMarker: unique symbol = Symbol("effect-foundation/health/timeout")
  * Builds the effect that runs a check once: bounded by its timeout (interrupting it), with
  * every failure, defect, interruption or odd return value turned into an unhealthy result.
  */
-export const makeRun = (
-  clock: Clock.Clock,
-  check: Effect.Effect<unknown, unknown>,
-  timeoutMs: number
-): Effect.Effect<CheckResult> => {
-  const bounded = Effect.exit(
-    Effect.timeoutOrElse(check, { duration: timeoutMs, orElse: () => Effect.succeed(timeoutMarker) })
-  )
+export const makeRun = (clock: Clock.Clock, check: Effect.Effect<unknown, unknown>, timeoutMs: number): Effect.Effect<CheckResult> => {
+  const bounded = Effect.exit(Effect.timeoutOrElse(check, { duration: timeoutMs, orElse: () => Effect.succeed(timeoutMarker) }))
   return Effect.suspend(() => {
     const started = clock.currentTimeNanosUnsafe()
     return Effect.map(bounded, (exit) => {
@@ -78,11 +72,7 @@ const settle = (entry: Entry, deferred: Deferred.Deferred<CheckResult>, result: 
  * Reads an entry: its stored result when fresh, otherwise the result of the run in flight
  * (starting one if none is), waiting at most until that run's start plus the timeout.
  */
-export const read = (
-  clock: Clock.Clock,
-  entry: Entry,
-  onResult: (entry: Entry) => void
-): Effect.Effect<CheckResult> =>
+export const read = (clock: Clock.Clock, entry: Entry, onResult: (entry: Entry) => void): Effect.Effect<CheckResult> =>
   Effect.suspend(() => {
     const now = clock.currentTimeMillisUnsafe()
     return isFresh(entry.last, now, entry.intervalMs !== undefined, entry.cacheTtlMs)
@@ -91,12 +81,7 @@ export const read = (
   })
 
 /** Joins the run in flight or starts one, then waits for it within its timeout. */
-export const awaitRun = (
-  clock: Clock.Clock,
-  entry: Entry,
-  now: number,
-  onResult: (entry: Entry) => void
-): Effect.Effect<CheckResult> => {
+export const awaitRun = (clock: Clock.Clock, entry: Entry, now: number, onResult: (entry: Entry) => void): Effect.Effect<CheckResult> => {
   const deferred = entry.inflight
   if (deferred !== undefined) return awaitBounded(clock, entry, deferred, now)
   const started = Deferred.makeUnsafe<CheckResult>()
@@ -108,13 +93,18 @@ export const awaitRun = (
     Effect.flatMap((result) => Effect.sync(() => settle(entry, started, result, onResult))),
     Effect.onInterrupt(() =>
       Effect.sync(() =>
-        settle(entry, started, {
-          status: "unhealthy",
-          details: undefined,
-          output: "check was interrupted",
-          at: clock.currentTimeMillisUnsafe(),
-          durationMs: 0
-        }, onResult)
+        settle(
+          entry,
+          started,
+          {
+            status: "unhealthy",
+            details: undefined,
+            output: "check was interrupted",
+            at: clock.currentTimeMillisUnsafe(),
+            durationMs: 0
+          },
+          onResult
+        )
       )
     )
   )
@@ -159,7 +149,7 @@ export const backgroundLoop = (
     Effect.sleep(intervalMs)
   )
   // a replaced entry's scope may live on; its loop must not keep running the old check
-  return Effect.forever(Effect.suspend(() => entry.stopped ? Effect.interrupt : turn))
+  return Effect.forever(Effect.suspend(() => (entry.stopped ? Effect.interrupt : turn)))
 }
 
 /** Stops whatever the entry is running, without waiting for a check that ignores interruption. */
@@ -182,7 +172,7 @@ export const addEntry = (
   replace: boolean,
   onResult: (entry: Entry) => void
 ): Effect.Effect<void, InvalidConfig, Scope.Scope> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const previous = entries.get(entry.name)
     if (previous !== undefined) {
       if (!replace) {
@@ -245,6 +235,6 @@ export const registerStatusGauge = (metricContext: Context.Context<never>, entry
     metrics.healthStatus,
     "health of a component: 1 healthy, 0.5 degraded, 0 unhealthy",
     { component: entry.name },
-    () => entry.last === undefined ? 1 : statusValue(entry.last.status)
+    () => (entry.last === undefined ? 1 : statusValue(entry.last.status))
   )
 }

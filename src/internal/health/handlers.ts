@@ -21,7 +21,7 @@ export interface Paths {
 
 /** The three paths under a base path ("" for "/", so the probes are "/live", not "//live"). */
 export const pathsOf = (basePath: string): Paths => ({
-  full: basePath === "" ? "/" : basePath as `/${string}`,
+  full: basePath === "" ? "/" : (basePath as `/${string}`),
   ready: `${basePath}/ready` as `/${string}`,
   live: `${basePath}/live` as `/${string}`
 })
@@ -59,13 +59,8 @@ export const makeApp = (
   return Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
     const query = request.url.indexOf("?")
     const path = query === -1 ? request.url : request.url.slice(0, query)
-    const route = path === paths.full
-      ? handlers.full
-      : path === paths.ready
-      ? handlers.ready
-      : path === paths.live
-      ? handlers.live
-      : undefined
+    const route =
+      path === paths.full ? handlers.full : path === paths.ready ? handlers.ready : path === paths.live ? handlers.live : undefined
     if (route === undefined) return notFound
     // Node's server sends no body for HEAD, so the same response serves both
     return request.method === "GET" || request.method === "HEAD" ? route : notAllowed

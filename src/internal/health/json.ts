@@ -17,7 +17,7 @@ export const toHealthJsonStatus = (status: ComponentStatus): HealthJsonStatus =>
   status === "healthy" ? "pass" : status === "degraded" ? "warn" : "fail"
 
 /** 200 for pass and warn (the service still answers), 503 for fail: what probes expect. */
-export const httpStatusOf = (status: ComponentStatus): number => status === "unhealthy" ? 503 : 200
+export const httpStatusOf = (status: ComponentStatus): number => (status === "unhealthy" ? 503 : 200)
 
 /** The part of a report the rendering reads (structurally a `HealthAggregator.SystemHealth`). */
 export interface Report {
@@ -25,16 +25,19 @@ export interface Report {
   readonly score: number
   readonly timestamp: number
   readonly durationMs: number
-  readonly components: Record<string, {
-    readonly status: ComponentStatus
-    readonly kind: string
-    readonly critical: boolean
-    readonly details: Record<string, unknown> | undefined
-    readonly output: string | undefined
-    readonly checkedAt: number
-    readonly ageMs: number
-    readonly durationMs: number
-  }>
+  readonly components: Record<
+    string,
+    {
+      readonly status: ComponentStatus
+      readonly kind: string
+      readonly critical: boolean
+      readonly details: Record<string, unknown> | undefined
+      readonly output: string | undefined
+      readonly checkedAt: number
+      readonly ageMs: number
+      readonly durationMs: number
+    }
+  >
 }
 
 /**

@@ -12,9 +12,7 @@ import { millis, TimerDuration, withDefault } from "../runtime/schemas.js"
 import { timerLimitProblem } from "../runtime/validate.js"
 
 const nonNegativeFinite = Schema.makeFilter<Duration.Duration>((duration) =>
-  Duration.isFinite(duration) && Duration.toMillis(duration) >= 0
-    ? undefined
-    : "must be a finite duration >= 0 (0: no cache)"
+  Duration.isFinite(duration) && Duration.toMillis(duration) >= 0 ? undefined : "must be a finite duration >= 0 (0: no cache)"
 )
 
 const fitsATimer = Schema.makeFilter<Duration.Duration>((duration) => timerLimitProblem(Duration.toMillis(duration)))
@@ -53,7 +51,7 @@ export const CheckOptions = Schema.Struct({
 export type CheckOptions = typeof CheckOptions.Encoded
 
 const CheckName = Schema.String.pipe(
-  Schema.check(Schema.makeFilter((name: string) => name.length > 0 ? undefined : "a check needs a non-empty name"))
+  Schema.check(Schema.makeFilter((name: string) => (name.length > 0 ? undefined : "a check needs a non-empty name")))
 )
 
 export interface AggregatorConfig {
@@ -75,17 +73,14 @@ export interface CheckConfig {
 }
 
 /** A check's name and options, decoded under `health.checks.<name>`, in milliseconds. */
-export const parseCheckOptions = (
-  name: unknown,
-  options: unknown,
-  defaultTimeoutMs: number
-): Effect.Effect<CheckConfig, InvalidConfig> =>
+export const parseCheckOptions = (name: unknown, options: unknown, defaultTimeoutMs: number): Effect.Effect<CheckConfig, InvalidConfig> =>
   Effect.flatMap(decode(CheckName, name, "health.checks"), (checkName) =>
     Effect.map(decode(CheckOptions, options ?? {}, `health.checks.${checkName}`), (decoded) => ({
       timeoutMs: decoded.timeout === undefined ? defaultTimeoutMs : millis(decoded.timeout),
       intervalMs: decoded.interval === undefined ? undefined : millis(decoded.interval),
       critical: decoded.critical
-    })))
+    }))
+  )
 
 const pathRule = Schema.makeFilter((path: string) =>
   /^\/[^?#\s]*$/.test(path) && !(path.length > 1 && path.endsWith("/"))

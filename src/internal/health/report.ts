@@ -32,9 +32,12 @@ export const collect = (
     if (isFresh(last, now, entry.intervalMs !== undefined, entry.cacheTtlMs)) {
       results[i] = last
     } else {
-      ;(pending ??= []).push(Effect.map(awaitRun(clock, entry, now, onResult), (result) => {
-        results[i] = result
-      }))
+      pending ??= []
+      pending.push(
+        Effect.map(awaitRun(clock, entry, now, onResult), (result) => {
+          results[i] = result
+        })
+      )
     }
   }
   // called inside Effect.suspend: with nothing to wait for, the report is built right here
@@ -57,12 +60,7 @@ export const toComponent = (entry: Entry, result: CheckResult, now: number): Com
   durationMs: result.durationMs
 })
 
-const build = (
-  clock: Clock.Clock,
-  selected: ReadonlyArray<Entry>,
-  results: ReadonlyArray<CheckResult>,
-  started: bigint
-): SystemHealth => {
+const build = (clock: Clock.Clock, selected: ReadonlyArray<Entry>, results: ReadonlyArray<CheckResult>, started: bigint): SystemHealth => {
   const now = clock.currentTimeMillisUnsafe()
   const components: Record<string, ComponentHealth> = {}
   const verdicts: Array<{ status: HealthStatus; critical: boolean }> = []

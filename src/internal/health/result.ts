@@ -11,10 +11,10 @@ import type { ComponentStatus } from "../runtime/healthComponents.js"
 export type CheckOutcome =
   | ComponentStatus
   | {
-    readonly status: ComponentStatus
-    readonly details?: Record<string, unknown> | undefined
-    readonly output?: string | undefined
-  }
+      readonly status: ComponentStatus
+      readonly details?: Record<string, unknown> | undefined
+      readonly output?: string | undefined
+    }
 
 /** The last verdict on one check or component. Times are epoch milliseconds. */
 export interface CheckResult {
@@ -29,8 +29,7 @@ export interface CheckResult {
 }
 
 /** The gauge value of `foundation.health.status` and a component's contribution to the score. */
-export const statusValue = (status: ComponentStatus): number =>
-  status === "healthy" ? 1 : status === "degraded" ? 0.5 : 0
+export const statusValue = (status: ComponentStatus): number => (status === "healthy" ? 1 : status === "degraded" ? 0.5 : 0)
 
 /** Critical components count twice in the score: they are the ones that can fail the system. */
 export const criticalWeight = 2
@@ -127,10 +126,5 @@ const describe = (value: unknown): string => {
  * answer with it while it is younger than the cache time. A result from the future (the clock
  * was set back) is stale: otherwise it would be cached until the clock caught up.
  */
-export const isFresh = (
-  result: CheckResult | undefined,
-  now: number,
-  background: boolean,
-  cacheTtlMs: number
-): result is CheckResult =>
+export const isFresh = (result: CheckResult | undefined, now: number, background: boolean, cacheTtlMs: number): result is CheckResult =>
   result !== undefined && (background || (now >= result.at && now - result.at < cacheTtlMs))

@@ -28,10 +28,7 @@ export const isEveryInterface = (host: string | undefined): boolean =>
 // Loaded on first use: `@effect/platform-node` is an optional peer needed only for this layer.
 export const loadNodeHttpServer = Effect.promise(() =>
   import("@effect/platform-node/NodeHttpServer").catch((cause: unknown) => {
-    throw new Error(
-      "HealthHttp.layer needs @effect/platform-node: npm install @effect/platform-node",
-      { cause }
-    )
+    throw new Error("HealthHttp.layer needs @effect/platform-node: npm install @effect/platform-node", { cause })
   })
 )
 

@@ -59,7 +59,12 @@ const isTrusted = (networks: ReadonlyArray<IpNetwork.IpNetwork>, address: NetAdd
 }
 
 const forwardedList = (header: string | undefined): Array<string> =>
-  header === undefined ? [] : header.split(",").map((entry) => entry.trim()).filter((entry) => entry !== "")
+  header === undefined
+    ? []
+    : header
+        .split(",")
+        .map((entry) => entry.trim())
+        .filter((entry) => entry !== "")
 
 /**
  * The client address: the socket's peer (`peer`), or, under `trust`, the address that many

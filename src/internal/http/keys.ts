@@ -49,6 +49,8 @@ export const user = <E, R, E2 = never, R2 = never>(
   }
   const fallback = (options?.fallback ?? byPeer) as KeyStrategy<E2, R2>
   return (request) =>
-    Effect.flatMap(identify(request), (id): Effect.Effect<string, E2, R2> =>
-      id === undefined || id === "" ? fallback(request) : Effect.succeed(id))
+    Effect.flatMap(
+      identify(request),
+      (id): Effect.Effect<string, E2, R2> => (id === undefined || id === "" ? fallback(request) : Effect.succeed(id))
+    )
 }

@@ -38,11 +38,10 @@ export const catchRejections = <E, R>(
   )
 
 /** `catchRejections` data-first or piped (dispatch on whether the first argument is an Effect). */
-export const catchRejectionsDual = function(first?: unknown, second?: unknown) {
+export const catchRejectionsDual = function (first?: unknown, second?: unknown) {
   return Effect.isEffect(first)
     ? catchRejections(first as Effect.Effect<HttpServerResponse.HttpServerResponse>, second as DescribeOptions)
-    : (self: Effect.Effect<HttpServerResponse.HttpServerResponse>) =>
-      catchRejections(self, first as DescribeOptions | undefined)
+    : (self: Effect.Effect<HttpServerResponse.HttpServerResponse>) => catchRejections(self, first as DescribeOptions | undefined)
 }
 
 type Limiter = RateLimiter["Service"]
@@ -51,16 +50,17 @@ type Limiter = RateLimiter["Service"]
 type Fields = Readonly<Record<"ratelimit-policy" | "ratelimit", string>>
 
 /** The socket's peer, never a header: what a client cannot choose. */
-const defaultKey = (request: HttpServerRequest.HttpServerRequest): string =>
-  clientAddress(request.peerAddress, undefined, noTrust)
+const defaultKey = (request: HttpServerRequest.HttpServerRequest): string => clientAddress(request.peerAddress, undefined, noTrust)
 
 /**
  * The middleware over a way to get the limiter: the `RateLimiter` of the request's context
  * (`rateLimit`), or the one a layer resolved once (`layer`).
  */
-export const make = (compiled: Compiled, limiterOf: Effect.Effect<Limiter, never, any>, keyOf: (
-  request: HttpServerRequest.HttpServerRequest
-) => Effect.Effect<string, any, any>) => {
+export const make = (
+  compiled: Compiled,
+  limiterOf: Effect.Effect<Limiter, never, any>,
+  keyOf: (request: HttpServerRequest.HttpServerRequest) => Effect.Effect<string, any, any>
+) => {
   // The quota (`q`) is the rule's limit. The service tells it through `status`; ask once per
   // limiter (a test or a process may hold several), not once per request.
   const quotas = new WeakMap<Limiter, number>()
@@ -81,18 +81,14 @@ export const make = (compiled: Compiled, limiterOf: Effect.Effect<Limiter, never
     "ratelimit-policy": policyField(compiled.policy, quota, compiled.windowSeconds),
     ratelimit: limitField(compiled.policy, remaining, seconds(reset))
   })
-  const costOf = typeof compiled.cost === "number"
-    ? (() => compiled.cost) as (request: HttpServerRequest.HttpServerRequest) => number
-    : compiled.cost
+  const costOf =
+    typeof compiled.cost === "number" ? ((() => compiled.cost) as (request: HttpServerRequest.HttpServerRequest) => number) : compiled.cost
 
   // a denial carries the rule's limit: no lookup needed, and it primes the cache
   const denied = (limiter: Limiter, error: RateLimited) => {
     const quota = compiled.limit ?? error.limit
     if (compiled.limit === undefined) quotas.set(limiter, quota)
-    return HttpServerResponse.setHeaders(
-      toResponse(error, compiled.describe),
-      fields(quota, error.remaining, error.retryAfter)
-    )
+    return HttpServerResponse.setHeaders(toResponse(error, compiled.describe), fields(quota, error.remaining, error.retryAfter))
   }
 
   const admitted = <E, R>(
@@ -108,9 +104,7 @@ export const make = (compiled: Compiled, limiterOf: Effect.Effect<Limiter, never
       return handled.pipe(
         Effect.map(HttpServerResponse.setHeaders(headers)),
         Effect.tapCause(() =>
-          HttpEffect.appendPreResponseHandler((_, response) =>
-            Effect.succeed(HttpServerResponse.setHeaders(response, headers))
-          )
+          HttpEffect.appendPreResponseHandler((_, response) => Effect.succeed(HttpServerResponse.setHeaders(response, headers)))
         )
       )
     })
@@ -134,7 +128,10 @@ export const make = (compiled: Compiled, limiterOf: Effect.Effect<Limiter, never
                 }
               }
             })
-          ))))
+          )
+        )
+      )
+    )
 }
 
 /** A key strategy's result, an Effect or a plain string, as an Effect. */
@@ -142,9 +139,9 @@ export const keyStrategy = (key: ((request: any) => unknown) | undefined) =>
   key === undefined
     ? (request: HttpServerRequest.HttpServerRequest) => Effect.succeed(defaultKey(request))
     : (request: HttpServerRequest.HttpServerRequest): Effect.Effect<string, any, any> => {
-      const result = key(request)
-      return Effect.isEffect(result) ? result as Effect.Effect<string, any, any> : Effect.succeed(String(result))
-    }
+        const result = key(request)
+        return Effect.isEffect(result) ? (result as Effect.Effect<string, any, any>) : Effect.succeed(String(result))
+      }
 
 /** `RateLimitHttp.rateLimit`: the limiter comes from each request's context. */
 export const rateLimit = (options: RateLimitOptions<any, any>) => {
@@ -159,7 +156,7 @@ export const rateLimit = (options: RateLimitOptions<any, any>) => {
  * such a need as unmet), so the limiter is resolved once, when the layer is built.
  */
 const resolved = (options: RateLimitOptions<any, any>) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const compiled = compile(options)
     if (compiled instanceof InvalidConfig) return yield* compiled
     const limiter = yield* RateLimiter

@@ -25,9 +25,11 @@ export interface RateLimitOptions<E = never, R = never> extends DescribeOptions 
   readonly window?: Duration.Input | undefined
 }
 
-const PolicyName = Schema.String.pipe(Schema.check(Schema.makeFilter((name: string) =>
-  isPolicyName(name) ? undefined : "must be a non-empty string of printable ASCII characters"
-)))
+const PolicyName = Schema.String.pipe(
+  Schema.check(
+    Schema.makeFilter((name: string) => (isPolicyName(name) ? undefined : "must be a non-empty string of printable ASCII characters"))
+  )
+)
 
 const Data = Schema.Struct({
   rule: Schema.NonEmptyString,
@@ -65,7 +67,8 @@ export const compile = (options: RateLimitOptions<any, any>): Compiled | Invalid
     return new InvalidConfig({ path: "", message: "(root): the options must be an object with at least a rule" })
   }
   const { key, problemType, cost, ...rest } = options
-  const problem = codeProblem("key", key, "a function of the request (a key strategy)") ??
+  const problem =
+    codeProblem("key", key, "a function of the request (a key strategy)") ??
     codeProblem("problemType", problemType, "a function of the error code returning a URI")
   if (problem !== undefined) return problem
   const data = decodeSync(Data, typeof cost === "function" ? rest : { ...rest, cost })
@@ -103,9 +106,7 @@ export const compileTrust = (options: ClientIpOptions | undefined): Trust | Inva
     if (network === undefined) {
       return new InvalidConfig({
         path: `trustProxy.${index}`,
-        message: `trustProxy.${index}: must be an IP address or a CIDR range such as "10.0.0.0/8", got ${
-          JSON.stringify(trust[index])
-        }`
+        message: `trustProxy.${index}: must be an IP address or a CIDR range such as "10.0.0.0/8", got ${JSON.stringify(trust[index])}`
       })
     }
     networks.push(network)

@@ -42,7 +42,9 @@ export const rejectionTags = [
 const rejectionTagSet: ReadonlySet<string> = new Set(rejectionTags)
 
 export const isRejection = (u: unknown): boolean =>
-  typeof u === "object" && u !== null && rejectionTagSet.has((u as { readonly _tag?: unknown })._tag as string) &&
+  typeof u === "object" &&
+  u !== null &&
+  rejectionTagSet.has((u as { readonly _tag?: unknown })._tag as string) &&
   typeof (u as { readonly code?: unknown }).code === "string"
 
 export interface Problem {

@@ -51,7 +51,7 @@ export const runCleanup = (options: {
   /** re-reads the pressure (and publishes any change) and returns the level */
   readonly refresh: Effect.Effect<Level>
 }): Effect.Effect<CleanupReport> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const startedAt = yield* Clock.currentTimeMillis
     const levelBefore = yield* options.refresh
     let level = levelBefore
@@ -68,9 +68,9 @@ export const runCleanup = (options: {
         : { name: strategy.name, priority: strategy.priority, outcome: "failed", durationMs, error: Cause.pretty(exit.cause) }
       ran.push(result)
       if (result.outcome !== "succeeded") {
-        yield* Effect.logWarning(
-          `memory cleanup "${strategy.name}" ${result.outcome === "failed" ? "failed" : "timed out"}; skipped`
-        ).pipe(Effect.annotateLogs({ strategy: strategy.name, outcome: result.outcome }))
+        yield* Effect.logWarning(`memory cleanup "${strategy.name}" ${result.outcome === "failed" ? "failed" : "timed out"}; skipped`).pipe(
+          Effect.annotateLogs({ strategy: strategy.name, outcome: result.outcome })
+        )
       }
       level = yield* options.refresh
     }

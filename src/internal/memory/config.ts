@@ -11,9 +11,7 @@ import type { Level, Thresholds } from "./pressure.js"
 import { defaultThresholds, levelIndex } from "./pressure.js"
 
 const increasing = Schema.makeFilter<Thresholds>(({ critical, high, medium }) =>
-  medium < high && high < critical
-    ? undefined
-    : `must increase: medium < high < critical, got ${medium}, ${high}, ${critical}`
+  medium < high && high < critical ? undefined : `must increase: medium < high < critical, got ${medium}, ${high}, ${critical}`
 )
 
 /** The MemoryManager's options (`MemoryManager.OptionsSchema`). */
@@ -38,11 +36,13 @@ export const MemoryOptions = Schema.Struct({
   /** the least time between two automatic cleanup runs */
   cleanupCooldown: withDefault(DurationInput, "10 seconds"),
   /** the event-loop stage: sheds while the event loop's delay is over `maxDelay` */
-  eventLoop: Schema.optional(Schema.Struct({
-    maxDelay: Schema.optional(DurationInput),
-    /** how far below maxDelay the delay must fall before shedding stops */
-    hysteresis: withDefault(between(0, 1), 0.2)
-  }))
+  eventLoop: Schema.optional(
+    Schema.Struct({
+      maxDelay: Schema.optional(DurationInput),
+      /** how far below maxDelay the delay must fall before shedding stops */
+      hysteresis: withDefault(between(0, 1), 0.2)
+    })
+  )
 })
 
 /** The options as a user writes them. */

@@ -100,12 +100,7 @@ const apply = (
  * Applies a reading a cleanup run took at `now`; the change, if the level moved. The
  * event-loop stage stays as it is: the reading's longest delay waits for the next check.
  */
-export const observe = (
-  state: State,
-  reading: MemoryReading,
-  now: number,
-  config: Config
-): readonly [LevelChange | undefined, State] =>
+export const observe = (state: State, reading: MemoryReading, now: number, config: Config): readonly [LevelChange | undefined, State] =>
   apply(state, reading, now, config, {
     ...state.loop,
     pending: longerDelay(state.loop.pending, reading.eventLoop?.delayMax)
@@ -131,33 +126,20 @@ export interface CheckDecision {
  * A periodic check: applies the reading, moves the event-loop stage, then decides whether an
  * automatic run starts.
  */
-export const check = (
-  state: State,
-  reading: MemoryReading,
-  now: number,
-  config: Config
-): readonly [CheckDecision, State] => {
+export const check = (state: State, reading: MemoryReading, now: number, config: Config): readonly [CheckDecision, State] => {
   const [change, observed] = apply(state, reading, now, config, judgeLoop(state.loop, reading, config))
   const [cleanup, next] = schedule(observed, levelIndex(observed.level) > levelIndex(state.level), now, config)
   return [{ change, cleanup }, next]
 }
 
-const schedule = (
-  state: State,
-  rose: boolean,
-  now: number,
-  config: Config
-): readonly [CheckDecision["cleanup"], State] => {
+const schedule = (state: State, rose: boolean, now: number, config: Config): readonly [CheckDecision["cleanup"], State] => {
   if (levelIndex(state.level) < 2 || state.strategies.length === 0) return [undefined, state]
   if (state.schedule.running) {
     // a rise while a run is in flight: run again at the first check after it, not a cooldown later
     return [undefined, rose && !state.schedule.escalated ? { ...state, schedule: { ...state.schedule, escalated: true } } : state]
   }
   if (!rose && now - state.schedule.lastStartedAt < config.cleanupCooldownMillis) return [undefined, state]
-  return [
-    state.level === "critical" ? "critical" : "high",
-    { ...state, schedule: { running: true, escalated: false, lastStartedAt: now } }
-  ]
+  return [state.level === "critical" ? "critical" : "high", { ...state, schedule: { running: true, escalated: false, lastStartedAt: now } }]
 }
 
 /** The automatic run `check` started has ended (finished, or interrupted). */
@@ -178,12 +160,7 @@ export type Registration =
   | { readonly _tag: "Rejected"; readonly path: string; readonly message: string }
 
 /** Adds a strategy in its run place, or says why not. */
-export const register = (
-  state: State,
-  name: string,
-  priority: number,
-  run: Strategy["run"]
-): readonly [Registration, State] => {
+export const register = (state: State, name: string, priority: number, run: Strategy["run"]): readonly [Registration, State] => {
   const path = `memory.cleanup.${name}`
   if (name.length === 0) {
     return [{ _tag: "Rejected", path: "memory.cleanup", message: "a strategy needs a non-empty name" }, state]
@@ -197,10 +174,14 @@ export const register = (
   const order = state.nextOrder
   // `order` is the largest yet: the new strategy goes after every one of its priority or lower
   const at = state.strategies.findIndex((existing) => existing.priority > priority)
-  const strategies = at === -1
-    ? [...state.strategies, { name, priority, order, run }]
-    : [...state.strategies.slice(0, at), { name, priority, order, run }, ...state.strategies.slice(at)]
-  return [{ _tag: "Registered", order }, { ...state, strategies, nextOrder: order + 1 }]
+  const strategies =
+    at === -1
+      ? [...state.strategies, { name, priority, order, run }]
+      : [...state.strategies.slice(0, at), { name, priority, order, run }, ...state.strategies.slice(at)]
+  return [
+    { _tag: "Registered", order },
+    { ...state, strategies, nextOrder: order + 1 }
+  ]
 }
 
 /** Removes the strategy registered as `order` (nothing if it is gone already). */

@@ -20,7 +20,10 @@ type Config = Pick<MemoryConfig, "checkIntervalMillis" | "maxEventLoopDelay">
  */
 export const rejectionOf = (state: Manager.State, config: Config): MemoryPressure | undefined => {
   if (state.shedding === undefined) return undefined
-  const { level, ratios: { heapUsedRatio } } = state
+  const {
+    level,
+    ratios: { heapUsedRatio }
+  } = state
   const retryAfter = Duration.millis(config.checkIntervalMillis)
   if (state.shedding === "memory") return makePressure({ trigger: "memory", level, heapUsedRatio, retryAfter })
   return makePressure({
@@ -44,7 +47,11 @@ export const rejectionOf = (state: Manager.State, config: Config): MemoryPressur
  * once. The guard is already protecting the process; the report tells operators that it is.
  */
 export const healthOf = (state: Manager.State, config: Config): ComponentReport => {
-  const { level, ratios: { heapUsedRatio, ratio, rssRatio }, reading } = state
+  const {
+    level,
+    ratios: { heapUsedRatio, ratio, rssRatio },
+    reading
+  } = state
   return {
     status: level === "critical" ? "unhealthy" : level === "high" || state.shedding !== undefined ? "degraded" : "healthy",
     details: {

@@ -17,13 +17,16 @@ import type { EventLoopReading, MemoryReading } from "./pressure.js"
  * @since 0.1.0
  * @category services
  */
-export class MemorySource extends Context.Service<MemorySource, {
-  /**
-   * one reading; event-loop figures cover the interval since the previous reading, and each
-   * delay is in exactly one reading (the event-loop stage relies on it: a stall is judged once)
-   */
-  readonly read: Effect.Effect<MemoryReading>
-}>()("effect-foundation/MemorySource") {}
+export class MemorySource extends Context.Service<
+  MemorySource,
+  {
+    /**
+     * one reading; event-loop figures cover the interval since the previous reading, and each
+     * delay is in exactly one reading (the event-loop stage relies on it: a stall is judged once)
+     */
+    readonly read: Effect.Effect<MemoryReading>
+  }
+>()("effect-foundation/MemorySource") {}
 
 /** cgroup v2 writes "max" for no limit; v1 writes a number near 2^63 */
 export const parseCgroupLimit = (text: string): number | undefined => {
@@ -116,7 +119,7 @@ const resolutionMillis = 10
  */
 export const layerNode: Layer.Layer<MemorySource> = Layer.effect(
   MemorySource,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const cgroupLimit = readCgroupLimit()
     const meter = makeDelayMeter(resolutionMillis, performance.now())
     yield* Effect.acquireRelease(

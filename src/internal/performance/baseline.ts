@@ -62,17 +62,16 @@ export const learn = (baseline: Baseline, value: number, alpha: number, alerting
  * sqrt(p (1 - p) / count): 5 % errors over 30 calls is often 10 % in one window by chance.
  */
 export const deviation = (baseline: Baseline, metric: MetricName, config: BaselineConfig, count = Infinity): number => {
-  const floor = metric === "latency_p99"
-    ? config.latencyFloor * baseline.mean
-    : Math.max(config.errorRateFloor, Math.sqrt(baseline.mean * (1 - baseline.mean) / count))
+  const floor =
+    metric === "latency_p99"
+      ? config.latencyFloor * baseline.mean
+      : Math.max(config.errorRateFloor, Math.sqrt((baseline.mean * (1 - baseline.mean)) / count))
   return Math.max(Math.sqrt(baseline.variance), floor, Number.EPSILON)
 }
 
 /** The value above which the metric departs from its baseline (Infinity while warming up). */
 export const upperBound = (baseline: Baseline, metric: MetricName, config: BaselineConfig, count = Infinity): number =>
-  baseline.samples < config.warmup
-    ? Infinity
-    : baseline.mean + config.sensitivity * deviation(baseline, metric, config, count)
+  baseline.samples < config.warmup ? Infinity : baseline.mean + config.sensitivity * deviation(baseline, metric, config, count)
 
 export interface ActiveAlert {
   readonly since: number

@@ -13,11 +13,10 @@ import type { WindowConfig } from "./window.js"
 
 // Slots shorter than 1 ms would put consecutive calls in different intervals for no gain and
 // make the evaluating fiber wake more often than the clock can tell apart.
-const slotsOfAtLeastOneMilli = Schema.makeFilter<{ readonly window: Duration.Duration; readonly slots: number }>(
-  ({ slots, window }) =>
-    Duration.toMillis(window) / slots >= 1
-      ? undefined
-      : {
+const slotsOfAtLeastOneMilli = Schema.makeFilter<{ readonly window: Duration.Duration; readonly slots: number }>(({ slots, window }) =>
+  Duration.toMillis(window) / slots >= 1
+    ? undefined
+    : {
         path: ["slots"],
         issue: `leaves slots shorter than 1 ms (window ${Duration.toMillis(window)} ms / ${slots} slots)`
       }
@@ -39,10 +38,7 @@ export const MonitorOptions = Schema.Struct({
       /** weight of each new window, in (0, 1] */
       alpha: withDefault(Ratio, 0.1),
       /** deviations above the mean that alert, in (0, 1000] */
-      sensitivity: withDefault(
-        Schema.Finite.pipe(Schema.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(1_000))),
-        3
-      ),
+      sensitivity: withDefault(Schema.Finite.pipe(Schema.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(1_000))), 3),
       /** evaluations learned before the baseline may alert */
       warmup: withDefault(PositiveInt, 10),
       /** the smallest latency deviation, as a fraction of the mean, in [0, 100] */
@@ -80,13 +76,15 @@ const OtherDurationForms = Schema.Union([
     microseconds: part,
     nanoseconds: part
   })
-]).pipe(Schema.decodeTo(
-  Schema.Duration,
-  SchemaTransformation.transform({
-    decode: (input) => Duration.fromInputUnsafe(input),
-    encode: (duration) => Duration.toNanosUnsafe(duration)
-  })
-))
+]).pipe(
+  Schema.decodeTo(
+    Schema.Duration,
+    SchemaTransformation.transform({
+      decode: (input) => Duration.fromInputUnsafe(input),
+      encode: (duration) => Duration.toNanosUnsafe(duration)
+    })
+  )
+)
 
 /**
  * The fixed alert thresholds of one pair (`PerformanceMonitor.AlertThresholdsSchema`), keyed
@@ -96,20 +94,13 @@ const OtherDurationForms = Schema.Union([
  */
 export const AlertThresholds = Schema.Struct({
   latency_p99: Schema.optionalKey(
-    Schema.Union([Schema.Duration, Schema.DurationFromString, FiniteMillis, OtherDurationForms]).pipe(
-      Schema.check(nonNegativeFinite)
-    )
+    Schema.Union([Schema.Duration, Schema.DurationFromString, FiniteMillis, OtherDurationForms]).pipe(Schema.check(nonNegativeFinite))
   ),
   error_rate: Schema.optionalKey(between(0, 1))
 })
 
 /** One threshold, decoded and in the monitor's unit (milliseconds for latency). */
-export const parseAlertThreshold = (
-  service: string,
-  operation: string,
-  metric: MetricName,
-  threshold: unknown
-): number | InvalidConfig => {
+export const parseAlertThreshold = (service: string, operation: string, metric: MetricName, threshold: unknown): number | InvalidConfig => {
   const decoded = decodeSync(AlertThresholds, { [metric]: threshold }, `performance.alerts.${service}.${operation}`)
   if (decoded instanceof InvalidConfig) return decoded
   return decoded.latency_p99 !== undefined ? millis(decoded.latency_p99) : decoded.error_rate!

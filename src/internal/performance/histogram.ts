@@ -52,11 +52,10 @@ const lowerOf = (index: number): number => {
   const shift = octave + 1
   return (HALF + position) * 2 ** shift
 }
-const widthOf = (index: number): number => index < SUB_COUNT ? 1 : 2 ** ((((index - SUB_COUNT) / HALF) | 0) + 1)
+const widthOf = (index: number): number => (index < SUB_COUNT ? 1 : 2 ** ((((index - SUB_COUNT) / HALF) | 0) + 1))
 
 /** the value (milliseconds) reported for a bucket: its middle (exact below 64 µs) */
-export const valueOf = (index: number): number =>
-  index < SUB_COUNT ? index / 1000 : (lowerOf(index) + widthOf(index) / 2) / 1000
+export const bucketValue = (index: number): number => (index < SUB_COUNT ? index / 1000 : (lowerOf(index) + widthOf(index) / 2) / 1000)
 
 /** A histogram's counts. Plain typed array so slots can be cleared and reused. */
 export type Counts = Uint32Array
@@ -89,11 +88,7 @@ export const record = (counts: Counts, millis: number): void => {
  * quantile when `total` is 0. The quantile q is the value of rank ceil(q * total) (1-based),
  * the usual "nearest rank" definition, clamped to rank 1.
  */
-export const quantiles = (
-  histograms: ReadonlyArray<Counts>,
-  total: number,
-  qs: ReadonlyArray<number>
-): Array<number> => {
+export const quantiles = (histograms: ReadonlyArray<Counts>, total: number, qs: ReadonlyArray<number>): Array<number> => {
   const out = new Array<number>(qs.length).fill(Number.NaN)
   if (total <= 0) return out
   let next = 0
@@ -102,7 +97,7 @@ export const quantiles = (
   for (let index = 0; index < BUCKETS && next < qs.length; index++) {
     for (let h = 0; h < histograms.length; h++) seen += histograms[h]![index]!
     while (next < qs.length && seen >= rank) {
-      out[next] = valueOf(index)
+      out[next] = bucketValue(index)
       next++
       if (next < qs.length) rank = Math.max(1, Math.ceil(qs[next]! * total))
     }

@@ -137,11 +137,7 @@ export const evaluate = (table: Table, now: number): Array<AlertEvent> => {
       const enough = summary.count >= minSamples
       const thresholds = table.thresholds.get(entry.service)?.get(entry.operation)
       for (const metric of metricNames) {
-        const value = summary.count === 0
-          ? undefined
-          : metric === "latency_p99"
-          ? summary.latency.p99
-          : summary.errorRate
+        const value = summary.count === 0 ? undefined : metric === "latency_p99" ? summary.latency.p99 : summary.errorRate
         const baseline = entry.baselines[metric]
         const threshold = thresholds?.[metric]
         if (threshold !== undefined) {

@@ -20,5 +20,5 @@ export const hasFailureOrDefect = (exit: Exit.Failure<unknown, unknown>): boolea
 
 let defaultMonotonicFunction: (() => bigint) | undefined
 /** the default Clock's monotonic reader (a prototype method: the same function for every instance) */
-export const defaultMonotonic = (): () => bigint =>
-  defaultMonotonicFunction ??= Effect.runSync(Clock.clockWith((clock) => Effect.succeed(clock.monotonicTimeNanosUnsafe)))
+export const defaultMonotonic = (): (() => bigint) =>
+  (defaultMonotonicFunction ??= Effect.runSync(Clock.clockWith((clock) => Effect.succeed(clock.monotonicTimeNanosUnsafe))))

@@ -45,13 +45,7 @@ export const epochOf = (config: WindowConfig, now: number): number => Math.floor
  * Records one call of `micros` microseconds (see `Histogram.toMicros`) in interval `epoch`.
  * Allocation-free once the slot exists: every argument is a small integer or a reference.
  */
-export const record = (
-  window: Window,
-  config: WindowConfig,
-  epoch: number,
-  micros: number,
-  failed: boolean
-): void => {
+export const record = (window: Window, config: WindowConfig, epoch: number, micros: number, failed: boolean): void => {
   const index = epoch % config.slots
   let slot = window.slots[index]
   if (slot === undefined) {
@@ -107,11 +101,7 @@ export const idle = (window: Window, config: WindowConfig, now: number): boolean
   window.slots.every((slot) => !live(slot, config, now) || slot.count === 0)
 
 /** The statistics of one or several windows (merged) at `now`. */
-export const summarize = (
-  windows: ReadonlyArray<Window>,
-  config: WindowConfig,
-  now: number
-): Summary => {
+export const summarize = (windows: ReadonlyArray<Window>, config: WindowConfig, now: number): Summary => {
   let count = 0
   let errors = 0
   let sum = 0

@@ -80,9 +80,7 @@ export const make = <A, E, R>(
    * `taken` (taken) or `waiter.entry` (handed off, not yet picked up), and the frame gives
    * back whichever holds it.
    */
-  const fastUse = <B, E2, R2>(
-    f: (resource: A) => Effect.Effect<B, E2, R2>
-  ): Effect.Effect<B, E | E2 | Errors.PoolCheckoutTimeout, R2> => {
+  const fastUse = <B, E2, R2>(f: (resource: A) => Effect.Effect<B, E2, R2>): Effect.Effect<B, E | E2 | Errors.PoolCheckoutTimeout, R2> => {
     let taken: Entry<A> | undefined
     let waiter: Waiter<A> | undefined
     return Effect.onExitPrimitive(
@@ -96,12 +94,15 @@ export const make = <A, E, R>(
         const startedAt = now()
         const w = waiters.enqueue(startedAt + checkoutTimeoutMillis)
         waiter = w
-        const wait = Effect.flatMap(Effect.callback<Entry<A>, any>((resume) => w.register(resume)), (entry) => {
-          taken = entry
-          w.entry = undefined
-          served(entry, fiber, startedAt)
-          return callUse(entry, f)
-        })
+        const wait = Effect.flatMap(
+          Effect.callback<Entry<A>, any>((resume) => w.register(resume)),
+          (entry) => {
+            taken = entry
+            w.entry = undefined
+            served(entry, fiber, startedAt)
+            return callUse(entry, f)
+          }
+        )
         startCreations(Core.creationsToStart(state, false))
         return wait
       }),
@@ -148,11 +149,7 @@ export const make = <A, E, R>(
   }
 
   /** `startedAt` < 0 until the first try reads the clock */
-  const attempt = (
-    restore: Restore,
-    fiber: Fiber.Fiber<unknown, unknown>,
-    startedAt: number
-  ): Effect.Effect<Entry<A>, any> =>
+  const attempt = (restore: Restore, fiber: Fiber.Fiber<unknown, unknown>, startedAt: number): Effect.Effect<Entry<A>, any> =>
     Effect.suspend(() => {
       if (state.closed) return Effect.interrupt
       const at = now()
@@ -167,9 +164,8 @@ export const make = <A, E, R>(
       }
       const waiter = waiters.enqueue(at + checkoutTimeoutMillis)
       const wait = Effect.flatMap(
-        Effect.onExitPrimitive(
-          restore(Effect.callback<Entry<A>, any>((resume) => waiter.register(resume))),
-          (exit) => exit._tag === "Failure" ? leave(waiter) : undefined
+        Effect.onExitPrimitive(restore(Effect.callback<Entry<A>, any>((resume) => waiter.register(resume))), (exit) =>
+          exit._tag === "Failure" ? leave(waiter) : undefined
         ),
         (entry) => {
           waiter.entry = undefined
@@ -195,12 +191,8 @@ export const make = <A, E, R>(
     return Effect.onExitPrimitive(restore(body), entry.afterUse as (exit: Exit.Exit<B, E2>) => undefined)
   }
 
-  return <B, E2, R2>(
-    f: (resource: A) => Effect.Effect<B, E2, R2>
-  ): Effect.Effect<B, E | E2 | Errors.PoolCheckoutTimeout, R2> =>
+  return <B, E2, R2>(f: (resource: A) => Effect.Effect<B, E2, R2>): Effect.Effect<B, E | E2 | Errors.PoolCheckoutTimeout, R2> =>
     Effect.withFiber((fiber) =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(attempt(restore, fiber, -1), (entry) => runBody(entry, f, restore))
-      )
+      Effect.uninterruptibleMask((restore) => Effect.flatMap(attempt(restore, fiber, -1), (entry) => runBody(entry, f, restore)))
     )
 }

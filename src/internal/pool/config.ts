@@ -55,9 +55,7 @@ type Decoded = typeof Fields.Type
 
 // Runs once every field decoded, so it names a field that is valid on its own.
 const minIdleWithinSize = Schema.makeFilter<Decoded>((options) =>
-  options.minIdle <= options.size
-    ? undefined
-    : { path: ["minIdle"], issue: `must be <= size (${options.size}), got ${options.minIdle}` }
+  options.minIdle <= options.size ? undefined : { path: ["minIdle"], issue: `must be <= size (${options.size}), got ${options.minIdle}` }
 )
 
 /** A pool's options, data only (`Pool.OptionsSchema`, `Config.PoolSizing`). */
@@ -85,8 +83,7 @@ export interface Resolved {
 
 const decodeOptions = { errors: "all", onExcessProperty: "error" } as const
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value)
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value)
 
 /** Takes the code part out of the options, reporting a code field of the wrong kind. */
 const splitCode = (options: Record<string, unknown>, violations: Array<Violation>): Record<string, unknown> => {
@@ -97,7 +94,10 @@ const splitCode = (options: Record<string, unknown>, violations: Array<Violation
       message: `must be an Effect that creates a resource, got ${acquire === undefined ? "nothing" : typeof acquire}`
     })
   }
-  for (const [key, value] of [["release", release], ["validate", validate]] as const) {
+  for (const [key, value] of [
+    ["release", release],
+    ["validate", validate]
+  ] as const) {
     if (value !== undefined && typeof value !== "function") {
       violations.push({ path: key, message: `must be a function of the resource returning an Effect, got ${typeof value}` })
     }
@@ -127,9 +127,7 @@ export const resolve = (options: unknown, defaultName: string): EffectType.Effec
     }
     const invalid = invalidConfig(violations)
     if (invalid !== undefined || decoded === undefined) {
-      return Effect.fail(
-        new InvalidConfig({ path: invalid!.path, message: `pool "${nameOf(options, defaultName)}": ${invalid!.message}` })
-      )
+      return Effect.fail(new InvalidConfig({ path: invalid!.path, message: `pool "${nameOf(options, defaultName)}": ${invalid!.message}` }))
     }
     return Effect.succeed(toResolved(decoded, defaultName))
   })
@@ -152,9 +150,6 @@ const toResolved = (decoded: Decoded, defaultName: string): Resolved => {
     shutdownTimeoutMillis: millis(decoded.shutdownTimeout),
     leakWarningMillis,
     // half the shortest interval the housekeeper serves, so it acts at most half an interval late
-    housekeepingMillis: Math.max(
-      1,
-      Math.min(HOUSEKEEPING_MILLIS, idleTimeoutMillis / 2, maxLifetimeMillis / 2, leakWarningMillis / 2)
-    )
+    housekeepingMillis: Math.max(1, Math.min(HOUSEKEEPING_MILLIS, idleTimeoutMillis / 2, maxLifetimeMillis / 2, leakWarningMillis / 2))
   }
 }

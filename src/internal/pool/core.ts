@@ -268,7 +268,7 @@ export const expireWaiters = <A>(state: State<A>, now: number): void => {
 export const evict = <A>(state: State<A>, now: number, idleTimeoutMillis: number): Array<Entry<A>> => {
   const evicted: Array<Entry<A>> = []
   const idle = state.idle
-  for (let i = 0; i < idle.length;) {
+  for (let i = 0; i < idle.length; ) {
     if (now >= idle[i]!.retireAt) evicted.push(idle.splice(i, 1)[0]!)
     else i++
   }

@@ -21,8 +21,7 @@ export const recentFailureMillis = (acquireTimeoutMillis: number): number => Mat
  */
 export const report = <A>(state: Core.State<A>, now: number, windowMillis: number): ComponentReport => {
   const exhausted = state.waiting > 0 && state.idle.length === 0 && Core.total(state) >= state.config.max
-  const failing = state.lastAcquireFailureAt > state.lastAcquireSuccessAt &&
-    now - state.lastAcquireFailureAt < windowMillis
+  const failing = state.lastAcquireFailureAt > state.lastAcquireSuccessAt && now - state.lastAcquireFailureAt < windowMillis
   const details: Record<string, unknown> = {
     inUse: state.inUse,
     idle: state.idle.length,
@@ -32,10 +31,6 @@ export const report = <A>(state: Core.State<A>, now: number, windowMillis: numbe
     acquireTimeouts: state.acquireTimeouts
   }
   if (!exhausted && !failing) return { status: "healthy", details }
-  details.reason = exhausted && failing
-    ? "exhausted, acquire failing"
-    : exhausted
-    ? "exhausted"
-    : "acquire failing"
+  details.reason = exhausted && failing ? "exhausted, acquire failing" : exhausted ? "exhausted" : "acquire failing"
   return { status: "degraded", details }
 }

@@ -26,12 +26,14 @@ export const make = <A, R>(env: Env<A, R>, lifecycle: Lifecycle<A>): Effect.Effe
         effect,
         Effect.logWarning(
           `pool "${config.name}": resource #${entry.id} held for ${at - entry.checkedOutAt}ms (leakWarning ${config.leakWarningMillis}ms)`
-        ).pipe(Effect.annotateLogs({
-          pool: config.name,
-          holderSpanId: span?.spanId ?? "none",
-          holderTraceId: span?.traceId ?? "none",
-          holderSpan: span !== undefined && span._tag === "Span" ? span.name : "none"
-        }))
+        ).pipe(
+          Effect.annotateLogs({
+            pool: config.name,
+            holderSpanId: span?.spanId ?? "none",
+            holderTraceId: span?.traceId ?? "none",
+            holderSpan: span !== undefined && span._tag === "Span" ? span.name : "none"
+          })
+        )
       )
     }
     return effect
@@ -46,7 +48,10 @@ export const make = <A, R>(env: Env<A, R>, lifecycle: Lifecycle<A>): Effect.Effe
   })
   const loop: Effect.Effect<void> = Effect.andThen(
     Effect.sleep(config.housekeepingMillis),
-    Effect.andThen(pass, Effect.suspend(() => loop))
+    Effect.andThen(
+      pass,
+      Effect.suspend(() => loop)
+    )
   )
   return loop
 }

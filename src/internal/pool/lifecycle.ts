@@ -66,10 +66,9 @@ export const make = <A, E, R>(
     Effect.flatMap(Effect.exit(Effect.provideContext(release!(entry.resource), context)), (exit) => {
       releasing--
       notifyDrain()
-      return exit._tag === "Success" ? Effect.void : Effect.logWarning(
-        `pool "${config.name}": release of resource #${entry.id} failed; it is counted destroyed`,
-        exit.cause
-      )
+      return exit._tag === "Success"
+        ? Effect.void
+        : Effect.logWarning(`pool "${config.name}": release of resource #${entry.id} failed; it is counted destroyed`, exit.cause)
     })
   const destroy = (entry: Entry<A>): void => {
     if (tracksLeaks) held.delete(entry)
@@ -140,8 +139,7 @@ export const make = <A, E, R>(
   const shielded = new Set<Fiber.Fiber<A, E>>()
   // effect exposes no public read of a fiber's interruptibility; 4.1's fiber keeps it in
   // `interruptible` (a missing field reads as interruptible: interrupt at once)
-  const isMasked = (fiber: Fiber.Fiber<A, E>) =>
-    (fiber as unknown as { readonly interruptible?: boolean }).interruptible === false
+  const isMasked = (fiber: Fiber.Fiber<A, E>) => (fiber as unknown as { readonly interruptible?: boolean }).interruptible === false
   const stop = (fiber: Fiber.Fiber<A, E>): void => {
     if (!isMasked(fiber)) {
       fiber.interruptUnsafe()
@@ -168,9 +166,11 @@ export const make = <A, E, R>(
     // the freed slot goes to the waiters at once; each attempt holds a slot for at most
     // acquireTimeout, so a hung dependency is retried at that pace, not in a loop
     startCreations(Core.creationsToStart(state, false))
-    spawn(Effect.logWarning(
-      `pool "${config.name}": acquire exceeded acquireTimeout (${config.acquireTimeoutMillis}ms); it was interrupted and its slot freed`
-    ))
+    spawn(
+      Effect.logWarning(
+        `pool "${config.name}": acquire exceeded acquireTimeout (${config.acquireTimeoutMillis}ms); it was interrupted and its slot freed`
+      )
+    )
   }
   /** a given-up acquisition ended: a resource it returned anyway is released, never pooled */
   const lateArrival = (exit: Exit.Exit<A, E>): void => {
@@ -230,11 +230,14 @@ export const make = <A, E, R>(
       else drainResume = resume
     })
     return Effect.flatMap(Effect.timeoutOption(drain, config.shutdownTimeoutMillis), (done) =>
-      Option.isSome(done) ? Effect.void : Effect.logWarning(
-        `pool "${config.name}": shut down with ${state.inUse} resources still in use, ${releasing} releases pending and ${
-          state.creating + abandoned
-        } acquisitions running; they are released when they come back`
-      ))
+      Option.isSome(done)
+        ? Effect.void
+        : Effect.logWarning(
+            `pool "${config.name}": shut down with ${state.inUse} resources still in use, ${releasing} releases pending and ${
+              state.creating + abandoned
+            } acquisitions running; they are released when they come back`
+          )
+    )
   }
 
   return { destroy, startCreations, checkin, shutdown }

@@ -62,7 +62,7 @@ export const register = (
   pool: string,
   state: State<unknown>,
   histogram: CheckoutHistogram
-): () => void => {
+): (() => void) => {
   const attributes = { pool }
   const removeHistogram = Metric.registerUnsafe(
     Metric.histogram(Telemetry.metrics.poolCheckoutDuration, {
@@ -76,10 +76,8 @@ export const register = (
   const removers = [
     removeHistogram,
     registerGauge(context, Telemetry.metrics.poolInUse, "resources checked out", attributes, () => state.inUse),
-    registerGauge(context, Telemetry.metrics.poolWaiting, "callers waiting for a resource", attributes, () =>
-      state.waiting),
-    registerCounter(context, Telemetry.metrics.poolTimeouts, "checkouts that timed out", attributes, () =>
-      state.timeouts),
+    registerGauge(context, Telemetry.metrics.poolWaiting, "callers waiting for a resource", attributes, () => state.waiting),
+    registerCounter(context, Telemetry.metrics.poolTimeouts, "checkouts that timed out", attributes, () => state.timeouts),
     registerCounter(
       context,
       acquireFailures,

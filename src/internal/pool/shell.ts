@@ -29,7 +29,7 @@ export const makeShell = <A, E, R>(
   options: Options<A, E, R>,
   defaultName: string
 ): Effect.Effect<Pool<A, E>, Errors.InvalidConfig, R | Scope.Scope> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     // decoded once here: the checkout path reads only the resolved numbers
     const config = yield* PoolConfig.resolve(options, defaultName)
     const context = yield* Effect.context<R | Scope.Scope>()

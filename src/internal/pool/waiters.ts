@@ -48,13 +48,16 @@ export class Waiter<A> implements Core.Waiter<A> {
   entry: Entry<A> | undefined = undefined
   result: Effect.Effect<Entry<A>, any> | undefined = undefined
   resume: ((effect: Effect.Effect<Entry<A>, any>) => void) | undefined = undefined
-  constructor(readonly waiters: Waiters<A>, readonly deadline: number) {}
+  constructor(
+    readonly waiters: Waiters<A>,
+    readonly deadline: number
+  ) {}
   grant(entry: Entry<A>) {
     this.entry = entry
     this.settle(Effect.succeed(entry))
   }
   reject(reason: unknown) {
-    this.settle(reason === "timeout" ? Effect.fail(this.waiters.timedOut()) : reason as Effect.Effect<never, unknown>)
+    this.settle(reason === "timeout" ? Effect.fail(this.waiters.timedOut()) : (reason as Effect.Effect<never, unknown>))
   }
   /** the waiting fiber's callback: resumed now if settled already, else when it is */
   register(resume: (effect: Effect.Effect<Entry<A>, any>) => void) {

@@ -25,7 +25,7 @@ interface Installed {
 }
 
 /** The service behind `Protection.layer`, on the protections present in the context. */
-export const makeProfiles = Effect.fnUntraced(function*(options: Options) {
+export const makeProfiles = Effect.fnUntraced(function* (options: Options) {
   // the protections present when the layer was built; profiles run their stages against them
   const services = (yield* Effect.context<never>()) as Context.Context<any>
   const profiles = yield* Ref.make(new Map<string, Installed>())
@@ -43,12 +43,14 @@ export const makeProfiles = Effect.fnUntraced(function*(options: Options) {
   // the breakers listed in the service's `breakers`, as the file checks its `breakers` section;
   // one created on first use from `defaults` is not a configured breaker. An implementation
   // other than ours (a test double) answers with its `names`.
-  const configuredBreakers = Option.isNone(breakerService) ? Effect.succeed(undefined) : Effect.suspend(() => {
-    const registry = CircuitBreaker.registryOf(breakerService.value)
-    return registry === undefined ? breakerService.value.names : Effect.succeed([...registry.configured.keys()])
-  })
+  const configuredBreakers = Option.isNone(breakerService)
+    ? Effect.succeed(undefined)
+    : Effect.suspend(() => {
+        const registry = CircuitBreaker.registryOf(breakerService.value)
+        return registry === undefined ? breakerService.value.names : Effect.succeed([...registry.configured.keys()])
+      })
 
-  const validate = Effect.fnUntraced(function*(name: string, config: Config.Profile) {
+  const validate = Effect.fnUntraced(function* (name: string, config: Config.Profile) {
     const base = `protections.${name}`
     const violations: Array<Violation> = []
     const missing = (field: string, what: string) => violations.push({ path: `${base}.${field}`, message: what })
@@ -73,14 +75,18 @@ export const makeProfiles = Effect.fnUntraced(function*(options: Options) {
   })
 
   const configure = (name: string, input: unknown) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const config = yield* Config.decodeProfile(input, `protections.${name}`)
       yield* validate(name, config)
-      const needsPool = config.pool === undefined ? undefined : new InvalidConfig({
-        path: `protections.${name}.pool`,
-        message: `protections.${name}.pool: profile "${name}" checks a resource out of pool "${config.pool}", ` +
-          `so it runs with executeWith(profile, pool, f), not execute`
-      })
+      const needsPool =
+        config.pool === undefined
+          ? undefined
+          : new InvalidConfig({
+              path: `protections.${name}.pool`,
+              message:
+                `protections.${name}.pool: profile "${name}" checks a resource out of pool "${config.pool}", ` +
+                `so it runs with executeWith(profile, pool, f), not execute`
+            })
       yield* Ref.update(profiles, (all) => new Map(all).set(name, { config, needsPool }))
     })
 
@@ -89,16 +95,15 @@ export const makeProfiles = Effect.fnUntraced(function*(options: Options) {
   const find = (name: string) =>
     Effect.flatMap(Ref.get(profiles), (all) => {
       const found = all.get(name)
-      return found === undefined
-        ? Effect.fail(new ProtectionNotFound({ kind: "profile", protection: name }))
-        : Effect.succeed(found)
+      return found === undefined ? Effect.fail(new ProtectionNotFound({ kind: "profile", protection: name })) : Effect.succeed(found)
     })
   const policyFor = (name: string, config: Config.Profile, key: string): Policy => {
     const policy: { -readonly [K in keyof Policy]: Policy[K] } = { profile: name }
     if (config.rateLimit !== undefined) {
-      policy.rateLimit = config.rateLimit.cost === undefined
-        ? { rule: config.rateLimit.rule, key }
-        : { rule: config.rateLimit.rule, key, cost: config.rateLimit.cost }
+      policy.rateLimit =
+        config.rateLimit.cost === undefined
+          ? { rule: config.rateLimit.rule, key }
+          : { rule: config.rateLimit.rule, key, cost: config.rateLimit.cost }
     }
     if (config.memory !== undefined) policy.memory = config.memory
     if (config.circuitBreaker !== undefined) policy.circuitBreaker = config.circuitBreaker
@@ -110,12 +115,13 @@ export const makeProfiles = Effect.fnUntraced(function*(options: Options) {
   const wrongPool = (name: string, config: Config.Profile, given: string) =>
     new InvalidConfig({
       path: `protections.${name}.pool`,
-      message: config.pool === undefined
-        ? `protections.${name}.pool: profile "${name}" names no pool, so executeWith has none to check out of ` +
-          `(given ${given}); name one, or run it with execute`
-        : `protections.${name}.pool: profile "${name}" checks out of pool "${config.pool}" (${
-          pools.get(config.pool)?.key
-        }), but executeWith was given ${given}`
+      message:
+        config.pool === undefined
+          ? `protections.${name}.pool: profile "${name}" names no pool, so executeWith has none to check out of ` +
+            `(given ${given}); name one, or run it with execute`
+          : `protections.${name}.pool: profile "${name}" checks out of pool "${config.pool}" (${
+              pools.get(config.pool)?.key
+            }), but executeWith was given ${given}`
     })
 
   const service: Protection["Service"] = {
@@ -124,9 +130,8 @@ export const makeProfiles = Effect.fnUntraced(function*(options: Options) {
       Effect.flatMap(find(name), ({ config, needsPool }) =>
         needsPool !== undefined
           ? Effect.fail(needsPool)
-          : Stages.protect(effect, policyFor(name, config, callOptions?.key ?? "global")).pipe(
-            Effect.provideContext(services)
-          )) as Effect.Effect<A, E | ProtectionError | ProtectionNotFound | InvalidConfig, R>,
+          : Stages.protect(effect, policyFor(name, config, callOptions?.key ?? "global")).pipe(Effect.provideContext(services))
+      ) as Effect.Effect<A, E | ProtectionError | ProtectionNotFound | InvalidConfig, R>,
     executeWith: <Resource, PE, A, E, R>(
       name: string,
       tag: Context.Key<any, Pool.Pool<Resource, PE>>,
@@ -143,22 +148,23 @@ export const makeProfiles = Effect.fnUntraced(function*(options: Options) {
       }) as Effect.Effect<A, E | PE | ProtectionError | ProtectionNotFound | InvalidConfig, R>,
     status: (name, statusOptions) =>
       Effect.flatMap(find(name), ({ config }) =>
-        Effect.gen(function*() {
-          const breaker = config.circuitBreaker === undefined
-            ? undefined
-            : yield* Effect.option(CircuitBreaker.CircuitBreaker.use((s) => s.status(config.circuitBreaker!)))
-          const limit = config.rateLimit === undefined
-            ? undefined
-            : yield* Effect.option(
-              RateLimiter.RateLimiter.use((s) => s.status(config.rateLimit!.rule, statusOptions?.key ?? "global"))
-            )
+        Effect.gen(function* () {
+          const breaker =
+            config.circuitBreaker === undefined
+              ? undefined
+              : yield* Effect.option(CircuitBreaker.CircuitBreaker.use((s) => s.status(config.circuitBreaker!)))
+          const limit =
+            config.rateLimit === undefined
+              ? undefined
+              : yield* Effect.option(RateLimiter.RateLimiter.use((s) => s.status(config.rateLimit!.rule, statusOptions?.key ?? "global")))
           const pool = config.pool === undefined ? undefined : pools.get(config.pool)?.pool
           const status: { -readonly [K in keyof ProfileStatus]: ProfileStatus[K] } = { profile: name, config }
           if (breaker !== undefined && Option.isSome(breaker)) status.circuitBreaker = breaker.value
           if (limit !== undefined && Option.isSome(limit)) status.rateLimit = limit.value
           if (pool !== undefined) status.pool = pool.statusUnsafe()
           return status as ProfileStatus
-        }).pipe(Effect.provideContext(services))),
+        }).pipe(Effect.provideContext(services))
+      ),
     names: Effect.map(Ref.get(profiles), (all) => [...all.keys()])
   }
   return service

@@ -57,15 +57,20 @@ const MAX_CACHED = 10_000
 const stageNames = ["rate_limit", "memory", "circuit_breaker", "timeout", "monitor"] as const
 
 export const compile = (policy: PolicyInput): Compiled => {
-  const flags = (policy.rateLimit ? 1 : 0) | (policy.memory ? 2 : 0) | (policy.circuitBreaker !== undefined ? 4 : 0) |
-    (policy.timeout !== undefined ? 8 : 0) | (policy.monitor ? 16 : 0)
+  const flags =
+    (policy.rateLimit ? 1 : 0) |
+    (policy.memory ? 2 : 0) |
+    (policy.circuitBreaker !== undefined ? 4 : 0) |
+    (policy.timeout !== undefined ? 8 : 0) |
+    (policy.monitor ? 16 : 0)
   const profile = policy.profile ?? policy.circuitBreaker ?? policy.rateLimit?.rule ?? "anonymous"
   const operation = policy.monitor?.operation ?? policy.circuitBreaker ?? profile
-  const timeoutKey = policy.timeout === undefined
-    ? ""
-    : typeof policy.timeout === "object"
-    ? Duration.toMillis(Duration.fromInputUnsafe(policy.timeout))
-    : policy.timeout
+  const timeoutKey =
+    policy.timeout === undefined
+      ? ""
+      : typeof policy.timeout === "object"
+        ? Duration.toMillis(Duration.fromInputUnsafe(policy.timeout))
+        : policy.timeout
   const key = `${flags}|${profile}|${operation}|${timeoutKey}|${policy.telemetry === false ? 0 : 1}`
   let result = byKey.get(key)
   if (result === undefined) {
@@ -74,18 +79,21 @@ export const compile = (policy: PolicyInput): Compiled => {
     result = {
       timeout,
       timedOut: timeout === undefined ? undefined : Effect.fail(new OperationTimeout({ operation, timeout })),
-      telemetry: policy.telemetry === false ? undefined : {
-        spanOptions: {
-          attributes: { "foundation.profile": profile, "foundation.stages": stages },
-          // no stack capture: building an Error per call would cost more than every stage together
-          captureStackTrace: false
-        },
-        durations: {
-          success: Metric.withAttributes(histogram, { profile, outcome: "success" }),
-          failure: Metric.withAttributes(histogram, { profile, outcome: "failure" }),
-          rejected: Metric.withAttributes(histogram, { profile, outcome: "rejected" })
-        }
-      }
+      telemetry:
+        policy.telemetry === false
+          ? undefined
+          : {
+              spanOptions: {
+                attributes: { "foundation.profile": profile, "foundation.stages": stages },
+                // no stack capture: building an Error per call would cost more than every stage together
+                captureStackTrace: false
+              },
+              durations: {
+                success: Metric.withAttributes(histogram, { profile, outcome: "success" }),
+                failure: Metric.withAttributes(histogram, { profile, outcome: "failure" }),
+                rejected: Metric.withAttributes(histogram, { profile, outcome: "rejected" })
+              }
+            }
     }
     if (byKey.size >= MAX_CACHED) byKey.clear()
     byKey.set(key, result)
@@ -167,7 +175,8 @@ const instrument = <A>(effect: Effect.Effect<A, any, any>, c: Telemetry): Effect
         span.end(ended, exit)
         return Effect.void
       })
-    }))
+    })
+  )
 
 /** `Protection.protect`: every stage the policy names around `self`. */
 export const protect = <A, E, R>(self: Effect.Effect<A, E, R>, policy: PolicyInput): Effect.Effect<A, any, any> => {

@@ -15,24 +15,36 @@ export const DEFAULT_MAX_KEYS = 100_000
 const AnyDuration = Schema.Union([Schema.Duration, Schema.DurationFromString, Schema.DurationFromMillis])
 
 /** Token amounts are counted in 1/windowMillis of a token: the window must be whole ms. */
-const Window = AnyDuration.pipe(Schema.check(Schema.makeFilter<Duration.Duration>((duration) => {
-  const windowMillis = Duration.toMillis(duration)
-  return Number.isFinite(windowMillis) && windowMillis >= 1 && Number.isInteger(windowMillis)
-    ? undefined
-    : `must be a finite duration of at least 1 millisecond, in whole milliseconds, got ${Duration.format(duration)}`
-})))
+const Window = AnyDuration.pipe(
+  Schema.check(
+    Schema.makeFilter<Duration.Duration>((duration) => {
+      const windowMillis = Duration.toMillis(duration)
+      return Number.isFinite(windowMillis) && windowMillis >= 1 && Number.isInteger(windowMillis)
+        ? undefined
+        : `must be a finite duration of at least 1 millisecond, in whole milliseconds, got ${Duration.format(duration)}`
+    })
+  )
+)
 
 /** A wait bound: 0 (never wait) up to infinite (wait as long as it takes). */
-const MaxDelay = AnyDuration.pipe(Schema.check(Schema.makeFilter<Duration.Duration>((duration) =>
-  Duration.toMillis(duration) >= 0 ? undefined : `must be a duration >= 0, got ${Duration.format(duration)}`
-)))
+const MaxDelay = AnyDuration.pipe(
+  Schema.check(
+    Schema.makeFilter<Duration.Duration>((duration) =>
+      Duration.toMillis(duration) >= 0 ? undefined : `must be a duration >= 0, got ${Duration.format(duration)}`
+    )
+  )
+)
 
 /** `Infinity` means no cap (only in code: JSON has no Infinity). */
-const MaxKeys = Schema.Number.pipe(Schema.check(Schema.makeFilter<number>((count) =>
-  count === Infinity || (Number.isSafeInteger(count) && count >= 1)
-    ? undefined
-    : `must be an integer >= 1 (or Infinity for no cap), got ${count}`
-)))
+const MaxKeys = Schema.Number.pipe(
+  Schema.check(
+    Schema.makeFilter<number>((count) =>
+      count === Infinity || (Number.isSafeInteger(count) && count >= 1)
+        ? undefined
+        : `must be an integer >= 1 (or Infinity for no cap), got ${count}`
+    )
+  )
+)
 
 /** The algorithms whose capacity `burst` sets; the windows admit up to `limit`. */
 const withBurst: ReadonlySet<AlgorithmName> = new Set(["token-bucket", "gcra"])

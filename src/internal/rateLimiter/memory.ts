@@ -71,7 +71,11 @@ export class MemoryRule implements StoreRule {
   readonly decision: LocalDecision
   allowed = 0
   denied = 0
-  constructor(readonly name: string, readonly state: RuleState, config: RuleConfig) {
+  constructor(
+    readonly name: string,
+    readonly state: RuleState,
+    config: RuleConfig
+  ) {
     this.rule = config.rule
     // an unbounded wait stays finite, so a cost that never fits (wait Infinity) is denied
     this.maxWait = !config.delay ? 0 : Math.min(config.maxDelayMillis, Number.MAX_VALUE)

@@ -185,9 +185,8 @@ export class RuleState {
     for (let budget = SWEEP_BUDGET; budget > 0; budget--) {
       const slot = table.oldest
       if (slot === -1 || slot === table.newest) return
-      const fresh = pair !== undefined
-        ? pair.isFresh(table.a[slot]!, table.b[slot]!, now, rule)
-        : SlidingLog.isFresh(table.extra![slot]!, now, rule)
+      const fresh =
+        pair !== undefined ? pair.isFresh(table.a[slot]!, table.b[slot]!, now, rule) : SlidingLog.isFresh(table.extra![slot]!, now, rule)
       if (!fresh) return
       table.remove(slot)
     }

@@ -40,17 +40,14 @@ export const lookup: {
 const rateLimited = fastConstructor(RateLimited, "RateLimited", "rate_limited")
 const unavailable = fastConstructor(StoreUnavailable, "StoreUnavailable", "store_unavailable")
 
-const isEffect = (decision: Decision | Effect.Effect<Decision>): decision is Effect.Effect<Decision> =>
-  Effect.isEffect(decision)
+const isEffect = (decision: Decision | Effect.Effect<Decision>): decision is Effect.Effect<Decision> => Effect.isEffect(decision)
 
 /**
  * The service over `store`, its `foundation.rate_limiter.requests` counters registered for
  * the scope (and `lookup` cleared when it closes).
  */
-export const build = <S extends StoreRule>(
-  store: Store<S>
-): Effect.Effect<RateLimiter["Service"], never, Scope.Scope> =>
-  Effect.gen(function*() {
+export const build = <S extends StoreRule>(store: Store<S>): Effect.Effect<RateLimiter["Service"], never, Scope.Scope> =>
+  Effect.gen(function* () {
     const context = yield* Effect.context<never>()
     const removals: Array<() => void> = []
     const metric = Telemetry.metrics.rateLimiterRequests
@@ -86,13 +83,15 @@ export const makeService = <S extends StoreRule>(store: Store<S>): RateLimiter["
     rule.denied++
     if (decision.outcome === DENIED) {
       const wait = decision.wait
-      return Exit.fail(rateLimited({
-        rule: rule.name,
-        key,
-        limit: rule.rule.limit,
-        remaining: decision.remaining,
-        retryAfter: wait === Infinity ? Duration.infinity : Duration.millis(wait)
-      }))
+      return Exit.fail(
+        rateLimited({
+          rule: rule.name,
+          key,
+          limit: rule.rule.limit,
+          remaining: decision.remaining,
+          retryAfter: wait === Infinity ? Duration.infinity : Duration.millis(wait)
+        })
+      )
     }
     return Exit.fail(unavailable({ store: store.name, protection: rule.name, reason: decision.reason! }))
   }
@@ -109,7 +108,8 @@ export const makeService = <S extends StoreRule>(store: Store<S>): RateLimiter["
       Effect.onInterrupt(sleep, () =>
         Effect.sync(() => {
           if (cancel()) rule.allowed--
-        })),
+        })
+      ),
       then
     )
   }
@@ -125,11 +125,7 @@ export const makeService = <S extends StoreRule>(store: Store<S>): RateLimiter["
     return decision.wait === 0 ? self : delayed(rule, decision, self)
   }
 
-  const allowance = (
-    rule: S,
-    key: string,
-    decision: Decision
-  ): Effect.Effect<Allowance, RateLimited | StoreUnavailable> => {
+  const allowance = (rule: S, key: string, decision: Decision): Effect.Effect<Allowance, RateLimited | StoreUnavailable> => {
     if (decision.outcome !== ADMITTED) return refusal(rule, key, decision)
     rule.allowed++
     // read now: a synchronous store rewrites its decision on the next take
@@ -165,9 +161,7 @@ export const makeService = <S extends StoreRule>(store: Store<S>): RateLimiter["
         if (!isCost(cost)) return Effect.die(invalidCost(cost))
         if (takeNow !== undefined) return allowance(rule, key, takeNow(rule, key, cost, clock))
         const decision = take!(rule, key, cost, clock)
-        return isEffect(decision)
-          ? Effect.flatMap(decision, (decided) => allowance(rule, key, decided))
-          : allowance(rule, key, decision)
+        return isEffect(decision) ? Effect.flatMap(decision, (decided) => allowance(rule, key, decided)) : allowance(rule, key, decision)
       }),
     status: (name: string, key: string) =>
       Effect.clockWith((clock): Effect.Effect<RateStatus, ProtectionNotFound | StoreUnavailable> => {

@@ -28,7 +28,7 @@ export const emptyLog = (): Log => [FIRST, 0]
 /** A log holding one admission, allocated at its exact size (most keys never need more). */
 export const firstLog = (at: number, cost: number): Log => [FIRST, cost, at, cost]
 
-const lastTime = (log: Log): number => log.length > log[HEAD]! ? log[log.length - 2]! : -Infinity
+const lastTime = (log: Log): number => (log.length > log[HEAD]! ? log[log.length - 2]! : -Infinity)
 
 /** Total cost admitted in (at - window, at]. */
 const liveSum = (log: Log, at: number, rule: Rule): number => {

@@ -118,21 +118,27 @@ export const buildFast = (): GuardedCall => {
     readonly guard: Guard<any, any>
     readonly permit: unknown
   }
-  const Call = function(this: Call, self: Effect.Effect<any, any, any>, guard: Guard<any, any>) {
+  const Call = function (this: Call, self: Effect.Effect<any, any, any>, guard: Guard<any, any>) {
     ;(this as { self: unknown }).self = self
     ;(this as { guard: unknown }).guard = guard
-  } as unknown as new(self: Effect.Effect<any, any, any>, guard: Guard<any, any>) => Effect.Effect<any, any, any>
-  const Frame = function(this: Frame, guard: Guard<any, any>, permit: unknown) {
+  } as unknown as new (
+    self: Effect.Effect<any, any, any>,
+    guard: Guard<any, any>
+  ) => Effect.Effect<any, any, any>
+  const Frame = function (this: Frame, guard: Guard<any, any>, permit: unknown) {
     ;(this as { guard: unknown }).guard = guard
     ;(this as { permit: unknown }).permit = permit
-  } as unknown as new(guard: Guard<any, any>, permit: unknown) => Frame
+  } as unknown as new (
+    guard: Guard<any, any>,
+    permit: unknown
+  ) => Frame
 
   const callProto = Object.create(base)
   callProto[identifier] = "GuardedCall"
   callProto[contA] = undefined
   callProto[contE] = undefined
   callProto[contAll] = undefined
-  callProto[evaluate] = function(this: Call, fiber: LoopFiber) {
+  callProto[evaluate] = function (this: Call, fiber: LoopFiber) {
     const guard = this.guard
     const permit = guard.admit(fiber)
     if (Effect.isEffect(permit)) return permit
@@ -144,13 +150,13 @@ export const buildFast = (): GuardedCall => {
   const frameProto = Object.create(base)
   frameProto[identifier] = "GuardedFrame"
   frameProto[evaluate] = undefined
-  frameProto[contAll] = function(this: Frame, fiber: LoopFiber) {
+  frameProto[contAll] = function (this: Frame, fiber: LoopFiber) {
     if (fiber.interruptible) {
       fiber._stack.push(restoreInterruptible)
       fiber.interruptible = false
     }
   }
-  frameProto[contA] = function(this: Frame, value: unknown, fiber: LoopFiber, exit?: Exit.Exit<unknown, unknown>) {
+  frameProto[contA] = function (this: Frame, value: unknown, fiber: LoopFiber, exit?: Exit.Exit<unknown, unknown>) {
     try {
       this.guard.onSuccess(this.permit, fiber)
     } catch (defect) {
@@ -159,7 +165,7 @@ export const buildFast = (): GuardedCall => {
     // hand the value straight to the next continuation (no Exit for the loop to unwrap)
     return exit ?? fiber.succeedWith(value)
   }
-  frameProto[contE] = function(this: Frame, cause: Cause.Cause<unknown>, fiber: LoopFiber, exit?: Exit.Exit<unknown, unknown>) {
+  frameProto[contE] = function (this: Frame, cause: Cause.Cause<unknown>, fiber: LoopFiber, exit?: Exit.Exit<unknown, unknown>) {
     try {
       this.guard.onFailure(this.permit, cause, fiber)
     } catch (defect) {
@@ -181,13 +187,11 @@ export const describeExit = (exit: Exit.Exit<unknown, unknown>): string =>
   exit._tag === "Success" ? `Success(${String(exit.value)})` : `Failure(${describeCause(exit.cause)})`
 
 export const describeCause = (cause: Cause.Cause<unknown>): string =>
-  cause.reasons.map((reason) =>
-    reason._tag === "Fail"
-      ? `Fail(${String(reason.error)})`
-      : reason._tag === "Die"
-      ? `Die(${String(reason.defect)})`
-      : "Interrupt"
-  ).join(",")
+  cause.reasons
+    .map((reason) =>
+      reason._tag === "Fail" ? `Fail(${String(reason.error)})` : reason._tag === "Die" ? `Die(${String(reason.defect)})` : "Interrupt"
+    )
+    .join(",")
 
 /** interrupts the running fiber without leaving the run loop (interruption pending) */
 const interruptSelf = <A, E>(then: Effect.Effect<A, E>): Effect.Effect<A, E> =>

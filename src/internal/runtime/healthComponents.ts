@@ -27,7 +27,10 @@ export interface HealthComponent {
   readonly report: Effect.Effect<ComponentReport>
 }
 
-export class HealthComponents extends Context.Service<HealthComponents, {
-  /** adds (or replaces) a component until the caller's scope closes */
-  readonly register: (component: HealthComponent) => Effect.Effect<void, never, Scope.Scope>
-}>()("effect-foundation/HealthComponents") {}
+export class HealthComponents extends Context.Service<
+  HealthComponents,
+  {
+    /** adds (or replaces) a component until the caller's scope closes */
+    readonly register: (component: HealthComponent) => Effect.Effect<void, never, Scope.Scope>
+  }
+>()("effect-foundation/HealthComponents") {}

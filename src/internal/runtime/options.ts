@@ -15,9 +15,7 @@ const UNKNOWN = "\u0000unknown-key\u0000"
 
 const leafHook: SchemaIssue.LeafHook = (issue) => {
   if (issue._tag !== "UnexpectedKey") return SchemaIssue.defaultLeafHook(issue)
-  const known = SchemaAST.isObjects(issue.ast)
-    ? issue.ast.propertySignatures.map((property) => String(property.name))
-    : []
+  const known = SchemaAST.isObjects(issue.ast) ? issue.ast.propertySignatures.map((property) => String(property.name)) : []
   return UNKNOWN + known.join("\u0000")
 }
 
@@ -40,17 +38,22 @@ export const violationsOf = (issue: SchemaIssue.Issue, base = ""): Array<Violati
     ) as ReadonlyArray<PropertyKey>
     const path = joinPath(base, segments)
     if (!entry.message.startsWith(UNKNOWN)) return { path, message: entry.message }
-    const known = entry.message.slice(UNKNOWN.length).split("\u0000").filter((key) => key !== "")
+    const known = entry.message
+      .slice(UNKNOWN.length)
+      .split("\u0000")
+      .filter((key) => key !== "")
     const key = String(segments[segments.length - 1] ?? "")
     return { path, message: unknownKeyMessage(key, known) }
   })
 
 /** `InvalidConfig` for a list of violations (the first one's path), or undefined when empty. */
 export const invalidConfig = (violations: ReadonlyArray<Violation>): InvalidConfig | undefined =>
-  violations.length === 0 ? undefined : new InvalidConfig({
-    path: violations[0]!.path,
-    message: joinViolations(violations.map((v) => `${v.path || "(root)"}: ${v.message}`))
-  })
+  violations.length === 0
+    ? undefined
+    : new InvalidConfig({
+        path: violations[0]!.path,
+        message: joinViolations(violations.map((v) => `${v.path || "(root)"}: ${v.message}`))
+      })
 
 const parseOptions = { errors: "all", onExcessProperty: "error" } as const
 
@@ -63,9 +66,7 @@ export const decode = <S extends Schema.Top & { readonly DecodingServices: never
   input: unknown,
   base = ""
 ): Effect.Effect<S["Type"], InvalidConfig> =>
-  Schema.decodeUnknownEffect(schema)(input, parseOptions).pipe(
-    Effect.mapError((error) => invalidConfig(violationsOf(error.issue, base))!)
-  )
+  Schema.decodeUnknownEffect(schema)(input, parseOptions).pipe(Effect.mapError((error) => invalidConfig(violationsOf(error.issue, base))!))
 
 /** `decode` for callers that cannot run an effect (a layer's synchronous set-up, a constructor). */
 export const decodeSync = <S extends Schema.Top & { readonly DecodingServices: never }>(
@@ -113,7 +114,10 @@ export const describeCandidates = (name: string, candidates: ReadonlyArray<strin
   if (candidates.length === 0) return "none is configured"
   const nearest = suggest(name, candidates)
   if (nearest !== undefined) return `did you mean "${nearest}"?`
-  const listed = candidates.slice(0, 10).map((c) => `"${c}"`).join(", ")
+  const listed = candidates
+    .slice(0, 10)
+    .map((c) => `"${c}"`)
+    .join(", ")
   return `configured: ${listed}${candidates.length > 10 ? ` and ${candidates.length - 10} more` : ""}`
 }
 

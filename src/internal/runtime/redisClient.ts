@@ -24,29 +24,28 @@ export interface CommandClient {
   readonly sendCommand: (args: ReadonlyArray<string>, options?: { readonly timeout?: number }) => Promise<unknown>
 }
 
-const loadNodeRedis = (): Promise<typeof NodeRedis | undefined> =>
-  import("@effect/platform-node/NodeRedis").catch(() => undefined)
+const loadNodeRedis = (): Promise<typeof NodeRedis | undefined> => import("@effect/platform-node/NodeRedis").catch(() => undefined)
 
 /**
  * The node-redis client behind `NodeRedis`, when that is in the context (it is whenever
  * `NodeRedis.layer` provides `Redis`); `undefined` for any other `Redis` implementation, or
  * when `@effect/platform-node` is not installed.
  */
-export const nodeRedisClient: Effect.Effect<CommandClient | undefined> = Effect.flatMap(
-  Effect.promise(loadNodeRedis),
-  (module) =>
-    module === undefined
-      ? Effect.succeed(undefined)
-      : Effect.map(Effect.serviceOption(module.NodeRedis), (service) => Option.getOrUndefined(service)?.client)
+export const nodeRedisClient: Effect.Effect<CommandClient | undefined> = Effect.flatMap(Effect.promise(loadNodeRedis), (module) =>
+  module === undefined
+    ? Effect.succeed(undefined)
+    : Effect.map(Effect.serviceOption(module.NodeRedis), (service) => Option.getOrUndefined(service)?.client)
 )
 
 export const clientLayer = (
   options: ClientOptions = {}
 ): Layer.Layer<Redis.Redis | NodeRedis.NodeRedis, Redis.RedisError | InvalidConfig> =>
-  Layer.unwrap(Effect.map(
-    Effect.promise(() => import("@effect/platform-node/NodeRedis")),
-    (module) => configured(module, options)
-  ))
+  Layer.unwrap(
+    Effect.map(
+      Effect.promise(() => import("@effect/platform-node/NodeRedis")),
+      (module) => configured(module, options)
+    )
+  )
 
 const configured = (
   module: typeof NodeRedis,
@@ -58,20 +57,24 @@ const configured = (
     const pingInterval = options.pingInterval ?? DEFAULT_PING_INTERVAL_MILLIS
     const timerProblem = timerLimitProblem(socketTimeout)
     if (!(socketTimeout > 0) || timerProblem !== undefined) {
-      return Layer.effectContext<Redis.Redis | NodeRedis.NodeRedis, InvalidConfig, never>(Effect.fail(
-        new InvalidConfig({
-          path: "socket.socketTimeout",
-          message: timerProblem ?? `must be a number of milliseconds above 0, got ${socketTimeout}`
-        })
-      ))
+      return Layer.effectContext<Redis.Redis | NodeRedis.NodeRedis, InvalidConfig, never>(
+        Effect.fail(
+          new InvalidConfig({
+            path: "socket.socketTimeout",
+            message: timerProblem ?? `must be a number of milliseconds above 0, got ${socketTimeout}`
+          })
+        )
+      )
     }
     if (!(pingInterval > 0 && pingInterval < socketTimeout)) {
-      return Layer.effectContext<Redis.Redis | NodeRedis.NodeRedis, InvalidConfig, never>(Effect.fail(
-        new InvalidConfig({
-          path: "pingInterval",
-          message: `must be above 0 and below socket.socketTimeout (${socketTimeout} ms), got ${pingInterval}`
-        })
-      ))
+      return Layer.effectContext<Redis.Redis | NodeRedis.NodeRedis, InvalidConfig, never>(
+        Effect.fail(
+          new InvalidConfig({
+            path: "pingInterval",
+            message: `must be above 0 and below socket.socketTimeout (${socketTimeout} ms), got ${pingInterval}`
+          })
+        )
+      )
     }
     // before the first connection, give up (the layer fails, as with NodeRedis.layer); after
     // it, reconnect whatever the cause: NodeRedis.layer's strategy stops on socket timeouts,
@@ -85,29 +88,31 @@ const configured = (
       pingInterval,
       socket: { reconnectStrategy, ...socket, socketTimeout }
     } as ClientOptions)
-    const boundedClose = Layer.effectDiscard(Effect.gen(function*() {
-      const { client } = yield* module.NodeRedis
-      ready = true
-      // runs before NodeRedis.layer's own close, which waits for every pending reply
-      yield* Effect.addFinalizer(() =>
-        Effect.callback<void>((resume) => {
-          const timer = setTimeout(() => {
-            client.destroy()
-            resume(Effect.void)
-          }, socketTimeout)
-          client.close().then(
-            () => {
-              clearTimeout(timer)
+    const boundedClose = Layer.effectDiscard(
+      Effect.gen(function* () {
+        const { client } = yield* module.NodeRedis
+        ready = true
+        // runs before NodeRedis.layer's own close, which waits for every pending reply
+        yield* Effect.addFinalizer(() =>
+          Effect.callback<void>((resume) => {
+            const timer = setTimeout(() => {
+              client.destroy()
               resume(Effect.void)
-            },
-            () => {
-              clearTimeout(timer)
-              resume(Effect.void)
-            }
-          )
-        })
-      )
-    }))
+            }, socketTimeout)
+            client.close().then(
+              () => {
+                clearTimeout(timer)
+                resume(Effect.void)
+              },
+              () => {
+                clearTimeout(timer)
+                resume(Effect.void)
+              }
+            )
+          })
+        )
+      })
+    )
     return Layer.provideMerge(boundedClose, client)
   })
 

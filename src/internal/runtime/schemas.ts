@@ -30,17 +30,14 @@ export const NonNegativeInt = Schema.Int.pipe(Schema.check(Schema.isGreaterThanO
 export const Ratio = Schema.Finite.pipe(Schema.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(1)))
 
 /** A number in [min, max]. */
-export const between = (minimum: number, maximum: number) =>
-  Schema.Finite.pipe(Schema.check(Schema.isBetween({ minimum, maximum })))
+export const between = (minimum: number, maximum: number) => Schema.Finite.pipe(Schema.check(Schema.isBetween({ minimum, maximum })))
 
 /**
  * An optional field with its default next to it: absent (or `undefined`) decodes to `value`,
  * given in the input form (`"1 second"`, `1000`), so the default reads as a user would write it.
  */
-export const withDefault = <S extends Schema.Top & { readonly DecodingServices: never }>(
-  schema: S,
-  value: S["Encoded"]
-) => schema.pipe(Schema.withDecodingDefault(Effect.succeed(value)))
+export const withDefault = <S extends Schema.Top & { readonly DecodingServices: never }>(schema: S, value: S["Encoded"]) =>
+  schema.pipe(Schema.withDecodingDefault(Effect.succeed(value)))
 
 /** Milliseconds of a decoded duration. */
 export const millis = (duration: Duration.Duration): number => Duration.toMillis(duration)

@@ -31,10 +31,7 @@ export class Violations {
   /** a finite number in (min, max] (or [min, max] when `inclusiveMin`) */
   ratio(path: string, value: unknown, min: number, max: number, inclusiveMin = false): number | undefined {
     if (value === undefined) return undefined
-    if (
-      typeof value !== "number" || !Number.isFinite(value) || value > max ||
-      (inclusiveMin ? value < min : value <= min)
-    ) {
+    if (typeof value !== "number" || !Number.isFinite(value) || value > max || (inclusiveMin ? value < min : value <= min)) {
       this.add(path, `must be a number in ${inclusiveMin ? "[" : "("}${min}, ${max}], got ${describe(value)}`)
       return undefined
     }

@@ -80,7 +80,15 @@ interface Model {
   readonly deadline: number
 }
 const initial: Model = {
-  state: "Closed", epoch: 0, consecutive: 0, failureTimes: [], outcomes: [], reopenAt: 0, attempt: 0, probes: 0, deadline: 0
+  state: "Closed",
+  epoch: 0,
+  consecutive: 0,
+  failureTimes: [],
+  outcomes: [],
+  reopenAt: 0,
+  attempt: 0,
+  probes: 0,
+  deadline: 0
 }
 const closed = (m: Model): Model => ({ ...initial, epoch: m.epoch + 1 })
 const timeoutFor = (policy: Policy, attempt: number) =>
@@ -102,8 +110,10 @@ const trips = (m: Model, policy: Policy, now: number): boolean => {
   }
   const n = m.outcomes.length
   if (n >= policy.minimumCalls) {
-    if (policy.failureRateThreshold !== undefined && m.outcomes.filter((o) => o.failed).length / n >= policy.failureRateThreshold) return true
-    if (policy.slowCallRateThreshold !== undefined && m.outcomes.filter((o) => o.slow).length / n >= policy.slowCallRateThreshold) return true
+    if (policy.failureRateThreshold !== undefined && m.outcomes.filter((o) => o.failed).length / n >= policy.failureRateThreshold)
+      return true
+    if (policy.slowCallRateThreshold !== undefined && m.outcomes.filter((o) => o.slow).length / n >= policy.slowCallRateThreshold)
+      return true
   }
   return false
 }
@@ -124,8 +134,7 @@ const modelAdmit = (m: Model, policy: Policy, now: number): { readonly model: Mo
 }
 const modelRetryAfter = (m: Model, policy: Policy, now: number): number =>
   m.state === "Open" ? m.reopenAt - now : Math.max(0, m.deadline - now) + timeoutFor(policy, m.attempt + 1)
-const modelRelease = (m: Model, epoch: number): Model =>
-  epoch === m.epoch && m.state === "HalfOpen" ? { ...m, probes: m.probes - 1 } : m
+const modelRelease = (m: Model, epoch: number): Model => (epoch === m.epoch && m.state === "HalfOpen" ? { ...m, probes: m.probes - 1 } : m)
 const modelRecord = (m: Model, policy: Policy, epoch: number, failed: boolean, slow: boolean, now: number): Model => {
   if (epoch !== m.epoch) return m
   if (m.state === "HalfOpen") {
@@ -153,8 +162,7 @@ describe("circuit core against the reference model", () => {
       let model = initial
       let now = 1_000
       const running: Array<{ readonly permit: number; readonly epoch: number; readonly startedAt: number }> = []
-      const slowAt = (startedAt: number) =>
-        policy.slowCallDurationMs !== undefined && now - startedAt >= policy.slowCallDurationMs
+      const slowAt = (startedAt: number) => policy.slowCallDurationMs !== undefined && now - startedAt >= policy.slowCallDurationMs
       const admitBoth = (): { readonly permit: number; readonly epoch: number } | undefined => {
         const decision = modelAdmit(model, policy, now)
         model = decision.model
@@ -222,9 +230,18 @@ describe("circuit core against the reference model", () => {
 
   it("a result from an older generation is ignored, except for its counts", () => {
     const policy = toPolicy({
-      failureThreshold: 1, monitorWindow: 0, failureRatePercent: 0, slowRatePercent: 0, slowCallDuration: 1,
-      minimumCalls: 1, extraWindow: 0, resetTimeout: 2, backoffFactor: 1, backoffMaxExtra: 0,
-      halfOpenMaxCalls: 1, maxWaitInHalfOpen: 20
+      failureThreshold: 1,
+      monitorWindow: 0,
+      failureRatePercent: 0,
+      slowRatePercent: 0,
+      slowCallDuration: 1,
+      minimumCalls: 1,
+      extraWindow: 0,
+      resetTimeout: 2,
+      backoffFactor: 1,
+      backoffMaxExtra: 0,
+      halfOpenMaxCalls: 1,
+      maxWaitInHalfOpen: 20
     })
     const circuit = Circuit.make(policy)
     const stale = Circuit.admit(circuit, 0, policy)
@@ -236,11 +253,23 @@ describe("circuit core against the reference model", () => {
   })
 
   it("half-open admits halfOpenMaxCalls probes and rejects the rest until one returns", () => {
-    const policy: Policy = { ...toPolicy({
-      failureThreshold: 1, monitorWindow: 0, failureRatePercent: 0, slowRatePercent: 0, slowCallDuration: 1,
-      minimumCalls: 1, extraWindow: 0, resetTimeout: 2, backoffFactor: 1, backoffMaxExtra: 0,
-      halfOpenMaxCalls: 1, maxWaitInHalfOpen: 20
-    }), halfOpenMaxCalls: 2 }
+    const policy: Policy = {
+      ...toPolicy({
+        failureThreshold: 1,
+        monitorWindow: 0,
+        failureRatePercent: 0,
+        slowRatePercent: 0,
+        slowCallDuration: 1,
+        minimumCalls: 1,
+        extraWindow: 0,
+        resetTimeout: 2,
+        backoffFactor: 1,
+        backoffMaxExtra: 0,
+        halfOpenMaxCalls: 1,
+        maxWaitInHalfOpen: 20
+      }),
+      halfOpenMaxCalls: 2
+    }
     const circuit = Circuit.make(policy)
     Circuit.trip(circuit, 0, policy)
     const a = Circuit.admit(circuit, 1_000, policy)

@@ -29,9 +29,8 @@ const reading = (ratio: number, delayMax?: number): MemoryReading => ({
   rss: 0,
   external: 0,
   cgroupLimit: undefined,
-  eventLoop: delayMax === undefined
-    ? undefined
-    : { delayP99: Math.min(delayMax, 5), delayMean: Math.min(delayMax, 1), delayMax, utilization: 0.5 }
+  eventLoop:
+    delayMax === undefined ? undefined : { delayP99: Math.min(delayMax, 5), delayMean: Math.min(delayMax, 1), delayMax, utilization: 0.5 }
 })
 
 const withStrategies = (state: State, ...names: ReadonlyArray<string>): State =>
@@ -67,7 +66,12 @@ describe("memory manager core", () => {
     const config = configOf({ eventLoop: { maxDelay: 200 } })
     const cell = { state: Manager.initial }
     const at = (delay: number, p99: number, now: number) => {
-      const [, next] = Manager.check(cell.state, { ...reading(0.3), eventLoop: { delayP99: p99, delayMean: 1, delayMax: delay, utilization: 0.5 } }, now, config)
+      const [, next] = Manager.check(
+        cell.state,
+        { ...reading(0.3), eventLoop: { delayP99: p99, delayMean: 1, delayMax: delay, utilization: 0.5 } },
+        now,
+        config
+      )
       cell.state = next
       return next
     }
@@ -152,7 +156,12 @@ describe("memory manager core", () => {
 
   it("registers in priority order, ties in registration order, and rejects bad names and priorities", () => {
     let state = Manager.initial
-    for (const [name, priority] of [["third", 3], ["first", 1], ["second", 2], ["also-second", 2]] as const) {
+    for (const [name, priority] of [
+      ["third", 3],
+      ["first", 1],
+      ["second", 2],
+      ["also-second", 2]
+    ] as const) {
       const [registration, next] = Manager.register(state, name, priority, Effect.void)
       expect(registration._tag).toBe("Registered")
       state = next
@@ -221,15 +230,23 @@ const configFrom = (input: typeof ConfigInput.Type): MemoryConfig =>
   })
 
 const thresholdOf = (config: MemoryConfig, level: Level): number =>
-  level === "medium" ? config.thresholds.medium : level === "high" ? config.thresholds.high : level === "critical"
-  ? config.thresholds.critical
-  : -Infinity
+  level === "medium"
+    ? config.thresholds.medium
+    : level === "high"
+      ? config.thresholds.high
+      : level === "critical"
+        ? config.thresholds.critical
+        : -Infinity
 
 /** The same expression of the threshold the core uses, so the comparison is exact. */
 const rawLevelOf = (config: MemoryConfig, ratio: number): Level =>
-  ratio >= config.thresholds.critical ? "critical" : ratio >= config.thresholds.high ? "high" : ratio >= config.thresholds.medium
-  ? "medium"
-  : "low"
+  ratio >= config.thresholds.critical
+    ? "critical"
+    : ratio >= config.thresholds.high
+      ? "high"
+      : ratio >= config.thresholds.medium
+        ? "medium"
+        : "low"
 
 /**
  * What the level may do on a reading: never below the reading's own level; above it only as
@@ -340,11 +357,13 @@ describe("memory manager core (properties)", () => {
   it.prop(
     "a stall sheds for exactly the interval of the check that judges it: shedding after a check iff a reading since the previous one showed a stall",
     {
-      ops: Schema.Array(Schema.Struct({
-        kind: Schema.Literals(["check", "refresh"]),
-        // under maxDelay x (1 - hysteresis) = 80 (calm), or over maxDelay = 100 (a stall)
-        delay: Schema.Union([int(0, 79), int(101, 2_000)])
-      })).pipe(Schema.check(Schema.isMinLength(1), Schema.isMaxLength(60)))
+      ops: Schema.Array(
+        Schema.Struct({
+          kind: Schema.Literals(["check", "refresh"]),
+          // under maxDelay x (1 - hysteresis) = 80 (calm), or over maxDelay = 100 (a stall)
+          delay: Schema.Union([int(0, 79), int(101, 2_000)])
+        })
+      ).pipe(Schema.check(Schema.isMinLength(1), Schema.isMaxLength(60)))
     },
     ({ ops }) => {
       const config = configOf({ eventLoop: { maxDelay: 100, hysteresis: 0.2 } })

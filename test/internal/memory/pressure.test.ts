@@ -1,11 +1,25 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "fast-check"
 import type { Level } from "../../../src/internal/memory/pressure.js"
-import { defaultThresholds, levelIndex, levels, longerDelay, nextEventLoopShedding, nextLevel, ratiosOf } from "../../../src/internal/memory/pressure.js"
+import {
+  defaultThresholds,
+  levelIndex,
+  levels,
+  longerDelay,
+  nextEventLoopShedding,
+  nextLevel,
+  ratiosOf
+} from "../../../src/internal/memory/pressure.js"
 import { parseCgroupLimit, readCgroupLimit } from "../../../src/internal/memory/source.js"
 
 const rawLevel = (ratio: number): Level =>
-  ratio >= defaultThresholds.critical ? "critical" : ratio >= defaultThresholds.high ? "high" : ratio >= defaultThresholds.medium ? "medium" : "low"
+  ratio >= defaultThresholds.critical
+    ? "critical"
+    : ratio >= defaultThresholds.high
+      ? "high"
+      : ratio >= defaultThresholds.medium
+        ? "medium"
+        : "low"
 
 describe("memory pressure levels", () => {
   it("rises straight to the level a ratio reaches, from any level below", () => {

@@ -4,8 +4,7 @@ import * as Histogram from "../../../src/internal/performance/histogram.js"
 import * as Window from "../../../src/internal/performance/window.js"
 
 /** the "nearest rank" quantile of a sorted array: the value of rank ceil(q * n), at least 1 */
-const reference = (sorted: ReadonlyArray<number>, q: number): number =>
-  sorted[Math.max(1, Math.ceil(q * sorted.length)) - 1]!
+const reference = (sorted: ReadonlyArray<number>, q: number): number => sorted[Math.max(1, Math.ceil(q * sorted.length)) - 1]!
 
 /** the stated error: 1/64 relative, plus half a microsecond of rounding */
 const within = (actual: number, expected: number): boolean =>
@@ -31,7 +30,11 @@ describe("histogram", () => {
         const counts = Histogram.make()
         for (const value of values) Histogram.record(counts, value)
         const sorted = [...values].sort((a, b) => a - b)
-        const [p50, p99, pq] = Histogram.quantiles([counts], values.length, [0.5, 0.99, q].sort((a, b) => a - b))
+        const [p50, p99, pq] = Histogram.quantiles(
+          [counts],
+          values.length,
+          [0.5, 0.99, q].sort((a, b) => a - b)
+        )
         const sortedQs = [0.5, 0.99, q].sort((a, b) => a - b)
         const results = [p50!, p99!, pq!]
         return sortedQs.every((quantile, i) => within(results[i]!, reference(sorted, quantile)))
@@ -45,16 +48,20 @@ describe("histogram", () => {
       fc.property(fc.array(latency, { minLength: 1, maxLength: 300 }), (values) => {
         const config = { slotMillis: 1_000, slots: 4 }
         const window = Window.makeWindow(config, 0)
-        values.forEach((value, i) => Window.record(window, config, Window.epochOf(config, i % 3_000), Histogram.toMicros(value), false))
+        values.forEach((value, i) => {
+          Window.record(window, config, Window.epochOf(config, i % 3_000), Histogram.toMicros(value), false)
+        })
         const summary = Window.summarize([window], config, 2_999)
         const sorted = [...values].sort((a, b) => a - b)
         const mean = values.reduce((a, b) => a + b, 0) / values.length
-        return summary.count === values.length &&
+        return (
+          summary.count === values.length &&
           within(summary.latency.p50, reference(sorted, 0.5)) &&
           within(summary.latency.p95, reference(sorted, 0.95)) &&
           within(summary.latency.p99, reference(sorted, 0.99)) &&
           Math.abs(summary.latency.max - sorted[sorted.length - 1]!) <= 0.0005 &&
           Math.abs(summary.latency.mean - mean) <= 0.0005 + 1e-9 * mean
+        )
       }),
       { numRuns: 200 }
     )

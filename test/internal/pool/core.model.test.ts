@@ -10,19 +10,7 @@ import { describe, it } from "@effect/vitest"
 import * as fc from "fast-check"
 import * as Core from "../../../src/internal/pool/core.js"
 import type { Model, Real } from "./coreModel.js"
-import {
-  arrive,
-  config,
-  destroyed,
-  expireModel,
-  makeEntry,
-  modelTotal,
-  setup,
-  step,
-  TestWaiter,
-  topUp,
-  waitersOf
-} from "./coreModel.js"
+import { arrive, config, destroyed, expireModel, makeEntry, modelTotal, setup, step, TestWaiter, topUp, waitersOf } from "./coreModel.js"
 
 // ---- commands ----------------------------------------------------------------------------
 
@@ -31,50 +19,63 @@ type Command = fc.Command<Model, Real>
 class Checkout implements Command {
   check = () => true
   run(model: Model, real: Real) {
-    step(model, real, () => {
-      if (model.closed) return // the shell interrupts the caller
-      if (model.waiters.length === 0 && model.idle.length > 0) {
-        const taken = model.config.lifo ? model.idle.pop()! : model.idle.shift()!
-        model.inUse.push({ id: taken.id, retireAt: taken.retireAt })
-        return
+    step(
+      model,
+      real,
+      () => {
+        if (model.closed) return // the shell interrupts the caller
+        if (model.waiters.length === 0 && model.idle.length > 0) {
+          const taken = model.config.lifo ? model.idle.pop()! : model.idle.shift()!
+          model.inUse.push({ id: taken.id, retireAt: taken.retireAt })
+          return
+        }
+        model.waiters.push({ id: model.nextWaiter++, deadline: model.now + model.config.checkoutTimeout })
+        topUp(model, false)
+      },
+      () => {
+        const taken = Core.takeIdle(real.state)
+        if (taken !== undefined) {
+          real.held.push(taken)
+          return
+        }
+        if (real.state.closed) return
+        Core.enqueue(real.state, new TestWaiter(real, real.nextWaiter++, real.now + model.config.checkoutTimeout))
+        Core.creationsToStart(real.state, false)
       }
-      model.waiters.push({ id: model.nextWaiter++, deadline: model.now + model.config.checkoutTimeout })
-      topUp(model, false)
-    }, () => {
-      const taken = Core.takeIdle(real.state)
-      if (taken !== undefined) {
-        real.held.push(taken)
-        return
-      }
-      if (real.state.closed) return
-      Core.enqueue(real.state, new TestWaiter(real, real.nextWaiter++, real.now + model.config.checkoutTimeout))
-      Core.creationsToStart(real.state, false)
-    })
+    )
   }
   toString = () => "checkout"
 }
 
 /** a caller gives its resource back; `doom`: its use died (or it failed validation) */
 class Return implements Command {
-  constructor(readonly index: number, readonly doom: boolean) {}
+  constructor(
+    readonly index: number,
+    readonly doom: boolean
+  ) {}
   check = (model: Readonly<Model>) => model.inUse.length > 0
   run(model: Model, real: Real) {
-    step(model, real, () => {
-      const [resource] = model.inUse.splice(this.index % model.inUse.length, 1)
-      if (this.doom || model.closed || model.now >= resource!.retireAt) {
-        model.destroyed++
-        topUp(model, true)
-        return
+    step(
+      model,
+      real,
+      () => {
+        const [resource] = model.inUse.splice(this.index % model.inUse.length, 1)
+        if (this.doom || model.closed || model.now >= resource!.retireAt) {
+          model.destroyed++
+          topUp(model, true)
+          return
+        }
+        arrive(model, resource!)
+      },
+      () => {
+        const [entry] = real.held.splice(this.index % real.held.length, 1)
+        const doomed = Core.checkin(real.state, entry!, real.now, this.doom)
+        if (doomed !== undefined) {
+          destroyed(real, doomed)
+          Core.creationsToStart(real.state, true)
+        }
       }
-      arrive(model, resource!)
-    }, () => {
-      const [entry] = real.held.splice(this.index % real.held.length, 1)
-      const doomed = Core.checkin(real.state, entry!, real.now, this.doom)
-      if (doomed !== undefined) {
-        destroyed(real, doomed)
-        Core.creationsToStart(real.state, true)
-      }
-    })
+    )
   }
   toString = () => `${this.doom ? "destroy" : "return"}(${this.index})`
 }
@@ -82,19 +83,24 @@ class Return implements Command {
 class CreateSucceeds implements Command {
   check = (model: Readonly<Model>) => model.creating > 0
   run(model: Model, real: Real) {
-    step(model, real, () => {
-      model.creating--
-      model.created++
-      model.lastAcquireSuccessAt = model.now
-      const id = model.nextId++
-      if (model.closed) {
-        model.destroyed++
-        return
+    step(
+      model,
+      real,
+      () => {
+        model.creating--
+        model.created++
+        model.lastAcquireSuccessAt = model.now
+        const id = model.nextId++
+        if (model.closed) {
+          model.destroyed++
+          return
+        }
+        arrive(model, { id, retireAt: model.now + model.config.lifetime })
+      },
+      () => {
+        destroyed(real, Core.created(real.state, makeEntry(real, model.config.lifetime)))
       }
-      arrive(model, { id, retireAt: model.now + model.config.lifetime })
-    }, () => {
-      destroyed(real, Core.created(real.state, makeEntry(real, model.config.lifetime)))
-    })
+    )
   }
   toString = () => "create-succeeds"
 }
@@ -102,17 +108,22 @@ class CreateSucceeds implements Command {
 class CreateFails implements Command {
   check = (model: Readonly<Model>) => model.creating > 0
   run(model: Model, real: Real) {
-    step(model, real, () => {
-      model.creating--
-      model.acquireFailures++
-      model.lastAcquireFailureAt = model.now
-      const waiter = model.waiters.shift()
-      if (waiter !== undefined) model.expected.push({ waiter: waiter.id, rejected: "failure" })
-      topUp(model, false)
-    }, () => {
-      Core.createFailed(real.state, "acquire failed", real.now)
-      Core.creationsToStart(real.state, false)
-    })
+    step(
+      model,
+      real,
+      () => {
+        model.creating--
+        model.acquireFailures++
+        model.lastAcquireFailureAt = model.now
+        const waiter = model.waiters.shift()
+        if (waiter !== undefined) model.expected.push({ waiter: waiter.id, rejected: "failure" })
+        topUp(model, false)
+      },
+      () => {
+        Core.createFailed(real.state, "acquire failed", real.now)
+        Core.creationsToStart(real.state, false)
+      }
+    )
   }
   toString = () => "create-fails"
 }
@@ -120,18 +131,23 @@ class CreateFails implements Command {
 class CreateTimesOut implements Command {
   check = (model: Readonly<Model>) => model.creating > 0
   run(model: Model, real: Real) {
-    step(model, real, () => {
-      model.creating--
-      model.acquireFailures++
-      model.acquireTimeouts++
-      model.lastAcquireFailureAt = model.now
-      model.abandoned++
-      topUp(model, false)
-    }, () => {
-      Core.createTimedOut(real.state, real.now)
-      real.abandoned++
-      Core.creationsToStart(real.state, false)
-    })
+    step(
+      model,
+      real,
+      () => {
+        model.creating--
+        model.acquireFailures++
+        model.acquireTimeouts++
+        model.lastAcquireFailureAt = model.now
+        model.abandoned++
+        topUp(model, false)
+      },
+      () => {
+        Core.createTimedOut(real.state, real.now)
+        real.abandoned++
+        Core.creationsToStart(real.state, false)
+      }
+    )
   }
   toString = () => "create-times-out"
 }
@@ -141,18 +157,23 @@ class LateArrival implements Command {
   constructor(readonly succeeded: boolean) {}
   check = (model: Readonly<Model>) => model.abandoned > 0
   run(model: Model, real: Real) {
-    step(model, real, () => {
-      model.abandoned--
-      if (!this.succeeded) return
-      model.nextId++
-      model.created++
-      model.destroyed++
-    }, () => {
-      real.abandoned--
-      if (!this.succeeded) return
-      Core.createdTooLate(real.state)
-      destroyed(real, makeEntry(real, model.config.lifetime))
-    })
+    step(
+      model,
+      real,
+      () => {
+        model.abandoned--
+        if (!this.succeeded) return
+        model.nextId++
+        model.created++
+        model.destroyed++
+      },
+      () => {
+        real.abandoned--
+        if (!this.succeeded) return
+        Core.createdTooLate(real.state)
+        destroyed(real, makeEntry(real, model.config.lifetime))
+      }
+    )
   }
   toString = () => `late-arrival(${this.succeeded ? "resource" : "failure"})`
 }
@@ -161,9 +182,14 @@ class LateArrival implements Command {
 class CreateInterrupted implements Command {
   check = (model: Readonly<Model>) => model.closed && model.creating > 0
   run(model: Model, real: Real) {
-    step(model, real, () => {
-      model.creating--
-    }, () => Core.createAborted(real.state))
+    step(
+      model,
+      real,
+      () => {
+        model.creating--
+      },
+      () => Core.createAborted(real.state)
+    )
   }
   toString = () => "create-interrupted"
 }
@@ -172,13 +198,18 @@ class CreateInterrupted implements Command {
 class WaiterTimesOut implements Command {
   check = (model: Readonly<Model>) => model.waiters.length > 0
   run(model: Model, real: Real) {
-    step(model, real, () => {
-      model.now = Math.max(model.now, model.waiters[0]!.deadline)
-      expireModel(model)
-    }, () => {
-      real.now = Math.max(real.now, real.state.head!.deadline)
-      Core.expireWaiters(real.state, real.now)
-    })
+    step(
+      model,
+      real,
+      () => {
+        model.now = Math.max(model.now, model.waiters[0]!.deadline)
+        expireModel(model)
+      },
+      () => {
+        real.now = Math.max(real.now, real.state.head!.deadline)
+        Core.expireWaiters(real.state, real.now)
+      }
+    )
   }
   toString = () => "waiter-times-out"
 }
@@ -188,28 +219,41 @@ class WaiterLeaves implements Command {
   constructor(readonly index: number) {}
   check = (model: Readonly<Model>) => model.waiters.length > 0
   run(model: Model, real: Real) {
-    step(model, real, () => {
-      model.waiters.splice(this.index % model.waiters.length, 1)
-    }, () => {
-      const queue = waitersOf(real.state)
-      Core.dequeue(real.state, queue[this.index % queue.length]!)
-    })
+    step(
+      model,
+      real,
+      () => {
+        model.waiters.splice(this.index % model.waiters.length, 1)
+      },
+      () => {
+        const queue = waitersOf(real.state)
+        Core.dequeue(real.state, queue[this.index % queue.length]!)
+      }
+    )
   }
   toString = () => `waiter-leaves(${this.index})`
 }
 
 /** time passes; the timer fires (expiring the waiters due) only when `timerRuns` */
 class Advance implements Command {
-  constructor(readonly millis: number, readonly timerRuns: boolean) {}
+  constructor(
+    readonly millis: number,
+    readonly timerRuns: boolean
+  ) {}
   check = () => true
   run(model: Model, real: Real) {
-    step(model, real, () => {
-      model.now += this.millis
-      if (this.timerRuns) expireModel(model)
-    }, () => {
-      real.now += this.millis
-      if (this.timerRuns) Core.expireWaiters(real.state, real.now)
-    })
+    step(
+      model,
+      real,
+      () => {
+        model.now += this.millis
+        if (this.timerRuns) expireModel(model)
+      },
+      () => {
+        real.now += this.millis
+        if (this.timerRuns) Core.expireWaiters(real.state, real.now)
+      }
+    )
   }
   toString = () => `advance(${this.millis}${this.timerRuns ? ", timer" : ""})`
 }
@@ -217,20 +261,27 @@ class Advance implements Command {
 class Housekeeping implements Command {
   check = () => true
   run(model: Model, real: Real) {
-    step(model, real, () => {
-      const before = model.idle.length
-      model.idle = model.idle.filter((resource) => model.now < resource.retireAt)
-      // the longest idle first, never below size
-      while (
-        model.idle.length > 0 && modelTotal(model) > model.config.size &&
-        model.now - model.idle[0]!.idleSince >= model.config.idleTimeout
-      ) model.idle.shift()
-      model.destroyed += before - model.idle.length
-      topUp(model, true)
-    }, () => {
-      for (const entry of Core.evict(real.state, real.now, model.config.idleTimeout)) destroyed(real, entry)
-      Core.creationsToStart(real.state, true)
-    })
+    step(
+      model,
+      real,
+      () => {
+        const before = model.idle.length
+        model.idle = model.idle.filter((resource) => model.now < resource.retireAt)
+        // the longest idle first, never below size
+        while (
+          model.idle.length > 0 &&
+          modelTotal(model) > model.config.size &&
+          model.now - model.idle[0]!.idleSince >= model.config.idleTimeout
+        )
+          model.idle.shift()
+        model.destroyed += before - model.idle.length
+        topUp(model, true)
+      },
+      () => {
+        for (const entry of Core.evict(real.state, real.now, model.config.idleTimeout)) destroyed(real, entry)
+        Core.creationsToStart(real.state, true)
+      }
+    )
   }
   toString = () => "housekeeping"
 }
@@ -238,17 +289,22 @@ class Housekeeping implements Command {
 class Close implements Command {
   check = (model: Readonly<Model>) => !model.closed
   run(model: Model, real: Real) {
-    step(model, real, () => {
-      model.closed = true
-      model.destroyed += model.idle.length
-      model.idle = []
-      for (const waiter of model.waiters) model.expected.push({ waiter: waiter.id, dropped: true })
-      model.waiters = []
-    }, () => {
-      const { idle, waiters } = Core.close(real.state)
-      for (const entry of idle) destroyed(real, entry)
-      for (const waiter of waiters) real.events.push({ waiter: (waiter as TestWaiter).id, dropped: true })
-    })
+    step(
+      model,
+      real,
+      () => {
+        model.closed = true
+        model.destroyed += model.idle.length
+        model.idle = []
+        for (const waiter of model.waiters) model.expected.push({ waiter: waiter.id, dropped: true })
+        model.waiters = []
+      },
+      () => {
+        const { idle, waiters } = Core.close(real.state)
+        for (const entry of idle) destroyed(real, entry)
+        for (const waiter of waiters) real.events.push({ waiter: (waiter as TestWaiter).id, dropped: true })
+      }
+    )
   }
   toString = () => "close"
 }

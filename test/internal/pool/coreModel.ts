@@ -57,7 +57,11 @@ export class TestWaiter implements Core.Waiter<number> {
   prev: Core.Waiter<number> | undefined = undefined
   next: Core.Waiter<number> | undefined = undefined
   queued = false
-  constructor(readonly real: Real, readonly id: number, readonly deadline: number) {}
+  constructor(
+    readonly real: Real,
+    readonly id: number,
+    readonly deadline: number
+  ) {}
   grant(entry: Core.Entry<number>) {
     this.real.events.push({ waiter: this.id, granted: entry.id })
     this.real.held.push(entry)
@@ -185,7 +189,10 @@ export const check = (model: Model, real: Real) => {
   expect(idleIds, "idle resources, in order").toEqual(model.idle.map((resource) => resource.id))
   expect(state.idle.map((entry) => entry.idleSince)).toEqual(model.idle.map((resource) => resource.idleSince))
   expect(heldIds, "resources in use").toEqual(model.inUse.map((resource) => resource.id))
-  expect(queue.map((waiter) => waiter.id), "the queue").toEqual(model.waiters.map((waiter) => waiter.id))
+  expect(
+    queue.map((waiter) => waiter.id),
+    "the queue"
+  ).toEqual(model.waiters.map((waiter) => waiter.id))
   expect({
     inUse: state.inUse,
     creating: state.creating,
@@ -215,15 +222,11 @@ export const check = (model: Model, real: Real) => {
   // invariants of the core's state alone
   expect(total, "never more than size + maxOverflow").toBeLessThanOrEqual(state.config.max)
   expect(Core.overflow(state)).toBe(Math.max(0, total - state.config.size))
-  expect(new Set([...idleIds, ...heldIds]).size, "no resource both idle and in use (or twice in one)").toBe(
-    idleIds.length + heldIds.length
-  )
+  expect(new Set([...idleIds, ...heldIds]).size, "no resource both idle and in use (or twice in one)").toBe(idleIds.length + heldIds.length)
   for (const id of [...idleIds, ...heldIds]) expect(real.destroyed.has(id), `resource #${id} used after release`).toBe(false)
   expect(state.inUse, "inUse counts the resources in callers' hands").toBe(real.held.length)
   expect(state.waiting).toBe(queue.length)
-  expect(state.created - state.destroyed, "every created resource is idle, in use or destroyed").toBe(
-    state.idle.length + state.inUse
-  )
+  expect(state.created - state.destroyed, "every created resource is idle, in use or destroyed").toBe(state.idle.length + state.inUse)
   for (let i = 1; i < queue.length; i++) {
     expect(queue[i]!.deadline, "waiters queue in deadline order").toBeGreaterThanOrEqual(queue[i - 1]!.deadline)
   }
@@ -269,6 +272,11 @@ export const setup = (c: Config) => () => {
     expected: []
   }
   // the shell starts the minIdle acquisitions when it is built
-  step(model, real, () => topUp(model, true), () => Core.creationsToStart(state, true))
+  step(
+    model,
+    real,
+    () => topUp(model, true),
+    () => Core.creationsToStart(state, true)
+  )
   return { model, real }
 }

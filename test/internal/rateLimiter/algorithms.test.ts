@@ -18,7 +18,10 @@ const keyOf = (rule: Rule): Key => {
     let log: SlidingLog.Log | undefined
     return {
       delay: (now, cost) => SlidingLog.delay(log, now, cost, rule),
-      admit: (at, cost) => SlidingLog.admit(log ??= SlidingLog.emptyLog(), at, cost, rule),
+      admit: (at, cost) => {
+        log ??= SlidingLog.emptyLog()
+        return SlidingLog.admit(log, at, cost, rule)
+      },
       remaining: (now) => SlidingLog.remaining(log, now, rule),
       resetAfter: (now) => SlidingLog.resetAfter(log, now, rule),
       fresh: (now) => log === undefined || SlidingLog.isFresh(log, now, rule)
@@ -179,8 +182,7 @@ describe("sliding-window", () => {
 // ---------------------------------------------------------------------------------------------
 // properties
 
-const int = (minimum: number, maximum: number) =>
-  Schema.Int.check(Schema.isBetween({ minimum, maximum }))
+const int = (minimum: number, maximum: number) => Schema.Int.check(Schema.isBetween({ minimum, maximum }))
 const ruleArbitrary = Schema.Struct({
   algorithm: Schema.Literals(algorithmNames),
   limit: int(1, 8),
@@ -207,9 +209,7 @@ const respects = (r: Rule, admitted: ReadonlyArray<readonly [number, number]>): 
     }
     case "sliding-window":
       // the busiest window ends at an admission: check the window ending at each one
-      return sorted.every(([t]) =>
-        sorted.filter(([u]) => u > t - r.windowMillis && u <= t).reduce((s, [, c]) => s + c, 0) <= r.limit
-      )
+      return sorted.every(([t]) => sorted.filter(([u]) => u > t - r.windowMillis && u <= t).reduce((s, [, c]) => s + c, 0) <= r.limit)
     default:
       // any closed interval [t_i, t_j] admits at most burst + (t_j - t_i) * limit / window
       for (let i = 0; i < sorted.length; i++) {

@@ -132,15 +132,17 @@ const runScenario = (implementation: GuardedCall, s: Scenario) => {
   const events: Array<string> = []
   const ids = { next: 0 }
   const call = guardedCall(implementation, toEffect(s.body, implementation, events, ids), s.throwing, false, events, ids)
-  return Effect.runPromise(Effect.gen(function*() {
-    const fiber = yield* Effect.forkChild(call, { startImmediately: true })
-    if (s.interruptAfter !== undefined) {
-      for (let i = 0; i < s.interruptAfter; i++) yield* Effect.yieldNow
-      yield* Fiber.interrupt(fiber)
-    }
-    const exit = yield* Fiber.await(fiber)
-    return { exit: describeExit(exit), events }
-  }))
+  return Effect.runPromise(
+    Effect.gen(function* () {
+      const fiber = yield* Effect.forkChild(call, { startImmediately: true })
+      if (s.interruptAfter !== undefined) {
+        for (let i = 0; i < s.interruptAfter; i++) yield* Effect.yieldNow
+        yield* Fiber.interrupt(fiber)
+      }
+      const exit = yield* Fiber.await(fiber)
+      return { exit: describeExit(exit), events }
+    })
+  )
 }
 
 describe("guarded call: fast and portable agree", () => {

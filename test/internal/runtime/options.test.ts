@@ -11,21 +11,23 @@ const Options = Schema.Struct({ breakers: Schema.optionalKey(Schema.Record(Schem
 
 describe("options", () => {
   it.effect("an unknown key is a violation at its path, with the nearest known key", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const error = yield* Effect.flip(decode(Options, { breakers: { db: { failureTreshold: 0 } } }, "circuitBreaker"))
       expect(error.path).toBe("circuitBreaker.breakers.db.failureTreshold")
       expect(error.message).toContain('unknown option "failureTreshold"; did you mean "failureThreshold"?')
-    }))
+    })
+  )
 
   it.effect("unknown keys at every depth are reported together with other violations", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const error = yield* Effect.flip(
         decode(Options, { breakerz: {}, breakers: { db: { failureThreshold: 0, backoff: { factr: 2, factor: 2 } } } })
       )
       expect(error.message).toContain('breakerz: unknown option "breakerz"; did you mean "breakers"?')
       expect(error.message).toContain("breakers.db.failureThreshold:")
       expect(error.message).toContain('breakers.db.backoff.factr: unknown option "factr"; did you mean "factor"?')
-    }))
+    })
+  )
 
   it("an unknown key with nothing close lists the options", () => {
     const error = decodeSync(Policy, { zzzzzzzz: 1 }, "p")

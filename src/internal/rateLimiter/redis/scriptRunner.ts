@@ -51,7 +51,7 @@ export const makeClientRunner = <A>(
   millis: number,
   timeoutError: Redis.RedisError,
   pending: Pending
-): (command: ReadonlyArray<string>) => Effect.Effect<A | Redis.RedisError> => {
+): ((command: ReadonlyArray<string>) => Effect.Effect<A | Redis.RedisError>) => {
   const load = ["SCRIPT", "LOAD", lua]
   // node-redis's per-command timeout (5 s by default on every command) only covers the time a
   // command waits in its queue: set to ours, a command still queued (offline) when it fires is
@@ -79,13 +79,18 @@ export const makeClientRunner = <A>(
         if (done) return
         done = true
         clearTimeout(timer)
-        resume(Exit.succeed(cause instanceof Error && cause.constructor.name === "TimeoutError" ? timeoutError : new Redis.RedisError({ cause })))
+        resume(
+          Exit.succeed(cause instanceof Error && cause.constructor.name === "TimeoutError" ? timeoutError : new Redis.RedisError({ cause }))
+        )
       }
       pending.count++
       client.sendCommand(command, options).then(succeed, (cause) => {
         if (done || !String(cause).includes("NOSCRIPT")) return fail(cause)
         // still the same pending command: the chain settles through succeed or fail once
-        client.sendCommand(load, options).then(() => client.sendCommand(command, options)).then(succeed, fail)
+        client
+          .sendCommand(load, options)
+          .then(() => client.sendCommand(command, options))
+          .then(succeed, fail)
       })
       return Effect.sync(() => {
         done = true
@@ -101,14 +106,19 @@ export const makeScriptRunner = <A>(
   millis: number,
   timeoutError: Redis.RedisError,
   pending: Pending
-): (command: ReadonlyArray<string>) => Effect.Effect<A | Redis.RedisError> => {
+): ((command: ReadonlyArray<string>) => Effect.Effect<A | Redis.RedisError>) => {
   const load = redis.send("SCRIPT", "LOAD", lua)
   const asValue = (error: Redis.RedisError) => Effect.succeed(error)
   return (command) => {
     const args = command.slice(1)
     const evalSha = redis.send<A>("EVALSHA", ...args)
     return Effect.catch(
-      withTimeout(Effect.catchIf(evalSha, isNoScript, () => Effect.andThen(load, evalSha)), millis, timeoutError, pending),
+      withTimeout(
+        Effect.catchIf(evalSha, isNoScript, () => Effect.andThen(load, evalSha)),
+        millis,
+        timeoutError,
+        pending
+      ),
       asValue
     )
   }

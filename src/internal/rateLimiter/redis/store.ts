@@ -37,7 +37,11 @@ export class RedisRule implements StoreRule {
   allowed = 0
   denied = 0
   fallbacks = 0
-  constructor(readonly name: string, readonly keyPrefix: string, config: RedisRuleConfig) {
+  constructor(
+    readonly name: string,
+    readonly keyPrefix: string,
+    config: RedisRuleConfig
+  ) {
     this.rule = config.rule
     this.code = algorithmCode[config.rule.algorithm]
     const unbounded = config.delay && config.maxDelayMillis === Infinity
@@ -75,13 +79,13 @@ const openDecision: Decision = {
 const detach = (decision: Decision): Decision =>
   decision instanceof LocalDecision
     ? {
-      outcome: decision.outcome,
-      wait: decision.wait,
-      remaining: decision.remaining,
-      resetAfter: decision.resetAfter,
-      reason: undefined,
-      cancel: decision.cancel
-    }
+        outcome: decision.outcome,
+        wait: decision.wait,
+        remaining: decision.remaining,
+        resetAfter: decision.resetAfter,
+        reason: undefined,
+        cancel: decision.cancel
+      }
     : decision
 
 const fromReply = (reply: Reply): Decision => ({
@@ -106,9 +110,10 @@ export const makeRedisStore = (
   const timeoutError = new Redis.RedisError({ cause: new Error(`no answer within ${timeout}ms`) })
   const sha = scriptSha(lua)
   /** one decision: EVALSHA bounded by the timeout (straight on node-redis when it is there) */
-  const evaluate = client !== undefined
-    ? makeClientRunner<Reply>(client, lua, timeout, timeoutError, outage)
-    : makeScriptRunner<Reply>(redis, lua, timeout, timeoutError, outage)
+  const evaluate =
+    client !== undefined
+      ? makeClientRunner<Reply>(client, lua, timeout, timeoutError, outage)
+      : makeScriptRunner<Reply>(redis, lua, timeout, timeoutError, outage)
   const failed = (reply: Reply | Redis.RedisError): reply is Redis.RedisError => !Array.isArray(reply)
 
   const storeError = (reason: string) => unavailable({ store: "Redis", protection: "rate limiter", reason })
@@ -166,30 +171,29 @@ export const makeRedisStore = (
       const now = clock.currentTimeMillisUnsafe()
       const reason = outage.blocked(now)
       if (reason !== undefined) return fallback(rule, key, cost, now, reason)
-      return Effect.flatMap(
-        evaluate(argsOf(rule, key, cost, rule.maxWaitArg, now, "take")),
-        (reply): Effect.Effect<Decision> => {
-          if (failed(reply)) {
-            const failedAt = clock.currentTimeMillisUnsafe()
-            const warning = outage.down(reply, failedAt)
-            // handed over asynchronously: detached from the insurance's reused decision, which
-            // the next take (another fiber's, if this one yields first) rewrites
-            return warning === undefined
-              ? Exit.succeed(detach(fallback(rule, key, cost, failedAt, outage.reason!)))
-              : Effect.andThen(warning, Effect.sync(() => detach(fallback(rule, key, cost, failedAt, outage.reason!))))
-          }
-          const decision = fromReply(reply)
-          const recovered = outage.up()
-          return recovered === undefined ? Exit.succeed(decision) : Effect.as(recovered, decision)
+      return Effect.flatMap(evaluate(argsOf(rule, key, cost, rule.maxWaitArg, now, "take")), (reply): Effect.Effect<Decision> => {
+        if (failed(reply)) {
+          const failedAt = clock.currentTimeMillisUnsafe()
+          const warning = outage.down(reply, failedAt)
+          // handed over asynchronously: detached from the insurance's reused decision, which
+          // the next take (another fiber's, if this one yields first) rewrites
+          return warning === undefined
+            ? Exit.succeed(detach(fallback(rule, key, cost, failedAt, outage.reason!)))
+            : Effect.andThen(
+                warning,
+                Effect.sync(() => detach(fallback(rule, key, cost, failedAt, outage.reason!)))
+              )
         }
-      )
+        const decision = fromReply(reply)
+        const recovered = outage.up()
+        return recovered === undefined ? Exit.succeed(decision) : Effect.as(recovered, decision)
+      })
     },
     peek: (rule, key, clock) =>
       Effect.map(
         ask(
-          Effect.flatMap(
-            evaluate(argsOf(rule, key, 1, "0", clock.currentTimeMillisUnsafe(), "peek")),
-            (reply) => failed(reply) ? Effect.fail(reply) : Effect.succeed(reply)
+          Effect.flatMap(evaluate(argsOf(rule, key, 1, "0", clock.currentTimeMillisUnsafe(), "peek")), (reply) =>
+            failed(reply) ? Effect.fail(reply) : Effect.succeed(reply)
           ),
           clock
         ),

@@ -34,12 +34,16 @@ export type OnRedisError = typeof OnRedisErrorSchema.Type
 export const DEFAULT_PREFIX = "effect-foundation:rl"
 
 /** One trailing `:` is ignored (`"shop:"` names the same keys as `"shop"`), so what is left must not be empty. */
-const Prefix = Schema.String.pipe(Schema.check(Schema.makeFilter<string>((prefix) =>
-  stripPrefix(prefix).length > 0 ? undefined : `must be a non-empty string, got ${JSON.stringify(prefix)}`
-)))
+const Prefix = Schema.String.pipe(
+  Schema.check(
+    Schema.makeFilter<string>((prefix) =>
+      stripPrefix(prefix).length > 0 ? undefined : `must be a non-empty string, got ${JSON.stringify(prefix)}`
+    )
+  )
+)
 
 /** The prefix keys start with, without its trailing `:`. */
-export const stripPrefix = (prefix: string): string => prefix.endsWith(":") ? prefix.slice(0, -1) : prefix
+export const stripPrefix = (prefix: string): string => (prefix.endsWith(":") ? prefix.slice(0, -1) : prefix)
 
 /** A rule of the Redis store (`RateLimiterRedis.RuleSchema`): a memory rule plus `onRedisError`. */
 export const RedisRuleSchema = Schema.Struct({
@@ -93,8 +97,6 @@ export const resolveRedisRule = (name: string, rule: DecodedRedisRule, fallback:
   return {
     ...config,
     policy,
-    insurance: share === undefined
-      ? undefined
-      : new RuleState(name, insuranceRule(config.rule, share), config.maxKeys)
+    insurance: share === undefined ? undefined : new RuleState(name, insuranceRule(config.rule, share), config.maxKeys)
   }
 }
