@@ -125,7 +125,7 @@ interface Message {
  * import { CircuitBreakerRedis, RateLimiterRedis } from "effect-foundation"
  *
  * const Breakers = CircuitBreakerRedis.layer({ breakers: { payments: {} } }).pipe(
- *   Layer.provide(RateLimiterRedis.layerClient({ url: process.env.REDIS_URL }))
+ *   Layer.provide(RateLimiterRedis.layerClient({ url: process.env.REDIS_URL ?? "redis://127.0.0.1:6379" }))
  * )
  * ```
  *

@@ -24,7 +24,7 @@
  *
  * const getUser = (id: string) =>
  *   Effect.succeed({ id }).pipe(
- *     Stages.protect({
+ *     Protection.protect({
  *       rateLimit: { rule: "api", key: id },
  *       circuitBreaker: "users",
  *       timeout: "2 seconds"
@@ -151,8 +151,8 @@ export type PolicyServices<P extends Policy> = P extends unknown
  * import { Effect } from "effect"
  * import { Protection } from "effect-foundation"
  *
- * const a = Effect.succeed(1).pipe(Stages.protect({ circuitBreaker: "db", timeout: 500 }))
- * const b = Stages.protect(Effect.succeed(1), { circuitBreaker: "db" })
+ * const a = Effect.succeed(1).pipe(Protection.protect({ circuitBreaker: "db", timeout: 500 }))
+ * const b = Protection.protect(Effect.succeed(1), { circuitBreaker: "db" })
  * ```
  *
  * @since 0.1.0
@@ -176,7 +176,7 @@ export const protect: {
  * import { Protection, Pool } from "effect-foundation"
  *
  * class Db extends Context.Service<Db, Pool.Pool<{ query: (q: string) => string }>>()("app/Db") {}
- * const users = Stages.protectWith(Db, { circuitBreaker: "db", timeout: "1 second" }, (connection) =>
+ * const users = Protection.protectWith(Db, { circuitBreaker: "db", timeout: "1 second" }, (connection) =>
  *   Effect.sync(() => connection.query("select * from users")))
  * ```
  *

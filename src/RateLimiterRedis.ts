@@ -52,7 +52,7 @@
  *
  * const Limits = RateLimiterRedis.layer({
  *   rules: { api: { algorithm: "gcra", limit: 100, window: "1 minute", onRedisError: "failClosed" } }
- * }).pipe(Layer.provide(RateLimiterRedis.layerClient({ url: process.env.REDIS_URL })))
+ * }).pipe(Layer.provide(RateLimiterRedis.layerClient({ url: process.env.REDIS_URL ?? "redis://127.0.0.1:6379" })))
  * const handle = (ip: string) => Effect.succeed("ok").pipe(RateLimiter.limit("api", ip))
  * Effect.runPromise(handle("10.0.0.1").pipe(Effect.provide(Limits))) // => "ok"
  * ```
@@ -207,7 +207,7 @@ export type RedisOptions = typeof OptionsSchema.Encoded
  *     api: { algorithm: "token-bucket", limit: 100, window: "1 minute", onRedisError: { policy: "failOpen", insurance: 0.25 } },
  *     login: { algorithm: "sliding-window", limit: 5, window: "15 minutes", onRedisError: "failClosed" }
  *   }
- * }).pipe(Layer.provide(RateLimiterRedis.layerClient({ url: process.env.REDIS_URL })))
+ * }).pipe(Layer.provide(RateLimiterRedis.layerClient({ url: process.env.REDIS_URL ?? "redis://127.0.0.1:6379" })))
  * ```
  *
  * @since 0.1.0
@@ -268,7 +268,7 @@ export type { ClientOptions } from "./internal/runtime/redisClient.js"
  * import { Layer } from "effect"
  * import { CircuitBreakerRedis, RateLimiterRedis } from "effect-foundation"
  *
- * const Client = RateLimiterRedis.layerClient({ url: process.env.REDIS_URL, socket: { socketTimeout: 5_000 } })
+ * const Client = RateLimiterRedis.layerClient({ url: process.env.REDIS_URL ?? "redis://127.0.0.1:6379", socket: { socketTimeout: 5_000 } })
  * const Shared = Layer.mergeAll(
  *   RateLimiterRedis.layer({ rules: { api: { algorithm: "gcra", limit: 100, window: "1 minute" } } }),
  *   CircuitBreakerRedis.layer({ breakers: { payments: {} } })
