@@ -2,7 +2,7 @@
  * Every typed failure of effect-foundation.
  *
  * Each error is a `Schema.TaggedError`: it can be yielded in `Effect.gen`, matched with
- * `Effect.catchTag`, and encoded to JSON. Each carries a `code` from the seed vocabulary
+ * `Effect.catchTag`, and encoded to JSON. Each carries a stable machine-readable `code`
  * (`circuit_breaker_open`, `rate_limited`, ...), used as the `error.type` telemetry attribute,
  * and a `message` a person can act on: it names the breaker, rule or pool and, where it
  * applies, when to retry.
@@ -267,8 +267,8 @@ export class InvalidConfig extends Schema.TaggedError<InvalidConfig>()("InvalidC
 /**
  * A breaker, rule, pool or profile was looked up by a name that is not configured.
  *
- * The field is `protection` rather than the design's `name`: a field called `name` would
- * shadow `Error.name` and garble printed causes.
+ * The field is `protection` rather than `name`: a field called `name` would shadow
+ * `Error.name` and garble printed causes.
  *
  * **Example**
  *
