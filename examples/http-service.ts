@@ -1,40 +1,49 @@
 /**
- * A rate-limited HTTP service on effect/http, calling itself until it is limited.
+ * One HTTP service on effect/http with the library at its edge, calling itself:
  *
- * The service has a `/hello` route, rate limited per client IP (5 requests a minute), and a
- * `/pay` route whose circuit breaker is open. Every response carries the `RateLimit-Policy`
- * and `RateLimit` fields; the sixth `/hello` is a 429 with `Retry-After`, and `/pay` is a 503
- * whose body does not name the breaker.
+ * - `/hello` and `/pay` are rate limited per client IP (5 requests a minute): every response
+ *   carries `RateLimit-Policy` and `RateLimit`, and the sixth is a 429 with `Retry-After`;
+ * - `/pay` calls a payment provider through `CircuitBreaker.protect("payments")`; once the breaker
+ *   is open, `ProtectionHttp.catchRejections` answers 503 with `Retry-After` and a body that does
+ *   not name the breaker;
+ * - `/health`, `/health/ready` and `/health/live` are mounted on the same router (one port) and
+ *   are not rate limited; the public body says how the service is, not what it is made of.
  *
  * Run: npx tsx examples/http-service.ts
  */
 import { NodeHttpServer } from "@effect/platform-node"
-import { Duration, Effect, Layer } from "effect"
+import { Effect, Layer } from "effect"
 import { HttpRouter, HttpServer, HttpServerResponse } from "effect/http"
 import { createServer } from "node:http"
 
-import { Errors, RateLimiter, RateLimitHttp } from "effect-foundation"
+import { CircuitBreaker, HealthAggregator, HealthHttp, ProtectionHttp, RateLimiter, RateLimitHttp } from "effect-foundation"
 
-const Routes = Layer.mergeAll(
-  HttpRouter.add("GET", "/hello", HttpServerResponse.text("hello")),
-  // stands for a handler behind `CircuitBreaker.protect("payments")` while the breaker is open
-  HttpRouter.add(
-    "GET",
-    "/pay",
-    Effect.fail(new Errors.CircuitBreakerOpen({ breaker: "payments", state: "Open", retryAfter: Duration.seconds(20) }))
-  )
+// the payment provider is down
+const charge = Effect.fail("payment provider unreachable" as const)
+
+const pay = charge.pipe(
+  CircuitBreaker.protect("payments"),
+  Effect.map(() => HttpServerResponse.text("paid")),
+  // the breaker's rejection becomes 503 + Retry-After; what is left is the provider's own failure
+  ProtectionHttp.catchRejections(),
+  Effect.catch((failure) => Effect.succeed(HttpServerResponse.text(failure, { status: 502 })))
 )
 
-// Every route of the router: limited per client IP (the socket's address: no proxy is trusted)
-const App = Layer.mergeAll(Routes, RateLimitHttp.layer({ rule: "api", window: "1 minute" }))
+// limited per client IP (the socket's address: no proxy is trusted)
+const Limited = Layer.mergeAll(HttpRouter.add("GET", "/hello", HttpServerResponse.text("hello")), HttpRouter.add("GET", "/pay", pay)).pipe(
+  Layer.provide(RateLimitHttp.middleware({ rule: "api", window: "1 minute" }).layer)
+)
 
-const Limits = RateLimiter.layer({
-  rules: { api: { algorithm: "sliding-window", limit: 5, window: "1 minute" } }
-})
+const App = Layer.mergeAll(Limited, HealthHttp.routes())
+
+const Services = Layer.mergeAll(
+  RateLimiter.layer({ rules: { api: { algorithm: "sliding-window", limit: 5, window: "1 minute" } } }),
+  CircuitBreaker.layer({ breakers: { payments: { failureThreshold: 2, resetTimeout: "20 seconds" } } })
+).pipe(Layer.provideMerge(HealthAggregator.layer()))
 
 const Server = HttpRouter.serve(App, { disableListenLog: true, disableLogger: true }).pipe(
   Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
-  Layer.provide(Limits)
+  Layer.provideMerge(Services)
 )
 
 const call = (url: string) =>
@@ -52,10 +61,16 @@ const call = (url: string) =>
 const program = Effect.gen(function* () {
   const base = yield* HttpServer.addressFormattedWith((address) => Effect.succeed(address))
   console.log(`serving on ${base}`)
-  // a handler's rejection: 503, Retry-After from the breaker, a body that does not name it
-  const pay = yield* call(`${base}/pay`)
-  console.log(`GET /pay: ${pay.status}  Retry-After: ${pay.retryAfter}  RateLimit: ${pay.limit}`)
-  console.log(`  body: ${pay.body}`)
+  // two failures open the breaker; the third call is rejected without reaching the provider
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const answer = yield* call(`${base}/pay`)
+    console.log(
+      `GET /pay #${attempt}: ${answer.status}  RateLimit: ${answer.limit}${answer.retryAfter === null ? "" : `  Retry-After: ${answer.retryAfter}`}`
+    )
+    if (answer.status === 503) console.log(`  body: ${answer.body}`)
+  }
+  const health = yield* call(`${base}/health`)
+  console.log(`GET /health: ${health.status}  ${health.body}  (not rate limited: RateLimit ${health.limit})`)
   for (let attempt = 1; attempt <= 10; attempt++) {
     const answer = yield* call(`${base}/hello`)
     console.log(
