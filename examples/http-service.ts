@@ -26,7 +26,10 @@ const pay = charge.pipe(
   Effect.map(() => HttpServerResponse.text("paid")),
   // the breaker's rejection becomes 503 + Retry-After; what is left is the provider's own failure
   ProtectionHttp.catchRejections(),
-  Effect.catch((failure) => Effect.succeed(HttpServerResponse.text(failure, { status: 502 })))
+  // (ProtectionNotFound, a breaker name that is not configured, would be our own bug: a defect)
+  Effect.catch((failure) =>
+    typeof failure === "string" ? Effect.succeed(HttpServerResponse.text(failure, { status: 502 })) : Effect.die(failure)
+  )
 )
 
 // limited per client IP (the socket's address: no proxy is trusted)
