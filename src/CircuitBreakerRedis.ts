@@ -47,7 +47,7 @@
  * @since 0.1.0
  */
 import type { Duration } from "effect"
-import { Clock, Deferred, Effect, Exit, Fiber, Layer, Option, Queue } from "effect"
+import { Clock, Deferred, Effect, Exit, Fiber, Layer, Option, Queue, Schema } from "effect"
 import { Redis } from "effect/persistence"
 import { randomBytes } from "node:crypto"
 import type { Options } from "./CircuitBreaker.js"
@@ -57,9 +57,10 @@ import type { Breaker, ProbeLeases } from "./internal/circuitBreaker/registry.js
 import * as Circuit from "./internal/circuitBreaker/circuit.js"
 import { ACQUIRE, READ, RELEASE, SHARE } from "./internal/circuitBreaker/redis/scripts.js"
 import { nodeRedisClient } from "./internal/runtime/redisClient.js"
-import { prefixOption } from "./internal/runtime/redisOptions.js"
+import { decode } from "./internal/runtime/options.js"
+import { Prefix, stripPrefix } from "./internal/runtime/redisOptions.js"
+import { millis, TimerDuration, withDefault } from "./internal/runtime/schemas.js"
 import { RedisOutage } from "./internal/runtime/redisOutage.js"
-import { Violations } from "./internal/runtime/validate.js"
 
 /**
  * @since 0.1.0
@@ -95,9 +96,11 @@ export interface RedisOptions extends Options {
 }
 
 /** off the path of normal calls, so looser than the rate limiter's 500 ms (see above) */
-const DEFAULT_COMMAND_TIMEOUT_MS = 1_000
-
-const DEFAULT_PREFIX = "effect-foundation:cb"
+/** The shared layer's own options, beside the breakers' (stated once, decoded strictly). */
+const SharedOptions = Schema.Struct({
+  prefix: withDefault(Prefix, "effect-foundation:cb"),
+  commandTimeout: withDefault(TimerDuration, "1 second")
+})
 
 /**
  * Commands allowed to wait for Redis at once (lease releases excepted: at most one per lease
@@ -145,16 +148,11 @@ export const layer = (options: RedisOptions = {}): Layer.Layer<CircuitBreaker, I
 export const layerRedis: (options?: RedisOptions) => Layer.Layer<CircuitBreaker, InvalidConfig, Redis.Redis> = layer
 
 const makeShared = Effect.fnUntraced(function* (options: RedisOptions) {
-  const violations = new Violations()
-  const timeoutMs = violations.timerDuration("commandTimeout", options.commandTimeout) ?? DEFAULT_COMMAND_TIMEOUT_MS
-  const prefixed = prefixOption(options.prefix, DEFAULT_PREFIX)
-  if (typeof prefixed !== "string") violations.add("prefix", prefixed.message)
-  const prefix = typeof prefixed === "string" ? prefixed : DEFAULT_PREFIX
-  const invalid = violations.toError()
-  if (invalid !== undefined) return yield* invalid
-
   // the shared layer's own options are not the breakers': `make` rejects keys it does not know
-  const { commandTimeout: _commandTimeout, prefix: _prefix, ...breakerOptions } = options
+  const { commandTimeout, prefix: prefixInput, ...breakerOptions } = options
+  const shared = yield* decode(SharedOptions, { commandTimeout, prefix: prefixInput })
+  const timeoutMs = millis(shared.commandTimeout)
+  const prefix = stripPrefix(shared.prefix)
   const service = yield* make(breakerOptions)
   const registry = registryOf(service)!
   const redis = yield* Redis.Redis

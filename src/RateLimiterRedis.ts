@@ -71,13 +71,13 @@ import {
   RedisOptionsSchema,
   RedisRuleSchema,
   resolveRedisRule,
-  stripPrefix,
   wholeMillis
 } from "./internal/rateLimiter/redis/storePolicy.js"
 import { build } from "./internal/rateLimiter/service.js"
 import { registerCounter, registerGauge } from "./internal/runtime/observableMetric.js"
 import { decode } from "./internal/runtime/options.js"
 import type { ClientOptions } from "./internal/runtime/redisClient.js"
+import { stripPrefix } from "./internal/runtime/redisOptions.js"
 import { clientLayer, nodeRedisClient } from "./internal/runtime/redisClient.js"
 import { renamedOption } from "./internal/runtime/redisOptions.js"
 import { RedisOutage } from "./internal/runtime/redisOutage.js"

@@ -6,17 +6,20 @@
  *   written the former way (`"shop:"`) keeps naming the same keys.
  * - `commandTimeout`: the bound on every command (the defaults differ per store: see each).
  */
+import { Schema } from "effect"
 import { InvalidConfig } from "../../Errors.js"
 
-/** The prefix, without its trailing `:`, or an `InvalidConfig` naming `prefix`. */
-export const prefixOption = (input: unknown, fallback: string): string | InvalidConfig => {
-  if (input === undefined) return fallback
-  const prefix = typeof input === "string" && input.endsWith(":") ? input.slice(0, -1) : input
-  if (typeof prefix !== "string" || prefix.length === 0) {
-    return new InvalidConfig({ path: "prefix", message: `must be a non-empty string, got ${JSON.stringify(input)}` })
-  }
-  return prefix
-}
+/** The prefix keys start with, without its trailing `:`. */
+export const stripPrefix = (prefix: string): string => (prefix.endsWith(":") ? prefix.slice(0, -1) : prefix)
+
+/** One trailing `:` is ignored (`"shop:"` names the same keys as `"shop"`), so what is left must not be empty. */
+export const Prefix = Schema.String.pipe(
+  Schema.check(
+    Schema.makeFilter<string>((prefix) =>
+      stripPrefix(prefix).length > 0 ? undefined : `must be a non-empty string, got ${JSON.stringify(prefix)}`
+    )
+  )
+)
 
 /** An option renamed since 0.1.0: a clear error rather than an option silently ignored. */
 export const renamedOption = (options: object, from: string, to: string): InvalidConfig | undefined =>

@@ -1,87 +1,7 @@
 /**
- * Small validation helpers shared by the services' option checks. They collect every
- * violation (as Polly's ValidationHelper does) so one failed layer build reports all of them;
- * the first violation's path becomes the `InvalidConfig` path.
+ * What every option check shares beyond the Schemas: how a list of violations becomes one
+ * message, and the longest wait a timer can hold.
  */
-import { Duration, Option } from "effect"
-import { InvalidConfig } from "../../Errors.js"
-
-export interface Violation {
-  readonly path: string
-  readonly message: string
-}
-
-export class Violations {
-  readonly list: Array<Violation> = []
-
-  add(path: string, message: string): void {
-    this.list.push({ path, message })
-  }
-
-  /** a positive integer (>= min), or undefined when absent */
-  integer(path: string, value: unknown, min: number): number | undefined {
-    if (value === undefined) return undefined
-    if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
-      this.add(path, `must be an integer >= ${min}, got ${describe(value)}`)
-      return undefined
-    }
-    return value
-  }
-
-  /** a finite number in (min, max] (or [min, max] when `inclusiveMin`) */
-  ratio(path: string, value: unknown, min: number, max: number, inclusiveMin = false): number | undefined {
-    if (value === undefined) return undefined
-    if (typeof value !== "number" || !Number.isFinite(value) || value > max || (inclusiveMin ? value < min : value <= min)) {
-      this.add(path, `must be a number in ${inclusiveMin ? "[" : "("}${min}, ${max}], got ${describe(value)}`)
-      return undefined
-    }
-    return value
-  }
-
-  /** a finite number >= min */
-  number(path: string, value: unknown, min: number): number | undefined {
-    if (value === undefined) return undefined
-    if (typeof value !== "number" || !Number.isFinite(value) || value < min) {
-      this.add(path, `must be a finite number >= ${min}, got ${describe(value)}`)
-      return undefined
-    }
-    return value
-  }
-
-  /** a positive, finite duration in milliseconds */
-  duration(path: string, value: unknown): number | undefined {
-    if (value === undefined) return undefined
-    const parsed = parseDuration(value)
-    if (parsed === undefined || !(parsed > 0) || !Number.isFinite(parsed)) {
-      this.add(path, `must be a positive, finite duration, got ${describe(value)}`)
-      return undefined
-    }
-    return parsed
-  }
-
-  /**
-   * A positive duration that arms a timer (a timeout, an interval, a wait bound): like
-   * `duration`, and at most `MAX_TIMER_MILLIS`, since Node fires a longer timer after 1 ms.
-   */
-  timerDuration(path: string, value: unknown): number | undefined {
-    const millis = this.duration(path, value)
-    if (millis === undefined) return undefined
-    const problem = timerLimitProblem(millis)
-    if (problem !== undefined) {
-      this.add(path, problem)
-      return undefined
-    }
-    return millis
-  }
-
-  toError(): InvalidConfig | undefined {
-    if (this.list.length === 0) return undefined
-    return new InvalidConfig({
-      path: this.list[0]!.path,
-      message: joinViolations(this.list.map((v) => `${v.path} ${v.message}`))
-    })
-  }
-}
 
 /** How many violations one `InvalidConfig` message spells out; the rest are counted. */
 export const MAX_LISTED_VIOLATIONS = 20
@@ -109,24 +29,3 @@ export const timerLimitProblem = (millis: number): string | undefined =>
   millis > MAX_TIMER_MILLIS
     ? `must be at most ${MAX_TIMER_MILLIS} milliseconds (about 24.8 days, the longest a timer can wait), got ${millis}ms`
     : undefined
-
-const parseDuration = (value: unknown): number | undefined => {
-  if (typeof value === "number") return Number.isNaN(value) ? undefined : value
-  try {
-    const duration = Duration.fromInput(value as Duration.Input)
-    return Option.isSome(duration) ? Duration.toMillis(duration.value) : undefined
-  } catch {
-    return undefined
-  }
-}
-
-const describe = (value: unknown): string => {
-  if (typeof value === "number") return String(value)
-  if (typeof value === "string") return JSON.stringify(value)
-  if (Duration.isDuration(value)) return Duration.format(value)
-  try {
-    return JSON.stringify(value) ?? String(value)
-  } catch {
-    return String(value)
-  }
-}

@@ -4,6 +4,7 @@
  * a rule is the memory store's rule plus `onRedisError`, and the store adds its own settings.
  */
 import { Schema } from "effect"
+import { Prefix } from "../../runtime/redisOptions.js"
 import { millis, PositiveInt, Ratio, TimerDuration, withDefault } from "../../runtime/schemas.js"
 import type { Rule } from "../algorithms.js"
 import type { RuleConfig } from "../config.js"
@@ -32,18 +33,6 @@ export const OnRedisErrorSchema = Schema.Union([
 export type OnRedisError = typeof OnRedisErrorSchema.Type
 
 export const DEFAULT_PREFIX = "effect-foundation:rl"
-
-/** One trailing `:` is ignored (`"shop:"` names the same keys as `"shop"`), so what is left must not be empty. */
-const Prefix = Schema.String.pipe(
-  Schema.check(
-    Schema.makeFilter<string>((prefix) =>
-      stripPrefix(prefix).length > 0 ? undefined : `must be a non-empty string, got ${JSON.stringify(prefix)}`
-    )
-  )
-)
-
-/** The prefix keys start with, without its trailing `:`. */
-export const stripPrefix = (prefix: string): string => (prefix.endsWith(":") ? prefix.slice(0, -1) : prefix)
 
 /** A rule of the Redis store (`RateLimiterRedis.RuleSchema`): a memory rule plus `onRedisError`. */
 export const RedisRuleSchema = Schema.Struct({
