@@ -84,7 +84,7 @@ describe("testing guide", () => {
   it.effect("Foundation from a test configuration: profiles work and no health port is bound", () =>
     Effect.gen(function* () {
       const checkout = (effect: Effect.Effect<string, string>) =>
-        Protection.Protection.use((infrastructure) => infrastructure.execute("checkout", effect, { key: "alice" }))
+        Protection.Protection.use((protection) => protection.execute("checkout", effect, { key: "alice" }))
       expect(yield* checkout(Effect.succeed("paid"))).toBe("paid")
       expect((yield* HealthAggregator.systemHealth).status).toBe("healthy")
       for (let i = 0; i < 2; i++) yield* Effect.exit(checkout(Effect.fail("gateway down")))
