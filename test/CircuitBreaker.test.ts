@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Cause, Duration, Effect, Exit, Fiber, Layer, Metric, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { CircuitBreaker } from "../src/index.js"
+import { yieldUntil } from "./support/polling.js"
 
 const failing = Effect.fail("boom" as const)
 const ok = Effect.succeed("ok" as const)
@@ -20,12 +21,7 @@ const stateOf = (breaker = "db") =>
 
 const withBreakers = (options: CircuitBreaker.Options) => Effect.provide(CircuitBreaker.layer(options))
 
-/** yields until `predicate` holds (forked fibers need scheduler rounds; primer §12b) */
-const eventually = (predicate: () => boolean) =>
-  Effect.gen(function* () {
-    for (let i = 0; i < 1000 && !predicate(); i++) yield* Effect.yieldNow
-    expect(predicate()).toBe(true)
-  })
+const eventually = (predicate: () => boolean) => yieldUntil(predicate)
 
 describe("CircuitBreaker", () => {
   describe("Closed", () => {

@@ -12,6 +12,7 @@ import * as CircuitBreaker from "../src/CircuitBreaker.js"
 import * as CircuitBreakerRedis from "../src/CircuitBreakerRedis.js"
 import { redisTests, useRedisServer } from "./support/redisServer.js"
 import { startTcpProxy, type TcpProxy } from "./support/tcpProxy.js"
+import { pollUntil } from "./support/polling.js"
 
 const server = useRedisServer()
 let proxy: TcpProxy
@@ -43,15 +44,7 @@ const processIn = (scope: Scope.Scope, prefix: string, url: string, commandTimeo
     scope
   ).pipe(Effect.map((context) => Context.get(context, CircuitBreaker.CircuitBreaker)))
 
-const until = <E>(condition: Effect.Effect<boolean, E>, millis: number) =>
-  Effect.gen(function* () {
-    const deadline = Date.now() + millis
-    while (!(yield* condition)) {
-      if (Date.now() > deadline) return false
-      yield* Effect.sleep("10 millis")
-    }
-    return true
-  })
+const until = <E>(condition: Effect.Effect<boolean, E>, millis: number) => pollUntil(condition, millis)
 
 interface Fault {
   readonly start: () => Promise<void> | void

@@ -10,6 +10,7 @@ import { Context, Effect, Exit, Fiber, Layer, Scope } from "effect"
 import * as CircuitBreaker from "../src/CircuitBreaker.js"
 import * as CircuitBreakerRedis from "../src/CircuitBreakerRedis.js"
 import { redisTests, useRedisServer } from "./support/redisServer.js"
+import { pollUntil } from "./support/polling.js"
 
 const server = useRedisServer()
 
@@ -28,15 +29,7 @@ const processIn = (scope: Scope.Scope, prefix: string) =>
 const call = (breakers: CircuitBreaker.CircuitBreaker["Service"], effect: Effect.Effect<unknown, unknown>) =>
   Effect.exit(breakers.execute("payments")(effect))
 
-const until = <E>(condition: Effect.Effect<boolean, E>, millis = 2_000) =>
-  Effect.gen(function* () {
-    const deadline = Date.now() + millis
-    while (!(yield* condition)) {
-      if (Date.now() > deadline) return false
-      yield* Effect.sleep("10 millis")
-    }
-    return true
-  })
+const until = <E>(condition: Effect.Effect<boolean, E>, millis = 2_000) => pollUntil(condition, millis)
 
 /** two failures: enough to open the test policy's breaker in `breakers`' process */
 const failTwice = (breakers: CircuitBreaker.CircuitBreaker["Service"]) =>

@@ -4,6 +4,7 @@ import { TestClock } from "effect/testing"
 import * as Config from "../src/Config.js"
 import * as HealthAggregator from "../src/HealthAggregator.js"
 import { HealthComponents } from "../src/internal/runtime/healthComponents.js"
+import { yieldUntil } from "./support/polling.js"
 
 const Health = HealthAggregator.HealthAggregator
 
@@ -23,12 +24,7 @@ const counted = <A>(effect: Effect.Effect<A>) => {
   return { state, check: Effect.suspend(() => (state.calls++, effect)) }
 }
 
-/** Yields until `done()` holds (forked work may need several scheduler rounds; primer §12b). */
-const until = (done: () => boolean) =>
-  Effect.gen(function* () {
-    for (let i = 0; i < 100 && !done(); i++) yield* Effect.yieldNow
-    expect(done()).toBe(true)
-  })
+const until = (done: () => boolean) => yieldUntil(done, 100)
 
 describe("HealthAggregator", () => {
   it.effect("is healthy with score 1 with no components at all", () =>

@@ -5,6 +5,7 @@ import * as MemoryManager from "../src/MemoryManager.js"
 import type { HealthComponent } from "../src/internal/runtime/healthComponents.js"
 import { HealthComponents } from "../src/internal/runtime/healthComponents.js"
 import type { EventLoopReading, MemoryReading } from "../src/internal/memory/pressure.js"
+import { yieldUntil } from "./support/polling.js"
 
 const Manager = MemoryManager.MemoryManager
 
@@ -63,12 +64,7 @@ const withManager = <A, E>(
 /** one check interval (default 1 s) */
 const tick = TestClock.adjust("1 second")
 
-/** Yields until `done()` holds (forked work may need several scheduler rounds). */
-const until = (done: () => boolean) =>
-  Effect.gen(function* () {
-    for (let i = 0; i < 100 && !done(); i++) yield* Effect.yieldNow
-    expect(done()).toBe(true)
-  })
+const until = (done: () => boolean) => yieldUntil(done, 100)
 
 describe("MemoryManager", () => {
   it.effect("takes its level from the first reading, before any interval passes", () =>

@@ -18,6 +18,7 @@ import * as RateLimiter from "../src/RateLimiter.js"
 import * as RateLimiterRedis from "../src/RateLimiterRedis.js"
 import { type RedisServer, startRedisServer } from "./support/redisServer.js"
 import { startTcpProxy, type TcpProxy } from "./support/tcpProxy.js"
+import { pollUntil } from "./support/polling.js"
 
 let server: RedisServer
 let proxy: TcpProxy
@@ -91,13 +92,9 @@ const errorOf = (exit: Exit.Exit<unknown, unknown>): unknown => (Exit.isFailure(
 
 /** Polls `condition` every 50 ms until it holds, failing after `millis`. */
 const eventually = <E, R>(what: string, millis: number, condition: Effect.Effect<boolean, E, R>) =>
-  Effect.gen(function* () {
-    const deadline = Date.now() + millis
-    while (!(yield* condition)) {
-      if (Date.now() > deadline) return yield* Effect.die(new Error(`${what}: not within ${millis}ms`))
-      yield* Effect.sleep("50 millis")
-    }
-  })
+  Effect.flatMap(pollUntil(condition, millis, 50), (held) =>
+    held ? Effect.void : Effect.die(new Error(`${what}: not within ${millis}ms`))
+  )
 
 /** About a second of traffic on every rule: 20 concurrent checks every 20 ms. */
 const traffic = (prefix: string, millis: number) =>
