@@ -47,7 +47,7 @@
  * @since 0.1.0
  */
 import type { Duration } from "effect"
-import { Clock, Deferred, Effect, Exit, Fiber, Layer, Option, Queue, Schema } from "effect"
+import { Clock, Deferred, Effect, Exit, Fiber, Layer, Option, Queue } from "effect"
 import { Redis } from "effect/persistence"
 import { randomBytes } from "node:crypto"
 import type { Options } from "./CircuitBreaker.js"
@@ -58,8 +58,9 @@ import * as Circuit from "./internal/circuitBreaker/circuit.js"
 import { ACQUIRE, READ, RELEASE, SHARE } from "./internal/circuitBreaker/redis/scripts.js"
 import { nodeRedisClient } from "./internal/runtime/redisClient.js"
 import { decode } from "./internal/runtime/options.js"
-import { Prefix, stripPrefix } from "./internal/runtime/redisOptions.js"
-import { millis, TimerDuration, withDefault } from "./internal/runtime/schemas.js"
+import { stripPrefix } from "./internal/runtime/redisOptions.js"
+import { millis } from "./internal/runtime/schemas.js"
+import { SharedOptions } from "./internal/circuitBreaker/redis/options.js"
 import { RedisOutage } from "./internal/runtime/redisOutage.js"
 
 /**
@@ -96,11 +97,14 @@ export interface RedisOptions extends Options {
 }
 
 /** off the path of normal calls, so looser than the rate limiter's 500 ms (see above) */
-/** The shared layer's own options, beside the breakers' (stated once, decoded strictly). */
-const SharedOptions = Schema.Struct({
-  prefix: withDefault(Prefix, "effect-foundation:cb"),
-  commandTimeout: withDefault(TimerDuration, "1 second")
-})
+/**
+ * The shared layer's own options, beside the breakers' (`prefix`, `commandTimeout`): the
+ * configuration file's `redis.circuitBreaker` section.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const SharedOptionsSchema = SharedOptions
 
 /**
  * Commands allowed to wait for Redis at once (lease releases excepted: at most one per lease

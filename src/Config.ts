@@ -35,6 +35,8 @@ import { OptionsSchema as RateLimiterOptions, RuleSchema } from "./internal/rate
 import { AggregatorOptions, HttpOptions } from "./internal/health/options.js"
 import { MonitorOptions } from "./internal/performance/config.js"
 import { OptionsSchema as PoolOptions } from "./internal/pool/config.js"
+import { SharedOptions } from "./internal/circuitBreaker/redis/options.js"
+import { RedisStoreOptionsSchema } from "./internal/rateLimiter/redis/storePolicy.js"
 import { dangling } from "./internal/protection/references.js"
 import { decode as decodeOptions, invalidConfig, violationsOf } from "./internal/runtime/options.js"
 import { MAX_TIMER_MILLIS, timerLimitProblem } from "./internal/runtime/validate.js"
@@ -144,6 +146,23 @@ export const Memory = MemoryOptions
 export const Performance = MonitorOptions
 
 /**
+ * Limits and breaker state shared through Redis: with this section `Foundation` builds the
+ * rate limiter as `RateLimiterRedis.layer` and the breakers as `CircuitBreakerRedis.layer`, both
+ * on one client for `url` (`RateLimiterRedis.layerClient`'s settings). `rateLimiter` holds the
+ * Redis store's own options (`prefix`, `onRedisError` for every rule, `commandTimeout`,
+ * `recheckAfter`, `maxPending`), `circuitBreaker` the shared breakers' (`prefix`,
+ * `commandTimeout`); the rules and policies stay in their own sections.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const Redis = Schema.Struct({
+  url: Schema.NonEmptyString,
+  rateLimiter: optional(RedisStoreOptionsSchema),
+  circuitBreaker: optional(SharedOptions)
+})
+
+/**
  * The health aggregator's options and, under `http`, its HTTP endpoint's: composed from
  * `HealthAggregator.OptionsSchema` (`defaultTimeout`, `cacheTtl`) and `HealthHttp.OptionsSchema`
  * (`port`, `host`, `path`, `details`, `requestTimeout`), so the section takes the same names,
@@ -211,6 +230,7 @@ export const FoundationConfig = Schema.Struct({
   memory: optional(Memory),
   performance: optional(Performance),
   health: optional(Health),
+  redis: optional(Redis),
   protections: optional(Schema.Record(Schema.String, Profile))
 }).pipe(Schema.check(references))
 

@@ -42,6 +42,8 @@ import * as HealthAggregator from "./HealthAggregator.js"
 import * as HealthHttp from "./HealthHttp.js"
 import * as Protection from "./Protection.js"
 import type { HealthComponents } from "./internal/runtime/healthComponents.js"
+import type { SharedStoreError } from "./internal/protection/sharedStores.js"
+import { sharedStores } from "./internal/protection/sharedStores.js"
 import { describeCandidates } from "./internal/runtime/options.js"
 import * as MemoryManager from "./MemoryManager.js"
 import * as PerformanceMonitor from "./PerformanceMonitor.js"
@@ -142,12 +144,19 @@ export interface Options<P extends Pools = Pools> {
   readonly circuitBreaker?: (options: CircuitBreaker.Options) => Layer.Layer<CircuitBreaker.CircuitBreaker, InvalidConfig>
 }
 
+/**
+ * What building every service can fail with: a configuration mistake, the health endpoint's
+ * port, or (with a `redis` section) the first connection to Redis.
+ */
+type BuildError = InvalidConfig | HttpServerError.ServeError | SharedStoreError
+
 const fromDecoded = (config: Config.FoundationConfig, options: Options) => {
   // decoded by the same Schema CircuitBreaker.layer decodes with: it takes the decoded values as they are
   const breakerOptions: CircuitBreaker.Options = config.circuitBreaker ?? {}
-  const breakers = options.circuitBreaker === undefined ? CircuitBreaker.layer(breakerOptions) : options.circuitBreaker(breakerOptions)
   const rules = { ...(config.rateLimiter?.rules ?? {}) }
-  const limiter = options.rateLimiter === undefined ? RateLimiter.layer({ rules }) : options.rateLimiter(rules)
+  const shared = config.redis === undefined ? undefined : sharedStores(config.redis, rules, breakerOptions)
+  const breakers = options.circuitBreaker?.(breakerOptions) ?? shared?.breakers ?? CircuitBreaker.layer(breakerOptions)
+  const limiter = options.rateLimiter?.(rules) ?? shared?.limiter ?? RateLimiter.layer({ rules })
   // decoded by the same Schema MemoryManager.layer decodes with: it takes the decoded values as they are
   const memoryLayer = MemoryManager.layer(config.memory)
   const health = HealthAggregator.layer({
@@ -183,9 +192,8 @@ const withPools = <A, E, R>(protections: Layer.Layer<A, E, R>, pools: Pools | un
 
 // the pool layers' services, errors and requirements, which the layer's type cannot follow
 const withPoolTypes = <P extends Pools>(
-  layer: Layer.Layer<Services, InvalidConfig | HttpServerError.ServeError>
-): Layer.Layer<Services | PoolServices<P>, InvalidConfig | HttpServerError.ServeError | PoolErrors<P>, PoolRequirements<P>> =>
-  layer as Layer.Layer<any, any, any>
+  layer: Layer.Layer<Services, BuildError>
+): Layer.Layer<Services | PoolServices<P>, BuildError | PoolErrors<P>, PoolRequirements<P>> => layer as Layer.Layer<any, any, any>
 
 const poolTags = (pools: Pools): Record<string, Context.Key<any, any>> =>
   Object.fromEntries(Object.entries(pools).map(([name, pool]) => [name, isPoolLayer(pool) ? pool.tag : pool]))
@@ -233,7 +241,7 @@ const poolTags = (pools: Pools): Record<string, Context.Key<any, any>> =>
 export const layer = <P extends Pools = {}>(
   config: Config.FoundationConfigInput,
   options: Options<P> = {}
-): Layer.Layer<Services | PoolServices<P>, InvalidConfig | HttpServerError.ServeError | PoolErrors<P>, PoolRequirements<P>> =>
+): Layer.Layer<Services | PoolServices<P>, BuildError | PoolErrors<P>, PoolRequirements<P>> =>
   withPoolTypes(Layer.unwrap(Effect.map(Config.decode(config), (decoded) => fromDecoded(decoded, options))))
 
 /**
@@ -256,8 +264,7 @@ export const layer = <P extends Pools = {}>(
 export const layerDecoded = <P extends Pools = {}>(
   config: Config.FoundationConfig,
   options: Options<P> = {}
-): Layer.Layer<Services | PoolServices<P>, InvalidConfig | HttpServerError.ServeError | PoolErrors<P>, PoolRequirements<P>> =>
-  withPoolTypes(fromDecoded(config, options))
+): Layer.Layer<Services | PoolServices<P>, BuildError | PoolErrors<P>, PoolRequirements<P>> => withPoolTypes(fromDecoded(config, options))
 
 /**
  * Reads the configuration (see `load`) and builds every service.
@@ -277,7 +284,7 @@ export const layerDecoded = <P extends Pools = {}>(
  */
 export const layerConfig = <P extends Pools = {}>(
   options: Options<P> = {}
-): Layer.Layer<Services | PoolServices<P>, InvalidConfig | HttpServerError.ServeError | PoolErrors<P>, PoolRequirements<P>> =>
+): Layer.Layer<Services | PoolServices<P>, BuildError | PoolErrors<P>, PoolRequirements<P>> =>
   withPoolTypes(Layer.unwrap(Effect.map(load, (decoded) => fromDecoded(decoded, options))))
 
 /**

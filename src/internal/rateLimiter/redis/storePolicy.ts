@@ -41,10 +41,8 @@ export const RedisRuleSchema = Schema.Struct({
   onRedisError: Schema.optional(OnRedisErrorSchema)
 }).pipe(Schema.check(ruleChecks))
 
-/** The Redis store's options (`RateLimiterRedis.OptionsSchema`). */
-export const RedisOptionsSchema = Schema.Struct({
-  /** the rules by name */
-  rules: Schema.Record(Schema.String, RedisRuleSchema),
+/** The Redis store's own options, beside its rules (the configuration file's `redis.rateLimiter`). */
+const storeFields = {
   /** keys are `<prefix>:<rule>:<key>` */
   prefix: withDefault(Prefix, DEFAULT_PREFIX),
   /** the policy of rules without their own `onRedisError` */
@@ -55,6 +53,16 @@ export const RedisOptionsSchema = Schema.Struct({
   recheckAfter: withDefault(TimerDuration, "1 second"),
   /** the most commands sent to Redis and not answered yet */
   maxPending: withDefault(PositiveInt, 1_000)
+}
+
+/** The store's options without its rules. */
+export const RedisStoreOptionsSchema = Schema.Struct(storeFields)
+
+/** The Redis store's options (`RateLimiterRedis.OptionsSchema`). */
+export const RedisOptionsSchema = Schema.Struct({
+  /** the rules by name */
+  rules: Schema.Record(Schema.String, RedisRuleSchema),
+  ...storeFields
 })
 
 export type DecodedRedisOptions = typeof RedisOptionsSchema.Type
