@@ -26,7 +26,7 @@
  *
  * @since 0.1.0
  */
-import { Duration, type Effect, Schema } from "effect"
+import { type Effect, Schema } from "effect"
 import { InvalidConfig } from "./Errors.js"
 import { OptionsSchema as CircuitBreakerOptions } from "./internal/circuitBreaker/options.js"
 import { PolicySchema } from "./internal/circuitBreaker/policy.js"
@@ -39,21 +39,17 @@ import { SharedOptions } from "./internal/circuitBreaker/redis/options.js"
 import { RedisStoreOptionsSchema } from "./internal/rateLimiter/redis/storePolicy.js"
 import { dangling } from "./internal/protection/references.js"
 import { decode as decodeOptions, invalidConfig, violationsOf } from "./internal/runtime/options.js"
-import { MAX_TIMER_MILLIS, timerLimitProblem } from "./internal/runtime/validate.js"
-
-const isPositiveDuration = Schema.makeFilter<Duration.Duration>((duration) =>
-  Duration.isFinite(duration) && Duration.toMillis(duration) > 0 ? undefined : "must be a positive, finite duration"
-)
+import * as Schemas from "./internal/runtime/schemas.js"
+import { MAX_TIMER_MILLIS } from "./internal/runtime/validate.js"
 
 /**
- * A duration: a string effect can parse (`"5 seconds"`) or milliseconds; positive and finite.
+ * A duration: a `Duration`, a string effect can parse (`"5 seconds"`) or milliseconds; positive
+ * and finite. The building block every module's Schema uses.
  *
  * @since 0.1.0
  * @category schemas
  */
-export const DurationInput = Schema.Union([Schema.DurationFromString, Schema.DurationFromMillis]).pipe(Schema.check(isPositiveDuration))
-
-const fitsATimer = Schema.makeFilter<Duration.Duration>((duration) => timerLimitProblem(Duration.toMillis(duration)))
+export const DurationInput = Schemas.DurationInput
 
 /**
  * A duration that arms a timer (a timeout, an interval): like `DurationInput`, and at most
@@ -63,7 +59,7 @@ const fitsATimer = Schema.makeFilter<Duration.Duration>((duration) => timerLimit
  * @since 0.1.0
  * @category schemas
  */
-export const TimerDurationInput = DurationInput.pipe(Schema.check(fitsATimer))
+export const TimerDurationInput = Schemas.TimerDuration
 
 /**
  * The longest duration `TimerDurationInput` accepts, in milliseconds.
@@ -73,7 +69,7 @@ export const TimerDurationInput = DurationInput.pipe(Schema.check(fitsATimer))
  */
 export const maxTimerMillis: number = MAX_TIMER_MILLIS
 
-const PositiveInt = Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1)))
+const PositiveInt = Schemas.PositiveInt
 const optional = Schema.optionalKey
 
 /**
