@@ -6,10 +6,11 @@
  * admitted within `maxWaitInHalfOpen` plus one (backed-off) reset timeout. Never stuck.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Clock, Duration, Effect, Exit, Fiber, References } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, Fiber } from "effect"
 import { TestClock } from "effect/testing"
 import * as fc from "fast-check"
 import { CircuitBreaker } from "../src/index.js"
+import { runScenario } from "./support/scenario.js"
 
 const behaviour = fc.constantFrom("ok", "fail", "fail", "fail", "die", "hang", "hang", "slow")
 
@@ -123,16 +124,7 @@ const run = (s: Scenario) =>
 describe("CircuitBreaker properties", () => {
   it("random workloads, interruptions and clock jumps: once healthy, a caller is admitted in bounded time", async () => {
     await fc.assert(
-      fc.asyncProperty(scenario, (s) =>
-        Effect.runPromise(
-          run(s).pipe(
-            Effect.scoped,
-            Effect.provideService(References.MaxOpsBeforeYield, s.opsBeforeYield),
-            Effect.provide(TestClock.layer()),
-            Effect.provideService(References.MinimumLogLevel, "None")
-          )
-        )
-      ),
+      fc.asyncProperty(scenario, (s) => runScenario(run(s), s.opsBeforeYield)),
       { numRuns: 200 }
     )
   }, 120_000)

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, References, Scope } from "effect"
+import { Effect, Exit, Fiber, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import * as fc from "fast-check"
 import * as Pool from "../src/Pool.js"
+import { runScenario } from "./support/scenario.js"
 
 /**
  * How one acquire behaves: succeed, fail, die, take `millis` while ignoring interruption
@@ -147,16 +148,7 @@ const run = (s: Scenario) =>
 describe("Pool chaos", () => {
   it("failing, hanging and never-returning acquires with failing, dying and interrupted uses: nothing leaks, nothing gets stuck", async () => {
     await fc.assert(
-      fc.asyncProperty(scenario, (s) =>
-        Effect.runPromise(
-          run(s).pipe(
-            Effect.scoped,
-            Effect.provideService(References.MaxOpsBeforeYield, s.opsBeforeYield),
-            Effect.provide(TestClock.layer()),
-            Effect.provideService(References.MinimumLogLevel, "None")
-          )
-        )
-      ),
+      fc.asyncProperty(scenario, (s) => runScenario(run(s), s.opsBeforeYield)),
       { numRuns: Number(process.env.POOL_CHAOS_RUNS ?? 100) }
     )
   }, 120_000)

@@ -3,6 +3,7 @@ import { Effect, Exit, Fiber, References, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import * as fc from "fast-check"
 import * as Pool from "../src/Pool.js"
+import { runScenario } from "./support/scenario.js"
 
 const outcome = fc.constantFrom("ok", "ok", "ok", "fail", "die")
 
@@ -145,16 +146,7 @@ const run = (s: Scenario) =>
 describe("Pool properties", () => {
   it("random workloads with interruptions and failures never leak, never double-use, never get stuck", async () => {
     await fc.assert(
-      fc.asyncProperty(scenario, (s) =>
-        Effect.runPromise(
-          run(s).pipe(
-            Effect.scoped,
-            Effect.provideService(References.MaxOpsBeforeYield, s.opsBeforeYield),
-            Effect.provide(TestClock.layer()),
-            Effect.provideService(References.MinimumLogLevel, "None")
-          )
-        )
-      ),
+      fc.asyncProperty(scenario, (s) => runScenario(run(s), s.opsBeforeYield)),
       { numRuns: Number(process.env.POOL_PROPERTY_RUNS ?? 150) }
     )
   }, 120_000)
