@@ -6,20 +6,9 @@ import type { HealthComponent } from "../src/internal/runtime/healthComponents.j
 import { HealthComponents } from "../src/internal/runtime/healthComponents.js"
 import type { EventLoopReading, MemoryReading } from "../src/internal/memory/pressure.js"
 import { yieldUntil } from "./support/polling.js"
+import { reading } from "./support/memoryReading.js"
 
 const Manager = MemoryManager.MemoryManager
-
-/** A reading whose heap is `ratio` full (heap limit 1000 bytes). */
-const reading = (ratio: number, extra: Partial<MemoryReading> = {}): MemoryReading => ({
-  heapUsed: ratio * 1000,
-  heapTotal: 1000,
-  heapLimit: 1000,
-  rss: 0,
-  external: 0,
-  cgroupLimit: undefined,
-  eventLoop: undefined,
-  ...extra
-})
 
 /** Event-loop figures whose longest delay is `delayMax` (what the stage judges). */
 const loop = (delayMax: number, delayP99 = delayMax): EventLoopReading => ({

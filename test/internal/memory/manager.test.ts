@@ -11,6 +11,7 @@ import type { State } from "../../../src/internal/memory/manager.js"
 import * as Manager from "../../../src/internal/memory/manager.js"
 import type { Level, MemoryReading } from "../../../src/internal/memory/pressure.js"
 import { levelIndex, levels } from "../../../src/internal/memory/pressure.js"
+import { reading as heapReading } from "../../support/memoryReading.js"
 
 const configOf = (options: Parameters<typeof parseMemoryOptions>[0] = {}): MemoryConfig => {
   const config = parseMemoryOptions(options)
@@ -22,16 +23,13 @@ const configOf = (options: Parameters<typeof parseMemoryOptions>[0] = {}): Memor
  * A reading; `delayMax` is the interval's longest event-loop delay. Its p99 is kept small, as
  * it is for one stall among many samples: the stage must not need it.
  */
-const reading = (ratio: number, delayMax?: number): MemoryReading => ({
-  heapUsed: ratio * 1000,
-  heapTotal: 1000,
-  heapLimit: 1000,
-  rss: 0,
-  external: 0,
-  cgroupLimit: undefined,
-  eventLoop:
-    delayMax === undefined ? undefined : { delayP99: Math.min(delayMax, 5), delayMean: Math.min(delayMax, 1), delayMax, utilization: 0.5 }
-})
+const reading = (ratio: number, delayMax?: number): MemoryReading =>
+  heapReading(
+    ratio,
+    delayMax === undefined
+      ? {}
+      : { eventLoop: { delayP99: Math.min(delayMax, 5), delayMean: Math.min(delayMax, 1), delayMax, utilization: 0.5 } }
+  )
 
 const withStrategies = (state: State, ...names: ReadonlyArray<string>): State =>
   names.reduce((s, name, i) => Manager.register(s, name, i, Effect.void)[1], state)
