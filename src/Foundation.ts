@@ -154,9 +154,10 @@ const fromDecoded = (config: Config.FoundationConfig, options: Options) => {
   // decoded by the same Schema CircuitBreaker.layer decodes with: it takes the decoded values as they are
   const breakerOptions: CircuitBreaker.Options = config.circuitBreaker ?? {}
   const rules = { ...(config.rateLimiter?.rules ?? {}) }
-  const shared = config.redis === undefined ? undefined : sharedStores(config.redis, rules, breakerOptions)
-  const breakers = options.circuitBreaker?.(breakerOptions) ?? shared?.breakers ?? CircuitBreaker.layer(breakerOptions)
-  const limiter = options.rateLimiter?.(rules) ?? shared?.limiter ?? RateLimiter.layer({ rules })
+  const built = { rateLimiter: options.rateLimiter !== undefined, circuitBreaker: options.circuitBreaker !== undefined }
+  const shared = config.redis === undefined ? undefined : sharedStores(config.redis, rules, breakerOptions, built)
+  const breakers = shared?.breakers ?? options.circuitBreaker?.(breakerOptions) ?? CircuitBreaker.layer(breakerOptions)
+  const limiter = shared?.limiter ?? options.rateLimiter?.(rules) ?? RateLimiter.layer({ rules })
   // decoded by the same Schema MemoryManager.layer decodes with: it takes the decoded values as they are
   const memoryLayer = MemoryManager.layer(config.memory)
   const health = HealthAggregator.layer({

@@ -3,7 +3,7 @@
  * breakers on the test's own redis-server, with the stores' options from the section.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit } from "effect"
+import { Effect, Exit, Layer } from "effect"
 import { CircuitBreaker, Config, Foundation, RateLimiter } from "../src/index.js"
 import { pollUntil } from "./support/polling.js"
 import { redisTests, useRedisServer } from "./support/redisServer.js"
@@ -18,6 +18,22 @@ describe("Config redis section", () => {
     expect(error.path).toBe("redis.rateLimiter.prefx")
     expect(error.message).toContain('did you mean "prefix"?')
   })
+})
+
+describe("Foundation with a redis section and a builder for the same store", () => {
+  it.effect("fails InvalidConfig at redis instead of ignoring one of the two", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(
+        Layer.build(
+          Foundation.layer(
+            { redis: { url: "redis://127.0.0.1:1" } },
+            { rateLimiter: (rules) => RateLimiter.layer({ rules }), circuitBreaker: (options) => CircuitBreaker.layer(options) }
+          )
+        )
+      )
+      expect(error).toMatchObject({ _tag: "InvalidConfig", path: "redis" })
+      expect(error.message).toContain("configure that store in one place")
+    }).pipe(Effect.scoped))
 })
 
 describe.skipIf(!redisTests.enabled)("Foundation with a redis section", () => {
