@@ -33,7 +33,8 @@ describe("Foundation with a redis section and a builder for the same store", () 
       )
       expect(error).toMatchObject({ _tag: "InvalidConfig", path: "redis" })
       expect(error.message).toContain("configure that store in one place")
-    }).pipe(Effect.scoped))
+    }).pipe(Effect.scoped)
+  )
 })
 
 describe.skipIf(!redisTests.enabled)("Foundation with a redis section", () => {
