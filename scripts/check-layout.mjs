@@ -24,6 +24,7 @@ const implementsModules = {
   health: ["HealthAggregator.ts", "HealthHttp.ts"],
   protection: ["Protection.ts", "Protection.ts"],
   http: ["ProtectionHttp.ts", "RateLimitHttp.ts"],
+  bulkhead: ["Bulkhead.ts"],
   runtime: []
 }
 

@@ -23,32 +23,7 @@
  * @since 0.1.0
  */
 import { Duration, Schema } from "effect"
-
-/** @internal */
-export const formatDuration = (duration: Duration.Duration): string => (Duration.isFinite(duration) ? Duration.format(duration) : "never")
-
-/**
- * Builds an error without capturing a stack trace and without re-validating fields the
- * library itself produced. Rejections are on the hot path of an overloaded service (an open
- * breaker, an exceeded limit): they must cost a few allocations, not a stack walk (a
- * `new Error()` costs microseconds; this costs tens of nanoseconds). The result is a real
- * instance of the class: `instanceof`, `_tag`, `code`, `message` and Schema encoding all work.
- *
- * @internal
- */
-export const fastConstructor =
-  <C extends new (fields: any, options?: any) => { readonly _tag: string; readonly code: string }>(
-    Class: C,
-    tag: InstanceType<C>["_tag"],
-    code: InstanceType<C>["code"]
-  ) =>
-  (fields: Omit<ConstructorParameters<C>[0], "_tag" | "code">): InstanceType<C> => {
-    const error = Object.create(Class.prototype)
-    error._tag = tag
-    error.code = code
-    for (const key in fields) error[key] = (fields as Record<string, unknown>)[key]
-    return error
-  }
+import { formatDuration } from "./internal/runtime/errors.js"
 
 /**
  * A circuit breaker rejected the call without running it: it is `Open` (the dependency is
@@ -146,6 +121,45 @@ export class PoolCheckoutTimeout extends Schema.TaggedError<PoolCheckoutTimeout>
 }) {
   override get message(): string {
     return `pool "${this.pool}" had no resource available within ${formatDuration(this.timeout)} (${this.waiting} callers waiting)`
+  }
+}
+
+/**
+ * The pool refused the checkout at once: `maxWaiting` callers were already queued for a
+ * resource. Failing fast keeps a saturated pool from building a queue nobody will be
+ * served from in time.
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export class PoolExhausted extends Schema.TaggedError<PoolExhausted>()("PoolExhausted", {
+  code: Schema.tag("pool_exhausted"),
+  pool: Schema.String,
+  maxWaiting: Schema.Number
+}) {
+  override get message(): string {
+    return `pool "${this.pool}" is exhausted: ${this.maxWaiting} callers are already waiting`
+  }
+}
+
+/**
+ * A bulkhead refused the call: `maxConcurrent` calls were running and `maxWaiting` more were
+ * queued (`waited` absent), or the call waited `waitTimeout` without a slot (`waited` set).
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export class BulkheadFull extends Schema.TaggedError<BulkheadFull>()("BulkheadFull", {
+  code: Schema.tag("bulkhead_full"),
+  bulkhead: Schema.String,
+  maxConcurrent: Schema.Number,
+  /** how long the call waited for a slot before giving up; absent when the queue was full */
+  waited: Schema.optionalKey(Schema.Duration)
+}) {
+  override get message(): string {
+    return this.waited === undefined
+      ? `bulkhead "${this.bulkhead}" is full: ${this.maxConcurrent} calls running and its queue is full`
+      : `bulkhead "${this.bulkhead}" had no free slot within ${formatDuration(this.waited)} (${this.maxConcurrent} calls running)`
   }
 }
 
@@ -287,7 +301,7 @@ export class InvalidConfig extends Schema.TaggedError<InvalidConfig>()("InvalidC
  */
 export class ProtectionNotFound extends Schema.TaggedError<ProtectionNotFound>()("ProtectionNotFound", {
   code: Schema.tag("protection_not_found"),
-  kind: Schema.Literals(["circuit_breaker", "rate_limit_rule", "pool", "profile", "health_check"]),
+  kind: Schema.Literals(["circuit_breaker", "rate_limit_rule", "pool", "profile", "health_check", "bulkhead"]),
   protection: Schema.String,
   /** what is configured instead: the nearest name, the names, or that none is */
   hint: Schema.optionalKey(Schema.String)
@@ -327,13 +341,21 @@ export class StoreUnavailable extends Schema.TaggedError<StoreUnavailable>()("St
 }
 
 /**
- * Any rejection a protection stage can produce: the five stage rejections and
+ * Any rejection a protection stage can produce: the seven stage rejections and
  * `StoreUnavailable` (a shared rate limit store that could not answer for a fail-closed rule).
  *
  * @since 0.1.0
  * @category errors
  */
-export type ProtectionError = CircuitBreakerOpen | RateLimited | PoolCheckoutTimeout | MemoryPressure | OperationTimeout | StoreUnavailable
+export type ProtectionError =
+  | CircuitBreakerOpen
+  | RateLimited
+  | PoolCheckoutTimeout
+  | PoolExhausted
+  | BulkheadFull
+  | MemoryPressure
+  | OperationTimeout
+  | StoreUnavailable
 
 /**
  * Every error class, keyed by tag; handy for exhaustive tests and JSON encoders.
@@ -345,6 +367,8 @@ export const all = {
   CircuitBreakerOpen,
   RateLimited,
   PoolCheckoutTimeout,
+  PoolExhausted,
+  BulkheadFull,
   MemoryPressure,
   OperationTimeout,
   InvalidConfig,

@@ -4,7 +4,7 @@
  * **Details**
  *
  * - `describe(error)` is the mapping, pure: `RateLimited` is 429; `CircuitBreakerOpen`,
- *   `MemoryPressure`, `PoolCheckoutTimeout` and `StoreUnavailable` are 503;
+ *   `MemoryPressure`, `PoolCheckoutTimeout`, `PoolExhausted`, `BulkheadFull` and `StoreUnavailable` are 503;
  *   `OperationTimeout` is 504. `Retry-After` is the error's hint in whole seconds, rounded
  *   up, and absent when there is none. The body is `application/problem+json` (RFC 9457)
  *   that names no breaker, rule, pool or key unless `details: true`.
@@ -117,7 +117,7 @@ export type Description = problem.Description
  *   internal callers only: they name breakers, rules, keys and pools.
  * - `problemType`: the problem `type` URI for an error code (default `about:blank`).
  * - `defaultRetryAfter`: the `Retry-After` for errors that carry no hint of their own
- *   (`MemoryPressure`, `PoolCheckoutTimeout`, `StoreUnavailable`); none by default.
+ *   (`MemoryPressure`, `PoolCheckoutTimeout`, `PoolExhausted`, `BulkheadFull`, `StoreUnavailable`); none by default.
  *
  * **Example**
  *
@@ -133,7 +133,7 @@ export type Description = problem.Description
 export type DescribeOptions = problem.DescribeOptions
 
 /**
- * Whether a value is a `Rejection` (one of the six tags, with its `code`).
+ * Whether a value is a `Rejection` (one of the eight tags, with its `code`).
  *
  * **Example** (Guarding an unknown failure)
  *

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Schema } from "effect"
 import * as Errors from "../src/Errors.js"
+import { fastConstructor } from "../src/internal/runtime/errors.js"
 
 const samples = [
   new Errors.CircuitBreakerOpen({ breaker: "payments", state: "Open", retryAfter: Duration.seconds(5) }),
@@ -8,6 +9,9 @@ const samples = [
   new Errors.RateLimited({ rule: "api", key: "10.0.0.1", limit: 100, remaining: 0, retryAfter: Duration.millis(1500) }),
   new Errors.RateLimited({ rule: "api", key: "10.0.0.1", limit: 10, remaining: 10, retryAfter: Duration.infinity }),
   new Errors.PoolCheckoutTimeout({ pool: "db", timeout: Duration.seconds(2), waiting: 7 }),
+  new Errors.PoolExhausted({ pool: "db", maxWaiting: 50 }),
+  new Errors.BulkheadFull({ bulkhead: "search", maxConcurrent: 8 }),
+  new Errors.BulkheadFull({ bulkhead: "search", maxConcurrent: 8, waited: Duration.millis(250) }),
   new Errors.MemoryPressure({ level: "critical", heapUsedRatio: 0.93 }),
   new Errors.MemoryPressure({ level: "high", heapUsedRatio: 0.5, reason: "event-loop delay 250ms above 100ms" }),
   new Errors.OperationTimeout({ operation: "payments", timeout: Duration.seconds(1) }),
@@ -20,6 +24,8 @@ const expectedFragments: Record<string, ReadonlyArray<string>> = {
   CircuitBreakerOpen: ["payments"],
   RateLimited: ["api", "10.0.0.1"],
   PoolCheckoutTimeout: ["db", "2s", "7"],
+  PoolExhausted: ["db", "50"],
+  BulkheadFull: ["search", "8"],
   MemoryPressure: ["%"],
   OperationTimeout: ["payments", "1s"],
   InvalidConfig: ["positive integer"],
@@ -60,6 +66,9 @@ describe("Errors", () => {
       "rate_limited",
       "rate_limited",
       "pool_checkout_timeout",
+      "pool_exhausted",
+      "bulkhead_full",
+      "bulkhead_full",
       "memory_pressure",
       "memory_pressure",
       "operation_timeout",
@@ -71,7 +80,7 @@ describe("Errors", () => {
 
   it("fast-constructed rejections are real, catchable instances without a stack walk", () =>
     Effect.gen(function* () {
-      const make = Errors.fastConstructor(Errors.CircuitBreakerOpen, "CircuitBreakerOpen", "circuit_breaker_open")
+      const make = fastConstructor(Errors.CircuitBreakerOpen, "CircuitBreakerOpen", "circuit_breaker_open")
       const error = make({ breaker: "db", state: "Open", retryAfter: Duration.seconds(1) })
       expect(error).toBeInstanceOf(Errors.CircuitBreakerOpen)
       expect(error.message).toBe(samples[0].message.replace("payments", "db").replace("5s", "1s"))

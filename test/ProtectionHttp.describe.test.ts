@@ -22,6 +22,8 @@ const samples = {
   }),
   MemoryPressure: new Errors.MemoryPressure({ level: "critical", heapUsedRatio: 0.95, reason: "secret-reason" }),
   PoolCheckoutTimeout: new Errors.PoolCheckoutTimeout({ pool: "secret-pool", timeout: Duration.seconds(2), waiting: 7 }),
+  PoolExhausted: new Errors.PoolExhausted({ pool: "secret-pool", maxWaiting: 50 }),
+  BulkheadFull: new Errors.BulkheadFull({ bulkhead: "secret-bulkhead", maxConcurrent: 4 }),
   StoreUnavailable: new Errors.StoreUnavailable({ store: "redis", protection: "secret-rule", reason: "timeout" }),
   OperationTimeout: new Errors.OperationTimeout({ operation: "secret-operation", timeout: Duration.seconds(5) }),
   InvalidConfig: new Errors.InvalidConfig({ path: "breakers.secret", message: "bad" }),
@@ -33,6 +35,8 @@ const expected: Record<keyof typeof samples, { status: number; title: string; re
   CircuitBreakerOpen: { status: 503, title: "Service Unavailable", retryAfter: "30" },
   MemoryPressure: { status: 503, title: "Service Unavailable" },
   PoolCheckoutTimeout: { status: 503, title: "Service Unavailable" },
+  PoolExhausted: { status: 503, title: "Service Unavailable" },
+  BulkheadFull: { status: 503, title: "Service Unavailable" },
   StoreUnavailable: { status: 503, title: "Service Unavailable" },
   OperationTimeout: { status: 504, title: "Gateway Timeout" },
   InvalidConfig: { status: 500, title: "Internal Server Error" },
@@ -121,15 +125,17 @@ describe("ProtectionHttp.describe", () => {
     expect(body.type).toBe("https://errors.example.com/operation_timeout")
   })
 
-  it("isRejection: the six rejections, not the server's own faults nor other values", () => {
+  it("isRejection: the eight rejections, not the server's own faults nor other values", () => {
     const rejections = Object.entries(samples)
       .filter(([, error]) => ProtectionHttp.isRejection(error))
       .map(([tag]) => tag)
     expect(rejections.sort()).toEqual([
+      "BulkheadFull",
       "CircuitBreakerOpen",
       "MemoryPressure",
       "OperationTimeout",
       "PoolCheckoutTimeout",
+      "PoolExhausted",
       "RateLimited",
       "StoreUnavailable"
     ])

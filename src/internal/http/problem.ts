@@ -13,6 +13,8 @@ import type {
   MemoryPressure,
   OperationTimeout,
   PoolCheckoutTimeout,
+  PoolExhausted,
+  BulkheadFull,
   ProtectionNotFound,
   RateLimited,
   StoreUnavailable
@@ -23,6 +25,8 @@ export type Describable =
   | CircuitBreakerOpen
   | RateLimited
   | PoolCheckoutTimeout
+  | PoolExhausted
+  | BulkheadFull
   | MemoryPressure
   | OperationTimeout
   | StoreUnavailable
@@ -35,6 +39,8 @@ export const rejectionTags = [
   "CircuitBreakerOpen",
   "MemoryPressure",
   "PoolCheckoutTimeout",
+  "PoolExhausted",
+  "BulkheadFull",
   "StoreUnavailable",
   "OperationTimeout"
 ] as const
@@ -138,6 +144,24 @@ const mappingOf = (error: Describable, fallback: Duration.Duration | undefined):
         retryAfter: fallback,
         detail: `The service is at capacity; ${later(retryAfterSeconds(fallback))}.`,
         fields: { pool: error.pool, waiting: error.waiting, timeoutMillis: Duration.toMillis(error.timeout) }
+      }
+    case "PoolExhausted":
+      return {
+        status: 503,
+        retryAfter: fallback,
+        detail: `The service is at capacity; ${later(retryAfterSeconds(fallback))}.`,
+        fields: { pool: error.pool, maxWaiting: error.maxWaiting }
+      }
+    case "BulkheadFull":
+      return {
+        status: 503,
+        retryAfter: fallback,
+        detail: `The service is at capacity; ${later(retryAfterSeconds(fallback))}.`,
+        fields: {
+          bulkhead: error.bulkhead,
+          maxConcurrent: error.maxConcurrent,
+          ...(error.waited === undefined ? {} : { waitedMillis: Duration.toMillis(error.waited) })
+        }
       }
     case "StoreUnavailable":
       return {

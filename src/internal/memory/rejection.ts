@@ -4,7 +4,8 @@
  * reading (not per call), without a stack trace, since an overloaded service sheds many calls.
  */
 import { Duration } from "effect"
-import { fastConstructor, MemoryPressure } from "../../Errors.js"
+import { MemoryPressure } from "../../Errors.js"
+import { fastConstructor } from "../runtime/errors.js"
 import type { ComponentReport } from "../runtime/healthComponents.js"
 import type { MemoryConfig } from "./config.js"
 import type * as Manager from "./manager.js"

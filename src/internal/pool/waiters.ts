@@ -7,6 +7,7 @@
  */
 import { Duration, Effect } from "effect"
 import * as Errors from "../../Errors.js"
+import { fastConstructor } from "../runtime/errors.js"
 import * as Core from "./core.js"
 import type { Env } from "./env.js"
 
@@ -15,7 +16,7 @@ type Entry<A> = Core.Entry<A>
 /** how many resumptions may nest on the stack before one goes through the scheduler */
 const maxResumeDepth = 16
 
-const makeTimeout = Errors.fastConstructor(Errors.PoolCheckoutTimeout, "PoolCheckoutTimeout", "pool_checkout_timeout")
+const makeTimeout = fastConstructor(Errors.PoolCheckoutTimeout, "PoolCheckoutTimeout", "pool_checkout_timeout")
 
 /** One pool's waiters: what a `Waiter` needs from its pool, and the timer that expires them. */
 export interface Waiters<A> {
