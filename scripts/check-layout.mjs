@@ -25,6 +25,7 @@ const implementsModules = {
   protection: ["Protection.ts", "Protection.ts"],
   http: ["ProtectionHttp.ts", "RateLimitHttp.ts"],
   bulkhead: ["Bulkhead.ts"],
+  foundation: ["Foundation.ts", "Config.ts"],
   runtime: []
 }
 
