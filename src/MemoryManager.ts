@@ -112,36 +112,6 @@ export type EventLoop = EventLoopReading
 export type Cleanup = CleanupReport
 
 /**
- * The options' Schema: every field with its constraint and default. `layer`, the configuration
- * file's `memory` section and `Foundation` decode through it; an unknown key fails
- * `InvalidConfig` with its path and the nearest option's name.
- *
- * **Example** (Decoding options from JSON)
- *
- * ```ts
- * import { Schema } from "effect"
- * import { MemoryManager } from "effect-foundation"
- *
- * const options = Schema.decodeUnknownSync(MemoryManager.OptionsSchema)({ checkInterval: "5 seconds" })
- * // options.rejectAt => "critical"
- * ```
- *
- * @since 0.2.0
- * @category schemas
- */
-export const OptionsSchema = MemoryOptions
-
-/**
- * Layer options, as written in code or in the configuration file's `memory` section. Defaults:
- * `checkInterval` 1 second, `thresholds` 0.7 / 0.85 / 0.95, `hysteresis` 0.05, `rejectAt`
- * `"critical"`, `cleanupTimeout` 5 seconds, `cleanupCooldown` 10 seconds, no event-loop stage.
- *
- * @since 0.1.0
- * @category models
- */
-export type Options = typeof OptionsSchema.Encoded
-
-/**
  * A change of pressure level.
  *
  * @since 0.1.0
@@ -207,6 +177,36 @@ export class MemoryManager extends Context.Service<
     readonly rejectionUnsafe: () => MemoryPressure | undefined
   }
 >()("effect-foundation/MemoryManager") {}
+
+/**
+ * The options' Schema: every field with its constraint and default. `layer`, the configuration
+ * file's `memory` section and `Foundation` decode through it; an unknown key fails
+ * `InvalidConfig` with its path and the nearest option's name.
+ *
+ * **Example** (Decoding options from JSON)
+ *
+ * ```ts
+ * import { Schema } from "effect"
+ * import { MemoryManager } from "effect-foundation"
+ *
+ * const options = Schema.decodeUnknownSync(MemoryManager.OptionsSchema)({ checkInterval: "5 seconds" })
+ * // options.rejectAt => "critical"
+ * ```
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const OptionsSchema = MemoryOptions
+
+/**
+ * Layer options, as written in code or in the configuration file's `memory` section. Defaults:
+ * `checkInterval` 1 second, `thresholds` 0.7 / 0.85 / 0.95, `hysteresis` 0.05, `rejectAt`
+ * `"critical"`, `cleanupTimeout` 5 seconds, `cleanupCooldown` 10 seconds, no event-loop stage.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Options = typeof OptionsSchema.Encoded
 
 /**
  * The manager with the Node source.
