@@ -90,7 +90,9 @@ export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited"
       ? `rate limit "${this.rule}" exceeded for key "${this.key}" (limit ${this.limit}, ${this.remaining} remaining); retry after ${formatDuration(
           this.retryAfter
         )}`
-      : `rate limit "${this.rule}" can never admit this call for key "${this.key}": its cost exceeds the rule's capacity of ${this.limit}`
+      : this.limit === 0
+        ? `rate limit "${this.rule}" denies every call (limit 0), key "${this.key}" included`
+        : `rate limit "${this.rule}" can never admit this call for key "${this.key}": its cost exceeds the rule's capacity of ${this.limit}, or the key is blocked with no end`
   }
 }
 
