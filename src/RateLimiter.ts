@@ -48,7 +48,9 @@ import { decode } from "./internal/runtime/options.js"
  * A rule's Schema: every field with its constraint and default, and the cross-field rules.
  *
  * - `algorithm`: see docs/rate-limiter.md, "choosing an algorithm".
- * - `limit` calls (of cost 1) per `window` (at least 1 ms, whole milliseconds).
+ * - `limit` calls (of cost 1) per `window` (at least 1 ms, whole milliseconds). `limit: 0`
+ *   denies every call (a kill switch): each fails `RateLimited` with an infinite `retryAfter`
+ *   for as long as the rule stays at 0 (`burst` does not apply to it).
  * - `burst` (token-bucket and gcra only; default `limit`): how many may arrive at once; the
  *   rate stays `limit` per `window`.
  * - `onExceeded`: `"fail"` (default) fails `RateLimited`; `"delay"` waits until the call fits,

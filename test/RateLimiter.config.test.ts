@@ -56,7 +56,7 @@ describe("RateLimiter options", () => {
     Effect.gen(function* () {
       const error = yield* memoryError({
         rules: {
-          api: { algorithm: "fixed-window", limit: 0, window: "1 second", burst: 5 },
+          api: { algorithm: "fixed-window", limit: -1, window: "1 second", burst: 5 },
           login: { ...base, window: "soon", maxKeys: 0 }
         }
       })
@@ -74,7 +74,8 @@ describe("RateLimiter options", () => {
   )
 
   const invalidRules: ReadonlyArray<readonly [string, unknown]> = [
-    ["zero limit", { ...base, limit: 0 }],
+    ["negative limit", { ...base, limit: -1 }],
+    ["burst with limit 0", { ...base, limit: 0, burst: 2 }],
     ["fractional window", { ...base, window: 1.5 }],
     ["unknown algorithm", { ...base, algorithm: "leaky-bucket" }],
     ["burst on a window", { ...base, algorithm: "fixed-window", burst: 3 }],

@@ -25,7 +25,7 @@ describe("RateLimiter", () => {
   describe("configuration", () => {
     const base = { algorithm: "token-bucket", limit: 10, window: "1 second" }
     it.effect.each([
-      [{ ...base, limit: 0 }, "rules.api.limit"],
+      [{ ...base, limit: 0, burst: 3 }, "rules.api.burst"],
       [{ ...base, limit: -1 }, "rules.api.limit"],
       [{ ...base, limit: Number.NaN }, "rules.api.limit"],
       [{ ...base, limit: 1.5 }, "rules.api.limit"],

@@ -47,7 +47,8 @@ describe("RateLimiterRedis.layer", () => {
   describe("configuration", () => {
     const rule = { algorithm: "gcra", limit: 10, window: "1 second" }
     it.effect.each([
-      [{ rules: { api: { ...rule, limit: 0 } } }, "rules.api.limit"],
+      [{ rules: { api: { ...rule, limit: -1 } } }, "rules.api.limit"],
+      [{ rules: { api: { ...rule, limit: 0, burst: 1 } } }, "rules.api.burst"],
       [{ rules: { api: { ...rule, window: Number.NaN } } }, "rules.api.window"],
       [{ rules: { api: { ...rule, algorithm: "leaky" } } }, "rules.api.algorithm"],
       [{ rules: { api: { ...rule, onRedisError: "ignore" } } }, "rules.api.onRedisError"],

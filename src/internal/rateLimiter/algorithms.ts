@@ -85,7 +85,8 @@ export const tokenBucket: PairAlgorithm = {
   remaining: (a, b, now, rule) => Math.floor(tbLevel(a, b, now > b ? now : b, rule) / rule.windowMillis),
   resetAfter: (a, b, now, rule) => {
     const at = now > b ? now : b
-    return at - now + Math.ceil((rule.burst * rule.windowMillis - tbLevel(a, b, at, rule)) / rule.limit)
+    // limit 0 (deny all) never refills, and a key of it never holds anything to reset
+    return rule.limit === 0 ? 0 : at - now + Math.ceil((rule.burst * rule.windowMillis - tbLevel(a, b, at, rule)) / rule.limit)
   },
   isFresh: (a, b, now, rule) => now >= b && tbLevel(a, b, now, rule) >= rule.burst * rule.windowMillis
 }
@@ -127,7 +128,7 @@ export const gcra: PairAlgorithm = {
     const left = rule.burst * rule.windowMillis - gcraAhead(a, b, now, rule)
     return left > 0 ? Math.floor(left / rule.windowMillis) : 0
   },
-  resetAfter: (a, b, now, rule) => Math.ceil(gcraAhead(a, b, now, rule) / rule.limit),
+  resetAfter: (a, b, now, rule) => (rule.limit === 0 ? 0 : Math.ceil(gcraAhead(a, b, now, rule) / rule.limit)),
   isFresh: (a, b, now, rule) => gcraAhead(a, b, now, rule) === 0
 }
 

@@ -5,7 +5,7 @@
  * configuration file's `rateLimiter` section and `Foundation` all decode through it.
  */
 import { Duration, Schema } from "effect"
-import { millis, PositiveInt, withDefault } from "../runtime/schemas.js"
+import { millis, NonNegativeInt, PositiveInt, withDefault } from "../runtime/schemas.js"
 import type { AlgorithmName, Rule } from "./algorithms.js"
 import { algorithmNames } from "./algorithms.js"
 
@@ -53,8 +53,8 @@ const withBurst: ReadonlySet<AlgorithmName> = new Set(["token-bucket", "gcra"])
 export const ruleFields = {
   /** token-bucket, fixed-window, sliding-window or gcra (docs/rate-limiter.md, "choosing") */
   algorithm: Schema.Literals(algorithmNames as ReadonlyArray<AlgorithmName> as [AlgorithmName, ...Array<AlgorithmName>]),
-  /** calls (of cost 1) per window */
-  limit: PositiveInt,
+  /** calls (of cost 1) per window; 0 denies every call (a kill switch) */
+  limit: NonNegativeInt,
   /** the window `limit` is counted over */
   window: Window,
   /** token-bucket and gcra only: how many may arrive at once (default: `limit`) */
@@ -84,6 +84,9 @@ export const ruleChecks = Schema.makeFilter<RuleShape>((rule) => {
       path: ["burst"],
       issue: `applies to token-bucket and gcra only (a ${rule.algorithm} admits up to limit per window)`
     })
+  }
+  if (rule.limit === 0 && rule.burst !== undefined) {
+    issues.push({ path: ["burst"], issue: "does not apply with limit 0 (a rule that denies every call)" })
   }
   if (rule.maxDelay !== undefined && rule.onExceeded !== "delay") {
     issues.push({ path: ["maxDelay"], issue: `applies only with onExceeded: "delay"` })

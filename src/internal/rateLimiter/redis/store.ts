@@ -89,6 +89,16 @@ const detach = (decision: Decision): Decision =>
       }
     : decision
 
+/** a rule of limit 0 denies every call, for as long as it stays at 0: decided without Redis */
+const deniedAll: Decision = {
+  outcome: DENIED,
+  wait: Infinity,
+  remaining: 0,
+  resetAfter: 0,
+  reason: undefined,
+  cancel: undefined
+}
+
 const fromReply = (reply: Reply): Decision => ({
   outcome: reply[0] === 1 ? ADMITTED : DENIED,
   // the script returns "never" as -1 (Lua numbers returned to Redis are integers)
@@ -169,6 +179,7 @@ export const makeRedisStore = (
     sync: false,
     rules,
     take: (rule, key, cost, clock) => {
+      if (rule.rule.limit === 0) return deniedAll
       const now = clock.currentTimeMillisUnsafe()
       const reason = outage.blocked(now)
       if (reason !== undefined) return fallback(rule, key, cost, now, reason)
@@ -191,15 +202,17 @@ export const makeRedisStore = (
       })
     },
     peek: (rule, key, clock) =>
-      Effect.map(
-        ask(
-          Effect.flatMap(evaluate(argsOf(rule, key, 1, "0", clock.currentTimeMillisUnsafe(), "peek")), (reply) =>
-            failed(reply) ? Effect.fail(reply) : Effect.succeed(reply)
+      rule.rule.limit === 0
+        ? Exit.succeed({ remaining: 0, resetAfter: 0 })
+        : Effect.map(
+            ask(
+              Effect.flatMap(evaluate(argsOf(rule, key, 1, "0", clock.currentTimeMillisUnsafe(), "peek")), (reply) =>
+                failed(reply) ? Effect.fail(reply) : Effect.succeed(reply)
+              ),
+              clock
+            ),
+            (reply) => ({ remaining: reply[2], resetAfter: reply[3] })
           ),
-          clock
-        ),
-        (reply) => ({ remaining: reply[2], resetAfter: reply[3] })
-      ),
     reset: (rule, key, clock) =>
       Effect.suspend(() => {
         rule.insurance?.reset(key)

@@ -77,13 +77,16 @@ export interface RedisRuleConfig extends RuleConfig {
 /** Whole milliseconds of a decoded timer duration (at least 1). */
 export const wholeMillis = (duration: Parameters<typeof millis>[0]): number => Math.max(1, Math.floor(millis(duration)))
 
-/** The rule scaled down to `share` of its limit and burst (at least 1 each). */
-export const insuranceRule = (rule: Rule, share: number): Rule => ({
-  algorithm: rule.algorithm,
-  limit: Math.max(1, Math.floor(rule.limit * share)),
-  windowMillis: rule.windowMillis,
-  burst: Math.max(1, Math.floor(rule.burst * share))
-})
+/** The rule scaled down to `share` of its limit and burst (at least 1 each; limit 0 stays 0). */
+export const insuranceRule = (rule: Rule, share: number): Rule =>
+  rule.limit === 0
+    ? rule
+    : {
+        algorithm: rule.algorithm,
+        limit: Math.max(1, Math.floor(rule.limit * share)),
+        windowMillis: rule.windowMillis,
+        burst: Math.max(1, Math.floor(rule.burst * share))
+      }
 
 /** A decoded rule, with `fallback` (the store's `onRedisError`) when it has none of its own. */
 export const resolveRedisRule = (name: string, rule: DecodedRedisRule, fallback: OnRedisError): RedisRuleConfig => {
