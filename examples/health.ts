@@ -10,7 +10,7 @@
  * Run: npx tsx examples/health.ts
  */
 import { NodeHttpServer } from "@effect/platform-node"
-import { Effect, Layer } from "effect"
+import { Duration, Effect, Layer } from "effect"
 import { HttpRouter, HttpServer, HttpServerResponse } from "effect/http"
 import { HealthAggregator, HealthHttp } from "effect-foundation"
 import { createServer } from "node:http"
@@ -55,7 +55,9 @@ const program = Effect.gen(function* () {
   }
 
   const report = yield* health.systemHealth
-  console.log(`\nsystem: ${report.status}, score ${report.score.toFixed(2)} (served from cache in ${report.durationMs.toFixed(2)} ms)`)
+  console.log(
+    `\nsystem: ${report.status}, score ${report.score.toFixed(2)} (served from cache in ${Duration.toMillis(report.duration).toFixed(2)} ms)`
+  )
 }).pipe(Effect.scoped)
 
 // details: true shows component names and error messages; keep it off on a port the public can reach

@@ -36,7 +36,7 @@
  *
  * @since 0.1.0
  */
-import type { Scope } from "effect"
+import type { Duration, Scope } from "effect"
 import { Clock, Context, Effect, Layer } from "effect"
 import { type InvalidConfig, ProtectionNotFound } from "./Errors.js"
 import type { CheckOutcome as Outcome } from "./internal/health/result.js"
@@ -131,16 +131,17 @@ export const CheckOptionsSchema = CheckOptionsStruct
 export type CheckOptions = typeof CheckOptionsSchema.Encoded
 
 /**
- * The state of one check or built-in component. Times are epoch milliseconds.
+ * The state of one check or built-in component. `checkedAt` is epoch milliseconds; `age` and
+ * `duration` are `Duration`s.
  *
- * **Example** (Reading one check)
+ * **Example** (How old the database check's result is)
  *
  * ```ts
- * import { Effect } from "effect"
+ * import { Duration, Effect } from "effect"
  * import { HealthAggregator } from "effect-foundation"
  *
- * const dbAge = HealthAggregator.HealthAggregator.use((health) =>
- *   Effect.map(health.status("db"), (db) => db.ageMs)
+ * const dbAgeMillis = HealthAggregator.HealthAggregator.use((health) =>
+ *   Effect.map(health.status("db"), (db) => Duration.toMillis(db.age))
  * )
  * ```
  *
@@ -158,14 +159,14 @@ export interface ComponentHealth {
   /** when the result was produced */
   readonly checkedAt: number
   /** how old the result is at the time of the report */
-  readonly ageMs: number
+  readonly age: Duration.Duration
   /** how long the check ran */
-  readonly durationMs: number
+  readonly duration: Duration.Duration
 }
 
 /**
- * The aggregated health. `timestamp` is epoch milliseconds; `durationMs` is how long the
- * report took to build.
+ * The aggregated health. `checkedAt` (epoch milliseconds) is when the report was built;
+ * `duration` how long building it took.
  *
  * **Example** (Logging the components that are not healthy)
  *
@@ -187,8 +188,8 @@ export interface SystemHealth {
   readonly status: HealthStatus
   readonly score: number
   readonly components: Record<string, ComponentHealth>
-  readonly timestamp: number
-  readonly durationMs: number
+  readonly checkedAt: number
+  readonly duration: Duration.Duration
 }
 
 /**

@@ -184,8 +184,9 @@ export interface Rendered {
  *
  * Without `details` (the default) the body is the status alone: `{"status":"pass"}`,
  * `"warn"` or `"fail"`. With `details: true`: `status`, `output` (the components not
- * passing), `score`, `time`, `durationMs` and `checks`, one entry per component by name with
- * its `componentType`, `status`, `time`, timings, `critical`, `output` and `details`.
+ * passing), `score`, `time`, `durationMillis` and `checks`, one entry per component by name
+ * with its `componentType`, `status`, `time`, `observedValue` / `observedUnit` (how long the
+ * check ran, in `"ms"`), `critical`, `ageMillis`, `output` and `details`.
  * Send `Cache-Control: no-store` with it: a probe must not read a cached state.
  *
  * **Example** (The public body of a degraded system)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause } from "effect"
+import { Cause, Duration } from "effect"
 import * as fc from "fast-check"
 import { aggregate, causeMessage, fromOutcome, isFresh, statusValue } from "../src/internal/health/result.js"
 import type { Report } from "../src/internal/health/json.js"
@@ -102,12 +102,12 @@ describe("health+json rendering", () => {
         details: { secret: "x" },
         output: "secret output",
         checkedAt: e.at,
-        ageMs: 0,
-        durationMs: 1
+        age: Duration.zero,
+        duration: Duration.millis(1)
       }
     }
     const { score, status } = aggregate(Object.values(components))
-    return { status, score, timestamp: 0, durationMs: 0, components }
+    return { status, score, checkedAt: 0, duration: Duration.zero, components }
   }
   const entry = fc.record({
     name: fc.constantFrom("db", "cache", "pool:db", 'circuit_breaker:"quoted"', "memory"),

@@ -212,12 +212,13 @@ describe("HealthHttp", () => {
       const on = yield* served((health, http) => Effect.andThen(register(health), fetchAnswer(http.url)), {
         details: true
       })
-      expect(on.body).toMatchObject({ status: "warn", score: 0.5, output: "db degraded", durationMs: expect.any(Number) })
+      expect(on.body).toMatchObject({ status: "warn", score: 0.5, output: "db degraded", durationMillis: expect.any(Number) })
       expect(on.body.checks.db[0]).toMatchObject({
         details: { host: "db-7.internal" },
         critical: true,
         observedUnit: "ms",
-        observedValue: expect.any(Number)
+        observedValue: expect.any(Number),
+        ageMillis: expect.any(Number)
       })
     })
   )

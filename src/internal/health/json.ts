@@ -3,11 +3,16 @@
  * Check Response Format for HTTP APIs" (draft-inadarei-api-health-check). Pure functions.
  *
  * - without details: `status` (`pass` | `warn` | `fail`) alone
- * - with details: `status`, `output`, `score`, `time`, `durationMs` and `checks`: one key per
- *   component (its name), each an array with one object: `componentType`, `status`, `time`
+ * - with details: `status`, `output`, `score`, `time`, `durationMillis` and `checks`: one key
+ *   per component (its name), each an array with one object: `componentType`, `status`, `time`
  *   (ISO 8601), `observedValue` (the check's duration) / `observedUnit` `"ms"`, `critical`,
- *   `ageMs`, and `output`, `details` when present
+ *   `ageMillis`, and `output`, `details` when present
+ *
+ * The draft's own fields are as it specifies them (`time` an ISO 8601 instant, a duration as
+ * `observedValue` with its `observedUnit`); the fields it leaves to the producer carry spans as
+ * numbers of milliseconds named `…Millis`, as the library's other JSON bodies do.
  */
+import { Duration } from "effect"
 import type { ComponentStatus } from "../runtime/healthComponents.js"
 
 /** The draft's status words. */
@@ -23,8 +28,8 @@ export const httpStatusOf = (status: ComponentStatus): number => (status === "un
 export interface Report {
   readonly status: ComponentStatus
   readonly score: number
-  readonly timestamp: number
-  readonly durationMs: number
+  readonly checkedAt: number
+  readonly duration: Duration.Duration
   readonly components: Record<
     string,
     {
@@ -34,8 +39,8 @@ export interface Report {
       readonly details: Record<string, unknown> | undefined
       readonly output: string | undefined
       readonly checkedAt: number
-      readonly ageMs: number
-      readonly durationMs: number
+      readonly age: Duration.Duration
+      readonly duration: Duration.Duration
     }
   >
 }
@@ -55,8 +60,8 @@ export const render = (report: Report, details: boolean): string => {
   const output = summary(report)
   if (output !== undefined) body["output"] = output
   body["score"] = report.score
-  body["time"] = new Date(report.timestamp).toISOString()
-  body["durationMs"] = report.durationMs
+  body["time"] = new Date(report.checkedAt).toISOString()
+  body["durationMillis"] = Duration.toMillis(report.duration)
   body["checks"] = checks
   return JSON.stringify(body)
 }
@@ -73,10 +78,10 @@ const checkEntry = (component: Report["components"][string]): Record<string, unk
     componentType: component.kind === "check" ? "component" : component.kind,
     status: toHealthJsonStatus(component.status),
     time: new Date(component.checkedAt).toISOString(),
-    observedValue: component.durationMs,
+    observedValue: Duration.toMillis(component.duration),
     observedUnit: "ms",
     critical: component.critical,
-    ageMs: component.ageMs
+    ageMillis: Duration.toMillis(component.age)
   }
   if (component.output !== undefined) entry["output"] = component.output
   if (component.details !== undefined) entry["details"] = component.details

@@ -2,7 +2,7 @@
  * Assembling a report from the entries read and their results. Pure functions.
  */
 import type { Clock } from "effect"
-import { Effect } from "effect"
+import { Duration, Effect } from "effect"
 import type { ComponentHealth, HealthStatus, SystemHealth } from "../../HealthAggregator.js"
 import type { CheckResult } from "./result.js"
 import { aggregate, isFresh } from "./result.js"
@@ -56,9 +56,14 @@ export const toComponent = (entry: Entry, result: CheckResult, now: number): Com
   details: result.details,
   output: result.output,
   checkedAt: result.at,
-  ageMs: Math.max(0, now - result.at),
-  durationMs: result.durationMs
+  age: Duration.millis(Math.max(0, now - result.at)),
+  duration: Duration.millis(result.durationMs)
 })
+
+const elapsedSince = (clock: Clock.Clock, started: bigint): Duration.Duration => {
+  const elapsed = clock.currentTimeNanosUnsafe() - started
+  return Duration.nanos(elapsed > 0n ? elapsed : 0n)
+}
 
 const build = (clock: Clock.Clock, selected: ReadonlyArray<Entry>, results: ReadonlyArray<CheckResult>, started: bigint): SystemHealth => {
   const now = clock.currentTimeMillisUnsafe()
@@ -75,7 +80,7 @@ const build = (clock: Clock.Clock, selected: ReadonlyArray<Entry>, results: Read
     status,
     score,
     components,
-    timestamp: now,
-    durationMs: Number(clock.currentTimeNanosUnsafe() - started) / 1e6
+    checkedAt: now,
+    duration: elapsedSince(clock, started)
   }
 }
