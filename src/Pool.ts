@@ -46,7 +46,7 @@
 import type { Context, Scope } from "effect"
 import { Effect, Layer } from "effect"
 import { dual } from "effect/Function"
-import type { InvalidConfig, PoolCheckoutTimeout } from "./Errors.js"
+import type { InvalidConfig, PoolCheckoutTimeout, PoolExhausted } from "./Errors.js"
 import * as PoolConfig from "./internal/pool/config.js"
 import { makeShell } from "./internal/pool/shell.js"
 
@@ -73,6 +73,8 @@ export interface Status {
   readonly reused: number
   /** checkouts that timed out */
   readonly timeouts: number
+  /** checkouts refused at once with `PoolExhausted` (over `maxWaiting`) */
+  readonly exhausted: number
   /** acquisitions that failed, died or exceeded `acquireTimeout` */
   readonly acquireFailures: number
   /** acquisitions given up after `acquireTimeout` (also counted in `acquireFailures`) */
@@ -88,7 +90,9 @@ export interface Status {
 export interface Pool<in out A, in out E = never> {
   readonly name: string
   /** checks a resource out, runs `f` with it, and returns (or destroys) it whatever happens */
-  readonly use: <B, E2, R2>(f: (resource: A) => Effect.Effect<B, E2, R2>) => Effect.Effect<B, E | E2 | PoolCheckoutTimeout, R2>
+  readonly use: <B, E2, R2>(
+    f: (resource: A) => Effect.Effect<B, E2, R2>
+  ) => Effect.Effect<B, E | E2 | PoolCheckoutTimeout | PoolExhausted, R2>
   readonly status: Effect.Effect<Status>
   /** the same as `status`, read synchronously (for dashboards and logs) */
   readonly statusUnsafe: () => Status
@@ -108,6 +112,7 @@ export interface Pool<in out A, in out E = never> {
  * | `maxOverflow` | integer >= 0 | 0 |
  * | `minIdle` | integer in [0, `size`] | 0 (lazy) |
  * | `strategy` | `"fifo"` or `"lifo"` | `"lifo"` |
+ * | `maxWaiting` | integer >= 0 | unbounded |
  * | `checkoutTimeout` | positive, at most 2^31 - 1 ms | 5 seconds |
  * | `acquireTimeout` | positive, at most 2^31 - 1 ms | 30 seconds |
  * | `idleTimeout` | positive (no timer bound) | 30 seconds |
@@ -274,17 +279,17 @@ export const layer = <Self, A, E, R>(
 export const use: {
   <A, B, E2, R2>(
     f: (resource: A) => Effect.Effect<B, E2, R2>
-  ): <Self, E>(tag: Context.Key<Self, Pool<A, E>>) => Effect.Effect<B, E | E2 | PoolCheckoutTimeout, R2 | Self>
+  ): <Self, E>(tag: Context.Key<Self, Pool<A, E>>) => Effect.Effect<B, E | E2 | PoolCheckoutTimeout | PoolExhausted, R2 | Self>
   <Self, A, E, B, E2, R2>(
     tag: Context.Key<Self, Pool<A, E>>,
     f: (resource: A) => Effect.Effect<B, E2, R2>
-  ): Effect.Effect<B, E | E2 | PoolCheckoutTimeout, R2 | Self>
+  ): Effect.Effect<B, E | E2 | PoolCheckoutTimeout | PoolExhausted, R2 | Self>
 } = dual(
   2,
   <Self, A, E, B, E2, R2>(
     tag: Context.Key<Self, Pool<A, E>>,
     f: (resource: A) => Effect.Effect<B, E2, R2>
-  ): Effect.Effect<B, E | E2 | PoolCheckoutTimeout, R2 | Self> => Effect.flatMap(tag, (pool) => pool.use(f))
+  ): Effect.Effect<B, E | E2 | PoolCheckoutTimeout | PoolExhausted, R2 | Self> => Effect.flatMap(tag, (pool) => pool.use(f))
 )
 
 /**

@@ -25,7 +25,7 @@ type Restore = <AX, EX, RX>(effect: Effect.Effect<AX, EX, RX>) => Effect.Effect<
 
 export type Use<A, E> = <B, E2, R2>(
   f: (resource: A) => Effect.Effect<B, E2, R2>
-) => Effect.Effect<B, E | E2 | Errors.PoolCheckoutTimeout, R2>
+) => Effect.Effect<B, E | E2 | Errors.PoolCheckoutTimeout | Errors.PoolExhausted, R2>
 
 export const make = <A, E, R>(
   env: Env<A, R>,
@@ -80,7 +80,9 @@ export const make = <A, E, R>(
    * `taken` (taken) or `waiter.entry` (handed off, not yet picked up), and the frame gives
    * back whichever holds it.
    */
-  const fastUse = <B, E2, R2>(f: (resource: A) => Effect.Effect<B, E2, R2>): Effect.Effect<B, E | E2 | Errors.PoolCheckoutTimeout, R2> => {
+  const fastUse = <B, E2, R2>(
+    f: (resource: A) => Effect.Effect<B, E2, R2>
+  ): Effect.Effect<B, E | E2 | Errors.PoolCheckoutTimeout | Errors.PoolExhausted, R2> => {
     let taken: Entry<A> | undefined
     let waiter: Waiter<A> | undefined
     return Effect.onExitPrimitive(
@@ -91,6 +93,7 @@ export const make = <A, E, R>(
           return callUse(taken, f)
         }
         if (state.closed) return Effect.interrupt
+        if (Core.refuses(state)) return waiters.exhausted
         const startedAt = now()
         const w = waiters.enqueue(startedAt + checkoutTimeoutMillis)
         waiter = w
@@ -162,6 +165,7 @@ export const make = <A, E, R>(
         }
         return verify(entry, restore, fiber, startedAt)
       }
+      if (Core.refuses(state)) return waiters.exhausted
       const waiter = waiters.enqueue(at + checkoutTimeoutMillis)
       const wait = Effect.flatMap(
         Effect.onExitPrimitive(restore(Effect.callback<Entry<A>, any>((resume) => waiter.register(resume))), (exit) =>
@@ -191,7 +195,9 @@ export const make = <A, E, R>(
     return Effect.onExitPrimitive(restore(body), entry.afterUse as (exit: Exit.Exit<B, E2>) => undefined)
   }
 
-  return <B, E2, R2>(f: (resource: A) => Effect.Effect<B, E2, R2>): Effect.Effect<B, E | E2 | Errors.PoolCheckoutTimeout, R2> =>
+  return <B, E2, R2>(
+    f: (resource: A) => Effect.Effect<B, E2, R2>
+  ): Effect.Effect<B, E | E2 | Errors.PoolCheckoutTimeout | Errors.PoolExhausted, R2> =>
     Effect.withFiber((fiber) =>
       Effect.uninterruptibleMask((restore) => Effect.flatMap(attempt(restore, fiber, -1), (entry) => runBody(entry, f, restore)))
     )

@@ -29,6 +29,12 @@ const Fields = Schema.Struct({
   minIdle: withDefault(NonNegativeInt, 0),
   /** which idle resource a checkout takes: "lifo" keeps a warm one, "fifo" spreads use */
   strategy: withDefault(Schema.Literals(["fifo", "lifo"]), "lifo"),
+  /**
+   * callers allowed to wait once the pool is at capacity (generic-pool's `maxWaitingClients`);
+   * one more fails `PoolExhausted` at once. Absent: unbounded (each wait is still bounded by
+   * `checkoutTimeout`)
+   */
+  maxWaiting: Schema.optional(NonNegativeInt),
   /** longest wait for a resource (bounds a wait: at most 2^31 - 1 ms) */
   checkoutTimeout: withDefault(TimerDuration, "5 seconds"),
   /**
@@ -70,6 +76,8 @@ export interface Resolved {
   readonly size: number
   readonly maxOverflow: number
   readonly minIdle: number
+  /** Infinity: unbounded */
+  readonly maxWaiting: number
   readonly lifo: boolean
   readonly checkoutTimeoutMillis: number
   readonly acquireTimeoutMillis: number
@@ -141,6 +149,7 @@ const toResolved = (decoded: Decoded, defaultName: string): Resolved => {
     size: decoded.size,
     maxOverflow: decoded.maxOverflow,
     minIdle: decoded.minIdle,
+    maxWaiting: decoded.maxWaiting ?? Infinity,
     lifo: decoded.strategy === "lifo",
     checkoutTimeoutMillis: millis(decoded.checkoutTimeout),
     acquireTimeoutMillis: millis(decoded.acquireTimeout),

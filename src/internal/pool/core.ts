@@ -50,6 +50,8 @@ export interface Config {
   /** size + maxOverflow */
   readonly max: number
   readonly minIdle: number
+  /** callers allowed to wait at capacity (Infinity: unbounded) */
+  readonly maxWaiting: number
   readonly lifo: boolean
 }
 
@@ -70,6 +72,8 @@ export interface State<A> {
   /** checkouts served by a resource that had served before */
   reused: number
   timeouts: number
+  /** checkouts refused at once because `maxWaiting` callers were waiting at capacity */
+  exhausted: number
   /** acquisitions that failed, died or timed out (timed-out ones are also in acquireTimeouts) */
   acquireFailures: number
   /** acquisitions given up after acquireTimeout */
@@ -95,6 +99,7 @@ export const make = <A>(config: Config): State<A> => ({
   checkouts: 0,
   reused: 0,
   timeouts: 0,
+  exhausted: 0,
   acquireFailures: 0,
   acquireTimeouts: 0,
   lastAcquireFailureAt: -Infinity,
@@ -118,6 +123,18 @@ export const takeIdle = <A>(state: State<A>): Entry<A> | undefined => {
   const entry = state.config.lifo ? state.idle.pop()! : state.idle.shift()!
   state.inUse++
   return entry
+}
+
+/**
+ * Whether a checkout that found no idle resource must be refused instead of waiting: the pool
+ * is at capacity (no slot left for a new acquisition, those in flight included) and
+ * `maxWaiting` callers already wait. generic-pool's rule for `maxWaitingClients`: while a
+ * slot is free the caller waits for the acquisition it starts. Counts the refusal.
+ */
+export const refuses = <A>(state: State<A>): boolean => {
+  if (state.waiting < state.config.maxWaiting || total(state) < state.config.max) return false
+  state.exhausted++
+  return true
 }
 
 export const enqueue = <A>(state: State<A>, waiter: Waiter<A>): void => {

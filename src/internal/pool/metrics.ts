@@ -56,6 +56,9 @@ const noop = (): void => {}
  */
 export const acquireFailures = Telemetry.metrics.poolAcquireFailures
 
+/** Counter {pool}: checkouts refused at once because `maxWaiting` callers were waiting. */
+export const exhausted = "foundation.pool.exhausted"
+
 /** Registers the pool's series; returns the function removing them. */
 export const register = (
   context: Context.Context<never>,
@@ -78,6 +81,13 @@ export const register = (
     registerGauge(context, Telemetry.metrics.poolInUse, "resources checked out", attributes, () => state.inUse),
     registerGauge(context, Telemetry.metrics.poolWaiting, "callers waiting for a resource", attributes, () => state.waiting),
     registerCounter(context, Telemetry.metrics.poolTimeouts, "checkouts that timed out", attributes, () => state.timeouts),
+    registerCounter(
+      context,
+      exhausted,
+      "checkouts refused at once because maxWaiting callers were waiting at capacity",
+      attributes,
+      () => state.exhausted
+    ),
     registerCounter(
       context,
       acquireFailures,

@@ -38,6 +38,7 @@ export const makeShell = <A, E, R>(
       size: config.size,
       max: config.size + config.maxOverflow,
       minIdle: config.minIdle,
+      maxWaiting: config.maxWaiting,
       lifo: config.lifo
     })
     const env: Env<A, R | Scope.Scope> = {
@@ -66,6 +67,7 @@ export const makeShell = <A, E, R>(
       checkouts: state.checkouts,
       reused: state.reused,
       timeouts: state.timeouts,
+      exhausted: state.exhausted,
       acquireFailures: state.acquireFailures,
       acquireTimeouts: state.acquireTimeouts
     })

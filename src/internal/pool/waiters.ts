@@ -17,6 +17,7 @@ type Entry<A> = Core.Entry<A>
 const maxResumeDepth = 16
 
 const makeTimeout = fastConstructor(Errors.PoolCheckoutTimeout, "PoolCheckoutTimeout", "pool_checkout_timeout")
+const makeExhausted = fastConstructor(Errors.PoolExhausted, "PoolExhausted", "pool_exhausted")
 
 /** One pool's waiters: what a `Waiter` needs from its pool, and the timer that expires them. */
 export interface Waiters<A> {
@@ -28,6 +29,8 @@ export interface Waiters<A> {
   depth: number
   /** the error a timed-out waiter fails with (read right after it left the queue) */
   readonly timedOut: () => Errors.PoolCheckoutTimeout
+  /** the refusal of a checkout over `maxWaiting` (`Core.refuses`), failed at once */
+  readonly exhausted: Effect.Effect<never, Errors.PoolExhausted>
   /** queues a new waiter with this deadline; the timer watches it from now on */
   readonly enqueue: (deadline: number) => Waiter<A>
   /** the pool closed: the waiters it dropped (`Core.close`) are interrupted */
@@ -111,6 +114,7 @@ export const make = <A, R>(env: Env<A, R>): Waiters<A> => {
   const waiters: Waiters<A> = {
     depth: 0,
     timedOut: () => makeTimeout({ pool: config.name, timeout, waiting: state.waiting + 1 }),
+    exhausted: Effect.suspend(() => Effect.fail(makeExhausted({ pool: config.name, maxWaiting: config.maxWaiting }))),
     enqueue: (deadline) => {
       const waiter = new Waiter(waiters, deadline)
       Core.enqueue(state, waiter)

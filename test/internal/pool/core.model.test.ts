@@ -29,6 +29,11 @@ class Checkout implements Command {
           model.inUse.push({ id: taken.id, retireAt: taken.retireAt })
           return
         }
+        // generic-pool's maxWaitingClients rule: refused only at capacity with maxWaiting waiting
+        if (model.waiters.length >= model.config.maxWaiting && modelTotal(model) >= model.config.size + model.config.maxOverflow) {
+          model.exhausted++
+          return
+        }
         model.waiters.push({ id: model.nextWaiter++, deadline: model.now + model.config.checkoutTimeout })
         topUp(model, false)
       },
@@ -38,7 +43,7 @@ class Checkout implements Command {
           real.held.push(taken)
           return
         }
-        if (real.state.closed) return
+        if (real.state.closed || Core.refuses(real.state)) return
         Core.enqueue(real.state, new TestWaiter(real, real.nextWaiter++, real.now + model.config.checkoutTimeout))
         Core.creationsToStart(real.state, false)
       }

@@ -13,6 +13,8 @@ export interface Config {
   readonly size: number
   readonly maxOverflow: number
   readonly minIdle: number
+  /** Infinity: unbounded */
+  readonly maxWaiting: number
   readonly lifo: boolean
   readonly checkoutTimeout: number
   readonly idleTimeout: number
@@ -25,6 +27,7 @@ export const config: fc.Arbitrary<Config> = fc
     size: fc.integer({ min: 1, max: 4 }),
     maxOverflow: fc.integer({ min: 0, max: 3 }),
     minIdle: fc.integer({ min: 0, max: 4 }),
+    maxWaiting: fc.oneof(fc.constant(Infinity), fc.integer({ min: 0, max: 3 })),
     lifo: fc.boolean(),
     checkoutTimeout: fc.integer({ min: 1, max: 6 }),
     idleTimeout: fc.integer({ min: 1, max: 6 }),
@@ -115,6 +118,8 @@ export interface Model {
   created: number
   destroyed: number
   timeouts: number
+  /** checkouts refused over maxWaiting */
+  exhausted: number
   acquireFailures: number
   acquireTimeouts: number
   lastAcquireFailureAt: number
@@ -201,6 +206,7 @@ export const check = (model: Model, real: Real) => {
     created: state.created,
     destroyed: state.destroyed,
     timeouts: state.timeouts,
+    exhausted: state.exhausted,
     acquireFailures: state.acquireFailures,
     acquireTimeouts: state.acquireTimeouts,
     lastAcquireFailureAt: state.lastAcquireFailureAt,
@@ -213,6 +219,7 @@ export const check = (model: Model, real: Real) => {
     created: model.created,
     destroyed: model.destroyed,
     timeouts: model.timeouts,
+    exhausted: model.exhausted,
     acquireFailures: model.acquireFailures,
     acquireTimeouts: model.acquireTimeouts,
     lastAcquireFailureAt: model.lastAcquireFailureAt,
@@ -249,7 +256,7 @@ export const step = (model: Model, real: Real, onModel: () => void, onReal: () =
 // ---- the property ---------------------------------------------------------------------------
 
 export const setup = (c: Config) => () => {
-  const state = Core.make<number>({ size: c.size, max: c.size + c.maxOverflow, minIdle: c.minIdle, lifo: c.lifo })
+  const state = Core.make<number>({ size: c.size, max: c.size + c.maxOverflow, minIdle: c.minIdle, maxWaiting: c.maxWaiting, lifo: c.lifo })
   const real: Real = { state, now: 0, held: [], abandoned: 0, destroyed: new Set(), events: [], nextWaiter: 0 }
   const model: Model = {
     config: c,
@@ -262,6 +269,7 @@ export const setup = (c: Config) => () => {
     created: 0,
     destroyed: 0,
     timeouts: 0,
+    exhausted: 0,
     acquireFailures: 0,
     acquireTimeouts: 0,
     lastAcquireFailureAt: -Infinity,
