@@ -41,18 +41,16 @@
  *
  * @since 0.1.0
  */
-import type { Duration } from "effect"
-import { Context, Effect, Layer, PubSub, Stream } from "effect"
+import type { Duration, Scope, Stream } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { dual } from "effect/Function"
-import type { CircuitBreakerOpen, OperationTimeout, ProtectionNotFound } from "./Errors.js"
-import { InvalidConfig } from "./Errors.js"
+import type { CircuitBreakerOpen, InvalidConfig, OperationTimeout, ProtectionNotFound } from "./Errors.js"
 import type { PolicyWithCode } from "./internal/circuitBreaker/options.js"
-import { OptionsSchema as OptionsSchemaStruct, resolve } from "./internal/circuitBreaker/options.js"
+import { OptionsSchema as OptionsSchemaStruct } from "./internal/circuitBreaker/options.js"
 import { PolicySchema as PolicySchemaStruct } from "./internal/circuitBreaker/policy.js"
-import { BreakerGuard, Registry, serviceFrom, type Transition as TransitionEvent } from "./internal/circuitBreaker/registry.js"
-import { registerHealth } from "./internal/circuitBreaker/health.js"
+import type { Transition as TransitionEvent } from "./internal/circuitBreaker/registry.js"
 import type * as Circuit from "./internal/circuitBreaker/circuit.js"
-import { makeOperations } from "./internal/circuitBreaker/operations.js"
+import { ContextGuard, makeService, registryOf as registryOfService } from "./internal/circuitBreaker/service.js"
 import { guarded } from "./internal/runtime/guardedCall.js"
 
 /**
@@ -136,6 +134,21 @@ export interface BreakerStatus {
   readonly successes: number
   readonly rejected: number
   readonly consecutiveFailures: number
+  /** state changes since the breaker was created (the events `transitions` published) */
+  readonly transitions: number
+  /** epoch milliseconds of the last call that counted as a failure (absent: none yet) */
+  readonly lastFailureAt?: number
+  /**
+   * The rate rules' window, as they see it now (present when the policy has
+   * `failureRateThreshold` or `slowCallRateThreshold`; emptied on every state change):
+   * `calls` recorded in it, their `failureRate` and, with a slow-call rule, `slowCallRate`
+   * (each in [0, 1], 0 while empty). The rules trip once `calls >= minimumCalls`.
+   */
+  readonly window?: {
+    readonly calls: number
+    readonly failureRate: number
+    readonly slowCallRate?: number
+  }
   /** epoch milliseconds when it last opened (Open and HalfOpen only) */
   readonly openedAt?: number
   /** time until the next probe may run (Open only; zero once due: the next call probes) */
@@ -250,63 +263,11 @@ export const layer = (options: Options = {}): Layer.Layer<CircuitBreaker, Invali
  * @since 0.1.0
  * @category constructors
  */
-export const make = Effect.fnUntraced(function* (options: Options = {}) {
-  const resolved = resolve(options)
-  if (resolved instanceof InvalidConfig) return yield* resolved
-  const { defaults, maxBreakers, policies } = resolved
-
-  const context = yield* Effect.context<never>()
-  const pubsub = yield* PubSub.unbounded<Transition>()
-  const registry = new Registry(defaults, policies, maxBreakers, context, pubsub)
-  yield* Effect.addFinalizer(() =>
-    Effect.sync(() => {
-      registry.close()
-      // do not keep a closed service's context alive through the protect cache
-      if (lastService !== undefined && registryOf(lastService) === registry) {
-        lastService = undefined
-        lastContext = undefined
-      }
-    }).pipe(Effect.andThen(PubSub.shutdown(pubsub)))
-  )
-
-  yield* Stream.fromPubSub(pubsub).pipe(
-    Stream.runForEach((t) =>
-      Effect.logInfo(`circuit breaker "${t.breaker}": ${t.from} -> ${t.to}`).pipe(
-        Effect.annotateLogs({ breaker: t.breaker, from: t.from, to: t.to })
-      )
-    ),
-    Effect.forkScoped({ startImmediately: true })
-  )
-  yield* registerHealth(registry)
-
-  const operations = makeOperations(registry)
-  return CircuitBreaker.of(
-    withRegistry(registry, {
-      execute:
-        (breaker: string) =>
-        <A, E, R>(self: Effect.Effect<A, E, R>) =>
-          guarded(self, guardFor(registry, breaker, self)) as Effect.Effect<A, E | BreakerError, R>,
-      ...operations,
-      names: Effect.sync(() => registry.all().map((b) => b.name)),
-      transitions: Stream.fromPubSub(pubsub)
-    })
-  )
-})
-
-// The service value carries its registry under a private symbol, so `protect` can reach the
-// breakers without a lookup per call and tell our service from a test double.
-const registryKey = Symbol.for("effect-foundation/CircuitBreaker/registry")
-const withRegistry = <S extends object>(registry: Registry, service: S): S =>
-  Object.defineProperty(service, registryKey, { value: registry, enumerable: false })
+export const make = (options: Options = {}): Effect.Effect<CircuitBreaker["Service"], InvalidConfig, Scope.Scope> =>
+  Effect.map(makeService(options), CircuitBreaker.of)
 
 /** @internal the registry behind a service built by `make` (undefined for other implementations) */
-export const registryOf = (service: CircuitBreaker["Service"]): Registry | undefined =>
-  (service as unknown as Record<symbol, Registry | undefined>)[registryKey]
-
-// The last context a protected call ran in, and its registry: a fiber's context changes rarely,
-// so most calls skip the lookup.
-let lastContext: unknown = undefined
-let lastService: CircuitBreaker["Service"] | undefined = undefined
+export const registryOf = registryOfService
 
 /**
  * What a protected call can fail with besides its own errors. A type cannot know the policy,
@@ -351,37 +312,5 @@ export const protect: {
 } = dual(
   2,
   <A, E, R>(self: Effect.Effect<A, E, R>, breaker: string) =>
-    guarded(self, new ContextGuard(breaker, self)) as Effect.Effect<A, E | BreakerError, R | CircuitBreaker>
+    guarded(self, new ContextGuard(CircuitBreaker, breaker, self)) as Effect.Effect<A, E | BreakerError, R | CircuitBreaker>
 )
-
-/**
- * A guard that finds the service in the running fiber's context. With our own service it
- * works as that service's `BreakerGuard`; with any other implementation (a test double
- * provided with `Layer.succeed`) the call is handed to that implementation's `execute`.
- * (One protected effect value run at the same moment under two different services would
- * share the scratch field; effects are normally run under one service.)
- */
-class ContextGuard extends BreakerGuard {
-  constructor(name: string, self: Effect.Effect<any, any, any>) {
-    super(undefined as unknown as Registry, name)
-    this.self = self
-  }
-  override admit(fiber: Parameters<BreakerGuard["admit"]>[0]) {
-    let service = lastService
-    if (fiber.context !== lastContext || service === undefined) {
-      service = serviceFrom(fiber, CircuitBreaker)
-      lastContext = fiber.context
-      lastService = service
-    }
-    const registry = registryOf(service)
-    if (registry === undefined) return service.execute(this.name)(this.self!) as Effect.Effect<never, any>
-    ;(this as { registry: Registry }).registry = registry
-    return super.admit(fiber)
-  }
-}
-
-const guardFor = (registry: Registry, name: string, self: Effect.Effect<any, any, any>): BreakerGuard => {
-  const guard = new BreakerGuard(registry, name)
-  guard.self = self
-  return guard
-}

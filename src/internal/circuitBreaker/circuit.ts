@@ -78,6 +78,8 @@ export interface Circuit {
   successes: number
   failures: number
   rejected: number
+  /** when the last failure was recorded (epoch ms); -1: never */
+  lastFailureAt: number
 }
 
 export const make = (policy: Policy): Circuit => ({
@@ -103,7 +105,8 @@ export const make = (policy: Policy): Circuit => ({
   probeDeadline: 0,
   successes: 0,
   failures: 0,
-  rejected: 0
+  rejected: 0,
+  lastFailureAt: -1
 })
 
 /** Whether admission in `state` needs the current time (Closed does not). */
@@ -168,8 +171,10 @@ export const retryAfter = (circuit: Circuit, now: number, policy: Policy): numbe
  * at least `slowCallDuration`. Results from an older generation are ignored.
  */
 export const record = (circuit: Circuit, permit: number, failed: boolean, slow: boolean, now: number, policy: Policy): void => {
-  if (failed) circuit.failures++
-  else circuit.successes++
+  if (failed) {
+    circuit.failures++
+    circuit.lastFailureAt = now
+  } else circuit.successes++
   if (permit !== circuit.generation) return
   if (circuit.state === HALF_OPEN) {
     // a result at or after the deadline comes from a probe already counted as lost

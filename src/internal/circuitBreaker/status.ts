@@ -1,4 +1,4 @@
-/** A breaker's `BreakerStatus`: its state and counts, as `CircuitBreaker.state` reports them. */
+/** A breaker's `BreakerStatus`: its state and counts, as `CircuitBreaker.status` reports them. */
 import { Duration } from "effect"
 import type { BreakerStatus } from "../../CircuitBreaker.js"
 import * as Circuit from "./circuit.js"
@@ -14,9 +14,21 @@ export const statusOf = (registry: Registry, breaker: Breaker, now: number): Bre
     successes: c.successes,
     rejected: c.rejected,
     consecutiveFailures: c.consecutiveFailures,
+    transitions: breaker.transitions,
+    ...(c.lastFailureAt >= 0 ? { lastFailureAt: c.lastFailureAt } : {}),
     ...(open ? { openedAt: c.openedAt } : {}),
     ...(c.state === Circuit.OPEN ? { retryAfter: Duration.millis(Math.max(0, c.reopenAt - now)) } : {}),
+    ...(c.outcomes !== undefined ? { window: windowOf(c, breaker.policy.core) } : {}),
     // shared breakers only (CircuitBreakerRedis)
     ...(registry.leases !== undefined ? { failedShares: breaker.failedShares } : {})
+  }
+}
+
+const windowOf = (c: Circuit.Circuit, policy: Circuit.Policy): NonNullable<BreakerStatus["window"]> => {
+  const calls = c.outcomesCount
+  return {
+    calls,
+    failureRate: calls === 0 ? 0 : c.windowFailures / calls,
+    ...(policy.slowCallRateThreshold !== undefined ? { slowCallRate: calls === 0 ? 0 : c.windowSlow / calls } : {})
   }
 }

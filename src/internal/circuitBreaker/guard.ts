@@ -1,0 +1,205 @@
+/**
+ * The per-call guard that connects a protected effect to a breaker of a `Registry`: admission
+ * (the core's decision, plus a cluster probe lease for shared breakers) and the recording of
+ * the outcome. Everything runs synchronously inside one run-loop step, so each decision is atomic.
+ */
+import type { Fiber } from "effect"
+import { Cause, Clock, Context, Duration, Effect, Exit } from "effect"
+import type { OperationTimeout, ProtectionNotFound } from "../../Errors.js"
+import { CircuitBreakerOpen } from "../../Errors.js"
+import { fastConstructor } from "../runtime/errors.js"
+import * as Circuit from "./circuit.js"
+import type { Guard } from "../runtime/guardedCall.js"
+import { guarded } from "../runtime/guardedCall.js"
+import { isIgnored } from "../runtime/ignoredOutcome.js"
+import type { Breaker, ProbeLeases, Registry } from "./registry.js"
+
+const makeOpen = fastConstructor(CircuitBreakerOpen, "CircuitBreakerOpen", "circuit_breaker_open")
+
+const nowOf = (fiber: Fiber.Fiber<unknown, unknown>): number => fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
+
+const isFailureOf = (breaker: Breaker, cause: Cause.Cause<unknown>): boolean => {
+  const classify = breaker.policy.isFailure
+  if (classify === undefined) return true
+  try {
+    return classify(cause) === true
+  } catch {
+    // a classifier that throws cannot tell us the call was fine
+    return true
+  }
+}
+
+/** A permit under a slow-call policy also carries when the call started. */
+interface TimedPermit {
+  readonly generation: number
+  readonly startedAt: number
+}
+type Permit = number | TimedPermit
+
+/**
+ * Connects one protected effect to a breaker. The breaker is resolved when the effect runs,
+ * not when it is built, so a protected effect value can be built once and run many times.
+ * `current` is scratch space between `admit` and `wrap` (called back to back, synchronously);
+ * a name resolves to the same breaker until it is evicted, so concurrent runs of one effect
+ * value agree on it.
+ */
+export class BreakerGuard implements Guard<Permit, CircuitBreakerOpen | ProtectionNotFound> {
+  current: Breaker | undefined = undefined
+
+  constructor(
+    readonly registry: Registry,
+    readonly name: string
+  ) {}
+
+  admit(fiber: Fiber.Fiber<unknown, unknown>): Permit | Effect.Effect<never, CircuitBreakerOpen | ProtectionNotFound> {
+    const breaker = this.registry.resolve(this.name)
+    if (breaker === undefined) return Effect.fail(this.registry.notFound(this.name))
+    this.current = breaker
+    const circuit = breaker.circuit
+    const timed = breaker.policy.core.slowCallDurationMs !== undefined
+    // Closed needs no clock unless calls are timed: the common case costs a few field reads
+    if (circuit.state === Circuit.CLOSED && !timed) return circuit.generation
+    const now = nowOf(fiber)
+    const from = circuit.state
+    const generation = circuit.generation
+    const permit = Circuit.admit(circuit, now, breaker.policy.core)
+    if (circuit.generation !== generation) this.registry.admitted(breaker, from, generation, now)
+    if (permit !== Circuit.REJECTED) {
+      const admitted = timed ? { generation: permit, startedAt: now } : permit
+      const leases = this.registry.leases
+      // a probe of a shared breaker needs one of the cluster's probe leases first
+      if (leases !== undefined && circuit.state === Circuit.HALF_OPEN) return this.probeWithLease(leases, breaker, admitted, now)
+      return admitted
+    }
+    return Effect.fail(
+      makeOpen({
+        breaker: breaker.name,
+        state: circuit.state === Circuit.OPEN ? "Open" : "HalfOpen",
+        retryAfter: Duration.millis(Circuit.retryAfter(circuit, now, breaker.policy.core))
+      })
+    )
+  }
+
+  /** set by `guarded` callers that need the effect in `probeWithLease` (see `CircuitBreaker`) */
+  self: Effect.Effect<any, any, any> | undefined = undefined
+
+  /**
+   * A probe of a shared breaker: its local slot is taken; it runs once it holds a cluster
+   * lease. Every exit gives the slot back or records the probe: interrupted while waiting for
+   * the lease (the wait runs interruptible, the rest cannot be cut in between), lease taken by
+   * another process, or the probe's own result.
+   */
+  private probeWithLease(leases: ProbeLeases, breaker: Breaker, permit: Permit, now: number): Effect.Effect<never, CircuitBreakerOpen> {
+    const self = this.self!
+    const circuit = breaker.circuit
+    const generation = typeof permit === "number" ? permit : permit.generation
+    const token = leases.newToken()
+    return Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(Effect.exit(restore(leases.acquire(breaker, token))), (lease) => {
+        if (Exit.isFailure(lease)) {
+          // interrupted while waiting for the lease: nothing ran, the slot goes back
+          Circuit.release(circuit, generation)
+          return lease
+        }
+        if (lease.value === "taken") {
+          // another process is probing: give the local slot back and reject like a full HalfOpen
+          Circuit.release(circuit, generation)
+          circuit.rejected++
+          return Effect.fail(
+            makeOpen({
+              breaker: breaker.name,
+              state: "HalfOpen",
+              retryAfter: Duration.millis(Circuit.retryAfter(circuit, now, breaker.policy.core))
+            })
+          )
+        }
+        // "unavailable": Redis is down or slow; the local breaker decides alone (reported by the layer)
+        const probe = new PreAdmittedGuard(this.registry, breaker, permit, restore)
+        if (lease.value === "acquired") probe.lease = { leases, token }
+        return guarded(self, probe)
+      })
+    ) as Effect.Effect<never, CircuitBreakerOpen>
+  }
+
+  wrap<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | OperationTimeout, R> {
+    const timeout = this.current!.timeout
+    return timeout === undefined ? self : timeout(self)
+  }
+
+  onSuccess(permit: Permit, fiber: Fiber.Fiber<unknown, unknown>): void {
+    const breaker = this.current!
+    const circuit = breaker.circuit
+    if (!breaker.recordNeedsTime && circuit.state === Circuit.CLOSED && permit === circuit.generation) {
+      circuit.successes++
+      circuit.consecutiveFailures = 0
+      return
+    }
+    this.complete(breaker, permit, false, fiber)
+  }
+
+  onFailure(permit: Permit, cause: Cause.Cause<unknown>, fiber: Fiber.Fiber<unknown, unknown>): void {
+    const breaker = this.current!
+    if (Cause.hasInterruptsOnly(cause) || isIgnored(cause)) {
+      // interruption (or an outcome the caller marked as ignored) is neither a success nor a
+      // failure; a probe gives its slot back
+      Circuit.release(breaker.circuit, typeof permit === "number" ? permit : permit.generation)
+      return
+    }
+    this.complete(breaker, permit, isFailureOf(breaker, cause), fiber)
+  }
+
+  private complete(breaker: Breaker, permit: Permit, failed: boolean, fiber: Fiber.Fiber<unknown, unknown>): void {
+    const circuit = breaker.circuit
+    const now = nowOf(fiber)
+    const from = circuit.state
+    const generation = circuit.generation
+    const slowMs = breaker.policy.core.slowCallDurationMs
+    const slow = slowMs !== undefined && typeof permit !== "number" && now - permit.startedAt >= slowMs
+    Circuit.record(circuit, typeof permit === "number" ? permit : permit.generation, failed, slow, now, breaker.policy.core)
+    if (circuit.generation !== generation) this.registry.transition(breaker, from, circuit.state, now)
+  }
+}
+
+/**
+ * A guard whose admission already happened (a probe that waited for its lease). It runs
+ * inside the uninterruptible mask of `probeWithLease`: only the call itself is interruptible
+ * (`restore`), and once its outcome is recorded the probe's cluster lease goes back.
+ */
+class PreAdmittedGuard extends BreakerGuard {
+  lease: { readonly leases: ProbeLeases; readonly token: string } | undefined = undefined
+  constructor(
+    registry: Registry,
+    breaker: Breaker,
+    private readonly permit: Permit,
+    private readonly restore: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  ) {
+    super(registry, breaker.name)
+    this.current = breaker
+  }
+  override admit(): Permit {
+    return this.permit
+  }
+  override wrap<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | OperationTimeout, R> {
+    return this.restore(super.wrap(self))
+  }
+  override onSuccess(permit: Permit, fiber: Fiber.Fiber<unknown, unknown>): void {
+    try {
+      super.onSuccess(permit, fiber)
+    } finally {
+      this.releaseLease()
+    }
+  }
+  override onFailure(permit: Permit, cause: Cause.Cause<unknown>, fiber: Fiber.Fiber<unknown, unknown>): void {
+    try {
+      super.onFailure(permit, cause, fiber)
+    } finally {
+      this.releaseLease()
+    }
+  }
+  private releaseLease(): void {
+    if (this.lease !== undefined) this.lease.leases.release(this.current!, this.lease.token)
+  }
+}
+
+/** Looks up the service in the running fiber's context (used by `protect`). */
+export const serviceFrom = <S>(fiber: Fiber.Fiber<unknown, unknown>, tag: Context.Key<any, S>): S => Context.getUnsafe(fiber.context, tag)

@@ -1,0 +1,112 @@
+/**
+ * The breaker service's construction (what `CircuitBreaker.make` does) and the context
+ * lookup of `CircuitBreaker.protect`. The public module passes its tag in: internal code never
+ * imports it at run time.
+ */
+import type { Context, Fiber } from "effect"
+import { Effect, PubSub, Stream } from "effect"
+import type * as Public from "../../CircuitBreaker.js"
+import { InvalidConfig } from "../../Errors.js"
+import { BreakerGuard, serviceFrom } from "./guard.js"
+import { registerHealth } from "./health.js"
+import { makeOperations } from "./operations.js"
+import { resolve } from "./options.js"
+import type { Transition } from "./registry.js"
+import { Registry } from "./registry.js"
+import { guarded } from "../runtime/guardedCall.js"
+
+type Service = Public.CircuitBreaker["Service"]
+
+// The service value carries its registry under a private symbol, so `protect` can reach the
+// breakers without a lookup per call and tell our service from a test double.
+const registryKey = Symbol.for("effect-foundation/CircuitBreaker/registry")
+const withRegistry = <S extends object>(registry: Registry, service: S): S =>
+  Object.defineProperty(service, registryKey, { value: registry, enumerable: false })
+
+/** the registry behind a service built by `make` (undefined for other implementations) */
+export const registryOf = (service: Service): Registry | undefined =>
+  (service as unknown as Record<symbol, Registry | undefined>)[registryKey]
+
+// The last context a protected call ran in, and its service: a fiber's context changes rarely,
+// so most calls skip the lookup.
+let lastContext: unknown
+let lastService: Service | undefined
+
+/** The service `make` builds, without the tag's `of` (the identity). */
+export const makeService = Effect.fnUntraced(function* (options: Public.Options) {
+  const resolved = resolve(options)
+  if (resolved instanceof InvalidConfig) return yield* resolved
+  const { defaults, maxBreakers, policies } = resolved
+
+  const context = yield* Effect.context<never>()
+  const pubsub = yield* PubSub.unbounded<Transition>()
+  const registry = new Registry(defaults, policies, maxBreakers, context, pubsub)
+  yield* Effect.addFinalizer(() =>
+    Effect.sync(() => {
+      registry.close()
+      // do not keep a closed service's context alive through the protect cache
+      if (lastService !== undefined && registryOf(lastService) === registry) {
+        lastService = undefined
+        lastContext = undefined
+      }
+    }).pipe(Effect.andThen(PubSub.shutdown(pubsub)))
+  )
+
+  yield* Stream.fromPubSub(pubsub).pipe(
+    Stream.runForEach((t) =>
+      Effect.logInfo(`circuit breaker "${t.breaker}": ${t.from} -> ${t.to}`).pipe(
+        Effect.annotateLogs({ breaker: t.breaker, from: t.from, to: t.to })
+      )
+    ),
+    Effect.forkScoped({ startImmediately: true })
+  )
+  yield* registerHealth(registry)
+
+  const operations = makeOperations(registry)
+  const service: Service = withRegistry(registry, {
+    execute:
+      (breaker: string) =>
+      <A, E, R>(self: Effect.Effect<A, E, R>) =>
+        guarded(self, guardFor(registry, breaker, self)) as Effect.Effect<A, E | Public.BreakerError, R>,
+    ...operations,
+    names: Effect.sync(() => registry.all().map((b) => b.name)),
+    transitions: Stream.fromPubSub(pubsub)
+  })
+  return service
+})
+
+const guardFor = (registry: Registry, name: string, self: Effect.Effect<any, any, any>): BreakerGuard => {
+  const guard = new BreakerGuard(registry, name)
+  guard.self = self
+  return guard
+}
+
+/**
+ * A guard that finds the service in the running fiber's context. With our own service it
+ * works as that service's `BreakerGuard`; with any other implementation (a test double
+ * provided with `Layer.succeed`) the call is handed to that implementation's `execute`.
+ * (One protected effect value run at the same moment under two different services would
+ * share the scratch field; effects are normally run under one service.)
+ */
+export class ContextGuard extends BreakerGuard {
+  constructor(
+    private readonly tag: Context.Key<any, Service>,
+    name: string,
+    self: Effect.Effect<any, any, any>
+  ) {
+    super(undefined as unknown as Registry, name)
+    this.self = self
+  }
+  override admit(fiber: Fiber.Fiber<unknown, unknown>) {
+    let service = lastService
+    if (fiber.context !== lastContext || service === undefined) {
+      service = serviceFrom(fiber, this.tag)
+      lastContext = fiber.context
+      lastService = service
+    }
+    const registry = registryOf(service)
+    if (registry === undefined) return service.execute(this.name)(this.self!) as Effect.Effect<never, any>
+    ;(this as { registry: Registry }).registry = registry
+    return super.admit(fiber)
+  }
+}

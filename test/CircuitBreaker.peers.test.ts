@@ -1,0 +1,118 @@
+/**
+ * Behaviours taken from the peers (resilience4j, cockatiel, opossum), each test translating one
+ * of their scenarios to this library's API; the comment names the peer's test.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Duration, Effect, Fiber, Logger, Metric, Stream } from "effect"
+import { TestClock } from "effect/testing"
+import { CircuitBreaker } from "../src/index.js"
+
+const failing = Effect.fail("boom" as const)
+const ok = Effect.succeed("ok" as const)
+
+const calls = (n: number, effect: Effect.Effect<unknown, unknown>, breaker = "db") =>
+  Effect.forEach(Array.from({ length: n }), () => Effect.exit(effect.pipe(CircuitBreaker.protect(breaker))), {
+    discard: true
+  })
+
+/** one successful call that takes `duration` of TestClock time */
+const slowCall = (duration: Duration.Input, breaker = "db") =>
+  Effect.gen(function* () {
+    const fiber = yield* calls(1, Effect.sleep(duration), breaker).pipe(Effect.forkChild({ startImmediately: true }))
+    yield* TestClock.adjust(duration)
+    yield* Fiber.join(fiber)
+  })
+
+const service = CircuitBreaker.CircuitBreaker.use(Effect.succeed)
+const statusOf = (breaker = "db") => Effect.flatMap(service, (s) => s.status(breaker))
+const withBreakers = (options: CircuitBreaker.Options) => Effect.provide(CircuitBreaker.layer(options))
+
+describe("CircuitBreaker, as the peers do it", () => {
+  describe("only real state changes are published", () => {
+    // resilience4j CircuitBreakerStateMachineTest.circuitBreakerDoesNotPublishStateTransitionEventsForInternalTransitions:
+    // a transition to the state the breaker is in publishes no event
+    it.effect("reset on Closed and trip on Open publish no event, count no transition and log nothing", () =>
+      Effect.gen(function* () {
+        const logs: Array<string> = []
+        const collector = Logger.make((options) => {
+          logs.push(String(options.message))
+        })
+        yield* Effect.gen(function* () {
+          const breakers = yield* service
+          const collected = yield* breakers.transitions.pipe(
+            Stream.take(2),
+            Stream.runCollect,
+            Effect.forkChild({ startImmediately: true })
+          )
+          yield* breakers.reset("db") // Closed -> Closed: nothing
+          yield* breakers.trip("db") // Closed -> Open
+          yield* breakers.trip("db") // Open -> Open: nothing
+          yield* breakers.reset("db") // Open -> Closed
+          const transitions = yield* Fiber.join(collected)
+          expect(transitions.map((t) => `${t.from}->${t.to}`)).toEqual(["Closed->Open", "Open->Closed"])
+          yield* Effect.yieldNow
+          const snapshots = yield* Metric.snapshot
+          const counted = snapshots.filter((s) => s.id === "foundation.circuit_breaker.transitions")
+          expect(counted.map((s) => `${s.attributes?.from}->${s.attributes?.to}`).sort()).toEqual(["Closed->Open", "Open->Closed"])
+          expect((yield* statusOf()).transitions).toBe(2)
+        }).pipe(withBreakers({ breakers: { db: {} } }), Effect.provide(Logger.layer([collector])))
+        expect(logs.filter((l) => l.includes("->"))).toEqual([
+          'circuit breaker "db": Closed -> Open',
+          'circuit breaker "db": Open -> Closed'
+        ])
+      }).pipe(Effect.provideService(Metric.MetricRegistry, new Map()))
+    )
+
+    // cockatiel CircuitBreakerPolicy.test.ts "uses the given backof factory to decide whether to enter
+    // the half open state": the backed-off wait survives; here a trip of an Open breaker restarts it
+    it.effect("trip on an Open breaker restarts the current (backed-off) reset timeout", () =>
+      Effect.gen(function* () {
+        const breakers = yield* service
+        yield* calls(1, failing) // opens: 1 s
+        yield* TestClock.adjust("1 second")
+        yield* calls(1, failing) // failed probe: reopens for 2 s
+        yield* TestClock.adjust("1 second")
+        yield* breakers.trip("db") // Open: keeps the 2 s timeout, from now
+        const status = yield* statusOf()
+        expect(status.state).toBe("Open")
+        expect(Duration.toMillis(status.retryAfter!)).toBe(2_000)
+      }).pipe(
+        withBreakers({ breakers: { db: { failureThreshold: 1, resetTimeout: "1 second", backoff: { factor: 2, max: "1 minute" } } } })
+      )
+    )
+  })
+
+  describe("status", () => {
+    // resilience4j CircuitBreakerMetricsTest / CircuitBreaker.Metrics (getFailureRate, getNumberOfBufferedCalls,
+    // getSlowCallRate); opossum status.stats: what a dashboard reads
+    it.effect("reports the last failure time, the transition count and the window's rates and call count", () =>
+      Effect.gen(function* () {
+        const before = yield* statusOf()
+        expect(before.lastFailureAt).toBeUndefined()
+        expect(before.window).toEqual({ calls: 0, failureRate: 0, slowCallRate: 0 })
+        yield* calls(3, ok)
+        yield* TestClock.adjust("5 seconds")
+        yield* calls(1, failing)
+        yield* slowCall("3 seconds")
+        const status = yield* statusOf()
+        expect(status).toMatchObject({ state: "Closed", lastFailureAt: 5_000, transitions: 0, failures: 1, successes: 4 })
+        expect(status.window).toEqual({ calls: 5, failureRate: 0.2, slowCallRate: 0.2 })
+      }).pipe(
+        withBreakers({
+          breakers: {
+            db: { failureRateThreshold: 0.5, minimumCalls: 10, slowCallDuration: "2 seconds", slowCallRateThreshold: 0.9 }
+          }
+        })
+      )
+    )
+
+    it.effect("a breaker without a rate rule has no window in its status", () =>
+      Effect.gen(function* () {
+        yield* calls(1, failing)
+        const status = yield* statusOf()
+        expect(status.window).toBeUndefined()
+        expect(status.lastFailureAt).toBe(0)
+      }).pipe(withBreakers({ breakers: { db: {} } }))
+    )
+  })
+})
