@@ -7,8 +7,8 @@ import type { Clock } from "effect"
 import { Effect, Exit } from "effect"
 import type { RuleConfig } from "./config.js"
 import type { RuleState } from "./rule.js"
-import type { Decision, StoreRule, SyncStore } from "./store.js"
-import { ADMITTED, DENIED } from "./store.js"
+import type { Decision, SyncStore } from "./store.js"
+import { ADMITTED, DENIED, StoreRule } from "./store.js"
 
 /**
  * The one `Decision` of a rule, rewritten by each `take`: `remaining` and `resetAfter` are
@@ -65,20 +65,14 @@ export const takeLocal = (
 }
 
 /** A rule of the memory store. */
-export class MemoryRule implements StoreRule {
-  readonly rule: RuleConfig["rule"]
-  readonly maxWait: number
+export class MemoryRule extends StoreRule {
   readonly decision: LocalDecision
-  allowed = 0
-  denied = 0
   constructor(
-    readonly name: string,
+    name: string,
     readonly state: RuleState,
     config: RuleConfig
   ) {
-    this.rule = config.rule
-    // an unbounded wait stays finite, so a cost that never fits (wait Infinity) is denied
-    this.maxWait = !config.delay ? 0 : Math.min(config.maxDelayMillis, Number.MAX_VALUE)
+    super(name, config)
     this.decision = new LocalDecision(state)
   }
 }

@@ -12,17 +12,34 @@
 import type { Clock, Effect } from "effect"
 import type { StoreUnavailable } from "../../Errors.js"
 import type { Rule } from "./algorithms.js"
+import type { RuleConfig } from "./config.js"
 
-/** A configured rule as the service sees it; each store extends it with its own state. */
-export interface StoreRule {
-  readonly name: string
-  readonly rule: Rule
-  /** ms a caller may wait for its slot: 0 under `"fail"` */
-  readonly maxWait: number
+/**
+ * A configured rule as the service sees it; each store extends it with its own state. What
+ * the configuration says is set by `configure` (again by `setRule`, at run time).
+ */
+export class StoreRule {
+  rule: Rule
+  /** ms a caller may wait for its slot: 0 under `"fail"`; finite, so a cost that never fits (wait Infinity) is denied */
+  maxWait: number
   /** decisions, read by the `foundation.rate_limiter.requests` counters (the service counts) */
-  allowed: number
-  denied: number
+  allowed = 0
+  denied = 0
+  constructor(
+    readonly name: string,
+    config: RuleConfig
+  ) {
+    this.rule = config.rule
+    this.maxWait = waitBound(config)
+  }
+
+  configure(config: RuleConfig): void {
+    this.rule = config.rule
+    this.maxWait = waitBound(config)
+  }
 }
+
+const waitBound = (config: RuleConfig): number => (!config.delay ? 0 : Math.min(Math.floor(config.maxDelayMillis), Number.MAX_VALUE))
 
 /** The call may run, after `wait` ms (0: now). */
 export const ADMITTED = 0

@@ -11,49 +11,51 @@ import { StoreUnavailable } from "../../../Errors.js"
 import { fastConstructor } from "../../runtime/errors.js"
 import type { CommandClient } from "../../runtime/redisClient.js"
 import type { RedisOutage } from "../../runtime/redisOutage.js"
-import type { Rule } from "../algorithms.js"
 import { LocalDecision, takeLocal } from "../memory.js"
 import type { RuleState } from "../rule.js"
-import type { AsyncStore, Decision, StoreRule } from "../store.js"
-import { ADMITTED, DENIED, UNAVAILABLE } from "../store.js"
+import type { RuleConfig } from "../config.js"
+import type { AsyncStore, Decision } from "../store.js"
+import { ADMITTED, DENIED, StoreRule, UNAVAILABLE } from "../store.js"
 import type { Reply } from "./script.js"
 import { algorithmCode, lua } from "./script.js"
 import { makeClientRunner, makeScriptRunner, scriptSha, withTimeout } from "./scriptRunner.js"
 import type { FailurePolicy, RedisRuleConfig } from "./storePolicy.js"
 
 /** A rule as the Redis store runs it: its script arguments made once, and its counters. */
-export class RedisRule implements StoreRule {
-  readonly rule: Rule
-  readonly code: string
-  /** ms a caller may wait: 0 under "fail" (finite: see MemoryRule) */
-  readonly maxWait: number
+export class RedisRule extends StoreRule {
+  code = ""
   /** the script's maxWait: -1 for an unbounded one */
-  readonly maxWaitArg: string
-  readonly limitArg: string
-  readonly windowArg: string
-  readonly burstArg: string
+  maxWaitArg = ""
+  limitArg = ""
+  windowArg = ""
+  burstArg = ""
   readonly policy: FailurePolicy
   readonly insurance: RuleState | undefined
   readonly insuranceDecision: LocalDecision | undefined
-  allowed = 0
-  denied = 0
   fallbacks = 0
   constructor(
-    readonly name: string,
+    name: string,
     readonly keyPrefix: string,
     config: RedisRuleConfig
   ) {
-    this.rule = config.rule
-    this.code = algorithmCode[config.rule.algorithm]
-    const unbounded = config.delay && config.maxDelayMillis === Infinity
-    this.maxWait = !config.delay ? 0 : unbounded ? Number.MAX_VALUE : Math.floor(config.maxDelayMillis)
-    this.maxWaitArg = unbounded ? "-1" : String(this.maxWait)
-    this.limitArg = String(config.rule.limit)
-    this.windowArg = String(config.rule.windowMillis)
-    this.burstArg = String(config.rule.burst)
+    super(name, config)
+    this.arguments(config)
     this.policy = config.policy
     this.insurance = config.insurance
     this.insuranceDecision = config.insurance === undefined ? undefined : new LocalDecision(config.insurance)
+  }
+
+  override configure(config: RuleConfig): void {
+    super.configure(config)
+    this.arguments(config)
+  }
+
+  private arguments(config: RuleConfig): void {
+    this.code = algorithmCode[config.rule.algorithm]
+    this.maxWaitArg = config.delay && config.maxDelayMillis === Infinity ? "-1" : String(this.maxWait)
+    this.limitArg = String(config.rule.limit)
+    this.windowArg = String(config.rule.windowMillis)
+    this.burstArg = String(config.rule.burst)
   }
 }
 
