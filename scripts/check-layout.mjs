@@ -25,7 +25,7 @@ const implementsModules = {
   protection: ["Protection.ts", "Protection.ts"],
   http: ["ProtectionHttp.ts", "RateLimitHttp.ts"],
   bulkhead: ["Bulkhead.ts"],
-  foundation: ["Foundation.ts", "Config.ts"],
+  foundation: ["Foundation.ts"],
   runtime: []
 }
 

@@ -33,22 +33,21 @@
  * @since 0.1.0
  */
 import type { HttpServerError } from "effect/http"
-import { Config as EffectConfig, Context, Effect, Layer, Option, Schema } from "effect"
-import { readFile } from "node:fs/promises"
-import * as CircuitBreaker from "./CircuitBreaker.js"
+import { Config as EffectConfig, type Context, Effect, Layer } from "effect"
+import type * as CircuitBreaker from "./CircuitBreaker.js"
 import * as Config from "./Config.js"
 import { InvalidConfig } from "./Errors.js"
-import * as HealthAggregator from "./HealthAggregator.js"
-import * as HealthHttp from "./HealthHttp.js"
-import * as Protection from "./Protection.js"
-import type { HealthComponents } from "./internal/runtime/healthComponents.js"
+import type * as HealthAggregator from "./HealthAggregator.js"
+import { Configuration, fromDecoded } from "./internal/foundation/build.js"
+import { loadFrom, poolSizing } from "./internal/foundation/load.js"
+import type { ReloadReport as Report } from "./internal/foundation/reload.js"
 import type { SharedStoreError } from "./internal/protection/sharedStores.js"
-import { sharedStores } from "./internal/protection/sharedStores.js"
-import { describeCandidates } from "./internal/runtime/options.js"
-import * as MemoryManager from "./MemoryManager.js"
-import * as PerformanceMonitor from "./PerformanceMonitor.js"
+import type { HealthComponents } from "./internal/runtime/healthComponents.js"
+import type * as MemoryManager from "./MemoryManager.js"
+import type * as PerformanceMonitor from "./PerformanceMonitor.js"
 import type * as Pool from "./Pool.js"
-import * as RateLimiter from "./RateLimiter.js"
+import type * as Protection from "./Protection.js"
+import type * as RateLimiter from "./RateLimiter.js"
 
 /**
  * Everything `layer` provides.
@@ -64,6 +63,7 @@ export type Services =
   | HealthAggregator.HealthAggregator
   | HealthComponents
   | Protection.Protection
+  | Configuration
 
 /**
  * A pool for `Options.pools`: the `tag` profiles reach it by, and the `layer` that builds it
@@ -150,54 +150,10 @@ export interface Options<P extends Pools = Pools> {
  */
 type BuildError = InvalidConfig | HttpServerError.ServeError | SharedStoreError
 
-const fromDecoded = (config: Config.FoundationConfig, options: Options) => {
-  // decoded by the same Schema CircuitBreaker.layer decodes with: it takes the decoded values as they are
-  const breakerOptions: CircuitBreaker.Options = config.circuitBreaker ?? {}
-  const rules = { ...(config.rateLimiter?.rules ?? {}) }
-  const built = { rateLimiter: options.rateLimiter !== undefined, circuitBreaker: options.circuitBreaker !== undefined }
-  const shared = config.redis === undefined ? undefined : sharedStores(config.redis, rules, breakerOptions, built)
-  const breakers = shared?.breakers ?? options.circuitBreaker?.(breakerOptions) ?? CircuitBreaker.layer(breakerOptions)
-  const limiter = shared?.limiter ?? options.rateLimiter?.(rules) ?? RateLimiter.layer({ rules })
-  // decoded by the same Schema MemoryManager.layer decodes with: it takes the decoded values as they are
-  const memoryLayer = MemoryManager.layer(config.memory)
-  const health = HealthAggregator.layer({
-    defaultTimeout: config.health?.defaultTimeout,
-    cacheTtl: config.health?.cacheTtl
-  })
-  const protections = withPools(
-    Layer.mergeAll(breakers, limiter, memoryLayer, PerformanceMonitor.layer(config.performance)).pipe(Layer.provideMerge(health)),
-    options.pools
-  )
-  // profiles go in encoded, as `Protection.configure` takes them
-  const encodeProfile = Schema.encodeSync(Config.Profile)
-  const profiles = Protection.layer({
-    profiles: Object.fromEntries(Object.entries(config.protections ?? {}).map(([name, p]) => [name, encodeProfile(p)])),
-    ...(options.pools === undefined ? {} : { pools: poolTags(options.pools) })
-  })
-  const all = profiles.pipe(Layer.provideMerge(protections))
-  const http = config.health?.http
-  if (http === undefined) return all
-  // decoded by the same Schema HealthHttp.layer decodes with
-  const endpoint = HealthHttp.layer(http)
-  return Layer.merge(all, endpoint.pipe(Layer.provide(all)))
-}
-
-const isPoolLayer = (pool: PoolLayer | Context.Key<any, any>): pool is PoolLayer => !Context.isKey(pool)
-
-// Pool layers go on top of the protections, where they find the aggregator's HealthComponents
-// and register `pool:<name>`; beneath Foundation (a bare tag) they cannot.
-const withPools = <A, E, R>(protections: Layer.Layer<A, E, R>, pools: Pools | undefined): Layer.Layer<A, E, R> => {
-  const layers = Object.values(pools ?? {}).flatMap((pool) => (isPoolLayer(pool) ? [pool.layer as unknown as Layer.Layer<never>] : []))
-  return layers.length === 0 ? protections : Layer.mergeAll(layers[0]!, ...layers.slice(1)).pipe(Layer.provideMerge(protections))
-}
-
 // the pool layers' services, errors and requirements, which the layer's type cannot follow
 const withPoolTypes = <P extends Pools>(
   layer: Layer.Layer<Services, BuildError>
 ): Layer.Layer<Services | PoolServices<P>, BuildError | PoolErrors<P>, PoolRequirements<P>> => layer as Layer.Layer<any, any, any>
-
-const poolTags = (pools: Pools): Record<string, Context.Key<any, any>> =>
-  Object.fromEntries(Object.entries(pools).map(([name, pool]) => [name, isPoolLayer(pool) ? pool.tag : pool]))
 
 /**
  * Builds every service from a configuration written in code. The parameter is typed, so a
@@ -320,29 +276,7 @@ export const config: EffectConfig.Config<Config.FoundationConfig> = EffectConfig
  * @since 0.1.0
  * @category loading
  */
-export const load: Effect.Effect<Config.FoundationConfig, InvalidConfig> = Effect.gen(function* () {
-  const file = yield* EffectConfig.option(EffectConfig.String("FOUNDATION_CONFIG_FILE")).pipe(
-    Effect.mapError((error) => new InvalidConfig({ path: "FOUNDATION_CONFIG_FILE", message: String(error) }))
-  )
-  if (Option.isSome(file)) {
-    const text = yield* Effect.tryPromise({
-      try: () => readFile(file.value, "utf8"),
-      catch: (error) => new InvalidConfig({ path: "FOUNDATION_CONFIG_FILE", message: `cannot read ${file.value}: ${String(error)}` })
-    })
-    return yield* Config.decode(yield* parseJson(text, `FOUNDATION_CONFIG_FILE (${file.value})`))
-  }
-  const inline = yield* EffectConfig.option(EffectConfig.String("FOUNDATION_CONFIG")).pipe(
-    Effect.mapError((error) => new InvalidConfig({ path: "FOUNDATION_CONFIG", message: String(error) }))
-  )
-  if (Option.isSome(inline)) return yield* Config.decode(yield* parseJson(inline.value, "FOUNDATION_CONFIG"))
-  return yield* config.pipe(Effect.mapError((error) => new InvalidConfig({ path: "foundation", message: error.message })))
-})
-
-const parseJson = (text: string, path: string) =>
-  Effect.try({
-    try: () => JSON.parse(text) as unknown,
-    catch: (error) => new InvalidConfig({ path, message: `${path} is not valid JSON: ${String(error)}` })
-  })
+export const load: Effect.Effect<Config.FoundationConfig, InvalidConfig> = loadFrom(config)
 
 /**
  * A pool's sizes and timings from the configuration, to spread into `Pool.layer` options.
@@ -373,18 +307,8 @@ const parseJson = (text: string, path: string) =>
  * @since 0.1.0
  * @category pools
  */
-export const poolOptions = (config: unknown, name: string): Omit<Pool.Options<never, never, never>, "acquire" | "release" | "validate"> => {
-  const pools = typeof config === "object" && config !== null ? (config as { readonly pools?: unknown }).pools : undefined
-  // own keys only: "toString" is not a pool
-  const configured = typeof pools === "object" && pools !== null ? Object.keys(pools) : []
-  if (!configured.includes(name)) {
-    throw new InvalidConfig({
-      path: `pools.${name}`,
-      message: `pools.${name}: no pool "${name}" is configured; ${describeCandidates(name, configured)}`
-    })
-  }
-  return { ...(pools as Record<string, PoolSizing>)[name], name } as never
-}
+export const poolOptions = (config: unknown, name: string): Omit<Pool.Options<never, never, never>, "acquire" | "release" | "validate"> =>
+  poolSizing(config, name) as never
 
 /**
  * The encoded shape of one pool's sizing.
@@ -393,3 +317,76 @@ export const poolOptions = (config: unknown, name: string): Omit<Pool.Options<ne
  * @category models
  */
 export type PoolSizing = typeof Config.PoolSizing.Encoded
+
+/**
+ * The running configuration's control, provided by `layer`, `layerDecoded` and `layerConfig`:
+ * `current` is the configuration in force, `reload(input)` applies a new one (see `reload`).
+ *
+ * @since 0.3.0
+ * @category reload
+ */
+export { Configuration }
+
+/**
+ * What `reload` changed: each change as `{ kind, name }` (`kind` one of `"breaker"`, `"rule"`,
+ * `"pool"`, `"bulkhead"`, `"profile"`), in the order applied; empty when the new configuration
+ * says what the one in force says.
+ *
+ * @since 0.3.0
+ * @category reload
+ */
+export type ReloadReport = Report
+
+/**
+ * Applies a whole new configuration to the running services, atomically: every change is
+ * made, or none is.
+ *
+ * **Details**
+ *
+ * `input` is decoded by `Config.FoundationConfig` (a parsed file, a literal), then compared
+ * with the configuration in force. What the services change while they run:
+ *
+ * - breaker policies under `circuitBreaker.breakers` (`CircuitBreaker.configure`: a breaker
+ *   keeps its state and counts where the new policy allows),
+ * - rate limit rules under `rateLimiter.rules` (`RateLimiter.setRule`: each key keeps what
+ *   it consumed),
+ * - a pool's `size`, `maxOverflow` and `minIdle` (`Pool.resize`),
+ * - bulkhead limits (`Bulkhead.configure`) and protection profiles (`Protection.configure`).
+ *
+ * Entries may be added or changed, never removed. Anything else (`redis`, `health`,
+ * `memory`, `performance`, the breakers' `defaults` and `maxBreakers`, a pool's timeouts, a
+ * new pool) cannot change while the services run: such a configuration fails `InvalidConfig`
+ * naming every path, and nothing is applied. Reloads run one at a time. Should a service
+ * refuse a change, the changes already made are put back and the configuration in force
+ * stays.
+ *
+ * **Example** (Reload from the file the service started with)
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { readFile } from "node:fs/promises"
+ * import { Foundation } from "effect-foundation"
+ *
+ * const reloadFile = (path: string) =>
+ *   Effect.promise(() => readFile(path, "utf8")).pipe(
+ *     Effect.flatMap((text) => Foundation.reload(JSON.parse(text))),
+ *     Effect.tap((report) => Effect.log(`reloaded: ${report.changes.map((c) => `${c.kind} ${c.name}`).join(", ")}`))
+ *   )
+ * ```
+ *
+ * @since 0.3.0
+ * @category reload
+ */
+export const reload = (input: unknown): Effect.Effect<ReloadReport, InvalidConfig, Configuration> =>
+  Configuration.use((configuration) => configuration.reload(input))
+
+/**
+ * The configuration in force: the one the layer was built with, or the last one `reload`
+ * applied.
+ *
+ * @since 0.3.0
+ * @category reload
+ */
+export const current: Effect.Effect<Config.FoundationConfig, never, Configuration> = Configuration.use(
+  (configuration) => configuration.current
+)

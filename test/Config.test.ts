@@ -41,7 +41,7 @@ const bad: ReadonlyArray<readonly [string, unknown, string]> = [
     { rateLimiter: { rules: { api: { algorithm: "leaky-bucket", limit: 1, window: 1000 } } } },
     "rateLimiter.rules.api.algorithm"
   ],
-  ["zero limit", { rateLimiter: { rules: { api: { algorithm: "gcra", limit: 0, window: 1000 } } } }, "rateLimiter.rules.api.limit"],
+  ["negative limit", { rateLimiter: { rules: { api: { algorithm: "gcra", limit: -1, window: 1000 } } } }, "rateLimiter.rules.api.limit"],
   ["missing window", { rateLimiter: { rules: { api: { algorithm: "gcra", limit: 10 } } } }, "rateLimiter.rules.api.window"],
   [
     "unknown rule option",

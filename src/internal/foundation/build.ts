@@ -1,0 +1,92 @@
+/**
+ * How `Foundation` builds every service from a decoded configuration: which layer sits on which,
+ * so that breakers, pools and memory find the health aggregator, the profiles find every
+ * service, and the reload control finds what it changes.
+ */
+import { Context, Effect, Layer, Schema } from "effect"
+import * as CircuitBreaker from "../../CircuitBreaker.js"
+import * as Config from "../../Config.js"
+import { InvalidConfig } from "../../Errors.js"
+import type { Options, PoolLayer, Pools } from "../../Foundation.js"
+import * as HealthAggregator from "../../HealthAggregator.js"
+import * as HealthHttp from "../../HealthHttp.js"
+import * as MemoryManager from "../../MemoryManager.js"
+import * as PerformanceMonitor from "../../PerformanceMonitor.js"
+import * as Protection from "../../Protection.js"
+import * as RateLimiter from "../../RateLimiter.js"
+import { sharedStores } from "../protection/sharedStores.js"
+import type { Change } from "./plan.js"
+import { makeReloader, type Reloader } from "./reload.js"
+
+/** The reload control `Foundation.layer` provides: the configuration in force, and `reload`. */
+export class Configuration extends Context.Service<Configuration, Reloader<Config.FoundationConfig>>()(
+  "effect-foundation/Foundation/Configuration"
+) {}
+
+const isPoolLayer = (pool: PoolLayer | Context.Key<any, any>): pool is PoolLayer => !Context.isKey(pool)
+
+// Pool layers go on top of the protections, where they find the aggregator's HealthComponents
+// and register `pool:<name>`; beneath Foundation (a bare tag) they cannot.
+const withPools = <A, E, R>(protections: Layer.Layer<A, E, R>, pools: Pools | undefined): Layer.Layer<A, E, R> => {
+  const layers = Object.values(pools ?? {}).flatMap((pool) => (isPoolLayer(pool) ? [pool.layer as unknown as Layer.Layer<never>] : []))
+  return layers.length === 0 ? protections : Layer.mergeAll(layers[0]!, ...layers.slice(1)).pipe(Layer.provideMerge(protections))
+}
+
+const poolTags = (pools: Pools): Record<string, Context.Key<any, any>> =>
+  Object.fromEntries(Object.entries(pools).map(([name, pool]) => [name, isPoolLayer(pool) ? pool.tag : pool]))
+
+const encodeProfile = Schema.encodeSync(Config.Profile)
+
+// Each change of a reload through the service that owns it; each decodes its input again, as
+// its own entry point does.
+const appliersLayer = (config: Config.FoundationConfig) =>
+  Layer.effect(
+    Configuration,
+    Effect.gen(function* () {
+      const protection = yield* Protection.Protection
+      const apply = (change: Change): Effect.Effect<void, InvalidConfig> => {
+        switch (change.kind) {
+          case "profile":
+            return protection.configure(change.name, encodeProfile(change.profile as Config.Profile))
+          default:
+            return Effect.fail(
+              new InvalidConfig({ path: change.name, message: `a ${change.kind} cannot change while the services run yet` })
+            )
+        }
+      }
+      return yield* makeReloader(config, Config.decode, { apply })
+    })
+  )
+
+/** Every service from a decoded configuration (the layer `Foundation.layer` returns, untyped pools). */
+export const fromDecoded = (config: Config.FoundationConfig, options: Options) => {
+  // decoded by the same Schema CircuitBreaker.layer decodes with: it takes the decoded values as they are
+  const breakerOptions: CircuitBreaker.Options = config.circuitBreaker ?? {}
+  const rules = { ...(config.rateLimiter?.rules ?? {}) }
+  const built = { rateLimiter: options.rateLimiter !== undefined, circuitBreaker: options.circuitBreaker !== undefined }
+  const shared = config.redis === undefined ? undefined : sharedStores(config.redis, rules, breakerOptions, built)
+  const breakers = shared?.breakers ?? options.circuitBreaker?.(breakerOptions) ?? CircuitBreaker.layer(breakerOptions)
+  const limiter = shared?.limiter ?? options.rateLimiter?.(rules) ?? RateLimiter.layer({ rules })
+  // decoded by the same Schema MemoryManager.layer decodes with: it takes the decoded values as they are
+  const memoryLayer = MemoryManager.layer(config.memory)
+  const health = HealthAggregator.layer({
+    defaultTimeout: config.health?.defaultTimeout,
+    cacheTtl: config.health?.cacheTtl
+  })
+  const protections = withPools(
+    Layer.mergeAll(breakers, limiter, memoryLayer, PerformanceMonitor.layer(config.performance)).pipe(Layer.provideMerge(health)),
+    options.pools
+  )
+  // profiles go in encoded, as `Protection.configure` takes them
+  const profiles = Protection.layer({
+    profiles: Object.fromEntries(Object.entries(config.protections ?? {}).map(([name, p]) => [name, encodeProfile(p)])),
+    ...(options.pools === undefined ? {} : { pools: poolTags(options.pools) })
+  })
+  const services = profiles.pipe(Layer.provideMerge(protections))
+  const all = appliersLayer(config).pipe(Layer.provideMerge(services))
+  const http = config.health?.http
+  if (http === undefined) return all
+  // decoded by the same Schema HealthHttp.layer decodes with
+  const endpoint = HealthHttp.layer(http)
+  return Layer.merge(all, endpoint.pipe(Layer.provide(all)))
+}

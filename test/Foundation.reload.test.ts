@@ -1,0 +1,47 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Duration, Effect, Layer } from "effect"
+import { Foundation, Protection } from "../src/index.js"
+
+const initial = {
+  circuitBreaker: { breakers: { payments: { failureThreshold: 5 } } },
+  rateLimiter: { rules: { api: { algorithm: "gcra", limit: 100, window: "1 minute" } } },
+  protections: { checkout: { circuitBreaker: "payments", timeout: "2 seconds" } }
+} as const
+
+const timeoutOf = (profile: string) =>
+  Protection.Protection.use((protection) => protection.status(profile)).pipe(
+    Effect.map((status) => (status.config.timeout === undefined ? undefined : Duration.toMillis(status.config.timeout)))
+  )
+
+describe("Foundation.reload", () => {
+  it.effect("applies a changed profile and makes the new configuration current", () =>
+    Effect.gen(function* () {
+      const report = yield* Foundation.reload({
+        ...initial,
+        protections: { checkout: { circuitBreaker: "payments", timeout: "1 second" } }
+      })
+      expect(report.changes).toEqual([{ kind: "profile", name: "checkout" }])
+      expect(yield* timeoutOf("checkout")).toBe(1000)
+      const current = yield* Foundation.current
+      expect(current.protections?.checkout?.timeout).toEqual(Duration.seconds(1))
+    }).pipe(Effect.provide(Layer.fresh(Foundation.layer(initial))))
+  )
+
+  it.effect("refuses a configuration the running services cannot take, whole, naming every path", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(
+        Foundation.reload({
+          ...initial,
+          memory: { rejectAt: "high" },
+          protections: { checkout: { circuitBreaker: "payments", timeout: "1 second" } }
+        })
+      )
+      expect(error._tag).toBe("InvalidConfig")
+      expect(error.path).toBe("memory")
+      // the profile change in the same reload was not applied
+      expect(yield* timeoutOf("checkout")).toBe(2000)
+      const undecodable = yield* Effect.flip(Foundation.reload({ ...initial, protections: { checkout: { circuitBreakr: "payments" } } }))
+      expect(undecodable.path).toBe("protections.checkout.circuitBreakr")
+    }).pipe(Effect.provide(Layer.fresh(Foundation.layer(initial))))
+  )
+})
