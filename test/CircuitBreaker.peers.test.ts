@@ -115,4 +115,36 @@ describe("CircuitBreaker, as the peers do it", () => {
       }).pipe(withBreakers({ breakers: { db: {} } }))
     )
   })
+
+  describe("retryAfter in HalfOpen", () => {
+    // Not from a peer (cockatiel and Polly report the whole break duration): issue 16 asks for a
+    // wait a caller can honestly use. A caller beyond the probe limit is told when the probe's
+    // verdict is due at the latest: its call timeout here, not the reset timeout
+    it.effect("a caller beyond the probe limit waits at most until the probe's call timeout", () =>
+      Effect.gen(function* () {
+        yield* calls(1, failing)
+        yield* TestClock.adjust("30 seconds")
+        const probe = yield* Effect.sleep("1 second").pipe(CircuitBreaker.protect("db"), Effect.forkChild({ startImmediately: true }))
+        yield* TestClock.adjust("400 millis")
+        const rejected = yield* Effect.flip(ok.pipe(CircuitBreaker.protect("db")))
+        expect(rejected).toMatchObject({ _tag: "CircuitBreakerOpen", state: "HalfOpen" })
+        expect(Duration.toMillis((rejected as { retryAfter: Duration.Duration }).retryAfter)).toBe(1_600)
+        yield* TestClock.adjust("600 millis")
+        yield* Fiber.join(probe)
+        expect((yield* statusOf()).state).toBe("Closed")
+      }).pipe(withBreakers({ breakers: { db: { failureThreshold: 1, callTimeout: "2 seconds", maxWaitInHalfOpen: "10 seconds" } } }))
+    )
+
+    it.effect("without a call timeout the bound is the probe's maxWaitInHalfOpen deadline", () =>
+      Effect.gen(function* () {
+        yield* calls(1, failing)
+        yield* TestClock.adjust("30 seconds")
+        const probe = yield* Effect.never.pipe(CircuitBreaker.protect("db"), Effect.forkChild({ startImmediately: true }))
+        yield* TestClock.adjust("4 seconds")
+        const rejected = yield* Effect.flip(ok.pipe(CircuitBreaker.protect("db")))
+        expect(Duration.toMillis((rejected as { retryAfter: Duration.Duration }).retryAfter)).toBe(6_000)
+        yield* Fiber.interrupt(probe)
+      }).pipe(withBreakers({ breakers: { db: { failureThreshold: 1, maxWaitInHalfOpen: "10 seconds" } } }))
+    )
+  })
 })

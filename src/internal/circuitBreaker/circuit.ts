@@ -47,6 +47,8 @@ export interface Policy {
   readonly halfOpenMaxCalls: number
   /** how long probes may hold HalfOpen before they count as lost and the circuit reopens */
   readonly maxWaitInHalfOpenMs: number
+  /** a call running longer is interrupted (the shell arms the timer); bounds a probe's verdict */
+  readonly callTimeoutMs: number | undefined
 }
 
 export interface Circuit {
@@ -74,6 +76,8 @@ export interface Circuit {
   probesInFlight: number
   /** when the probes in flight count as lost (set as the first of them is admitted) */
   probeDeadline: number
+  /** when the last probe was admitted (with `callTimeoutMs`, its verdict is due by then + that) */
+  lastProbeAt: number
   // --- totals since creation (metrics and status)
   successes: number
   failures: number
@@ -103,6 +107,7 @@ export const make = (policy: Policy): Circuit => ({
   attempt: 0,
   probesInFlight: 0,
   probeDeadline: 0,
+  lastProbeAt: 0,
   successes: 0,
   failures: 0,
   rejected: 0,
@@ -151,19 +156,28 @@ export const admit = (circuit: Circuit, now: number, policy: Policy): number => 
   }
   if (circuit.probesInFlight === 0) circuit.probeDeadline = now + policy.maxWaitInHalfOpenMs
   circuit.probesInFlight++
+  circuit.lastProbeAt = now
   return circuit.generation
 }
 
 /** The probes in flight ran out of time: reopen as of their deadline, as a failed probe does. */
 const loseProbes = (circuit: Circuit, policy: Policy): void => toOpen(circuit, circuit.probeDeadline, policy, circuit.attempt + 1)
 
-/** Milliseconds until a rejected caller may be admitted (an upper bound in HalfOpen). */
+/**
+ * Milliseconds a rejected caller should wait. Open: until the reopening time (exact: the next
+ * call then probes). HalfOpen with every probe slot taken: until the probes in flight have
+ * their verdict, which is an upper bound, never a guess: they are lost at their deadline
+ * (`maxWaitInHalfOpenMs` after the first of them started), and with `callTimeoutMs` each is
+ * cut off that long after it started. By then the circuit is Closed (the retry is admitted) or
+ * Open again (the retry is told the new reopening time). A probe answering sooner decides
+ * sooner; the bound is tight when the policy has a call timeout.
+ */
 export const retryAfter = (circuit: Circuit, now: number, policy: Policy): number => {
   if (circuit.state === OPEN) return Math.max(0, circuit.reopenAt - now)
   if (circuit.state !== HALF_OPEN) return 0
-  // Every probe slot is taken. At worst the probes fail at their deadline, which reopens the
-  // circuit for the next (backed-off) reset timeout: the next probe runs by then.
-  return Math.max(0, circuit.probeDeadline - now) + resetTimeoutFor(circuit.attempt + 1, policy)
+  const verdictBy =
+    policy.callTimeoutMs === undefined ? circuit.probeDeadline : Math.min(circuit.probeDeadline, circuit.lastProbeAt + policy.callTimeoutMs)
+  return Math.max(0, verdictBy - now)
 }
 
 /**

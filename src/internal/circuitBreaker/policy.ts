@@ -136,7 +136,8 @@ export const normalize = (policy: Decoded, code: PolicyCode | undefined): Normal
       backoffFactor: policy.backoff?.factor ?? 1,
       backoffMaxMs: ms(policy.backoff?.max) ?? resetTimeoutMs,
       halfOpenMaxCalls: policy.halfOpenMaxCalls,
-      maxWaitInHalfOpenMs: ms(policy.maxWaitInHalfOpen) ?? Math.max(DEFAULT_MAX_WAIT_IN_HALF_OPEN_MS, callTimeoutMs ?? 0)
+      maxWaitInHalfOpenMs: ms(policy.maxWaitInHalfOpen) ?? Math.max(DEFAULT_MAX_WAIT_IN_HALF_OPEN_MS, callTimeoutMs ?? 0),
+      callTimeoutMs
     },
     callTimeoutMs,
     isFailure: code?.isFailure,

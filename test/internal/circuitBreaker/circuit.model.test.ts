@@ -25,7 +25,9 @@ const PolicySchema = Schema.Struct({
   backoffFactor: int(1, 3),
   backoffMaxExtra: int(0, 60),
   halfOpenMaxCalls: int(1, 3),
-  maxWaitInHalfOpen: int(1, 8)
+  maxWaitInHalfOpen: int(1, 8),
+  /** 0: no call timeout; else at most maxWaitInHalfOpen (as the schema requires) */
+  callTimeout: int(0, 8)
 })
 
 const Op = Schema.Union([
@@ -61,7 +63,8 @@ const toPolicy = (p: typeof PolicySchema.Type): Policy => {
     backoffFactor: p.backoffFactor,
     backoffMaxMs: (p.resetTimeout + p.backoffMaxExtra) * STEP,
     halfOpenMaxCalls: p.halfOpenMaxCalls,
-    maxWaitInHalfOpenMs: p.maxWaitInHalfOpen * STEP
+    maxWaitInHalfOpenMs: p.maxWaitInHalfOpen * STEP,
+    callTimeoutMs: p.callTimeout === 0 ? undefined : Math.min(p.callTimeout, p.maxWaitInHalfOpen) * STEP
   }
 }
 
@@ -78,6 +81,8 @@ interface Model {
   readonly probes: number
   /** HalfOpen: when the probes in flight count as lost */
   readonly deadline: number
+  /** HalfOpen: when the last probe was admitted */
+  readonly lastProbeAt: number
 }
 const initial: Model = {
   state: "Closed",
@@ -88,7 +93,8 @@ const initial: Model = {
   reopenAt: 0,
   attempt: 0,
   probes: 0,
-  deadline: 0
+  deadline: 0,
+  lastProbeAt: 0
 }
 const closed = (m: Model): Model => ({ ...initial, epoch: m.epoch + 1 })
 const timeoutFor = (policy: Policy, attempt: number) =>
@@ -128,12 +134,17 @@ const modelAdmit = (m: Model, policy: Policy, now: number): { readonly model: Mo
   }
   if (m.probes >= policy.halfOpenMaxCalls) return { model: m, admitted: false }
   return {
-    model: { ...m, probes: m.probes + 1, deadline: m.probes === 0 ? now + policy.maxWaitInHalfOpenMs : m.deadline },
+    model: { ...m, probes: m.probes + 1, deadline: m.probes === 0 ? now + policy.maxWaitInHalfOpenMs : m.deadline, lastProbeAt: now },
     admitted: true
   }
 }
+// HalfOpen: the probes in flight have their verdict by their deadline, or by the last one's
+// call timeout when that is sooner (cockatiel's and Polly's "retry after" is the break duration;
+// here it is the wait after which the state is known)
 const modelRetryAfter = (m: Model, policy: Policy, now: number): number =>
-  m.state === "Open" ? m.reopenAt - now : Math.max(0, m.deadline - now) + timeoutFor(policy, m.attempt + 1)
+  m.state === "Open"
+    ? m.reopenAt - now
+    : Math.max(0, Math.min(m.deadline, policy.callTimeoutMs === undefined ? Infinity : m.lastProbeAt + policy.callTimeoutMs) - now)
 const modelRelease = (m: Model, epoch: number): Model => (epoch === m.epoch && m.state === "HalfOpen" ? { ...m, probes: m.probes - 1 } : m)
 const modelRecord = (m: Model, policy: Policy, epoch: number, failed: boolean, slow: boolean, now: number): Model => {
   if (epoch !== m.epoch) return m
@@ -241,7 +252,8 @@ describe("circuit core against the reference model", () => {
       backoffFactor: 1,
       backoffMaxExtra: 0,
       halfOpenMaxCalls: 1,
-      maxWaitInHalfOpen: 20
+      maxWaitInHalfOpen: 20,
+      callTimeout: 0
     })
     const circuit = Circuit.make(policy)
     const stale = Circuit.admit(circuit, 0, policy)
