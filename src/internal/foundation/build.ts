@@ -14,7 +14,7 @@ import * as MemoryManager from "../../MemoryManager.js"
 import * as PerformanceMonitor from "../../PerformanceMonitor.js"
 import * as Protection from "../../Protection.js"
 import * as RateLimiter from "../../RateLimiter.js"
-import { sharedStores } from "../protection/sharedStores.js"
+import { sharedStores } from "./sharedStores.js"
 import type { Change } from "./plan.js"
 import { makeReloader, type Reloader } from "./reload.js"
 
