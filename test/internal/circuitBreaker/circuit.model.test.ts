@@ -278,7 +278,8 @@ describe("circuit core against the reference model", () => {
         backoffFactor: 1,
         backoffMaxExtra: 0,
         halfOpenMaxCalls: 1,
-        maxWaitInHalfOpen: 20
+        maxWaitInHalfOpen: 20,
+        callTimeout: 0
       }),
       halfOpenMaxCalls: 2
     }
