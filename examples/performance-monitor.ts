@@ -8,7 +8,7 @@
  *
  * Run: npx tsx examples/performance-monitor.ts
  */
-import { Effect, Fiber, Random, Stream } from "effect"
+import { Duration, Effect, Fiber, Random, Stream } from "effect"
 import { PerformanceMonitor } from "effect-foundation"
 
 /** a fake dependency call: `base` ms plus jitter, failing `failureRate` of the time */
@@ -30,11 +30,18 @@ const traffic = (count: number) =>
     { concurrency: 8, discard: true }
   )
 
+/** milliseconds with one decimal, right-aligned */
+const ms = (value: Duration.Duration, width = 5) => Duration.toMillis(value).toFixed(1).padStart(width)
+
+/** an alert's value and what it was compared with: latencies are Durations, error rates numbers */
+const figures = (alert: PerformanceMonitor.Alert) =>
+  alert.metric === "latency_p99"
+    ? `${alert.value === undefined ? "-" : ms(alert.value, 0)} ms vs ${ms(alert.expected, 0)} ms`
+    : `${((alert.value ?? 0) * 100).toFixed(1)}% vs ${(alert.expected * 100).toFixed(1)}%`
+
 const line = (name: string, s: PerformanceMonitor.Snapshot) =>
   `  ${name.padEnd(12)} count ${String(s.count).padStart(4)}  errors ${(s.errorRate * 100).toFixed(1).padStart(4)}%  ` +
-  `${s.throughput.toFixed(0).padStart(4)}/s  p50 ${s.latency.p50.toFixed(1).padStart(5)} ms  p99 ${s.latency.p99
-    .toFixed(1)
-    .padStart(5)} ms  max ${s.latency.max.toFixed(1).padStart(5)} ms`
+  `${s.throughput.toFixed(0).padStart(4)}/s  p50 ${ms(s.latency.p50)} ms  p99 ${ms(s.latency.p99)} ms  max ${ms(s.latency.max)} ms`
 
 /** 20 recorded calls of checkout/pay around `p99` ms (a replayed latency trace: deterministic) */
 const replay = (monitor: PerformanceMonitor.PerformanceMonitor["Service"], p99: number) =>
@@ -50,10 +57,9 @@ const program = Effect.gen(function* () {
       Effect.sync(() =>
         console.log(
           alert._tag === "AlertFired"
-            ? `  ALERT ${alert.service}/${alert.operation} ${alert.metric} (${alert.kind}): ${alert.value?.toFixed(1)} vs ${alert.expected.toFixed(
-                1
-              )} expected, ${alert.deviations?.toFixed(1) ?? "-"} deviations away`
-            : `  cleared ${alert.service}/${alert.operation} ${alert.metric} (${alert.kind}) after ${alert.at - alert.since} ms`
+            ? `  ALERT ${alert.service}/${alert.operation} ${alert.metric} (${alert.kind}): ${figures(alert)} ` +
+                `expected, ${alert.deviations?.toFixed(1) ?? "-"} deviations away`
+            : `  cleared ${alert.service}/${alert.operation} ${alert.metric} (${alert.kind}) after ${alert.evaluatedAt - alert.firedAt} ms`
         )
       )
     ),
@@ -70,7 +76,7 @@ const program = Effect.gen(function* () {
   const active = Effect.map(monitor.activeAlerts, (all) => all.filter((a) => a.service === "checkout").length)
   for (let round = 0; round < 100 && ((yield* pay).baseline?.latencyP99.samples ?? 0) < 8; round++) yield* replay(monitor, 8)
   const learned = (yield* pay).baseline!.latencyP99
-  console.log(`  learned p99 baseline: ${learned.mean.toFixed(1)} ms ± ${learned.deviation.toFixed(1)} (${learned.samples} windows)`)
+  console.log(`  learned p99 baseline: ${ms(learned.mean, 0)} ms ± ${ms(learned.deviation, 0)} (${learned.samples} windows)`)
   for (let round = 0; round < 40 && (yield* active) === 0; round++) yield* replay(monitor, 80)
   console.log(line("checkout/pay", yield* pay))
   console.log("   ...and it recovers; once the slow calls leave the window the alert clears:")

@@ -35,17 +35,13 @@
  * @since 0.1.0
  */
 import type { Duration, Exit } from "effect"
-import { Clock, Context, Effect, Layer, PubSub, Stream } from "effect"
+import type { Stream } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { dual } from "effect/Function"
 import { InvalidConfig } from "./Errors.js"
-import * as Histogram from "./internal/performance/histogram.js"
 import type { MetricName } from "./internal/performance/baseline.js"
-import * as Baselines from "./internal/performance/baseline.js"
-import { AlertThresholds, MonitorOptions, parseAlertThreshold, parseMonitorOptions } from "./internal/performance/config.js"
-import type { AlertEvent, Entry } from "./internal/performance/table.js"
-import * as Table from "./internal/performance/table.js"
-import { defaultMonotonic, hasFailureOrDefect, millisOf } from "./internal/performance/timing.js"
-import * as Window from "./internal/performance/window.js"
+import { AlertThresholds, MonitorOptions, parseMonitorOptions } from "./internal/performance/config.js"
+import { make } from "./internal/performance/monitor.js"
 
 /**
  * The options' Schema: every field with its constraint and default. `layer`, the configuration
@@ -108,47 +104,112 @@ export const AlertThresholdsSchema = AlertThresholds
 export type Metric = MetricName
 
 /**
- * Latency figures in milliseconds.
+ * Latency figures of a window, as `Duration`s (all zero when the window has no call).
+ *
+ * **Example** (The p99 in milliseconds)
+ *
+ * ```ts
+ * import { Duration } from "effect"
+ * import type { PerformanceMonitor } from "effect-foundation"
+ *
+ * const p99Millis = (latency: PerformanceMonitor.Latency) => Duration.toMillis(latency.p99)
+ * ```
  *
  * @since 0.1.0
  * @category models
  */
-export type Latency = Window.Latency
+export interface Latency {
+  readonly p50: Duration.Duration
+  readonly p95: Duration.Duration
+  readonly p99: Duration.Duration
+  readonly max: Duration.Duration
+  readonly mean: Duration.Duration
+}
 
 /**
- * A learned baseline of one metric: its mean and deviation, and how many windows taught it.
+ * A learned baseline of one metric: its mean and deviation (`Duration`s for the p99 latency,
+ * rates for the error rate), and how many windows taught it.
  *
  * @since 0.1.0
  * @category models
  */
-export interface BaselineFigure {
-  readonly mean: number
-  readonly deviation: number
+export interface BaselineFigure<A = number> {
+  readonly mean: A
+  readonly deviation: A
   readonly samples: number
 }
 
 /**
- * The statistics of a pair (or of all operations of a service) over the current window.
- * `baseline` is present for a single pair once it has learned from one window.
+ * The statistics of a pair (or of all operations of a service) over the current window:
+ * `count`, `errors`, `errorRate`, `throughput` (calls per second over the part of the window
+ * the pair has existed, at least 1 s) and `latency`. `baseline` is present for a single pair
+ * once it has learned from one window.
  *
  * @since 0.1.0
  * @category models
  */
-export interface Snapshot extends Window.Summary {
+export interface Snapshot {
+  readonly count: number
+  readonly errors: number
+  readonly errorRate: number
+  readonly throughput: number
+  readonly latency: Latency
   readonly baseline?: {
-    readonly latencyP99: BaselineFigure
+    readonly latencyP99: BaselineFigure<Duration.Duration>
     readonly errorRate: BaselineFigure
   }
 }
 
 /**
- * An alert event. `kind` says whether a fixed threshold or the learned baseline was crossed;
- * `deviations` says how far from the baseline; `since` when the alert became active.
+ * An alert event on one metric, whose figures (`value`, `expected`, `bound`) are `A`s.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface AlertOf<M extends Metric, A> {
+  readonly _tag: "AlertFired" | "AlertCleared"
+  readonly service: string
+  readonly operation: string
+  readonly metric: M
+  /** `"baseline"`: departed from the learned baseline; `"threshold"`: crossed a fixed threshold */
+  readonly kind: "baseline" | "threshold"
+  /** the current window's value (`undefined` when the window has no calls) */
+  readonly value: A | undefined
+  /** what it is compared with: the baseline mean or the threshold */
+  readonly expected: A
+  /** the value above which it alerts */
+  readonly bound: A
+  /** how far from the baseline, in deviations ((value - mean) / deviation); baseline alerts only */
+  readonly deviations: number | undefined
+  /** when the alert became active (epoch milliseconds) */
+  readonly firedAt: number
+  /** when the evaluation that produced this event ran (epoch milliseconds) */
+  readonly evaluatedAt: number
+}
+
+/**
+ * An alert event: on the p99 latency (figures are `Duration`s) or on the error rate (rates
+ * in [0, 1]). `kind` says whether a fixed threshold or the learned baseline was crossed.
+ *
+ * **Example** (Logging fired alerts)
+ *
+ * ```ts
+ * import { Duration, Effect, Stream } from "effect"
+ * import { PerformanceMonitor } from "effect-foundation"
+ *
+ * const describe = (alert: PerformanceMonitor.Alert): string =>
+ *   alert.metric === "latency_p99"
+ *     ? `p99 ${Duration.format(alert.value ?? Duration.zero)} over ${Duration.format(alert.bound)}`
+ *     : `error rate ${alert.value ?? 0} over ${alert.bound}`
+ * const logAlerts = PerformanceMonitor.PerformanceMonitor.use((monitor) =>
+ *   monitor.alerts.pipe(Stream.runForEach((alert) => Effect.logWarning(describe(alert))))
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category models
  */
-export type Alert = AlertEvent
+export type Alert = AlertOf<"latency_p99", Duration.Duration> | AlertOf<"error_rate", number>
 
 /**
  * How a recorded call ended.
@@ -186,7 +247,10 @@ export class PerformanceMonitor extends Context.Service<
     readonly site: (service: string, operation: string) => MeasureSite
     /** records a measurement taken elsewhere (`duration` as a number is milliseconds) */
     readonly record: (service: string, operation: string, duration: Duration.Input, outcome: Outcome) => Effect.Effect<void>
-    /** the same, synchronous and allocation-free (for callers that already run synchronously) */
+    /**
+     * the same, synchronous and allocation-free (for callers that already run synchronously):
+     * the duration is a number of milliseconds, the one form that allocates nothing
+     */
     readonly recordUnsafe: (service: string, operation: string, millis: number, failed: boolean) => void
     /** the window's statistics of one operation, or of all the service's operations merged */
     readonly status: (service: string, operation?: string) => Effect.Effect<Snapshot>
@@ -224,126 +288,9 @@ export class PerformanceMonitor extends Context.Service<
 export const layer = (options: Options = {}): Layer.Layer<PerformanceMonitor, InvalidConfig> =>
   Layer.effect(
     PerformanceMonitor,
-    Effect.gen(function* () {
+    Effect.suspend(() => {
       const config = parseMonitorOptions(options)
-      if (config instanceof InvalidConfig) return yield* config
-      const clock = yield* Clock.Clock
-      const table = Table.makeTable(config)
-      const windowConfig = config.window
-      const pubsub = yield* PubSub.sliding<Alert>(1_024)
-      yield* Effect.addFinalizer(() => PubSub.shutdown(pubsub))
-      const active = new Map<string, Alert>()
-
-      const slotMillis = windowConfig.slotMillis
-
-      // Time for durations and windows as a double in milliseconds (no BigInt per call). With
-      // effect's default Clock this is performance.now(), the same monotonic source as that
-      // Clock's monotonicTimeNanos; any other Clock (TestClock) is read through its interface.
-      const monotonicMillis: () => number =
-        clock.monotonicTimeNanosUnsafe === defaultMonotonic()
-          ? () => performance.now()
-          : () => Number(clock.monotonicTimeNanosUnsafe()) / 1e6
-
-      // The current interval, advanced by the ticking fiber at each interval boundary. Reading
-      // a clock costs a number allocation (a time is not a small integer), so `recordUnsafe`
-      // takes the interval from here and reads no clock at all: it allocates nothing.
-      let currentEpoch = Window.epochOf(windowConfig, clock.currentTimeMillisUnsafe())
-
-      const recordUnsafe = (service: string, operation: string, millis: number, failed: boolean): void => {
-        const epoch = currentEpoch
-        Window.record(Table.entryOf(table, service, operation, epoch).window, windowConfig, epoch, Histogram.toMicros(millis), failed)
-      }
-
-      const site = (service: string, operation: string): MeasureSite => {
-        let cached: Entry | undefined
-        const end = (start: number, exit: Exit.Exit<unknown, unknown>): undefined => {
-          const finished = monotonicMillis()
-          if (exit._tag === "Failure" && !hasFailureOrDefect(exit)) return undefined // interrupted
-          const epoch = currentEpoch
-          if (cached === undefined || cached.evicted) cached = Table.entryOf(table, service, operation, epoch)
-          Window.record(cached.window, windowConfig, epoch, Histogram.toMicros(finished - start), exit._tag === "Failure")
-          return undefined
-        }
-        return {
-          begin: () => {
-            const start = monotonicMillis()
-            return (exit) => end(start, exit)
-          }
-        }
-      }
-
-      // One suspend step and one exit frame (interruptible: recording is synchronous, so the
-      // frame need not mask interruption, which would cost two more steps per call).
-      const measure = (service: string, operation: string) => {
-        const measured = site(service, operation)
-        return <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-          Effect.suspend(() => Effect.onExitPrimitive(self, measured.begin(), true))
-      }
-
-      const evaluate = Effect.sync(() => {
-        const events = Table.evaluate(table, clock.currentTimeMillisUnsafe())
-        for (const event of events) {
-          const key = `${event.service}\u0000${event.operation}\u0000${event.metric}\u0000${event.kind}`
-          if (event._tag === "AlertFired") active.set(key, event)
-          else active.delete(key)
-        }
-        return events
-      }).pipe(Effect.flatMap((events) => (events.length === 0 ? Effect.void : PubSub.publishAll(pubsub, events))))
-
-      // Wakes at each interval boundary (not every slotMillis after the previous run, which would
-      // drift), advances the current interval, and evaluates once per new interval.
-      const tick = Effect.suspend(() => {
-        const now = clock.currentTimeMillisUnsafe()
-        const epoch = Window.epochOf(windowConfig, now)
-        const advanced = epoch > currentEpoch
-        if (advanced) currentEpoch = epoch
-        return (advanced ? evaluate : Effect.void).pipe(
-          Effect.andThen(Effect.sleep((currentEpoch + 1) * slotMillis - clock.currentTimeMillisUnsafe()))
-        )
-      })
-      yield* Effect.sleep((currentEpoch + 1) * slotMillis - clock.currentTimeMillisUnsafe()).pipe(
-        Effect.andThen(Effect.forever(tick)),
-        Effect.forkScoped({ startImmediately: true })
-      )
-
-      return PerformanceMonitor.of({
-        measure,
-        site,
-        record: (service, operation, duration, outcome) =>
-          Effect.sync(() =>
-            recordUnsafe(service, operation, typeof duration === "number" ? duration : millisOf(duration), outcome === "failure")
-          ),
-        recordUnsafe,
-        status: (service, operation) =>
-          Effect.sync(() => {
-            const now = clock.currentTimeMillisUnsafe()
-            const entries = Table.entriesOf(table, service, operation)
-            const summary = Window.summarize(
-              entries.map((entry) => entry.window),
-              windowConfig,
-              now
-            )
-            const only = operation === undefined ? undefined : entries[0]
-            if (only === undefined || only.baselines.latency_p99.samples === 0) return summary
-            const figure = (metric: MetricName): BaselineFigure => ({
-              mean: only.baselines[metric].mean,
-              deviation: Baselines.deviation(only.baselines[metric], metric, config.baseline),
-              samples: only.baselines[metric].samples
-            })
-            return { ...summary, baseline: { latencyP99: figure("latency_p99"), errorRate: figure("error_rate") } }
-          }),
-        setAlert: (service: string, operation: string, metric: MetricName, threshold: Duration.Input) =>
-          Effect.suspend(() => {
-            const decoded = parseAlertThreshold(service, operation, metric, threshold)
-            if (decoded instanceof InvalidConfig) return Effect.fail(decoded)
-            const operations = table.thresholds.get(service) ?? new Map()
-            table.thresholds.set(service, operations)
-            operations.set(operation, { ...operations.get(operation), [metric]: decoded })
-            return Effect.void
-          }),
-        alerts: Stream.fromPubSub(pubsub),
-        activeAlerts: Effect.sync(() => [...active.values()])
-      })
+      return config instanceof InvalidConfig ? Effect.fail(config) : make(config)
     })
   )
 

@@ -9,6 +9,8 @@
  * under the overflow pair (`OVERFLOW`, `OVERFLOW`) until one can; the scan is skipped until the
  * earliest time a pair could have gone idle, so a flood of new names costs O(1) per call.
  */
+import { Duration } from "effect"
+import type { Alert } from "../../PerformanceMonitor.js"
 import type { ActiveAlert, Baseline, MetricName } from "./baseline.js"
 import * as Baselines from "./baseline.js"
 import type { MonitorConfig } from "./config.js"
@@ -100,27 +102,6 @@ const createEntry = (table: Table, service: string, operation: string, now: numb
   return overflow ?? newEntry(table, OVERFLOW, OVERFLOW, now)
 }
 
-export interface AlertEvent {
-  readonly _tag: "AlertFired" | "AlertCleared"
-  readonly service: string
-  readonly operation: string
-  readonly metric: MetricName
-  /** "baseline": departed from the learned baseline; "threshold": crossed a fixed threshold */
-  readonly kind: "baseline" | "threshold"
-  /** the current window's value (undefined when the window has no calls) */
-  readonly value: number | undefined
-  /** what it is compared with: the baseline mean or the threshold */
-  readonly expected: number
-  /** the value above which it alerts */
-  readonly bound: number
-  /** how far from the baseline, in deviations ((value - mean) / deviation); baseline alerts only */
-  readonly deviations: number | undefined
-  /** since when the alert is active (epoch milliseconds) */
-  readonly since: number
-  /** when this event was produced */
-  readonly at: number
-}
-
 const metricNames: ReadonlyArray<MetricName> = ["latency_p99", "error_rate"]
 
 /**
@@ -128,8 +109,8 @@ const metricNames: ReadonlyArray<MetricName> = ["latency_p99", "error_rate"]
  * learned baseline (before learning from this window, so an anomaly is judged against the
  * past), then learns. Windows with fewer than `minSamples` calls are not learned from.
  */
-export const evaluate = (table: Table, now: number): Array<AlertEvent> => {
-  const events: Array<AlertEvent> = []
+export const evaluate = (table: Table, now: number): Array<Alert> => {
+  const events: Array<Alert> = []
   const { baseline: baselineConfig, minSamples, window: windowConfig } = table.config
   for (const operations of table.services.values()) {
     for (const entry of operations.values()) {
@@ -161,7 +142,7 @@ export const evaluate = (table: Table, now: number): Array<AlertEvent> => {
 }
 
 const decide = (
-  events: Array<AlertEvent>,
+  events: Array<Alert>,
   entry: Entry,
   metric: MetricName,
   kind: "baseline" | "threshold",
@@ -178,19 +159,26 @@ const decide = (
   const since = decision === "fire" ? now : active!.since
   if (decision === "fire") entry.alerts.set(key, { since })
   else entry.alerts.delete(key)
-  events.push({
-    _tag: decision === "fire" ? "AlertFired" : "AlertCleared",
-    service: entry.service,
-    operation: entry.operation,
-    metric,
-    kind,
-    value,
-    expected,
-    bound,
-    deviations,
-    since,
-    at: now
-  })
+  const _tag = decision === "fire" ? "AlertFired" : "AlertCleared"
+  const { operation, service } = entry
+  // the table keeps latencies in milliseconds; the event carries them as Durations
+  events.push(
+    metric === "latency_p99"
+      ? {
+          _tag,
+          service,
+          operation,
+          metric,
+          kind,
+          value: value === undefined ? undefined : Duration.millis(value),
+          expected: Duration.millis(expected),
+          bound: Duration.millis(bound),
+          deviations,
+          firedAt: since,
+          evaluatedAt: now
+        }
+      : { _tag, service, operation, metric, kind, value, expected, bound, deviations, firedAt: since, evaluatedAt: now }
+  )
 }
 
 /** The entries of a service (one operation, or all of them). */
