@@ -1,0 +1,50 @@
+/**
+ * A bulkhead's health verdict, a pure function of its state and the time (tested alone, read
+ * by `HealthAggregator` without effects), and its registration as a component.
+ *
+ * @internal
+ */
+import { Effect } from "effect"
+import type { ComponentReport, HealthComponent } from "../runtime/healthComponents.js"
+import { HealthComponents } from "../runtime/healthComponents.js"
+import type { Compartment } from "./compartment.js"
+import type { State } from "./core.js"
+
+/** How long a turned-away call keeps the bulkhead degraded. */
+export const RECENT_REJECTION_MILLIS = 60_000
+
+/**
+ * `degraded` while every slot is taken and callers wait, or while calls are being turned
+ * away (one was within `RECENT_REJECTION_MILLIS`). Never `unhealthy`: a full bulkhead is
+ * doing its job, protecting the rest of the process.
+ */
+export const report = (state: State, now: number): ComponentReport => {
+  const saturated = state.running >= state.maxConcurrent && state.waiting > 0
+  const rejecting = now - state.lastRejectedAt < RECENT_REJECTION_MILLIS
+  const details: Record<string, unknown> = {
+    running: state.running,
+    waiting: state.waiting,
+    maxConcurrent: state.maxConcurrent,
+    maxWaiting: state.maxWaiting,
+    rejected: state.rejected,
+    timedOut: state.timedOut
+  }
+  if (!saturated && !rejecting) return { status: "healthy", details }
+  details.reason = saturated && rejecting ? "saturated, rejecting" : saturated ? "saturated" : "rejecting"
+  return { status: "degraded", details }
+}
+
+/** Registers one component per bulkhead (`bulkhead:<name>`) with the `HealthComponents` in context, if any. */
+export const registerHealth = Effect.fnUntraced(function* (compartments: Iterable<Compartment>) {
+  const components = yield* Effect.serviceOption(HealthComponents)
+  if (components._tag === "None") return
+  for (const compartment of compartments) {
+    yield* components.value.register({
+      name: `bulkhead:${compartment.name}`,
+      // TODO(healthComponents.ts): "bulkhead" belongs in HealthComponent["kind"]; it is a plain string at run time
+      kind: "bulkhead" as HealthComponent["kind"],
+      critical: false,
+      report: Effect.sync(() => report(compartment.state, compartment.now()))
+    })
+  }
+})
