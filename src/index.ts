@@ -22,6 +22,13 @@ export * as CircuitBreaker from "./CircuitBreaker.js"
 /** @since 0.1.0 */
 export * as Pool from "./Pool.js"
 
+/**
+ * A limit on how many calls run at once, per name (`Bulkhead.limit("search")`).
+ *
+ * @since 0.2.0
+ */
+export * as Bulkhead from "./Bulkhead.js"
+
 /** @since 0.1.0 */
 export * as HealthAggregator from "./HealthAggregator.js"
 
