@@ -9,7 +9,7 @@
  *
  * Run: npx tsx examples/memory-manager.ts
  */
-import { Effect, Fiber, Layer, Stream } from "effect"
+import { Duration, Effect, Fiber, Layer, Stream } from "effect"
 import { MemoryManager } from "effect-foundation"
 
 const percent = (ratio: number) => `${(ratio * 100).toFixed(1)}%`
@@ -23,7 +23,7 @@ const realProcess = Effect.gen(function* () {
   console.log(
     `this process: level ${stats.level}, heap ${megabytes(stats.reading.heapUsed)} of ${megabytes(stats.reading.heapLimit)} ` +
       `(${percent(stats.heapUsedRatio)}), cgroup limit ${stats.reading.cgroupLimit === undefined ? "none" : megabytes(stats.reading.cgroupLimit)}, ` +
-      `event-loop p99 ${stats.eventLoop?.delayP99.toFixed(1) ?? "-"} ms, utilization ${percent(stats.eventLoop?.utilization ?? 0)}`
+      `event-loop p99 ${stats.eventLoop === undefined ? "-" : Duration.toMillis(stats.eventLoop.delayP99).toFixed(1)} ms, utilization ${percent(stats.eventLoop?.utilization ?? 0)}`
   )
 }).pipe(Effect.provide(MemoryManager.layer({ checkInterval: "50 millis" })))
 

@@ -42,7 +42,7 @@
  *
  * @since 0.1.0
  */
-import type { Scope } from "effect"
+import type { Duration, Scope } from "effect"
 import { Clock, Context, Effect, Layer, PubSub, Semaphore, Stream } from "effect"
 import { InvalidConfig, type MemoryPressure } from "./Errors.js"
 import { healthOf, rejectionOf } from "./internal/memory/rejection.js"
@@ -96,7 +96,7 @@ export type PressureLevel = Level
 export type Reading = MemoryReading
 
 /**
- * Event-loop figures over one check interval (milliseconds, utilization in [0, 1]).
+ * Event-loop figures over one check interval: delays as `Duration`s, utilization in [0, 1].
  *
  * @since 0.1.0
  * @category models
@@ -121,7 +121,8 @@ export interface LevelChange {
   readonly from: Level
   readonly to: Level
   readonly ratio: number
-  readonly at: number
+  /** when the check that saw it ran (epoch milliseconds) */
+  readonly changedAt: number
 }
 
 /**
@@ -139,8 +140,8 @@ export interface Stats {
   readonly rssRatio: number | undefined
   readonly reading: MemoryReading
   readonly eventLoop: EventLoopReading | undefined
-  /** the longest event-loop delay the last check judged (ms): since the check before it */
-  readonly eventLoopDelay: number | undefined
+  /** the longest event-loop delay the last check judged: since the check before it */
+  readonly eventLoopDelay: Duration.Duration | undefined
   /** whether `guard` sheds new work now, and why */
   readonly shedding: boolean
   readonly sheddingReason: "memory" | "event_loop" | undefined

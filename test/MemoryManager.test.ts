@@ -12,9 +12,9 @@ const Manager = MemoryManager.MemoryManager
 
 /** Event-loop figures whose longest delay is `delayMax` (what the stage judges). */
 const loop = (delayMax: number, delayP99 = delayMax): EventLoopReading => ({
-  delayP99,
-  delayMean: delayP99 / 2,
-  delayMax,
+  delayP99: Duration.millis(delayP99),
+  delayMean: Duration.millis(delayP99 / 2),
+  delayMax: Duration.millis(delayMax),
   utilization: 0.5
 })
 
@@ -76,7 +76,7 @@ describe("MemoryManager", () => {
         }
         const changes = yield* Fiber.join(collected)
         expect(changes.map((c) => `${c.from}->${c.to}`)).toEqual(["low->medium", "medium->high", "high->critical", "critical->low"])
-        expect(changes[0]!.at).toBe(2_000)
+        expect(changes[0]!.changedAt).toBe(2_000)
         expect(changes[0]!.ratio).toBe(0.72)
       })
     )
@@ -219,7 +219,7 @@ describe("MemoryManager", () => {
           ["throws", "failed"],
           ["works", "succeeded"]
         ])
-        expect(report.ran[2]!.durationMs).toBe(2_000)
+        expect(Duration.toMillis(report.ran[2]!.duration)).toBe(2_000)
         expect(report.ran[0]!.error).toContain("nope")
         expect(report.trigger).toBe("requested")
         expect(ran).toEqual(["works"])
@@ -339,7 +339,9 @@ describe("MemoryManager", () => {
         expect(Duration.toMillis(error.retryAfter!)).toBe(1_000)
         expect(error.message).toBe("load shed: the event loop fell behind by 300.0 ms (limit 200 ms); retry after 1s")
         expect(error.message).not.toContain("memory pressure")
-        expect(yield* manager.status).toMatchObject({ shedding: true, sheddingReason: "event_loop", eventLoopDelay: 300 })
+        const shedding = yield* manager.status
+        expect(shedding).toMatchObject({ shedding: true, sheddingReason: "event_loop" })
+        expect(Duration.toMillis(shedding.eventLoopDelay!)).toBe(300)
         script.next = reading(0.3, { eventLoop: loop(170) }) // above 200 x 0.8: still shedding
         yield* tick
         expect((yield* manager.status).shedding).toBe(true)
@@ -476,9 +478,9 @@ describe("MemoryManager", () => {
             heapUsedRatio: 0.1,
             rssRatio: undefined,
             shedding: "event_loop",
-            eventLoopDelayMax: 600,
-            eventLoopDelayP99: 0.2,
-            maxEventLoopDelay: 200,
+            eventLoopDelayMillis: 600,
+            eventLoopDelayP99Millis: 0.2,
+            maxEventLoopDelayMillis: 200,
             retryAfterMillis: 1_000
           }
         })

@@ -7,7 +7,7 @@
  * the run stops as soon as a fresh reading puts the pressure below the target level
  * (`continues` in `manager.ts`).
  */
-import { Cause, Clock, Effect, Exit, Option } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, Option } from "effect"
 import { continues } from "./manager.js"
 import type { Level } from "./pressure.js"
 
@@ -23,7 +23,8 @@ export interface StrategyResult {
   readonly name: string
   readonly priority: number
   readonly outcome: "succeeded" | "failed" | "timed_out"
-  readonly durationMs: number
+  /** how long it ran */
+  readonly duration: Duration.Duration
   /** why it failed, when it did */
   readonly error?: string
 }
@@ -38,7 +39,8 @@ export interface CleanupReport {
   readonly levelBefore: Level
   readonly levelAfter: Level
   readonly startedAt: number
-  readonly durationMs: number
+  /** how long the run took */
+  readonly duration: Duration.Duration
   readonly ran: ReadonlyArray<StrategyResult>
 }
 
@@ -60,12 +62,12 @@ export const runCleanup = (options: {
       if (!continues(options.target, level)) break
       const began = yield* Clock.currentTimeMillis
       const exit = yield* Effect.exit(Effect.timeoutOption(runStrategy(strategy), options.timeoutMillis))
-      const durationMs = (yield* Clock.currentTimeMillis) - began
+      const duration = Duration.millis((yield* Clock.currentTimeMillis) - began)
       const result: StrategyResult = Exit.isSuccess(exit)
         ? Option.isSome(exit.value)
-          ? { name: strategy.name, priority: strategy.priority, outcome: "succeeded", durationMs }
-          : { name: strategy.name, priority: strategy.priority, outcome: "timed_out", durationMs }
-        : { name: strategy.name, priority: strategy.priority, outcome: "failed", durationMs, error: Cause.pretty(exit.cause) }
+          ? { name: strategy.name, priority: strategy.priority, outcome: "succeeded", duration }
+          : { name: strategy.name, priority: strategy.priority, outcome: "timed_out", duration }
+        : { name: strategy.name, priority: strategy.priority, outcome: "failed", duration, error: Cause.pretty(exit.cause) }
       ran.push(result)
       if (result.outcome !== "succeeded") {
         yield* Effect.logWarning(`memory cleanup "${strategy.name}" ${result.outcome === "failed" ? "failed" : "timed out"}; skipped`).pipe(
@@ -81,7 +83,7 @@ export const runCleanup = (options: {
       levelBefore,
       levelAfter: level,
       startedAt,
-      durationMs: finishedAt - startedAt,
+      duration: Duration.millis(finishedAt - startedAt),
       ran
     }
   })

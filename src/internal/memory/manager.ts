@@ -25,7 +25,7 @@ import type { LevelChange } from "../../MemoryManager.js"
 import type { CleanupReport, Strategy } from "./cleanup.js"
 import type { MemoryConfig } from "./config.js"
 import type { Level, MemoryReading, Ratios } from "./pressure.js"
-import { levelIndex, longerDelay, nextEventLoopShedding, nextLevel, ratiosOf } from "./pressure.js"
+import { levelIndex, longerDelay, longestDelayMillis, nextEventLoopShedding, nextLevel, ratiosOf } from "./pressure.js"
 
 /** The bookkeeping of automatic cleanup runs. */
 export interface Schedule {
@@ -93,7 +93,7 @@ const apply = (
   const level = nextLevel(state.level, ratios.ratio, config.thresholds, config.hysteresis)
   const shedding = levelIndex(level) >= config.rejectAtIndex ? "memory" : loop.shedding ? "event_loop" : undefined
   const next: State = { ...state, level, ratios, reading, checkedAt: now, loop, shedding }
-  return [level === state.level ? undefined : { from: state.level, to: level, ratio: ratios.ratio, at: now }, next]
+  return [level === state.level ? undefined : { from: state.level, to: level, ratio: ratios.ratio, changedAt: now }, next]
 }
 
 /**
@@ -103,12 +103,12 @@ const apply = (
 export const observe = (state: State, reading: MemoryReading, now: number, config: Config): readonly [LevelChange | undefined, State] =>
   apply(state, reading, now, config, {
     ...state.loop,
-    pending: longerDelay(state.loop.pending, reading.eventLoop?.delayMax)
+    pending: longerDelay(state.loop.pending, longestDelayMillis(reading))
   })
 
 /** The stage after a check whose reading is `reading`. */
 const judgeLoop = (loop: LoopStage, reading: MemoryReading, config: Config): LoopStage => {
-  const delay = longerDelay(loop.pending, reading.eventLoop?.delayMax)
+  const delay = longerDelay(loop.pending, longestDelayMillis(reading))
   return {
     shedding: nextEventLoopShedding(loop.shedding, delay, config.maxEventLoopDelay, config.eventLoopHysteresis),
     delay,

@@ -21,6 +21,8 @@ export interface Thresholds {
 
 export const defaultThresholds: Thresholds = { medium: 0.7, high: 0.85, critical: 0.95 }
 
+import { Duration } from "effect"
+
 /** What a `MemorySource` returns. Bytes, except the event-loop figures. */
 export interface MemoryReading {
   readonly heapUsed: number
@@ -40,12 +42,12 @@ export interface MemoryReading {
  * timer that was due during it.
  */
 export interface EventLoopReading {
-  /** p99 of the event-loop delay, milliseconds */
-  readonly delayP99: number
-  /** mean delay, milliseconds */
-  readonly delayMean: number
-  /** the longest delay, milliseconds: what the event-loop stage judges (one stall shows here) */
-  readonly delayMax: number
+  /** p99 of the event-loop delay */
+  readonly delayP99: Duration.Duration
+  /** mean delay */
+  readonly delayMean: Duration.Duration
+  /** the longest delay: what the event-loop stage judges (one stall shows here) */
+  readonly delayMax: Duration.Duration
   /** fraction of the time the loop was busy, in [0, 1] */
   readonly utilization: number
 }
@@ -96,7 +98,7 @@ export const nextLevel = (current: Level, ratio: number, thresholds: Thresholds,
 
 /**
  * The event-loop stage with hysteresis, over the longest delay since the previous check
- * (`EventLoopReading.delayMax`, milliseconds): it starts when that delay exceeds `maxDelay`,
+ * (`EventLoopReading.delayMax`, here in milliseconds): it starts when that delay exceeds `maxDelay`,
  * and stops when it is back under `maxDelay x (1 - hysteresisFraction)`. No figures (no
  * reading, or a source without an event-loop histogram) is no delay.
  *
@@ -114,6 +116,10 @@ export const nextEventLoopShedding = (
   if (maxDelay === undefined || delay === undefined) return false
   return shedding ? delay >= maxDelay * (1 - hysteresisFraction) : delay > maxDelay
 }
+
+/** The longest delay of a reading's event-loop figures, in milliseconds (`undefined` without figures). */
+export const longestDelayMillis = (reading: MemoryReading): number | undefined =>
+  reading.eventLoop === undefined ? undefined : Duration.toMillis(reading.eventLoop.delayMax)
 
 /** The longer of two delays, either of which may be missing. */
 export const longerDelay = (a: number | undefined, b: number | undefined): number | undefined =>

@@ -61,9 +61,9 @@ export const healthOf = (state: Manager.State, config: Config): ComponentReport 
       heapUsedRatio,
       rssRatio,
       shedding: state.shedding,
-      eventLoopDelayMax: state.loop.delay,
-      eventLoopDelayP99: reading?.eventLoop?.delayP99,
-      maxEventLoopDelay: config.maxEventLoopDelay,
+      eventLoopDelayMillis: state.loop.delay,
+      eventLoopDelayP99Millis: reading?.eventLoop === undefined ? undefined : Duration.toMillis(reading.eventLoop.delayP99),
+      maxEventLoopDelayMillis: config.maxEventLoopDelay,
       ...(state.shedding === undefined ? {} : { retryAfterMillis: config.checkIntervalMillis })
     }
   }

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs"
 import { createHistogram, performance } from "node:perf_hooks"
 import type { EventLoopUtilization } from "node:perf_hooks"
 import { getHeapStatistics } from "node:v8"
-import { Context, Effect, Layer } from "effect"
+import { Context, Duration, Effect, Layer } from "effect"
 import type { EventLoopReading, MemoryReading } from "./pressure.js"
 
 /**
@@ -98,9 +98,9 @@ export const makeDelayMeter = (resolutionMillis: number, start: number): DelayMe
       }
       if (histogram.count === 0) return undefined
       const reading: EventLoopReading = {
-        delayP99: histogram.percentile(99) / 1e6,
-        delayMean: histogram.mean / 1e6,
-        delayMax: longest,
+        delayP99: Duration.millis(histogram.percentile(99) / 1e6),
+        delayMean: Duration.millis(histogram.mean / 1e6),
+        delayMax: Duration.millis(longest),
         utilization
       }
       histogram.reset()

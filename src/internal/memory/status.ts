@@ -1,6 +1,7 @@
 /**
  * What `MemoryManager.status` reports: the manager's state as its readers see it.
  */
+import { Duration } from "effect"
 import type { Stats } from "../../MemoryManager.js"
 import type * as Manager from "./manager.js"
 
@@ -11,7 +12,7 @@ export const statusOf = (state: Manager.State): Stats => ({
   rssRatio: state.ratios.rssRatio,
   reading: state.reading!,
   eventLoop: state.reading?.eventLoop,
-  eventLoopDelay: state.loop.delay,
+  eventLoopDelay: state.loop.delay === undefined ? undefined : Duration.millis(state.loop.delay),
   shedding: state.shedding !== undefined,
   sheddingReason: state.shedding,
   checkedAt: state.checkedAt,

@@ -4,12 +4,12 @@
  * (taken by runs), run ends, registrations and removals.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Schema } from "effect"
+import { Duration, Effect, Schema } from "effect"
 import type { MemoryConfig } from "../../../src/internal/memory/config.js"
 import { parseMemoryOptions } from "../../../src/internal/memory/config.js"
 import type { State } from "../../../src/internal/memory/manager.js"
 import * as Manager from "../../../src/internal/memory/manager.js"
-import type { Level, MemoryReading } from "../../../src/internal/memory/pressure.js"
+import type { EventLoopReading, Level, MemoryReading } from "../../../src/internal/memory/pressure.js"
 import { levelIndex, levels } from "../../../src/internal/memory/pressure.js"
 import { reading as heapReading } from "../../support/memoryReading.js"
 
@@ -23,13 +23,16 @@ const configOf = (options: Parameters<typeof parseMemoryOptions>[0] = {}): Memor
  * A reading; `delayMax` is the interval's longest event-loop delay. Its p99 is kept small, as
  * it is for one stall among many samples: the stage must not need it.
  */
+/** Event-loop figures, in milliseconds. */
+const loop = (delayMax: number, delayP99: number, delayMean: number): EventLoopReading => ({
+  delayP99: Duration.millis(delayP99),
+  delayMean: Duration.millis(delayMean),
+  delayMax: Duration.millis(delayMax),
+  utilization: 0.5
+})
+
 const reading = (ratio: number, delayMax?: number): MemoryReading =>
-  heapReading(
-    ratio,
-    delayMax === undefined
-      ? {}
-      : { eventLoop: { delayP99: Math.min(delayMax, 5), delayMean: Math.min(delayMax, 1), delayMax, utilization: 0.5 } }
-  )
+  heapReading(ratio, delayMax === undefined ? {} : { eventLoop: loop(delayMax, Math.min(delayMax, 5), Math.min(delayMax, 1)) })
 
 const withStrategies = (state: State, ...names: ReadonlyArray<string>): State =>
   names.reduce((s, name, i) => Manager.register(s, name, i, Effect.void)[1], state)
@@ -45,7 +48,7 @@ describe("memory manager core", () => {
   it("a reading sets the level, the ratios and the change; the same level again is no change", () => {
     const config = configOf()
     const [change, state] = Manager.observe(Manager.initial, reading(0.9), 1_000, config)
-    expect(change).toEqual({ from: "low", to: "high", ratio: 0.9, at: 1_000 })
+    expect(change).toEqual({ from: "low", to: "high", ratio: 0.9, changedAt: 1_000 })
     expect(state).toMatchObject({ level: "high", ratios: { ratio: 0.9, heapUsedRatio: 0.9 }, checkedAt: 1_000, shedding: undefined })
     expect(Manager.observe(state, reading(0.88), 2_000, config)[0]).toBeUndefined()
   })
@@ -64,12 +67,7 @@ describe("memory manager core", () => {
     const config = configOf({ eventLoop: { maxDelay: 200 } })
     const cell = { state: Manager.initial }
     const at = (delay: number, p99: number, now: number) => {
-      const [, next] = Manager.check(
-        cell.state,
-        { ...reading(0.3), eventLoop: { delayP99: p99, delayMean: 1, delayMax: delay, utilization: 0.5 } },
-        now,
-        config
-      )
+      const [, next] = Manager.check(cell.state, { ...reading(0.3), eventLoop: loop(delay, p99, 1) }, now, config)
       cell.state = next
       return next
     }
