@@ -134,6 +134,8 @@ export interface BreakerStatus {
   readonly successes: number
   readonly rejected: number
   readonly consecutiveFailures: number
+  /** the operator mode (`setMode`), or `"forcedOpen"` while isolated (`isolate`) */
+  readonly mode: Mode | "forcedOpen"
   /** state changes since the breaker was created (the events `transitions` published) */
   readonly transitions: number
   /** epoch milliseconds of the last call that counted as a failure (absent: none yet) */
@@ -159,6 +161,49 @@ export interface BreakerStatus {
    * also logged as a warning.
    */
   readonly failedShares?: number
+}
+
+/**
+ * How a breaker is run, set by an operator with `setMode` (resilience4j's DISABLED and
+ * METRICS_ONLY states):
+ *
+ * - `normal` (the default): trips, rejects and probes by its policy.
+ * - `disabled`: always admits and never changes state; records only the totals (`successes`,
+ *   `failures`), not the trip rules' statistics.
+ * - `metricsOnly`: always admits and never trips, but records everything as usual, so
+ *   `status` and the metrics show what the policy would do (a dry run of a new policy).
+ *
+ * An isolation (`isolate`) overrides the mode until released; `status` then reports
+ * `"forcedOpen"`.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export type Mode = Circuit.ModeName
+
+/**
+ * The handle of one isolation (`isolate`): `release` ends it; the breaker closes when the last
+ * isolation is released. Releasing twice does nothing.
+ *
+ * **Example** (Forcing a breaker open during maintenance)
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { CircuitBreaker } from "effect-foundation"
+ *
+ * const maintenance = Effect.gen(function* () {
+ *   const breakers = yield* CircuitBreaker.CircuitBreaker
+ *   const isolation = yield* breakers.isolate("payments")
+ *   // ... every call to "payments" fails CircuitBreakerOpen meanwhile ...
+ *   yield* isolation.release
+ * })
+ * ```
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface Isolation {
+  readonly release: Effect.Effect<void>
 }
 
 /**
@@ -220,13 +265,35 @@ export class CircuitBreaker extends Context.Service<
     readonly execute: (breaker: string) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | BreakerError, R>
     /** fails `ProtectionNotFound` (naming the nearest breaker) when `breaker` has none */
     readonly status: (breaker: string) => Effect.Effect<BreakerStatus, ProtectionNotFound>
-    /** forces Closed, forgetting counts and backoff; `ProtectionNotFound` as for `status` */
+    /**
+     * forces Closed, forgetting counts and backoff (no event when already Closed); does nothing
+     * while the breaker is isolated (only releasing the isolations ends that); fails
+     * `ProtectionNotFound` as `status` does
+     */
     readonly reset: (breaker: string) => Effect.Effect<void, ProtectionNotFound>
     /**
-     * forces Open for one reset timeout, creating the breaker from defaults if needed; fails
-     * `ProtectionNotFound` only with `maxBreakers: 0` and a name not in `breakers`
+     * forces Open from now for the current reset timeout: the base `resetTimeout` from Closed or
+     * HalfOpen; on an Open breaker the backed-off timeout of the current opening, restarted from
+     * now, with no event (the state does not change). It lasts one timeout: the next call after
+     * it probes, as after any opening (to stay open until told otherwise, use `isolate`). Does
+     * nothing while isolated or in the `disabled` / `metricsOnly` modes, which never reject.
+     * Creates the breaker from defaults if needed; fails `ProtectionNotFound` only with
+     * `maxBreakers: 0` and a name not in `breakers`
      */
     readonly trip: (breaker: string) => Effect.Effect<void, ProtectionNotFound>
+    /**
+     * forces Open until the returned handle is released (cockatiel `isolate()`, resilience4j
+     * `transitionToForcedOpenState`): calls fail `CircuitBreakerOpen` with an infinite
+     * `retryAfter`, no call probes. Isolations nest: the breaker closes (clean counts, no
+     * backoff) when the last handle is released; releasing a handle twice does nothing. Not
+     * found as for `trip`
+     */
+    readonly isolate: (breaker: string) => Effect.Effect<Isolation, ProtectionNotFound>
+    /**
+     * sets the breaker's mode (see `Mode`); a change starts it Closed with clean counts. Not
+     * found as for `trip`
+     */
+    readonly setMode: (breaker: string, mode: Mode) => Effect.Effect<void, ProtectionNotFound>
     readonly names: Effect.Effect<ReadonlyArray<string>>
     /** every transition of every breaker, from subscription on */
     readonly transitions: Stream.Stream<Transition>

@@ -258,6 +258,8 @@ const makeShared = Effect.fnUntraced(function* (options: RedisOptions) {
       const circuit = breaker.circuit
       // HalfOpen: the opening is over here, and so it is everywhere (same remaining time)
       if (circuit.state === Circuit.HALF_OPEN || registry.find(breaker.name) !== breaker) return Effect.void
+      // an isolation and the operator modes act on this process only
+      if (circuit.isolations > 0 || circuit.mode !== Circuit.NORMAL) return Effect.void
       const to = circuit.state === Circuit.OPEN ? "Open" : "Closed"
       const remainingMs = to === "Open" ? Math.max(1, Math.ceil(circuit.reopenAt - now)) : 0
       const message: Message = { breaker: breaker.name, to, remainingMs, origin }

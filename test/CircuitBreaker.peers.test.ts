@@ -5,7 +5,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, Logger, Metric, Stream } from "effect"
 import { TestClock } from "effect/testing"
-import { CircuitBreaker } from "../src/index.js"
+import * as CircuitBreaker from "../src/CircuitBreaker.js"
 
 const failing = Effect.fail("boom" as const)
 const ok = Effect.succeed("ok" as const)
@@ -145,6 +145,65 @@ describe("CircuitBreaker, as the peers do it", () => {
         expect(Duration.toMillis((rejected as { retryAfter: Duration.Duration }).retryAfter)).toBe(6_000)
         yield* Fiber.interrupt(probe)
       }).pipe(withBreakers({ breakers: { db: { failureThreshold: 1, maxWaitInHalfOpen: "10 seconds" } } }))
+    )
+  })
+
+  describe("operator modes", () => {
+    // cockatiel CircuitBreakerPolicy.test.ts "handles isolation correctly": isolations nest, the
+    // last release closes; resilience4j shouldForceOpenCircuitBreaker: no probe after the wait
+    it.effect("isolate forces Open until the last handle is released, past any reset timeout", () =>
+      Effect.gen(function* () {
+        const breakers = yield* service
+        const collected = yield* breakers.transitions.pipe(Stream.take(2), Stream.runCollect, Effect.forkChild({ startImmediately: true }))
+        const first = yield* breakers.isolate("db")
+        const second = yield* breakers.isolate("db")
+        const rejected = yield* Effect.flip(ok.pipe(CircuitBreaker.protect("db")))
+        expect(rejected).toMatchObject({ _tag: "CircuitBreakerOpen", state: "Open" })
+        expect(Duration.isFinite((rejected as { retryAfter: Duration.Duration }).retryAfter)).toBe(false)
+        yield* TestClock.adjust("1 hour") // far past resetTimeout: still no probe
+        expect((yield* Effect.flip(ok.pipe(CircuitBreaker.protect("db"))))._tag).toBe("CircuitBreakerOpen")
+        expect((yield* statusOf()).mode).toBe("forcedOpen")
+        yield* breakers.trip("db") // no effect on an isolation
+        yield* breakers.reset("db") // neither: only the handles end it
+        yield* first.release
+        yield* first.release // twice: nothing
+        expect((yield* statusOf()).state).toBe("Open")
+        yield* second.release
+        expect(yield* ok.pipe(CircuitBreaker.protect("db"))).toBe("ok")
+        expect(yield* statusOf()).toMatchObject({ state: "Closed", mode: "normal" })
+        const transitions = yield* Fiber.join(collected)
+        expect(transitions.map((t) => `${t.from}->${t.to}`)).toEqual(["Closed->Open", "Open->Closed"])
+      }).pipe(withBreakers({ breakers: { db: { resetTimeout: "1 second" } } }))
+    )
+
+    // resilience4j CircuitBreakerStateMachineTest.shouldDisableCircuitBreaker: always admits, no metrics
+    it.effect("disabled admits every call and never trips; trip does nothing", () =>
+      Effect.gen(function* () {
+        const breakers = yield* service
+        yield* breakers.setMode("db", "disabled")
+        yield* calls(5, failing)
+        yield* breakers.trip("db")
+        expect(yield* ok.pipe(CircuitBreaker.protect("db"))).toBe("ok")
+        expect(yield* statusOf()).toMatchObject({ state: "Closed", mode: "disabled", consecutiveFailures: 0, failures: 5 })
+        expect((yield* statusOf()).window).toEqual({ calls: 0, failureRate: 0 })
+        yield* breakers.setMode("db", "normal")
+        yield* calls(2, failing)
+        expect((yield* statusOf()).state).toBe("Open")
+      }).pipe(withBreakers({ breakers: { db: { failureThreshold: 2, failureRateThreshold: 0.5, minimumCalls: 2 } } }))
+    )
+
+    // resilience4j CircuitBreakerStateMachineTest.shouldRecordMetricsInMetricsOnlyState: records, never opens
+    it.effect("metricsOnly records the window as usual but never rejects", () =>
+      Effect.gen(function* () {
+        const breakers = yield* service
+        yield* calls(1, failing) // opens
+        yield* breakers.setMode("db", "metricsOnly") // a change starts Closed, counts clean
+        expect((yield* statusOf()).state).toBe("Closed")
+        yield* calls(4, failing)
+        yield* calls(1, ok)
+        expect(yield* statusOf()).toMatchObject({ state: "Closed", mode: "metricsOnly", consecutiveFailures: 0 })
+        expect((yield* statusOf()).window).toEqual({ calls: 5, failureRate: 0.8 })
+      }).pipe(withBreakers({ breakers: { db: { failureThreshold: 1, failureRateThreshold: 0.5, minimumCalls: 2 } } }))
     )
   })
 })

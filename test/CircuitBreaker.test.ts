@@ -440,6 +440,8 @@ describe("CircuitBreaker", () => {
           status: () => Effect.die("unused"),
           reset: () => Effect.void,
           trip: () => Effect.void,
+          isolate: () => Effect.succeed({ release: Effect.void }),
+          setMode: () => Effect.void,
           names: Effect.succeed([]),
           transitions: Stream.empty
         } as CircuitBreaker.CircuitBreaker["Service"])

@@ -30,6 +30,16 @@ export type StateCode = typeof CLOSED | typeof HALF_OPEN | typeof OPEN
 
 export const stateNames: ReadonlyArray<StateName> = ["Closed", "HalfOpen", "Open"]
 
+/** How the breaker is run (an operator's choice); forced open (`isolations > 0`) overrides it. */
+export type ModeName = "normal" | "disabled" | "metricsOnly"
+export const NORMAL = 0
+/** always admits, records nothing but the totals, never changes state */
+export const DISABLED = 1
+/** always admits, records its statistics as usual, never trips */
+export const METRICS_ONLY = 2
+export type ModeCode = typeof NORMAL | typeof DISABLED | typeof METRICS_ONLY
+export const modeNames: ReadonlyArray<ModeName> = ["normal", "disabled", "metricsOnly"]
+
 /** A validated policy, durations in milliseconds. */
 export interface Policy {
   /** consecutive failures (or failures within `monitorWindowMs`) that open the circuit */
@@ -53,6 +63,9 @@ export interface Policy {
 
 export interface Circuit {
   state: StateCode
+  mode: ModeCode
+  /** open isolations (forced open until each is released); > 0: Open with no reopening time */
+  isolations: number
   /** grows by one on every transition; permits carry the generation they were issued in */
   generation: number
   // --- Closed: trip-rule statistics
@@ -88,6 +101,8 @@ export interface Circuit {
 
 export const make = (policy: Policy): Circuit => ({
   state: CLOSED,
+  mode: NORMAL,
+  isolations: 0,
   generation: 0,
   consecutiveFailures: 0,
   failureTimes:
@@ -201,7 +216,7 @@ export const record = (circuit: Circuit, permit: number, failed: boolean, slow: 
     else toClosed(circuit)
     return
   }
-  if (circuit.state !== CLOSED) return
+  if (circuit.state !== CLOSED || circuit.mode === DISABLED) return
   if (failed) {
     circuit.consecutiveFailures++
   } else if (circuit.consecutiveFailures !== 0) {
@@ -214,7 +229,7 @@ export const record = (circuit: Circuit, permit: number, failed: boolean, slow: 
     if (circuit.failureTimesCount < ring.length) circuit.failureTimesCount++
   }
   if (circuit.outcomes !== undefined) recordOutcome(circuit, (failed ? 1 : 0) | (slow ? 2 : 0))
-  if (shouldTrip(circuit, now, policy)) toOpen(circuit, now, policy, 0)
+  if (circuit.mode === NORMAL && shouldTrip(circuit, now, policy)) toOpen(circuit, now, policy, 0)
 }
 
 /**
@@ -296,9 +311,55 @@ export const toClosed = (circuit: Circuit): void => {
   clearStatistics(circuit)
 }
 
-/** Forces the circuit open for one base reset timeout (an operator's `trip`). */
-export const trip = (circuit: Circuit, now: number, policy: Policy): void =>
+/**
+ * An operator's `trip`: Open from `now` for the current reset timeout: the base one from
+ * Closed or HalfOpen; from Open the backed-off one of the current opening, restarted. Returns
+ * false (and does nothing) when the breaker does not trip: isolated (already forced open), or
+ * in a mode that never rejects (disabled, metrics-only).
+ */
+export const trip = (circuit: Circuit, now: number, policy: Policy): boolean => {
+  if (circuit.isolations > 0 || circuit.mode !== NORMAL) return false
   toOpen(circuit, now, policy, circuit.state === OPEN ? circuit.attempt : 0)
+  return true
+}
 
-/** Forces the circuit closed with clean statistics and no backoff (an operator's `reset`). */
-export const reset = (circuit: Circuit): void => toClosed(circuit)
+/**
+ * An operator's `reset`: Closed with clean statistics and no backoff. Returns false (and does
+ * nothing) while isolated: only releasing the isolations ends a forced opening.
+ */
+export const reset = (circuit: Circuit): boolean => {
+  if (circuit.isolations > 0) return false
+  toClosed(circuit)
+  return true
+}
+
+/** Forces the circuit open until every isolation is released (cockatiel `isolate`). */
+export const isolate = (circuit: Circuit, now: number): void => {
+  circuit.isolations++
+  if (circuit.isolations > 1) return
+  if (circuit.state !== OPEN) {
+    circuit.state = OPEN
+    circuit.generation++
+    circuit.openedAt = now
+  }
+  circuit.reopenAt = Infinity
+  circuit.probesInFlight = 0
+  clearStatistics(circuit)
+}
+
+/** Releases one isolation; the last one closes the circuit (clean statistics, no backoff). */
+export const releaseIsolation = (circuit: Circuit): void => {
+  if (circuit.isolations === 0) return
+  circuit.isolations--
+  if (circuit.isolations === 0) toClosed(circuit)
+}
+
+/**
+ * Sets the operator mode. A change starts the breaker Closed with clean statistics (unless it
+ * is isolated: the mode applies once the isolations are released).
+ */
+export const setMode = (circuit: Circuit, mode: ModeCode): void => {
+  if (circuit.mode === mode) return
+  circuit.mode = mode
+  if (circuit.isolations === 0) toClosed(circuit)
+}

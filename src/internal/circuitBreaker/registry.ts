@@ -134,6 +134,8 @@ export class Registry {
     // a name this process may not have a breaker for (`maxBreakers: 0`): nothing to apply
     if (breaker === undefined) return
     const circuit = breaker.circuit
+    // an operator's choice in this process wins: forced open, disabled, metrics-only
+    if (circuit.isolations > 0 || circuit.mode !== Circuit.NORMAL) return
     const from = circuit.state
     if (to === "Open") {
       if (from === Circuit.OPEN && Math.abs(circuit.reopenAt - (now + remainingMs)) < 5) return

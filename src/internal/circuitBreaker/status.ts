@@ -14,6 +14,7 @@ export const statusOf = (registry: Registry, breaker: Breaker, now: number): Bre
     successes: c.successes,
     rejected: c.rejected,
     consecutiveFailures: c.consecutiveFailures,
+    mode: c.isolations > 0 ? "forcedOpen" : Circuit.modeNames[c.mode]!,
     transitions: breaker.transitions,
     ...(c.lastFailureAt >= 0 ? { lastFailureAt: c.lastFailureAt } : {}),
     ...(open ? { openedAt: c.openedAt } : {}),
