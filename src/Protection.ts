@@ -35,6 +35,7 @@
  *
  * @since 0.1.0
  */
+import type { Duration } from "effect"
 import { Context, Effect, Layer } from "effect"
 import { dual } from "effect/Function"
 import * as CircuitBreaker from "./CircuitBreaker.js"
@@ -52,6 +53,7 @@ import { InvalidConfig, ProtectionNotFound } from "./Errors.js"
 import { makeProfiles } from "./internal/protection/profiles.js"
 import type { PolicyInput } from "./internal/protection/stages.js"
 import * as Stages from "./internal/protection/stages.js"
+import { timeoutStage } from "./internal/protection/timeout.js"
 import * as MemoryManager from "./MemoryManager.js"
 import * as PerformanceMonitor from "./PerformanceMonitor.js"
 import type * as Pool from "./Pool.js"
@@ -164,6 +166,62 @@ export const protect: {
   ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | PolicyError<P>, R | PolicyServices<P>>
   <A, E, R, const P extends Policy>(self: Effect.Effect<A, E, R>, policy: P): Effect.Effect<A, E | PolicyError<P>, R | PolicyServices<P>>
 } = dual(2, Stages.protect)
+
+/**
+ * Interrupts `self` after `duration` and fails with `OperationTimeout`: the timeout stage of
+ * `protect`, for use on its own.
+ *
+ * **Details**
+ *
+ * Behaves as `Effect.timeoutOrElse`: `self` runs on a fiber of its own; when the deadline
+ * passes first, that fiber is interrupted and its finalizers run before the caller sees
+ * `OperationTimeout`; an interruption of the caller interrupts `self` too and stays an
+ * interruption; a result at the deadline is a result.
+ *
+ * It costs less: one fiber per call (`Effect.timeoutOrElse` forks two and arms a timer per
+ * call), and the deadlines of every pending call share one wake-up on the fiber's `Clock`
+ * (so `TestClock.adjust` drives them). An effect that completes synchronously arms no timer.
+ * The wake-up runs only while timed calls are pending: an idle process has no timer armed.
+ *
+ * `operation` names the call in the error (default `"anonymous"`).
+ *
+ * **Gotchas**
+ *
+ * When several calls are pending, an effect that completes at the very instant of its
+ * deadline may lose to it (with `Effect.timeoutOrElse` the first timer armed wins that tie);
+ * a call alone behaves exactly as `Effect.timeoutOrElse`.
+ *
+ * **Example** (A call that takes too long)
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Protection } from "effect-foundation"
+ *
+ * const slow = Effect.sleep("1 minute").pipe(
+ *   Protection.timeout("2 seconds", { operation: "users.get" }),
+ *   Effect.catchTag("OperationTimeout", (e) => Effect.succeed(e.message))
+ * )
+ * // => 'operation "users.get" timed out after 2s'
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const timeout: {
+  (
+    duration: Duration.Input,
+    options?: { readonly operation?: string }
+  ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | OperationTimeout, R>
+  <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    duration: Duration.Input,
+    options?: { readonly operation?: string }
+  ): Effect.Effect<A, E | OperationTimeout, R>
+} = dual(
+  (args) => Effect.isEffect(args[0]),
+  <A, E, R>(self: Effect.Effect<A, E, R>, duration: Duration.Input, options?: { readonly operation?: string }) =>
+    timeoutStage(duration, options?.operation ?? "anonymous")(self)
+)
 
 /**
  * Applies `policy` around a pooled call: `f` runs with a resource checked out of the pool

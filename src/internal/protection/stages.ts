@@ -17,6 +17,7 @@ import type { Pool } from "../../Pool.js"
 import * as RateLimiter from "../../RateLimiter.js"
 import * as Names from "../../Telemetry.js"
 import { IgnoredOutcome } from "../runtime/ignoredOutcome.js"
+import { timeoutOrElse } from "../runtime/timeout.js"
 
 /** The policy shape (documented on `Protection.Policy`). */
 export interface PolicyInput {
@@ -32,7 +33,7 @@ export interface PolicyInput {
 
 /** What a policy resolves to. */
 interface Compiled {
-  readonly timeout: Duration.Duration | undefined
+  readonly timeoutMillis: number
   readonly timedOut: Effect.Effect<never, OperationTimeout> | undefined
   readonly telemetry: Telemetry | undefined
 }
@@ -77,8 +78,8 @@ export const compile = (policy: PolicyInput): Compiled => {
     const timeout = policy.timeout === undefined ? undefined : Duration.fromInputUnsafe(policy.timeout)
     const stages = stageNames.filter((_, i) => flags & (1 << i)).join(",")
     result = {
-      timeout,
-      timedOut: timeout === undefined ? undefined : Effect.fail(new OperationTimeout({ operation, timeout })),
+      timeoutMillis: timeout === undefined ? 0 : Duration.toMillis(timeout),
+      timedOut: timeout === undefined ? undefined : Exit.fail(new OperationTimeout({ operation, timeout })),
       telemetry:
         policy.telemetry === false
           ? undefined
@@ -125,10 +126,7 @@ export const rejectionCode = (cause: Cause.Cause<unknown>): string | undefined =
 const inner = <A, E, R>(self: Effect.Effect<A, E, R>, policy: PolicyInput, c: Compiled) => {
   let effect: Effect.Effect<A, any, any> = self
   if (policy.monitor) effect = PerformanceMonitor.measure(effect, policy.monitor.service, policy.monitor.operation)
-  if (c.timedOut !== undefined) {
-    const timedOut = c.timedOut
-    effect = Effect.timeoutOrElse(effect, { duration: c.timeout!, orElse: () => timedOut })
-  }
+  if (c.timedOut !== undefined) effect = timeoutOrElse(effect, c.timeoutMillis, c.timedOut)
   return effect
 }
 
