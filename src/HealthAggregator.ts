@@ -368,7 +368,8 @@ export const layer = (options: Options = {}): Layer.Layer<HealthAggregator | Hea
  *   Effect.map((report) => report.status),
  *   Effect.provide(HealthAggregator.layer())
  * )
- * // => "healthy" (no checks registered)
+ * // with no check registered:
+ * // => "healthy"
  * ```
  *
  * @since 0.1.0

@@ -316,8 +316,8 @@ export const layer = (options: Options): Layer.Layer<HealthHttp, InvalidConfig |
  * import { Effect } from "effect"
  * import { HealthHttp } from "effect-foundation"
  *
+ * // succeeds with 200 when healthy or degraded, 503 when unhealthy
  * const status = Effect.flatMap(HealthHttp.url, (url) => Effect.promise(() => fetch(url).then((r) => r.status)))
- * // => 200 when healthy or degraded, 503 when unhealthy
  * ```
  *
  * @since 0.1.0

@@ -36,8 +36,9 @@
  * import { MemoryManager } from "effect-foundation"
  *
  * const handler = Effect.succeed("done").pipe(MemoryManager.guard)
+ * // fails with MemoryPressure instead while the heap is at least 85 % full
  * const program = handler.pipe(Effect.provide(MemoryManager.layer({ rejectAt: "high" })))
- * // => "done" (unless the heap is at least 85 % full)
+ * // => "done"
  * ```
  *
  * @since 0.1.0
