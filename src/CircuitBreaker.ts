@@ -86,7 +86,12 @@ export const PolicySchema = PolicySchemaStruct
  * - `resetTimeout` (default 30 s): time Open before the next call becomes a probe.
  * - `backoff: { factor >= 1, max >= resetTimeout }`: each failed probe multiplies the next
  *   reset timeout by `factor`, up to `max`; a successful probe brings it back.
- * - `halfOpenMaxCalls` (default 1): concurrent probes admitted in HalfOpen.
+ * - `halfOpenMaxCalls` (default 1): the probes HalfOpen admits and decides on (resilience4j's
+ *   `permittedNumberOfCallsInHalfOpenState`). Once they all returned, the circuit reopens if
+ *   their failure rate reaches `failureRateThreshold` (without a rate rule: if any failed) or
+ *   their slow-call rate reaches `slowCallRateThreshold` (a slow success counts), and closes
+ *   otherwise; it reopens early once that is certain. Callers beyond them are rejected until
+ *   the verdict; an interrupted probe gives its slot to the next caller.
  * - `callTimeout`: a longer call is interrupted, fails `OperationTimeout` and counts as a failure.
  * - `maxWaitInHalfOpen` (default 60 s, or `callTimeout` when longer; must be >= `callTimeout`):
  *   how long probes may hold HalfOpen; a probe still running then is lost, the circuit reopens

@@ -206,4 +206,70 @@ describe("CircuitBreaker, as the peers do it", () => {
       }).pipe(withBreakers({ breakers: { db: { failureThreshold: 1, failureRateThreshold: 0.5, minimumCalls: 2 } } }))
     )
   })
+
+  describe("HalfOpen decided by halfOpenMaxCalls probes", () => {
+    // cockatiel's sampling counts a failure rate over the threshold (>); ours reopens at it (>=), so
+    // its 0.3 is 0.35 here
+    const sampled = { failureThreshold: 2, failureRateThreshold: 0.35, minimumCalls: 10, halfOpenMaxCalls: 10, resetTimeout: "1 second" }
+
+    // cockatiel CircuitBreakerPolicy.test.ts "samples multiple half-open calls before closing"
+    it.effect("closes once every probe returned and their failure rate is under the threshold", () =>
+      Effect.gen(function* () {
+        yield* calls(2, failing)
+        yield* TestClock.adjust("1 second")
+        for (let i = 0; i < 3; i++) {
+          yield* calls(1, failing)
+          expect((yield* statusOf()).state).toBe("HalfOpen")
+        }
+        for (let i = 0; i < 6; i++) {
+          yield* calls(1, ok)
+          expect((yield* statusOf()).state).toBe("HalfOpen")
+        }
+        yield* calls(1, ok)
+        expect((yield* statusOf()).state).toBe("Closed")
+      }).pipe(withBreakers({ breakers: { db: sampled } }))
+    )
+
+    // cockatiel CircuitBreakerPolicy.test.ts "re-opens when the half-open sample exceeds the failure threshold"
+    it.effect("reopens as soon as the probes' failures reach the threshold", () =>
+      Effect.gen(function* () {
+        yield* calls(2, failing)
+        yield* TestClock.adjust("1 second")
+        yield* calls(3, failing)
+        expect((yield* statusOf()).state).toBe("HalfOpen")
+        yield* calls(1, failing)
+        expect((yield* statusOf()).state).toBe("Open")
+      }).pipe(withBreakers({ breakers: { db: sampled } }))
+    )
+
+    // resilience4j CircuitBreakerStateMachineTest.shouldOnlyPermitFourCallsInHalfOpenState and
+    // shouldTransitionBackToOpenStateWhenSlowCallRateIsAboveThreshold: 3 of 4 probes slow (successes) reopen
+    it.effect("slow successful probes count under the slow-call rule; a fifth caller is rejected meanwhile", () =>
+      Effect.gen(function* () {
+        yield* calls(1, failing)
+        yield* TestClock.adjust("5 seconds")
+        const probes = yield* Effect.forEach([5, 5, 5, 1], (seconds) =>
+          Effect.sleep(Duration.seconds(seconds)).pipe(CircuitBreaker.protect("db"), Effect.forkChild({ startImmediately: true }))
+        )
+        const fifth = yield* Effect.flip(ok.pipe(CircuitBreaker.protect("db")))
+        expect(fifth).toMatchObject({ _tag: "CircuitBreakerOpen", state: "HalfOpen" })
+        yield* TestClock.adjust("5 seconds")
+        yield* Fiber.joinAll(probes)
+        expect((yield* statusOf()).state).toBe("Open")
+      }).pipe(
+        withBreakers({
+          breakers: {
+            db: {
+              failureThreshold: 1,
+              failureRateThreshold: 0.5,
+              slowCallDuration: "4 seconds",
+              slowCallRateThreshold: 0.5,
+              halfOpenMaxCalls: 4,
+              resetTimeout: "5 seconds"
+            }
+          }
+        })
+      )
+    )
+  })
 })

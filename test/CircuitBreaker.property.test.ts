@@ -102,16 +102,25 @@ const run = (s: Scenario) =>
     // the dependency is healthy from here on
     const started = yield* Clock.currentTimeMillis
     let attempts = 0
+    let admitted = 0
+    const stateNow = CircuitBreaker.CircuitBreaker.use((service) => Effect.map(service.status("dep"), (x) => x.state))
     for (;;) {
       attempts++
       const exit = yield* Effect.exit(Effect.succeed("healthy").pipe(protect))
-      if (Exit.isSuccess(exit)) break
+      if (Exit.isSuccess(exit)) {
+        // HalfOpen closes once its halfOpenMaxCalls probes returned (resilience4j's permitted calls)
+        admitted++
+        if ((yield* stateNow) === "Closed") break
+        expect(admitted).toBeLessThanOrEqual(s.halfOpenMaxCalls)
+        continue
+      }
       const error = Cause.squash(exit.cause) as CircuitBreaker.BreakerStatus & {
         readonly _tag: string
         readonly retryAfter: Duration.Duration
       }
       expect(error._tag).toBe("CircuitBreakerOpen")
-      expect(attempts).toBeLessThan(4)
+      admitted = 0 // a rejection: the probes so far were lost (a hung one) and a new period starts
+      expect(attempts).toBeLessThan(4 + 2 * s.halfOpenMaxCalls)
       yield* TestClock.adjust(Math.max(1, Duration.toMillis(error.retryAfter)))
     }
     const waited = (yield* Clock.currentTimeMillis) - started

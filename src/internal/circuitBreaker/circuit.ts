@@ -9,9 +9,9 @@
  * test checks this machine against a small immutable reference model.
  *
  * States: Closed -> Open when a trip rule fires; Open -> HalfOpen once `reopenAt` has passed
- * (checked lazily at admission: no timer); HalfOpen admits `halfOpenMaxCalls` concurrent
- * probes; a successful probe closes the circuit, a failed one reopens it with the reset
- * timeout grown by the backoff factor. Results of calls admitted under an older generation
+ * (checked lazily at admission: no timer); HalfOpen admits `halfOpenMaxCalls` probes and
+ * decides on their results (`probeVerdict`): closed, or reopened with the reset timeout grown
+ * by the backoff factor. Results of calls admitted under an older generation
  * are ignored: a slow call admitted while Closed cannot close a circuit that has since opened.
  *
  * A probe that neither returns nor is interrupted would hold HalfOpen for good, so probes have
@@ -89,6 +89,10 @@ export interface Circuit {
   probesInFlight: number
   /** when the probes in flight count as lost (set as the first of them is admitted) */
   probeDeadline: number
+  /** probes of this HalfOpen period that returned a result, and how many of them failed / were slow */
+  probeResults: number
+  probeFailures: number
+  probeSlow: number
   /** when the last probe was admitted (with `callTimeoutMs`, its verdict is due by then + that) */
   lastProbeAt: number
   // --- totals since creation (metrics and status)
@@ -123,6 +127,9 @@ export const make = (policy: Policy): Circuit => ({
   probesInFlight: 0,
   probeDeadline: 0,
   lastProbeAt: 0,
+  probeResults: 0,
+  probeFailures: 0,
+  probeSlow: 0,
   successes: 0,
   failures: 0,
   rejected: 0,
@@ -165,7 +172,8 @@ export const admit = (circuit: Circuit, now: number, policy: Policy): number => 
     // the first caller after the reset timeout becomes a probe
     toHalfOpen(circuit)
   }
-  if (circuit.probesInFlight >= policy.halfOpenMaxCalls) {
+  // each HalfOpen period runs at most halfOpenMaxCalls probes: in flight, or returned
+  if (circuit.probesInFlight + circuit.probeResults >= policy.halfOpenMaxCalls) {
     circuit.rejected++
     return REJECTED
   }
@@ -212,8 +220,12 @@ export const record = (circuit: Circuit, permit: number, failed: boolean, slow: 
       return
     }
     circuit.probesInFlight--
-    if (failed) toOpen(circuit, now, policy, circuit.attempt + 1)
-    else toClosed(circuit)
+    circuit.probeResults++
+    if (failed) circuit.probeFailures++
+    if (slow) circuit.probeSlow++
+    const verdict = probeVerdict(circuit.probeResults, circuit.probeFailures, circuit.probeSlow, policy)
+    if (verdict === REOPEN) toOpen(circuit, now, policy, circuit.attempt + 1)
+    else if (verdict === CLOSE) toClosed(circuit)
     return
   }
   if (circuit.state !== CLOSED || circuit.mode === DISABLED) return
@@ -230,6 +242,27 @@ export const record = (circuit: Circuit, permit: number, failed: boolean, slow: 
   }
   if (circuit.outcomes !== undefined) recordOutcome(circuit, (failed ? 1 : 0) | (slow ? 2 : 0))
   if (circuit.mode === NORMAL && shouldTrip(circuit, now, policy)) toOpen(circuit, now, policy, 0)
+}
+
+export const PENDING = 0
+export const CLOSE = 1
+export const REOPEN = 2
+export type Verdict = typeof PENDING | typeof CLOSE | typeof REOPEN
+
+/**
+ * What the probes of one HalfOpen period decide (resilience4j's
+ * `permittedNumberOfCallsInHalfOpenState`): once `halfOpenMaxCalls` probes returned, the
+ * circuit reopens if their failure rate reaches `failureRateThreshold` (without a rate rule:
+ * if any of them failed) or their slow-call rate reaches `slowCallRateThreshold` (a slow
+ * success counts), and closes otherwise. It reopens as soon as that is certain: when the
+ * failures or slow calls so far reach the threshold whatever the remaining probes return.
+ */
+export const probeVerdict = (results: number, failures: number, slow: number, policy: Policy): Verdict => {
+  const n = policy.halfOpenMaxCalls
+  const rate = policy.failureRateThreshold
+  if (rate === undefined ? failures > 0 : failures / n >= rate) return REOPEN
+  if (policy.slowCallRateThreshold !== undefined && slow / n >= policy.slowCallRateThreshold) return REOPEN
+  return results >= n ? CLOSE : PENDING
 }
 
 /**
@@ -301,6 +334,9 @@ const toHalfOpen = (circuit: Circuit): void => {
   circuit.state = HALF_OPEN
   circuit.generation++
   circuit.probesInFlight = 0
+  circuit.probeResults = 0
+  circuit.probeFailures = 0
+  circuit.probeSlow = 0
 }
 
 export const toClosed = (circuit: Circuit): void => {

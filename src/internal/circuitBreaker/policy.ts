@@ -45,7 +45,7 @@ const PolicyFields = Schema.Struct({
   resetTimeout: withDefault(DurationInput, "30 seconds"),
   /** grows the reset timeout after each failed probe */
   backoff: Schema.optional(Backoff),
-  /** concurrent probes admitted in HalfOpen */
+  /** probes admitted in HalfOpen, whose failure and slow-call rates decide it (see `probeVerdict`) */
   halfOpenMaxCalls: withDefault(PositiveInt, 1),
   /** a call running longer is interrupted and fails `OperationTimeout` (arms a timer) */
   callTimeout: Schema.optional(TimerDuration),

@@ -79,6 +79,8 @@ interface Model {
   readonly reopenAt: number
   readonly attempt: number
   readonly probes: number
+  /** HalfOpen: the probes of this period that returned */
+  readonly results: ReadonlyArray<{ readonly failed: boolean; readonly slow: boolean }>
   /** HalfOpen: when the probes in flight count as lost */
   readonly deadline: number
   /** HalfOpen: when the last probe was admitted */
@@ -93,6 +95,7 @@ const initial: Model = {
   reopenAt: 0,
   attempt: 0,
   probes: 0,
+  results: [],
   deadline: 0,
   lastProbeAt: 0
 }
@@ -130,9 +133,9 @@ const modelAdmit = (m: Model, policy: Policy, now: number): { readonly model: Mo
   if (m.state === "HalfOpen" && m.probes > 0 && now >= m.deadline) m = opened(m, policy, m.deadline, m.attempt + 1)
   if (m.state === "Open") {
     if (now < m.reopenAt) return { model: m, admitted: false }
-    m = { ...m, state: "HalfOpen", epoch: m.epoch + 1, probes: 0 }
+    m = { ...m, state: "HalfOpen", epoch: m.epoch + 1, probes: 0, results: [] }
   }
-  if (m.probes >= policy.halfOpenMaxCalls) return { model: m, admitted: false }
+  if (m.probes + m.results.length >= policy.halfOpenMaxCalls) return { model: m, admitted: false }
   return {
     model: { ...m, probes: m.probes + 1, deadline: m.probes === 0 ? now + policy.maxWaitInHalfOpenMs : m.deadline, lastProbeAt: now },
     admitted: true
@@ -146,11 +149,30 @@ const modelRetryAfter = (m: Model, policy: Policy, now: number): number =>
     ? m.reopenAt - now
     : Math.max(0, Math.min(m.deadline, policy.callTimeoutMs === undefined ? Infinity : m.lastProbeAt + policy.callTimeoutMs) - now)
 const modelRelease = (m: Model, epoch: number): Model => (epoch === m.epoch && m.state === "HalfOpen" ? { ...m, probes: m.probes - 1 } : m)
+/**
+ * The probes' verdict from the spec (resilience4j permittedNumberOfCallsInHalfOpenState): once
+ * all halfOpenMaxCalls returned, reopen on a failure rate (any failure without a rate rule) or a
+ * slow-call rate at or over the threshold, else close; reopen earlier once no remaining result
+ * could change that.
+ */
+const modelVerdict = (results: ReadonlyArray<{ readonly failed: boolean; readonly slow: boolean }>, policy: Policy) => {
+  const n = policy.halfOpenMaxCalls
+  const failures = results.filter((r) => r.failed).length
+  const slow = results.filter((r) => r.slow).length
+  const reopensWith = (f: number, s: number) =>
+    (policy.failureRateThreshold === undefined ? f > 0 : f / n >= policy.failureRateThreshold) ||
+    (policy.slowCallRateThreshold !== undefined && s / n >= policy.slowCallRateThreshold)
+  // certain: even if every remaining probe succeeds fast
+  if (reopensWith(failures, slow)) return "reopen"
+  return results.length >= n ? "close" : "pending"
+}
 const modelRecord = (m: Model, policy: Policy, epoch: number, failed: boolean, slow: boolean, now: number): Model => {
   if (epoch !== m.epoch) return m
   if (m.state === "HalfOpen") {
     if (now >= m.deadline) return opened(m, policy, m.deadline, m.attempt + 1)
-    return failed ? opened(m, policy, now, m.attempt + 1) : closed(m)
+    const next = { ...m, probes: m.probes - 1, results: [...m.results, { failed, slow }] }
+    const verdict = modelVerdict(next.results, policy)
+    return verdict === "reopen" ? opened(next, policy, now, m.attempt + 1) : verdict === "close" ? closed(next) : next
   }
   if (m.state !== "Closed") return m
   const rateRules = policy.failureRateThreshold !== undefined || policy.slowCallRateThreshold !== undefined
@@ -264,7 +286,9 @@ describe("circuit core against the reference model", () => {
     expect(circuit.successes).toBe(1)
   })
 
-  it("half-open admits halfOpenMaxCalls probes and rejects the rest until one returns", () => {
+  // resilience4j CircuitBreakerStateMachineTest.shouldIncreaseCounterOnReleasePermission and
+  // shouldOnlyPermitFourCallsInHalfOpenState: a released permission can be taken again; no more than N
+  it("half-open admits halfOpenMaxCalls probes, a released one frees its slot, and the verdict waits for all", () => {
     const policy: Policy = {
       ...toPolicy({
         failureThreshold: 1,
@@ -292,8 +316,68 @@ describe("circuit core against the reference model", () => {
     const c = Circuit.admit(circuit, 1_001, policy)
     expect(c).not.toBe(Circuit.REJECTED)
     Circuit.record(circuit, b, false, false, 1_002, policy)
-    expect(Circuit.stateNames[circuit.state]).toBe("Closed")
-    Circuit.record(circuit, c, true, false, 1_003, policy) // stale: admitted in HalfOpen, circuit since closed
+    expect(Circuit.stateNames[circuit.state]).toBe("HalfOpen") // one of two results
+    expect(Circuit.admit(circuit, 1_002, policy)).toBe(Circuit.REJECTED) // a returned probe keeps its slot
+    Circuit.record(circuit, c, false, false, 1_003, policy)
     expect(Circuit.stateNames[circuit.state]).toBe("Closed")
   })
+
+  // resilience4j CircuitBreakerStateMachineTest: shouldTransitionBackToOpenStateWhenFailureRateIsAboveThreshold
+  // (3 of 4 failed, threshold 50%), shouldTransitionBackToOpenStateWhenSlowCallRateIsAboveThreshold (3 of 4
+  // slow), shouldTransitionBackToClosedStateWhenFailureIsBelowThreshold (1 of 4 failed)
+  it.each([
+    { name: "3 of 4 probes failed", failures: 3, slow: 0, verdict: Circuit.REOPEN },
+    { name: "3 of 4 probes slow", failures: 0, slow: 3, verdict: Circuit.REOPEN },
+    { name: "1 of 4 probes failed", failures: 1, slow: 0, verdict: Circuit.CLOSE }
+  ])("four probes at 50%: $name", ({ failures, slow, verdict }) => {
+    const policy = { ...fourProbes }
+    expect(Circuit.probeVerdict(4, failures, slow, policy)).toBe(verdict)
+  })
+
+  it.prop(
+    "an early reopen is never contradicted, and a complete set is decided on its rates",
+    {
+      n: Schema.Int.pipe(Schema.check(Schema.isBetween({ minimum: 1, maximum: 8 }))),
+      failurePercent: Schema.Int.pipe(Schema.check(Schema.isBetween({ minimum: 0, maximum: 100 }))),
+      slowPercent: Schema.Int.pipe(Schema.check(Schema.isBetween({ minimum: 0, maximum: 100 }))),
+      outcomes: Schema.Array(Schema.Literals(["ok", "failed", "slow", "failedSlow"])).pipe(Schema.check(Schema.isMaxLength(8)))
+    },
+    ({ failurePercent, n, outcomes, slowPercent }) => {
+      const policy: Policy = {
+        ...fourProbes,
+        halfOpenMaxCalls: n,
+        failureRateThreshold: failurePercent === 0 ? undefined : failurePercent / 100,
+        slowCallRateThreshold: slowPercent === 0 ? undefined : slowPercent / 100
+      }
+      const all = [...outcomes, ...Array.from({ length: Math.max(0, n - outcomes.length) }, () => "ok" as const)].slice(0, n)
+      const count = (upTo: number, kind: "failed" | "slow") =>
+        all.slice(0, upTo).filter((o) => (kind === "failed" ? o.startsWith("failed") : o.toLowerCase().includes("slow"))).length
+      const full = modelVerdict(
+        all.map((o) => ({ failed: o.startsWith("failed"), slow: o.toLowerCase().includes("slow") })),
+        policy
+      )
+      expect(Circuit.probeVerdict(n, count(n, "failed"), count(n, "slow"), policy)).toBe(full === "reopen" ? Circuit.REOPEN : Circuit.CLOSE)
+      for (let k = 0; k < n; k++) {
+        const early = Circuit.probeVerdict(k, count(k, "failed"), count(k, "slow"), policy)
+        expect(early).not.toBe(Circuit.CLOSE) // never closes before every probe returned
+        if (early === Circuit.REOPEN) expect(full).toBe("reopen")
+      }
+    }
+  )
 })
+
+const fourProbes: Policy = {
+  failureThreshold: undefined,
+  monitorWindowMs: undefined,
+  failureRateThreshold: 0.5,
+  slowCallRateThreshold: 0.5,
+  slowCallDurationMs: 4_000,
+  minimumCalls: 5,
+  slidingWindowSize: 20,
+  resetTimeoutMs: 5_000,
+  backoffFactor: 1,
+  backoffMaxMs: 5_000,
+  halfOpenMaxCalls: 4,
+  maxWaitInHalfOpenMs: 1_000,
+  callTimeoutMs: undefined
+}
