@@ -57,7 +57,9 @@ import { decode } from "./internal/runtime/options.js"
  *   unless that is longer than `maxDelay` (with `"delay"` only; default: `window`), then fails
  *   at once.
  * - `maxKeys` (default 100,000; `Infinity` for no cap): keys tracked at most; the least
- *   recently used is forgotten first.
+ *   recently used is forgotten first. Blocked keys are held at most `maxKeys` too.
+ * - `blockDuration` (optional, whole milliseconds): a key refused once is blocked for that
+ *   long: every call of it is refused at once, with `retryAfter` the time left.
  *
  * **Example** (Decoding a rule)
  *
@@ -147,6 +149,12 @@ export interface RateStatus extends Allowance {
   readonly key: string
   readonly algorithm: AlgorithmName
   readonly limit: number
+  /**
+   * Present while the key is blocked (by `block`, or by the rule's `blockDuration`): when the
+   * block ends, in epoch milliseconds (`Infinity`: not before `reset`). `remaining` is then 0
+   * and `resetAfter` the time until the block ends.
+   */
+  readonly unblocksAt?: number
 }
 
 /**
@@ -154,7 +162,13 @@ export interface RateStatus extends Allowance {
  *
  * - `rules`: the names of the configured rules, in configuration order (no store call).
  * - `check` uses `cost` units of `key`'s allowance (waiting first under `"delay"`).
- * - `status` reads a key's allowance; `reset` forgets a key.
+ * - `status` reads a key's allowance (and its block); `reset` forgets a key and its block.
+ * - `penalty(rule, key, points?)` uses `points` (default 1) whether they fit or not, so the
+ *   key may go past its limit; `reward(rule, key, points?)` gives `points` back, never past a
+ *   fresh key's allowance (rate-limiter-flexible's `penalty` and `reward`).
+ * - `block(rule, key, duration)` refuses every call of the key for `duration`
+ *   (`Duration.infinity`: until `reset`), each with `retryAfter` the time left; a later
+ *   `block` replaces it. A rule's `blockDuration` does the same for a key once it is refused.
  * - `limit(rule, key)(self)` runs `self` only once admitted.
  *
  * An unknown rule fails `ProtectionNotFound` from `check`, `status` and `reset`; in `limit` it
@@ -189,6 +203,9 @@ export class RateLimiter extends Context.Service<
     ) => Effect.Effect<Allowance, RateLimited | ProtectionNotFound | StoreUnavailable>
     readonly status: (rule: string, key: string) => Effect.Effect<RateStatus, ProtectionNotFound | StoreUnavailable>
     readonly reset: (rule: string, key: string) => Effect.Effect<void, ProtectionNotFound | StoreUnavailable>
+    readonly penalty: (rule: string, key: string, points?: number) => Effect.Effect<void, ProtectionNotFound | StoreUnavailable>
+    readonly reward: (rule: string, key: string, points?: number) => Effect.Effect<void, ProtectionNotFound | StoreUnavailable>
+    readonly block: (rule: string, key: string, duration: Duration.Input) => Effect.Effect<void, ProtectionNotFound | StoreUnavailable>
     readonly limit: (
       rule: string,
       key: string,

@@ -302,7 +302,7 @@ export const make = (
     const maxPending = decoded.maxPending
     const rules = new Map<string, RedisRule>()
     for (const [name, rule] of Object.entries(decoded.rules)) {
-      rules.set(name, new RedisRule(name, `${prefix}:${name}:`, resolveRedisRule(name, rule, decoded.onRedisError)))
+      rules.set(name, new RedisRule(name, prefix, resolveRedisRule(name, rule, decoded.onRedisError)))
     }
     const redis = yield* Redis.Redis
     const client = yield* nodeRedisClient

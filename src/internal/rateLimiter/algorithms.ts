@@ -44,6 +44,12 @@ export interface PairAlgorithm {
   readonly initial: (now: number, rule: Rule, out: Pair) => void
   readonly delay: (a: number, b: number, now: number, cost: number, rule: Rule) => number
   readonly admit: (a: number, b: number, at: number, cost: number, rule: Rule, out: Pair) => void
+  /**
+   * The state after a penalty (`points` > 0: used without checking that they fit, so the key
+   * may go over its limit) or a reward (`points` < 0: given back, never past a fresh state),
+   * at `now`. A penalty is exactly `admit` at `now`.
+   */
+  readonly adjust: (a: number, b: number, now: number, points: number, rule: Rule, out: Pair) => void
   /** whole calls of cost 1 that would be admitted now */
   readonly remaining: (a: number, b: number, now: number, rule: Rule) => number
   /** milliseconds until the state is back to "as if never seen" */
@@ -80,6 +86,13 @@ export const tokenBucket: PairAlgorithm = {
   admit: (a, b, at, cost, rule, out) => {
     const time = at > b ? at : b
     out.a = tbLevel(a, b, time, rule) - cost * rule.windowMillis
+    out.b = time
+  },
+  adjust: (a, b, now, points, rule, out) => {
+    const time = now > b ? now : b
+    const level = tbLevel(a, b, time, rule) - points * rule.windowMillis
+    const full = rule.burst * rule.windowMillis
+    out.a = level > full ? full : level
     out.b = time
   },
   remaining: (a, b, now, rule) => Math.floor(tbLevel(a, b, now > b ? now : b, rule) / rule.windowMillis),
@@ -123,6 +136,13 @@ export const gcra: PairAlgorithm = {
     out.a = at + whole
     out.b = ahead - whole * rule.limit
   },
+  adjust: (a, b, now, points, rule, out) => {
+    const moved = gcraAhead(a, b, now, rule) + points * rule.windowMillis
+    const ahead = moved > 0 ? moved : 0
+    const whole = Math.floor(ahead / rule.limit)
+    out.a = now + whole
+    out.b = ahead - whole * rule.limit
+  },
   remaining: (a, b, now, rule) => {
     // with callers waiting for future slots TAT - now exceeds the tolerance: none remain
     const left = rule.burst * rule.windowMillis - gcraAhead(a, b, now, rule)
@@ -157,6 +177,13 @@ export const fixedWindow: PairAlgorithm = {
     const start = windowStart(time, rule.windowMillis)
     out.a = start
     out.b = (start === a ? b : 0) + cost
+  },
+  adjust: (a, b, now, points, rule, out) => {
+    const time = now > a ? now : a
+    const start = windowStart(time, rule.windowMillis)
+    const count = (start === a ? b : 0) + points
+    out.a = start
+    out.b = count > 0 ? count : 0
   },
   remaining: (a, b, now, rule) => {
     const at = now > a ? now : a

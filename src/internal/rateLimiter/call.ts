@@ -9,8 +9,11 @@ import { describeCandidates } from "../runtime/options.js"
 export const notFound = (rule: string, rules: ReadonlyArray<string>): ProtectionNotFound =>
   new ProtectionNotFound({ kind: "rate_limit_rule", protection: rule, hint: describeCandidates(rule, rules) })
 
-export const invalidCost = (cost: unknown): InvalidConfig =>
-  new InvalidConfig({ path: "cost", message: `must be a positive integer, got ${String(cost)}` })
+export const invalidCost = (cost: unknown, path = "cost"): InvalidConfig =>
+  new InvalidConfig({ path, message: `must be a positive integer, got ${String(cost)}` })
+
+export const invalidBlock = (duration: unknown): InvalidConfig =>
+  new InvalidConfig({ path: "duration", message: `must be a duration of at least 1 millisecond (or infinite), got ${String(duration)}` })
 
 /** costs are whole units, so every algorithm's arithmetic stays exact */
 export const isCost = (cost: number): boolean => Number.isSafeInteger(cost) && cost >= 1

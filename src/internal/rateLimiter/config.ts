@@ -14,8 +14,11 @@ export const DEFAULT_MAX_KEYS = 100_000
 /** A duration in code (`Duration`), a string effect parses (`"1 minute"`) or milliseconds. */
 const AnyDuration = Schema.Union([Schema.Duration, Schema.DurationFromString, Schema.DurationFromMillis])
 
-/** Token amounts are counted in 1/windowMillis of a token: the window must be whole ms. */
-const Window = AnyDuration.pipe(
+/**
+ * A finite span in whole ms, at least 1 (token amounts are counted in 1/windowMillis of a
+ * token: a window must be whole ms; a block with no end is `block`'s, not a rule's).
+ */
+const WholeMillis = AnyDuration.pipe(
   Schema.check(
     Schema.makeFilter<Duration.Duration>((duration) => {
       const windowMillis = Duration.toMillis(duration)
@@ -56,7 +59,7 @@ export const ruleFields = {
   /** calls (of cost 1) per window; 0 denies every call (a kill switch) */
   limit: NonNegativeInt,
   /** the window `limit` is counted over */
-  window: Window,
+  window: WholeMillis,
   /** token-bucket and gcra only: how many may arrive at once (default: `limit`) */
   burst: Schema.optional(PositiveInt),
   /** `"fail"` fails `RateLimited`; `"delay"` waits until the call fits, up to `maxDelay` */
@@ -64,7 +67,9 @@ export const ruleFields = {
   /** with `"delay"` only: the longest a call waits (default: `window`) */
   maxDelay: Schema.optional(MaxDelay),
   /** keys tracked at most; the least recently used is forgotten first */
-  maxKeys: withDefault(MaxKeys, DEFAULT_MAX_KEYS)
+  maxKeys: withDefault(MaxKeys, DEFAULT_MAX_KEYS),
+  /** a key refused once is blocked (refused at once) for this long */
+  blockDuration: Schema.optional(WholeMillis)
 }
 
 interface RuleShape {
@@ -119,6 +124,8 @@ export interface RuleConfig {
   /** the longest a `"delay"` caller waits, in ms (may be Infinity) */
   readonly maxDelayMillis: number
   readonly maxKeys: number
+  /** ms a key refused once stays blocked (0: never blocked by the rule) */
+  readonly blockMillis: number
 }
 
 /** The integer-only rule the algorithms run on, from a decoded rule. */
@@ -128,6 +135,7 @@ export const resolveRule = (rule: DecodedRule): RuleConfig => {
     rule: { algorithm: rule.algorithm, limit: rule.limit, windowMillis, burst: rule.burst ?? rule.limit },
     delay: rule.onExceeded === "delay",
     maxDelayMillis: rule.maxDelay === undefined ? windowMillis : millis(rule.maxDelay),
-    maxKeys: rule.maxKeys
+    maxKeys: rule.maxKeys,
+    blockMillis: rule.blockDuration === undefined ? 0 : millis(rule.blockDuration)
   }
 }

@@ -7,7 +7,7 @@ import type { Clock } from "effect"
 import { Effect, Exit } from "effect"
 import type { RuleConfig } from "./config.js"
 import type { RuleState } from "./rule.js"
-import type { Decision, SyncStore } from "./store.js"
+import type { Decision, Peeked, SyncStore } from "./store.js"
 import { ADMITTED, DENIED, StoreRule } from "./store.js"
 
 /**
@@ -20,13 +20,15 @@ export class LocalDecision implements Decision {
   /** when the call runs (denied: now): what remaining and resetAfter are measured at */
   at = 0
   cancel: (() => boolean) | undefined = undefined
+  /** refused because the key is blocked: nothing remains */
+  blocked = false
   readonly reason = undefined
   constructor(readonly state: RuleState) {}
   get remaining(): number {
-    return this.state.remainingAt(this.state.lastSlot, this.at)
+    return this.blocked ? 0 : this.state.remainingAt(this.state.lastSlot, this.at)
   }
   get resetAfter(): number {
-    return this.state.resetAfterAt(this.state.lastSlot, this.at)
+    return this.blocked ? 0 : this.state.resetAfterAt(this.state.lastSlot, this.at)
   }
 }
 
@@ -43,8 +45,21 @@ export const takeLocal = (
   cost: number,
   maxWait: number
 ): LocalDecision => {
-  let wait = state.take(key, now, cost, 0)
   decision.cancel = undefined
+  // a map lookup only while some key of the rule is blocked
+  if (state.blocks.size !== 0) {
+    const until = state.blockedUntil(key, now)
+    if (until !== 0) {
+      state.denied++
+      decision.blocked = true
+      decision.outcome = DENIED
+      decision.wait = until - now
+      decision.at = now
+      return decision
+    }
+  }
+  decision.blocked = false
+  let wait = state.take(key, now, cost, 0)
   if (wait > 0 && wait <= maxWait) {
     // the state before, to give the slot back: taken only on this (rare) path
     const before = state.snapshot(key, now)
@@ -57,6 +72,12 @@ export const takeLocal = (
   if (wait > maxWait) {
     decision.outcome = DENIED
     decision.at = now
+    const blockMillis = state.blockMillis
+    if (blockMillis > 0) {
+      // over the limit: blocked from now on (the rule's blockDuration), whatever the refill says
+      state.block(key, now + blockMillis)
+      if (wait < blockMillis) decision.wait = blockMillis
+    }
   } else {
     decision.outcome = ADMITTED
     decision.at = now + wait
@@ -73,6 +94,7 @@ export class MemoryRule extends StoreRule {
     config: RuleConfig
   ) {
     super(name, config)
+    state.blockMillis = config.blockMillis
     this.decision = new LocalDecision(state)
   }
 }
@@ -83,13 +105,25 @@ export const makeMemoryStore = (rules: ReadonlyMap<string, MemoryRule>): SyncSto
   rules,
   take: (rule, key, cost, clock: Clock.Clock) =>
     takeLocal(rule.state, rule.decision, key, clock.currentTimeMillisUnsafe(), cost, rule.maxWait),
-  peek: (rule, key, clock) => {
-    const now = clock.currentTimeMillisUnsafe()
-    const slot = rule.state.table.find(key)
-    return Exit.succeed({ remaining: rule.state.remainingAt(slot, now), resetAfter: rule.state.resetAfterAt(slot, now) })
-  },
+  peek: (rule, key, clock) => Exit.succeed(peekLocal(rule.state, key, clock.currentTimeMillisUnsafe())),
   reset: (rule, key) =>
     Effect.sync(() => {
       rule.state.reset(key)
+    }),
+  adjust: (rule, key, points, clock) =>
+    Effect.sync(() => {
+      rule.state.adjust(key, clock.currentTimeMillisUnsafe(), points)
+    }),
+  block: (rule, key, millis, clock) =>
+    Effect.sync(() => {
+      rule.state.block(key, clock.currentTimeMillisUnsafe() + millis)
     })
 })
+
+/** What `state` knows of `key` at `now` (also the Redis store's insurance status). */
+export const peekLocal = (state: RuleState, key: string, now: number): Peeked => {
+  const blockedUntil = state.blockedUntil(key, now)
+  if (blockedUntil !== 0) return { remaining: 0, resetAfter: blockedUntil - now, blockedUntil }
+  const slot = state.table.find(key)
+  return { remaining: state.remainingAt(slot, now), resetAfter: state.resetAfterAt(slot, now), blockedUntil }
+}

@@ -32,6 +32,14 @@ export class RuleState {
   private readonly scratch: Pair = { a: 0, b: 0 }
   /** slot of the last key `take` admitted or looked at (-1 if unknown) */
   lastSlot = -1
+  /**
+   * Blocked keys and when their block ends (epoch ms; Infinity: until reset), in the order
+   * they were blocked. Looked at only while not empty; at most `maxKeys`, the earliest
+   * blocked forgotten first.
+   */
+  readonly blocks = new Map<string, number>()
+  /** ms a key is blocked once a call of it is refused (0: never) */
+  blockMillis = 0
 
   constructor(
     readonly name: string,
@@ -98,6 +106,62 @@ export class RuleState {
     return wait
   }
 
+  /**
+   * Uses `points` of `key`'s allowance without checking that they fit (a penalty, `points` >
+   * 0), or gives `-points` back (a reward), never past a fresh state.
+   */
+  adjust(key: string, now: number, points: number): void {
+    const table = this.table
+    const rule = this.rule
+    const pair = this.pair
+    let slot = table.find(key)
+    if (slot === -1) {
+      if (points < 0) return // a fresh key has nothing to give back
+      slot = table.insert(key)
+      if (pair === undefined) {
+        table.extra![slot] = SlidingLog.firstLog(now, points)
+        return
+      }
+      pair.initial(now, rule, this.scratch)
+      table.a[slot] = this.scratch.a
+      table.b[slot] = this.scratch.b
+    } else {
+      table.touch(slot)
+    }
+    if (pair === undefined) {
+      const log = table.extra![slot]!
+      if (points > 0) SlidingLog.admit(log, now, points, rule)
+      else SlidingLog.reward(log, now, -points, rule)
+      return
+    }
+    pair.adjust(table.a[slot]!, table.b[slot]!, now, points, rule, this.scratch)
+    table.a[slot] = this.scratch.a
+    table.b[slot] = this.scratch.b
+  }
+
+  /** Blocks `key` until `until` (epoch ms; Infinity: until reset), whatever it was before. */
+  block(key: string, until: number): void {
+    const blocks = this.blocks
+    blocks.delete(key)
+    if (blocks.size >= this.maxKeys) {
+      // over the bound, the earliest blocked key is forgotten (its block ends early)
+      for (const first of blocks.keys()) {
+        blocks.delete(first)
+        break
+      }
+    }
+    blocks.set(key, until)
+  }
+
+  /** When `key`'s block ends (epoch ms, Infinity: never), or 0 if it is not blocked at `now`. */
+  blockedUntil(key: string, now: number): number {
+    const until = this.blocks.get(key)
+    if (until === undefined) return 0
+    if (until > now) return until
+    this.blocks.delete(key)
+    return 0
+  }
+
   /** The state `take` just wrote for a `"delay"` caller admitted at `at`, to undo it later. */
   reservation(key: string, at: number, cost: number): Reservation {
     const slot = this.lastSlot
@@ -155,9 +219,13 @@ export class RuleState {
       return this.pair.remaining(this.scratch.a, this.scratch.b, now, rule)
     }
     const table = this.table
-    return this.pair === undefined
-      ? SlidingLog.remaining(table.extra![slot], now, rule)
-      : Math.max(0, this.pair.remaining(table.a[slot]!, table.b[slot]!, now, rule))
+    // a penalty may take a key past its limit: none remain, never fewer
+    return Math.max(
+      0,
+      this.pair === undefined
+        ? SlidingLog.remaining(table.extra![slot], now, rule)
+        : this.pair.remaining(table.a[slot]!, table.b[slot]!, now, rule)
+    )
   }
 
   resetAfterAt(slot: number, now: number): number {
@@ -169,6 +237,7 @@ export class RuleState {
   }
 
   reset(key: string): void {
+    this.blocks.delete(key)
     const slot = this.table.find(key)
     if (slot !== -1) this.table.remove(slot)
   }

@@ -14,7 +14,7 @@ import { fastConstructor } from "../runtime/errors.js"
 import type { Allowance, CallOptions, RateLimiter, RateStatus } from "../../RateLimiter.js"
 import * as Telemetry from "../../Telemetry.js"
 import { registerCounter } from "../runtime/observableMetric.js"
-import { invalidCost, isCost, notFound } from "./call.js"
+import { invalidBlock, invalidCost, isCost, notFound } from "./call.js"
 import type { Decision, Store, StoreRule } from "./store.js"
 import { ADMITTED, DENIED } from "./store.js"
 
@@ -151,6 +151,14 @@ export const makeService = <S extends StoreRule>(store: Store<S>): RateLimiter["
       : proceed(rule, key, decision, self)
   }
 
+  const adjust = (name: string, key: string, points: number, sign: 1 | -1): Effect.Effect<void, ProtectionNotFound | StoreUnavailable> =>
+    Effect.clockWith((clock): Effect.Effect<void, ProtectionNotFound | StoreUnavailable> => {
+      const rule = rules.get(name)
+      if (rule === undefined) return Exit.fail(notFound(name, names))
+      if (!isCost(points)) return Effect.die(invalidCost(points, "points"))
+      return store.adjust(rule, key, sign * points, clock)
+    })
+
   return {
     [run]: runWith,
     names,
@@ -168,14 +176,27 @@ export const makeService = <S extends StoreRule>(store: Store<S>): RateLimiter["
       Effect.clockWith((clock): Effect.Effect<RateStatus, ProtectionNotFound | StoreUnavailable> => {
         const rule = rules.get(name)
         if (rule === undefined) return Exit.fail(notFound(name, names))
-        return Effect.map(store.peek(rule, key, clock), (seen) => ({
-          rule: name,
-          key,
-          algorithm: rule.rule.algorithm,
-          limit: rule.rule.limit,
-          remaining: seen.remaining,
-          resetAfter: Duration.millis(seen.resetAfter)
-        }))
+        return Effect.map(store.peek(rule, key, clock), (seen): RateStatus => {
+          const status = {
+            rule: name,
+            key,
+            algorithm: rule.rule.algorithm,
+            limit: rule.rule.limit,
+            remaining: seen.remaining,
+            resetAfter: seen.resetAfter === Infinity ? Duration.infinity : Duration.millis(seen.resetAfter)
+          }
+          return seen.blockedUntil === 0 ? status : { ...status, unblocksAt: seen.blockedUntil }
+        })
+      }),
+    penalty: (name: string, key: string, points = 1) => adjust(name, key, points, 1),
+    reward: (name: string, key: string, points = 1) => adjust(name, key, points, -1),
+    block: (name: string, key: string, duration: Duration.Input) =>
+      Effect.clockWith((clock): Effect.Effect<void, ProtectionNotFound | StoreUnavailable> => {
+        const rule = rules.get(name)
+        if (rule === undefined) return Exit.fail(notFound(name, names))
+        const millis = Duration.toMillis(duration)
+        if (!(millis >= 1)) return Effect.die(invalidBlock(duration))
+        return store.block(rule, key, millis === Infinity ? Infinity : Math.ceil(millis), clock)
       }),
     reset: (name: string, key: string) =>
       Effect.clockWith((clock): Effect.Effect<void, ProtectionNotFound | StoreUnavailable> => {

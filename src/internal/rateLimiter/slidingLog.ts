@@ -93,6 +93,24 @@ export const undo = (log: Log, at: number, cost: number, sumAfter: number): bool
   return true
 }
 
+/**
+ * Gives back up to `points` of what is live at `now` (a reward), newest admissions first: the
+ * most recent use is the one undone, and the log never holds less than nothing.
+ */
+export const reward = (log: Log, now: number, points: number, rule: Rule): void => {
+  const last = lastTime(log)
+  expire(log, now > last ? now : last, rule)
+  let left = points
+  while (left > 0 && log.length > log[HEAD]!) {
+    const n = log.length
+    const taken = log[n - 1]! < left ? log[n - 1]! : left
+    log[n - 1]! -= taken
+    log[SUM]! -= taken
+    left -= taken
+    if (log[n - 1] === 0) log.length = n - 2
+  }
+}
+
 export const remaining = (log: Log | undefined, now: number, rule: Rule): number => {
   if (log === undefined) return rule.limit
   const last = lastTime(log)

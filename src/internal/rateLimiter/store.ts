@@ -74,13 +74,24 @@ interface StoreBase<R extends StoreRule> {
   readonly name: string
   readonly rules: ReadonlyMap<string, R>
   /** The allowance of `key` now, using nothing. */
-  readonly peek: (
-    rule: R,
-    key: string,
-    clock: Clock.Clock
-  ) => Effect.Effect<{ readonly remaining: number; readonly resetAfter: number }, StoreUnavailable>
-  /** Forgets `key`: its next call starts from a fresh state. */
+  readonly peek: (rule: R, key: string, clock: Clock.Clock) => Effect.Effect<Peeked, StoreUnavailable>
+  /** Forgets `key` (its block included): its next call starts from a fresh state. */
   readonly reset: (rule: R, key: string, clock: Clock.Clock) => Effect.Effect<void, StoreUnavailable>
+  /**
+   * Uses `points` (> 0: a penalty, whether they fit or not) or gives `-points` back (< 0: a
+   * reward, never past a fresh state).
+   */
+  readonly adjust: (rule: R, key: string, points: number, clock: Clock.Clock) => Effect.Effect<void, StoreUnavailable>
+  /** Refuses every call of `key` for `millis` from now (Infinity: until reset). */
+  readonly block: (rule: R, key: string, millis: number, clock: Clock.Clock) => Effect.Effect<void, StoreUnavailable>
+}
+
+/** A key's allowance read without using it. */
+export interface Peeked {
+  readonly remaining: number
+  readonly resetAfter: number
+  /** when the key's block ends (epoch ms; Infinity: until reset); 0 when it is not blocked */
+  readonly blockedUntil: number
 }
 
 /**

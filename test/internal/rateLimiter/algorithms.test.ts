@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Schema } from "effect"
 import type { AlgorithmName, Pair, Rule } from "../../../src/internal/rateLimiter/algorithms.js"
 import { algorithmNames, pairAlgorithms } from "../../../src/internal/rateLimiter/algorithms.js"
+import { RuleState } from "../../../src/internal/rateLimiter/rule.js"
 import * as SlidingLog from "../../../src/internal/rateLimiter/slidingLog.js"
 
 /** One key under one rule, driven through the pure functions. */
@@ -315,4 +316,48 @@ describe("properties", () => {
       return key.delay(later, cost) === keyOf(r).delay(later, cost) && key.remaining(later) === keyOf(r).remaining(later)
     }
   )
+})
+
+// ---------------------------------------------------------------------------------------------
+// penalty and reward on one rule's state (RuleState.adjust): a reward never banks more than a
+// fresh key holds, and a penalty taken back at once leaves every future decision as it was
+
+const historyArbitrary = Schema.Array(Schema.Struct({ gap: int(0, 120), cost: int(1, 4), adjust: int(-5, 5) })).check(
+  Schema.isMaxLength(60)
+)
+
+const stateOf = (rule: Rule) =>
+  new RuleState("r", rule.algorithm === "token-bucket" || rule.algorithm === "gcra" ? rule : { ...rule, burst: rule.limit }, 100)
+
+/** The wait `cost` would need at `now`, without admitting it. */
+const delayOf = (state: RuleState, now: number, cost: number): number => state.take("k", now, cost, -1)
+
+describe("penalty and reward", () => {
+  it.prop("a reward never leaves more remaining than a fresh key has", [ruleArbitrary, historyArbitrary], ([rule, history]) => {
+    const state = stateOf(rule)
+    const capacity = state.rule.burst
+    let now = 0
+    for (const step of history) {
+      now += step.gap
+      state.take("k", now, step.cost, 0)
+      if (step.adjust !== 0) state.adjust("k", now, step.adjust)
+      if (state.remaining("k", now) > capacity) return false
+    }
+    return true
+  })
+
+  it.prop("a penalty given back at once changes no decision", [ruleArbitrary, historyArbitrary, int(1, 6)], ([rule, history, points]) => {
+    const state = stateOf(rule)
+    let now = 0
+    for (const step of history) {
+      now += step.gap
+      state.take("k", now, step.cost, 0)
+    }
+    const before = [1, 2, 3].map((cost) => delayOf(state, now, cost))
+    const remaining = state.remaining("k", now)
+    state.adjust("k", now, points)
+    state.adjust("k", now, -points)
+    const after = [1, 2, 3].map((cost) => delayOf(state, now, cost))
+    return remaining === state.remaining("k", now) && before.every((wait, i) => wait === after[i])
+  })
 })

@@ -32,13 +32,16 @@ export class RedisRule extends StoreRule {
   readonly policy: FailurePolicy
   readonly insurance: RuleState | undefined
   readonly insuranceDecision: LocalDecision | undefined
+  blockArg = ""
   fallbacks = 0
-  constructor(
-    name: string,
-    readonly keyPrefix: string,
-    config: RedisRuleConfig
-  ) {
+  /** keys of states: `<prefix>:<rule>:<key>` */
+  readonly keyPrefix: string
+  /** keys of blocks: `<prefix>!block:<rule>:<key>`, apart from every state key */
+  readonly blockPrefix: string
+  constructor(name: string, prefix: string, config: RedisRuleConfig) {
     super(name, config)
+    this.keyPrefix = `${prefix}:${name}:`
+    this.blockPrefix = `${prefix}!block:${name}:`
     this.arguments(config)
     this.policy = config.policy
     this.insurance = config.insurance
@@ -56,6 +59,7 @@ export class RedisRule extends StoreRule {
     this.limitArg = String(config.rule.limit)
     this.windowArg = String(config.rule.windowMillis)
     this.burstArg = String(config.rule.burst)
+    this.blockArg = String(config.blockMillis)
   }
 }
 
@@ -129,6 +133,10 @@ export const makeRedisStore = (
       : makeScriptRunner<Reply>(redis, lua, timeout, timeoutError, outage)
   const failed = (reply: Reply | Redis.RedisError): reply is Redis.RedisError => !Array.isArray(reply)
 
+  /** A script call outside decisions: a failure in the error channel, for `ask`. */
+  const run = (command: ReadonlyArray<string>): Effect.Effect<Reply, Redis.RedisError> =>
+    Effect.flatMap(evaluate(command), (reply) => (failed(reply) ? Effect.fail(reply) : Effect.succeed(reply)))
+
   const storeError = (reason: string) => unavailable({ store: "Redis", protection: "rate limiter", reason })
 
   /**
@@ -155,8 +163,9 @@ export const makeRedisStore = (
   const argsOf = (rule: RedisRule, key: string, cost: number, maxWait: string, now: number, operation: string) => [
     "EVALSHA",
     sha,
-    "1",
+    "2",
     rule.keyPrefix + key,
+    rule.blockPrefix + key,
     rule.code,
     rule.limitArg,
     rule.windowArg,
@@ -164,7 +173,8 @@ export const makeRedisStore = (
     cost === 1 ? "1" : String(cost),
     maxWait,
     caller ? String(now) : "",
-    operation
+    operation,
+    rule.blockArg
   ]
 
   /** The decision of a rule's failure policy while Redis cannot answer (`reason` says why). */
@@ -205,20 +215,29 @@ export const makeRedisStore = (
     },
     peek: (rule, key, clock) =>
       rule.rule.limit === 0
-        ? Exit.succeed({ remaining: 0, resetAfter: 0 })
-        : Effect.map(
-            ask(
-              Effect.flatMap(evaluate(argsOf(rule, key, 1, "0", clock.currentTimeMillisUnsafe(), "peek")), (reply) =>
-                failed(reply) ? Effect.fail(reply) : Effect.succeed(reply)
-              ),
-              clock
-            ),
-            (reply) => ({ remaining: reply[2], resetAfter: reply[3] })
-          ),
+        ? Exit.succeed({ remaining: 0, resetAfter: 0, blockedUntil: 0 })
+        : Effect.map(ask(run(argsOf(rule, key, 1, "0", clock.currentTimeMillisUnsafe(), "peek")), clock), (reply) => ({
+            remaining: reply[2],
+            resetAfter: reply[3] < 0 ? Infinity : reply[3],
+            blockedUntil: reply[5] < 0 ? Infinity : reply[5]
+          })),
     reset: (rule, key, clock) =>
       Effect.suspend(() => {
         rule.insurance?.reset(key)
-        return Effect.asVoid(ask(withTimeout(redis.send("DEL", rule.keyPrefix + key), timeout, timeoutError, outage), clock))
+        const keys = redis.send("DEL", rule.keyPrefix + key, rule.blockPrefix + key)
+        return Effect.asVoid(ask(withTimeout(keys, timeout, timeoutError, outage), clock))
+      }),
+    adjust: (rule, key, points, clock) =>
+      // limit 0 holds nothing to use or give back
+      rule.rule.limit === 0
+        ? Effect.void
+        : Effect.asVoid(ask(run(argsOf(rule, key, points, "0", clock.currentTimeMillisUnsafe(), "adjust")), clock)),
+    block: (rule, key, millis, clock) =>
+      Effect.suspend(() => {
+        const now = clock.currentTimeMillisUnsafe()
+        // the insurance refuses the key too while Redis cannot answer
+        rule.insurance?.block(key, now + millis)
+        return Effect.asVoid(ask(run(argsOf(rule, key, millis === Infinity ? -1 : millis, "0", now, "block")), clock))
       })
   }
 }

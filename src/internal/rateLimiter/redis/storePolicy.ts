@@ -94,9 +94,7 @@ export const resolveRedisRule = (name: string, rule: DecodedRedisRule, fallback:
   const chosen = rule.onRedisError ?? fallback
   const policy = typeof chosen === "string" ? chosen : chosen.policy
   const share = typeof chosen === "string" ? undefined : chosen.insurance
-  return {
-    ...config,
-    policy,
-    insurance: share === undefined ? undefined : new RuleState(name, insuranceRule(config.rule, share), config.maxKeys)
-  }
+  const insurance = share === undefined ? undefined : new RuleState(name, insuranceRule(config.rule, share), config.maxKeys)
+  if (insurance !== undefined) insurance.blockMillis = config.blockMillis
+  return { ...config, policy, insurance }
 }
