@@ -217,11 +217,11 @@ export const timeout: {
     duration: Duration.Input,
     options?: { readonly operation?: string }
   ): Effect.Effect<A, E | OperationTimeout, R>
-} = dual(
-  (args) => Effect.isEffect(args[0]),
-  <A, E, R>(self: Effect.Effect<A, E, R>, duration: Duration.Input, options?: { readonly operation?: string }) =>
-    timeoutStage(duration, options?.operation ?? "anonymous")(self)
-)
+} = ((...args: ReadonlyArray<any>) =>
+  // not `dual`: its data-last form would compile the stage again on every call of the result
+  Effect.isEffect(args[0])
+    ? timeoutStage(args[1], args[2]?.operation ?? "anonymous")(args[0])
+    : timeoutStage(args[0], args[1]?.operation ?? "anonymous")) as any
 
 /**
  * Applies `policy` around a pooled call: `f` runs with a resource checked out of the pool

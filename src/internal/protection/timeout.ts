@@ -6,7 +6,12 @@
 import type { Effect } from "effect"
 import { Duration, Exit } from "effect"
 import { OperationTimeout } from "../../Errors.js"
+import { fastConstructor } from "../runtime/errors.js"
 import { timeoutOrElse } from "../runtime/timeout.js"
+
+// the pipeable form is often applied per call (`effect.pipe(Protection.timeout("2 seconds"))`):
+// building the error through its Schema constructor would cost more than the whole timeout
+const makeOperationTimeout = fastConstructor(OperationTimeout, "OperationTimeout", "operation_timeout")
 
 export interface CompiledTimeout {
   readonly duration: Duration.Duration
@@ -16,7 +21,7 @@ export interface CompiledTimeout {
 
 export const compileTimeout = (input: Duration.Input, operation: string): CompiledTimeout => {
   const duration = Duration.fromInputUnsafe(input)
-  const error = new OperationTimeout({ operation, timeout: duration })
+  const error = makeOperationTimeout({ operation, timeout: duration })
   // an Exit is an effect: failing with it costs nothing per call
   return { duration, millis: Duration.toMillis(duration), timedOut: Exit.fail(error) }
 }
