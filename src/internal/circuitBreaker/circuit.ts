@@ -310,7 +310,7 @@ export const shouldTrip = (circuit: Circuit, now: number, policy: Policy): boole
   return false
 }
 
-const clearStatistics = (circuit: Circuit): void => {
+export const clearStatistics = (circuit: Circuit): void => {
   circuit.consecutiveFailures = 0
   circuit.failureTimesNext = 0
   circuit.failureTimesCount = 0
@@ -345,57 +345,4 @@ export const toClosed = (circuit: Circuit): void => {
   circuit.attempt = 0
   circuit.probesInFlight = 0
   clearStatistics(circuit)
-}
-
-/**
- * An operator's `trip`: Open from `now` for the current reset timeout: the base one from
- * Closed or HalfOpen; from Open the backed-off one of the current opening, restarted. Returns
- * false (and does nothing) when the breaker does not trip: isolated (already forced open), or
- * in a mode that never rejects (disabled, metrics-only).
- */
-export const trip = (circuit: Circuit, now: number, policy: Policy): boolean => {
-  if (circuit.isolations > 0 || circuit.mode !== NORMAL) return false
-  toOpen(circuit, now, policy, circuit.state === OPEN ? circuit.attempt : 0)
-  return true
-}
-
-/**
- * An operator's `reset`: Closed with clean statistics and no backoff. Returns false (and does
- * nothing) while isolated: only releasing the isolations ends a forced opening.
- */
-export const reset = (circuit: Circuit): boolean => {
-  if (circuit.isolations > 0) return false
-  toClosed(circuit)
-  return true
-}
-
-/** Forces the circuit open until every isolation is released (cockatiel `isolate`). */
-export const isolate = (circuit: Circuit, now: number): void => {
-  circuit.isolations++
-  if (circuit.isolations > 1) return
-  if (circuit.state !== OPEN) {
-    circuit.state = OPEN
-    circuit.generation++
-    circuit.openedAt = now
-  }
-  circuit.reopenAt = Infinity
-  circuit.probesInFlight = 0
-  clearStatistics(circuit)
-}
-
-/** Releases one isolation; the last one closes the circuit (clean statistics, no backoff). */
-export const releaseIsolation = (circuit: Circuit): void => {
-  if (circuit.isolations === 0) return
-  circuit.isolations--
-  if (circuit.isolations === 0) toClosed(circuit)
-}
-
-/**
- * Sets the operator mode. A change starts the breaker Closed with clean statistics (unless it
- * is isolated: the mode applies once the isolations are released).
- */
-export const setMode = (circuit: Circuit, mode: ModeCode): void => {
-  if (circuit.mode === mode) return
-  circuit.mode = mode
-  if (circuit.isolations === 0) toClosed(circuit)
 }

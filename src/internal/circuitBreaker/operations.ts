@@ -6,6 +6,7 @@
 import { Clock, Effect } from "effect"
 import type { Isolation, Mode } from "../../CircuitBreaker.js"
 import * as Circuit from "./circuit.js"
+import * as Operator from "./operator.js"
 import type { Breaker, Registry } from "./registry.js"
 import { statusOf } from "./status.js"
 
@@ -33,18 +34,18 @@ export const makeOperations = (registry: Registry) => {
   return {
     status: (name: string) =>
       Effect.flatMap(find(name), (breaker) => Effect.map(Clock.currentTimeMillis, (now) => statusOf(registry, breaker, now))),
-    reset: (name: string) => Effect.flatMap(find(name), (breaker) => change(breaker, (circuit) => Circuit.reset(circuit))),
+    reset: (name: string) => Effect.flatMap(find(name), (breaker) => change(breaker, (circuit) => Operator.reset(circuit))),
     trip: (name: string) =>
-      Effect.flatMap(resolve(name), (breaker) => change(breaker, (circuit, now) => Circuit.trip(circuit, now, breaker.policy.core))),
+      Effect.flatMap(resolve(name), (breaker) => change(breaker, (circuit, now) => Operator.trip(circuit, now, breaker.policy.core))),
     isolate: (name: string) =>
       Effect.flatMap(resolve(name), (breaker) =>
         Effect.as(
-          change(breaker, (circuit, now) => Circuit.isolate(circuit, now)),
+          change(breaker, (circuit, now) => Operator.isolate(circuit, now)),
           isolation(breaker)
         )
       ),
     setMode: (name: string, mode: Mode) =>
-      Effect.flatMap(resolve(name), (breaker) => change(breaker, (circuit) => Circuit.setMode(circuit, modeCodes[mode])))
+      Effect.flatMap(resolve(name), (breaker) => change(breaker, (circuit) => Operator.setMode(circuit, modeCodes[mode])))
   }
 
   /** one isolation's handle: its first `release` gives the isolation back, later ones do nothing */
@@ -54,7 +55,7 @@ export const makeOperations = (registry: Registry) => {
       release: Effect.suspend(() => {
         if (released) return Effect.void
         released = true
-        return change(breaker, (circuit) => Circuit.releaseIsolation(circuit))
+        return change(breaker, (circuit) => Operator.releaseIsolation(circuit))
       })
     }
   }

@@ -10,6 +10,7 @@ import * as Names from "../../Telemetry.js"
 import { notFound } from "./options.js"
 import type { NormalizedPolicy } from "./policy.js"
 import * as Circuit from "./circuit.js"
+import * as Operator from "./operator.js"
 import { registerCounter, registerGauge } from "../runtime/observableMetric.js"
 
 export interface Transition {
@@ -143,7 +144,7 @@ export class Registry {
       circuit.reopenAt = now + Math.max(0, remainingMs)
     } else {
       if (from === Circuit.CLOSED) return
-      Circuit.reset(circuit)
+      Operator.reset(circuit)
     }
     this.transition(breaker, from, circuit.state, now, true)
   }

@@ -8,6 +8,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Schema } from "effect"
 import type { Policy } from "../../../src/internal/circuitBreaker/circuit.js"
 import * as Circuit from "../../../src/internal/circuitBreaker/circuit.js"
+import * as Operator from "../../../src/internal/circuitBreaker/operator.js"
 
 const int = (minimum: number, maximum: number) => Schema.Int.pipe(Schema.check(Schema.isBetween({ minimum, maximum })))
 
@@ -224,11 +225,11 @@ describe("circuit core against the reference model", () => {
             now += op.millis * STEP
             break
           case "trip":
-            Circuit.trip(circuit, now, policy)
+            Operator.trip(circuit, now, policy)
             model = opened(model, policy, now, model.state === "Open" ? model.attempt : 0)
             break
           case "reset":
-            Circuit.reset(circuit)
+            Operator.reset(circuit)
             model = closed(model)
             break
           case "start": {
@@ -308,7 +309,7 @@ describe("circuit core against the reference model", () => {
       halfOpenMaxCalls: 2
     }
     const circuit = Circuit.make(policy)
-    Circuit.trip(circuit, 0, policy)
+    Operator.trip(circuit, 0, policy)
     const a = Circuit.admit(circuit, 1_000, policy)
     const b = Circuit.admit(circuit, 1_000, policy)
     expect(Circuit.admit(circuit, 1_000, policy)).toBe(Circuit.REJECTED)
