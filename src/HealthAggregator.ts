@@ -37,20 +37,12 @@
  * @since 0.1.0
  */
 import type { Duration, Scope } from "effect"
-import { Clock, Context, Effect, Layer } from "effect"
-import { type InvalidConfig, ProtectionNotFound } from "./Errors.js"
-import type { CheckOutcome as Outcome } from "./internal/health/result.js"
-import type { ComponentStatus, HealthComponent } from "./internal/runtime/healthComponents.js"
+import { Context, Effect, Layer } from "effect"
+import type { InvalidConfig, ProtectionNotFound } from "./Errors.js"
+import { make } from "./internal/health/aggregator.js"
+import type { EntryKind } from "./internal/health/entry.js"
+import { AggregatorOptions, CheckOptions as CheckOptionsStruct } from "./internal/health/options.js"
 import { HealthComponents } from "./internal/runtime/healthComponents.js"
-import type { Entry, EntryKind } from "./internal/health/entry.js"
-import { addEntry, makeRun, newEntry, read, registerStatusGauge, withContext } from "./internal/health/entry.js"
-import { collect, toComponent } from "./internal/health/report.js"
-import {
-  AggregatorOptions,
-  CheckOptions as CheckOptionsStruct,
-  parseAggregatorOptions,
-  parseCheckOptions
-} from "./internal/health/options.js"
 
 /**
  * A status: `healthy`, `degraded` (working, with reduced capacity or quality) or `unhealthy`.
@@ -68,7 +60,7 @@ import {
  * @since 0.1.0
  * @category models
  */
-export type HealthStatus = ComponentStatus
+export type HealthStatus = "healthy" | "degraded" | "unhealthy"
 
 /**
  * What a check returns: a bare status, or a status with `details` (shown only when asked
@@ -89,7 +81,13 @@ export type HealthStatus = ComponentStatus
  * @since 0.1.0
  * @category models
  */
-export type CheckOutcome = Outcome
+export type CheckOutcome =
+  | HealthStatus
+  | {
+      readonly status: HealthStatus
+      readonly details?: Record<string, unknown> | undefined
+      readonly output?: string | undefined
+    }
 
 /**
  * The Schema of one check's options: `register` decodes them through it, strictly, under
@@ -290,69 +288,9 @@ export class HealthAggregator extends Context.Service<
  */
 export const layer = (options: Options = {}): Layer.Layer<HealthAggregator | HealthComponents, InvalidConfig> =>
   Layer.effectContext(
-    Effect.gen(function* () {
-      const { cacheTtlMs, defaultTimeoutMs: defaultTimeout } = yield* parseAggregatorOptions(options)
-      const clock = yield* Clock.Clock
-      const metricContext = yield* Effect.context<never>()
-      const entries = new Map<string, Entry>()
-
-      const onResult = (entry: Entry): void => {
-        if (entries.get(entry.name) === entry) registerStatusGauge(metricContext, entry)
-      }
-
-      const add = (entry: Entry, replace: boolean): Effect.Effect<void, InvalidConfig, Scope.Scope> =>
-        addEntry(entries, clock, entry, replace, onResult)
-
-      const register = <E, R>(
-        name: string,
-        check: Effect.Effect<CheckOutcome, E, R>,
-        checkOptions?: CheckOptions
-      ): Effect.Effect<void, InvalidConfig, Scope.Scope | R> =>
-        Effect.gen(function* () {
-          const { critical, intervalMs, timeoutMs } = yield* parseCheckOptions(name, checkOptions, defaultTimeout)
-          const context = yield* Effect.context<R>()
-          yield* add(
-            newEntry(name, "check", critical, intervalMs, timeoutMs, cacheTtlMs, makeRun(clock, withContext(check, context), timeoutMs)),
-            false
-          )
-        })
-
-      const registerComponent = (component: HealthComponent): Effect.Effect<void, never, Scope.Scope> =>
-        // Components are in-process reads: never cached, so a probe sees the breaker as it is now.
-        add(
-          newEntry(
-            component.name,
-            component.kind,
-            component.critical,
-            undefined,
-            defaultTimeout,
-            0,
-            makeRun(clock, component.report, defaultTimeout)
-          ),
-          true
-        ).pipe(Effect.orDie) // replace = true: cannot fail
-
-      const report = (critical: boolean): Effect.Effect<SystemHealth> =>
-        Effect.suspend(() => collect(clock, entries.values(), critical, onResult))
-
-      const check = (name: string): Effect.Effect<ComponentHealth, ProtectionNotFound> =>
-        Effect.suspend(() => {
-          const entry = entries.get(name)
-          if (entry === undefined) return Effect.fail(new ProtectionNotFound({ kind: "health_check", protection: name }))
-          return Effect.map(read(clock, entry, onResult), (result) => toComponent(entry, result, clock.currentTimeMillisUnsafe()))
-        })
-
-      const service = HealthAggregator.of({
-        register,
-        systemHealth: report(false),
-        readiness: report(true),
-        status: check,
-        names: Effect.sync(() => Array.from(entries.keys()))
-      })
-      return Context.make(HealthAggregator, service).pipe(
-        Context.add(HealthComponents, HealthComponents.of({ register: registerComponent }))
-      )
-    })
+    Effect.map(make(options), ({ registerComponent, service }) =>
+      Context.make(HealthAggregator, service).pipe(Context.add(HealthComponents, HealthComponents.of({ register: registerComponent })))
+    )
   )
 
 /**

@@ -5,16 +5,8 @@
  */
 import type { Cause } from "effect"
 import { Cause as CauseModule } from "effect"
+import type { CheckOutcome } from "../../HealthAggregator.js"
 import type { ComponentStatus } from "../runtime/healthComponents.js"
-
-/** What a check may return: a bare status, or a status with details and a message. */
-export type CheckOutcome =
-  | ComponentStatus
-  | {
-      readonly status: ComponentStatus
-      readonly details?: Record<string, unknown> | undefined
-      readonly output?: string | undefined
-    }
 
 /** The last verdict on one check or component. Times are epoch milliseconds. */
 export interface CheckResult {
