@@ -25,8 +25,6 @@ const makeFull = fastConstructor(BulkheadFull, "BulkheadFull", "bulkhead_full")
 
 const nowOf = (fiber: Fiber.Fiber<unknown, unknown>): number => fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
 
-const granted: Effect.Effect<void> = Effect.void
-
 /**
  * A call waiting for a slot. The core grants or rejects it once, synchronously, from whichever
  * fiber gives a slot back (or the timer, or `configure`): the outcome is stored until the
@@ -38,14 +36,16 @@ class Waiter implements Core.Waiter {
   queued = false
   granted = false
   deadline = Infinity
-  result: Effect.Effect<void, BulkheadFull> | undefined = undefined
-  resume: ((effect: Effect.Effect<void, BulkheadFull>) => void) | undefined = undefined
+  result: Effect.Effect<unknown, unknown, unknown> | undefined = undefined
+  resume: ((effect: Effect.Effect<unknown, unknown, unknown>) => void) | undefined = undefined
   constructor(
     readonly compartment: Compartment,
-    readonly enqueuedAt: number
+    readonly enqueuedAt: number,
+    /** the call: what the waiting fiber resumes with once it holds a slot */
+    readonly self: Effect.Effect<unknown, unknown, unknown>
   ) {}
   grant() {
-    this.settle(granted)
+    this.settle(this.self)
   }
   reject(reason: Core.Rejection) {
     const compartment = this.compartment
@@ -54,11 +54,11 @@ class Waiter implements Core.Waiter {
     else this.settle(Effect.fail(makeFull({ ...fields, waited: Duration.millis(compartment.now() - this.enqueuedAt) })))
   }
   /** the waiting fiber's callback: resumed now if settled already, else when it is */
-  register(resume: (effect: Effect.Effect<void, BulkheadFull>) => void) {
+  register(resume: (effect: Effect.Effect<unknown, unknown, unknown>) => void) {
     if (this.result !== undefined) resume(this.result)
     else this.resume = resume
   }
-  settle(effect: Effect.Effect<void, BulkheadFull>) {
+  settle(effect: Effect.Effect<unknown, unknown, unknown>) {
     const resume = this.resume
     if (resume === undefined) {
       this.result = effect
@@ -140,13 +140,13 @@ export class Compartment {
           held = true
           return self
         }
-        const w = new Waiter(this, nowOf(fiber))
+        const w = new Waiter(this, nowOf(fiber), self)
         if (!Core.enqueue(state, w)) return Effect.fail(makeFull({ bulkhead: this.name, maxConcurrent: state.maxConcurrent }))
         waiter = w
         this.wakeTimer()
-        return Effect.flatMap(
-          Effect.callback<void, BulkheadFull>((resume) => w.register(resume)),
-          () => self
+        // resumed with the call itself once granted (no step in between), or with the rejection
+        return Effect.callback<A, E | BulkheadFull, R>((resume) =>
+          w.register(resume as (effect: Effect.Effect<unknown, unknown, unknown>) => void)
         )
       }),
       () => {

@@ -191,7 +191,7 @@ describe("Bulkhead core properties", () => {
           // the model: holders, the FIFO queue, the limits
           let model = { maxConcurrent, maxWaiting, waitTimeout }
           let holders = 0
-          let queue: Array<ModelWaiter> = []
+          const queue: Array<ModelWaiter> = []
           let now = 0
           let nextId = 0
           const real = new Map<number, TestWaiter>()
