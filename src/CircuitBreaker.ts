@@ -81,6 +81,11 @@ export const PolicySchema = PolicySchemaStruct
  *   `monitorWindow`, within that window. Default 5 when no rate rule is given.
  * - `failureRateThreshold` (0..1]: open when this share of the last `slidingWindowSize` calls
  *   (default max(100, `minimumCalls`)) failed, once at least `minimumCalls` (default 10) ran.
+ * - `slidingWindowDuration` (instead of `slidingWindowSize`): the rate rules look back over
+ *   this time, counted in `slidingWindowBuckets` (default 10) buckets, so old calls leave the
+ *   window as time passes (resilience4j TIME_BASED, cockatiel `SamplingBreaker`, opossum's
+ *   rolling window); `minimumCalls` is then the minimum throughput within it. The window looks
+ *   back between `duration - duration / buckets` and `duration`.
  * - `slowCallDuration` + `slowCallRateThreshold` (together or not at all): open when this
  *   share of recent calls took at least `slowCallDuration` (a slow success counts as slow).
  * - `resetTimeout` (default 30 s): time Open before the next call becomes a probe.

@@ -272,4 +272,49 @@ describe("CircuitBreaker, as the peers do it", () => {
       )
     )
   })
+
+  describe("time-based sliding window", () => {
+    const sampling = { failureRateThreshold: 0.5, slidingWindowDuration: "5 seconds", minimumCalls: 15 }
+
+    // cockatiel SamplingBreaker.test.ts "does not start failing if below threshold rps"
+    // (minimumRps 3 over 5 s is minimumCalls 15 here)
+    it.effect("does not trip below the minimum throughput, however many calls fail", () =>
+      Effect.gen(function* () {
+        for (let i = 0; i < 10; i++) {
+          yield* calls(1, failing)
+          expect((yield* statusOf()).state).toBe("Closed")
+          yield* TestClock.adjust("500 millis")
+        }
+      }).pipe(withBreakers({ breakers: { db: sampling } }))
+    )
+
+    // cockatiel SamplingBreaker.test.ts "fails once above rps": calls 334 ms apart; the bucket
+    // approximation drops the first once 5 s passed, so one more failure is needed
+    it.effect("trips once the calls within the window reach the minimum throughput", () =>
+      Effect.gen(function* () {
+        for (let i = 0; i < 15; i++) {
+          yield* TestClock.adjust("334 millis")
+          yield* calls(1, failing)
+          expect((yield* statusOf()).state).toBe("Closed")
+        }
+        expect((yield* statusOf()).window).toEqual({ calls: 14, failureRate: 1 })
+        yield* calls(1, failing)
+        expect((yield* statusOf()).state).toBe("Open")
+      }).pipe(withBreakers({ breakers: { db: sampling } }))
+    )
+
+    // resilience4j SlidingTimeWindowMetricsTest.testSlidingTimeWindowMetrics: calls older than the
+    // window's duration leave it (opossum's rollingCountTimeout does the same), so a quiet service
+    // does not keep old failures
+    it.effect("a quiet service forgets old failures: they leave the window as time passes", () =>
+      Effect.gen(function* () {
+        yield* calls(4, failing)
+        expect((yield* statusOf()).window).toEqual({ calls: 4, failureRate: 1 })
+        yield* TestClock.adjust("1 minute")
+        expect((yield* statusOf()).window).toEqual({ calls: 0, failureRate: 0 })
+        yield* calls(1, failing) // with a count-based window this would be the fifth: Open
+        expect((yield* statusOf()).state).toBe("Closed")
+      }).pipe(withBreakers({ breakers: { db: { failureRateThreshold: 0.5, slidingWindowDuration: "10 seconds", minimumCalls: 5 } } }))
+    )
+  })
 })

@@ -21,6 +21,8 @@
  * a reset timeout after the deadline probes at once. Results of the lost probes are then stale.
  */
 
+import * as TimeWindow from "./timeWindow.js"
+
 export type StateName = "Closed" | "HalfOpen" | "Open"
 
 export const CLOSED = 0
@@ -49,8 +51,11 @@ export interface Policy {
   readonly slowCallRateThreshold: number | undefined
   readonly slowCallDurationMs: number | undefined
   readonly minimumCalls: number
-  /** calls the rate rules look back over */
+  /** calls the rate rules look back over (count-based window) */
   readonly slidingWindowSize: number
+  /** set: the rate rules look back over this time instead, in `slidingWindowBuckets` buckets */
+  readonly slidingWindowMs: number | undefined
+  readonly slidingWindowBuckets: number
   readonly resetTimeoutMs: number
   readonly backoffFactor: number
   readonly backoffMaxMs: number
@@ -80,6 +85,8 @@ export interface Circuit {
   outcomesCount: number
   windowFailures: number
   windowSlow: number
+  /** the time-based window, instead of `outcomes`, when the policy has `slidingWindowMs` */
+  timeWindow: TimeWindow.TimeWindow | undefined
   // --- Open
   openedAt: number
   reopenAt: number
@@ -113,14 +120,15 @@ export const make = (policy: Policy): Circuit => ({
     policy.failureThreshold !== undefined && policy.monitorWindowMs !== undefined ? new Float64Array(policy.failureThreshold) : undefined,
   failureTimesNext: 0,
   failureTimesCount: 0,
-  outcomes:
-    policy.failureRateThreshold !== undefined || policy.slowCallRateThreshold !== undefined
-      ? new Uint8Array(policy.slidingWindowSize)
-      : undefined,
+  outcomes: hasRateRule(policy) && policy.slidingWindowMs === undefined ? new Uint8Array(policy.slidingWindowSize) : undefined,
   outcomesNext: 0,
   outcomesCount: 0,
   windowFailures: 0,
   windowSlow: 0,
+  timeWindow:
+    hasRateRule(policy) && policy.slidingWindowMs !== undefined
+      ? TimeWindow.make(policy.slidingWindowMs, policy.slidingWindowBuckets)
+      : undefined,
   openedAt: 0,
   reopenAt: 0,
   attempt: 0,
@@ -135,6 +143,9 @@ export const make = (policy: Policy): Circuit => ({
   rejected: 0,
   lastFailureAt: -1
 })
+
+export const hasRateRule = (policy: Policy): boolean =>
+  policy.failureRateThreshold !== undefined || policy.slowCallRateThreshold !== undefined
 
 /** Whether admission in `state` needs the current time (Closed does not). */
 export const needsTimeToAdmit = (circuit: Circuit): boolean => circuit.state !== CLOSED
@@ -241,6 +252,7 @@ export const record = (circuit: Circuit, permit: number, failed: boolean, slow: 
     if (circuit.failureTimesCount < ring.length) circuit.failureTimesCount++
   }
   if (circuit.outcomes !== undefined) recordOutcome(circuit, (failed ? 1 : 0) | (slow ? 2 : 0))
+  else if (circuit.timeWindow !== undefined) TimeWindow.add(circuit.timeWindow, now, failed, slow)
   if (circuit.mode === NORMAL && shouldTrip(circuit, now, policy)) toOpen(circuit, now, policy, 0)
 }
 
@@ -301,13 +313,30 @@ export const shouldTrip = (circuit: Circuit, now: number, policy: Policy): boole
       if (now - oldest < policy.monitorWindowMs!) return true
     }
   }
-  if (circuit.outcomes !== undefined && circuit.outcomesCount >= policy.minimumCalls) {
-    if (policy.failureRateThreshold !== undefined && circuit.windowFailures / circuit.outcomesCount >= policy.failureRateThreshold)
-      return true
-    if (policy.slowCallRateThreshold !== undefined && circuit.windowSlow / circuit.outcomesCount >= policy.slowCallRateThreshold)
-      return true
-  }
-  return false
+  if (circuit.outcomes !== undefined) return rateTrips(circuit.outcomesCount, circuit.windowFailures, circuit.windowSlow, policy)
+  const window = circuit.timeWindow
+  if (window === undefined) return false
+  TimeWindow.advance(window, now)
+  return rateTrips(window.totalCalls, window.totalFailures, window.totalSlow, policy)
+}
+
+/** The rate rules on a window's counts: at least `minimumCalls`, and a rate at its threshold. */
+const rateTrips = (calls: number, failures: number, slow: number, policy: Policy): boolean => {
+  if (calls < policy.minimumCalls) return false
+  if (policy.failureRateThreshold !== undefined && failures / calls >= policy.failureRateThreshold) return true
+  return policy.slowCallRateThreshold !== undefined && slow / calls >= policy.slowCallRateThreshold
+}
+
+/** The rate rules' window as of `now` (undefined without a rate rule): what `status` reports. */
+export const windowAt = (
+  circuit: Circuit,
+  now: number
+): { readonly calls: number; readonly failures: number; readonly slow: number } | undefined => {
+  if (circuit.outcomes !== undefined) return { calls: circuit.outcomesCount, failures: circuit.windowFailures, slow: circuit.windowSlow }
+  const window = circuit.timeWindow
+  if (window === undefined) return undefined
+  TimeWindow.advance(window, now)
+  return { calls: window.totalCalls, failures: window.totalFailures, slow: window.totalSlow }
 }
 
 export const clearStatistics = (circuit: Circuit): void => {
@@ -318,6 +347,7 @@ export const clearStatistics = (circuit: Circuit): void => {
   circuit.outcomesCount = 0
   circuit.windowFailures = 0
   circuit.windowSlow = 0
+  if (circuit.timeWindow !== undefined) TimeWindow.clear(circuit.timeWindow)
 }
 
 export const toOpen = (circuit: Circuit, now: number, policy: Policy, attempt: number): void => {

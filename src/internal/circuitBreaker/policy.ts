@@ -11,6 +11,10 @@ import { DurationInput, millis, PositiveInt, Ratio, TimerDuration, withDefault }
 
 export const DEFAULT_FAILURE_THRESHOLD = 5
 export const DEFAULT_SLIDING_WINDOW_SIZE = 100
+/** buckets of a time-based window when the policy does not say (opossum's `rollingCountBuckets`) */
+export const DEFAULT_SLIDING_WINDOW_BUCKETS = 10
+/** the most buckets a time-based window may have (three counters each) */
+export const MAX_SLIDING_WINDOW_BUCKETS = 1000
 /**
  * How long probes may hold HalfOpen when the policy does not say (or `callTimeout`, when
  * longer). Longer than any sane call (HTTP clients give up after 30 to 60 s), so a probe that
@@ -37,6 +41,10 @@ const PolicyFields = Schema.Struct({
   minimumCalls: withDefault(PositiveInt, 10),
   /** calls the rate rules look back over; absent: max(100, minimumCalls) */
   slidingWindowSize: Schema.optional(PositiveInt),
+  /** instead of `slidingWindowSize`: the rate rules look back over this time (time-based window) */
+  slidingWindowDuration: Schema.optional(DurationInput),
+  /** with `slidingWindowDuration`: the buckets it is counted in (default 10, at most 1000) */
+  slidingWindowBuckets: Schema.optional(PositiveInt),
   /** with `slowCallRateThreshold`: a call taking at least this long is slow */
   slowCallDuration: Schema.optional(DurationInput),
   /** with `slowCallDuration`: (0, 1], open when this share of recent calls was slow */
@@ -78,6 +86,29 @@ const crossField = Schema.makeFilter<Decoded>((policy) => {
       path: ["slidingWindowSize"],
       issue: `must be >= minimumCalls (${policy.minimumCalls}), got ${policy.slidingWindowSize}`
     })
+  }
+  const windowMs = ms(policy.slidingWindowDuration)
+  if (windowMs !== undefined) {
+    if (policy.slidingWindowSize !== undefined) {
+      issues.push({
+        path: ["slidingWindowDuration"],
+        issue: "a window is counted in calls (slidingWindowSize) or in time (slidingWindowDuration), not both"
+      })
+    }
+    if (policy.failureRateThreshold === undefined && policy.slowCallRateThreshold === undefined) {
+      issues.push({ path: ["slidingWindowDuration"], issue: "needs failureRateThreshold or slowCallRateThreshold (the rules it is for)" })
+    }
+    const buckets = policy.slidingWindowBuckets ?? DEFAULT_SLIDING_WINDOW_BUCKETS
+    if (buckets > MAX_SLIDING_WINDOW_BUCKETS) {
+      issues.push({ path: ["slidingWindowBuckets"], issue: `must be <= ${MAX_SLIDING_WINDOW_BUCKETS}, got ${buckets}` })
+    } else if (!Number.isFinite(windowMs) || windowMs < buckets) {
+      issues.push({
+        path: ["slidingWindowDuration"],
+        issue: `must be finite and at least 1ms per bucket (${buckets} buckets), got ${windowMs}ms`
+      })
+    }
+  } else if (policy.slidingWindowBuckets !== undefined) {
+    issues.push({ path: ["slidingWindowBuckets"], issue: "needs slidingWindowDuration (the time it splits)" })
   }
   const resetTimeoutMs = millis(policy.resetTimeout)
   const backoffMaxMs = ms(policy.backoff?.max)
@@ -132,6 +163,8 @@ export const normalize = (policy: Decoded, code: PolicyCode | undefined): Normal
       slowCallDurationMs: ms(policy.slowCallDuration),
       minimumCalls: policy.minimumCalls,
       slidingWindowSize: policy.slidingWindowSize ?? Math.max(DEFAULT_SLIDING_WINDOW_SIZE, policy.minimumCalls),
+      slidingWindowMs: ms(policy.slidingWindowDuration),
+      slidingWindowBuckets: policy.slidingWindowBuckets ?? DEFAULT_SLIDING_WINDOW_BUCKETS,
       resetTimeoutMs,
       backoffFactor: policy.backoff?.factor ?? 1,
       backoffMaxMs: ms(policy.backoff?.max) ?? resetTimeoutMs,

@@ -56,7 +56,7 @@ export class Breaker {
     readonly dynamic: boolean
   ) {
     this.circuit = Circuit.make(policy.core)
-    this.recordNeedsTime = Circuit.needsTimeToRecord(policy.core) || this.circuit.outcomes !== undefined
+    this.recordNeedsTime = Circuit.needsTimeToRecord(policy.core) || Circuit.hasRateRule(policy.core)
     const callTimeoutMs = policy.callTimeoutMs
     if (callTimeoutMs === undefined) {
       this.timeout = undefined

@@ -19,17 +19,21 @@ export const statusOf = (registry: Registry, breaker: Breaker, now: number): Bre
     ...(c.lastFailureAt >= 0 ? { lastFailureAt: c.lastFailureAt } : {}),
     ...(open ? { openedAt: c.openedAt } : {}),
     ...(c.state === Circuit.OPEN ? { retryAfter: Duration.millis(Math.max(0, c.reopenAt - now)) } : {}),
-    ...(c.outcomes !== undefined ? { window: windowOf(c, breaker.policy.core) } : {}),
+    ...windowOf(c, breaker.policy.core, now),
     // shared breakers only (CircuitBreakerRedis)
     ...(registry.leases !== undefined ? { failedShares: breaker.failedShares } : {})
   }
 }
 
-const windowOf = (c: Circuit.Circuit, policy: Circuit.Policy): NonNullable<BreakerStatus["window"]> => {
-  const calls = c.outcomesCount
+const windowOf = (c: Circuit.Circuit, policy: Circuit.Policy, now: number): Pick<BreakerStatus, "window"> => {
+  const window = Circuit.windowAt(c, now)
+  if (window === undefined) return {}
+  const { calls, failures, slow } = window
   return {
-    calls,
-    failureRate: calls === 0 ? 0 : c.windowFailures / calls,
-    ...(policy.slowCallRateThreshold !== undefined ? { slowCallRate: calls === 0 ? 0 : c.windowSlow / calls } : {})
+    window: {
+      calls,
+      failureRate: calls === 0 ? 0 : failures / calls,
+      ...(policy.slowCallRateThreshold !== undefined ? { slowCallRate: calls === 0 ? 0 : slow / calls } : {})
+    }
   }
 }
