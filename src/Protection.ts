@@ -38,13 +38,16 @@
 import type { Duration } from "effect"
 import { Context, Effect, Layer } from "effect"
 import { dual } from "effect/Function"
+import type * as Bulkhead from "./Bulkhead.js"
 import * as CircuitBreaker from "./CircuitBreaker.js"
 import * as Config from "./Config.js"
 import type {
+  BulkheadFull,
   CircuitBreakerOpen,
   MemoryPressure,
   OperationTimeout,
   PoolCheckoutTimeout,
+  PoolExhausted,
   ProtectionError,
   RateLimited,
   StoreUnavailable
@@ -65,6 +68,10 @@ import * as RateLimiter from "./RateLimiter.js"
  * - `rateLimit: { rule, key, cost? }`: the `RateLimiter` rule and the caller's key.
  * - `memory: true`: shed load under memory or event-loop pressure (`MemoryManager.guard`).
  * - `circuitBreaker: name`: the `CircuitBreaker` to go through.
+ * - `bulkhead: name`: the `Bulkhead` to go through, inside the breaker and outside the pool
+ *   (a full bulkhead, like a busy pool, is not a breaker failure).
+ * - `checkoutTimeout`: with `protectWith`, how long this call waits for a pool resource
+ *   (default: the pool's `checkoutTimeout`); `protect` fails `InvalidConfig` with it.
  * - `timeout`: interrupt the effect after this long; it fails `OperationTimeout`.
  * - `monitor: { service, operation }`: record the effect's latency and outcome in the
  *   `PerformanceMonitor` (the dependency call itself: rejections are not latencies).
@@ -98,7 +105,9 @@ type Names<P, K extends keyof PolicyInput> = K extends keyof P ? ([Exclude<P[K],
  * - `rateLimit`: `RateLimited | StoreUnavailable` (a fail-closed rule whose store is down)
  * - `memory`: `MemoryPressure`
  * - `circuitBreaker`: `CircuitBreakerOpen | OperationTimeout` (the breaker's `callTimeout`)
+ * - `bulkhead`: `BulkheadFull | ProtectionNotFound` (a bulkhead that is not configured)
  * - `timeout`: `OperationTimeout`
+ * - `checkoutTimeout`: `InvalidConfig` (an invalid duration)
  *
  * **Gotchas**
  *
@@ -126,6 +135,8 @@ export type PolicyError<P extends Policy> = P extends unknown
       | (Names<P, "memory"> extends true ? MemoryPressure : never)
       | (Names<P, "circuitBreaker"> extends true ? CircuitBreakerOpen | OperationTimeout : never)
       | (Names<P, "timeout"> extends true ? OperationTimeout : never)
+      | (Names<P, "bulkhead"> extends true ? BulkheadFull | ProtectionNotFound : never)
+      | (Names<P, "checkoutTimeout"> extends true ? InvalidConfig : never)
   : never
 
 /**
@@ -142,6 +153,7 @@ export type PolicyServices<P extends Policy> = P extends unknown
       | (Names<P, "memory"> extends true ? MemoryManager.MemoryManager : never)
       | (Names<P, "circuitBreaker"> extends true ? CircuitBreaker.CircuitBreaker : never)
       | (Names<P, "monitor"> extends true ? PerformanceMonitor.PerformanceMonitor : never)
+      | (Names<P, "bulkhead"> extends true ? Bulkhead.Bulkhead : never)
   : never
 
 /**
@@ -245,7 +257,7 @@ export const protectWith = <Self, Resource, PE, const P extends Policy, A, E, R>
   tag: Context.Key<Self, Pool.Pool<Resource, PE>>,
   policy: P,
   f: (resource: Resource) => Effect.Effect<A, E, R>
-): Effect.Effect<A, E | PE | PoolCheckoutTimeout | PolicyError<P>, R | Self | PolicyServices<P>> =>
+): Effect.Effect<A, E | PE | PoolCheckoutTimeout | PoolExhausted | PolicyError<P>, R | Self | PolicyServices<P>> =>
   Stages.protectWith(tag as unknown as Effect.Effect<Pool.Pool<Resource, PE>>, policy, f)
 
 /**

@@ -6,20 +6,31 @@
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import { Context, Effect, Exit, Layer } from "effect"
 import type {
+  BulkheadFull,
   CircuitBreakerOpen,
   InvalidConfig,
   MemoryPressure,
   OperationTimeout,
   PoolCheckoutTimeout,
+  PoolExhausted,
   ProtectionError,
   ProtectionNotFound,
   RateLimited,
   StoreUnavailable
 } from "../src/Errors.js"
-import { CircuitBreaker, Protection, MemoryManager, PerformanceMonitor, Pool, RateLimiter } from "../src/index.js"
+import { Bulkhead, CircuitBreaker, Protection, MemoryManager, PerformanceMonitor, Pool, RateLimiter } from "../src/index.js"
 
-type Everything = RateLimited | StoreUnavailable | MemoryPressure | CircuitBreakerOpen | OperationTimeout
+type Everything =
+  | RateLimited
+  | StoreUnavailable
+  | MemoryPressure
+  | CircuitBreakerOpen
+  | OperationTimeout
+  | BulkheadFull
+  | ProtectionNotFound
+  | InvalidConfig
 type EveryService =
+  | Bulkhead.Bulkhead
   | RateLimiter.RateLimiter
   | MemoryManager.MemoryManager
   | CircuitBreaker.CircuitBreaker
@@ -90,7 +101,7 @@ describe("Protection types: a policy whose type leaves stages open widens", () =
     expectTypeOf<Effect.Services<typeof call>>().toEqualTypeOf<EveryService>()
 
     const pooled = Protection.protectWith(Db, policyFor("db"), (connection) => Effect.succeed(connection.query("q")))
-    expectTypeOf<Effect.Error<typeof pooled>>().toEqualTypeOf<Everything | "refused" | PoolCheckoutTimeout>()
+    expectTypeOf<Effect.Error<typeof pooled>>().toEqualTypeOf<Everything | "refused" | PoolCheckoutTimeout | PoolExhausted>()
     expectTypeOf<Effect.Services<typeof pooled>>().toEqualTypeOf<EveryService | Db>()
   })
 
@@ -104,6 +115,8 @@ describe("Protection types: a policy whose type leaves stages open widens", () =
       readonly rateLimit?: never
       readonly memory?: false
       readonly monitor?: never
+      readonly bulkhead?: never
+      readonly checkoutTimeout?: never
     }
     const narrowed: BreakerOnly = { circuitBreaker: "db", timeout: 100 }
     const narrow = Effect.succeed(1).pipe(Protection.protect(narrowed))
@@ -117,7 +130,7 @@ describe("Protection types: a policy whose type leaves stages open widens", () =
       const policy: Protection.Policy = { rateLimit: { rule: "api", key: "k" } }
       const call = Effect.exit(Effect.succeed(1).pipe(Protection.protect(policy)))
       const exits = yield* Effect.all([call, call]).pipe(
-        Effect.provide(Layer.mergeAll(tight, CircuitBreaker.layer(), MemoryManager.layer(), PerformanceMonitor.layer()))
+        Effect.provide(Layer.mergeAll(tight, CircuitBreaker.layer(), MemoryManager.layer(), PerformanceMonitor.layer(), Bulkhead.layer()))
       )
       expect(exits.map(Exit.isSuccess)).toEqual([true, false])
     })
@@ -127,7 +140,8 @@ describe("Protection types: a policy whose type leaves stages open widens", () =
 describe("Protection types: profiles", () => {
   it("ProtectionError includes StoreUnavailable", () => {
     expectTypeOf<StoreUnavailable>().toExtend<ProtectionError>()
-    expectTypeOf<Protection.PolicyError<Protection.Policy>>().toExtend<ProtectionError>()
+    // besides the protection errors, a policy's bulkhead may be missing and its checkout timeout invalid
+    expectTypeOf<Exclude<Protection.PolicyError<Protection.Policy>, ProtectionNotFound | InvalidConfig>>().toExtend<ProtectionError>()
   })
 
   it("executeWith types the resource by the pool's tag", () => {

@@ -9,11 +9,12 @@
  */
 import type { Cause, Context } from "effect"
 import { Clock, Duration, Effect, Exit, Metric } from "effect"
+import * as Bulkhead from "../../Bulkhead.js"
 import * as CircuitBreaker from "../../CircuitBreaker.js"
-import { OperationTimeout } from "../../Errors.js"
+import { InvalidConfig, OperationTimeout } from "../../Errors.js"
 import * as MemoryManager from "../../MemoryManager.js"
 import * as PerformanceMonitor from "../../PerformanceMonitor.js"
-import type { Pool } from "../../Pool.js"
+import type { CheckoutOptions, Pool } from "../../Pool.js"
 import * as RateLimiter from "../../RateLimiter.js"
 import * as Names from "../../Telemetry.js"
 import { IgnoredOutcome } from "../runtime/ignoredOutcome.js"
@@ -24,6 +25,8 @@ export interface PolicyInput {
   readonly rateLimit?: { readonly rule: string; readonly key: string; readonly cost?: number }
   readonly memory?: boolean
   readonly circuitBreaker?: string
+  readonly bulkhead?: string
+  readonly checkoutTimeout?: Duration.Input
   readonly timeout?: Duration.Input
   readonly monitor?: { readonly service: string; readonly operation: string }
   readonly poolTimeoutIsFailure?: boolean
@@ -36,6 +39,8 @@ interface Compiled {
   readonly timeoutMillis: number
   readonly timedOut: Effect.Effect<never, OperationTimeout> | undefined
   readonly telemetry: Telemetry | undefined
+  /** the pool checkout's options, one object for every call (undefined: the pool's own) */
+  readonly checkout: CheckoutOptions | undefined
 }
 
 /** Span options and histogram series of one (profile, stages) pair, shared by every call. */
@@ -49,13 +54,30 @@ const histogram = Metric.histogram(Names.metrics.protectionDuration, {
   boundaries: Metric.exponentialBoundaries({ start: 0.05, factor: 2, count: 20 })
 })
 
-// Policies are usually object literals written at the call site, so a new object per call:
-// everything derived from one is cached by value (stages, profile, timeout). A WeakMap per
-// object would cost an insertion per call, more than building the key.
-const byKey = new Map<string, Compiled>()
-const MAX_CACHED = 10_000
+// Policies are usually object literals written at the call site, so a new object per call
+// (its rate-limit key changes) whose other fields are the same constants on every call.
+// Everything derived from one is cached under its profile name, and found again by comparing
+// the few fields it depends on (strings and numbers by value, a Duration by reference, then
+// by length): no key string is built per call, no insertion is made per call.
+interface CacheEntry {
+  readonly flags: number
+  readonly operation: string
+  readonly telemetry: boolean
+  readonly timeoutInput: Duration.Input | undefined
+  readonly checkoutInput: Duration.Input | undefined
+  readonly compiled: Compiled
+}
+const byProfile = new Map<string, Array<CacheEntry>>()
+const MAX_PROFILES = 10_000
+const MAX_PER_PROFILE = 32
 
-const stageNames = ["rate_limit", "memory", "circuit_breaker", "timeout", "monitor"] as const
+const stageNames = ["rate_limit", "memory", "circuit_breaker", "timeout", "monitor", "bulkhead"] as const
+
+const sameTimeout = (a: Duration.Input | undefined, b: Duration.Input | undefined): boolean =>
+  a === b ||
+  (typeof a === "object" && typeof b === "object"
+    ? Duration.toMillis(Duration.fromInputUnsafe(a)) === Duration.toMillis(Duration.fromInputUnsafe(b))
+    : false)
 
 export const compile = (policy: PolicyInput): Compiled => {
   const flags =
@@ -63,43 +85,65 @@ export const compile = (policy: PolicyInput): Compiled => {
     (policy.memory ? 2 : 0) |
     (policy.circuitBreaker !== undefined ? 4 : 0) |
     (policy.timeout !== undefined ? 8 : 0) |
-    (policy.monitor ? 16 : 0)
+    (policy.monitor ? 16 : 0) |
+    (policy.bulkhead !== undefined ? 32 : 0)
   const profile = policy.profile ?? policy.circuitBreaker ?? policy.rateLimit?.rule ?? "anonymous"
   const operation = policy.monitor?.operation ?? policy.circuitBreaker ?? profile
-  const timeoutKey =
-    policy.timeout === undefined
-      ? ""
-      : typeof policy.timeout === "object"
-        ? Duration.toMillis(Duration.fromInputUnsafe(policy.timeout))
-        : policy.timeout
-  const key = `${flags}|${profile}|${operation}|${timeoutKey}|${policy.telemetry === false ? 0 : 1}`
-  let result = byKey.get(key)
-  if (result === undefined) {
-    const timeout = policy.timeout === undefined ? undefined : Duration.fromInputUnsafe(policy.timeout)
-    const stages = stageNames.filter((_, i) => flags & (1 << i)).join(",")
-    result = {
-      timeoutMillis: timeout === undefined ? 0 : Duration.toMillis(timeout),
-      timedOut: timeout === undefined ? undefined : Exit.fail(new OperationTimeout({ operation, timeout })),
-      telemetry:
-        policy.telemetry === false
-          ? undefined
-          : {
-              spanOptions: {
-                attributes: { "foundation.profile": profile, "foundation.stages": stages },
-                // no stack capture: building an Error per call would cost more than every stage together
-                captureStackTrace: false
-              },
-              durations: {
-                success: Metric.withAttributes(histogram, { profile, outcome: "success" }),
-                failure: Metric.withAttributes(histogram, { profile, outcome: "failure" }),
-                rejected: Metric.withAttributes(histogram, { profile, outcome: "rejected" })
-              }
-            }
+  const telemetry = policy.telemetry !== false
+  let entries = byProfile.get(profile)
+  if (entries !== undefined) {
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!
+      if (
+        entry.flags === flags &&
+        entry.operation === operation &&
+        entry.telemetry === telemetry &&
+        sameTimeout(entry.timeoutInput, policy.timeout) &&
+        sameTimeout(entry.checkoutInput, policy.checkoutTimeout)
+      ) {
+        return entry.compiled
+      }
     }
-    if (byKey.size >= MAX_CACHED) byKey.clear()
-    byKey.set(key, result)
   }
-  return result
+  const compiled = build(flags, profile, operation, telemetry, policy.timeout, policy.checkoutTimeout)
+  if (entries === undefined || entries.length >= MAX_PER_PROFILE) {
+    if (byProfile.size >= MAX_PROFILES) byProfile.clear()
+    entries = []
+    byProfile.set(profile, entries)
+  }
+  entries.push({ flags, operation, telemetry, timeoutInput: policy.timeout, checkoutInput: policy.checkoutTimeout, compiled })
+  return compiled
+}
+
+const build = (
+  flags: number,
+  profile: string,
+  operation: string,
+  telemetry: boolean,
+  input: Duration.Input | undefined,
+  checkoutTimeout: Duration.Input | undefined
+): Compiled => {
+  const timeout = input === undefined ? undefined : Duration.fromInputUnsafe(input)
+  const stages = stageNames.filter((_, i) => flags & (1 << i)).join(",")
+  return {
+    checkout: checkoutTimeout === undefined ? undefined : { checkoutTimeout },
+    timeoutMillis: timeout === undefined ? 0 : Duration.toMillis(timeout),
+    timedOut: timeout === undefined ? undefined : Exit.fail(new OperationTimeout({ operation, timeout })),
+    telemetry: !telemetry
+      ? undefined
+      : {
+          spanOptions: {
+            attributes: { "foundation.profile": profile, "foundation.stages": stages },
+            // no stack capture: building an Error per call would cost more than every stage together
+            captureStackTrace: false
+          },
+          durations: {
+            success: Metric.withAttributes(histogram, { profile, outcome: "success" }),
+            failure: Metric.withAttributes(histogram, { profile, outcome: "failure" }),
+            rejected: Metric.withAttributes(histogram, { profile, outcome: "rejected" })
+          }
+        }
+  }
 }
 
 const protectionCodes = new Set([
@@ -132,6 +176,26 @@ const inner = <A, E, R>(self: Effect.Effect<A, E, R>, policy: PolicyInput, c: Co
 
 const breakerStage = <A>(effect: Effect.Effect<A, any, any>, policy: PolicyInput) =>
   policy.circuitBreaker === undefined ? effect : CircuitBreaker.protect(effect, policy.circuitBreaker)
+
+const bulkheadStage = <A>(effect: Effect.Effect<A, any, any>, policy: PolicyInput) =>
+  policy.bulkhead === undefined ? effect : Bulkhead.limit(effect, policy.bulkhead)
+
+// `protect` has no pool: a checkout timeout there would be accepted and ignored
+const checkoutWithoutPool = Exit.fail(
+  new InvalidConfig({
+    path: "checkoutTimeout",
+    message: "checkoutTimeout: protect checks nothing out of a pool; the option applies to protectWith and executeWith"
+  })
+)
+
+// our own capacity being used up (a busy pool, a full bulkhead) says nothing about the dependency
+const isPoolBusy = (error: unknown): boolean => {
+  const tag = (error as { readonly _tag?: unknown } | null)?._tag
+  return tag === "PoolCheckoutTimeout" || tag === "PoolExhausted" || tag === "BulkheadFull"
+}
+const markIgnored = (error: unknown) => Exit.fail(new IgnoredOutcome(error))
+const isIgnoredOutcome = (error: unknown): error is IgnoredOutcome => error instanceof IgnoredOutcome
+const unwrapIgnored = (ignored: IgnoredOutcome) => Exit.fail(ignored.error)
 
 const admissionStages = <A>(effect: Effect.Effect<A, any, any>, policy: PolicyInput, c: Compiled) => {
   if (policy.memory) effect = MemoryManager.guard(effect)
@@ -179,7 +243,8 @@ const instrument = <A>(effect: Effect.Effect<A, any, any>, c: Telemetry): Effect
 /** `Protection.protect`: every stage the policy names around `self`. */
 export const protect = <A, E, R>(self: Effect.Effect<A, E, R>, policy: PolicyInput): Effect.Effect<A, any, any> => {
   const c = compile(policy)
-  return admissionStages(breakerStage(inner(self, policy, c), policy), policy, c)
+  if (c.checkout !== undefined) return checkoutWithoutPool
+  return admissionStages(breakerStage(bulkheadStage(inner(self, policy, c), policy), policy), policy, c)
 }
 
 /** `Protection.protectWith`: the same, with a pool checkout between breaker and timeout. */
@@ -189,7 +254,12 @@ export const protectWith = <A, E, R, P, PE>(
   f: (resource: P) => Effect.Effect<A, E, R>
 ): Effect.Effect<A, any, any> => {
   const c = compile(policy)
-  const checkout = Effect.flatMap(pool, (p) => p.use((resource) => inner(f(resource), policy, c)))
+  const options = c.checkout
+  const use = (resource: P) => inner(f(resource), policy, c)
+  const checkout = bulkheadStage(
+    Effect.flatMap(pool, (p) => (options === undefined ? p.use(use) : p.use(use, options))),
+    policy
+  )
   if (policy.circuitBreaker === undefined || policy.poolTimeoutIsFailure === true) {
     return admissionStages(breakerStage(checkout, policy), policy, c)
   }
@@ -197,11 +267,9 @@ export const protectWith = <A, E, R, P, PE>(
   // breaker marked as ignored (neither a success nor a failure; a probe gives its slot back)
   // and is unwrapped outside. Carrying it as a success value would count as a success: a
   // half-open probe that only met a busy pool would close the breaker.
-  const marked = Effect.catchTag(checkout, "PoolCheckoutTimeout", (error) => Effect.fail(new IgnoredOutcome(error)))
-  const unwrapped = Effect.catchIf(
-    breakerStage(marked, policy),
-    (error): error is IgnoredOutcome => error instanceof IgnoredOutcome,
-    (ignored) => Effect.fail(ignored.error)
-  )
+  // A full bulkhead is the same kind of outcome. (Marking and unwrapping cost a frame each:
+  // the breaker has no way to be told which errors to ignore.)
+  const marked = Effect.catchIf(checkout, isPoolBusy, markIgnored)
+  const unwrapped = Effect.catchIf(breakerStage(marked, policy), isIgnoredOutcome, unwrapIgnored)
   return admissionStages(unwrapped, policy, c)
 }
