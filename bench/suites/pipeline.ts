@@ -92,9 +92,15 @@ const buildContext = async <A, E>(layer: Layer.Layer<A, E>): Promise<Context.Con
 const flexiblePossumGenericPool = async (inner: Inner, load: Load) => {
   const work = promiseInner(inner)
   const limiter = new RateLimiterMemory({ points: HUGE, duration: 3600 })
-  const pool = GenericPool.createPool({ create: async () => 1, destroy: async () => {} }, { max: SIZE, min: SIZE })
+  // generic-pool tells resources apart by identity: one object per connection
+  let next = 0
+  const pool = GenericPool.createPool({ create: async () => ({ id: next++ }), destroy: async () => {} }, { max: SIZE, min: SIZE })
   await pool.ready()
-  const breaker = new Opossum(() => pool.use(work), { timeout: TIMEOUT, resetTimeout: 3_600_000, errorThresholdPercentage: 50 })
+  const breaker = new Opossum(() => pool.use((connection) => work(connection.id)), {
+    timeout: TIMEOUT,
+    resetTimeout: 3_600_000,
+    errorThresholdPercentage: 50
+  })
   return runPromise(load, async (i) => {
     await limiter.consume(KEYS[i % KEYS.length]!)
     return breaker.fire()
