@@ -96,6 +96,13 @@ const program = Effect.gen(function* () {
   yield* Effect.sleep("250 millis")
   console.log("-- the flaky host recovered; after the reset timeout the next call probes it --")
   for (let i = 0; i < 2; i++) console.log(yield* round)
+  // the policy's timeout stage on its own: a call that does not answer in time is interrupted
+  // (its finalizers run) and fails OperationTimeout; no timer stays armed once it settled
+  const stuck = yield* Effect.never.pipe(
+    Protection.timeout("50 millis", { operation: "stuck upstream" }),
+    Effect.catchTag("OperationTimeout", (e) => Effect.succeed(e.message))
+  )
+  console.log(stuck)
   const breakers = yield* CircuitBreaker.CircuitBreaker
   for (const name of yield* breakers.names) {
     const s = yield* breakers.status(name)
