@@ -28,6 +28,7 @@
  */
 import { type Effect, Schema } from "effect"
 import { InvalidConfig } from "./Errors.js"
+import { OptionsSchema as BulkheadOptions } from "./internal/bulkhead/options.js"
 import { OptionsSchema as CircuitBreakerOptions } from "./internal/circuitBreaker/options.js"
 import { PolicySchema } from "./internal/circuitBreaker/policy.js"
 import { MemoryOptions } from "./internal/memory/config.js"
@@ -142,6 +143,16 @@ export const Memory = MemoryOptions
 export const Performance = MonitorOptions
 
 /**
+ * The bulkheads' limits: exactly `Bulkhead.OptionsSchema` (`{ limits }`, each by
+ * `Bulkhead.LimitsSchema`), so the `bulkhead` section takes the same names, constraints and
+ * defaults as `Bulkhead.layer`.
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const Bulkhead = BulkheadOptions
+
+/**
  * Limits and breaker state shared through Redis: with this section `Foundation` builds the
  * rate limiter as `RateLimiterRedis.layer` and the breakers as `CircuitBreakerRedis.layer`, both
  * on one client for `url` (`RateLimiterRedis.layerClient`'s settings). `rateLimiter` holds the
@@ -182,6 +193,8 @@ export const Profile = Schema.Struct({
   rateLimit: optional(Schema.Struct({ rule: Schema.NonEmptyString, cost: optional(PositiveInt) })),
   memory: optional(Schema.Boolean),
   circuitBreaker: optional(Schema.NonEmptyString),
+  /** a bulkhead of the `bulkhead` section, between the breaker and the pool (@since 0.3.0) */
+  bulkhead: optional(Schema.NonEmptyString),
   pool: optional(Schema.NonEmptyString),
   timeout: optional(TimerDurationInput),
   monitor: optional(Schema.Struct({ service: Schema.NonEmptyString, operation: Schema.NonEmptyString })),
@@ -223,6 +236,7 @@ export const FoundationConfig = Schema.Struct({
   circuitBreaker: optional(CircuitBreaker),
   rateLimiter: optional(RateLimiter),
   pools: optional(Schema.Record(Schema.String, PoolSizing)),
+  bulkhead: optional(Bulkhead),
   memory: optional(Memory),
   performance: optional(Performance),
   health: optional(Health),

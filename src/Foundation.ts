@@ -34,6 +34,7 @@
  */
 import type { HttpServerError } from "effect/http"
 import { Config as EffectConfig, type Context, Effect, Layer } from "effect"
+import type * as Bulkhead from "./Bulkhead.js"
 import type * as CircuitBreaker from "./CircuitBreaker.js"
 import * as Config from "./Config.js"
 import { InvalidConfig } from "./Errors.js"
@@ -56,6 +57,7 @@ import type * as RateLimiter from "./RateLimiter.js"
  * @category models
  */
 export type Services =
+  | Bulkhead.Bulkhead
   | CircuitBreaker.CircuitBreaker
   | RateLimiter.RateLimiter
   | MemoryManager.MemoryManager

@@ -1,12 +1,14 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Layer } from "effect"
-import { Foundation, Protection } from "../src/index.js"
+import { Bulkhead, Foundation, HealthAggregator, Protection } from "../src/index.js"
 
 const initial = {
   circuitBreaker: { breakers: { payments: { failureThreshold: 5 } } },
   rateLimiter: { rules: { api: { algorithm: "gcra", limit: 100, window: "1 minute" } } },
   protections: { checkout: { circuitBreaker: "payments", timeout: "2 seconds" } }
 } as const
+
+const withBulkhead = { ...initial, bulkhead: { limits: { search: { maxConcurrent: 2, maxWaiting: 0 } } } } as const
 
 const timeoutOf = (profile: string) =>
   Protection.Protection.use((protection) => protection.status(profile)).pipe(
@@ -43,5 +45,21 @@ describe("Foundation.reload", () => {
       const undecodable = yield* Effect.flip(Foundation.reload({ ...initial, protections: { checkout: { circuitBreakr: "payments" } } }))
       expect(undecodable.path).toBe("protections.checkout.circuitBreakr")
     }).pipe(Effect.provide(Layer.fresh(Foundation.layer(initial))))
+  )
+
+  it.effect("builds the bulkhead section (it reports health), and a reload changes its limits but adds none", () =>
+    Effect.gen(function* () {
+      expect((yield* Bulkhead.status("search")).limits.maxConcurrent).toBe(2)
+      const components = Object.keys((yield* HealthAggregator.systemHealth).components)
+      expect(components.some((name) => name.includes("search"))).toBe(true)
+      const report = yield* Foundation.reload({ ...withBulkhead, bulkhead: { limits: { search: { maxConcurrent: 4 } } } })
+      expect(report.changes).toEqual([{ kind: "bulkhead", name: "search" }])
+      expect((yield* Bulkhead.status("search")).limits.maxConcurrent).toBe(4)
+      const refused = yield* Effect.flip(
+        Foundation.reload({ ...withBulkhead, bulkhead: { limits: { search: { maxConcurrent: 4 }, batch: { maxConcurrent: 1 } } } })
+      )
+      expect(refused.path).toBe("bulkhead.limits.batch")
+      expect((yield* Bulkhead.status("search")).limits.maxConcurrent).toBe(4)
+    }).pipe(Effect.provide(Layer.fresh(Foundation.layer(withBulkhead))))
   )
 })

@@ -4,6 +4,7 @@
  * service, and the reload control finds what it changes.
  */
 import { Context, Effect, Layer, Schema } from "effect"
+import * as Bulkhead from "../../Bulkhead.js"
 import * as CircuitBreaker from "../../CircuitBreaker.js"
 import * as Config from "../../Config.js"
 import { InvalidConfig } from "../../Errors.js"
@@ -36,6 +37,7 @@ const poolTags = (pools: Pools): Record<string, Context.Key<any, any>> =>
   Object.fromEntries(Object.entries(pools).map(([name, pool]) => [name, isPoolLayer(pool) ? pool.tag : pool]))
 
 const encodeProfile = Schema.encodeSync(Config.Profile)
+const encodeLimits = Schema.encodeSync(Bulkhead.LimitsSchema)
 
 // Each change of a reload through the service that owns it; each decodes its input again, as
 // its own entry point does.
@@ -44,10 +46,20 @@ const appliersLayer = (config: Config.FoundationConfig) =>
     Configuration,
     Effect.gen(function* () {
       const protection = yield* Protection.Protection
+      const bulkheads = yield* Bulkhead.Bulkhead
       const apply = (change: Change): Effect.Effect<void, InvalidConfig> => {
         switch (change.kind) {
           case "profile":
             return protection.configure(change.name, encodeProfile(change.profile as Config.Profile))
+          case "bulkhead":
+            // the plan adds no bulkhead: this one exists, so only a limit can be refused
+            return bulkheads
+              .configure(change.name, encodeLimits(change.limits as Bulkhead.Limits))
+              .pipe(
+                Effect.catchTag("ProtectionNotFound", (error) =>
+                  Effect.fail(new InvalidConfig({ path: `bulkhead.limits.${change.name}`, message: error.message }))
+                )
+              )
           default:
             return Effect.fail(
               new InvalidConfig({ path: change.name, message: `a ${change.kind} cannot change while the services run yet` })
@@ -74,7 +86,9 @@ export const fromDecoded = (config: Config.FoundationConfig, options: Options) =
     cacheTtl: config.health?.cacheTtl
   })
   const protections = withPools(
-    Layer.mergeAll(breakers, limiter, memoryLayer, PerformanceMonitor.layer(config.performance)).pipe(Layer.provideMerge(health)),
+    Layer.mergeAll(breakers, limiter, memoryLayer, PerformanceMonitor.layer(config.performance), Bulkhead.layer(config.bulkhead)).pipe(
+      Layer.provideMerge(health)
+    ),
     options.pools
   )
   // profiles go in encoded, as `Protection.configure` takes them

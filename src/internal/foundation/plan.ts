@@ -18,7 +18,7 @@ export interface Snapshot {
   }
   readonly rateLimiter?: { readonly rules: Readonly<Record<string, unknown>> }
   readonly pools?: Readonly<Record<string, Readonly<Record<string, unknown>>>>
-  readonly bulkhead?: { readonly limits: Readonly<Record<string, unknown>> }
+  readonly bulkhead?: { readonly limits?: Readonly<Record<string, unknown>> | undefined }
   readonly memory?: unknown
   readonly performance?: unknown
   readonly health?: unknown
@@ -95,7 +95,8 @@ const removal =
  * The reload from `current` to `next`. Sections whose services take no change at run time
  * (`redis`, `health`, `memory`, `performance`, the breakers' `defaults` and `maxBreakers`)
  * must be unchanged; named entries may be added or changed, never removed; a pool may change
- * only its sizes, and only one that is configured already (pools are built from code).
+ * only its sizes, and only one that is configured already (pools are built from code); a
+ * bulkhead may change, not be added.
  */
 export const plan = (current: Snapshot, next: Snapshot): Plan => {
   const refusals: Array<Refusal> = []
@@ -142,7 +143,15 @@ export const plan = (current: Snapshot, next: Snapshot): Plan => {
 
   const bulkheads = diff(current.bulkhead?.limits, next.bulkhead?.limits)
   refusals.push(...bulkheads.removed.map(removal("bulkhead.limits", "bulkhead")))
-  for (const [name, limits] of bulkheads.changed) changes.push({ kind: "bulkhead", name, limits })
+  for (const [name, limits] of bulkheads.changed) {
+    if (current.bulkhead?.limits?.[name] === undefined) {
+      // a bulkhead's metrics and health component are registered when the layer is built
+      refusals.push({
+        path: `bulkhead.limits.${name}`,
+        issue: `adding bulkhead "${name}" needs a restart (its metrics and health register at start)`
+      })
+    } else changes.push({ kind: "bulkhead", name, limits })
+  }
 
   // profiles last: they may name a breaker, rule or bulkhead this reload adds
   const profiles = diff(current.protections, next.protections)

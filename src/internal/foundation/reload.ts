@@ -47,7 +47,7 @@ const undo = (current: Snapshot, change: Change): Change | undefined => {
           }
     }
     case "bulkhead": {
-      const limits = current.bulkhead?.limits[change.name]
+      const limits = current.bulkhead?.limits?.[change.name]
       return limits === undefined ? undefined : { kind: "bulkhead", name: change.name, limits }
     }
     case "profile": {
