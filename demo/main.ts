@@ -154,10 +154,10 @@ const main = Effect.gen(function* () {
       poolTimeouts: second.poolTimeouts,
       timeouts: second.timeouts,
       shed: second.shed,
-      p50: latency.latency.p50,
-      p99: latency.latency.p99,
+      p50: Duration.toMillis(latency.latency.p50),
+      p99: Duration.toMillis(latency.latency.p99),
       memory: stats.level,
-      eventLoopMs: stats.eventLoop?.delayP99 ?? 0,
+      eventLoopMs: stats.eventLoop === undefined ? 0 : Duration.toMillis(stats.eventLoop.delayP99),
       health: system.status
     }
     console.log(line(row))

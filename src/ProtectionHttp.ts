@@ -61,7 +61,7 @@ export type Rejection = Errors.ProtectionError | Errors.StoreUnavailable
  * ```ts
  * import { ProtectionHttp } from "effect-foundation"
  *
- * const status = (error: ProtectionHttp.Describable) => ProtectionHttp.describe(error).status // => 429, 503, ...
+ * const status = (error: ProtectionHttp.Describable) => ProtectionHttp.describe(error).status // 429, 503, ...
  * ```
  *
  * @since 0.1.0
@@ -81,7 +81,7 @@ export type Describable = problem.Describable
  * import { ProtectionHttp } from "effect-foundation"
  *
  * declare const error: ProtectionHttp.Describable
- * const body: ProtectionHttp.Problem = ProtectionHttp.describe(error).body // => { type: "about:blank", status: 503, ... }
+ * const body: ProtectionHttp.Problem = ProtectionHttp.describe(error).body // { type: "about:blank", status: 503, ... }
  * ```
  *
  * @since 0.1.0
@@ -181,7 +181,8 @@ export const describe: (error: Describable, options?: DescribeOptions) => Descri
  * import { Errors, ProtectionHttp } from "effect-foundation"
  *
  * const limited = new Errors.RateLimited({ rule: "api", key: "k", limit: 10, remaining: 0, retryAfter: Duration.seconds(4) })
- * ProtectionHttp.toResponse(limited).status // => 429, with Retry-After: 4
+ * // a 429 with Retry-After: 4
+ * ProtectionHttp.toResponse(limited).status // => 429
  * ```
  *
  * @since 0.1.0
