@@ -42,6 +42,8 @@ import type { BulkheadFull, InvalidConfig, ProtectionNotFound } from "./Errors.j
 import type { Compartment } from "./internal/bulkhead/compartment.js"
 import { LimitsSchema as LimitsSchemaStruct, OptionsSchema as OptionsSchemaStruct } from "./internal/bulkhead/options.js"
 import { makeRegistry, type Registry } from "./internal/bulkhead/registry.js"
+import type { Guard } from "./internal/runtime/guardedCall.js"
+import { guarded, implementation } from "./internal/runtime/guardedCall.js"
 
 /**
  * The Schema of one bulkhead's limits, data only. `layer`, the configuration file and
@@ -276,9 +278,10 @@ export const limit: {
   (bulkhead: string): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | BulkheadError, R | Bulkhead>
   <A, E, R>(self: Effect.Effect<A, E, R>, bulkhead: string): Effect.Effect<A, E | BulkheadError, R | Bulkhead>
 } = dual(2, <A, E, R>(self: Effect.Effect<A, E, R>, bulkhead: string): Effect.Effect<A, E | BulkheadError, R | Bulkhead> => {
-  // the bulkhead found on the last run, for the registry it came from
+  // the bulkhead found on the last run (and its fast-path guard), for the registry it came from
   let cachedRegistry: Registry | undefined
   let cached: Compartment | undefined
+  let cachedGuard: Guard<true, E | BulkheadFull> | undefined
   return Effect.withFiber((fiber) => {
     let service = lastService
     let registry = lastRegistry
@@ -293,9 +296,10 @@ export const limit: {
     if (registry !== cachedRegistry) {
       cachedRegistry = registry
       cached = registry.get(bulkhead)
+      cachedGuard = cached === undefined || implementation() !== "fast" ? undefined : cached.guard(self)
     }
     if (cached === undefined) return Effect.fail(registry.notFound(bulkhead))
-    return cached.run(self)
+    return cachedGuard === undefined ? cached.run(self) : guarded(self, cachedGuard)
   })
 })
 

@@ -7,7 +7,9 @@
  * point), so a frame installed after the slot was taken could come too late and leak it. The
  * frame gives back whatever the run holds: a slot taken at once, a slot handed to its waiter
  * (whether or not the waiter's fiber got to run), or the waiter's place in the queue. An
- * uncontended call costs one counter increment, this frame, and one decrement.
+ * uncontended call costs one counter increment, this frame, and one decrement. On the opt-in
+ * fast guarded call (see `runtime/guardedCall.ts`) the increment and the frame are one step
+ * (`guard`).
  *
  * @internal
  */
@@ -16,6 +18,7 @@ import { Clock, Duration, Effect } from "effect"
 import { BulkheadFull } from "../../Errors.js"
 import { fastConstructor } from "../runtime/errors.js"
 import * as Core from "./core.js"
+import type { Guard } from "../runtime/guardedCall.js"
 import type { Resolved } from "./options.js"
 
 /** how many resumptions may nest on the stack before one goes through the scheduler */
@@ -162,5 +165,20 @@ export class Compartment {
         return undefined
       }
     )
+  }
+
+  /**
+   * The guard for `self` on the opt-in fast guarded call (`EFFECT_FOUNDATION_GUARDED_CALL=fast`),
+   * where taking the slot and installing the exit frame are one step, so a free slot costs no
+   * allocation at all. A call that finds no free slot goes the way of `run`.
+   */
+  guard<A, E, R>(self: Effect.Effect<A, E, R>): Guard<true, E | BulkheadFull> {
+    const state = this.state
+    const release = () => Core.release(state)
+    return {
+      admit: () => (!this.closed && Core.tryAcquire(state) ? true : (this.run(self) as Effect.Effect<never, E | BulkheadFull>)),
+      onSuccess: release,
+      onFailure: release
+    }
   }
 }
