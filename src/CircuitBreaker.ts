@@ -13,9 +13,10 @@
  * Breakers are keyed by name. Names listed in `breakers` use their own policy; any other name
  * gets a breaker from `defaults` on first use (per-host breakers), up to `maxBreakers` of them,
  * least recently used evicted first; with `maxBreakers: 0` any other name fails
- * `ProtectionNotFound`, suggesting the nearest configured one. Trip rules (any of which opens the circuit): consecutive
- * failures, `failureThreshold` failures within `monitorWindow`, a failure rate over the last
- * `slidingWindowSize` calls, and a slow-call rate. See `docs/circuit-breaker.md`.
+ * `ProtectionNotFound`, suggesting the nearest one. Trip rules (any opens the circuit): consecutive
+ * failures, `failureThreshold` failures within `monitorWindow`, a failure rate and a slow-call
+ * rate over a window of calls or of time. Operators can `trip`, `reset`, `isolate`,
+ * `setMode` and `configure` a breaker at run time. See `docs/circuit-breaker.md`.
  *
  * Each call runs through effect's public `onExit` machinery. Setting the environment variable
  * `EFFECT_FOUNDATION_GUARDED_CALL=fast` uses a run-loop frame that behaves the same and costs
@@ -82,21 +83,16 @@ export const PolicySchema = PolicySchemaStruct
  * - `failureRateThreshold` (0..1]: open when this share of the last `slidingWindowSize` calls
  *   (default max(100, `minimumCalls`)) failed, once at least `minimumCalls` (default 10) ran.
  * - `slidingWindowDuration` (instead of `slidingWindowSize`): the rate rules look back over
- *   this time, counted in `slidingWindowBuckets` (default 10) buckets, so old calls leave the
- *   window as time passes (resilience4j TIME_BASED, cockatiel `SamplingBreaker`, opossum's
- *   rolling window); `minimumCalls` is then the minimum throughput within it. The window looks
- *   back between `duration - duration / buckets` and `duration`.
+ *   this time, in `slidingWindowBuckets` (default 10) buckets, so old calls leave the window;
+ *   `minimumCalls` is then the minimum throughput within it.
  * - `slowCallDuration` + `slowCallRateThreshold` (together or not at all): open when this
  *   share of recent calls took at least `slowCallDuration` (a slow success counts as slow).
  * - `resetTimeout` (default 30 s): time Open before the next call becomes a probe.
  * - `backoff: { factor >= 1, max >= resetTimeout }`: each failed probe multiplies the next
  *   reset timeout by `factor`, up to `max`; a successful probe brings it back.
- * - `halfOpenMaxCalls` (default 1): the probes HalfOpen admits and decides on (resilience4j's
- *   `permittedNumberOfCallsInHalfOpenState`). Once they all returned, the circuit reopens if
- *   their failure rate reaches `failureRateThreshold` (without a rate rule: if any failed) or
- *   their slow-call rate reaches `slowCallRateThreshold` (a slow success counts), and closes
- *   otherwise; it reopens early once that is certain. Callers beyond them are rejected until
- *   the verdict; an interrupted probe gives its slot to the next caller.
+ * - `halfOpenMaxCalls` (default 1): the probes HalfOpen admits; once all returned it reopens if
+ *   their failure rate reaches `failureRateThreshold` (no rate rule: any failure) or their
+ *   slow-call rate `slowCallRateThreshold`, else closes (early reopen once certain).
  * - `callTimeout`: a longer call is interrupted, fails `OperationTimeout` and counts as a failure.
  * - `maxWaitInHalfOpen` (default 60 s, or `callTimeout` when longer; must be >= `callTimeout`):
  *   how long probes may hold HalfOpen; a probe still running then is lost, the circuit reopens
@@ -115,9 +111,7 @@ export const PolicySchema = PolicySchemaStruct
  * ```ts
  * import { CircuitBreaker } from "effect-foundation"
  *
- * const layer = CircuitBreaker.layer({
- *   breakers: { payments: { failureThreshold: 5, resetTimeout: "30 seconds", maxWaitInHalfOpen: "10 seconds" } }
- * })
+ * const layer = CircuitBreaker.layer({ breakers: { payments: { resetTimeout: "30 seconds", maxWaitInHalfOpen: "10 seconds" } } })
  * ```
  *
  * @since 0.1.0
@@ -151,10 +145,8 @@ export interface BreakerStatus {
   /** epoch milliseconds of the last call that counted as a failure (absent: none yet) */
   readonly lastFailureAt?: number
   /**
-   * The rate rules' window, as they see it now (present when the policy has
-   * `failureRateThreshold` or `slowCallRateThreshold`; emptied on every state change):
-   * `calls` recorded in it, their `failureRate` and, with a slow-call rule, `slowCallRate`
-   * (each in [0, 1], 0 while empty). The rules trip once `calls >= minimumCalls`.
+   * the rate rules' window now (with a rate rule; emptied on every state change): its `calls`,
+   * `failureRate` and, with a slow-call rule, `slowCallRate` (in [0, 1], 0 while empty)
    */
   readonly window?: {
     readonly calls: number
@@ -166,25 +158,17 @@ export interface BreakerStatus {
   /** time until the next probe may run (Open only; zero once due: the next call probes) */
   readonly retryAfter?: Duration.Duration
   /**
-   * Shared breakers (`CircuitBreakerRedis`) only: this breaker's local transitions that could
-   * not be published to the other processes (Redis failed or did not answer in time). Each is
-   * also logged as a warning.
+   * shared breakers (`CircuitBreakerRedis`) only: local transitions that could not be shared
+   * with the other processes (Redis failed or was too slow); each is also logged
    */
   readonly failedShares?: number
 }
 
 /**
- * How a breaker is run, set by an operator with `setMode` (resilience4j's DISABLED and
- * METRICS_ONLY states):
- *
- * - `normal` (the default): trips, rejects and probes by its policy.
- * - `disabled`: always admits and never changes state; records only the totals (`successes`,
- *   `failures`), not the trip rules' statistics.
- * - `metricsOnly`: always admits and never trips, but records everything as usual, so
- *   `status` and the metrics show what the policy would do (a dry run of a new policy).
- *
- * An isolation (`isolate`) overrides the mode until released; `status` then reports
- * `"forcedOpen"`.
+ * How a breaker is run (`setMode`; resilience4j's DISABLED and METRICS_ONLY): `normal` (the
+ * default) follows its policy; `disabled` always admits, never changes state and records only
+ * the totals; `metricsOnly` always admits and never trips but records everything, so `status`
+ * shows what the policy would do. An isolation overrides the mode (`status`: `"forcedOpen"`).
  *
  * @since 0.3.0
  * @category models
@@ -198,15 +182,10 @@ export type Mode = Circuit.ModeName
  * **Example** (Forcing a breaker open during maintenance)
  *
  * ```ts
- * import { Effect } from "effect"
  * import { CircuitBreaker } from "effect-foundation"
  *
- * const maintenance = Effect.gen(function* () {
- *   const breakers = yield* CircuitBreaker.CircuitBreaker
- *   const isolation = yield* breakers.isolate("payments")
- *   // ... every call to "payments" fails CircuitBreakerOpen meanwhile ...
- *   yield* isolation.release
- * })
+ * const maintenance = CircuitBreaker.CircuitBreaker.use((breakers) => breakers.isolate("payments"))
+ * // ... every call to "payments" fails CircuitBreakerOpen until `yield* isolation.release`
  * ```
  *
  * @since 0.3.0
@@ -282,21 +261,16 @@ export class CircuitBreaker extends Context.Service<
      */
     readonly reset: (breaker: string) => Effect.Effect<void, ProtectionNotFound>
     /**
-     * forces Open from now for the current reset timeout: the base `resetTimeout` from Closed or
-     * HalfOpen; on an Open breaker the backed-off timeout of the current opening, restarted from
-     * now, with no event (the state does not change). It lasts one timeout: the next call after
-     * it probes, as after any opening (to stay open until told otherwise, use `isolate`). Does
-     * nothing while isolated or in the `disabled` / `metricsOnly` modes, which never reject.
-     * Creates the breaker from defaults if needed; fails `ProtectionNotFound` only with
-     * `maxBreakers: 0` and a name not in `breakers`
+     * forces Open for one reset timeout from now (then the next call probes; to stay open, use
+     * `isolate`): the base `resetTimeout` from Closed or HalfOpen; on an Open breaker the current
+     * backed-off timeout, restarted, with no event. Does nothing while isolated or `disabled` /
+     * `metricsOnly`. Creates the breaker from defaults if needed; fails `ProtectionNotFound` only
+     * with `maxBreakers: 0` and a name not in `breakers`
      */
     readonly trip: (breaker: string) => Effect.Effect<void, ProtectionNotFound>
     /**
-     * forces Open until the returned handle is released (cockatiel `isolate()`, resilience4j
-     * `transitionToForcedOpenState`): calls fail `CircuitBreakerOpen` with an infinite
-     * `retryAfter`, no call probes. Isolations nest: the breaker closes (clean counts, no
-     * backoff) when the last handle is released; releasing a handle twice does nothing. Not
-     * found as for `trip`
+     * forces Open (infinite `retryAfter`, no probe) until the handle is released (cockatiel
+     * `isolate()`); isolations nest, the last release closes it. Not found as for `trip`
      */
     readonly isolate: (breaker: string) => Effect.Effect<Isolation, ProtectionNotFound>
     /**
@@ -304,6 +278,8 @@ export class CircuitBreaker extends Context.Service<
      * found as for `trip`
      */
     readonly setMode: (breaker: string, mode: Mode) => Effect.Effect<void, ProtectionNotFound>
+    /** a new policy for `breaker` at run time; see `configure` */
+    readonly configure: (breaker: string, policy: BreakerPolicy) => Effect.Effect<void, InvalidConfig>
     readonly names: Effect.Effect<ReadonlyArray<string>>
     /** every transition of every breaker, from subscription on */
     readonly transitions: Stream.Stream<Transition>
@@ -345,6 +321,36 @@ export const make = (options: Options = {}): Effect.Effect<CircuitBreaker["Servi
 
 /** @internal the registry behind a service built by `make` (undefined for other implementations) */
 export const registryOf = registryOfService
+
+/**
+ * Gives a breaker a new policy at run time (the service's `configure`).
+ *
+ * **Details**
+ *
+ * Decoded as `layer` decodes one of `breakers`: a bad policy fails `InvalidConfig` (paths under
+ * `breakers.<name>.`) and changes nothing. A name not in `breakers` becomes a configured breaker
+ * (created if needed, never evicted). Kept: the state (an Open breaker keeps its reopening time),
+ * mode, isolations, backoff, totals and probes (the new `halfOpenMaxCalls` decides them); the trip
+ * rules' counts where the window is of the same kind (a count window keeps its most recent calls
+ * up to the new size; a time window only with the same duration and buckets). A change of window
+ * kind, duration or buckets starts an empty window. The new rules apply from the next recorded
+ * call: configuring never trips. See `docs/circuit-breaker.md`.
+ *
+ * **Example** (Tightening a breaker during an incident)
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { CircuitBreaker } from "effect-foundation"
+ *
+ * const tighten = CircuitBreaker.configure("payments", { failureRateThreshold: 0.2, minimumCalls: 20 })
+ * const program = tighten.pipe(Effect.provide(CircuitBreaker.layer({ breakers: { payments: {} } })))
+ * ```
+ *
+ * @since 0.3.0
+ * @category operations
+ */
+export const configure = (breaker: string, policy: BreakerPolicy): Effect.Effect<void, InvalidConfig, CircuitBreaker> =>
+  CircuitBreaker.use((service) => service.configure(breaker, policy))
 
 /**
  * What a protected call can fail with besides its own errors. A type cannot know the policy,

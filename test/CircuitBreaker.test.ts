@@ -442,6 +442,7 @@ describe("CircuitBreaker", () => {
           trip: () => Effect.void,
           isolate: () => Effect.succeed({ release: Effect.void }),
           setMode: () => Effect.void,
+          configure: () => Effect.void,
           names: Effect.succeed([]),
           transitions: Stream.empty
         } as CircuitBreaker.CircuitBreaker["Service"])

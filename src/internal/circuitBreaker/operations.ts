@@ -4,7 +4,9 @@
  * publishes the transition (only a real change of state).
  */
 import { Clock, Effect } from "effect"
-import type { Isolation, Mode } from "../../CircuitBreaker.js"
+import type { BreakerPolicy, Isolation, Mode } from "../../CircuitBreaker.js"
+import { InvalidConfig } from "../../Errors.js"
+import { resolvePolicy } from "./options.js"
 import * as Circuit from "./circuit.js"
 import * as Operator from "./operator.js"
 import type { Breaker, Registry } from "./registry.js"
@@ -44,6 +46,12 @@ export const makeOperations = (registry: Registry) => {
           isolation(breaker)
         )
       ),
+    configure: (name: string, policy: BreakerPolicy) =>
+      Effect.suspend(() => {
+        const resolved = resolvePolicy(policy, `breakers.${name}`)
+        if (resolved instanceof InvalidConfig) return Effect.fail(resolved)
+        return Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => registry.configure(name, resolved, now)))
+      }),
     setMode: (name: string, mode: Mode) =>
       Effect.flatMap(resolve(name), (breaker) => change(breaker, (circuit) => Operator.setMode(circuit, modeCodes[mode])))
   }

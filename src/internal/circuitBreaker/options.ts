@@ -108,6 +108,20 @@ export const resolve = (options: unknown): Resolved | InvalidConfig => {
   return { defaults: normalize(defaults, defaultsCode), policies, maxBreakers: decoded.maxBreakers }
 }
 
+/**
+ * Decodes one policy (runtime `configure`) as `resolve` decodes each of `breakers`: through
+ * `PolicySchema`, strictly, the code part checked beside it, paths under `base`.
+ */
+export const resolvePolicy = (policy: unknown, base: string): NormalizedPolicy | InvalidConfig => {
+  const codeViolations: Array<Violation> = []
+  const [data, code] = splitCode(policy, base, codeViolations)
+  const result = Schema.decodeUnknownResult(PolicySchema)(data, decodeOptions)
+  const violations = Result.isFailure(result) ? violationsOf(result.failure.issue, base) : []
+  const invalid = invalidConfig([...violations, ...codeViolations])
+  if (invalid !== undefined || Result.isFailure(result)) return invalid!
+  return normalize(result.success, code)
+}
+
 /** The not-found error for breaker `name`, suggesting among the configured ones. */
 export const notFound = (name: string, known: ReadonlyArray<string>): ProtectionNotFound =>
   new ProtectionNotFound({ kind: "circuit_breaker", protection: name, hint: describeCandidates(name, known) })

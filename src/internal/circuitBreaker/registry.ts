@@ -11,6 +11,7 @@ import { notFound } from "./options.js"
 import type { NormalizedPolicy } from "./policy.js"
 import * as Circuit from "./circuit.js"
 import * as Operator from "./operator.js"
+import { reconfigure } from "./reconfigure.js"
 import { registerCounter, registerGauge } from "../runtime/observableMetric.js"
 
 export interface Transition {
@@ -42,27 +43,33 @@ export interface ProbeLeases {
 export class Breaker {
   readonly circuit: Circuit.Circuit
   /** whether recording an outcome needs the clock (time windows, slow calls, rate rules) */
-  readonly recordNeedsTime: boolean
+  recordNeedsTime = false
   readonly removeSeries: Array<() => void> = []
   /** shared breakers: local transitions this process could not publish (Redis failed or timed out) */
   failedShares = 0
   /** state changes since the breaker was created */
   transitions = 0
-  readonly timeout: (<A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | OperationTimeout, R>) | undefined
+  timeout: (<A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | OperationTimeout, R>) | undefined = undefined
 
   constructor(
     readonly name: string,
-    readonly policy: NormalizedPolicy,
-    readonly dynamic: boolean
+    public policy: NormalizedPolicy,
+    public dynamic: boolean
   ) {
     this.circuit = Circuit.make(policy.core)
+    this.setPolicy(policy)
+  }
+
+  /** the policy and what is precomputed from it (the circuit's statistics are `reconfigure`'s) */
+  setPolicy(policy: NormalizedPolicy): void {
+    this.policy = policy
     this.recordNeedsTime = Circuit.needsTimeToRecord(policy.core) || Circuit.hasRateRule(policy.core)
     const callTimeoutMs = policy.callTimeoutMs
     if (callTimeoutMs === undefined) {
       this.timeout = undefined
     } else {
       const duration = Duration.millis(callTimeoutMs)
-      const timedOut = Effect.fail(new OperationTimeout({ operation: name, timeout: duration }))
+      const timedOut = Effect.fail(new OperationTimeout({ operation: this.name, timeout: duration }))
       const options = { duration, orElse: () => timedOut }
       this.timeout = (self) => Effect.timeoutOrElse(self, options)
     }
@@ -112,6 +119,28 @@ export class Registry {
     const created = this.create(name, this.defaults, true)
     this.dynamic.set(name, created)
     return created
+  }
+
+  /**
+   * Gives breaker `name` a new policy (see `reconfigure.ts` for what is kept). A name not in
+   * `breakers` becomes a configured breaker: created if it does not exist, no longer evicted.
+   */
+  configure(name: string, policy: NormalizedPolicy, now: number): void {
+    let breaker = this.configured.get(name)
+    if (breaker === undefined) {
+      breaker = this.dynamic.get(name)
+      if (breaker !== undefined) {
+        this.dynamic.delete(name)
+        breaker.dynamic = false
+      } else {
+        breaker = this.create(name, policy, false)
+      }
+      this.configured.set(name, breaker)
+    }
+    const from = breaker.circuit.state
+    const before = breaker.policy.core
+    breaker.setPolicy(policy)
+    if (reconfigure(breaker.circuit, before, policy.core, now)) this.transition(breaker, from, breaker.circuit.state, now)
   }
 
   find(name: string): Breaker | undefined {
