@@ -39,7 +39,9 @@ describe("reconfigure", () => {
       const old = policyWith(before, thresholdBefore)
       const next = policyWith(after, thresholdAfter)
       const circuit = Circuit.make(old)
-      outcomes.forEach((o, i) => Circuit.record(circuit, circuit.generation, o.failed, o.slow, i, old))
+      outcomes.forEach((o, i) => {
+        Circuit.record(circuit, circuit.generation, o.failed, o.slow, i, old)
+      })
       reconfigure(circuit, old, next, outcomes.length)
       const kept = outcomes.slice(-before).slice(-after)
       expect(circuit.outcomesCount).toBe(kept.length)
@@ -56,7 +58,9 @@ describe("reconfigure", () => {
       expect(inRing).toEqual(keptTimes)
       // recording more keeps the ring consistent: the same as a circuit that only ever had the new policy
       const fresh = Circuit.make(next)
-      kept.forEach((o, i) => Circuit.record(fresh, fresh.generation, o.failed, o.slow, i, next))
+      kept.forEach((o, i) => {
+        Circuit.record(fresh, fresh.generation, o.failed, o.slow, i, next)
+      })
       Circuit.record(circuit, circuit.generation, false, false, 99, next)
       Circuit.record(fresh, fresh.generation, false, false, 99, next)
       expect([circuit.outcomesCount, circuit.windowFailures, circuit.windowSlow]).toEqual([
