@@ -43,8 +43,8 @@
  *
  * @since 0.1.0
  */
-import type { Context, Scope } from "effect"
-import { Effect, Layer } from "effect"
+import type { Duration, Scope } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { dual } from "effect/Function"
 import type { InvalidConfig, PoolCheckoutTimeout, PoolExhausted } from "./Errors.js"
 import * as PoolConfig from "./internal/pool/config.js"
@@ -89,14 +89,73 @@ export interface Status {
  */
 export interface Pool<in out A, in out E = never> {
   readonly name: string
-  /** checks a resource out, runs `f` with it, and returns (or destroys) it whatever happens */
-  readonly use: <B, E2, R2>(
-    f: (resource: A) => Effect.Effect<B, E2, R2>
-  ) => Effect.Effect<B, E | E2 | PoolCheckoutTimeout | PoolExhausted, R2>
+  /**
+   * checks a resource out, runs `f` with it, and returns (or destroys) it whatever happens;
+   * `options` (see `CheckoutOptions`) set this checkout's timeout and priority
+   */
+  readonly use: {
+    <B, E2, R2>(f: (resource: A) => Effect.Effect<B, E2, R2>): Effect.Effect<B, E | E2 | PoolCheckoutTimeout | PoolExhausted, R2>
+    <B, E2, R2>(
+      f: (resource: A) => Effect.Effect<B, E2, R2>,
+      options: CheckoutOptions
+    ): Effect.Effect<B, E | E2 | PoolCheckoutTimeout | PoolExhausted | InvalidConfig, R2>
+  }
   readonly status: Effect.Effect<Status>
   /** the same as `status`, read synchronously (for dashboards and logs) */
   readonly statusUnsafe: () => Status
 }
+
+/**
+ * One checkout's own options, decoded through `CheckoutOptionsSchema`:
+ *
+ * - `checkoutTimeout`: how long this checkout may wait, instead of the pool's `checkoutTimeout`
+ *   (positive, at most 2^31 - 1 ms).
+ * - `priority`: an integer >= 0; waiters are served by priority, 0 (the default) first, and
+ *   first come, first served within a priority (generic-pool's `acquire(priority)`, same
+ *   numbers). A newcomer never takes an idle resource ahead of a waiter, whatever its priority.
+ *
+ * **Gotchas**
+ *
+ * Bad options fail the checkout with `InvalidConfig` (an unknown key names the nearest known
+ * one). Options are decoded once per object: pass the same object on a hot path (a constant)
+ * and a checkout pays one lookup, not a decode.
+ *
+ * **Example** (An urgent checkout with a short wait)
+ *
+ * ```ts
+ * import { Context, Effect } from "effect"
+ * import { Pool } from "effect-foundation"
+ *
+ * class Db extends Context.Service<Db, Pool.Pool<number>>()("app/Db") {}
+ * const urgent: Pool.CheckoutOptions = { checkoutTimeout: "200 millis", priority: 0 }
+ * const query = Pool.use(Db, (connection) => Effect.succeed(connection), urgent)
+ * ```
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface CheckoutOptions {
+  readonly checkoutTimeout?: Duration.Input | undefined
+  readonly priority?: number | undefined
+}
+
+/**
+ * The Schema a checkout's options decode through (see `CheckoutOptions`).
+ *
+ * **Example** (Checking checkout options)
+ *
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Pool } from "effect-foundation"
+ *
+ * const options = Schema.decodeUnknownSync(Pool.CheckoutOptionsSchema)({ checkoutTimeout: 250, priority: 1 })
+ * options.priority // => 1
+ * ```
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const CheckoutOptionsSchema = PoolConfig.CheckoutOptionsSchema
 
 /**
  * A pool's options, data only: the one Schema `Pool.make`, `Pool.layer` and the configuration
@@ -280,16 +339,29 @@ export const use: {
   <A, B, E2, R2>(
     f: (resource: A) => Effect.Effect<B, E2, R2>
   ): <Self, E>(tag: Context.Key<Self, Pool<A, E>>) => Effect.Effect<B, E | E2 | PoolCheckoutTimeout | PoolExhausted, R2 | Self>
+  <A, B, E2, R2>(
+    f: (resource: A) => Effect.Effect<B, E2, R2>,
+    options: CheckoutOptions
+  ): <Self, E>(
+    tag: Context.Key<Self, Pool<A, E>>
+  ) => Effect.Effect<B, E | E2 | PoolCheckoutTimeout | PoolExhausted | InvalidConfig, R2 | Self>
   <Self, A, E, B, E2, R2>(
     tag: Context.Key<Self, Pool<A, E>>,
     f: (resource: A) => Effect.Effect<B, E2, R2>
   ): Effect.Effect<B, E | E2 | PoolCheckoutTimeout | PoolExhausted, R2 | Self>
-} = dual(
-  2,
   <Self, A, E, B, E2, R2>(
     tag: Context.Key<Self, Pool<A, E>>,
-    f: (resource: A) => Effect.Effect<B, E2, R2>
-  ): Effect.Effect<B, E | E2 | PoolCheckoutTimeout | PoolExhausted, R2 | Self> => Effect.flatMap(tag, (pool) => pool.use(f))
+    f: (resource: A) => Effect.Effect<B, E2, R2>,
+    options: CheckoutOptions
+  ): Effect.Effect<B, E | E2 | PoolCheckoutTimeout | PoolExhausted | InvalidConfig, R2 | Self>
+} = dual(
+  (args) => Context.isKey(args[0]),
+  <Self, A, E, B, E2, R2>(
+    tag: Context.Key<Self, Pool<A, E>>,
+    f: (resource: A) => Effect.Effect<B, E2, R2>,
+    options?: CheckoutOptions
+  ): Effect.Effect<B, E | E2 | PoolCheckoutTimeout | PoolExhausted | InvalidConfig, R2 | Self> =>
+    Effect.flatMap(tag, (pool) => (options === undefined ? pool.use(f) : pool.use(f, options)))
 )
 
 /**

@@ -3,7 +3,7 @@
  * waiter priority. Each behaviour taken from a peer names the peer test it translates.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Metric } from "effect"
+import { Context, Duration, Effect, Fiber, Metric } from "effect"
 import { TestClock } from "effect/testing"
 import * as Errors from "../src/Errors.js"
 import * as Pool from "../src/Pool.js"
@@ -72,6 +72,115 @@ describe("Pool waiting", () => {
           const error = yield* Effect.flip(Pool.make({ acquire: Effect.succeed(1), size: 1, maxWaiting }))
           expect(error.path).toBe("maxWaiting")
         }
+      })
+    )
+  })
+
+  describe("per-call checkout timeout", () => {
+    // generic-pool test/generic-pool-acquiretimeout-test.js "acquireTimeout handles timed out acquire",
+    // with the timeout given per call: the pool's own is 1 minute, the call's 100 ms
+    it.effect("a checkout's own checkoutTimeout replaces the pool's and is named in the error", () =>
+      Effect.gen(function* () {
+        const pool = yield* Pool.make({ acquire: Effect.succeed(1), size: 1, checkoutTimeout: "1 minute" })
+        const holder = yield* Effect.forkChild(pool.use(() => Effect.never))
+        yield* settle(() => pool.statusUnsafe().inUse === 1)
+        const long = yield* Effect.forkChild(Effect.flip(pool.use(Effect.succeed)))
+        yield* settle(() => pool.statusUnsafe().waiting === 1)
+        // queued behind a waiter with a later deadline: the timer wakes earlier for it
+        const short = yield* Effect.forkChild(Effect.flip(pool.use(Effect.succeed, { checkoutTimeout: "100 millis" })))
+        yield* settle(() => pool.statusUnsafe().waiting === 2)
+        yield* TestClock.adjust("99 millis")
+        expect(short.pollUnsafe()).toBeUndefined()
+        yield* TestClock.adjust("1 millis")
+        const error = yield* Fiber.join(short)
+        expect(error._tag).toBe("PoolCheckoutTimeout")
+        expect(Duration.toMillis((error as Errors.PoolCheckoutTimeout).timeout)).toBe(100)
+        expect(long.pollUnsafe()).toBeUndefined()
+        yield* TestClock.adjust("1 minute")
+        expect((yield* Fiber.join(long))._tag).toBe("PoolCheckoutTimeout")
+        expect(pool.statusUnsafe()).toMatchObject({ timeouts: 2, waiting: 0 })
+        yield* Fiber.interrupt(holder)
+      })
+    )
+
+    it.effect("Pool.use takes the options in both forms", () =>
+      Effect.gen(function* () {
+        class Workers extends Context.Service<Workers, Pool.Pool<number>>()("test/Workers") {}
+        const layer = Pool.layer(Workers, { acquire: Effect.succeed(2), size: 1 })
+        const options = { checkoutTimeout: 50, priority: 1 }
+        const a = yield* Pool.use(Workers, (n: number) => Effect.succeed(n * 2), options).pipe(Effect.provide(layer))
+        const b = yield* Workers.pipe(
+          Pool.use((n: number) => Effect.succeed(n * 3), options),
+          Effect.provide(layer)
+        )
+        expect([a, b]).toEqual([4, 6])
+      })
+    )
+
+    it.effect("bad checkout options fail InvalidConfig naming the option, with a suggestion for a typo", () =>
+      Effect.gen(function* () {
+        const pool = yield* Pool.make({ acquire: Effect.succeed(1), size: 1, name: "db" })
+        const zero = yield* Effect.flip(pool.use(Effect.succeed, { checkoutTimeout: 0 }))
+        expect(zero).toMatchObject({ _tag: "InvalidConfig", path: "checkoutTimeout" })
+        expect(zero.message).toContain('pool "db"')
+        const negative = yield* Effect.flip(pool.use(Effect.succeed, { priority: -1 }))
+        expect(negative).toMatchObject({ _tag: "InvalidConfig", path: "priority" })
+        const typo = yield* Effect.flip(pool.use(Effect.succeed, { checkoutTimout: 5 } as Pool.CheckoutOptions))
+        expect(typo.message).toContain('did you mean "checkoutTimeout"')
+        expect(pool.statusUnsafe()).toMatchObject({ checkouts: 0, inUse: 0 })
+      })
+    )
+  })
+
+  describe("priority", () => {
+    // generic-pool test/generic-pool-test.js "supports priority on borrow": max 1, ten acquires at
+    // priority 1, then ten at priority 0; every priority-0 borrower is served before any priority-1 one
+    it.effect("waiters are served by priority, 0 first, and first come, first served within one", () =>
+      Effect.gen(function* () {
+        const pool = yield* Pool.make({ acquire: Effect.succeed(1), size: 1 })
+        const holder = yield* Effect.forkChild(pool.use(() => Effect.sleep("1 millis")))
+        yield* settle(() => pool.statusUnsafe().inUse === 1)
+        const order: Array<string> = []
+        const fibers = []
+        for (const [label, priority] of [
+          ["low-0", 1],
+          ["low-1", 1],
+          ["high-0", 0],
+          ["last-0", 2],
+          ["high-1", 0],
+          ["low-2", 1]
+        ] as const) {
+          fibers.push(yield* Effect.forkChild(pool.use(() => Effect.sync(() => order.push(label)), { priority })))
+          yield* settle(() => pool.statusUnsafe().waiting === fibers.length)
+        }
+        yield* TestClock.adjust("1 millis")
+        yield* Fiber.join(holder)
+        for (const fiber of fibers) yield* Fiber.join(fiber)
+        expect(order).toEqual(["high-0", "high-1", "low-0", "low-1", "low-2", "last-0"])
+      })
+    )
+
+    it.effect("a timed-out waiter of any priority leaves the queue; the others keep their order", () =>
+      Effect.gen(function* () {
+        const pool = yield* Pool.make({ acquire: Effect.succeed(1), size: 1, checkoutTimeout: "1 second" })
+        const holder = yield* Effect.forkChild(pool.use(() => Effect.sleep("2 seconds")))
+        yield* settle(() => pool.statusUnsafe().inUse === 1)
+        const order: Array<string> = []
+        const low = yield* Effect.forkChild(
+          pool.use(() => Effect.sync(() => order.push("low")), { priority: 3, checkoutTimeout: "1 minute" })
+        )
+        yield* settle(() => pool.statusUnsafe().waiting === 1)
+        const high = yield* Effect.forkChild(Effect.exit(pool.use(() => Effect.sync(() => order.push("high")))))
+        const urgent = yield* Effect.forkChild(pool.use(() => Effect.sync(() => order.push("urgent")), { checkoutTimeout: "1 minute" }))
+        yield* settle(() => pool.statusUnsafe().waiting === 3)
+        yield* TestClock.adjust("1 second")
+        expect((yield* Fiber.join(high))._tag).toBe("Failure")
+        yield* TestClock.adjust("1 second")
+        yield* Fiber.join(holder)
+        yield* Fiber.join(urgent)
+        yield* Fiber.join(low)
+        expect(order).toEqual(["urgent", "low"])
+        expect(pool.statusUnsafe()).toMatchObject({ timeouts: 1, waiting: 0, idle: 1 })
       })
     )
   })

@@ -13,7 +13,8 @@
  */
 import type { Exit, Fiber } from "effect"
 import { Cause, Context, Effect, Tracer } from "effect"
-import type * as Errors from "../../Errors.js"
+import * as Errors from "../../Errors.js"
+import * as PoolConfig from "./config.js"
 import * as Core from "./core.js"
 import type { Env } from "./env.js"
 import type { Lifecycle } from "./lifecycle.js"
@@ -24,8 +25,9 @@ type Entry<A> = Core.Entry<A>
 type Restore = <AX, EX, RX>(effect: Effect.Effect<AX, EX, RX>) => Effect.Effect<AX, EX, RX>
 
 export type Use<A, E> = <B, E2, R2>(
-  f: (resource: A) => Effect.Effect<B, E2, R2>
-) => Effect.Effect<B, E | E2 | Errors.PoolCheckoutTimeout | Errors.PoolExhausted, R2>
+  f: (resource: A) => Effect.Effect<B, E2, R2>,
+  options?: object
+) => Effect.Effect<B, E | E2 | Errors.PoolCheckoutTimeout | Errors.PoolExhausted | Errors.InvalidConfig, R2>
 
 export const make = <A, E, R>(
   env: Env<A, R>,
@@ -39,6 +41,7 @@ export const make = <A, E, R>(
   const tracksLifetime = config.maxLifetimeMillis !== Infinity
   const tracksLeaks = config.leakWarningMillis !== Infinity
   const checkoutTimeoutMillis = config.checkoutTimeoutMillis
+  const resolveCheckout = PoolConfig.checkoutResolver(config.name, checkoutTimeoutMillis)
 
   /** counts a served checkout; `startedAt` < 0: served at once, without waiting */
   const served = (entry: Entry<A>, fiber: Fiber.Fiber<unknown, unknown>, startedAt: number) => {
@@ -81,8 +84,17 @@ export const make = <A, E, R>(
    * back whichever holds it.
    */
   const fastUse = <B, E2, R2>(
-    f: (resource: A) => Effect.Effect<B, E2, R2>
-  ): Effect.Effect<B, E | E2 | Errors.PoolCheckoutTimeout | Errors.PoolExhausted, R2> => {
+    f: (resource: A) => Effect.Effect<B, E2, R2>,
+    options?: object
+  ): Effect.Effect<B, E | E2 | Errors.PoolCheckoutTimeout | Errors.PoolExhausted | Errors.InvalidConfig, R2> => {
+    let timeoutMillis = checkoutTimeoutMillis
+    let priority = 0
+    if (options !== undefined) {
+      const resolved = resolveCheckout(options)
+      if (resolved instanceof Errors.InvalidConfig) return Effect.fail(resolved)
+      timeoutMillis = resolved.checkoutTimeoutMillis
+      priority = resolved.priority
+    }
     let taken: Entry<A> | undefined
     let waiter: Waiter<A> | undefined
     return Effect.onExitPrimitive(
@@ -95,7 +107,7 @@ export const make = <A, E, R>(
         if (state.closed) return Effect.interrupt
         if (Core.refuses(state)) return waiters.exhausted
         const startedAt = now()
-        const w = waiters.enqueue(startedAt + checkoutTimeoutMillis)
+        const w = waiters.enqueue(startedAt, timeoutMillis, priority)
         waiter = w
         const wait = Effect.flatMap(
           Effect.callback<Entry<A>, any>((resume) => w.register(resume)),
@@ -130,7 +142,8 @@ export const make = <A, E, R>(
     entry: Entry<A>,
     restore: Restore,
     fiber: Fiber.Fiber<unknown, unknown>,
-    startedAt: number
+    startedAt: number,
+    checkout: PoolConfig.CheckoutResolved
   ): Effect.Effect<Entry<A>, any> => {
     if (validate === undefined || entry.uses === 0) {
       served(entry, fiber, startedAt)
@@ -146,13 +159,18 @@ export const make = <A, E, R>(
         state.validationFailures++
         checkin(entry, true)
         if (exit._tag === "Failure" && Cause.hasInterrupts(exit.cause)) return Effect.failCause(exit.cause)
-        return attempt(restore, fiber, startedAt)
+        return attempt(restore, fiber, startedAt, checkout)
       }
     )
   }
 
   /** `startedAt` < 0 until the first try reads the clock */
-  const attempt = (restore: Restore, fiber: Fiber.Fiber<unknown, unknown>, startedAt: number): Effect.Effect<Entry<A>, any> =>
+  const attempt = (
+    restore: Restore,
+    fiber: Fiber.Fiber<unknown, unknown>,
+    startedAt: number,
+    checkout: PoolConfig.CheckoutResolved
+  ): Effect.Effect<Entry<A>, any> =>
     Effect.suspend(() => {
       if (state.closed) return Effect.interrupt
       const at = now()
@@ -161,19 +179,19 @@ export const make = <A, E, R>(
       if (entry !== undefined) {
         if (tracksLifetime && at >= entry.retireAt) {
           checkin(entry, true)
-          return attempt(restore, fiber, startedAt)
+          return attempt(restore, fiber, startedAt, checkout)
         }
-        return verify(entry, restore, fiber, startedAt)
+        return verify(entry, restore, fiber, startedAt, checkout)
       }
       if (Core.refuses(state)) return waiters.exhausted
-      const waiter = waiters.enqueue(at + checkoutTimeoutMillis)
+      const waiter = waiters.enqueue(startedAt, checkout.checkoutTimeoutMillis, checkout.priority)
       const wait = Effect.flatMap(
         Effect.onExitPrimitive(restore(Effect.callback<Entry<A>, any>((resume) => waiter.register(resume))), (exit) =>
           exit._tag === "Failure" ? leave(waiter) : undefined
         ),
         (entry) => {
           waiter.entry = undefined
-          return verify(entry, restore, fiber, startedAt)
+          return verify(entry, restore, fiber, startedAt, checkout)
         }
       )
       startCreations(Core.creationsToStart(state, false))
@@ -195,10 +213,19 @@ export const make = <A, E, R>(
     return Effect.onExitPrimitive(restore(body), entry.afterUse as (exit: Exit.Exit<B, E2>) => undefined)
   }
 
+  const poolCheckout: PoolConfig.CheckoutResolved = { checkoutTimeoutMillis, priority: 0 }
   return <B, E2, R2>(
-    f: (resource: A) => Effect.Effect<B, E2, R2>
-  ): Effect.Effect<B, E | E2 | Errors.PoolCheckoutTimeout | Errors.PoolExhausted, R2> =>
-    Effect.withFiber((fiber) =>
-      Effect.uninterruptibleMask((restore) => Effect.flatMap(attempt(restore, fiber, -1), (entry) => runBody(entry, f, restore)))
+    f: (resource: A) => Effect.Effect<B, E2, R2>,
+    options?: object
+  ): Effect.Effect<B, E | E2 | Errors.PoolCheckoutTimeout | Errors.PoolExhausted | Errors.InvalidConfig, R2> => {
+    let checkout = poolCheckout
+    if (options !== undefined) {
+      const resolved = resolveCheckout(options)
+      if (resolved instanceof Errors.InvalidConfig) return Effect.fail(resolved)
+      checkout = resolved
+    }
+    return Effect.withFiber((fiber) =>
+      Effect.uninterruptibleMask((restore) => Effect.flatMap(attempt(restore, fiber, -1, checkout), (entry) => runBody(entry, f, restore)))
     )
+  }
 }

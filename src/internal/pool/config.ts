@@ -67,6 +67,50 @@ const minIdleWithinSize = Schema.makeFilter<Decoded>((options) =>
 /** A pool's options, data only (`Pool.OptionsSchema`, `Config.PoolSizing`). */
 export const OptionsSchema = Fields.pipe(Schema.check(minIdleWithinSize))
 
+/**
+ * One checkout's own options (`Pool.CheckoutOptionsSchema`): a checkout timeout replacing the
+ * pool's, and a priority among waiters (generic-pool's `acquire(priority)`: 0, the default, is
+ * served first; within a priority, first come first served).
+ */
+export const CheckoutOptionsSchema = Schema.Struct({
+  checkoutTimeout: Schema.optional(TimerDuration),
+  priority: Schema.optional(NonNegativeInt)
+})
+
+/** A checkout's options, resolved to plain numbers. */
+export interface CheckoutResolved {
+  readonly checkoutTimeoutMillis: number
+  readonly priority: number
+}
+
+/**
+ * One pool's resolver of checkout options, through `CheckoutOptionsSchema` (strict: an unknown
+ * key is an `InvalidConfig` with a suggestion); absent fields take the pool's. Decoded once per
+ * options object: a call site passing the same object (a constant, or the facade's compiled
+ * policy) pays one WeakMap lookup per call after the first.
+ */
+export const checkoutResolver = (pool: string, defaultTimeoutMillis: number) => {
+  const cache = new WeakMap<object, CheckoutResolved | InvalidConfig>()
+  return (options: object): CheckoutResolved | InvalidConfig => {
+    const cached = cache.get(options)
+    if (cached !== undefined) return cached
+    const result = Schema.decodeUnknownResult(CheckoutOptionsSchema)(options, decodeOptions)
+    let resolved: CheckoutResolved | InvalidConfig
+    if (Result.isFailure(result)) {
+      const invalid = invalidConfig(violationsOf(result.failure.issue))!
+      resolved = new InvalidConfig({ path: invalid.path, message: `pool "${pool}" checkout: ${invalid.message}` })
+    } else {
+      const timeout = result.success.checkoutTimeout
+      resolved = {
+        checkoutTimeoutMillis: timeout === undefined ? defaultTimeoutMillis : millis(timeout),
+        priority: result.success.priority ?? 0
+      }
+    }
+    cache.set(options, resolved)
+    return resolved
+  }
+}
+
 /** The data part as a user writes it. */
 export type OptionsInput = typeof OptionsSchema.Encoded
 

@@ -41,8 +41,11 @@ export interface Waiter<A> {
   next: Waiter<A> | undefined
   queued: boolean
   readonly deadline: number
+  /** 0 is served first; first come, first served within a priority */
+  readonly priority: number
   readonly grant: (entry: Entry<A>) => void
-  readonly reject: (reason: "timeout" | unknown) => void
+  /** `waiting`: for a timeout, how many waited (this one included) when it left */
+  readonly reject: (reason: "timeout" | unknown, waiting?: number) => void
 }
 
 export interface Config {
@@ -137,13 +140,22 @@ export const refuses = <A>(state: State<A>): boolean => {
   return true
 }
 
+/**
+ * Queues a waiter behind every waiter of its priority or a more urgent one (a lower number),
+ * ahead of less urgent ones: first come, first served within a priority. The walk from the
+ * tail stops at once when every waiter has the same priority (the common case).
+ */
 export const enqueue = <A>(state: State<A>, waiter: Waiter<A>): void => {
   waiter.queued = true
-  waiter.prev = state.tail
-  waiter.next = undefined
-  if (state.tail === undefined) state.head = waiter
-  else state.tail.next = waiter
-  state.tail = waiter
+  let before = state.tail
+  while (before !== undefined && before.priority > waiter.priority) before = before.prev
+  const after = before === undefined ? state.head : before.next
+  waiter.prev = before
+  waiter.next = after
+  if (before === undefined) state.head = waiter
+  else before.next = waiter
+  if (after === undefined) state.tail = waiter
+  else after.prev = waiter
   state.waiting++
 }
 
@@ -265,16 +277,36 @@ export const createAborted = <A>(state: State<A>): void => {
   state.creating--
 }
 
-/** Times out every waiter whose deadline passed. Waiters are queued in deadline order. */
-export const expireWaiters = <A>(state: State<A>, now: number): void => {
-  let waiter = state.head
-  while (waiter !== undefined && waiter.deadline <= now) {
-    const next = waiter.next
-    dequeue(state, waiter)
-    state.timeouts++
-    waiter.reject("timeout")
-    waiter = next
+/**
+ * Times out every waiter whose deadline passed, and returns the earliest deadline of those
+ * left (Infinity: none). Deadlines are not in queue order (a checkout may have its own timeout,
+ * a priority may queue it ahead), so this scans the queue: it runs only when the earliest
+ * deadline passes, never per checkout. The expired ones leave the queue before any is told: a
+ * rejection resumes its fiber at once, and what that fiber does (return a resource, queue
+ * again) must find the queue consistent; the earliest deadline is read after, so a waiter
+ * queued meanwhile counts.
+ */
+export const expireWaiters = <A>(state: State<A>, now: number): number => {
+  let expired: Array<Waiter<A>> | undefined
+  let waitingThen: Array<number> | undefined
+  for (let waiter = state.head; waiter !== undefined; ) {
+    const following = waiter.next
+    if (waiter.deadline <= now) {
+      if (expired === undefined) {
+        expired = []
+        waitingThen = []
+      }
+      expired.push(waiter)
+      waitingThen!.push(state.waiting)
+      dequeue(state, waiter)
+      state.timeouts++
+    }
+    waiter = following
   }
+  if (expired !== undefined) for (let i = 0; i < expired.length; i++) expired[i]!.reject("timeout", waitingThen![i])
+  let next = Infinity
+  for (let waiter = state.head; waiter !== undefined; waiter = waiter.next) if (waiter.deadline < next) next = waiter.deadline
+  return next
 }
 
 /**

@@ -81,7 +81,7 @@ export const makeShell = <A, E, R>(
       })
     )
 
-    yield* Effect.forkScoped(waiters.timerLoop)
+    waiters.start()
     yield* Effect.forkScoped(Housekeeping.make(env, lifecycle))
     lifecycle.startCreations(Core.creationsToStart(state, true))
 
@@ -96,5 +96,5 @@ export const makeShell = <A, E, R>(
       })
     }
 
-    return { name: config.name, use, status: Effect.sync(statusUnsafe), statusUnsafe }
+    return { name: config.name, use: use as Pool<A, E>["use"], status: Effect.sync(statusUnsafe), statusUnsafe }
   })

@@ -1,10 +1,11 @@
 /**
  * Waiting for a resource: the waiter a checkout parks on, how its fiber is resumed, and the
- * timer that times waiters out. The queue itself (a linked list, first come first served, so
- * in deadline order) and the decision who is served are the core's (`core.ts`).
+ * timer that times waiters out. The queue itself (a linked list by priority, first come first
+ * served within one) and the decision who is served are the core's (`core.ts`).
  *
  * @internal
  */
+import type { Fiber } from "effect"
 import { Duration, Effect } from "effect"
 import * as Errors from "../../Errors.js"
 import { fastConstructor } from "../runtime/errors.js"
@@ -27,16 +28,16 @@ export interface Waiters<A> {
    * alternates between pools is still bounded (by this limit times the pools in it).
    */
   depth: number
-  /** the error a timed-out waiter fails with (read right after it left the queue) */
-  readonly timedOut: () => Errors.PoolCheckoutTimeout
+  /** the error a timed-out waiter fails with; `waiting`: how many waited, it included */
+  readonly timedOut: (timeoutMillis: number, waiting: number) => Errors.PoolCheckoutTimeout
   /** the refusal of a checkout over `maxWaiting` (`Core.refuses`), failed at once */
   readonly exhausted: Effect.Effect<never, Errors.PoolExhausted>
   /** queues a new waiter with this deadline; the timer watches it from now on */
-  readonly enqueue: (deadline: number) => Waiter<A>
-  /** the pool closed: the waiters it dropped (`Core.close`) are interrupted */
+  readonly enqueue: (startedAt: number, timeoutMillis: number, priority: number) => Waiter<A>
+  /** the pool closed: the waiters it dropped (`Core.close`) are interrupted, the timer stopped */
   readonly interruptAll: (waiters: ReadonlyArray<Core.Waiter<A>>) => void
-  /** times waiters out at their deadline; ends when the pool closes */
-  readonly timerLoop: Effect.Effect<void>
+  /** starts the timer that times waiters out at their deadline; `interruptAll` stops it */
+  readonly start: () => void
 }
 
 /**
@@ -52,16 +53,23 @@ export class Waiter<A> implements Core.Waiter<A> {
   entry: Entry<A> | undefined = undefined
   result: Effect.Effect<Entry<A>, any> | undefined = undefined
   resume: ((effect: Effect.Effect<Entry<A>, any>) => void) | undefined = undefined
+  readonly deadline: number
   constructor(
     readonly waiters: Waiters<A>,
-    readonly deadline: number
-  ) {}
+    startedAt: number,
+    readonly timeoutMillis: number,
+    readonly priority: number
+  ) {
+    this.deadline = startedAt + timeoutMillis
+  }
   grant(entry: Entry<A>) {
     this.entry = entry
     this.settle(Effect.succeed(entry))
   }
-  reject(reason: unknown) {
-    this.settle(reason === "timeout" ? Effect.fail(this.waiters.timedOut()) : (reason as Effect.Effect<never, unknown>))
+  reject(reason: unknown, waiting?: number) {
+    this.settle(
+      reason === "timeout" ? Effect.fail(this.waiters.timedOut(this.timeoutMillis, waiting!)) : (reason as Effect.Effect<never, unknown>)
+    )
   }
   /** the waiting fiber's callback: resumed now if settled already, else when it is */
   register(resume: (effect: Effect.Effect<Entry<A>, any>) => void) {
@@ -91,41 +99,70 @@ export class Waiter<A> implements Core.Waiter<A> {
 export const make = <A, R>(env: Env<A, R>): Waiters<A> => {
   const { config, now, state } = env
   const timeout = Duration.millis(config.checkoutTimeoutMillis)
+  // The timer: one fiber sleeping until the earliest deadline (`sleepingUntil`), or parked
+  // while nobody waits. A waiter with an earlier deadline (a per-call timeout shorter than
+  // the pool's) wakes a parked timer, or replaces a sleeping one (interrupted, a new fiber
+  // started). With one timeout for all, later arrivals have later deadlines: an enqueue costs
+  // a compare. The sleep's length is read when the fiber runs, not when it is started.
+  let sleepingUntil = -Infinity // -Infinity: the timer is running a pass
+  /** the earliest deadline queued while a pass ran (the pass may have read the queue before it) */
+  let queuedInPass = Infinity
   let timerResume: ((effect: Effect.Effect<void>) => void) | undefined
-  const wakeTimer = () => {
-    if (timerResume !== undefined) {
-      const resume = timerResume
-      timerResume = undefined
-      resume(Effect.void)
-    }
-  }
+  let timer: Fiber.Fiber<void> | undefined
   const parkTimer = Effect.callback<void>((resume) => {
     timerResume = resume
   })
-  // waiters are queued in deadline order, so the timer only ever sleeps until the head's
   const timerLoop: Effect.Effect<void> = Effect.suspend(() => {
     if (state.closed) return Effect.void
-    const at = now()
-    Core.expireWaiters(state, at)
-    const head = state.head
-    if (head === undefined || head.deadline === Infinity) return Effect.andThen(parkTimer, timerLoop)
-    return Effect.andThen(Effect.sleep(head.deadline - at), timerLoop)
+    sleepingUntil = -Infinity
+    const next = Core.expireWaiters(state, now())
+    const at = Math.min(next, queuedInPass)
+    queuedInPass = Infinity
+    sleepingUntil = at
+    if (at === Infinity) return Effect.andThen(parkTimer, timerLoop)
+    return Effect.andThen(Effect.sleep(Math.max(0, at - now())), timerLoop)
   })
+  const wakeTimer = (deadline: number) => {
+    if (deadline >= sleepingUntil) {
+      if (sleepingUntil === -Infinity && deadline < queuedInPass) queuedInPass = deadline
+      return
+    }
+    const resume = timerResume
+    if (resume !== undefined) {
+      timerResume = undefined
+      sleepingUntil = -Infinity
+      resume(Effect.void)
+      return
+    }
+    sleepingUntil = -Infinity
+    queuedInPass = deadline
+    timer?.interruptUnsafe()
+    timer = env.spawn(timerLoop)
+  }
   const waiters: Waiters<A> = {
     depth: 0,
-    timedOut: () => makeTimeout({ pool: config.name, timeout, waiting: state.waiting + 1 }),
+    timedOut: (timeoutMillis, waiting) =>
+      makeTimeout({
+        pool: config.name,
+        timeout: timeoutMillis === config.checkoutTimeoutMillis ? timeout : Duration.millis(timeoutMillis),
+        waiting
+      }),
     exhausted: Effect.suspend(() => Effect.fail(makeExhausted({ pool: config.name, maxWaiting: config.maxWaiting }))),
-    enqueue: (deadline) => {
-      const waiter = new Waiter(waiters, deadline)
+    enqueue: (startedAt, timeoutMillis, priority) => {
+      const waiter = new Waiter(waiters, startedAt, timeoutMillis, priority)
       Core.enqueue(state, waiter)
-      wakeTimer()
+      wakeTimer(waiter.deadline)
       return waiter
     },
     interruptAll: (dropped) => {
       for (const waiter of dropped) (waiter as Waiter<A>).settle(Effect.interrupt)
-      wakeTimer()
+      timerResume = undefined
+      timer?.interruptUnsafe()
+      timer = undefined
     },
-    timerLoop
+    start: () => {
+      timer = env.spawn(timerLoop)
+    }
   }
   return waiters
 }

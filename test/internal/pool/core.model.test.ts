@@ -6,7 +6,7 @@
  * a small reference model written from the documented rules. After every step the two must
  * agree, and the core's state must satisfy the pool's invariants on its own.
  */
-import { describe, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import * as fc from "fast-check"
 import * as Core from "../../../src/internal/pool/core.js"
 import type { Model, Real } from "./coreModel.js"
@@ -16,7 +16,12 @@ import { arrive, config, destroyed, expireModel, makeEntry, modelTotal, setup, s
 
 type Command = fc.Command<Model, Real>
 
+/** a checkout, with its own priority and (when `timeout` > 0) its own checkout timeout */
 class Checkout implements Command {
+  constructor(
+    readonly priority = 0,
+    readonly timeout = 0
+  ) {}
   check = () => true
   run(model: Model, real: Real) {
     step(
@@ -34,7 +39,11 @@ class Checkout implements Command {
           model.exhausted++
           return
         }
-        model.waiters.push({ id: model.nextWaiter++, deadline: model.now + model.config.checkoutTimeout })
+        const deadline = model.now + (this.timeout > 0 ? this.timeout : model.config.checkoutTimeout)
+        // by priority (0 first), first come, first served within one
+        let at = model.waiters.length
+        while (at > 0 && model.waiters[at - 1]!.priority > this.priority) at--
+        model.waiters.splice(at, 0, { id: model.nextWaiter++, deadline, priority: this.priority })
         topUp(model, false)
       },
       () => {
@@ -44,12 +53,13 @@ class Checkout implements Command {
           return
         }
         if (real.state.closed || Core.refuses(real.state)) return
-        Core.enqueue(real.state, new TestWaiter(real, real.nextWaiter++, real.now + model.config.checkoutTimeout))
+        const deadline = real.now + (this.timeout > 0 ? this.timeout : model.config.checkoutTimeout)
+        Core.enqueue(real.state, new TestWaiter(real, real.nextWaiter++, deadline, this.priority))
         Core.creationsToStart(real.state, false)
       }
     )
   }
-  toString = () => "checkout"
+  toString = () => `checkout(${this.priority}, ${this.timeout})`
 }
 
 /** a caller gives its resource back; `doom`: its use died (or it failed validation) */
@@ -207,12 +217,16 @@ class WaiterTimesOut implements Command {
       model,
       real,
       () => {
-        model.now = Math.max(model.now, model.waiters[0]!.deadline)
+        // the earliest deadline, which is not the head's once priorities and own timeouts mix
+        model.now = Math.max(model.now, Math.min(...model.waiters.map((waiter) => waiter.deadline)))
         expireModel(model)
       },
       () => {
-        real.now = Math.max(real.now, real.state.head!.deadline)
-        Core.expireWaiters(real.state, real.now)
+        real.now = Math.max(real.now, Math.min(...waitersOf(real.state).map((waiter) => waiter.deadline)))
+        const next = Core.expireWaiters(real.state, real.now)
+        expect(next, "the timer's next wake is the earliest deadline left").toBe(
+          Math.min(Infinity, ...waitersOf(real.state).map((waiter) => waiter.deadline))
+        )
       }
     )
   }
@@ -317,7 +331,13 @@ class Close implements Command {
 // weighted so that runs fill the pool, overflow it and queue waiters often; the rare
 // commands (shutdown above all) still show up in most runs
 const command: fc.Arbitrary<Command> = fc.oneof(
-  { weight: 10, arbitrary: fc.constant(new Checkout()) },
+  { weight: 8, arbitrary: fc.constant(new Checkout()) },
+  {
+    weight: 4,
+    arbitrary: fc
+      .tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 8 }))
+      .map(([priority, timeout]) => new Checkout(priority, timeout))
+  },
   { weight: 6, arbitrary: fc.nat(7).map((index) => new Return(index, false)) },
   { weight: 3, arbitrary: fc.nat(7).map((index) => new Return(index, true)) },
   { weight: 8, arbitrary: fc.constant(new CreateSucceeds()) },

@@ -63,7 +63,8 @@ export class TestWaiter implements Core.Waiter<number> {
   constructor(
     readonly real: Real,
     readonly id: number,
-    readonly deadline: number
+    readonly deadline: number,
+    readonly priority = 0
   ) {}
   grant(entry: Core.Entry<number>) {
     this.real.events.push({ waiter: this.id, granted: entry.id })
@@ -112,8 +113,8 @@ export interface Model {
   /** resources in callers' hands, in the order they got them, with when they retire */
   inUse: Array<{ readonly id: number; readonly retireAt: number }>
   creating: number
-  /** first come, first served */
-  waiters: Array<{ readonly id: number; readonly deadline: number }>
+  /** by priority (0 first), first come, first served within one */
+  waiters: Array<{ readonly id: number; readonly deadline: number; readonly priority: number }>
   closed: boolean
   created: number
   destroyed: number
@@ -235,7 +236,7 @@ export const check = (model: Model, real: Real) => {
   expect(state.waiting).toBe(queue.length)
   expect(state.created - state.destroyed, "every created resource is idle, in use or destroyed").toBe(state.idle.length + state.inUse)
   for (let i = 1; i < queue.length; i++) {
-    expect(queue[i]!.deadline, "waiters queue in deadline order").toBeGreaterThanOrEqual(queue[i - 1]!.deadline)
+    expect(queue[i]!.priority, "waiters queue by priority").toBeGreaterThanOrEqual(queue[i - 1]!.priority)
   }
   if (state.waiting > 0) expect(state.idle.length, "nobody waits while a resource is idle").toBe(0)
   if (state.closed) expect([state.waiting, state.idle.length], "a closed pool keeps nothing idle, nobody waiting").toEqual([0, 0])
