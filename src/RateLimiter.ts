@@ -41,7 +41,7 @@ import { OptionsSchema as OptionsSchemaInternal, resolveRule, RuleSchema as Rule
 import { makeMemoryStore, MemoryRule } from "./internal/rateLimiter/memory.js"
 import { RuleState } from "./internal/rateLimiter/rule.js"
 import type { Internal } from "./internal/rateLimiter/service.js"
-import { build, lookup, run } from "./internal/rateLimiter/service.js"
+import { build, lookup, run, runMany } from "./internal/rateLimiter/service.js"
 import { decode } from "./internal/runtime/options.js"
 
 /**
@@ -127,6 +127,19 @@ export interface CallOptions {
 }
 
 /**
+ * One request of a multi-check (`limit([...])`, `check([...])`): `cost` (default 1) units of
+ * `key` under `rule`.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface LimitRequest {
+  readonly rule: string
+  readonly key: string
+  readonly cost?: number | undefined
+}
+
+/**
  * What an admitted call leaves: calls of cost 1 still admissible now, and how long until the
  * key is back to a fresh state.
  *
@@ -196,21 +209,25 @@ export class RateLimiter extends Context.Service<
   RateLimiter,
   {
     readonly names: ReadonlyArray<string>
-    readonly check: (
-      rule: string,
-      key: string,
-      options?: CallOptions
-    ) => Effect.Effect<Allowance, RateLimited | ProtectionNotFound | StoreUnavailable>
+    readonly check: {
+      (rule: string, key: string, options?: CallOptions): Effect.Effect<Allowance, RateLimited | ProtectionNotFound | StoreUnavailable>
+      (requests: ReadonlyArray<LimitRequest>): Effect.Effect<ReadonlyArray<Allowance>, RateLimited | ProtectionNotFound | StoreUnavailable>
+    }
     readonly status: (rule: string, key: string) => Effect.Effect<RateStatus, ProtectionNotFound | StoreUnavailable>
     readonly reset: (rule: string, key: string) => Effect.Effect<void, ProtectionNotFound | StoreUnavailable>
     readonly penalty: (rule: string, key: string, points?: number) => Effect.Effect<void, ProtectionNotFound | StoreUnavailable>
     readonly reward: (rule: string, key: string, points?: number) => Effect.Effect<void, ProtectionNotFound | StoreUnavailable>
     readonly block: (rule: string, key: string, duration: Duration.Input) => Effect.Effect<void, ProtectionNotFound | StoreUnavailable>
-    readonly limit: (
-      rule: string,
-      key: string,
-      options?: CallOptions
-    ) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | RateLimited | StoreUnavailable, R>
+    readonly limit: {
+      (
+        rule: string,
+        key: string,
+        options?: CallOptions
+      ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | RateLimited | StoreUnavailable, R>
+      (
+        requests: ReadonlyArray<LimitRequest>
+      ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | RateLimited | StoreUnavailable, R>
+    }
   }
 >()("effect-foundation/RateLimiter") {}
 
@@ -285,6 +302,13 @@ export const limit: {
     key: string,
     options?: CallOptions
   ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | RateLimited | StoreUnavailable, R | RateLimiter>
+  (
+    requests: ReadonlyArray<LimitRequest>
+  ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | RateLimited | StoreUnavailable, R | RateLimiter>
+  <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    requests: ReadonlyArray<LimitRequest>
+  ): Effect.Effect<A, E | RateLimited | StoreUnavailable, R | RateLimiter>
   <A, E, R>(
     self: Effect.Effect<A, E, R>,
     rule: string,
@@ -294,10 +318,31 @@ export const limit: {
 } = function (first: unknown, second: unknown, third?: unknown, fourth?: unknown) {
   // `dual` with a predicate spreads `arguments` on every call; this is the same dispatch
   // without it (the data-last form runs once per protected call in a pipe)
+  if (Array.isArray(first)) return <A, E, R>(self: Effect.Effect<A, E, R>) => limitMany(self, first)
+  if (Effect.isEffect(first) && Array.isArray(second)) return limitMany(first, second)
   return Effect.isEffect(first)
     ? limitEffect(first, second as string, third as string, fourth as CallOptions | undefined)
     : <A, E, R>(self: Effect.Effect<A, E, R>) => limitEffect(self, first as string, second as string, third as CallOptions | undefined)
 } as typeof limit
+
+/** The service found for the fiber's context (looked up once per context). */
+const found = (fiber: { readonly context: Context.Context<never>; getRef: <A>(ref: Context.Reference<A>) => A }): Internal => {
+  const context = fiber.context
+  if (context !== lookup.context) {
+    // contexts are immutable and a fiber keeps one across calls: look both services up
+    // once per context, not once per call (the layer's finalizer clears this)
+    lookup.service = Context.getUnsafe(context as Context.Context<RateLimiter>, RateLimiter) as unknown as Internal
+    lookup.clock = fiber.getRef(Clock.Clock)
+    lookup.context = context
+  }
+  return lookup.service!
+}
+
+const limitMany = <A, E, R>(
+  self: Effect.Effect<A, E, R>,
+  requests: ReadonlyArray<LimitRequest>
+): Effect.Effect<A, E | RateLimited | StoreUnavailable, R | RateLimiter> =>
+  Effect.withFiber((fiber): Effect.Effect<A, E | RateLimited | StoreUnavailable, R> => found(fiber)[runMany](lookup.clock!, requests, self))
 
 const limitEffect = <A, E, R>(
   self: Effect.Effect<A, E, R>,
@@ -306,15 +351,7 @@ const limitEffect = <A, E, R>(
   options: CallOptions | undefined
 ): Effect.Effect<A, E | RateLimited | StoreUnavailable, R | RateLimiter> => {
   const cost = options?.cost ?? 1
-  return Effect.withFiber((fiber): Effect.Effect<A, E | RateLimited | StoreUnavailable, R> => {
-    const context = fiber.context
-    if (context !== lookup.context) {
-      // contexts are immutable and a fiber keeps one across calls: look both services up
-      // once per context, not once per call (the layer's finalizer clears this)
-      lookup.service = Context.getUnsafe(context as Context.Context<RateLimiter>, RateLimiter) as unknown as Internal
-      lookup.clock = fiber.getRef(Clock.Clock)
-      lookup.context = context
-    }
-    return lookup.service![run](lookup.clock!, rule, key, cost, self)
-  })
+  return Effect.withFiber(
+    (fiber): Effect.Effect<A, E | RateLimited | StoreUnavailable, R> => found(fiber)[run](lookup.clock!, rule, key, cost, self)
+  )
 }

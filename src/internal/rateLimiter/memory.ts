@@ -6,6 +6,7 @@
 import type { Clock } from "effect"
 import { Effect, Exit } from "effect"
 import type { RuleConfig } from "./config.js"
+import { takeManyLocal } from "./many.js"
 import type { RuleState } from "./rule.js"
 import type { Decision, Peeked, SyncStore } from "./store.js"
 import { ADMITTED, DENIED, StoreRule } from "./store.js"
@@ -105,6 +106,13 @@ export const makeMemoryStore = (rules: ReadonlyMap<string, MemoryRule>): SyncSto
   rules,
   take: (rule, key, cost, clock: Clock.Clock) =>
     takeLocal(rule.state, rule.decision, key, clock.currentTimeMillisUnsafe(), cost, rule.maxWait),
+  takeMany: (requests, clock) =>
+    Effect.sync(() =>
+      takeManyLocal(
+        requests.map(({ rule, key, cost }) => ({ state: rule.state, key, cost, maxWait: rule.maxWait })),
+        clock.currentTimeMillisUnsafe()
+      )
+    ),
   peek: (rule, key, clock) => Exit.succeed(peekLocal(rule.state, key, clock.currentTimeMillisUnsafe())),
   reset: (rule, key) =>
     Effect.sync(() => {

@@ -106,6 +106,44 @@ export class RuleState {
     return wait
   }
 
+  /** The wait `cost` needs for `key` at `now` (as `take` computes it), changing nothing. */
+  delay(key: string, now: number, cost: number): number {
+    const slot = this.table.find(key)
+    const pair = this.pair
+    if (pair === undefined) return SlidingLog.delay(slot === -1 ? undefined : this.table.extra![slot], now, cost, this.rule)
+    if (slot !== -1) return pair.delay(this.table.a[slot]!, this.table.b[slot]!, now, cost, this.rule)
+    pair.initial(now, this.rule, this.scratch)
+    return pair.delay(this.scratch.a, this.scratch.b, now, cost, this.rule)
+  }
+
+  /** Admits `cost` for `key` at `at`, a time `delay` said it fits at; returns the key's slot. */
+  admitAt(key: string, at: number, cost: number): number {
+    const table = this.table
+    const pair = this.pair
+    let slot = table.find(key)
+    this.allowed++
+    if (slot === -1) {
+      slot = table.insert(key)
+      if (pair === undefined) {
+        table.extra![slot] = SlidingLog.firstLog(at, cost)
+        return slot
+      }
+      pair.initial(at, this.rule, this.scratch)
+    } else {
+      table.touch(slot)
+      if (pair === undefined) {
+        SlidingLog.admit(table.extra![slot]!, at, cost, this.rule)
+        return slot
+      }
+      this.scratch.a = table.a[slot]!
+      this.scratch.b = table.b[slot]!
+    }
+    pair.admit(this.scratch.a, this.scratch.b, at, cost, this.rule, this.scratch)
+    table.a[slot] = this.scratch.a
+    table.b[slot] = this.scratch.b
+    return slot
+  }
+
   /**
    * Uses `points` of `key`'s allowance without checking that they fit (a penalty, `points` >
    * 0), or gives `-points` back (a reward), never past a fresh state.

@@ -11,17 +11,26 @@ import { Duration, Effect, Exit } from "effect"
 import type { ProtectionNotFound } from "../../Errors.js"
 import { RateLimited, StoreUnavailable } from "../../Errors.js"
 import { fastConstructor } from "../runtime/errors.js"
-import type { Allowance, CallOptions, RateLimiter, RateStatus } from "../../RateLimiter.js"
+import type { Allowance, CallOptions, LimitRequest, RateLimiter, RateStatus } from "../../RateLimiter.js"
 import * as Telemetry from "../../Telemetry.js"
 import { registerCounter } from "../runtime/observableMetric.js"
 import { invalidBlock, invalidCost, isCost, notFound } from "./call.js"
+import { makeMany } from "./serviceMany.js"
 import type { Decision, Store, StoreRule } from "./store.js"
 import { ADMITTED, DENIED } from "./store.js"
 
 /** The method `RateLimiter.limit` calls, with the clock it found with the service. */
 export const run: unique symbol = Symbol.for("effect-foundation/RateLimiter/run")
 
+/** The method `RateLimiter.limit([...])` calls (a multi-check). */
+export const runMany: unique symbol = Symbol.for("effect-foundation/RateLimiter/runMany")
+
 export interface Internal {
+  readonly [runMany]: <A, E, R>(
+    clock: Clock.Clock,
+    requests: ReadonlyArray<LimitRequest>,
+    self: Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | RateLimited | StoreUnavailable, R>
   readonly [run]: <A, E, R>(
     clock: Clock.Clock,
     rule: string,
@@ -159,19 +168,27 @@ export const makeService = <S extends StoreRule>(store: Store<S>): RateLimiter["
       return store.adjust(rule, key, sign * points, clock)
     })
 
+  const many = makeMany(store, names)
+
+  const checkOne = (name: string, key: string, options?: CallOptions) =>
+    Effect.clockWith((clock): Effect.Effect<Allowance, RateLimited | ProtectionNotFound | StoreUnavailable> => {
+      const rule = rules.get(name)
+      if (rule === undefined) return Exit.fail(notFound(name, names))
+      const cost = options?.cost ?? 1
+      if (!isCost(cost)) return Effect.die(invalidCost(cost))
+      if (takeNow !== undefined) return allowance(rule, key, takeNow(rule, key, cost, clock))
+      const decision = take!(rule, key, cost, clock)
+      return isEffect(decision) ? Effect.flatMap(decision, (decided) => allowance(rule, key, decided)) : allowance(rule, key, decision)
+    })
+
   return {
     [run]: runWith,
+    [runMany]: (clock, requests, self) => many.run(requests, clock, self),
     names,
-    check: (name: string, key: string, options?: CallOptions) =>
-      Effect.clockWith((clock): Effect.Effect<Allowance, RateLimited | ProtectionNotFound | StoreUnavailable> => {
-        const rule = rules.get(name)
-        if (rule === undefined) return Exit.fail(notFound(name, names))
-        const cost = options?.cost ?? 1
-        if (!isCost(cost)) return Effect.die(invalidCost(cost))
-        if (takeNow !== undefined) return allowance(rule, key, takeNow(rule, key, cost, clock))
-        const decision = take!(rule, key, cost, clock)
-        return isEffect(decision) ? Effect.flatMap(decision, (decided) => allowance(rule, key, decided)) : allowance(rule, key, decision)
-      }),
+    check: ((first: string | ReadonlyArray<LimitRequest>, key?: string, options?: CallOptions) =>
+      typeof first === "string"
+        ? checkOne(first, key!, options)
+        : Effect.clockWith((clock) => many.check(first, clock))) as RateLimiter["Service"]["check"],
     status: (name: string, key: string) =>
       Effect.clockWith((clock): Effect.Effect<RateStatus, ProtectionNotFound | StoreUnavailable> => {
         const rule = rules.get(name)
@@ -204,9 +221,12 @@ export const makeService = <S extends StoreRule>(store: Store<S>): RateLimiter["
         if (rule === undefined) return Exit.fail(notFound(name, names))
         return store.reset(rule, key, clock)
       }),
-    limit: (name: string, key: string, options?: CallOptions) => {
+    limit: ((first: string | ReadonlyArray<LimitRequest>, key?: string, options?: CallOptions) => {
+      if (typeof first !== "string") {
+        return <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.clockWith((clock) => many.run(first, clock, self))
+      }
       const cost = options?.cost ?? 1
-      return <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.clockWith((clock) => runWith(clock, name, key, cost, self))
-    }
+      return <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.clockWith((clock) => runWith(clock, first, key!, cost, self))
+    }) as RateLimiter["Service"]["limit"]
   }
 }

@@ -69,7 +69,33 @@ export interface Decision {
   readonly cancel: (() => boolean) | undefined
 }
 
+/** One request of a multi-check: `cost` units of `key` under `rule`. */
+export interface Request<R extends StoreRule = StoreRule> {
+  readonly rule: R
+  readonly key: string
+  readonly cost: number
+}
+
+/**
+ * The decision of a multi-check: admitted (every request, after `wait`) or denied (none;
+ * `refused` is the request with the longest wait, `wait` the call's retry-after), or
+ * unavailable. `remaining` and `resetAfter` are per request, as for one decision.
+ */
+export interface ManyDecision {
+  readonly outcome: typeof ADMITTED | typeof DENIED | typeof UNAVAILABLE
+  readonly wait: number
+  readonly refused: number
+  readonly remaining: ReadonlyArray<number>
+  readonly resetAfter: ReadonlyArray<number>
+  readonly reason: string | undefined
+}
+
 interface StoreBase<R extends StoreRule> {
+  /**
+   * Uses each request's cost if all of them fit within the wait every rule allows, none of
+   * them otherwise: one atomic decision.
+   */
+  readonly takeMany: (requests: ReadonlyArray<Request<R>>, clock: Clock.Clock) => Effect.Effect<ManyDecision>
   /** names the errors a store failure produces (`StoreUnavailable.store`) */
   readonly name: string
   readonly rules: ReadonlyMap<string, R>

@@ -5,7 +5,7 @@
  * translates (`test/RateLimiterMemory.test.js` there).
  */
 import { expect, it } from "@effect/vitest"
-import { Duration, Effect } from "effect"
+import { Duration, Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
 import type { ProtectionNotFound, StoreUnavailable } from "../../../src/Errors.js"
 import { RateLimited } from "../../../src/Errors.js"
@@ -121,5 +121,112 @@ export const policyScenarios = (algorithm: (typeof algorithms)[number], withRule
       yield* limiter.reset("api", "forever")
       expect((yield* limiter.check("api", "forever")).remaining).toBe(2)
     }).pipe(withRules({ api: { algorithm, limit: 3, window: "1 second" } }))
+  )
+
+  // rate-limiter-flexible RateLimiterUnion.test.js "consume from all limiters", "reject consume
+  // one "limit1", which does not have enough points" and "reject both do not have enough
+  // points"; stricter than the union, which consumes from the others even when one rejects
+  it.effect("several limits at once admit only if all admit, and consume from none otherwise", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(start)
+      const limiter = yield* service
+      const both = [
+        { rule: "second", key: "u" },
+        { rule: "minute", key: "u" }
+      ]
+      const admitted = yield* limiter.check(both)
+      expect(admitted.map((allowance) => allowance.remaining)).toEqual([1, 2])
+      yield* Effect.succeed(1).pipe(RateLimiter.limit(both))
+      const refused = yield* Effect.flip(Effect.succeed(1).pipe(RateLimiter.limit(both)))
+      expect(refused).toMatchObject({ _tag: "RateLimited", rule: "second", key: "u", remaining: 0 })
+      expect((yield* limiter.status("minute", "u")).remaining).toBe(1)
+      // the per-minute rule refuses too: retryAfter is the longest wait, the rule that needs it
+      yield* TestClock.adjust("1 second")
+      yield* limiter.check(both)
+      yield* TestClock.adjust("1 second")
+      const second = yield* Effect.flip(limiter.check(both))
+      expect(second).toMatchObject({ _tag: "RateLimited", rule: "minute" })
+      expect((yield* limiter.status("second", "u")).remaining).toBe(2)
+      // data-first, with costs
+      const error = yield* Effect.flip(RateLimiter.limit(Effect.succeed(1), [{ rule: "second", key: "v", cost: 3 }]))
+      expect(error).toMatchObject({ _tag: "RateLimited", rule: "second" })
+    }).pipe(
+      withRules({
+        second: { algorithm, limit: 2, window: "1 second" },
+        minute: { algorithm, limit: 3, window: "1 minute" }
+      })
+    )
+  )
+
+  it.effect("a multi-check with a blocked key or a rule of limit 0 refuses it all, with the honest retryAfter", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(start)
+      const limiter = yield* service
+      yield* limiter.block("api", "u", "3 seconds")
+      const blocked = yield* Effect.flip(
+        limiter.check([
+          { rule: "other", key: "u" },
+          { rule: "api", key: "u" }
+        ])
+      )
+      expect(blocked).toMatchObject({ _tag: "RateLimited", rule: "api", remaining: 0 })
+      expect(Duration.toMillis((blocked as RateLimited).retryAfter)).toBe(3000)
+      const off = yield* Effect.flip(
+        limiter.check([
+          { rule: "other", key: "u" },
+          { rule: "off", key: "u" }
+        ])
+      )
+      expect(off).toMatchObject({ _tag: "RateLimited", rule: "off", retryAfter: Duration.infinity })
+      expect((yield* limiter.status("other", "u")).remaining).toBe(3)
+      const unknown = yield* Effect.flip(limiter.check([{ rule: "nope", key: "u" }]))
+      expect(unknown._tag).toBe("ProtectionNotFound")
+      const twice = yield* Effect.exit(
+        Effect.succeed(1).pipe(
+          RateLimiter.limit([
+            { rule: "api", key: "k" },
+            { rule: "api", key: "k" }
+          ])
+        )
+      )
+      expect(twice._tag).toBe("Failure")
+      expect((yield* limiter.status("api", "k")).remaining).toBe(3)
+    }).pipe(
+      withRules({
+        api: { algorithm, limit: 3, window: "1 second" },
+        other: { algorithm, limit: 3, window: "1 second" },
+        off: { algorithm, limit: 0, window: "1 second" }
+      })
+    )
+  )
+
+  it.effect("a multi-check under delay waits for the slot every rule gives", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(start)
+      const limiter = yield* service
+      const both = [
+        { rule: "a", key: "u" },
+        { rule: "b", key: "u" }
+      ]
+      yield* limiter.check(both)
+      const fiber = yield* Effect.forkChild(limiter.check(both), { startImmediately: true })
+      // the longest wait is b's, 2 seconds (fixed-window: to its window's end, also 2
+      // seconds); the clock moves in steps, with a turn of the event loop between them for a
+      // store that answers over the network
+      let elapsed = 0
+      while (fiber.pollUnsafe() === undefined && elapsed < 10_000) {
+        yield* Effect.promise(() => new Promise((resume) => setImmediate(resume)))
+        yield* TestClock.adjust("100 millis")
+        elapsed += 100
+      }
+      expect(elapsed).toBeGreaterThanOrEqual(2000)
+      expect(elapsed).toBeLessThan(10_000)
+      expect((yield* Fiber.join(fiber)).length).toBe(2)
+    }).pipe(
+      withRules({
+        a: { algorithm, limit: 1, window: "1 second", onExceeded: "delay", maxDelay: "5 seconds" },
+        b: { algorithm, limit: 1, window: "2 seconds", onExceeded: "delay", maxDelay: "5 seconds" }
+      })
+    )
   )
 }

@@ -14,8 +14,12 @@ import type { RedisOutage } from "../../runtime/redisOutage.js"
 import { LocalDecision, takeLocal } from "../memory.js"
 import type { RuleState } from "../rule.js"
 import type { RuleConfig } from "../config.js"
-import type { AsyncStore, Decision } from "../store.js"
+import type { LocalRequest } from "../many.js"
+import { takeManyLocal } from "../many.js"
+import type { AsyncStore, Decision, ManyDecision, Request } from "../store.js"
 import { ADMITTED, DENIED, StoreRule, UNAVAILABLE } from "../store.js"
+import type { ManyReply } from "./manyScript.js"
+import { manyLua } from "./manyScript.js"
 import type { Reply } from "./script.js"
 import { algorithmCode, lua } from "./script.js"
 import { makeClientRunner, makeScriptRunner, scriptSha, withTimeout } from "./scriptRunner.js"
@@ -186,10 +190,87 @@ export const makeRedisStore = (
     return { outcome: UNAVAILABLE, wait: 0, remaining: 0, resetAfter: 0, reason, cancel: undefined }
   }
 
+  const evaluateMany =
+    client !== undefined
+      ? makeClientRunner<ManyReply>(client, manyLua, timeout, timeoutError, outage)
+      : makeScriptRunner<ManyReply>(redis, manyLua, timeout, timeoutError, outage)
+  const manySha = scriptSha(manyLua)
+
+  /** A multi-check by the rules' failure policies while Redis cannot answer. */
+  const fallbackMany = (requests: ReadonlyArray<Request<RedisRule>>, now: number, reason: string): ManyDecision => {
+    const insured: Array<LocalRequest> = []
+    const at: Array<number> = []
+    for (let i = 0; i < requests.length; i++) {
+      const { rule, key, cost } = requests[i]!
+      rule.fallbacks++
+      if (rule.insurance !== undefined) {
+        insured.push({ state: rule.insurance, key, cost, maxWait: rule.maxWait })
+        at.push(i)
+      } else if (rule.policy === "failClosed") {
+        return { outcome: UNAVAILABLE, wait: 0, refused: i, remaining: [], resetAfter: [], reason }
+      }
+    }
+    const remaining = new Array<number>(requests.length).fill(0)
+    const resetAfter = new Array<number>(requests.length).fill(0)
+    if (insured.length === 0) return { outcome: ADMITTED, wait: 0, refused: -1, remaining, resetAfter, reason: undefined }
+    const local = takeManyLocal(insured, now)
+    for (let k = 0; k < at.length; k++) {
+      remaining[at[k]!] = local.remaining[k]!
+      resetAfter[at[k]!] = local.resetAfter[k]!
+    }
+    return { ...local, refused: local.refused === -1 ? -1 : at[local.refused]!, remaining, resetAfter }
+  }
+
+  const takeMany = (requests: ReadonlyArray<Request<RedisRule>>, clock: Clock.Clock): Effect.Effect<ManyDecision> =>
+    Effect.suspend(() => {
+      const now = clock.currentTimeMillisUnsafe()
+      // a rule of limit 0 refuses the whole call, without Redis
+      for (let i = 0; i < requests.length; i++) {
+        if (requests[i]!.rule.rule.limit === 0) {
+          const none = requests.map(() => 0)
+          return Exit.succeed({ outcome: DENIED, wait: Infinity, refused: i, remaining: none, resetAfter: none, reason: undefined })
+        }
+      }
+      const reason = outage.blocked(now)
+      if (reason !== undefined) return Exit.succeed(fallbackMany(requests, now, reason))
+      const command = ["EVALSHA", manySha, String(requests.length * 2)]
+      for (const { rule, key } of requests) command.push(rule.keyPrefix + key, rule.blockPrefix + key)
+      command.push(caller ? String(now) : "")
+      for (const { rule, cost } of requests) {
+        command.push(rule.code, rule.limitArg, rule.windowArg, rule.burstArg, String(cost), rule.maxWaitArg, rule.blockArg)
+      }
+      return Effect.flatMap(evaluateMany(command), (reply): Effect.Effect<ManyDecision> => {
+        if (!Array.isArray(reply)) {
+          const failedAt = clock.currentTimeMillisUnsafe()
+          const warning = outage.down(reply as Redis.RedisError, failedAt)
+          const decided = Effect.sync(() => fallbackMany(requests, failedAt, outage.reason!))
+          return warning === undefined ? decided : Effect.andThen(warning, decided)
+        }
+        const n = requests.length
+        const remaining = new Array<number>(n)
+        const resetAfter = new Array<number>(n)
+        for (let i = 0; i < n; i++) {
+          remaining[i] = reply[3 + 2 * i]!
+          resetAfter[i] = reply[4 + 2 * i]!
+        }
+        const decision: ManyDecision = {
+          outcome: reply[0] === 1 ? ADMITTED : DENIED,
+          wait: reply[1]! < 0 ? Infinity : reply[1]!,
+          refused: reply[2]! - 1,
+          remaining,
+          resetAfter,
+          reason: undefined
+        }
+        const recovered = outage.up()
+        return recovered === undefined ? Exit.succeed(decision) : Effect.as(recovered, decision)
+      })
+    })
+
   return {
     name: "Redis",
     sync: false,
     rules,
+    takeMany,
     take: (rule, key, cost, clock) => {
       if (rule.rule.limit === 0) return deniedAll
       const now = clock.currentTimeMillisUnsafe()
