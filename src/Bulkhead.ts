@@ -39,10 +39,9 @@ import type { Duration } from "effect"
 import { Context, Effect, Layer } from "effect"
 import { dual } from "effect/Function"
 import type { BulkheadFull, InvalidConfig, ProtectionNotFound } from "./Errors.js"
-import type { Compartment } from "./internal/bulkhead/compartment.js"
+import { type Compartment, SlotGuard } from "./internal/bulkhead/compartment.js"
 import { LimitsSchema as LimitsSchemaStruct, OptionsSchema as OptionsSchemaStruct } from "./internal/bulkhead/options.js"
 import { makeRegistry, type Registry } from "./internal/bulkhead/registry.js"
-import type { Guard } from "./internal/runtime/guardedCall.js"
 import { guarded, implementation } from "./internal/runtime/guardedCall.js"
 
 /**
@@ -281,7 +280,7 @@ export const limit: {
   // the bulkhead found on the last run (and its fast-path guard), for the registry it came from
   let cachedRegistry: Registry | undefined
   let cached: Compartment | undefined
-  let cachedGuard: Guard<true, E | BulkheadFull> | undefined
+  let cachedGuard: SlotGuard<A, E, R> | undefined
   return Effect.withFiber((fiber) => {
     let service = lastService
     let registry = lastRegistry
@@ -296,7 +295,7 @@ export const limit: {
     if (registry !== cachedRegistry) {
       cachedRegistry = registry
       cached = registry.get(bulkhead)
-      cachedGuard = cached === undefined || implementation() !== "fast" ? undefined : cached.guard(self)
+      cachedGuard = cached === undefined || implementation() !== "fast" ? undefined : new SlotGuard(cached, self)
     }
     if (cached === undefined) return Effect.fail(registry.notFound(bulkhead))
     return cachedGuard === undefined ? cached.run(self) : guarded(self, cachedGuard)

@@ -166,19 +166,28 @@ export class Compartment {
       }
     )
   }
+}
 
-  /**
-   * The guard for `self` on the opt-in fast guarded call (`EFFECT_FOUNDATION_GUARDED_CALL=fast`),
-   * where taking the slot and installing the exit frame are one step, so a free slot costs no
-   * allocation at all. A call that finds no free slot goes the way of `run`.
-   */
-  guard<A, E, R>(self: Effect.Effect<A, E, R>): Guard<true, E | BulkheadFull> {
-    const state = this.state
-    const release = () => Core.release(state)
-    return {
-      admit: () => (!this.closed && Core.tryAcquire(state) ? true : (this.run(self) as Effect.Effect<never, E | BulkheadFull>)),
-      onSuccess: release,
-      onFailure: release
-    }
+/**
+ * The guard of one limited effect on the opt-in fast guarded call
+ * (`EFFECT_FOUNDATION_GUARDED_CALL=fast`), where taking the slot and installing the exit frame
+ * are one step, so a call that finds a free slot allocates nothing more. A call that finds
+ * none goes the way of `Compartment.run`. One object, its methods on the prototype.
+ */
+export class SlotGuard<A, E, R> implements Guard<true, E | BulkheadFull> {
+  constructor(
+    readonly compartment: Compartment,
+    readonly self: Effect.Effect<A, E, R>
+  ) {}
+  admit(): true | Effect.Effect<never, E | BulkheadFull> {
+    const compartment = this.compartment
+    if (!compartment.closed && Core.tryAcquire(compartment.state)) return true
+    return compartment.run(this.self) as Effect.Effect<never, E | BulkheadFull>
+  }
+  onSuccess(): void {
+    Core.release(this.compartment.state)
+  }
+  onFailure(): void {
+    Core.release(this.compartment.state)
   }
 }
