@@ -24,6 +24,13 @@
  *   crashed prober cannot hold it longer than a local probe could. A process that finds every
  *   lease taken rejects like a full HalfOpen. A probe interrupted while it waits for its lease
  *   gives its local slot back, and its lease too if Redis grants it late.
+ * - **Several probes.** `halfOpenMaxCalls` probes run at once at most in the whole cluster
+ *   (the leases); each process counts the results of its own probes, and the first to collect
+ *   `halfOpenMaxCalls` of them (or to know the verdict early) decides and shares it.
+ * - **Local on purpose.** Counting (count- and time-based windows alike), `isolate`, `setMode`
+ *   and `configure` act on this process only: an isolated, disabled or metrics-only breaker
+ *   shares nothing and ignores the others' transitions until it is back to normal. To change
+ *   a policy everywhere, configure every process.
  * - **Redis down or slow.** Every wait on Redis is bounded by `commandTimeout` (default 1 s).
  *   Without Redis each process falls back to its local breaker (probes included) and logs a
  *   warning once per outage; it shares state again when Redis answers. A transition that could

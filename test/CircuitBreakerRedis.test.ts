@@ -59,6 +59,31 @@ describe.skipIf(!redisTests.enabled)("CircuitBreakerRedis", () => {
     })
   )
 
+  it.live("isolate and the operator modes act on this process only", () =>
+    Effect.gen(function* () {
+      const scope = yield* Effect.scope
+      const prefix = `cb${prefixes++}`
+      const a = yield* processIn(scope, prefix)
+      const b = yield* processIn(scope, prefix)
+      const isolation = yield* a.isolate("payments")
+      expect(yield* stateOf(a)).toBe("Open")
+      yield* Effect.sleep("100 millis")
+      expect(yield* stateOf(b)).toBe("Closed") // not shared (and no failed share)
+      expect((yield* a.status("payments")).failedShares).toBe(0)
+      yield* failTwice(b) // b opens and shares: a stays isolated
+      yield* Effect.sleep("100 millis")
+      expect((yield* a.status("payments")).mode).toBe("forcedOpen")
+      yield* isolation.release
+      yield* b.reset("payments")
+      expect(yield* until(Effect.map(stateOf(a), (s) => s === "Closed"))).toBe(true)
+      yield* b.setMode("payments", "disabled")
+      yield* failTwice(a)
+      expect(yield* stateOf(a)).toBe("Open")
+      yield* Effect.sleep("100 millis")
+      expect(yield* stateOf(b)).toBe("Closed") // a disabled breaker ignores the others' openings
+    })
+  )
+
   it.live("a successful probe in one process closes the breaker everywhere", () =>
     Effect.gen(function* () {
       const scope = yield* Effect.scope
