@@ -107,6 +107,7 @@ export const makeProfiles = Effect.fnUntraced(function* (options: Options) {
     }
     if (config.memory !== undefined) policy.memory = config.memory
     if (config.circuitBreaker !== undefined) policy.circuitBreaker = config.circuitBreaker
+    if (config.bulkhead !== undefined) policy.bulkhead = config.bulkhead
     if (config.timeout !== undefined) policy.timeout = config.timeout
     if (config.monitor !== undefined) policy.monitor = config.monitor
     if (config.poolTimeoutIsFailure !== undefined) policy.poolTimeoutIsFailure = config.poolTimeoutIsFailure
