@@ -1,7 +1,8 @@
 /**
  * A payment API that goes down for a while. The breaker opens after 3 failures in a row,
  * rejects calls at once while the API recovers, probes after the reset timeout, and closes
- * when the probe succeeds. Runs in about a second of real time.
+ * when the probe succeeds. Then an operator isolates it for maintenance and tightens its policy
+ * at run time. Runs in about a second of real time.
  *
  *   npx tsx examples/circuit-breaker.ts
  */
@@ -37,6 +38,15 @@ const program = Effect.gen(function* () {
   console.log(yield* charge(40))
   const status = yield* breakers.status("payments")
   console.log(`payments: ${status.state}, ${status.successes} ok, ${status.failures} failed, ${status.rejected} rejected`)
+  // maintenance: forced open until released, whatever the reset timeout
+  const isolation = yield* breakers.isolate("payments")
+  console.log(yield* charge(50))
+  yield* isolation.release
+  // a new policy at run time: a failure rate over the last 10 seconds, at least 5 calls in it
+  yield* CircuitBreaker.configure("payments", { failureRateThreshold: 0.5, minimumCalls: 5, slidingWindowDuration: "10 seconds" })
+  console.log(yield* charge(60))
+  const after = yield* breakers.status("payments")
+  console.log(`payments: ${after.state}, mode ${after.mode}, window ${JSON.stringify(after.window)}, ${after.transitions} transitions`)
   console.log(`transitions: ${seen.join(", ")}`)
 }).pipe(
   Effect.scoped,
