@@ -163,6 +163,24 @@ describe("Bulkhead.configure", () => {
     }).pipe(withBulkhead({ maxConcurrent: 1, maxWaiting: 5, waitTimeout: "500 seconds" }))
   )
 
+  it.effect("a shorter waitTimeout bounds the next waits even while the timer slept for an old deadline", () =>
+    Effect.gen(function* () {
+      const holder = yield* Effect.forkChild(Effect.never.pipe(Bulkhead.limit("b")))
+      yield* settle
+      // a waiter that leaves: the timer is now asleep until its deadline, 500 s away
+      const left = yield* Effect.forkChild(Effect.void.pipe(Bulkhead.limit("b")))
+      yield* settle
+      yield* Fiber.interrupt(left)
+      yield* Bulkhead.configure("b", { maxConcurrent: 1, maxWaiting: 5, waitTimeout: 100 })
+      const waiter = yield* Effect.forkChild(Effect.flip(Effect.void.pipe(Bulkhead.limit("b"))))
+      yield* settle
+      yield* TestClock.adjust(100)
+      const error = yield* Fiber.join(waiter)
+      expect(error._tag === "BulkheadFull" && error.waited).toEqual(Duration.millis(100))
+      yield* Fiber.interrupt(holder)
+    }).pipe(withBulkhead({ maxConcurrent: 1, maxWaiting: 5, waitTimeout: "500 seconds" }))
+  )
+
   it.effect("waiters over a lowered maxWaiting fail BulkheadFull, the latest first", () =>
     Effect.gen(function* () {
       const gate = yield* Deferred.make<void>()

@@ -77,8 +77,9 @@ export class Registry {
       if (resolved instanceof InvalidConfig) return Effect.fail(resolved)
       const earlier = resolved.waitTimeoutMillis < compartment.state.waitTimeoutMillis
       Core.configure(compartment.state, resolved, compartment.now())
-      // the timer sleeps until the old head deadline: wake it when deadlines moved earlier
-      return earlier && compartment.state.waiting > 0 ? this.startTimer(compartment) : Effect.void
+      // the timer may sleep until a deadline of the old timeout (even one whose waiter left):
+      // restart it when deadlines moved earlier, for the waiters queued now and later
+      return earlier ? this.startTimer(compartment) : Effect.void
     })
   }
 }
