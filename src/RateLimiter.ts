@@ -36,12 +36,12 @@
 import type { Duration } from "effect"
 import { Clock, Context, Effect, Layer } from "effect"
 import type { InvalidConfig, ProtectionNotFound, RateLimited, StoreUnavailable } from "./Errors.js"
-import type { AlgorithmName } from "./internal/rateLimiter/algorithms.js"
-import { OptionsSchema as OptionsSchemaInternal, resolveRule, RuleSchema as RuleSchemaInternal } from "./internal/rateLimiter/config.js"
-import { makeMemoryStore, MemoryRule } from "./internal/rateLimiter/memory.js"
-import { RuleState } from "./internal/rateLimiter/rule.js"
+import type { Allowance, CallOptions, LimitRequest, RateStatus } from "./internal/rateLimiter/models.js"
+import { OptionsSchema as OptionsSchemaInternal, RuleSchema as RuleSchemaInternal } from "./internal/rateLimiter/config.js"
+import type { MemoryRule } from "./internal/rateLimiter/memory.js"
+import { makeMemoryStore, memoryRule } from "./internal/rateLimiter/memory.js"
 import type { Internal } from "./internal/rateLimiter/service.js"
-import { build, lookup, run, runMany } from "./internal/rateLimiter/service.js"
+import { build, lookup, run, runInline, runMany } from "./internal/rateLimiter/service.js"
 import { decode } from "./internal/runtime/options.js"
 
 /**
@@ -116,59 +116,7 @@ export const OptionsSchema = OptionsSchemaInternal
  */
 export type Options = typeof OptionsSchema.Encoded
 
-/**
- * Options of one call: `cost` (a positive integer, default 1) is how many units it uses.
- *
- * @since 0.1.0
- * @category models
- */
-export interface CallOptions {
-  readonly cost?: number | undefined
-}
-
-/**
- * One request of a multi-check (`limit([...])`, `check([...])`): `cost` (default 1) units of
- * `key` under `rule`.
- *
- * @since 0.3.0
- * @category models
- */
-export interface LimitRequest {
-  readonly rule: string
-  readonly key: string
-  readonly cost?: number | undefined
-}
-
-/**
- * What an admitted call leaves: calls of cost 1 still admissible now, and how long until the
- * key is back to a fresh state.
- *
- * @since 0.1.0
- * @category models
- */
-export interface Allowance {
-  readonly remaining: number
-  readonly resetAfter: Duration.Duration
-}
-
-/**
- * A key's state under a rule, without using anything.
- *
- * @since 0.1.0
- * @category models
- */
-export interface RateStatus extends Allowance {
-  readonly rule: string
-  readonly key: string
-  readonly algorithm: AlgorithmName
-  readonly limit: number
-  /**
-   * Present while the key is blocked (by `block`, or by the rule's `blockDuration`): when the
-   * block ends, in epoch milliseconds (`Infinity`: not before `reset`). `remaining` is then 0
-   * and `resetAfter` the time until the block ends.
-   */
-  readonly unblocksAt?: number
-}
+export type { Allowance, CallOptions, LimitRequest, RateStatus } from "./internal/rateLimiter/models.js"
 
 /**
  * The rate limiter service.
@@ -182,7 +130,10 @@ export interface RateStatus extends Allowance {
  * - `block(rule, key, duration)` refuses every call of the key for `duration`
  *   (`Duration.infinity`: until `reset`), each with `retryAfter` the time left; a later
  *   `block` replaces it. A rule's `blockDuration` does the same for a key once it is refused.
- * - `limit(rule, key)(self)` runs `self` only once admitted.
+ * - `limit(rule, key)(self)` runs `self` only once admitted; `limit([...])` and `check([...])`
+ *   decide several rules and keys at once, admitted by all or consumed from none.
+ * - `checkWith(rule, key)` and `limitWith(rule, key)` take the rule itself instead of its name
+ *   (see `limitWith`); an invalid one fails `checkWith` with `InvalidConfig`.
  *
  * An unknown rule fails `ProtectionNotFound` from `check`, `status` and `reset`; in `limit` it
  * is a defect (see `limit`). Its message goes on with the nearest configured rule (`no rate
@@ -215,6 +166,16 @@ export class RateLimiter extends Context.Service<
     }
     readonly status: (rule: string, key: string) => Effect.Effect<RateStatus, ProtectionNotFound | StoreUnavailable>
     readonly reset: (rule: string, key: string) => Effect.Effect<void, ProtectionNotFound | StoreUnavailable>
+    readonly checkWith: (
+      rule: RateRule,
+      key: string,
+      options?: CallOptions
+    ) => Effect.Effect<Allowance, RateLimited | InvalidConfig | StoreUnavailable>
+    readonly limitWith: (
+      rule: RateRule,
+      key: string,
+      options?: CallOptions
+    ) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | RateLimited | StoreUnavailable, R>
     readonly penalty: (rule: string, key: string, points?: number) => Effect.Effect<void, ProtectionNotFound | StoreUnavailable>
     readonly reward: (rule: string, key: string, points?: number) => Effect.Effect<void, ProtectionNotFound | StoreUnavailable>
     readonly block: (rule: string, key: string, duration: Duration.Input) => Effect.Effect<void, ProtectionNotFound | StoreUnavailable>
@@ -260,10 +221,7 @@ export const layer = (options: Options): Layer.Layer<RateLimiter, InvalidConfig>
     Effect.gen(function* () {
       const decoded = yield* decode(OptionsSchema, options)
       const rules = new Map<string, MemoryRule>()
-      for (const [name, rule] of Object.entries(decoded.rules)) {
-        const config = resolveRule(rule)
-        rules.set(name, new MemoryRule(name, new RuleState(name, config.rule, config.maxKeys), config))
-      }
+      for (const [name, rule] of Object.entries(decoded.rules)) rules.set(name, memoryRule(name, rule))
       return yield* build(makeMemoryStore(rules))
     })
   )
@@ -324,6 +282,69 @@ export const limit: {
     ? limitEffect(first, second as string, third as string, fourth as CallOptions | undefined)
     : <A, E, R>(self: Effect.Effect<A, E, R>) => limitEffect(self, first as string, second as string, third as CallOptions | undefined)
 } as typeof limit
+
+/**
+ * Runs `self` once `key` is admitted under `rule`, a rule given here rather than configured by
+ * name (the same fields as a configured rule, `RuleSchema`): for limits that come with the
+ * call, such as a plan's quota looked up per customer.
+ *
+ * **Details**
+ *
+ * - The rule is decoded through `RuleSchema` the first time it is seen (an invalid one is a
+ *   defect, as an unknown rule name is in `limit`; the service's `checkWith` fails
+ *   `InvalidConfig` instead) and normalised: `{ window: "1 second" }` and `{ window: 1000 }`
+ *   are one rule, with one state per key.
+ * - States are kept per normalised rule in a bounded table: at most 1,000 inline rules per
+ *   limiter, the least recently used forgotten first (its keys start afresh if it comes back);
+ *   each rule's keys are bounded by its `maxKeys`, as for a configured rule.
+ * - Errors and `RateLimited.rule` name the rule by its normalised form
+ *   (`inline:gcra:5/1000ms`); with the Redis store its keys are `<prefix>:<that name>:<key>`
+ *   and it follows the store's `onRedisError`. Inline rules are not counted in
+ *   `foundation.rate_limiter.requests` (their number is not bounded in advance).
+ *
+ * **Example** (A quota per plan)
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { RateLimiter } from "effect-foundation"
+ *
+ * const quota = (plan: "free" | "pro") => ({ algorithm: "gcra", limit: plan === "pro" ? 100 : 10, window: "1 minute" }) as const
+ * const search = (customer: string, plan: "free" | "pro") =>
+ *   Effect.succeed(["result"]).pipe(RateLimiter.limitWith(quota(plan), customer))
+ * Effect.runPromise(search("c-1", "free").pipe(Effect.provide(RateLimiter.layer({ rules: {} })))) // => ["result"]
+ * ```
+ *
+ * @since 0.3.0
+ * @category combinators
+ */
+export const limitWith: {
+  (
+    rule: RateRule,
+    key: string,
+    options?: CallOptions
+  ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | RateLimited | StoreUnavailable, R | RateLimiter>
+  <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    rule: RateRule,
+    key: string,
+    options?: CallOptions
+  ): Effect.Effect<A, E | RateLimited | StoreUnavailable, R | RateLimiter>
+} = function (first: unknown, second: unknown, third?: unknown, fourth?: unknown) {
+  return Effect.isEffect(first)
+    ? limitInline(first, second as RateRule, third as string, fourth as CallOptions | undefined)
+    : <A, E, R>(self: Effect.Effect<A, E, R>) => limitInline(self, first as RateRule, second as string, third as CallOptions | undefined)
+} as typeof limitWith
+
+const limitInline = <A, E, R>(
+  self: Effect.Effect<A, E, R>,
+  rule: RateRule,
+  key: string,
+  options: CallOptions | undefined
+): Effect.Effect<A, E | RateLimited | StoreUnavailable, R | RateLimiter> =>
+  Effect.withFiber(
+    (fiber): Effect.Effect<A, E | RateLimited | StoreUnavailable, R> =>
+      found(fiber)[runInline](lookup.clock!, rule, key, options?.cost ?? 1, self)
+  )
 
 /** The service found for the fiber's context (looked up once per context). */
 const found = (fiber: { readonly context: Context.Context<never>; getRef: <A>(ref: Context.Reference<A>) => A }): Internal => {

@@ -337,7 +337,9 @@ export const make = (
         for (const remove of removals) remove()
       })
     )
-    return yield* build(makeRedisStore(redis, client, rules, outage, { commandTimeout, clockSource }))
+    return yield* build(
+      makeRedisStore(redis, client, rules, outage, { commandTimeout, clockSource, prefix, onRedisError: decoded.onRedisError })
+    )
   })
 
 /** Counter of decisions taken by a failure policy. */

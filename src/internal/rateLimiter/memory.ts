@@ -5,9 +5,10 @@
  */
 import type { Clock } from "effect"
 import { Effect, Exit } from "effect"
-import type { RuleConfig } from "./config.js"
+import type { DecodedRule, RuleConfig } from "./config.js"
+import { resolveRule } from "./config.js"
 import { takeManyLocal } from "./many.js"
-import type { RuleState } from "./rule.js"
+import { RuleState } from "./rule.js"
 import type { Decision, Peeked, SyncStore } from "./store.js"
 import { ADMITTED, DENIED, StoreRule } from "./store.js"
 
@@ -100,10 +101,17 @@ export class MemoryRule extends StoreRule {
   }
 }
 
+/** The memory rule `name` of a decoded rule (the layer's, an inline one). */
+export const memoryRule = (name: string, rule: DecodedRule): MemoryRule => {
+  const config = resolveRule(rule)
+  return new MemoryRule(name, new RuleState(name, config.rule, config.maxKeys), config)
+}
+
 export const makeMemoryStore = (rules: ReadonlyMap<string, MemoryRule>): SyncStore<MemoryRule> => ({
   name: "memory",
   sync: true,
   rules,
+  inline: memoryRule,
   take: (rule, key, cost, clock: Clock.Clock) =>
     takeLocal(rule.state, rule.decision, key, clock.currentTimeMillisUnsafe(), cost, rule.maxWait),
   takeMany: (requests, clock) =>

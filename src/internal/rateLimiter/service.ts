@@ -9,12 +9,13 @@
 import type { Clock, Scope } from "effect"
 import { Duration, Effect, Exit } from "effect"
 import type { ProtectionNotFound } from "../../Errors.js"
-import { RateLimited, StoreUnavailable } from "../../Errors.js"
+import { InvalidConfig, RateLimited, StoreUnavailable } from "../../Errors.js"
 import { fastConstructor } from "../runtime/errors.js"
-import type { Allowance, CallOptions, LimitRequest, RateLimiter, RateStatus } from "../../RateLimiter.js"
+import type { Allowance, CallOptions, LimitRequest, RateLimiter, RateRule, RateStatus } from "../../RateLimiter.js"
 import * as Telemetry from "../../Telemetry.js"
 import { registerCounter } from "../runtime/observableMetric.js"
 import { invalidBlock, invalidCost, isCost, notFound } from "./call.js"
+import { InlineRules } from "./inline.js"
 import { makeMany } from "./serviceMany.js"
 import type { Decision, Store, StoreRule } from "./store.js"
 import { ADMITTED, DENIED } from "./store.js"
@@ -22,10 +23,20 @@ import { ADMITTED, DENIED } from "./store.js"
 /** The method `RateLimiter.limit` calls, with the clock it found with the service. */
 export const run: unique symbol = Symbol.for("effect-foundation/RateLimiter/run")
 
+/** The method `RateLimiter.limitWith` calls (an inline rule). */
+export const runInline: unique symbol = Symbol.for("effect-foundation/RateLimiter/runInline")
+
 /** The method `RateLimiter.limit([...])` calls (a multi-check). */
 export const runMany: unique symbol = Symbol.for("effect-foundation/RateLimiter/runMany")
 
 export interface Internal {
+  readonly [runInline]: <A, E, R>(
+    clock: Clock.Clock,
+    rule: RateRule,
+    key: string,
+    cost: number,
+    self: Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | RateLimited | StoreUnavailable, R>
   readonly [runMany]: <A, E, R>(
     clock: Clock.Clock,
     requests: ReadonlyArray<LimitRequest>,
@@ -152,12 +163,36 @@ export const makeService = <S extends StoreRule>(store: Store<S>): RateLimiter["
   ): Effect.Effect<A, E | RateLimited | StoreUnavailable, R> => {
     const rule = rules.get(name)
     if (rule === undefined) return Effect.die(notFound(name, names))
+    return runRule(clock, rule, key, cost, self)
+  }
+
+  const runRule = <A, E, R>(
+    clock: Clock.Clock,
+    rule: S,
+    key: string,
+    cost: number,
+    self: Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E | RateLimited | StoreUnavailable, R> => {
     if (!isCost(cost)) return Effect.die(invalidCost(cost))
     if (takeNow !== undefined) return proceed(rule, key, takeNow(rule, key, cost, clock), self)
     const decision = take!(rule, key, cost, clock)
     return isEffect(decision)
       ? Effect.flatMap(decision, (decided) => proceed(rule, key, decided, self))
       : proceed(rule, key, decision, self)
+  }
+
+  const inline = new InlineRules<S>(store.inline)
+
+  /** `limitWith`: an invalid inline rule is a defect, as an unknown rule name is in `limit`. */
+  const runInlineWith = <A, E, R>(
+    clock: Clock.Clock,
+    input: RateRule,
+    key: string,
+    cost: number,
+    self: Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E | RateLimited | StoreUnavailable, R> => {
+    const rule = inline.resolve(input)
+    return rule instanceof InvalidConfig ? Effect.die(rule) : runRule(clock, rule, key, cost, self)
   }
 
   const adjust = (name: string, key: string, points: number, sign: 1 | -1): Effect.Effect<void, ProtectionNotFound | StoreUnavailable> =>
@@ -174,15 +209,34 @@ export const makeService = <S extends StoreRule>(store: Store<S>): RateLimiter["
     Effect.clockWith((clock): Effect.Effect<Allowance, RateLimited | ProtectionNotFound | StoreUnavailable> => {
       const rule = rules.get(name)
       if (rule === undefined) return Exit.fail(notFound(name, names))
-      const cost = options?.cost ?? 1
-      if (!isCost(cost)) return Effect.die(invalidCost(cost))
-      if (takeNow !== undefined) return allowance(rule, key, takeNow(rule, key, cost, clock))
-      const decision = take!(rule, key, cost, clock)
-      return isEffect(decision) ? Effect.flatMap(decision, (decided) => allowance(rule, key, decided)) : allowance(rule, key, decision)
+      return checkRule(clock, rule, key, options)
     })
+
+  const checkRule = (
+    clock: Clock.Clock,
+    rule: S,
+    key: string,
+    options: CallOptions | undefined
+  ): Effect.Effect<Allowance, RateLimited | StoreUnavailable> => {
+    const cost = options?.cost ?? 1
+    if (!isCost(cost)) return Effect.die(invalidCost(cost))
+    if (takeNow !== undefined) return allowance(rule, key, takeNow(rule, key, cost, clock))
+    const decision = take!(rule, key, cost, clock)
+    return isEffect(decision) ? Effect.flatMap(decision, (decided) => allowance(rule, key, decided)) : allowance(rule, key, decision)
+  }
 
   return {
     [run]: runWith,
+    [runInline]: runInlineWith,
+    checkWith: (input: RateRule, key: string, options?: CallOptions) =>
+      Effect.clockWith((clock): Effect.Effect<Allowance, RateLimited | InvalidConfig | StoreUnavailable> => {
+        const rule = inline.resolve(input)
+        return rule instanceof InvalidConfig ? Exit.fail(rule) : checkRule(clock, rule, key, options)
+      }),
+    limitWith:
+      (input: RateRule, key: string, options?: CallOptions) =>
+      <A, E, R>(self: Effect.Effect<A, E, R>) =>
+        Effect.clockWith((clock) => runInlineWith(clock, input, key, options?.cost ?? 1, self)),
     [runMany]: (clock, requests, self) => many.run(requests, clock, self),
     names,
     check: ((first: string | ReadonlyArray<LimitRequest>, key?: string, options?: CallOptions) =>

@@ -12,7 +12,7 @@
 import type { Clock, Effect } from "effect"
 import type { StoreUnavailable } from "../../Errors.js"
 import type { Rule } from "./algorithms.js"
-import type { RuleConfig } from "./config.js"
+import type { DecodedRule, RuleConfig } from "./config.js"
 
 /**
  * A configured rule as the service sees it; each store extends it with its own state. What
@@ -91,6 +91,8 @@ export interface ManyDecision {
 }
 
 interface StoreBase<R extends StoreRule> {
+  /** A rule given with a call (`limitWith`), named by its normalised form; built once per rule. */
+  readonly inline: (name: string, rule: DecodedRule) => R
   /**
    * Uses each request's cost if all of them fit within the wait every rule allows, none of
    * them otherwise: one atomic decision.

@@ -229,4 +229,23 @@ export const policyScenarios = (algorithm: (typeof algorithms)[number], withRule
       })
     )
   )
+
+  // the seeds' check_rate_limit(key, config): a rule given with the call
+  it.effect("an inline rule is validated once, normalised, and keeps one state per key", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(start)
+      const limiter = yield* service
+      const written = { algorithm, limit: 2, window: "1 second" } as const
+      expect((yield* limiter.checkWith(written, "k")).remaining).toBe(1)
+      // the same rule written another way is the same rule, with the same state
+      expect((yield* limiter.checkWith({ algorithm, limit: 2, window: 1000 }, "k")).remaining).toBe(0)
+      const refused = yield* Effect.flip(Effect.succeed(1).pipe(RateLimiter.limitWith(written, "k")))
+      expect(refused).toMatchObject({ _tag: "RateLimited", rule: `inline:${algorithm}:2/1000ms`, key: "k" })
+      expect(yield* RateLimiter.limitWith(Effect.succeed(7), written, "other")).toBe(7)
+      const invalid = yield* Effect.flip(limiter.checkWith({ algorithm, limit: -1, window: "1 second" }, "k"))
+      expect(invalid).toMatchObject({ _tag: "InvalidConfig", path: "rule.limit" })
+      const defect = yield* Effect.exit(Effect.succeed(1).pipe(RateLimiter.limitWith({ algorithm, limit: 1, window: "soon" }, "k")))
+      expect(defect._tag).toBe("Failure")
+    }).pipe(withRules({}))
+  )
 }

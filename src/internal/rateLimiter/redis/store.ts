@@ -23,7 +23,8 @@ import { manyLua } from "./manyScript.js"
 import type { Reply } from "./script.js"
 import { algorithmCode, lua } from "./script.js"
 import { makeClientRunner, makeScriptRunner, scriptSha, withTimeout } from "./scriptRunner.js"
-import type { FailurePolicy, RedisRuleConfig } from "./storePolicy.js"
+import type { FailurePolicy, OnRedisError, RedisRuleConfig } from "./storePolicy.js"
+import { resolveRedisRule } from "./storePolicy.js"
 
 /** A rule as the Redis store runs it: its script arguments made once, and its counters. */
 export class RedisRule extends StoreRule {
@@ -72,6 +73,9 @@ export interface RedisStoreSettings {
   readonly commandTimeout: number
   /** `"redis"` in production; the shared test vectors decide on the caller's (`TestClock`) time */
   readonly clockSource: "redis" | "caller"
+  /** for inline rules: the store's key prefix and its `onRedisError` */
+  readonly prefix: string
+  readonly onRedisError: OnRedisError
 }
 
 const unavailable = fastConstructor(StoreUnavailable, "StoreUnavailable", "store_unavailable")
@@ -270,6 +274,7 @@ export const makeRedisStore = (
     name: "Redis",
     sync: false,
     rules,
+    inline: (name, rule) => new RedisRule(name, settings.prefix, resolveRedisRule(name, rule, settings.onRedisError)),
     takeMany,
     take: (rule, key, cost, clock) => {
       if (rule.rule.limit === 0) return deniedAll
