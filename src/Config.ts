@@ -196,6 +196,8 @@ export const Profile = Schema.Struct({
   /** a bulkhead of the `bulkhead` section, between the breaker and the pool (@since 0.3.0) */
   bulkhead: optional(Schema.NonEmptyString),
   pool: optional(Schema.NonEmptyString),
+  /** the longest wait for the pool's resource, instead of the pool's own `checkoutTimeout` (@since 0.3.0) */
+  checkoutTimeout: optional(TimerDurationInput),
   timeout: optional(TimerDurationInput),
   monitor: optional(Schema.Struct({ service: Schema.NonEmptyString, operation: Schema.NonEmptyString })),
   poolTimeoutIsFailure: optional(Schema.Boolean)
@@ -211,6 +213,7 @@ const references = Schema.makeFilter<{
   readonly circuitBreaker?: { readonly breakers?: Readonly<Record<string, unknown>> | undefined }
   readonly rateLimiter?: { readonly rules: Readonly<Record<string, unknown>> }
   readonly pools?: Readonly<Record<string, unknown>>
+  readonly bulkhead?: { readonly limits?: Readonly<Record<string, unknown>> | undefined }
   readonly memory?: unknown
   readonly protections?: Readonly<Record<string, Profile>>
 }>((config) => {
@@ -219,6 +222,7 @@ const references = Schema.makeFilter<{
     breakers: Object.keys(config.circuitBreaker?.breakers ?? {}),
     rules: Object.keys(config.rateLimiter?.rules ?? {}),
     pools: Object.keys(config.pools ?? {}),
+    bulkheads: Object.keys(config.bulkhead?.limits ?? {}),
     memory: config.memory !== undefined
   }
   return Object.entries(config.protections ?? {}).flatMap(([name, profile]) =>

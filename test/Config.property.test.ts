@@ -75,9 +75,12 @@ const mistake: FastCheck.Arbitrary<Mistake> = FastCheck.oneof(
   bad.map(
     (value): Mistake => [(c) => (c.circuitBreaker.breakers.x = { failureThreshold: value }), "circuitBreaker.breakers.x.failureThreshold"]
   ),
-  bad.map(
-    (value): Mistake => [(c) => (c.rateLimiter.rules.x = { algorithm: "gcra", limit: value, window: 1000 }), "rateLimiter.rules.x.limit"]
-  ),
+  // a limit of 0 is valid: it denies every call
+  bad
+    .filter((value) => value !== 0)
+    .map(
+      (value): Mistake => [(c) => (c.rateLimiter.rules.x = { algorithm: "gcra", limit: value, window: 1000 }), "rateLimiter.rules.x.limit"]
+    ),
   bad.map((value): Mistake => [(c) => (c.pools.x = { size: value }), "pools.x.size"]),
   FastCheck.constantFrom("leaky-bucket", "token_bucket", "", "GCRA").map(
     (algorithm): Mistake => [(c) => (c.rateLimiter.rules.x = { algorithm, limit: 1, window: 1000 }), "rateLimiter.rules.x.algorithm"]
@@ -146,7 +149,7 @@ describe("Config (generated input)", () => {
       expect(message(viaFile), label).toBe(message(viaLayer).replaceAll("breakers.db", "circuitBreaker.breakers.db"))
     }
     const rules: ReadonlyArray<unknown> = [
-      { algorithm: "gcra", limit: 0, window: 1000 },
+      { algorithm: "gcra", limit: -1, window: 1000 },
       { algorithm: "leaky", limit: 1, window: 1000 },
       { algorithm: "gcra", limit: 1, window: 1000, burts: 2 }
     ]

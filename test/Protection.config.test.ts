@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Layer } from "effect"
-import { CircuitBreaker, Config, Protection, MemoryManager, Pool, RateLimiter } from "../src/index.js"
+import { Context, Effect, Fiber, Layer } from "effect"
+import { TestClock } from "effect/testing"
+import { Bulkhead, CircuitBreaker, Config, Protection, MemoryManager, Pool, RateLimiter } from "../src/index.js"
 import { InvalidConfig } from "../src/Errors.js"
 
 class Db extends Context.Service<Db, Pool.Pool<string>>()("test/config/Db") {}
@@ -140,5 +141,47 @@ describe("Protection profiles with a pool", () => {
       const missing = yield* Effect.flip(infrastructure.executeWith("nope", Db, Effect.succeed))
       expect(missing).toMatchObject({ _tag: "ProtectionNotFound", kind: "profile" })
     }).pipe(Effect.provide(WithProfiles))
+  )
+})
+
+describe("a profile's bulkhead and checkout timeout", () => {
+  const WithBulkhead = Protection.layer({ pools: { db: Db } }).pipe(
+    Layer.provideMerge(Layer.mergeAll(Bulkhead.layer({ limits: { search: { maxConcurrent: 1 } } }), DbLive))
+  )
+
+  it.effect("a bulkhead that is not configured fails as in the file; without a Bulkhead layer, saying so", () =>
+    Effect.gen(function* () {
+      const error = yield* configure("x", { bulkhead: "serch" })
+      expect(error).toMatchObject({
+        path: "protections.x.bulkhead",
+        message: `protections.x.bulkhead: names bulkhead "serch", which is not configured; did you mean "search"?`
+      })
+      const file = yield* Effect.flip(
+        Config.decode({ bulkhead: { limits: { search: { maxConcurrent: 1 } } }, protections: { x: { bulkhead: "serch" } } })
+      )
+      expect({ path: file.path, message: file.message }).toEqual({ path: error.path, message: error.message })
+    }).pipe(Effect.provide(WithBulkhead))
+  )
+
+  it.effect("without a Bulkhead layer a profile naming one fails InvalidConfig", () =>
+    Effect.gen(function* () {
+      const error = yield* configure("x", { bulkhead: "search" })
+      expect(error).toMatchObject({ path: "protections.x.bulkhead" })
+      expect(error.message).toContain("no Bulkhead layer")
+    }).pipe(Effect.provide(Live))
+  )
+
+  it.effect("a profile's checkoutTimeout bounds the wait for the pool instead of the pool's own", () =>
+    Effect.gen(function* () {
+      const protection = yield* Protection.Protection
+      yield* protection.configure("query", { pool: "db", checkoutTimeout: "10 millis" })
+      const held = yield* Effect.forkChild(Pool.use(Db, () => Effect.never))
+      yield* Effect.yieldNow
+      const fiber = yield* Effect.forkChild(Effect.flip(protection.executeWith("query", Db, Effect.succeed)))
+      yield* TestClock.adjust("10 millis")
+      const error = yield* Fiber.join(fiber)
+      expect(error).toMatchObject({ _tag: "PoolCheckoutTimeout" })
+      yield* Fiber.interrupt(held)
+    }).pipe(Effect.provide(WithBulkhead))
   )
 })

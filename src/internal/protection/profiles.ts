@@ -3,6 +3,7 @@
  * references against the services present), and running calls under it through the stages.
  */
 import { Context, Effect, Option, Ref } from "effect"
+import * as Bulkhead from "../../Bulkhead.js"
 import * as CircuitBreaker from "../../CircuitBreaker.js"
 import * as Config from "../../Config.js"
 import type { ProtectionError } from "../../Errors.js"
@@ -40,6 +41,7 @@ export const makeProfiles = Effect.fnUntraced(function* (options: Options) {
   }
   const breakerService = Context.getOption(services, CircuitBreaker.CircuitBreaker)
   const limiter = Context.getOption(services, RateLimiter.RateLimiter)
+  const bulkheads = Context.getOption(services, Bulkhead.Bulkhead)
   // the breakers listed in the service's `breakers`, as the file checks its `breakers` section;
   // one created on first use from `defaults` is not a configured breaker. An implementation
   // other than ours (a test double) answers with its `names`.
@@ -58,6 +60,7 @@ export const makeProfiles = Effect.fnUntraced(function* (options: Options) {
     if (config.circuitBreaker !== undefined && Option.isNone(breakerService)) {
       missing("circuitBreaker", "no CircuitBreaker layer is provided")
     }
+    if (config.bulkhead !== undefined && Option.isNone(bulkheads)) missing("bulkhead", "no Bulkhead layer is provided")
     if (config.monitor !== undefined && !has(PerformanceMonitor.PerformanceMonitor)) {
       missing("monitor", "no PerformanceMonitor layer is provided")
     }
@@ -67,6 +70,7 @@ export const makeProfiles = Effect.fnUntraced(function* (options: Options) {
       // not make a configured rule look missing (its rule may well be failOpen)
       rules: Option.isNone(limiter) ? undefined : limiter.value.names,
       pools: [...pools.keys()],
+      bulkheads: Option.isNone(bulkheads) ? undefined : yield* bulkheads.value.names,
       memory: has(MemoryManager.MemoryManager)
     })
     for (const { issue, path } of issues) violations.push({ path: [base, ...path].join("."), message: issue })
@@ -109,6 +113,7 @@ export const makeProfiles = Effect.fnUntraced(function* (options: Options) {
     if (config.circuitBreaker !== undefined) policy.circuitBreaker = config.circuitBreaker
     if (config.bulkhead !== undefined) policy.bulkhead = config.bulkhead
     if (config.timeout !== undefined) policy.timeout = config.timeout
+    if (config.checkoutTimeout !== undefined) policy.checkoutTimeout = config.checkoutTimeout
     if (config.monitor !== undefined) policy.monitor = config.monitor
     if (config.poolTimeoutIsFailure !== undefined) policy.poolTimeoutIsFailure = config.poolTimeoutIsFailure
     return policy

@@ -1,5 +1,5 @@
 /**
- * A profile's references (its breaker, rule, pool, memory guard) checked against what is
+ * A profile's references (its breaker, rule, bulkhead, pool, memory guard) checked against what is
  * configured. One function for both entry points, the configuration file (`Config.decode`,
  * against its sections) and `Protection.configure` (against the services present), so a
  * dangling name reads the same in both: same path, same message, the nearest name suggested.
@@ -10,6 +10,7 @@ import { describeCandidates } from "../runtime/options.js"
 export interface References {
   readonly circuitBreaker?: string | undefined
   readonly rateLimit?: { readonly rule: string } | undefined
+  readonly bulkhead?: string | undefined
   readonly pool?: string | undefined
   readonly memory?: boolean | undefined
 }
@@ -19,6 +20,7 @@ export interface Configured {
   readonly breakers: ReadonlyArray<string> | undefined
   readonly rules: ReadonlyArray<string> | undefined
   readonly pools: ReadonlyArray<string> | undefined
+  readonly bulkheads: ReadonlyArray<string> | undefined
   /** whether a memory manager is configured; `undefined`: not checked here */
   readonly memory: boolean | undefined
 }
@@ -36,7 +38,7 @@ const notConfigured = (kind: string, name: string, known: ReadonlyArray<string>)
 export const dangling = (profile: References, configured: Configured): Array<Dangling> => {
   const issues: Array<Dangling> = []
   // `includes`, not `in` on a record: "toString" and other inherited names are not configured
-  const { breakers, pools, rules } = configured
+  const { breakers, bulkheads, pools, rules } = configured
   if (profile.rateLimit !== undefined && rules !== undefined && !rules.includes(profile.rateLimit.rule)) {
     issues.push({ path: ["rateLimit", "rule"], issue: notConfigured("rule", profile.rateLimit.rule, rules) })
   }
@@ -45,6 +47,9 @@ export const dangling = (profile: References, configured: Configured): Array<Dan
   }
   if (profile.circuitBreaker !== undefined && breakers !== undefined && !breakers.includes(profile.circuitBreaker)) {
     issues.push({ path: ["circuitBreaker"], issue: notConfigured("breaker", profile.circuitBreaker, breakers) })
+  }
+  if (profile.bulkhead !== undefined && bulkheads !== undefined && !bulkheads.includes(profile.bulkhead)) {
+    issues.push({ path: ["bulkhead"], issue: notConfigured("bulkhead", profile.bulkhead, bulkheads) })
   }
   if (profile.pool !== undefined && pools !== undefined && !pools.includes(profile.pool)) {
     issues.push({ path: ["pool"], issue: notConfigured("pool", profile.pool, pools) })
