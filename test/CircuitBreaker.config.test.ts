@@ -35,7 +35,18 @@ const invalid: ReadonlyArray<readonly [string, CircuitBreaker.BreakerPolicy, str
   ["zero maxWaitInHalfOpen", { maxWaitInHalfOpen: 0 }, "maxWaitInHalfOpen"],
   ["maxWaitInHalfOpen beyond what a timer can wait", { maxWaitInHalfOpen: 2_147_483_648 }, "maxWaitInHalfOpen"],
   ["maxWaitInHalfOpen shorter than callTimeout", { callTimeout: "10 seconds", maxWaitInHalfOpen: "5 seconds" }, "maxWaitInHalfOpen"],
-  ["isFailure not a function", { isFailure: true as never }, "isFailure"]
+  ["isFailure not a function", { isFailure: true as never }, "isFailure"],
+  [
+    "both a count and a time window",
+    { failureRateThreshold: 0.5, slidingWindowSize: 20, slidingWindowDuration: "1 minute" },
+    "slidingWindowDuration"
+  ],
+  ["a time window without a rate rule", { slidingWindowDuration: "1 minute" }, "slidingWindowDuration"],
+  ["buckets without a time window", { failureRateThreshold: 0.5, slidingWindowBuckets: 5 }, "slidingWindowBuckets"],
+  ["zero buckets", { failureRateThreshold: 0.5, slidingWindowDuration: "1 minute", slidingWindowBuckets: 0 }, "slidingWindowBuckets"],
+  ["too many buckets", { failureRateThreshold: 0.5, slidingWindowDuration: "1 hour", slidingWindowBuckets: 5_000 }, "slidingWindowBuckets"],
+  ["less than 1 ms per bucket", { failureRateThreshold: 0.5, slidingWindowDuration: 5, slidingWindowBuckets: 10 }, "slidingWindowDuration"],
+  ["zero slidingWindowDuration", { failureRateThreshold: 0.5, slidingWindowDuration: 0 }, "slidingWindowDuration"]
 ]
 
 describe("CircuitBreaker configuration", () => {
