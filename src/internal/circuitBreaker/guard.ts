@@ -30,11 +30,11 @@ const isFailureOf = (breaker: Breaker, cause: Cause.Cause<unknown>): boolean => 
 }
 
 /** A permit under a slow-call policy also carries when the call started. */
-interface TimedPermit {
+export interface TimedPermit {
   readonly generation: number
   readonly startedAt: number
 }
-type Permit = number | TimedPermit
+export type Permit = number | TimedPermit
 
 /**
  * Connects one protected effect to a breaker. The breaker is resolved when the effect runs,

@@ -7,6 +7,7 @@ import type { Context, Fiber } from "effect"
 import { Effect, PubSub, Stream } from "effect"
 import type * as Public from "../../CircuitBreaker.js"
 import { InvalidConfig } from "../../Errors.js"
+import type { Permit } from "./guard.js"
 import { BreakerGuard, serviceFrom } from "./guard.js"
 import { registerHealth } from "./health.js"
 import { makeOperations } from "./operations.js"
@@ -97,7 +98,7 @@ export class ContextGuard extends BreakerGuard {
     super(undefined as unknown as Registry, name)
     this.self = self
   }
-  override admit(fiber: Fiber.Fiber<unknown, unknown>) {
+  override admit(fiber: Fiber.Fiber<unknown, unknown>): Permit | Effect.Effect<never, any> {
     let service = lastService
     if (fiber.context !== lastContext || service === undefined) {
       service = serviceFrom(fiber, this.tag)
