@@ -4,23 +4,16 @@
  *
  * **Details**
  *
- * - `size` resources are the base; under load up to `maxOverflow` more are created, and they
- *   are destroyed again once idle for `idleTimeout` (default 30 seconds). Creation is lazy by
- *   default; `minIdle` keeps that many idle resources ready (created at start and topped up).
- * - A checkout waits at most `checkoutTimeout` (default 5 seconds), then fails
- *   `PoolCheckoutTimeout`. Waiters are served first come, first served. While a checkout waits,
- *   the resource it waits for may be being created: the timeout covers that too.
- * - `validate` runs when an already-used resource is handed out; a failing or dead resource is
- *   destroyed and replaced. `maxLifetime` retires a resource when it comes back (or sits idle)
- *   after its lifetime, minus up to `lifetimeJitter` (10%) so resources do not all retire at once.
- * - A failing `acquire` fails the caller it was started for with the typed error and frees its
- *   slot; `release` failures are logged, never raised.
- * - An `acquire` running longer than `acquireTimeout` (default 30 seconds) is interrupted and
- *   counted as failed; its slot is freed at once and the waiters get a new attempt. If it
- *   returns a resource anyway, that resource is released, never handed out.
+ * - `size` resources are the base, up to `maxOverflow` more under load (destroyed once idle
+ *   for `idleTimeout`); `minIdle` keeps that many idle resources ready.
+ * - A checkout waits at most `checkoutTimeout` (`PoolCheckoutTimeout`), by priority then first
+ *   come, first served; over `maxWaiting` waiters it fails `PoolExhausted` at once.
+ * - `validate` checks a used resource before handing it out; `maxLifetime` retires resources.
+ * - A failing `acquire` fails the caller it was started for; one running past
+ *   `acquireTimeout` is given up. `release` failures are logged, never raised.
  * - A resource is returned when its use ends, fails or is interrupted, and destroyed when the
- *   use died (a defect). Closing the layer's scope stops checkouts, waits for resources in use
- *   (up to `shutdownTimeout`) and releases every resource exactly once.
+ *   use died. Closing the scope waits for resources in use (up to `shutdownTimeout`) and
+ *   releases every resource exactly once. The full rules: docs/pool.md.
  *
  * **Example** (A pool of connections)
  *
@@ -28,17 +21,10 @@
  * import { Context, Effect } from "effect"
  * import { Pool } from "effect-foundation"
  *
- * interface Connection { readonly query: (sql: string) => Effect.Effect<number> }
- * class DbPool extends Context.Service<DbPool, Pool.Pool<Connection>>()("app/DbPool") {}
- *
- * const DbPoolLive = Pool.layer(DbPool, {
- *   acquire: Effect.succeed<Connection>({ query: () => Effect.succeed(1) }),
- *   size: 10,
- *   maxOverflow: 5,
- *   checkoutTimeout: "2 seconds"
- * })
- * const program = Pool.use(DbPool, (connection) => connection.query("select 1"))
- * Effect.runPromise(program.pipe(Effect.provide(DbPoolLive))) // => 1
+ * class DbPool extends Context.Service<DbPool, Pool.Pool<number>>()("app/DbPool") {}
+ * const DbPoolLive = Pool.layer(DbPool, { acquire: Effect.succeed(1), size: 10, maxOverflow: 5 })
+ * const program = Pool.use(DbPool, (connection) => Effect.succeed(connection + 1))
+ * Effect.runPromise(program.pipe(Effect.provide(DbPoolLive))) // => 2
  * ```
  *
  * @since 0.1.0
@@ -46,14 +32,12 @@
 import type { Duration, Scope } from "effect"
 import { Context, Effect, Layer } from "effect"
 import { dual } from "effect/Function"
-import type { InvalidConfig, PoolCheckoutTimeout, PoolExhausted } from "./Errors.js"
+import type { InvalidConfig, OperationTimeout, PoolCheckoutTimeout, PoolExhausted } from "./Errors.js"
 import * as PoolConfig from "./internal/pool/config.js"
 import { makeShell } from "./internal/pool/shell.js"
 
 /**
- * A pool's counters. `overflow` is how many resources exist above `size`; `checkouts` counts
- * served checkouts and `reused` those served by a resource that had served before, so
- * `reused / checkouts` is the reuse ratio.
+ * A pool's counters. `overflow`: resources above `size`; `reused / checkouts` is the reuse ratio.
  *
  * @since 0.1.0
  * @category models
@@ -82,6 +66,14 @@ export interface Status {
 }
 
 /**
+ * What a checkout itself can fail with: no resource in time, or a full queue.
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export type CheckoutError = PoolCheckoutTimeout | PoolExhausted
+
+/**
  * The pool service: what `Pool.layer` provides under your tag.
  *
  * @since 0.1.0
@@ -94,12 +86,17 @@ export interface Pool<in out A, in out E = never> {
    * `options` (see `CheckoutOptions`) set this checkout's timeout and priority
    */
   readonly use: {
-    <B, E2, R2>(f: (resource: A) => Effect.Effect<B, E2, R2>): Effect.Effect<B, E | E2 | PoolCheckoutTimeout | PoolExhausted, R2>
+    <B, E2, R2>(f: (resource: A) => Effect.Effect<B, E2, R2>): Effect.Effect<B, E | E2 | CheckoutError, R2>
     <B, E2, R2>(
       f: (resource: A) => Effect.Effect<B, E2, R2>,
       options: CheckoutOptions
-    ): Effect.Effect<B, E | E2 | PoolCheckoutTimeout | PoolExhausted | InvalidConfig, R2>
+    ): Effect.Effect<B, E | E2 | CheckoutError | InvalidConfig, R2>
   }
+  /**
+   * waits until `minIdle` resources exist (idle or in use), at most `readyTimeout`, then fails
+   * `OperationTimeout` (generic-pool's `ready()`); at once when `minIdle` is 0
+   */
+  readonly ready: Effect.Effect<void, OperationTimeout>
   readonly status: Effect.Effect<Status>
   /** the same as `status`, read synchronously (for dashboards and logs) */
   readonly statusUnsafe: () => Status
@@ -114,11 +111,8 @@ export interface Pool<in out A, in out E = never> {
  *   first come, first served within a priority (generic-pool's `acquire(priority)`, same
  *   numbers). A newcomer never takes an idle resource ahead of a waiter, whatever its priority.
  *
- * **Gotchas**
- *
- * Bad options fail the checkout with `InvalidConfig` (an unknown key names the nearest known
- * one). Options are decoded once per object: pass the same object on a hot path (a constant)
- * and a checkout pays one lookup, not a decode.
+ * **Gotchas**: bad options fail the checkout with `InvalidConfig`. Options are decoded once per
+ * object: on a hot path pass the same object (a constant), and a checkout pays a lookup.
  *
  * **Example** (An urgent checkout with a short wait)
  *
@@ -179,17 +173,13 @@ export const CheckoutOptionsSchema = PoolConfig.CheckoutOptionsSchema
  * | `lifetimeJitter` | number in [0, 1) | 0.1 |
  * | `shutdownTimeout` | positive, at most 2^31 - 1 ms | 30 seconds |
  * | `leakWarning` | positive, at most 2^31 - 1 ms | off |
+ * | `readyTimeout` | positive, at most 2^31 - 1 ms | 30 seconds |
+ * | `awaitReady` | boolean: building waits for `ready` | false |
  * | `name` | non-empty string | the tag's key, or `"pool"` |
  *
- * `acquireTimeout` is the longest one `acquire` may run. Past it the acquisition is
- * interrupted and counted as failed (`acquireFailures`, `acquireTimeouts`, metric
- * `foundation.pool.acquire_failures` with `reason: "timeout"`), and its slot is freed at once:
- * a hung dependency can hold a slot for this long, never for good. Nobody is failed by it: the
- * waiter it was started for keeps its place, a new attempt starts for the waiters, and each
- * waiter is still bounded by `checkoutTimeout`. If the acquire ignores the interruption and
- * returns later, that resource is released, never handed out. The default is tarn's
- * `createTimeoutMillis`: far above a healthy connect (TLS included), well below the minutes an
- * unanswered TCP connect can take.
+ * `acquireTimeout` bounds one `acquire`: past it the acquisition is interrupted, counted
+ * failed (`reason: "timeout"`) and its slot freed; nobody is failed by it, and a resource it
+ * returns later is released, never handed out (docs/pool.md, "Failures").
  *
  * **Gotchas**
  *
@@ -259,14 +249,9 @@ export interface Options<A, E, R> extends Sizing, Code<A, E, R> {}
 
 /**
  * Builds a pool in the current scope; closing the scope shuts it down. Prefer `layer` in
- * applications; `make` suits tests and libraries that hold a pool privately.
- *
- * **Gotchas**
- *
- * Bad options, the code part included (a missing `acquire`, a `release` that is not a
- * function), fail with `InvalidConfig` naming the option in `path`; nothing throws. The
- * message names the pool and lists every violation as `path: message`
- * (`pool "db": acquire: must be an Effect that creates a resource, got nothing; size: ...`).
+ * applications; `make` suits tests and libraries that hold a pool privately. Bad options, the
+ * code part included, fail `InvalidConfig` listing every violation as `path: message`
+ * (`pool "db": acquire: must be an Effect that creates a resource, got nothing; ...`).
  *
  * **Example** (A scoped pool)
  *
@@ -284,12 +269,14 @@ export interface Options<A, E, R> extends Sizing, Code<A, E, R> {}
  * @since 0.1.0
  * @category constructors
  */
-export const make = <A, E, R>(options: Options<A, E, R>): Effect.Effect<Pool<A, E>, InvalidConfig, R | Scope.Scope> =>
+export const make = <A, E, R>(options: Options<A, E, R>): Effect.Effect<Pool<A, E>, InvalidConfig | OperationTimeout, R | Scope.Scope> =>
   makeShell(options, "pool")
 
 /**
  * Provides a pool under your own tag. Invalid options fail the layer with `InvalidConfig`
- * (every problem listed, the first one's path in `path`). When `HealthAggregator` is provided
+ * (every problem listed, the first one's path in `path`). With `awaitReady: true` the layer is
+ * built once `minIdle` resources exist, and fails `OperationTimeout` if they do not within
+ * `readyTimeout` (an application that must not start without its database). When `HealthAggregator` is provided
  * beneath, the pool reports as component `pool:<name>`: degraded while exhausted with callers
  * waiting, and while acquisitions are failing or timing out (the last one failed within a
  * minute, or two `acquireTimeout`s if longer, and none succeeded since).
@@ -311,7 +298,7 @@ export const make = <A, E, R>(options: Options<A, E, R>): Effect.Effect<Pool<A, 
 export const layer = <Self, A, E, R>(
   tag: Context.Key<Self, Pool<A, E>>,
   options: Options<A, E, R>
-): Layer.Layer<Self, InvalidConfig, Exclude<R, Scope.Scope>> => Layer.effect(tag, makeShell(options, tag.key))
+): Layer.Layer<Self, InvalidConfig | OperationTimeout, Exclude<R, Scope.Scope>> => Layer.effect(tag, makeShell(options, tag.key))
 
 /**
  * Checks a resource out of the pool under `tag`, runs `f` with it and gives it back (or
@@ -338,29 +325,27 @@ export const layer = <Self, A, E, R>(
 export const use: {
   <A, B, E2, R2>(
     f: (resource: A) => Effect.Effect<B, E2, R2>
-  ): <Self, E>(tag: Context.Key<Self, Pool<A, E>>) => Effect.Effect<B, E | E2 | PoolCheckoutTimeout | PoolExhausted, R2 | Self>
+  ): <Self, E>(tag: Context.Key<Self, Pool<A, E>>) => Effect.Effect<B, E | E2 | CheckoutError, R2 | Self>
   <A, B, E2, R2>(
     f: (resource: A) => Effect.Effect<B, E2, R2>,
     options: CheckoutOptions
-  ): <Self, E>(
-    tag: Context.Key<Self, Pool<A, E>>
-  ) => Effect.Effect<B, E | E2 | PoolCheckoutTimeout | PoolExhausted | InvalidConfig, R2 | Self>
+  ): <Self, E>(tag: Context.Key<Self, Pool<A, E>>) => Effect.Effect<B, E | E2 | CheckoutError | InvalidConfig, R2 | Self>
   <Self, A, E, B, E2, R2>(
     tag: Context.Key<Self, Pool<A, E>>,
     f: (resource: A) => Effect.Effect<B, E2, R2>
-  ): Effect.Effect<B, E | E2 | PoolCheckoutTimeout | PoolExhausted, R2 | Self>
+  ): Effect.Effect<B, E | E2 | CheckoutError, R2 | Self>
   <Self, A, E, B, E2, R2>(
     tag: Context.Key<Self, Pool<A, E>>,
     f: (resource: A) => Effect.Effect<B, E2, R2>,
     options: CheckoutOptions
-  ): Effect.Effect<B, E | E2 | PoolCheckoutTimeout | PoolExhausted | InvalidConfig, R2 | Self>
+  ): Effect.Effect<B, E | E2 | CheckoutError | InvalidConfig, R2 | Self>
 } = dual(
   (args) => Context.isKey(args[0]),
   <Self, A, E, B, E2, R2>(
     tag: Context.Key<Self, Pool<A, E>>,
     f: (resource: A) => Effect.Effect<B, E2, R2>,
     options?: CheckoutOptions
-  ): Effect.Effect<B, E | E2 | PoolCheckoutTimeout | PoolExhausted | InvalidConfig, R2 | Self> =>
+  ): Effect.Effect<B, E | E2 | CheckoutError | InvalidConfig, R2 | Self> =>
     Effect.flatMap(tag, (pool) => (options === undefined ? pool.use(f) : pool.use(f, options)))
 )
 
@@ -382,3 +367,31 @@ export const use: {
  */
 export const status = <Self, A, E>(tag: Context.Key<Self, Pool<A, E>>): Effect.Effect<Status, never, Self> =>
   Effect.flatMap(tag, (pool) => pool.status)
+
+/**
+ * Waits until the pool under `tag` has `minIdle` resources (idle or in use), at most the pool's
+ * `readyTimeout`, else fails `OperationTimeout` (generic-pool's `ready()`). Use it in a
+ * readiness probe or before opening traffic; `awaitReady: true` does it at build time.
+ *
+ * **Gotchas**
+ *
+ * Waiting starts a top-up at once; a dependency that stays down makes it time out rather than
+ * fail with the acquire's error (acquisitions are retried, not reported here).
+ *
+ * **Example** (Waiting for a warm pool)
+ *
+ * ```ts
+ * import { Context, Effect } from "effect"
+ * import { Pool } from "effect-foundation"
+ *
+ * class Db extends Context.Service<Db, Pool.Pool<number>>()("app/Db") {}
+ * const DbLive = Pool.layer(Db, { acquire: Effect.succeed(1), size: 4, minIdle: 2, readyTimeout: "5 seconds" })
+ * const program = Effect.andThen(Pool.ready(Db), Pool.status(Db))
+ * Effect.runPromise(program.pipe(Effect.provide(DbLive))).then((status) => status.idle) // => 2
+ * ```
+ *
+ * @since 0.3.0
+ * @category getters
+ */
+export const ready = <Self, A, E>(tag: Context.Key<Self, Pool<A, E>>): Effect.Effect<void, OperationTimeout, Self> =>
+  Effect.flatMap(tag, (pool) => pool.ready)

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Duration, Effect, Exit, Layer, Schema } from "effect"
 import { MAX_TIMER_MILLIS, timerLimitProblem } from "../src/internal/runtime/validate.js"
+import type * as Errors from "../src/Errors.js"
 import * as Config from "../src/Config.js"
 import * as Pool from "../src/Pool.js"
 
@@ -25,7 +26,7 @@ describe("Pool options", () => {
         expect(Exit.isFailure(exit) && exit.cause.reasons[0]?._tag).toBe("Fail")
         const error = yield* Effect.flip(make(options))
         expect(error._tag).toBe("InvalidConfig")
-        expect(error.path).toBe(path)
+        expect((error as Errors.InvalidConfig).path).toBe(path)
         expect(error.message).toContain(path)
       })
     )
@@ -49,10 +50,10 @@ describe("Pool options", () => {
         expect(error).toMatchObject({ _tag: "InvalidConfig", path: option })
         expect(error.message).toContain(`${option}: ${timerLimitProblem(MAX_TIMER_MILLIS + 1)}`)
         const days = yield* Effect.flip(make({ acquire: Effect.succeed(1), size: 1, [option]: "30 days" }))
-        expect(days.path).toBe(option)
+        expect((days as Errors.InvalidConfig).path).toBe(option)
         // no timeout at all is not a bound either
         const infinite = yield* Effect.flip(make({ acquire: Effect.succeed(1), size: 1, [option]: "Infinity" }))
-        expect(infinite.path).toBe(option)
+        expect((infinite as Errors.InvalidConfig).path).toBe(option)
       })
     )
 
@@ -74,7 +75,7 @@ describe("Pool options", () => {
       Effect.gen(function* () {
         for (const value of [0, -1, Number.NaN, "soon"]) {
           const error = yield* Effect.flip(make({ acquire: Effect.succeed(1), size: 1, acquireTimeout: value }))
-          expect(error.path).toBe("acquireTimeout")
+          expect((error as Errors.InvalidConfig).path).toBe("acquireTimeout")
         }
       })
     )
@@ -82,7 +83,7 @@ describe("Pool options", () => {
     it.effect("every problem is listed at once, the code part included", () =>
       Effect.gen(function* () {
         const error = yield* Effect.flip(make({ size: 0, acquireTimeout: "30 days", name: "db" }))
-        expect(error.path).toBe("acquire")
+        expect((error as Errors.InvalidConfig).path).toBe("acquire")
         for (const part of ["acquire", "size", "acquireTimeout", '"db"']) expect(error.message).toContain(part)
       })
     )
@@ -133,7 +134,7 @@ describe("Pool options as one Schema", () => {
       const pool = yield* make({ acquire, release: () => Effect.void, validate: () => Effect.succeed(true), size: 1 })
       expect(yield* pool.use(Effect.succeed)).toBe(1)
       const error = yield* Effect.flip(make({ size: 1, lifetimeJiter: 0.2, name: "db" }))
-      expect(error.path).toBe("acquire")
+      expect((error as Errors.InvalidConfig).path).toBe("acquire")
       expect(error.message).toBe(
         'pool "db": acquire: must be an Effect that creates a resource, got nothing; ' +
           'lifetimeJiter: unknown option "lifetimeJiter"; did you mean "lifetimeJitter"?'
@@ -146,7 +147,7 @@ describe("Pool options as one Schema", () => {
       const crossField = yield* Effect.flip(make({ acquire, size: 2, minIdle: 3 }))
       expect(crossField).toMatchObject({ path: "minIdle", message: 'pool "pool": minIdle: must be <= size (2), got 3' })
       const error = yield* Effect.flip(make({ acquire, size: 0, maxOverflow: -1, strategy: "random", lifetimeJitter: 2 }))
-      expect(error.path).toBe("size")
+      expect((error as Errors.InvalidConfig).path).toBe("size")
       for (const path of ["size", "maxOverflow", "strategy", "lifetimeJitter"]) expect(error.message).toContain(`${path}: `)
     })
   )
@@ -170,7 +171,7 @@ describe("Pool options as one Schema", () => {
       const prefix = 'pool "db": '
       expect(fromLayer.message.startsWith(prefix)).toBe(true)
       const underSection = fromLayer.message.slice(prefix.length).replace(/(^|; )(?=\w+: )/g, "$1pools.db.")
-      expect(fromConfig.path).toBe(`pools.db.${fromLayer.path}`)
+      expect((fromConfig as Errors.InvalidConfig).path).toBe(`pools.db.${(fromLayer as Errors.InvalidConfig).path}`)
       expect(fromConfig.message).toBe(underSection)
       for (const path of ["size", "maxOverflow", "strategy", "checkoutTimeout", "idleTimeout", "lifetimeJitter"]) {
         expect(fromLayer.message).toContain(`; ${path}: `)

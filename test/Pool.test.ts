@@ -60,7 +60,7 @@ describe("Pool", () => {
       Effect.gen(function* () {
         const error = yield* Effect.flip(Pool.make({ acquire: Effect.succeed(1), size: 1, ...options }))
         expect(error._tag).toBe("InvalidConfig")
-        expect(error.path).toBe(path)
+        expect((error as Errors.InvalidConfig).path).toBe(path)
         expect(error.message).toContain(path)
       })
     )
@@ -70,7 +70,7 @@ describe("Pool", () => {
         const error = yield* Effect.flip(
           Pool.make({ acquire: Effect.succeed(1), size: 0, maxOverflow: -2, checkoutTimeout: 0, name: "db" })
         )
-        expect(error.path).toBe("size")
+        expect((error as Errors.InvalidConfig).path).toBe("size")
         for (const part of ["size", "maxOverflow", "checkoutTimeout", '"db"']) expect(error.message).toContain(part)
       })
     )

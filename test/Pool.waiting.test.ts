@@ -70,7 +70,7 @@ describe("Pool waiting", () => {
       Effect.gen(function* () {
         for (const maxWaiting of [-1, 0.5]) {
           const error = yield* Effect.flip(Pool.make({ acquire: Effect.succeed(1), size: 1, maxWaiting }))
-          expect(error.path).toBe("maxWaiting")
+          expect((error as Errors.InvalidConfig).path).toBe("maxWaiting")
         }
       })
     )

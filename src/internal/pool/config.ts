@@ -53,6 +53,10 @@ const Fields = Schema.Struct({
   lifetimeJitter: withDefault(Jitter, 0.1),
   /** how long closing waits for resources in use and acquisitions running (bounds a wait) */
   shutdownTimeout: withDefault(TimerDuration, "30 seconds"),
+  /** the longest `ready` waits for `minIdle` resources to exist (bounds a wait) */
+  readyTimeout: withDefault(TimerDuration, "30 seconds"),
+  /** building the pool waits for `ready` (within readyTimeout, else it fails OperationTimeout) */
+  awaitReady: withDefault(Schema.Boolean, false),
   /** log (once) a resource held longer than this; absent: off (bounds a wait) */
   leakWarning: Schema.optional(TimerDuration)
 })
@@ -130,6 +134,8 @@ export interface Resolved {
   readonly lifetimeJitter: number
   readonly shutdownTimeoutMillis: number
   readonly leakWarningMillis: number
+  readonly readyTimeoutMillis: number
+  readonly awaitReady: boolean
   readonly housekeepingMillis: number
 }
 
@@ -202,6 +208,8 @@ const toResolved = (decoded: Decoded, defaultName: string): Resolved => {
     lifetimeJitter: decoded.lifetimeJitter,
     shutdownTimeoutMillis: millis(decoded.shutdownTimeout),
     leakWarningMillis,
+    readyTimeoutMillis: millis(decoded.readyTimeout),
+    awaitReady: decoded.awaitReady,
     // half the shortest interval the housekeeper serves, so it acts at most half an interval late
     housekeepingMillis: Math.max(1, Math.min(HOUSEKEEPING_MILLIS, idleTimeoutMillis / 2, maxLifetimeMillis / 2, leakWarningMillis / 2))
   }

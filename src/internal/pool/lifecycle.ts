@@ -10,7 +10,8 @@
  * @internal
  */
 import type { Exit, Fiber } from "effect"
-import { Cause, Effect, Option } from "effect"
+import { Cause, Duration, Effect, Option } from "effect"
+import * as Errors from "../../Errors.js"
 import * as Core from "./core.js"
 import type { Env } from "./env.js"
 
@@ -32,6 +33,12 @@ export interface Lifecycle<A> {
    * acquisitions still running.
    */
   readonly shutdown: (idle: ReadonlyArray<Entry<A>>) => Effect.Effect<void>
+  /**
+   * Waits until `minIdle` resources exist (idle or in use; generic-pool's `ready()`), within
+   * readyTimeout, else fails `OperationTimeout`. Starts the top-up at once rather than
+   * waiting for housekeeping, so a pool whose last top-up failed tries again now.
+   */
+  readonly ready: Effect.Effect<void, Errors.OperationTimeout>
 }
 
 export const make = <A, E, R>(
@@ -117,6 +124,7 @@ export const make = <A, E, R>(
     if (exit._tag === "Success") {
       const doomed = Core.created(state, makeEntry(exit.value))
       if (doomed !== undefined) destroy(doomed)
+      if (readyResumes.size > 0 && isReady()) for (const resume of Array.from(readyResumes)) resume(Effect.void)
       return
     }
     if (Cause.hasInterruptsOnly(exit.cause)) {
@@ -240,5 +248,30 @@ export const make = <A, E, R>(
     )
   }
 
-  return { destroy, startCreations, checkin, shutdown }
+  // ---- ready: minIdle resources exist ------------------------------------------------------
+  const readyResumes = new Set<(effect: Effect.Effect<void>) => void>()
+  const isReady = () => state.idle.length + state.inUse >= config.minIdle
+  const readyTimeout = Duration.millis(config.readyTimeoutMillis)
+  const ready: Effect.Effect<void, Errors.OperationTimeout> = Effect.suspend(() => {
+    if (isReady()) return Effect.void
+    if (state.closed) return Effect.interrupt
+    startCreations(Core.creationsToStart(state, true))
+    const wait = Effect.callback<void>((resume) => {
+      if (isReady()) return resume(Effect.void)
+      const once = (effect: Effect.Effect<void>) => {
+        readyResumes.delete(once)
+        resume(effect)
+      }
+      readyResumes.add(once)
+      return Effect.sync(() => {
+        readyResumes.delete(once)
+      })
+    })
+    return Effect.timeoutOrElse(wait, {
+      duration: readyTimeout,
+      orElse: () => Effect.fail(new Errors.OperationTimeout({ operation: `pool "${config.name}" ready`, timeout: readyTimeout }))
+    })
+  })
+
+  return { destroy, startCreations, checkin, shutdown, ready }
 }

@@ -28,7 +28,7 @@ import * as Waiters from "./waiters.js"
 export const makeShell = <A, E, R>(
   options: Options<A, E, R>,
   defaultName: string
-): Effect.Effect<Pool<A, E>, Errors.InvalidConfig, R | Scope.Scope> =>
+): Effect.Effect<Pool<A, E>, Errors.InvalidConfig | Errors.OperationTimeout, R | Scope.Scope> =>
   Effect.gen(function* () {
     // decoded once here: the checkout path reads only the resolved numbers
     const config = yield* PoolConfig.resolve(options, defaultName)
@@ -96,5 +96,6 @@ export const makeShell = <A, E, R>(
       })
     }
 
-    return { name: config.name, use: use as Pool<A, E>["use"], status: Effect.sync(statusUnsafe), statusUnsafe }
+    if (config.awaitReady) yield* lifecycle.ready
+    return { name: config.name, use: use as Pool<A, E>["use"], ready: lifecycle.ready, status: Effect.sync(statusUnsafe), statusUnsafe }
   })
