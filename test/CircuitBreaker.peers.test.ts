@@ -176,6 +176,17 @@ describe("CircuitBreaker, as the peers do it", () => {
       }).pipe(withBreakers({ breakers: { db: { resetTimeout: "1 second" } } }))
     )
 
+    it.effect("an isolated per-host breaker is not the one maxBreakers evicts", () =>
+      Effect.gen(function* () {
+        const breakers = yield* service
+        yield* breakers.isolate("host-a")
+        yield* calls(1, ok, "host-b")
+        yield* calls(1, ok, "host-c") // evicts host-b, the least recently used breaker not isolated
+        expect(yield* breakers.names).toEqual(["host-a", "host-c"])
+        expect((yield* statusOf("host-a")).mode).toBe("forcedOpen")
+      }).pipe(withBreakers({ maxBreakers: 2 }))
+    )
+
     // resilience4j CircuitBreakerStateMachineTest.shouldDisableCircuitBreaker: always admits, no metrics
     it.effect("disabled admits every call and never trips; trip does nothing", () =>
       Effect.gen(function* () {

@@ -112,8 +112,16 @@ export class Registry {
     }
     if (this.maxDynamic === 0) return undefined
     if (this.dynamic.size >= this.maxDynamic) {
-      const [evictedName, evicted] = this.dynamic.entries().next().value!
-      this.dynamic.delete(evictedName)
+      // the least recently used breaker that is not isolated (an operator's isolation must
+      // last until released); all of them isolated: the least recently used anyway
+      let evicted = this.dynamic.values().next().value!
+      for (const candidate of this.dynamic.values()) {
+        if (candidate.circuit.isolations === 0) {
+          evicted = candidate
+          break
+        }
+      }
+      this.dynamic.delete(evicted.name)
       for (const remove of evicted.removeSeries) remove()
     }
     const created = this.create(name, this.defaults, true)
