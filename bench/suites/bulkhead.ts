@@ -11,8 +11,7 @@
  *   bulkhead.
  */
 import { bulkhead as cockatielBulkhead } from "cockatiel"
-import type { Context } from "effect"
-import { Effect, Layer, Scope, Semaphore } from "effect"
+import { Context, Effect, Layer, Scope, Semaphore } from "effect"
 import { Bulkhead } from "../../src/index.js"
 import type { Case, Suite } from "../harness.js"
 
@@ -64,8 +63,9 @@ const effectCase = (
       Effect.gen(function* () {
         for (let i = 0; i < n; i++) yield* Effect.exit(call)
       })
-    const context = made?.context
-    const run = (n: number) => Effect.runPromise(context === undefined ? loop(n) : Effect.provideContext(loop(n), context))
+    // every case runs the same shape (a context provided), the baseline an empty one
+    const context: Context.Context<any> = made?.context ?? (Context.empty() as Context.Context<any>)
+    const run = (n: number) => Effect.runPromise(Effect.provideContext(loop(n), context))
     await run(WARM_UP)
     return run
   }
