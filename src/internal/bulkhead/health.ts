@@ -5,7 +5,7 @@
  * @internal
  */
 import { Effect } from "effect"
-import type { ComponentReport, HealthComponent } from "../runtime/healthComponents.js"
+import type { ComponentReport } from "../runtime/healthComponents.js"
 import { HealthComponents } from "../runtime/healthComponents.js"
 import type { Compartment } from "./compartment.js"
 import type { State } from "./core.js"
@@ -41,8 +41,7 @@ export const registerHealth = Effect.fnUntraced(function* (compartments: Iterabl
   for (const compartment of compartments) {
     yield* components.value.register({
       name: `bulkhead:${compartment.name}`,
-      // TODO(healthComponents.ts): "bulkhead" belongs in HealthComponent["kind"]; it is a plain string at run time
-      kind: "bulkhead" as HealthComponent["kind"],
+      kind: "bulkhead",
       critical: false,
       report: Effect.sync(() => report(compartment.state, compartment.now()))
     })

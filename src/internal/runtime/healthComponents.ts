@@ -20,7 +20,7 @@ export interface ComponentReport {
 export interface HealthComponent {
   /** unique name, e.g. `circuit_breaker:payments`, `pool:db`, `memory` */
   readonly name: string
-  readonly kind: "circuit_breaker" | "pool" | "memory"
+  readonly kind: "circuit_breaker" | "pool" | "memory" | "bulkhead"
   /** whether an unhealthy report makes the whole system unhealthy */
   readonly critical: boolean
   /** a cheap, synchronous-in-spirit read of the component's state; must not fail */
