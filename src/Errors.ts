@@ -51,8 +51,11 @@ export class CircuitBreakerOpen extends Schema.TaggedError<CircuitBreakerOpen>()
   retryAfter: Schema.Duration
 }) {
   override get message(): string {
+    // an isolated breaker (forced open by an operator) has no retry time: it opens until released
     return this.state === "Open"
-      ? `circuit breaker "${this.breaker}" is open; retry after ${formatDuration(this.retryAfter)}`
+      ? Duration.isFinite(this.retryAfter)
+        ? `circuit breaker "${this.breaker}" is open; retry after ${formatDuration(this.retryAfter)}`
+        : `circuit breaker "${this.breaker}" is isolated (forced open until released)`
       : `circuit breaker "${this.breaker}" is half-open and all its probe slots are taken; retry after ${formatDuration(this.retryAfter)}`
   }
 }

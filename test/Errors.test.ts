@@ -17,7 +17,8 @@ const samples = [
   new Errors.OperationTimeout({ operation: "payments", timeout: Duration.seconds(1) }),
   new Errors.InvalidConfig({ path: "breakers.payments.failureThreshold", message: "must be a positive integer, got -1" }),
   new Errors.ProtectionNotFound({ kind: "rate_limit_rule", protection: "unknown-rule" }),
-  new Errors.StoreUnavailable({ store: "redis", protection: "api", reason: "command timed out after 50ms" })
+  new Errors.StoreUnavailable({ store: "redis", protection: "api", reason: "command timed out after 50ms" }),
+  new Errors.CircuitBreakerOpen({ breaker: "payments", state: "Open", retryAfter: Duration.infinity })
 ] as const
 
 const expectedFragments: Record<string, ReadonlyArray<string>> = {
@@ -47,6 +48,7 @@ describe("Errors", () => {
     expect(samples[0].message).toContain("5s")
     expect(samples[2].message).toContain("1s 500ms")
     expect(samples[3].message).toContain("never admit")
+    expect(samples.at(-1)!.message).toBe('circuit breaker "payments" is isolated (forced open until released)')
   })
 
   it.each(samples.map((e) => [e._tag, e] as const))("%s encodes to JSON with its code", (_, error) => {
@@ -74,7 +76,8 @@ describe("Errors", () => {
       "operation_timeout",
       "invalid_config",
       "protection_not_found",
-      "store_unavailable"
+      "store_unavailable",
+      "circuit_breaker_open"
     ])
   })
 
