@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Layer } from "effect"
-import { Bulkhead, Foundation, HealthAggregator, Protection } from "../src/index.js"
+import { Bulkhead, CircuitBreaker, Foundation, HealthAggregator, Protection } from "../src/index.js"
 
 const initial = {
   circuitBreaker: { breakers: { payments: { failureThreshold: 5 } } },
@@ -61,5 +61,29 @@ describe("Foundation.reload", () => {
       expect(refused.path).toBe("bulkhead.limits.batch")
       expect((yield* Bulkhead.status("search")).limits.maxConcurrent).toBe(4)
     }).pipe(Effect.provide(Layer.fresh(Foundation.layer(withBulkhead))))
+  )
+})
+
+describe("Foundation.reload: breakers", () => {
+  it.effect("a changed policy keeps the breaker's state; a new breaker is configured", () =>
+    Effect.gen(function* () {
+      const breakers = yield* CircuitBreaker.CircuitBreaker
+      yield* breakers.trip("payments")
+      const report = yield* Foundation.reload({
+        ...initial,
+        circuitBreaker: { breakers: { payments: { failureThreshold: 2 }, search: { failureThreshold: 3 } } }
+      })
+      expect(report.changes).toEqual([
+        { kind: "breaker", name: "payments" },
+        { kind: "breaker", name: "search" }
+      ])
+      expect((yield* breakers.status("payments")).state).toBe("Open")
+      expect((yield* breakers.status("search")).state).toBe("Closed")
+      expect((yield* Foundation.current).circuitBreaker?.breakers?.payments?.failureThreshold).toBe(2)
+      // the new threshold is the one in force: two failures open it (five did before)
+      yield* breakers.reset("payments")
+      for (let i = 0; i < 2; i++) yield* Effect.exit(Effect.fail("down").pipe(CircuitBreaker.protect("payments")))
+      expect((yield* breakers.status("payments")).state).toBe("Open")
+    }).pipe(Effect.provide(Layer.fresh(Foundation.layer(initial))))
   )
 })

@@ -47,10 +47,14 @@ const appliersLayer = (config: Config.FoundationConfig) =>
     Effect.gen(function* () {
       const protection = yield* Protection.Protection
       const bulkheads = yield* Bulkhead.Bulkhead
+      const breakers = yield* CircuitBreaker.CircuitBreaker
       const apply = (change: Change): Effect.Effect<void, InvalidConfig> => {
         switch (change.kind) {
           case "profile":
             return protection.configure(change.name, encodeProfile(change.profile as Config.Profile))
+          case "breaker":
+            // a new name becomes a configured breaker; a known one keeps its state and counts
+            return breakers.configure(change.name, change.policy as CircuitBreaker.BreakerPolicy)
           case "bulkhead":
             // the plan adds no bulkhead: this one exists, so only a limit can be refused
             return bulkheads
