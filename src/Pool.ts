@@ -159,23 +159,8 @@ export const CheckoutOptionsSchema = PoolConfig.CheckoutOptionsSchema
  *
  * **Details**
  *
- * | field | constraint | default |
- * | --- | --- | --- |
- * | `size` | integer >= 1 | required |
- * | `maxOverflow` | integer >= 0 | 0 |
- * | `minIdle` | integer in [0, `size`] | 0 (lazy) |
- * | `strategy` | `"fifo"` or `"lifo"` | `"lifo"` |
- * | `maxWaiting` | integer >= 0 | unbounded |
- * | `checkoutTimeout` | positive, at most 2^31 - 1 ms | 5 seconds |
- * | `acquireTimeout` | positive, at most 2^31 - 1 ms | 30 seconds |
- * | `idleTimeout` | positive (no timer bound) | 30 seconds |
- * | `maxLifetime` | positive (no timer bound) | never |
- * | `lifetimeJitter` | number in [0, 1) | 0.1 |
- * | `shutdownTimeout` | positive, at most 2^31 - 1 ms | 30 seconds |
- * | `leakWarning` | positive, at most 2^31 - 1 ms | off |
- * | `readyTimeout` | positive, at most 2^31 - 1 ms | 30 seconds |
- * | `awaitReady` | boolean: building waits for `ready` | false |
- * | `name` | non-empty string | the tag's key, or `"pool"` |
+ * Every field, its constraint and default: docs/pool.md, "Options" (the same rules as the
+ * Schema's annotations). Required: `size`. Everything else has a default or is off.
  *
  * `acquireTimeout` bounds one `acquire`: past it the acquisition is interrupted, counted
  * failed (`reason: "timeout"`) and its slot freed; nobody is failed by it, and a resource it

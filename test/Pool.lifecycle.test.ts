@@ -13,6 +13,9 @@ const settle = (condition: () => boolean = () => false) =>
     for (let i = 0; i < 200 && !condition(); i++) yield* Effect.yieldNow
   })
 
+/** a use that holds its resource across a yield, so concurrent uses each take one */
+const holdOnce = <A>(pool: Pool.Pool<A>) => pool.use((resource) => Effect.as(Effect.yieldNow, resource))
+
 describe("Pool lifecycle", () => {
   describe("ready", () => {
     // generic-pool test/generic-pool-test.js "should provide a way to wait until the pool is ready":
@@ -74,6 +77,112 @@ describe("Pool lifecycle", () => {
         expect(Exit.isFailure(exit) && exit.cause.reasons[0]?._tag === "Fail" && exit.cause.reasons[0].error).toMatchObject({
           _tag: "OperationTimeout"
         })
+      })
+    )
+  })
+
+  describe("idle eviction, background validation, acquire retries", () => {
+    // generic-pool test/generic-pool-test.js "evictor removes instances on idletimeout": min 2, max 2,
+    // idleTimeoutMillis 50; after 120 ms the pool hands out a new resource (id > 1). Here with
+    // minIdle 0, as tarn/HikariCP evict: base resources go once idle past idleTimeout
+    it.effect('idleEviction "minIdle" destroys idle base resources past idleTimeout, down to minIdle', () =>
+      Effect.gen(function* () {
+        let next = 0
+        const released: Array<number> = []
+        const pool = yield* Pool.make({
+          acquire: Effect.sync(() => next++),
+          release: (id) => Effect.sync(() => released.push(id)),
+          size: 3,
+          minIdle: 1,
+          idleTimeout: "50 millis",
+          idleEviction: "minIdle"
+        })
+        yield* Effect.all([holdOnce(pool), holdOnce(pool), holdOnce(pool)], { concurrency: 3 })
+        expect(pool.statusUnsafe().idle).toBe(3)
+        yield* TestClock.adjust("100 millis")
+        yield* settle(() => released.length === 2)
+        expect(pool.statusUnsafe()).toMatchObject({ idle: 1, destroyed: 2 })
+      })
+    )
+
+    it.effect('without idleEviction "minIdle", base resources are kept however long idle', () =>
+      Effect.gen(function* () {
+        const pool = yield* Pool.make({ acquire: Effect.succeed(1), size: 2, idleTimeout: "50 millis" })
+        yield* Effect.all([holdOnce(pool), holdOnce(pool)], { concurrency: 2 })
+        yield* TestClock.adjust("1 second")
+        expect(pool.statusUnsafe()).toMatchObject({ idle: 2, destroyed: 0 })
+      })
+    )
+
+    // HikariCP keepaliveTime: idle connections are checked in the background; a dead one is
+    // removed and the pool refilled to minimumIdle
+    it.effect("validateInterval checks idle resources; a failing one is destroyed and replaced up to minIdle", () =>
+      Effect.gen(function* () {
+        let next = 0
+        const dead = new Set<number>()
+        const pool = yield* Pool.make({
+          acquire: Effect.sync(() => next++),
+          validate: (id) => Effect.succeed(!dead.has(id)),
+          size: 2,
+          minIdle: 2,
+          validateInterval: "1 second"
+        })
+        yield* settle(() => pool.statusUnsafe().idle === 2)
+        dead.add(0)
+        yield* TestClock.adjust("1 second")
+        yield* settle(() => pool.statusUnsafe().created === 3 && pool.statusUnsafe().idle === 2)
+        expect(pool.statusUnsafe()).toMatchObject({ idle: 2, destroyed: 1, created: 3, inUse: 0 })
+        const ids = yield* Effect.all([holdOnce(pool), holdOnce(pool)], { concurrency: 2 })
+        expect(ids.sort()).toEqual([1, 2])
+      })
+    )
+
+    it.effect("validateInterval without validate fails InvalidConfig", () =>
+      Effect.gen(function* () {
+        const error = yield* Effect.flip(Pool.make({ acquire: Effect.succeed(1), size: 1, validateInterval: "1 second" }))
+        expect(error).toMatchObject({ _tag: "InvalidConfig", path: "validateInterval" })
+      })
+    )
+
+    // generic-pool test/generic-pool-test.js "handle creation errors": the factory fails, then
+    // succeeds; here the failure is retried on acquireRetry's schedule instead of reaching the caller
+    it.effect("acquireRetry retries a failed acquire on its schedule; the caller sees only the result", () =>
+      Effect.gen(function* () {
+        let attempts = 0
+        const pool = yield* Pool.make({
+          acquire: Effect.suspend(() => (++attempts < 3 ? Effect.fail("refused" as const) : Effect.succeed(attempts))),
+          size: 1,
+          acquireRetry: { times: 3, delay: "100 millis", backoff: "exponential" },
+          checkoutTimeout: "10 seconds"
+        })
+        const caller = yield* Effect.forkChild(pool.use(Effect.succeed))
+        yield* settle(() => attempts === 1)
+        yield* TestClock.adjust("100 millis")
+        yield* settle(() => attempts === 2)
+        expect(attempts).toBe(2)
+        yield* TestClock.adjust("199 millis")
+        expect(attempts).toBe(2)
+        yield* TestClock.adjust("1 millis")
+        expect(yield* Fiber.join(caller)).toBe(3)
+        expect(pool.statusUnsafe()).toMatchObject({ acquireFailures: 2, created: 1, creating: 0 })
+      })
+    )
+
+    it.effect("when acquireRetry runs out, the waiter gets the last failure and the slot is free", () =>
+      Effect.gen(function* () {
+        let attempts = 0
+        const pool = yield* Pool.make({
+          acquire: Effect.suspend(() => Effect.fail(`refused ${++attempts}` as const)),
+          size: 1,
+          acquireRetry: { times: 2, delay: "10 millis", backoff: "fixed" }
+        })
+        const caller = yield* Effect.forkChild(Effect.flip(pool.use(Effect.succeed)))
+        yield* settle()
+        yield* TestClock.adjust("10 millis")
+        yield* settle()
+        yield* TestClock.adjust("10 millis")
+        expect(yield* Fiber.join(caller)).toBe("refused 3")
+        expect(pool.statusUnsafe()).toMatchObject({ acquireFailures: 3, creating: 0, waiting: 0 })
       })
     )
   })

@@ -6,7 +6,7 @@
  * the Schema's. Decoded once when the pool is built; the checkout path reads only `Resolved`.
  */
 import type { Effect as EffectType } from "effect"
-import { Effect, Result, Schema } from "effect"
+import { Effect, Result, Schedule, Schema } from "effect"
 import { InvalidConfig } from "../../Errors.js"
 import type { Violation } from "../runtime/options.js"
 import { invalidConfig, violationsOf } from "../runtime/options.js"
@@ -47,6 +47,30 @@ const Fields = Schema.Struct({
    * own (housekeeping runs at most every 30 seconds and compares ages), so no timer bound
    */
   idleTimeout: withDefault(DurationInput, "30 seconds"),
+  /**
+   * which idle resources `idleTimeout` destroys: "overflow" (those above `size`) or "minIdle"
+   * (any, down to `minIdle` idle; tarn's and HikariCP's rule, for servers that drop idle
+   * connections)
+   */
+  idleEviction: withDefault(Schema.Literals(["overflow", "minIdle"]), "overflow"),
+  /**
+   * check idle resources with `validate` this often (HikariCP's keepaliveTime): one at a time,
+   * each bounded by acquireTimeout; a failing one is destroyed and replaced up to minIdle.
+   * Absent: only on checkout. Needs `validate` (arms a timer)
+   */
+  validateInterval: Schema.optional(TimerDuration),
+  /**
+   * retry a failed `acquire` (not one past acquireTimeout, which is given up) up to `times`
+   * more, after `delay`, doubling with "exponential"; each attempt bounded by acquireTimeout.
+   * Absent: the caller it was started for gets the first failure
+   */
+  acquireRetry: Schema.optional(
+    Schema.Struct({
+      times: PositiveInt,
+      delay: withDefault(TimerDuration, "100 millis"),
+      backoff: withDefault(Schema.Literals(["fixed", "exponential"]), "exponential")
+    })
+  ),
   /** retire a resource after this long; absent: never (compared with ages: no timer bound) */
   maxLifetime: Schema.optional(DurationInput),
   /** fraction of `maxLifetime` subtracted at random per resource, so they do not all retire at once */
@@ -135,6 +159,11 @@ export interface Resolved {
   readonly shutdownTimeoutMillis: number
   readonly leakWarningMillis: number
   readonly readyTimeoutMillis: number
+  readonly evictToMinIdle: boolean
+  /** Infinity: no background validation */
+  readonly validateIntervalMillis: number
+  /** absent: a failed acquire is not retried */
+  readonly acquireRetry: Schedule.Schedule<unknown, unknown> | undefined
   readonly awaitReady: boolean
   readonly housekeepingMillis: number
 }
@@ -146,6 +175,9 @@ const isRecord = (value: unknown): value is Record<string, unknown> => typeof va
 /** Takes the code part out of the options, reporting a code field of the wrong kind. */
 const splitCode = (options: Record<string, unknown>, violations: Array<Violation>): Record<string, unknown> => {
   const { acquire, release, validate, ...data } = options
+  if (data.validateInterval !== undefined && validate === undefined) {
+    violations.push({ path: "validateInterval", message: "needs validate, the check it runs on idle resources" })
+  }
   if (!Effect.isEffect(acquire)) {
     violations.push({
       path: "acquire",
@@ -209,6 +241,17 @@ const toResolved = (decoded: Decoded, defaultName: string): Resolved => {
     shutdownTimeoutMillis: millis(decoded.shutdownTimeout),
     leakWarningMillis,
     readyTimeoutMillis: millis(decoded.readyTimeout),
+    evictToMinIdle: decoded.idleEviction === "minIdle",
+    validateIntervalMillis: decoded.validateInterval === undefined ? Infinity : millis(decoded.validateInterval),
+    acquireRetry:
+      decoded.acquireRetry === undefined
+        ? undefined
+        : Schedule.max([
+            Schedule.recurs(decoded.acquireRetry.times),
+            decoded.acquireRetry.backoff === "exponential"
+              ? Schedule.exponential(decoded.acquireRetry.delay)
+              : Schedule.spaced(decoded.acquireRetry.delay)
+          ]),
     awaitReady: decoded.awaitReady,
     // half the shortest interval the housekeeper serves, so it acts at most half an interval late
     housekeepingMillis: Math.max(1, Math.min(HOUSEKEEPING_MILLIS, idleTimeoutMillis / 2, maxLifetimeMillis / 2, leakWarningMillis / 2))

@@ -56,6 +56,8 @@ export interface Config {
   /** callers allowed to wait at capacity (Infinity: unbounded) */
   readonly maxWaiting: number
   readonly lifo: boolean
+  /** idleTimeout evicts any idle resource down to minIdle idle, not only overflow ones */
+  readonly evictToMinIdle?: boolean | undefined
 }
 
 export interface State<A> {
@@ -239,10 +241,13 @@ export const created = <A>(state: State<A>, entry: Entry<A>): Entry<A> | undefin
  * An acquisition failed: the first waiter (the one it was started for) gets the error, and the
  * slot is free again. Returns whether a waiter received it.
  */
-export const createFailed = <A>(state: State<A>, error: unknown, now: number): boolean => {
+export const createFailed = <A>(state: State<A>, error: unknown, now: number, counted = false): boolean => {
   state.creating--
-  state.acquireFailures++
-  state.lastAcquireFailureAt = now
+  // `counted`: its last attempt was counted already (`attemptFailed`, acquireRetry)
+  if (!counted) {
+    state.acquireFailures++
+    state.lastAcquireFailureAt = now
+  }
   const waiter = state.head
   if (waiter === undefined) return false
   dequeue(state, waiter)
@@ -260,6 +265,47 @@ export const createTimedOut = <A>(state: State<A>, now: number): void => {
   state.acquireFailures++
   state.acquireTimeouts++
   state.lastAcquireFailureAt = now
+}
+
+/**
+ * One attempt of an acquisition that will be retried failed: counted as a failure, the slot
+ * stays taken (the retry is still counted in `creating`), nobody is told yet.
+ */
+export const attemptFailed = <A>(state: State<A>, now: number): void => {
+  state.acquireFailures++
+  state.lastAcquireFailureAt = now
+}
+
+/**
+ * Takes an idle resource out for a background validation: it counts as in use meanwhile, so
+ * nobody else gets it and it still counts against capacity. false: it is no longer idle.
+ */
+export const takeForValidation = <A>(state: State<A>, entry: Entry<A>): boolean => {
+  const index = state.idle.indexOf(entry)
+  if (index < 0 || state.closed) return false
+  state.idle.splice(index, 1)
+  state.inUse++
+  return true
+}
+
+/**
+ * A resource passed its background validation: to the first waiter, or back to the idle list
+ * at its place by `idleSince` (a validation is not a use: it does not reset the idle time).
+ * Returns it when it must be destroyed (the pool closed).
+ */
+export const validated = <A>(state: State<A>, entry: Entry<A>): Entry<A> | undefined => {
+  if (state.closed) {
+    state.inUse--
+    state.destroyed++
+    return entry
+  }
+  if (handOff(state, entry)) return undefined
+  state.inUse--
+  const idle = state.idle
+  let at = idle.length
+  while (at > 0 && idle[at - 1]!.idleSince > entry.idleSince) at--
+  idle.splice(at, 0, entry)
+  return undefined
 }
 
 /**
@@ -321,8 +367,14 @@ export const evict = <A>(state: State<A>, now: number, idleTimeoutMillis: number
     if (now >= idle[i]!.retireAt) evicted.push(idle.splice(i, 1)[0]!)
     else i++
   }
-  // idle[0] is the longest idle under both strategies (returns are pushed at the end)
-  while (idle.length > 0 && total(state) > state.config.size && now - idle[0]!.idleSince >= idleTimeoutMillis) {
+  // idle[0] is the longest idle under both strategies (returns are pushed at the end, a
+  // validated resource goes back to its place)
+  const config = state.config
+  while (
+    idle.length > 0 &&
+    (config.evictToMinIdle === true ? idle.length > config.minIdle : total(state) > config.size) &&
+    now - idle[0]!.idleSince >= idleTimeoutMillis
+  ) {
     evicted.push(idle.shift()!)
   }
   state.destroyed += evicted.length

@@ -10,12 +10,14 @@
  * @internal
  */
 import type { Exit, Fiber } from "effect"
-import { Cause, Duration, Effect, Option } from "effect"
+import { Cause, Duration, Effect, Option, Schedule } from "effect"
 import * as Errors from "../../Errors.js"
 import * as Core from "./core.js"
 import type { Env } from "./env.js"
 
 type Entry<A> = Core.Entry<A>
+/** the acquireRetry schedule's step: sleeps for the next delay, fails when the schedule is over */
+type RetryStep = (input: unknown) => Effect.Effect<unknown, unknown>
 
 /** how often a given-up acquisition inside an uninterruptible region is checked (see `stop`) */
 const shieldPollMillis = 1000
@@ -119,8 +121,8 @@ export const make = <A, E, R>(
     }
     return entry
   }
-  /** an acquisition ended within its deadline */
-  const onAcquired = (exit: Exit.Exit<A, E>): void => {
+  /** an acquisition ended within its deadline; `retry`: the schedule's step, once it retried */
+  const onAcquired = (exit: Exit.Exit<A, E>, retry?: RetryStep): void => {
     if (exit._tag === "Success") {
       const doomed = Core.created(state, makeEntry(exit.value))
       if (doomed !== undefined) destroy(doomed)
@@ -132,7 +134,16 @@ export const make = <A, E, R>(
       Core.createAborted(state)
       return
     }
-    const served = Core.createFailed(state, Effect.failCause(exit.cause), now())
+    if (config.acquireRetry !== undefined && !state.closed) {
+      retryLater(exit, retry)
+      return
+    }
+    giveUp(exit)
+  }
+  /** the acquisition failed for good: its first waiter gets the error */
+  const giveUp = (exit: Exit.Exit<A, E>, counted = false): void => {
+    if (exit._tag === "Success") return
+    const served = Core.createFailed(state, Effect.failCause(exit.cause), now(), counted)
     // the remaining waiters keep their chance; minIdle top-ups wait for housekeeping, so a
     // dependency that is down is not hammered in a loop
     startCreations(Core.creationsToStart(state, false))
@@ -196,7 +207,7 @@ export const make = <A, E, R>(
    * acquire that ignores interruption would still hold the slot. Whichever of the acquire
    * and the deadline comes first settles the slot; the other is ignored (or released).
    */
-  const startCreation = (): void => {
+  const startCreation = (retry?: RetryStep): void => {
     let settled = false
     let deadline: Fiber.Fiber<void> | undefined
     const acquiring = spawn(acquire)
@@ -209,7 +220,7 @@ export const make = <A, E, R>(
       settled = true
       creations.delete(acquiring)
       if (deadline !== undefined) deadline.interruptUnsafe()
-      onAcquired(exit)
+      onAcquired(exit, retry)
       if (state.closed) notifyDrain()
     })
     if (settled) return // acquire completed synchronously
@@ -226,6 +237,38 @@ export const make = <A, E, R>(
     for (let i = 0; i < n; i++) startCreation()
   }
 
+  // ---- acquireRetry: a failed attempt is retried on the schedule, keeping its slot ----------
+  /** retries waiting for their delay: shutdown interrupts them, freeing their slots */
+  const retrying = new Set<Fiber.Fiber<unknown>>()
+  const retryLater = (exit: Exit.Exit<A, E>, retry: RetryStep | undefined): void => {
+    Core.attemptFailed(state, now())
+    let done = false
+    const fiber = spawn(
+      Effect.flatMap(retry === undefined ? Schedule.toStepWithSleep(config.acquireRetry!) : Effect.succeed(retry), (step) =>
+        Effect.matchCause(step(undefined), {
+          onSuccess: () => step,
+          onFailure: () => undefined
+        })
+      )
+    )
+    fiber.addObserver((result) => {
+      done = true
+      retrying.delete(fiber)
+      if (result._tag === "Failure") {
+        Core.createAborted(state) // interrupted at shutdown: the slot is free
+        notifyDrain()
+      } else if (state.closed) {
+        Core.createAborted(state)
+        notifyDrain()
+      } else if (result.value === undefined) {
+        giveUp(exit, true) // the schedule is over: the last failure goes to the waiter
+      } else {
+        startCreation(result.value)
+      }
+    })
+    if (!done) retrying.add(fiber)
+  }
+
   // ---- shutdown ---------------------------------------------------------------------------
   const shutdown = (idle: ReadonlyArray<Entry<A>>): Effect.Effect<void> => {
     for (const entry of idle) destroy(entry)
@@ -233,6 +276,7 @@ export const make = <A, E, R>(
     // them (an acquire may ignore interruption); one that completes anyway is released,
     // and the drain below waits for that too, within shutdownTimeout
     for (const fiber of Array.from(creations)) stop(fiber)
+    for (const fiber of Array.from(retrying)) fiber.interruptUnsafe()
     const drain = Effect.callback<void>((resume) => {
       if (drained()) resume(Effect.void)
       else drainResume = resume

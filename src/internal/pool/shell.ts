@@ -39,7 +39,8 @@ export const makeShell = <A, E, R>(
       max: config.size + config.maxOverflow,
       minIdle: config.minIdle,
       maxWaiting: config.maxWaiting,
-      lifo: config.lifo
+      lifo: config.lifo,
+      evictToMinIdle: config.evictToMinIdle
     })
     const env: Env<A, R | Scope.Scope> = {
       config,
@@ -83,6 +84,9 @@ export const makeShell = <A, E, R>(
 
     waiters.start()
     yield* Effect.forkScoped(Housekeeping.make(env, lifecycle))
+    if (options.validate !== undefined && config.validateIntervalMillis !== Infinity) {
+      yield* Effect.forkScoped(Housekeeping.validation(env, lifecycle, options.validate))
+    }
     lifecycle.startCreations(Core.creationsToStart(state, true))
 
     const healthWindowMillis = PoolHealth.recentFailureMillis(config.acquireTimeoutMillis)

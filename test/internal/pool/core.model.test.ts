@@ -289,7 +289,7 @@ class Housekeeping implements Command {
         // the longest idle first, never below size
         while (
           model.idle.length > 0 &&
-          modelTotal(model) > model.config.size &&
+          (model.config.evictToMinIdle ? model.idle.length > model.config.minIdle : modelTotal(model) > model.config.size) &&
           model.now - model.idle[0]!.idleSince >= model.config.idleTimeout
         )
           model.idle.shift()

@@ -15,6 +15,8 @@ export interface Config {
   readonly minIdle: number
   /** Infinity: unbounded */
   readonly maxWaiting: number
+  /** idleEviction "minIdle": idle resources are evicted down to minIdle, not only overflow */
+  readonly evictToMinIdle: boolean
   readonly lifo: boolean
   readonly checkoutTimeout: number
   readonly idleTimeout: number
@@ -28,6 +30,7 @@ export const config: fc.Arbitrary<Config> = fc
     maxOverflow: fc.integer({ min: 0, max: 3 }),
     minIdle: fc.integer({ min: 0, max: 4 }),
     maxWaiting: fc.oneof(fc.constant(Infinity), fc.integer({ min: 0, max: 3 })),
+    evictToMinIdle: fc.boolean(),
     lifo: fc.boolean(),
     checkoutTimeout: fc.integer({ min: 1, max: 6 }),
     idleTimeout: fc.integer({ min: 1, max: 6 }),
@@ -257,7 +260,14 @@ export const step = (model: Model, real: Real, onModel: () => void, onReal: () =
 // ---- the property ---------------------------------------------------------------------------
 
 export const setup = (c: Config) => () => {
-  const state = Core.make<number>({ size: c.size, max: c.size + c.maxOverflow, minIdle: c.minIdle, maxWaiting: c.maxWaiting, lifo: c.lifo })
+  const state = Core.make<number>({
+    size: c.size,
+    max: c.size + c.maxOverflow,
+    minIdle: c.minIdle,
+    maxWaiting: c.maxWaiting,
+    lifo: c.lifo,
+    evictToMinIdle: c.evictToMinIdle
+  })
   const real: Real = { state, now: 0, held: [], abandoned: 0, destroyed: new Set(), events: [], nextWaiter: 0 }
   const model: Model = {
     config: c,
