@@ -34,14 +34,14 @@
  * @since 0.1.0
  */
 import type { Duration } from "effect"
-import { Clock, Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer } from "effect"
 import type { InvalidConfig, ProtectionNotFound, RateLimited, StoreUnavailable } from "./Errors.js"
 import type { Allowance, CallOptions, LimitRequest, RateStatus } from "./internal/rateLimiter/models.js"
 import { OptionsSchema as OptionsSchemaInternal, RuleSchema as RuleSchemaInternal } from "./internal/rateLimiter/config.js"
 import type { MemoryRule } from "./internal/rateLimiter/memory.js"
 import { makeMemoryStore, memoryRule } from "./internal/rateLimiter/memory.js"
-import type { Internal } from "./internal/rateLimiter/service.js"
-import { build, lookup, run, runInline, runMany } from "./internal/rateLimiter/service.js"
+import { limitEffect, limitInline, limitMany, serviceTag } from "./internal/rateLimiter/combinators.js"
+import { build } from "./internal/rateLimiter/service.js"
 import { decode } from "./internal/runtime/options.js"
 
 /**
@@ -132,6 +132,7 @@ export type { Allowance, CallOptions, LimitRequest, RateStatus } from "./interna
  *   `block` replaces it. A rule's `blockDuration` does the same for a key once it is refused.
  * - `limit(rule, key)(self)` runs `self` only once admitted; `limit([...])` and `check([...])`
  *   decide several rules and keys at once, admitted by all or consumed from none.
+ * - `setRule(rule, options)` replaces a configured rule at run time (see `setRule`).
  * - `checkWith(rule, key)` and `limitWith(rule, key)` take the rule itself instead of its name
  *   (see `limitWith`); an invalid one fails `checkWith` with `InvalidConfig`.
  *
@@ -176,6 +177,7 @@ export class RateLimiter extends Context.Service<
       key: string,
       options?: CallOptions
     ) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | RateLimited | StoreUnavailable, R>
+    readonly setRule: (rule: string, options: RateRule) => Effect.Effect<void, InvalidConfig | ProtectionNotFound>
     readonly penalty: (rule: string, key: string, points?: number) => Effect.Effect<void, ProtectionNotFound | StoreUnavailable>
     readonly reward: (rule: string, key: string, points?: number) => Effect.Effect<void, ProtectionNotFound | StoreUnavailable>
     readonly block: (rule: string, key: string, duration: Duration.Input) => Effect.Effect<void, ProtectionNotFound | StoreUnavailable>
@@ -191,6 +193,9 @@ export class RateLimiter extends Context.Service<
     }
   }
 >()("effect-foundation/RateLimiter") {}
+
+// the combinators (internal) find the service by this tag
+serviceTag.key = RateLimiter
 
 /**
  * The in-memory rate limiter. The options are decoded by `OptionsSchema` first: an invalid
@@ -284,6 +289,47 @@ export const limit: {
 } as typeof limit
 
 /**
+ * Replaces the configured rule `rule` at run time, decoded by the store's rule Schema (an
+ * invalid one fails `InvalidConfig` with the same `rules.<rule>.<field>` paths as the layer,
+ * and changes nothing; an unknown name fails `ProtectionNotFound`).
+ *
+ * **Details**
+ *
+ * Each key's consumption is kept: what it has used stays used under the new rule.
+ *
+ * - Memory: a sliding window staying one keeps its log (each call leaves at its own time,
+ *   under the new window). Any other change, an algorithm change included, carries the calls
+ *   each key has in use (rounded up) over to a fresh state of the new rule as used, so no call
+ *   is handed out twice; when they come back then follows the new rule. Blocks are kept.
+ * - `limit: 0` is a kill switch: while at 0 every call is refused and the states are left as
+ *   they are, so a rule switched back finds each key as the time since has left it.
+ * - Redis: the state shared by every process stays as stored and is read under the new rule,
+ *   so `algorithm` and `window`, which say what the stored numbers mean, cannot change
+ *   (`InvalidConfig`: use a new rule name or prefix). A rule without its own `onRedisError`
+ *   keeps the one it had. Other processes keep their own configuration.
+ *
+ * **Example** (Switching a route off and on)
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { RateLimiter } from "effect-foundation"
+ *
+ * const program = Effect.gen(function*() {
+ *   yield* RateLimiter.setRule("api", { algorithm: "gcra", limit: 0, window: "1 second" })
+ *   const refused = yield* Effect.flip(Effect.succeed("ok").pipe(RateLimiter.limit("api", "k")))
+ *   yield* RateLimiter.setRule("api", { algorithm: "gcra", limit: 5, window: "1 second" })
+ *   return [refused._tag, yield* Effect.succeed("ok").pipe(RateLimiter.limit("api", "k"))]
+ * }).pipe(Effect.provide(RateLimiter.layer({ rules: { api: { algorithm: "gcra", limit: 5, window: "1 second" } } })))
+ * // => ["RateLimited", "ok"]
+ * ```
+ *
+ * @since 0.3.0
+ * @category runtime control
+ */
+export const setRule = (rule: string, options: RateRule): Effect.Effect<void, InvalidConfig | ProtectionNotFound, RateLimiter> =>
+  RateLimiter.use((limiter) => limiter.setRule(rule, options))
+
+/**
  * Runs `self` once `key` is admitted under `rule`, a rule given here rather than configured by
  * name (the same fields as a configured rule, `RuleSchema`): for limits that come with the
  * call, such as a plan's quota looked up per customer.
@@ -334,45 +380,3 @@ export const limitWith: {
     ? limitInline(first, second as RateRule, third as string, fourth as CallOptions | undefined)
     : <A, E, R>(self: Effect.Effect<A, E, R>) => limitInline(self, first as RateRule, second as string, third as CallOptions | undefined)
 } as typeof limitWith
-
-const limitInline = <A, E, R>(
-  self: Effect.Effect<A, E, R>,
-  rule: RateRule,
-  key: string,
-  options: CallOptions | undefined
-): Effect.Effect<A, E | RateLimited | StoreUnavailable, R | RateLimiter> =>
-  Effect.withFiber(
-    (fiber): Effect.Effect<A, E | RateLimited | StoreUnavailable, R> =>
-      found(fiber)[runInline](lookup.clock!, rule, key, options?.cost ?? 1, self)
-  )
-
-/** The service found for the fiber's context (looked up once per context). */
-const found = (fiber: { readonly context: Context.Context<never>; getRef: <A>(ref: Context.Reference<A>) => A }): Internal => {
-  const context = fiber.context
-  if (context !== lookup.context) {
-    // contexts are immutable and a fiber keeps one across calls: look both services up
-    // once per context, not once per call (the layer's finalizer clears this)
-    lookup.service = Context.getUnsafe(context as Context.Context<RateLimiter>, RateLimiter) as unknown as Internal
-    lookup.clock = fiber.getRef(Clock.Clock)
-    lookup.context = context
-  }
-  return lookup.service!
-}
-
-const limitMany = <A, E, R>(
-  self: Effect.Effect<A, E, R>,
-  requests: ReadonlyArray<LimitRequest>
-): Effect.Effect<A, E | RateLimited | StoreUnavailable, R | RateLimiter> =>
-  Effect.withFiber((fiber): Effect.Effect<A, E | RateLimited | StoreUnavailable, R> => found(fiber)[runMany](lookup.clock!, requests, self))
-
-const limitEffect = <A, E, R>(
-  self: Effect.Effect<A, E, R>,
-  rule: string,
-  key: string,
-  options: CallOptions | undefined
-): Effect.Effect<A, E | RateLimited | StoreUnavailable, R | RateLimiter> => {
-  const cost = options?.cost ?? 1
-  return Effect.withFiber(
-    (fiber): Effect.Effect<A, E | RateLimited | StoreUnavailable, R> => found(fiber)[run](lookup.clock!, rule, key, cost, self)
-  )
-}

@@ -98,3 +98,25 @@ describe("RateLimiterRedis multi-checks, penalties and rewards decide as the mem
     })
   )
 })
+
+describe("RateLimiter.setRule (Redis)", () => {
+  it.effect("keeps a window's count; the algorithm and the window of a shared rule cannot change", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(10_000)
+      const limiter = yield* RateLimiter.RateLimiter
+      const rule = { algorithm: "fixed-window", limit: 3, window: "1 second" } as const
+      yield* limiter.check("api", "k", { cost: 2 })
+      yield* RateLimiter.setRule("api", { ...rule, limit: 5 })
+      expect((yield* limiter.status("api", "k")).remaining).toBe(3)
+      for (const [change, path] of [
+        [{ algorithm: "gcra" }, "rules.api.algorithm"],
+        [{ window: "2 seconds" }, "rules.api.window"],
+        [{ onRedisError: "sometimes" }, "rules.api.onRedisError"]
+      ] as const) {
+        const error = yield* Effect.flip(RateLimiter.setRule("api", { ...rule, ...change } as RateLimiter.RateRule))
+        expect(error).toMatchObject({ _tag: "InvalidConfig", path })
+      }
+      expect((yield* limiter.status("api", "k")).limit).toBe(5)
+    }).pipe(withRules({ api: { algorithm: "fixed-window", limit: 3, window: "1 second" } }))
+  )
+})

@@ -50,6 +50,11 @@ export interface PairAlgorithm {
    * at `now`. A penalty is exactly `admit` at `now`.
    */
   readonly adjust: (a: number, b: number, now: number, points: number, rule: Rule, out: Pair) => void
+  /**
+   * Whole calls in use at `now` (rounded up; more than the capacity after a penalty or with
+   * callers waiting): what `setRule` carries over to a rule's new parameters.
+   */
+  readonly used: (a: number, b: number, now: number, rule: Rule) => number
   /** whole calls of cost 1 that would be admitted now */
   readonly remaining: (a: number, b: number, now: number, rule: Rule) => number
   /** milliseconds until the state is back to "as if never seen" */
@@ -94,6 +99,12 @@ export const tokenBucket: PairAlgorithm = {
     const full = rule.burst * rule.windowMillis
     out.a = level > full ? full : level
     out.b = time
+  },
+  used: (a, b, now, rule) => {
+    const at = now > b ? now : b
+    const missing = rule.burst * rule.windowMillis - tbLevel(a, b, at, rule)
+    // slots handed to waiting callers (the state's clock ahead of now) are in use too
+    return Math.ceil(missing / rule.windowMillis) + (b > now ? Math.ceil(((b - now) * rule.limit) / rule.windowMillis) : 0)
   },
   remaining: (a, b, now, rule) => Math.floor(tbLevel(a, b, now > b ? now : b, rule) / rule.windowMillis),
   resetAfter: (a, b, now, rule) => {
@@ -143,6 +154,7 @@ export const gcra: PairAlgorithm = {
     out.a = now + whole
     out.b = ahead - whole * rule.limit
   },
+  used: (a, b, now, rule) => Math.ceil(gcraAhead(a, b, now, rule) / rule.windowMillis),
   remaining: (a, b, now, rule) => {
     // with callers waiting for future slots TAT - now exceeds the tolerance: none remain
     const left = rule.burst * rule.windowMillis - gcraAhead(a, b, now, rule)
@@ -185,6 +197,7 @@ export const fixedWindow: PairAlgorithm = {
     out.a = start
     out.b = count > 0 ? count : 0
   },
+  used: (a, b, now, rule) => (windowStart(now > a ? now : a, rule.windowMillis) === a ? b : 0),
   remaining: (a, b, now, rule) => {
     const at = now > a ? now : a
     return rule.limit - (windowStart(at, rule.windowMillis) === a ? b : 0)

@@ -5,12 +5,14 @@
  */
 import type { Clock } from "effect"
 import { Effect, Exit } from "effect"
+import { InvalidConfig } from "../../Errors.js"
+import { decodeSync } from "../runtime/options.js"
 import type { DecodedRule, RuleConfig } from "./config.js"
-import { resolveRule } from "./config.js"
+import { resolveRule, RuleSchema } from "./config.js"
 import { takeManyLocal } from "./many.js"
 import { RuleState } from "./rule.js"
 import type { Decision, Peeked, SyncStore } from "./store.js"
-import { ADMITTED, DENIED, StoreRule } from "./store.js"
+import { ADMITTED, DENIED, deniedAll, StoreRule } from "./store.js"
 
 /**
  * The one `Decision` of a rule, rewritten by each `take`: `remaining` and `resetAfter` are
@@ -99,6 +101,21 @@ export class MemoryRule extends StoreRule {
     state.blockMillis = config.blockMillis
     this.decision = new LocalDecision(state)
   }
+
+  override configure(config: RuleConfig): void {
+    super.configure(config)
+    this.state.blockMillis = config.blockMillis
+  }
+}
+
+/**
+ * `setRule` on a rule's local state: at limit 0 the state is left as it is (nothing reads it
+ * while the rule denies everything), so a rule switched off and on again finds each key as
+ * the time since has left it.
+ */
+export const reconfigureLocal = (state: RuleState, config: RuleConfig, now: number): void => {
+  if (config.rule.limit !== 0) state.reconfigure(config.rule, config.maxKeys, now)
+  state.blockMillis = config.blockMillis
 }
 
 /** The memory rule `name` of a decoded rule (the layer's, an inline one). */
@@ -113,7 +130,7 @@ export const makeMemoryStore = (rules: ReadonlyMap<string, MemoryRule>): SyncSto
   rules,
   inline: memoryRule,
   take: (rule, key, cost, clock: Clock.Clock) =>
-    takeLocal(rule.state, rule.decision, key, clock.currentTimeMillisUnsafe(), cost, rule.maxWait),
+    rule.rule.limit === 0 ? deniedAll : takeLocal(rule.state, rule.decision, key, clock.currentTimeMillisUnsafe(), cost, rule.maxWait),
   takeMany: (requests, clock) =>
     Effect.sync(() =>
       takeManyLocal(
@@ -121,18 +138,31 @@ export const makeMemoryStore = (rules: ReadonlyMap<string, MemoryRule>): SyncSto
         clock.currentTimeMillisUnsafe()
       )
     ),
-  peek: (rule, key, clock) => Exit.succeed(peekLocal(rule.state, key, clock.currentTimeMillisUnsafe())),
+  peek: (rule, key, clock) => {
+    const seen = peekLocal(rule.state, key, clock.currentTimeMillisUnsafe())
+    return Exit.succeed(rule.rule.limit === 0 && seen.blockedUntil === 0 ? { remaining: 0, resetAfter: 0, blockedUntil: 0 } : seen)
+  },
   reset: (rule, key) =>
     Effect.sync(() => {
       rule.state.reset(key)
     }),
   adjust: (rule, key, points, clock) =>
     Effect.sync(() => {
-      rule.state.adjust(key, clock.currentTimeMillisUnsafe(), points)
+      // limit 0 holds nothing to use or give back
+      if (rule.rule.limit !== 0) rule.state.adjust(key, clock.currentTimeMillisUnsafe(), points)
     }),
   block: (rule, key, millis, clock) =>
     Effect.sync(() => {
       rule.state.block(key, clock.currentTimeMillisUnsafe() + millis)
+    }),
+  setRule: (rule, input, clock) =>
+    Effect.suspend(() => {
+      const decoded = decodeSync(RuleSchema, input, `rules.${rule.name}`)
+      if (decoded instanceof InvalidConfig) return Exit.fail(decoded)
+      const config = resolveRule(decoded)
+      reconfigureLocal(rule.state, config, clock.currentTimeMillisUnsafe())
+      rule.configure(config)
+      return Exit.void
     })
 })
 

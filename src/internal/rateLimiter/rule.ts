@@ -24,8 +24,8 @@ export interface Reservation {
 }
 
 export class RuleState {
-  readonly table: KeyTable<SlidingLog.Log>
-  readonly pair: PairAlgorithm | undefined
+  table: KeyTable<SlidingLog.Log>
+  pair: PairAlgorithm | undefined
   allowed = 0
   denied = 0
   private operations = 0
@@ -43,8 +43,8 @@ export class RuleState {
 
   constructor(
     readonly name: string,
-    readonly rule: Rule,
-    readonly maxKeys: number
+    public rule: Rule,
+    public maxKeys: number
   ) {
     const algorithm: AlgorithmName = rule.algorithm
     this.pair = algorithm === "sliding-window" ? undefined : pairAlgorithms[algorithm]
@@ -104,6 +104,40 @@ export class RuleState {
     this.lastSlot = slot
     this.allowed++
     return wait
+  }
+
+  /**
+   * Runs on `rule` from `now` on, keeping each key's consumption. A sliding window staying one
+   * keeps its logs as they are (each entry leaves at its own time, under the new window);
+   * any other change carries each key's calls in use at `now` (`used`, rounded up) over as a
+   * penalty on a fresh state of the new rule, so nothing is handed out twice, and when those
+   * calls come back follows the new rule. Blocks are kept. Keys stay in recency order; past
+   * a smaller `maxKeys` the least recently used are forgotten.
+   */
+  reconfigure(rule: Rule, maxKeys: number, now: number): void {
+    const old = this.table
+    const keepLogs = this.pair === undefined && rule.algorithm === "sliding-window"
+    const carried: Array<readonly [string, number, SlidingLog.Log | undefined]> = []
+    for (let slot = old.oldest; slot !== -1; slot = old.newer[slot]!) {
+      const key = old.keys[slot]!
+      if (keepLogs) carried.push([key, 0, old.extra![slot]])
+      else {
+        const used =
+          this.pair === undefined
+            ? SlidingLog.used(old.extra![slot]!, now, this.rule)
+            : this.pair.used(old.a[slot]!, old.b[slot]!, now, this.rule)
+        if (used > 0) carried.push([key, used, undefined])
+      }
+    }
+    this.rule = rule
+    this.maxKeys = maxKeys
+    this.pair = rule.algorithm === "sliding-window" ? undefined : pairAlgorithms[rule.algorithm]
+    this.table = new KeyTable(maxKeys, this.pair === undefined)
+    this.lastSlot = -1
+    for (const [key, used, log] of carried) {
+      if (log !== undefined) this.table.extra![this.table.insert(key)] = log
+      else this.adjust(key, now, used)
+    }
   }
 
   /** The wait `cost` needs for `key` at `now` (as `take` computes it), changing nothing. */

@@ -259,6 +259,11 @@ export const makeService = <S extends StoreRule>(store: Store<S>): RateLimiter["
           return seen.blockedUntil === 0 ? status : { ...status, unblocksAt: seen.blockedUntil }
         })
       }),
+    setRule: (name: string, input: RateRule) =>
+      Effect.clockWith((clock): Effect.Effect<void, InvalidConfig | ProtectionNotFound> => {
+        const rule = rules.get(name)
+        return rule === undefined ? Exit.fail(notFound(name, names)) : store.setRule(rule, input, clock)
+      }),
     penalty: (name: string, key: string, points = 1) => adjust(name, key, points, 1),
     reward: (name: string, key: string, points = 1) => adjust(name, key, points, -1),
     block: (name: string, key: string, duration: Duration.Input) =>

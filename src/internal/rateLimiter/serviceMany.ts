@@ -70,13 +70,21 @@ export const makeMany = <S extends StoreRule>(store: Store<S>, names: ReadonlyAr
     resolved: ReadonlyArray<Request<S>>,
     clock: Clock.Clock,
     then: (decision: ManyDecision) => Effect.Effect<A, E, R>
-  ): Effect.Effect<A, E | RateLimited | StoreUnavailable, R> =>
-    Effect.flatMap(store.takeMany(resolved, clock), (decision): Effect.Effect<A, E | RateLimited | StoreUnavailable, R> => {
+  ): Effect.Effect<A, E | RateLimited | StoreUnavailable, R> => {
+    // a rule of limit 0 refuses the whole call, without asking the store
+    for (let i = 0; i < resolved.length; i++) {
+      if (resolved[i]!.rule.rule.limit === 0) {
+        const none = resolved.map(() => 0)
+        return refusal(resolved, { outcome: DENIED, wait: Infinity, refused: i, remaining: none, resetAfter: none, reason: undefined })
+      }
+    }
+    return Effect.flatMap(store.takeMany(resolved, clock), (decision): Effect.Effect<A, E | RateLimited | StoreUnavailable, R> => {
       if (decision.outcome !== ADMITTED) return refusal(resolved, decision)
       for (const request of resolved) request.rule.allowed++
       // a delayed multi-admission keeps its slots if interrupted: conservative, never over-admits
       return decision.wait === 0 ? then(decision) : Effect.andThen(Effect.sleep(Duration.millis(decision.wait)), then(decision))
     })
+  }
 
   const allowances = (decision: ManyDecision): Exit.Exit<ReadonlyArray<Allowance>> =>
     Exit.succeed(decision.remaining.map((remaining, i) => ({ remaining, resetAfter: Duration.millis(decision.resetAfter[i]!) })))

@@ -111,6 +111,12 @@ export const reward = (log: Log, now: number, points: number, rule: Rule): void 
   }
 }
 
+/** Calls in use at `now` (what `setRule` carries over when the algorithm changes). */
+export const used = (log: Log, now: number, rule: Rule): number => {
+  const last = lastTime(log)
+  return liveSum(log, now > last ? now : last, rule)
+}
+
 export const remaining = (log: Log | undefined, now: number, rule: Rule): number => {
   if (log === undefined) return rule.limit
   const last = lastTime(log)

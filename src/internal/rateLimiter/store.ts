@@ -10,7 +10,7 @@
  * get more than the limit between them.
  */
 import type { Clock, Effect } from "effect"
-import type { StoreUnavailable } from "../../Errors.js"
+import type { InvalidConfig, StoreUnavailable } from "../../Errors.js"
 import type { Rule } from "./algorithms.js"
 import type { DecodedRule, RuleConfig } from "./config.js"
 
@@ -47,6 +47,19 @@ export const ADMITTED = 0
 export const DENIED = 1
 /** The store could not decide and the rule says fail (`reason` says why). */
 export const UNAVAILABLE = 2
+
+/**
+ * A rule of limit 0 denies every call, for as long as it stays at 0: decided without reading
+ * any state (which `setRule` keeps for when the rule comes back).
+ */
+export const deniedAll: Decision = {
+  outcome: DENIED,
+  wait: Infinity,
+  remaining: 0,
+  resetAfter: 0,
+  reason: undefined,
+  cancel: undefined
+}
 
 /**
  * One decision. A synchronous store may hand out one mutable `Decision` per rule, rewritten
@@ -110,6 +123,11 @@ interface StoreBase<R extends StoreRule> {
    * reward, never past a fresh state).
    */
   readonly adjust: (rule: R, key: string, points: number, clock: Clock.Clock) => Effect.Effect<void, StoreUnavailable>
+  /**
+   * Replaces the rule's configuration by `input`, decoded by the store's rule Schema (paths
+   * under `rules.<name>`), keeping each key's consumption; an invalid rule changes nothing.
+   */
+  readonly setRule: (rule: R, input: unknown, clock: Clock.Clock) => Effect.Effect<void, InvalidConfig>
   /** Refuses every call of `key` for `millis` from now (Infinity: until reset). */
   readonly block: (rule: R, key: string, millis: number, clock: Clock.Clock) => Effect.Effect<void, StoreUnavailable>
 }

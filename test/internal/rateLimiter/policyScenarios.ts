@@ -248,4 +248,27 @@ export const policyScenarios = (algorithm: (typeof algorithms)[number], withRule
       expect(defect._tag).toBe("Failure")
     }).pipe(withRules({}))
   )
+
+  // resilience4j RateLimiterTest changeLimitForPeriod / Polly's reloadable options: a rule
+  // changed at run time; rate-limiter-flexible has no equivalent (a new limiter per change)
+  it.effect("setRule to limit 0 refuses every call, and switched back each key is as time left it", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(start)
+      const limiter = yield* service
+      const rule = { algorithm, limit: 3, window: "1 second" } as const
+      yield* limiter.check("api", "k")
+      yield* limiter.check("api", "k")
+      yield* RateLimiter.setRule("api", { ...rule, limit: 0 })
+      expect((yield* denial(limiter.check("api", "k"))).retryAfter).toBe(Infinity)
+      expect((yield* denial(limiter.check("api", "fresh"))).retryAfter).toBe(Infinity)
+      yield* limiter.setRule("api", rule)
+      expect((yield* limiter.status("api", "k")).remaining).toBe(1)
+      expect((yield* limiter.check("api", "fresh")).remaining).toBe(2)
+      const invalid = yield* Effect.flip(limiter.setRule("api", { ...rule, limit: -1 }))
+      expect(invalid).toMatchObject({ _tag: "InvalidConfig", path: "rules.api.limit" })
+      expect((yield* limiter.status("api", "k")).limit).toBe(3)
+      const unknown = yield* Effect.flip(limiter.setRule("nope", rule))
+      expect(unknown._tag).toBe("ProtectionNotFound")
+    }).pipe(withRules({ api: { algorithm, limit: 3, window: "1 second" } }))
+  )
 }

@@ -7,24 +7,25 @@
 import type { Clock } from "effect"
 import { Effect, Exit } from "effect"
 import { Redis } from "effect/persistence"
-import { StoreUnavailable } from "../../../Errors.js"
+import { InvalidConfig, StoreUnavailable } from "../../../Errors.js"
+import { decodeSync } from "../../runtime/options.js"
 import { fastConstructor } from "../../runtime/errors.js"
 import type { CommandClient } from "../../runtime/redisClient.js"
 import type { RedisOutage } from "../../runtime/redisOutage.js"
-import { LocalDecision, takeLocal } from "../memory.js"
+import { LocalDecision, reconfigureLocal, takeLocal } from "../memory.js"
 import type { RuleState } from "../rule.js"
 import type { RuleConfig } from "../config.js"
 import type { LocalRequest } from "../many.js"
 import { takeManyLocal } from "../many.js"
 import type { AsyncStore, Decision, ManyDecision, Request } from "../store.js"
-import { ADMITTED, DENIED, StoreRule, UNAVAILABLE } from "../store.js"
+import { ADMITTED, DENIED, deniedAll, StoreRule, UNAVAILABLE } from "../store.js"
 import type { ManyReply } from "./manyScript.js"
 import { manyLua } from "./manyScript.js"
 import type { Reply } from "./script.js"
 import { algorithmCode, lua } from "./script.js"
 import { makeClientRunner, makeScriptRunner, scriptSha, withTimeout } from "./scriptRunner.js"
 import type { FailurePolicy, OnRedisError, RedisRuleConfig } from "./storePolicy.js"
-import { resolveRedisRule } from "./storePolicy.js"
+import { RedisRuleSchema, resolveRedisRule } from "./storePolicy.js"
 
 /** A rule as the Redis store runs it: its script arguments made once, and its counters. */
 export class RedisRule extends StoreRule {
@@ -34,9 +35,10 @@ export class RedisRule extends StoreRule {
   limitArg = ""
   windowArg = ""
   burstArg = ""
-  readonly policy: FailurePolicy
-  readonly insurance: RuleState | undefined
-  readonly insuranceDecision: LocalDecision | undefined
+  policy: FailurePolicy
+  onRedisError: OnRedisError
+  insurance: RuleState | undefined
+  insuranceDecision: LocalDecision | undefined
   blockArg = ""
   fallbacks = 0
   /** keys of states: `<prefix>:<rule>:<key>` */
@@ -49,6 +51,7 @@ export class RedisRule extends StoreRule {
     this.blockPrefix = `${prefix}!block:${name}:`
     this.arguments(config)
     this.policy = config.policy
+    this.onRedisError = config.onRedisError
     this.insurance = config.insurance
     this.insuranceDecision = config.insurance === undefined ? undefined : new LocalDecision(config.insurance)
   }
@@ -102,16 +105,6 @@ const detach = (decision: Decision): Decision =>
         cancel: decision.cancel
       }
     : decision
-
-/** a rule of limit 0 denies every call, for as long as it stays at 0: decided without Redis */
-const deniedAll: Decision = {
-  outcome: DENIED,
-  wait: Infinity,
-  remaining: 0,
-  resetAfter: 0,
-  reason: undefined,
-  cancel: undefined
-}
 
 const fromReply = (reply: Reply): Decision => ({
   outcome: reply[0] === 1 ? ADMITTED : DENIED,
@@ -228,13 +221,6 @@ export const makeRedisStore = (
   const takeMany = (requests: ReadonlyArray<Request<RedisRule>>, clock: Clock.Clock): Effect.Effect<ManyDecision> =>
     Effect.suspend(() => {
       const now = clock.currentTimeMillisUnsafe()
-      // a rule of limit 0 refuses the whole call, without Redis
-      for (let i = 0; i < requests.length; i++) {
-        if (requests[i]!.rule.rule.limit === 0) {
-          const none = requests.map(() => 0)
-          return Exit.succeed({ outcome: DENIED, wait: Infinity, refused: i, remaining: none, resetAfter: none, reason: undefined })
-        }
-      }
       const reason = outage.blocked(now)
       if (reason !== undefined) return Exit.succeed(fallbackMany(requests, now, reason))
       const command = ["EVALSHA", manySha, String(requests.length * 2)]
@@ -270,10 +256,48 @@ export const makeRedisStore = (
       })
     })
 
+  /**
+   * `setRule`: this process's rule changes; the state every process shares stays as stored,
+   * read under the new rule. So the algorithm and the window, which say what the stored
+   * numbers mean, cannot change (InvalidConfig); without its own `onRedisError` the rule keeps
+   * the one it had.
+   */
+  const setRule = (rule: RedisRule, input: unknown, clock: Clock.Clock): Effect.Effect<void, InvalidConfig> =>
+    Effect.suspend(() => {
+      const base = `rules.${rule.name}`
+      const decoded = decodeSync(RedisRuleSchema, input, base)
+      if (decoded instanceof InvalidConfig) return Exit.fail(decoded)
+      const config = resolveRedisRule(rule.name, decoded, decoded.onRedisError ?? rule.onRedisError)
+      for (const [field, changed] of [
+        ["algorithm", config.rule.algorithm !== rule.rule.algorithm],
+        ["window", config.rule.windowMillis !== rule.rule.windowMillis]
+      ] as const) {
+        if (changed) {
+          return Exit.fail(
+            new InvalidConfig({
+              path: `${base}.${field}`,
+              message: `${base}.${field}: cannot change on a rule shared through Redis (every process reads the stored state by it); use a new rule name or prefix`
+            })
+          )
+        }
+      }
+      rule.configure(config)
+      rule.policy = config.policy
+      rule.onRedisError = config.onRedisError
+      if (rule.insurance !== undefined && config.insurance !== undefined) {
+        reconfigureLocal(rule.insurance, { ...config, rule: config.insurance.rule }, clock.currentTimeMillisUnsafe())
+      } else {
+        rule.insurance = config.insurance
+        rule.insuranceDecision = config.insurance === undefined ? undefined : new LocalDecision(config.insurance)
+      }
+      return Exit.void
+    })
+
   return {
     name: "Redis",
     sync: false,
     rules,
+    setRule,
     inline: (name, rule) => new RedisRule(name, settings.prefix, resolveRedisRule(name, rule, settings.onRedisError)),
     takeMany,
     take: (rule, key, cost, clock) => {

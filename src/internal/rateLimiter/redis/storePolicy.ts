@@ -72,6 +72,8 @@ export interface RedisRuleConfig extends RuleConfig {
   readonly policy: FailurePolicy
   /** the local limiter used while Redis is unavailable, if the rule asked for one */
   readonly insurance: RuleState | undefined
+  /** what the rule asked for (its own `onRedisError`, or the store's) */
+  readonly onRedisError: OnRedisError
 }
 
 /** Whole milliseconds of a decoded timer duration (at least 1). */
@@ -96,5 +98,5 @@ export const resolveRedisRule = (name: string, rule: DecodedRedisRule, fallback:
   const share = typeof chosen === "string" ? undefined : chosen.insurance
   const insurance = share === undefined ? undefined : new RuleState(name, insuranceRule(config.rule, share), config.maxKeys)
   if (insurance !== undefined) insurance.blockMillis = config.blockMillis
-  return { ...config, policy, insurance }
+  return { ...config, policy, insurance, onRedisError: chosen }
 }
