@@ -40,7 +40,7 @@ import type { Allowance, CallOptions, LimitRequest, RateStatus } from "./interna
 import { OptionsSchema as OptionsSchemaInternal, RuleSchema as RuleSchemaInternal } from "./internal/rateLimiter/config.js"
 import type { MemoryRule } from "./internal/rateLimiter/memory.js"
 import { makeMemoryStore, memoryRule } from "./internal/rateLimiter/memory.js"
-import { limitEffect, limitInline, limitMany, serviceTag } from "./internal/rateLimiter/combinators.js"
+import { limitEffect, limitMany, serviceTag } from "./internal/rateLimiter/combinators.js"
 import { build } from "./internal/rateLimiter/service.js"
 import { decode } from "./internal/runtime/options.js"
 
@@ -259,34 +259,46 @@ export const layer = (options: Options): Layer.Layer<RateLimiter, InvalidConfig>
  * @since 0.1.0
  * @category combinators
  */
-export const limit: {
-  (
-    rule: string,
-    key: string,
-    options?: CallOptions
-  ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | RateLimited | StoreUnavailable, R | RateLimiter>
+export const limit: Limiting<string> & {
   (
     requests: ReadonlyArray<LimitRequest>
   ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | RateLimited | StoreUnavailable, R | RateLimiter>
   <A, E, R>(
     self: Effect.Effect<A, E, R>,
     requests: ReadonlyArray<LimitRequest>
-  ): Effect.Effect<A, E | RateLimited | StoreUnavailable, R | RateLimiter>
-  <A, E, R>(
-    self: Effect.Effect<A, E, R>,
-    rule: string,
-    key: string,
-    options?: CallOptions
   ): Effect.Effect<A, E | RateLimited | StoreUnavailable, R | RateLimiter>
 } = function (first: unknown, second: unknown, third?: unknown, fourth?: unknown) {
   // `dual` with a predicate spreads `arguments` on every call; this is the same dispatch
-  // without it (the data-last form runs once per protected call in a pipe)
+  // without it (the data-last form runs once per protected call in a pipe). A rule is a name
+  // or, for `limitWith`, an inline rule.
   if (Array.isArray(first)) return <A, E, R>(self: Effect.Effect<A, E, R>) => limitMany(self, first)
-  if (Effect.isEffect(first) && Array.isArray(second)) return limitMany(first, second)
-  return Effect.isEffect(first)
-    ? limitEffect(first, second as string, third as string, fourth as CallOptions | undefined)
-    : <A, E, R>(self: Effect.Effect<A, E, R>) => limitEffect(self, first as string, second as string, third as CallOptions | undefined)
+  if (!Effect.isEffect(first)) {
+    return <A, E, R>(self: Effect.Effect<A, E, R>) => limitEffect(self, first as string, second as string, third as CallOptions | undefined)
+  }
+  return Array.isArray(second)
+    ? limitMany(first, second)
+    : limitEffect(first, second as string, third as string, fourth as CallOptions | undefined)
 } as typeof limit
+
+/**
+ * `limit` and `limitWith` by one rule: pipeable, or data-first.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface Limiting<Rule> {
+  (
+    rule: Rule,
+    key: string,
+    options?: CallOptions
+  ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | RateLimited | StoreUnavailable, R | RateLimiter>
+  <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    rule: Rule,
+    key: string,
+    options?: CallOptions
+  ): Effect.Effect<A, E | RateLimited | StoreUnavailable, R | RateLimiter>
+}
 
 /**
  * Replaces the configured rule `rule` at run time, decoded by the store's rule Schema (an
@@ -363,20 +375,4 @@ export const setRule = (rule: string, options: RateRule): Effect.Effect<void, In
  * @since 0.3.0
  * @category combinators
  */
-export const limitWith: {
-  (
-    rule: RateRule,
-    key: string,
-    options?: CallOptions
-  ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | RateLimited | StoreUnavailable, R | RateLimiter>
-  <A, E, R>(
-    self: Effect.Effect<A, E, R>,
-    rule: RateRule,
-    key: string,
-    options?: CallOptions
-  ): Effect.Effect<A, E | RateLimited | StoreUnavailable, R | RateLimiter>
-} = function (first: unknown, second: unknown, third?: unknown, fourth?: unknown) {
-  return Effect.isEffect(first)
-    ? limitInline(first, second as RateRule, third as string, fourth as CallOptions | undefined)
-    : <A, E, R>(self: Effect.Effect<A, E, R>) => limitInline(self, first as RateRule, second as string, third as CallOptions | undefined)
-} as typeof limitWith
+export const limitWith: Limiting<RateRule> = limit as unknown as Limiting<RateRule>

@@ -8,21 +8,10 @@ import type { RateLimited, StoreUnavailable } from "../../Errors.js"
 import type { RateLimiter, RateRule } from "../../RateLimiter.js"
 import type { CallOptions, LimitRequest } from "./models.js"
 import type { Internal } from "./service.js"
-import { lookup, run, runInline, runMany } from "./service.js"
+import { lookup, run, runMany } from "./service.js"
 
 /** The `RateLimiter` tag, set by its module (internal code does not import it at run time). */
 export const serviceTag: { key: unknown } = { key: undefined }
-
-export const limitInline = <A, E, R>(
-  self: Effect.Effect<A, E, R>,
-  rule: RateRule,
-  key: string,
-  options: CallOptions | undefined
-): Effect.Effect<A, E | RateLimited | StoreUnavailable, R | RateLimiter> =>
-  Effect.withFiber(
-    (fiber): Effect.Effect<A, E | RateLimited | StoreUnavailable, R> =>
-      found(fiber)[runInline](lookup.clock!, rule, key, options?.cost ?? 1, self)
-  )
 
 /** The service found for the fiber's context (looked up once per context). */
 const found = (fiber: { readonly context: Context.Context<never>; getRef: <A>(ref: Context.Reference<A>) => A }): Internal => {
@@ -45,7 +34,7 @@ export const limitMany = <A, E, R>(
 
 export const limitEffect = <A, E, R>(
   self: Effect.Effect<A, E, R>,
-  rule: string,
+  rule: string | RateRule,
   key: string,
   options: CallOptions | undefined
 ): Effect.Effect<A, E | RateLimited | StoreUnavailable, R | RateLimiter> => {

@@ -23,20 +23,10 @@ import { ADMITTED, DENIED } from "./store.js"
 /** The method `RateLimiter.limit` calls, with the clock it found with the service. */
 export const run: unique symbol = Symbol.for("effect-foundation/RateLimiter/run")
 
-/** The method `RateLimiter.limitWith` calls (an inline rule). */
-export const runInline: unique symbol = Symbol.for("effect-foundation/RateLimiter/runInline")
-
 /** The method `RateLimiter.limit([...])` calls (a multi-check). */
 export const runMany: unique symbol = Symbol.for("effect-foundation/RateLimiter/runMany")
 
 export interface Internal {
-  readonly [runInline]: <A, E, R>(
-    clock: Clock.Clock,
-    rule: RateRule,
-    key: string,
-    cost: number,
-    self: Effect.Effect<A, E, R>
-  ) => Effect.Effect<A, E | RateLimited | StoreUnavailable, R>
   readonly [runMany]: <A, E, R>(
     clock: Clock.Clock,
     requests: ReadonlyArray<LimitRequest>,
@@ -44,7 +34,7 @@ export interface Internal {
   ) => Effect.Effect<A, E | RateLimited | StoreUnavailable, R>
   readonly [run]: <A, E, R>(
     clock: Clock.Clock,
-    rule: string,
+    rule: string | RateRule,
     key: string,
     cost: number,
     self: Effect.Effect<A, E, R>
@@ -154,45 +144,28 @@ export const makeService = <S extends StoreRule>(store: Store<S>): RateLimiter["
     return decision.wait === 0 ? result : delayed(rule, decision, result)
   }
 
+  const inline = new InlineRules<S>(store.inline)
+
+  /**
+   * `limit` and `limitWith`: a rule by name or an inline rule; an unknown name or an invalid
+   * inline rule is a defect here (fixed by the program), as is a bad cost.
+   */
   const runWith = <A, E, R>(
     clock: Clock.Clock,
-    name: string,
+    name: string | RateRule,
     key: string,
     cost: number,
     self: Effect.Effect<A, E, R>
   ): Effect.Effect<A, E | RateLimited | StoreUnavailable, R> => {
-    const rule = rules.get(name)
-    if (rule === undefined) return Effect.die(notFound(name, names))
-    return runRule(clock, rule, key, cost, self)
-  }
-
-  const runRule = <A, E, R>(
-    clock: Clock.Clock,
-    rule: S,
-    key: string,
-    cost: number,
-    self: Effect.Effect<A, E, R>
-  ): Effect.Effect<A, E | RateLimited | StoreUnavailable, R> => {
+    const rule = typeof name === "string" ? rules.get(name) : inline.resolve(name)
+    if (rule === undefined) return Effect.die(notFound(name as string, names))
+    if (rule instanceof InvalidConfig) return Effect.die(rule)
     if (!isCost(cost)) return Effect.die(invalidCost(cost))
     if (takeNow !== undefined) return proceed(rule, key, takeNow(rule, key, cost, clock), self)
     const decision = take!(rule, key, cost, clock)
     return isEffect(decision)
       ? Effect.flatMap(decision, (decided) => proceed(rule, key, decided, self))
       : proceed(rule, key, decision, self)
-  }
-
-  const inline = new InlineRules<S>(store.inline)
-
-  /** `limitWith`: an invalid inline rule is a defect, as an unknown rule name is in `limit`. */
-  const runInlineWith = <A, E, R>(
-    clock: Clock.Clock,
-    input: RateRule,
-    key: string,
-    cost: number,
-    self: Effect.Effect<A, E, R>
-  ): Effect.Effect<A, E | RateLimited | StoreUnavailable, R> => {
-    const rule = inline.resolve(input)
-    return rule instanceof InvalidConfig ? Effect.die(rule) : runRule(clock, rule, key, cost, self)
   }
 
   const adjust = (name: string, key: string, points: number, sign: 1 | -1): Effect.Effect<void, ProtectionNotFound | StoreUnavailable> =>
@@ -227,7 +200,6 @@ export const makeService = <S extends StoreRule>(store: Store<S>): RateLimiter["
 
   return {
     [run]: runWith,
-    [runInline]: runInlineWith,
     checkWith: (input: RateRule, key: string, options?: CallOptions) =>
       Effect.clockWith((clock): Effect.Effect<Allowance, RateLimited | InvalidConfig | StoreUnavailable> => {
         const rule = inline.resolve(input)
@@ -236,7 +208,7 @@ export const makeService = <S extends StoreRule>(store: Store<S>): RateLimiter["
     limitWith:
       (input: RateRule, key: string, options?: CallOptions) =>
       <A, E, R>(self: Effect.Effect<A, E, R>) =>
-        Effect.clockWith((clock) => runInlineWith(clock, input, key, options?.cost ?? 1, self)),
+        Effect.clockWith((clock) => runWith(clock, input, key, options?.cost ?? 1, self)),
     [runMany]: (clock, requests, self) => many.run(requests, clock, self),
     names,
     check: ((first: string | ReadonlyArray<LimitRequest>, key?: string, options?: CallOptions) =>
