@@ -5,6 +5,9 @@
  *   gets `RateLimited` with the exact time to wait; other clients are unaffected.
  * - `reports`: expensive calls that wait their turn (`onExceeded: "delay"`) instead of
  *   failing, first in first out, as long as the wait stays under `maxDelay`.
+ * - `login` and `login-daily`: checked together (admitted by both or counted by neither); a
+ *   failed login is a penalty, and too many block the account for a while (`blockDuration`).
+ * - an inline rule per plan (`limitWith`), and `setRule` switching `api` off (limit 0) and on.
  *
  * Run: npx tsx examples/rate-limiter.ts
  */
@@ -14,7 +17,9 @@ import { RateLimiter } from "effect-foundation"
 const Limits = RateLimiter.layer({
   rules: {
     api: { algorithm: "token-bucket", limit: 5, window: "1 second", burst: 3 },
-    reports: { algorithm: "gcra", limit: 10, window: "1 second", burst: 1, onExceeded: "delay", maxDelay: "1 second" }
+    reports: { algorithm: "gcra", limit: 10, window: "1 second", burst: 1, onExceeded: "delay", maxDelay: "1 second" },
+    login: { algorithm: "sliding-window", limit: 3, window: "1 minute", blockDuration: "5 minutes" },
+    "login-daily": { algorithm: "fixed-window", limit: 20, window: "1 day" }
   }
 })
 
@@ -47,6 +52,37 @@ const program = Effect.gen(function* () {
     )
   const ran = yield* Effect.forEach([1, 2, 3, 4], report, { concurrency: "unbounded" })
   for (const line of ran) console.log(line)
+
+  console.log("-- logins: both limits at once; each failure costs 2 more")
+  const login = (password: string) =>
+    Effect.gen(function* () {
+      if (password !== "secret") {
+        yield* limiter.penalty("login", "alice", 2)
+        return "wrong password"
+      }
+      return "welcome"
+    }).pipe(
+      RateLimiter.limit([
+        { rule: "login", key: "alice" },
+        { rule: "login-daily", key: "alice" }
+      ]),
+      Effect.catchTag("RateLimited", (error) => Effect.succeed(`429 (${error.rule}), retry after ${Duration.format(error.retryAfter)}`))
+    )
+  for (const password of ["guess", "secret", "guess"]) console.log(yield* login(password))
+  const blocked = yield* limiter.status("login", "alice")
+  console.log(`alice blocked until ${blocked.unblocksAt === undefined ? "-" : "+5 minutes"}`)
+
+  console.log("-- an inline rule per plan, and api switched off and on")
+  const quota = (plan: "free" | "pro") => ({ algorithm: "gcra", limit: plan === "pro" ? 100 : 1, window: "1 minute" }) as const
+  const search = Effect.succeed("results").pipe(
+    RateLimiter.limitWith(quota("free"), "carol"),
+    Effect.catchTag("RateLimited", (error) => Effect.succeed(`429 from ${error.rule}`))
+  )
+  console.log(yield* search, "/", yield* search)
+  yield* RateLimiter.setRule("api", { algorithm: "token-bucket", limit: 0, window: "1 second" })
+  console.log(yield* handle("bob", 2))
+  yield* RateLimiter.setRule("api", { algorithm: "token-bucket", limit: 5, window: "1 second", burst: 3 })
+  console.log(yield* handle("bob", 3))
 }).pipe(Effect.provide(Limits))
 
 Effect.runPromise(program).catch((error) => {

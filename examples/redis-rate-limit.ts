@@ -45,6 +45,19 @@ const program = Effect.gen(function* () {
   console.log(`alice: ${status.remaining} of ${status.limit} left, fresh again in ${Duration.format(status.resetAfter)}`)
   console.log(`bob (never seen): ${(yield* limiter.status("login", "bob")).remaining} of 5 left`)
   yield* limiter.reset("login", "alice")
+
+  // a block written by one instance refuses the key in the other, at once
+  yield* limiter.block("search", "mallory", "10 seconds")
+  const other = yield* RateLimiter.RateLimiter.pipe(Effect.provide(second))
+  const blocked = yield* Effect.flip(other.check("search", "mallory"))
+  console.log(`mallory via instance B: ${blocked._tag}`)
+  // both rules at once, in one script call: admitted by both or counted by neither
+  const both = yield* other.check([
+    { rule: "login", key: "bob" },
+    { rule: "search", key: "bob" }
+  ])
+  console.log(`bob, login and search at once: ${both.map((allowance) => allowance.remaining).join(" and ")} left`)
+  yield* limiter.reset("search", "mallory")
 })
 
 Effect.runPromise(Effect.scoped(program)).then(
