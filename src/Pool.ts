@@ -34,10 +34,15 @@ import { Context, Effect, Layer } from "effect"
 import { dual } from "effect/Function"
 import type { InvalidConfig, OperationTimeout, PoolCheckoutTimeout, PoolExhausted } from "./Errors.js"
 import * as PoolConfig from "./internal/pool/config.js"
+import type { ResizeSchema } from "./internal/pool/resize.js"
 import { makeShell } from "./internal/pool/shell.js"
+import type { UseCombinator } from "./internal/pool/types.js"
 
 /**
- * A pool's counters. `overflow`: resources above `size`; `reused / checkouts` is the reuse ratio.
+ * A pool's counters. `overflow`: resources above `size`; `creating`: acquisitions in flight;
+ * `reused / checkouts` is the reuse ratio; `timeouts`: checkouts timed out; `exhausted`:
+ * refused over `maxWaiting`; `acquireFailures`: acquisitions failed, died or past
+ * `acquireTimeout`, those last also in `acquireTimeouts`.
  *
  * @since 0.1.0
  * @category models
@@ -49,19 +54,14 @@ export interface Status {
   readonly inUse: number
   readonly overflow: number
   readonly waiting: number
-  /** acquisitions in flight */
   readonly creating: number
   readonly created: number
   readonly destroyed: number
   readonly checkouts: number
   readonly reused: number
-  /** checkouts that timed out */
   readonly timeouts: number
-  /** checkouts refused at once with `PoolExhausted` (over `maxWaiting`) */
   readonly exhausted: number
-  /** acquisitions that failed, died or exceeded `acquireTimeout` */
   readonly acquireFailures: number
-  /** acquisitions given up after `acquireTimeout` (also counted in `acquireFailures`) */
   readonly acquireTimeouts: number
 }
 
@@ -97,6 +97,8 @@ export interface Pool<in out A, in out E = never> {
    * `OperationTimeout` (generic-pool's `ready()`); at once when `minIdle` is 0
    */
   readonly ready: Effect.Effect<void, OperationTimeout>
+  /** changes the sizing at run time (see `Pool.resize`) */
+  readonly resize: (sizing: Resize) => Effect.Effect<void, InvalidConfig>
   readonly status: Effect.Effect<Status>
   /** the same as `status`, read synchronously (for dashboards and logs) */
   readonly statusUnsafe: () => Status
@@ -166,9 +168,7 @@ export const CheckoutOptionsSchema = PoolConfig.CheckoutOptionsSchema
  * failed (`reason: "timeout"`) and its slot freed; nobody is failed by it, and a resource it
  * returns later is released, never handed out (docs/pool.md, "Failures").
  *
- * **Gotchas**
- *
- * Decoding is strict: an unknown key fails with its path and the nearest known key
+ * **Gotchas**: decoding is strict: an unknown key fails with its path and the nearest known key
  * (`checkoutTimout: unknown option "checkoutTimout"; did you mean "checkoutTimeout"?`).
  * `minIdle <= size` is checked once both fields are valid on their own.
  *
@@ -222,9 +222,7 @@ export interface Code<A, E, R> {
  * ```ts
  * import { Effect } from "effect"
  * import type { Pool } from "effect-foundation"
- *
- * const sizing: Pool.Sizing = { size: 4, maxOverflow: 2, acquireTimeout: "3 seconds" }
- * const options: Pool.Options<string, never, never> = { ...sizing, acquire: Effect.succeed("connection") }
+ * const options: Pool.Options<string, never, never> = { size: 4, acquire: Effect.succeed("connection") }
  * ```
  *
  * @since 0.1.0
@@ -237,7 +235,6 @@ export interface Options<A, E, R> extends Sizing, Code<A, E, R> {}
  * applications; `make` suits tests and libraries that hold a pool privately. Bad options, the
  * code part included, fail `InvalidConfig` listing every violation as `path: message`
  * (`pool "db": acquire: must be an Effect that creates a resource, got nothing; ...`).
- *
  * **Example** (A scoped pool)
  *
  * ```ts
@@ -289,9 +286,7 @@ export const layer = <Self, A, E, R>(
  * Checks a resource out of the pool under `tag`, runs `f` with it and gives it back (or
  * destroys it when `f` died), whatever happens to the fiber.
  *
- * **Gotchas**
- *
- * Do not let the resource escape `f`: after `f` ends, another caller may hold it.
+ * **Gotchas**: do not let the resource escape `f`: after `f` ends, another caller may hold it.
  *
  * **Example** (Both forms)
  *
@@ -307,24 +302,7 @@ export const layer = <Self, A, E, R>(
  * @since 0.1.0
  * @category combinators
  */
-export const use: {
-  <A, B, E2, R2>(
-    f: (resource: A) => Effect.Effect<B, E2, R2>
-  ): <Self, E>(tag: Context.Key<Self, Pool<A, E>>) => Effect.Effect<B, E | E2 | CheckoutError, R2 | Self>
-  <A, B, E2, R2>(
-    f: (resource: A) => Effect.Effect<B, E2, R2>,
-    options: CheckoutOptions
-  ): <Self, E>(tag: Context.Key<Self, Pool<A, E>>) => Effect.Effect<B, E | E2 | CheckoutError | InvalidConfig, R2 | Self>
-  <Self, A, E, B, E2, R2>(
-    tag: Context.Key<Self, Pool<A, E>>,
-    f: (resource: A) => Effect.Effect<B, E2, R2>
-  ): Effect.Effect<B, E | E2 | CheckoutError, R2 | Self>
-  <Self, A, E, B, E2, R2>(
-    tag: Context.Key<Self, Pool<A, E>>,
-    f: (resource: A) => Effect.Effect<B, E2, R2>,
-    options: CheckoutOptions
-  ): Effect.Effect<B, E | E2 | CheckoutError | InvalidConfig, R2 | Self>
-} = dual(
+export const use: UseCombinator = dual(
   (args) => Context.isKey(args[0]),
   <Self, A, E, B, E2, R2>(
     tag: Context.Key<Self, Pool<A, E>>,
@@ -358,9 +336,7 @@ export const status = <Self, A, E>(tag: Context.Key<Self, Pool<A, E>>): Effect.E
  * `readyTimeout`, else fails `OperationTimeout` (generic-pool's `ready()`). Use it in a
  * readiness probe or before opening traffic; `awaitReady: true` does it at build time.
  *
- * **Gotchas**
- *
- * Waiting starts a top-up at once; a dependency that stays down makes it time out rather than
+ * **Gotchas**: waiting starts a top-up at once; a dependency that stays down makes it time out rather than
  * fail with the acquire's error (acquisitions are retried, not reported here).
  *
  * **Example** (Waiting for a warm pool)
@@ -380,3 +356,42 @@ export const status = <Self, A, E>(tag: Context.Key<Self, Pool<A, E>>): Effect.E
  */
 export const ready = <Self, A, E>(tag: Context.Key<Self, Pool<A, E>>): Effect.Effect<void, OperationTimeout, Self> =>
   Effect.flatMap(tag, (pool) => pool.ready)
+
+/**
+ * A runtime resize: the fields to change, the others keep their value. Decoded with the
+ * constraints of `OptionsSchema` (`size` >= 1, `minIdle <= size`, ...); `maxWaiting: null`
+ * removes the bound.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export type Resize = typeof ResizeSchema.Encoded
+
+/**
+ * Changes the sizing of the pool under `tag` at run time (tarn has no equivalent; HikariCP's
+ * `setMaximumPoolSize` on its MXBean). Bad values fail `InvalidConfig` and change nothing.
+ *
+ * **Details**
+ *
+ * Growing starts acquisitions at once for the waiters (and `minIdle`). Shrinking destroys idle
+ * resources above the new maximum at once, longest idle first; resources in use are never
+ * interrupted: each one returned while the pool is still above the maximum is destroyed
+ * instead of pooled. Waiters keep their place and deadline; a lower `maxWaiting` refuses new
+ * callers only.
+ *
+ * **Example** (Growing a pool under load)
+ *
+ * ```ts
+ * import { Context, Effect } from "effect"
+ * import { Pool } from "effect-foundation"
+ *
+ * class Db extends Context.Service<Db, Pool.Pool<number>>()("app/Db") {}
+ * const grow = Effect.andThen(Pool.resize(Db, { size: 20, maxOverflow: 10 }), Pool.status(Db))
+ * Effect.runPromise(grow.pipe(Effect.provide(Pool.layer(Db, { acquire: Effect.succeed(1), size: 4 })))).then((s) => s.size) // => 20
+ * ```
+ *
+ * @since 0.3.0
+ * @category combinators
+ */
+export const resize = <Self, A, E>(tag: Context.Key<Self, Pool<A, E>>, sizing: Resize): Effect.Effect<void, InvalidConfig, Self> =>
+  Effect.flatMap(tag, (pool) => pool.resize(sizing))

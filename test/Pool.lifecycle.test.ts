@@ -186,4 +186,83 @@ describe("Pool lifecycle", () => {
       })
     )
   })
+
+  describe("resize", () => {
+    it.effect("growing serves the waiters at once with new acquisitions", () =>
+      Effect.gen(function* () {
+        const pool = yield* Pool.make({ acquire: Effect.succeed(1), size: 1 })
+        const holder = yield* Effect.forkChild(pool.use(() => Effect.never))
+        yield* settle(() => pool.statusUnsafe().inUse === 1)
+        const waiter = yield* Effect.forkChild(pool.use(Effect.succeed))
+        yield* settle(() => pool.statusUnsafe().waiting === 1)
+        yield* pool.resize({ size: 2 })
+        expect(yield* Fiber.join(waiter)).toBe(1)
+        expect(pool.statusUnsafe()).toMatchObject({ size: 2, created: 2, waiting: 0 })
+        yield* Fiber.interrupt(holder)
+      })
+    )
+
+    it.effect("shrinking destroys idle resources over the new maximum; in-use ones are destroyed when returned", () =>
+      Effect.gen(function* () {
+        let next = 0
+        const released: Array<number> = []
+        const pool = yield* Pool.make({
+          acquire: Effect.sync(() => next++),
+          release: (id) => Effect.sync(() => released.push(id)),
+          size: 4,
+          minIdle: 4
+        })
+        yield* settle(() => pool.statusUnsafe().idle === 4)
+        const latch = yield* Effect.forkChild(
+          Effect.all([pool.use(() => Effect.sleep("1 second")), pool.use(() => Effect.sleep("1 second"))], { concurrency: 2 })
+        )
+        yield* settle(() => pool.statusUnsafe().inUse === 2)
+        yield* pool.resize({ size: 1, minIdle: 0 })
+        yield* settle(() => released.length === 2)
+        // both idle ones went at once; the two in use were not interrupted
+        expect(pool.statusUnsafe()).toMatchObject({ size: 1, idle: 0, inUse: 2, destroyed: 2 })
+        yield* TestClock.adjust("1 second")
+        yield* Fiber.join(latch)
+        yield* settle(() => released.length === 3)
+        // one returned resource was over the maximum and destroyed; the other is kept
+        expect(pool.statusUnsafe()).toMatchObject({ idle: 1, inUse: 0, destroyed: 3 })
+      })
+    )
+
+    it.effect("waiters keep their place through a shrink and are served within the new maximum", () =>
+      Effect.gen(function* () {
+        const pool = yield* Pool.make({ acquire: Effect.succeed(1), size: 2, checkoutTimeout: "10 seconds" })
+        const holders = yield* Effect.forkChild(
+          Effect.all([pool.use(() => Effect.sleep("1 second")), pool.use(() => Effect.sleep("1 second"))], { concurrency: 2 })
+        )
+        yield* settle(() => pool.statusUnsafe().inUse === 2)
+        const waiter = yield* Effect.forkChild(pool.use(Effect.succeed))
+        yield* settle(() => pool.statusUnsafe().waiting === 1)
+        yield* pool.resize({ size: 1 })
+        yield* TestClock.adjust("1 second")
+        yield* Fiber.join(holders)
+        expect(yield* Fiber.join(waiter)).toBe(1)
+        yield* settle()
+        const status = pool.statusUnsafe()
+        expect(status.idle + status.inUse + status.creating).toBeLessThanOrEqual(1)
+      })
+    )
+
+    it.effect("a bad resize fails InvalidConfig and changes nothing", () =>
+      Effect.gen(function* () {
+        class Db extends Context.Service<Db, Pool.Pool<number>>()("test/DbResize") {}
+        const layer = Pool.layer(Db, { acquire: Effect.succeed(1), size: 2, minIdle: 1 })
+        const errors = yield* Effect.gen(function* () {
+          const zero = yield* Effect.flip(Pool.resize(Db, { size: 0 }))
+          const belowMinIdle = yield* Effect.flip(Pool.resize(Db, { size: 1, minIdle: 2 }))
+          const typo = yield* Effect.flip(Pool.resize(Db, { sise: 3 } as Pool.Resize))
+          return { zero, belowMinIdle, typo, status: yield* Pool.status(Db) }
+        }).pipe(Effect.provide(layer))
+        expect(errors.zero).toMatchObject({ _tag: "InvalidConfig", path: "size" })
+        expect(errors.belowMinIdle).toMatchObject({ _tag: "InvalidConfig", path: "minIdle" })
+        expect(errors.typo.message).toContain("sise")
+        expect(errors.status).toMatchObject({ size: 2, maxOverflow: 0 })
+      })
+    )
+  })
 })

@@ -15,6 +15,12 @@ const scenario = fc.record({
   idleTimeout: fc.integer({ min: 1, max: 100 }),
   maxLifetime: fc.option(fc.integer({ min: 10, max: 200 }), { nil: undefined }),
   validates: fc.boolean(),
+  maxWaiting: fc.option(fc.integer({ min: 0, max: 6 }), { nil: undefined }),
+  // runtime resizes at random times: idle resources over the new maximum go, in-use ones stay
+  resizes: fc.array(
+    fc.record({ at: fc.integer({ min: 0, max: 150 }), size: fc.integer({ min: 1, max: 4 }), maxOverflow: fc.integer({ min: 0, max: 3 }) }),
+    { maxLength: 3 }
+  ),
   acquireDelay: fc.integer({ min: 0, max: 10 }),
   releaseDelay: fc.integer({ min: 0, max: 5 }),
   acquireOutcomes: fc.array(outcome, { minLength: 1, maxLength: 8 }),
@@ -29,6 +35,8 @@ const scenario = fc.record({
       startAt: fc.integer({ min: 0, max: 100 }),
       hold: fc.integer({ min: 0, max: 30 }),
       use: outcome,
+      priority: fc.integer({ min: 0, max: 2 }),
+      ownTimeout: fc.option(fc.integer({ min: 5, max: 150 }), { nil: undefined }),
       // when to interrupt the caller, relative to its start (waiting, during acquire, use or return)
       interruptAfter: fc.option(fc.integer({ min: 0, max: 60 }), { nil: undefined })
     }),
@@ -85,6 +93,7 @@ const run = (s: Scenario) =>
       strategy: s.strategy,
       checkoutTimeout: s.checkoutTimeout,
       idleTimeout: s.idleTimeout,
+      ...(s.maxWaiting !== undefined ? { maxWaiting: s.maxWaiting } : {}),
       ...(s.maxLifetime !== undefined ? { maxLifetime: s.maxLifetime } : {})
     }).pipe(Scope.provide(scope))
 
@@ -113,12 +122,24 @@ const run = (s: Scenario) =>
     const fibers: Array<Fiber.Fiber<unknown, unknown>> = []
     for (const caller of s.callers) {
       const fiber = yield* Effect.forkChild(
-        Effect.sleep(caller.startAt).pipe(Effect.andThen(pool.use((id) => body(id, caller.hold, caller.use))))
+        Effect.sleep(caller.startAt).pipe(
+          Effect.andThen(
+            pool.use((id) => body(id, caller.hold, caller.use), {
+              priority: caller.priority,
+              ...(caller.ownTimeout !== undefined ? { checkoutTimeout: caller.ownTimeout } : {})
+            })
+          )
+        )
       )
       fibers.push(fiber)
       if (caller.interruptAfter !== undefined) {
         yield* Effect.forkChild(Effect.sleep(caller.startAt + caller.interruptAfter).pipe(Effect.andThen(Fiber.interrupt(fiber))))
       }
+    }
+    for (const change of s.resizes) {
+      yield* Effect.forkChild(
+        Effect.sleep(change.at).pipe(Effect.andThen(pool.resize({ size: change.size, maxOverflow: change.maxOverflow, minIdle: 0 })))
+      )
     }
     for (let t = 0; t < 400; t++) yield* TestClock.adjust(1)
     for (const fiber of fibers) yield* Fiber.await(fiber)
@@ -189,6 +210,8 @@ describe("Pool regressions found by the property test", () => {
       idleTimeout: 1,
       maxLifetime: undefined,
       validates: false,
+      maxWaiting: undefined,
+      resizes: [],
       acquireDelay: 0,
       releaseDelay: 0,
       acquireOutcomes: ["ok"],
@@ -196,8 +219,8 @@ describe("Pool regressions found by the property test", () => {
       releaseFails: [false],
       opsBeforeYield: 3,
       callers: [
-        { startAt: 0, hold: 0, use: "ok", interruptAfter: 0 },
-        { startAt: 0, hold: 0, use: "ok", interruptAfter: undefined }
+        { startAt: 0, hold: 0, use: "ok", priority: 0, ownTimeout: undefined, interruptAfter: 0 },
+        { startAt: 0, hold: 0, use: "ok", priority: 0, ownTimeout: undefined, interruptAfter: undefined }
       ]
     }
     for (let i = 0; i < 100; i++) {

@@ -13,6 +13,10 @@
  * @internal
  */
 
+import { dequeue } from "./queue.js"
+
+export { dequeue, enqueue, expireWaiters } from "./queue.js"
+
 /** A pooled resource and its bookkeeping. */
 export interface Entry<A> {
   readonly resource: A
@@ -61,7 +65,10 @@ export interface Config {
 }
 
 export interface State<A> {
-  readonly config: Config
+  /** replaced whole by `resize` (never mutated in place) */
+  config: Config
+  /** set by a resize that left more resources than the new maximum: returns are destroyed */
+  shrinking: boolean
   readonly idle: Array<Entry<A>>
   inUse: number
   /** acquisitions in flight */
@@ -92,6 +99,7 @@ export interface State<A> {
 
 export const make = <A>(config: Config): State<A> => ({
   config,
+  shrinking: false,
   idle: [],
   inUse: 0,
   creating: 0,
@@ -143,37 +151,6 @@ export const refuses = <A>(state: State<A>): boolean => {
 }
 
 /**
- * Queues a waiter behind every waiter of its priority or a more urgent one (a lower number),
- * ahead of less urgent ones: first come, first served within a priority. The walk from the
- * tail stops at once when every waiter has the same priority (the common case).
- */
-export const enqueue = <A>(state: State<A>, waiter: Waiter<A>): void => {
-  waiter.queued = true
-  let before = state.tail
-  while (before !== undefined && before.priority > waiter.priority) before = before.prev
-  const after = before === undefined ? state.head : before.next
-  waiter.prev = before
-  waiter.next = after
-  if (before === undefined) state.head = waiter
-  else before.next = waiter
-  if (after === undefined) state.tail = waiter
-  else after.prev = waiter
-  state.waiting++
-}
-
-/** Removes a waiter from the queue; a no-op when it already left (served, timed out). */
-export const dequeue = <A>(state: State<A>, waiter: Waiter<A>): void => {
-  if (!waiter.queued) return
-  waiter.queued = false
-  if (waiter.prev === undefined) state.head = waiter.next
-  else waiter.prev.next = waiter.next
-  if (waiter.next === undefined) state.tail = waiter.prev
-  else waiter.next.prev = waiter.prev
-  waiter.prev = waiter.next = undefined
-  state.waiting--
-}
-
-/**
  * How many acquisitions to start now: one per waiter not already covered by one in flight,
  * within `size + maxOverflow`, and, when `forMinIdle`, enough to bring idle resources up to
  * `minIdle`, within `size`; whichever is more. The caller starts exactly that many.
@@ -209,7 +186,7 @@ const handOff = <A>(state: State<A>, entry: Entry<A>): boolean => {
  * Otherwise it goes to the first waiter or to the idle list.
  */
 export const checkin = <A>(state: State<A>, entry: Entry<A>, now: number, destroy: boolean): Entry<A> | undefined => {
-  if (destroy || state.closed || now >= entry.retireAt) {
+  if (destroy || state.closed || now >= entry.retireAt || (state.shrinking && overCapacity(state))) {
     state.inUse--
     state.destroyed++
     return entry
@@ -226,7 +203,8 @@ export const created = <A>(state: State<A>, entry: Entry<A>): Entry<A> | undefin
   state.creating--
   state.created++
   state.lastAcquireSuccessAt = entry.createdAt
-  if (state.closed) {
+  // after a shrinking resize, a resource that would exceed the new maximum is not kept
+  if (state.closed || (state.shrinking && total(state) >= state.config.max)) {
     state.destroyed++
     return entry
   }
@@ -324,38 +302,6 @@ export const createAborted = <A>(state: State<A>): void => {
 }
 
 /**
- * Times out every waiter whose deadline passed, and returns the earliest deadline of those
- * left (Infinity: none). Deadlines are not in queue order (a checkout may have its own timeout,
- * a priority may queue it ahead), so this scans the queue: it runs only when the earliest
- * deadline passes, never per checkout. The expired ones leave the queue before any is told: a
- * rejection resumes its fiber at once, and what that fiber does (return a resource, queue
- * again) must find the queue consistent; the earliest deadline is read after, so a waiter
- * queued meanwhile counts.
- */
-export const expireWaiters = <A>(state: State<A>, now: number): number => {
-  let expired: Array<Waiter<A>> | undefined
-  let waitingThen: Array<number> | undefined
-  for (let waiter = state.head; waiter !== undefined; ) {
-    const following = waiter.next
-    if (waiter.deadline <= now) {
-      if (expired === undefined) {
-        expired = []
-        waitingThen = []
-      }
-      expired.push(waiter)
-      waitingThen!.push(state.waiting)
-      dequeue(state, waiter)
-      state.timeouts++
-    }
-    waiter = following
-  }
-  if (expired !== undefined) for (let i = 0; i < expired.length; i++) expired[i]!.reject("timeout", waitingThen![i])
-  let next = Infinity
-  for (let waiter = state.head; waiter !== undefined; waiter = waiter.next) if (waiter.deadline < next) next = waiter.deadline
-  return next
-}
-
-/**
  * Housekeeping: removes idle resources whose lifetime is over, and overflow resources idle for
  * at least `idleTimeoutMillis` (longest idle first, never below `size`). Returns them; the
  * caller releases them.
@@ -379,6 +325,29 @@ export const evict = <A>(state: State<A>, now: number, idleTimeoutMillis: number
   }
   state.destroyed += evicted.length
   return evicted
+}
+
+/** Above the maximum after a shrinking resize; clears `shrinking` once back within it. */
+const overCapacity = <A>(state: State<A>): boolean => {
+  if (total(state) > state.config.max) return true
+  state.shrinking = false
+  return false
+}
+
+/**
+ * Runtime resize: the new sizing applies from now on. Idle resources above the new maximum are
+ * removed at once, longest idle first (returned: the caller releases them); resources in use
+ * are never taken back, and each one returned while the pool is still above the maximum is
+ * destroyed instead of pooled or handed to a waiter. Waiters keep their place and deadline; a
+ * larger maximum serves them with new acquisitions (the caller starts them).
+ */
+export const resize = <A>(state: State<A>, config: Config): Array<Entry<A>> => {
+  state.config = config
+  const removed: Array<Entry<A>> = []
+  while (state.idle.length > 0 && total(state) > config.max) removed.push(state.idle.shift()!)
+  state.destroyed += removed.length
+  state.shrinking = total(state) > config.max
+  return removed
 }
 
 /** Closes the pool: removes every idle resource (returned for release) and every waiter. */

@@ -294,7 +294,7 @@ export const make = <A, E, R>(
 
   // ---- ready: minIdle resources exist ------------------------------------------------------
   const readyResumes = new Set<(effect: Effect.Effect<void>) => void>()
-  const isReady = () => state.idle.length + state.inUse >= config.minIdle
+  const isReady = () => state.idle.length + state.inUse >= state.config.minIdle
   const readyTimeout = Duration.millis(config.readyTimeoutMillis)
   const ready: Effect.Effect<void, Errors.OperationTimeout> = Effect.suspend(() => {
     if (isReady()) return Effect.void

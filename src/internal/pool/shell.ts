@@ -22,6 +22,7 @@ import type { Env } from "./env.js"
 import * as Housekeeping from "./housekeeping.js"
 import * as PoolHealth from "./health.js"
 import * as Lifecycle from "./lifecycle.js"
+import * as Resize from "./resize.js"
 import * as PoolMetrics from "./metrics.js"
 import * as Waiters from "./waiters.js"
 
@@ -56,8 +57,8 @@ export const makeShell = <A, E, R>(
     const use = Checkout.make<A, E, R | Scope.Scope>(env, lifecycle, waiters, histogram, options.validate)
 
     const statusUnsafe = (): Status => ({
-      size: config.size,
-      maxOverflow: config.maxOverflow,
+      size: state.config.size,
+      maxOverflow: state.config.max - state.config.size,
       idle: state.idle.length,
       inUse: state.inUse,
       overflow: Core.overflow(state),
@@ -101,5 +102,12 @@ export const makeShell = <A, E, R>(
     }
 
     if (config.awaitReady) yield* lifecycle.ready
-    return { name: config.name, use: use as Pool<A, E>["use"], ready: lifecycle.ready, status: Effect.sync(statusUnsafe), statusUnsafe }
+    return {
+      name: config.name,
+      use: use as Pool<A, E>["use"],
+      ready: lifecycle.ready,
+      resize: Resize.make(env, lifecycle),
+      status: Effect.sync(statusUnsafe),
+      statusUnsafe
+    }
   })

@@ -147,7 +147,7 @@ export const make = <A, R>(env: Env<A, R>): Waiters<A> => {
         timeout: timeoutMillis === config.checkoutTimeoutMillis ? timeout : Duration.millis(timeoutMillis),
         waiting
       }),
-    exhausted: Effect.suspend(() => Effect.fail(makeExhausted({ pool: config.name, maxWaiting: config.maxWaiting }))),
+    exhausted: Effect.suspend(() => Effect.fail(makeExhausted({ pool: config.name, maxWaiting: state.config.maxWaiting }))),
     enqueue: (startedAt, timeoutMillis, priority) => {
       const waiter = new Waiter(waiters, startedAt, timeoutMillis, priority)
       Core.enqueue(state, waiter)

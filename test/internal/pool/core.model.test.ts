@@ -10,7 +10,20 @@ import { describe, expect, it } from "@effect/vitest"
 import * as fc from "fast-check"
 import * as Core from "../../../src/internal/pool/core.js"
 import type { Model, Real } from "./coreModel.js"
-import { arrive, config, destroyed, expireModel, makeEntry, modelTotal, setup, step, TestWaiter, topUp, waitersOf } from "./coreModel.js"
+import {
+  arrive,
+  config,
+  destroyed,
+  expireModel,
+  makeEntry,
+  max,
+  modelTotal,
+  setup,
+  step,
+  TestWaiter,
+  topUp,
+  waitersOf
+} from "./coreModel.js"
 
 // ---- commands ----------------------------------------------------------------------------
 
@@ -75,7 +88,8 @@ class Return implements Command {
       real,
       () => {
         const [resource] = model.inUse.splice(this.index % model.inUse.length, 1)
-        if (this.doom || model.closed || model.now >= resource!.retireAt) {
+        // over the maximum after a shrinking resize: destroyed, not pooled (then total <= max again)
+        if (this.doom || model.closed || model.now >= resource!.retireAt || modelTotal(model) + 1 > max(model)) {
           model.destroyed++
           topUp(model, true)
           return
@@ -106,7 +120,7 @@ class CreateSucceeds implements Command {
         model.created++
         model.lastAcquireSuccessAt = model.now
         const id = model.nextId++
-        if (model.closed) {
+        if (model.closed || modelTotal(model) + 1 > max(model)) {
           model.destroyed++
           return
         }
@@ -328,6 +342,41 @@ class Close implements Command {
   toString = () => "close"
 }
 
+/**
+ * a runtime resize: idle resources over the new maximum go at once, longest idle first;
+ * those in use stay (and are destroyed when returned while over it); waiters stay queued
+ */
+class Resize implements Command {
+  constructor(
+    readonly size: number,
+    readonly maxOverflow: number,
+    readonly minIdle: number
+  ) {}
+  check = (model: Readonly<Model>) => !model.closed
+  run(model: Model, real: Real) {
+    const minIdle = Math.min(this.minIdle, this.size)
+    step(
+      model,
+      real,
+      () => {
+        ;(model as { config: Model["config"] }).config = { ...model.config, size: this.size, maxOverflow: this.maxOverflow, minIdle }
+        while (model.idle.length > 0 && modelTotal(model) > max(model)) {
+          model.idle.shift()
+          model.destroyed++
+        }
+        topUp(model, true)
+      },
+      () => {
+        const current = real.state.config
+        const removed = Core.resize(real.state, { ...current, size: this.size, max: this.size + this.maxOverflow, minIdle })
+        for (const entry of removed) destroyed(real, entry)
+        Core.creationsToStart(real.state, true)
+      }
+    )
+  }
+  toString = () => `resize(${this.size}, ${this.maxOverflow}, ${this.minIdle})`
+}
+
 // weighted so that runs fill the pool, overflow it and queue waiters often; the rare
 // commands (shutdown above all) still show up in most runs
 const command: fc.Arbitrary<Command> = fc.oneof(
@@ -352,6 +401,12 @@ const command: fc.Arbitrary<Command> = fc.oneof(
     arbitrary: fc.tuple(fc.integer({ min: 0, max: 4 }), fc.boolean()).map(([millis, timer]) => new Advance(millis, timer))
   },
   { weight: 3, arbitrary: fc.constant(new Housekeeping()) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 4 }))
+      .map(([size, maxOverflow, minIdle]) => new Resize(size, maxOverflow, minIdle))
+  },
   { weight: 1, arbitrary: fc.constant(new Close()) }
 )
 const commands = fc.commands([command], { maxCommands: 100, size: "max" })
