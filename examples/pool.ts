@@ -42,6 +42,8 @@ const DbLive = Pool.layer(Db, {
   name: "db"
 })
 
+const urgent: Pool.CheckoutOptions = { checkoutTimeout: "50 millis", priority: 0 }
+
 const query = (n: number) =>
   Pool.use(Db, (connection) => connection.query(`select ${n}`)).pipe(
     Effect.catchTag("PoolCheckoutTimeout", (error: Errors.PoolCheckoutTimeout) => Effect.succeed(`timed out: ${error.message}`))
@@ -63,6 +65,11 @@ const program = Effect.gen(function* () {
   // the server drops a connection: validation replaces it instead of handing it out
   yield* Pool.use(Db, (connection) => Effect.sync(() => (connection.alive = false)))
   console.log(yield* query(100))
+
+  // an urgent call waits less and goes first; a resize grows the pool at run time
+  yield* Pool.resize(Db, { size: 8, maxWaiting: 20 })
+  console.log(yield* Pool.use(Db, (connection) => connection.query("select 'urgent'"), urgent))
+  yield* Pool.ready(Db)
 
   const status = yield* Pool.status(Db)
   console.log(
