@@ -49,6 +49,41 @@ const ours = async (): Promise<EffectPoolLike> => {
   await Effect.runPromise(Effect.sleep(5))
   return { cycle: (work) => pool.use(() => work) }
 }
+/**
+ * The floor of a waiting checkout: SIZE tokens in an array and a FIFO of parked callbacks,
+ * nothing else (no timeout, no metrics, no interruption safety). A cycle takes a token or
+ * parks on `Effect.callback`; the return hands the token straight to the first parked caller.
+ * What a pool built on fiber suspension cannot beat; the gap to it is the pool's bookkeeping.
+ */
+const handOffFloor = async (): Promise<EffectPoolLike> => {
+  const tokens: Array<Resource> = Array.from({ length: SIZE }, makeResource)
+  const parked: Array<(effect: Effect.Effect<Resource>) => void> = []
+  let head = 0
+  const take = Effect.callback<Resource>((resume) => {
+    const token = tokens.pop()
+    if (token !== undefined) resume(Effect.succeed(token))
+    else parked.push(resume)
+  })
+  const give = (token: Resource) => {
+    if (head < parked.length) {
+      const resume = parked[head++]!
+      if (head > 1024 && head * 2 > parked.length) {
+        parked.splice(0, head)
+        head = 0
+      }
+      resume(Effect.succeed(token))
+    } else tokens.push(token)
+  }
+  return {
+    cycle: (work) =>
+      Effect.flatMap(take, (token) =>
+        Effect.ensuring(
+          work,
+          Effect.sync(() => give(token))
+        )
+      )
+  }
+}
 const effectUse = async (): Promise<EffectPoolLike> => {
   const pool = await buildScoped(EffectPool.make({ acquire: Effect.sync(makeResource), size: SIZE }))
   return { cycle: (work) => EffectPool.use(pool, () => work) }
@@ -216,6 +251,7 @@ const suite: Suite = {
       operations: { quick: 20_000, full: 100_000 },
       cases: [
         effectContentionCase("baseline"),
+        effectContentionCase("floor: Effect.callback hand-off", handOffFloor),
         effectContentionCase("effect-foundation Pool.use", ours),
         effectContentionCase("effect Pool.use", effectUse),
         effectContentionCase("effect Pool.get + scope", effectGet),
