@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Layer } from "effect"
-import { Bulkhead, CircuitBreaker, Foundation, HealthAggregator, Protection } from "../src/index.js"
+import { Context, Duration, Effect, Layer } from "effect"
+import { Bulkhead, CircuitBreaker, Foundation, HealthAggregator, Pool, Protection } from "../src/index.js"
 
 const initial = {
   circuitBreaker: { breakers: { payments: { failureThreshold: 5 } } },
@@ -85,5 +85,24 @@ describe("Foundation.reload: breakers", () => {
       for (let i = 0; i < 2; i++) yield* Effect.exit(Effect.fail("down").pipe(CircuitBreaker.protect("payments")))
       expect((yield* breakers.status("payments")).state).toBe("Open")
     }).pipe(Effect.provide(Layer.fresh(Foundation.layer(initial))))
+  )
+})
+
+describe("Foundation.reload: pools", () => {
+  class Db extends Context.Service<Db, Pool.Pool<number>>()("test/reload/Db") {}
+  const config = { pools: { db: { size: 4 } }, protections: { query: { pool: "db" } } } as const
+  const DbLive = Pool.layer(Db, { ...Foundation.poolOptions(config, "db"), acquire: Effect.succeed(1) })
+
+  it.effect("a pool given to Foundation is resized; its other options are fixed", () =>
+    Effect.gen(function* () {
+      const report = yield* Foundation.reload({ ...config, pools: { db: { size: 2, maxWaiting: 10 } } })
+      expect(report.changes).toEqual([{ kind: "pool", name: "db" }])
+      expect((yield* Pool.status(Db)).size).toBe(2)
+      const refused = yield* Effect.flip(
+        Foundation.reload({ ...config, pools: { db: { size: 2, maxWaiting: 10, checkoutTimeout: "1 second" } } })
+      )
+      expect(refused.path).toBe("pools.db.checkoutTimeout")
+      expect((yield* Pool.status(Db)).size).toBe(2)
+    }).pipe(Effect.provide(Layer.fresh(Foundation.layer(config, { pools: { db: { tag: Db, layer: DbLive } } }))))
   )
 })

@@ -3,7 +3,7 @@
  * so that breakers, pools and memory find the health aggregator, the profiles find every
  * service, and the reload control finds what it changes.
  */
-import { Context, Effect, Layer, Schema } from "effect"
+import { Context, Effect, Layer, Option, Schema } from "effect"
 import * as Bulkhead from "../../Bulkhead.js"
 import * as CircuitBreaker from "../../CircuitBreaker.js"
 import * as Config from "../../Config.js"
@@ -13,6 +13,7 @@ import * as HealthAggregator from "../../HealthAggregator.js"
 import * as HealthHttp from "../../HealthHttp.js"
 import * as MemoryManager from "../../MemoryManager.js"
 import * as PerformanceMonitor from "../../PerformanceMonitor.js"
+import type * as Pool from "../../Pool.js"
 import * as Protection from "../../Protection.js"
 import * as RateLimiter from "../../RateLimiter.js"
 import { sharedStores } from "./sharedStores.js"
@@ -41,17 +42,37 @@ const encodeLimits = Schema.encodeSync(Bulkhead.LimitsSchema)
 
 // Each change of a reload through the service that owns it; each decodes its input again, as
 // its own entry point does.
-const appliersLayer = (config: Config.FoundationConfig) =>
+const appliersLayer = (config: Config.FoundationConfig, pools: Pools | undefined) =>
   Layer.effect(
     Configuration,
     Effect.gen(function* () {
       const protection = yield* Protection.Protection
       const bulkheads = yield* Bulkhead.Bulkhead
       const breakers = yield* CircuitBreaker.CircuitBreaker
+      const services = yield* Effect.context<never>()
+      const poolOf = (name: string) => {
+        const tag = pools === undefined ? undefined : poolTags(pools)[name]
+        return tag === undefined
+          ? undefined
+          : (Context.getOption(services, tag as Context.Key<any, Pool.Pool<unknown, unknown>>) as Option.Option<
+              Pool.Pool<unknown, unknown>
+            >)
+      }
       const apply = (change: Change): Effect.Effect<void, InvalidConfig> => {
         switch (change.kind) {
           case "profile":
             return protection.configure(change.name, encodeProfile(change.profile as Config.Profile))
+          case "pool": {
+            const pool = poolOf(change.name)
+            return pool === undefined || Option.isNone(pool)
+              ? Effect.fail(
+                  new InvalidConfig({
+                    path: `pools.${change.name}`,
+                    message: `pools.${change.name}: the pool's layer is not given to Foundation (options.pools), so a reload cannot resize it`
+                  })
+                )
+              : pool.value.resize(change.sizes)
+          }
           case "breaker":
             // a new name becomes a configured breaker; a known one keeps its state and counts
             return breakers.configure(change.name, change.policy as CircuitBreaker.BreakerPolicy)
@@ -101,7 +122,7 @@ export const fromDecoded = (config: Config.FoundationConfig, options: Options) =
     ...(options.pools === undefined ? {} : { pools: poolTags(options.pools) })
   })
   const services = profiles.pipe(Layer.provideMerge(protections))
-  const all = appliersLayer(config).pipe(Layer.provideMerge(services))
+  const all = appliersLayer(config, options.pools).pipe(Layer.provideMerge(services))
   const http = config.health?.http
   if (http === undefined) return all
   // decoded by the same Schema HealthHttp.layer decodes with

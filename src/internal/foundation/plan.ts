@@ -39,6 +39,8 @@ export interface PoolSizes {
   readonly size: number
   readonly maxOverflow: number
   readonly minIdle: number
+  /** `null`: no bound */
+  readonly maxWaiting: number | null
 }
 
 /** A change the running services cannot make: `path` names it, `issue` says why. */
@@ -53,7 +55,15 @@ export interface Plan {
 }
 
 /** The pool options a resize covers; every other pool option is fixed when the pool is built. */
-export const resizable: ReadonlyArray<keyof PoolSizes> = ["size", "maxOverflow", "minIdle"]
+export const resizable: ReadonlyArray<keyof PoolSizes> = ["size", "maxOverflow", "minIdle", "maxWaiting"]
+
+/** A pool section's sizes, as `Pool.resize` takes them (`maxWaiting` absent: no bound). */
+export const sizesOf = (options: Readonly<Record<string, unknown>>): PoolSizes => ({
+  size: options.size as number,
+  maxOverflow: options.maxOverflow as number,
+  minIdle: options.minIdle as number,
+  maxWaiting: (options.maxWaiting as number | undefined) ?? null
+})
 
 const restart = "cannot change while the services run; restart with the new configuration"
 
@@ -133,11 +143,7 @@ export const plan = (current: Snapshot, next: Snapshot): Plan => {
     for (const field of fixed.sort())
       refusals.push({ path: `pools.${name}.${field}`, issue: `${restart} (a running pool changes only ${resizable.join(", ")})` })
     if (fixed.length === 0) {
-      changes.push({
-        kind: "pool",
-        name,
-        sizes: { size: after.size as number, maxOverflow: after.maxOverflow as number, minIdle: after.minIdle as number }
-      })
+      changes.push({ kind: "pool", name, sizes: sizesOf(after) })
     }
   }
 

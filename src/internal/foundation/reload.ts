@@ -8,7 +8,7 @@
 import { Effect, Ref, Semaphore } from "effect"
 import type { InvalidConfig } from "../../Errors.js"
 import { invalidConfig } from "../runtime/options.js"
-import { type Change, plan, type Snapshot } from "./plan.js"
+import { type Change, plan, type Snapshot, sizesOf } from "./plan.js"
 
 /** How each kind of change reaches its service. Each validates again, as its own entry point. */
 export interface Appliers {
@@ -38,13 +38,7 @@ const undo = (current: Snapshot, change: Change): Change | undefined => {
     }
     case "pool": {
       const pool = current.pools?.[change.name]
-      return pool === undefined
-        ? undefined
-        : {
-            kind: "pool",
-            name: change.name,
-            sizes: { size: pool.size as number, maxOverflow: pool.maxOverflow as number, minIdle: pool.minIdle as number }
-          }
+      return pool === undefined ? undefined : { kind: "pool", name: change.name, sizes: sizesOf(pool) }
     }
     case "bulkhead": {
       const limits = current.bulkhead?.limits?.[change.name]
