@@ -130,7 +130,7 @@ export const makeMemoryStore = (rules: ReadonlyMap<string, MemoryRule>): SyncSto
   rules,
   inline: memoryRule,
   take: (rule, key, cost, clock: Clock.Clock) =>
-    rule.rule.limit === 0 ? deniedAll : takeLocal(rule.state, rule.decision, key, clock.currentTimeMillisUnsafe(), cost, rule.maxWait),
+    rule.off ? deniedAll : takeLocal(rule.state, rule.decision, key, clock.currentTimeMillisUnsafe(), cost, rule.maxWait),
   takeMany: (requests, clock) =>
     Effect.sync(() =>
       takeManyLocal(

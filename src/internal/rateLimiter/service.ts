@@ -157,10 +157,17 @@ export const makeService = <S extends StoreRule>(store: Store<S>): RateLimiter["
     cost: number,
     self: Effect.Effect<A, E, R>
   ): Effect.Effect<A, E | RateLimited | StoreUnavailable, R> => {
-    const rule = typeof name === "string" ? rules.get(name) : inline.resolve(name)
-    if (rule === undefined) return Effect.die(notFound(name as string, names))
-    if (rule instanceof InvalidConfig) return Effect.die(rule)
-    if (!isCost(cost)) return Effect.die(invalidCost(cost))
+    let rule: S | undefined
+    if (typeof name === "string") {
+      rule = rules.get(name)
+      if (rule === undefined) return Effect.die(notFound(name, names))
+    } else {
+      const resolved = inline.resolve(name)
+      if (resolved instanceof InvalidConfig) return Effect.die(resolved)
+      rule = resolved
+    }
+    // a cost of 1 (nearly every call) is valid without asking
+    if (cost !== 1 && !isCost(cost)) return Effect.die(invalidCost(cost))
     if (takeNow !== undefined) return proceed(rule, key, takeNow(rule, key, cost, clock), self)
     const decision = take!(rule, key, cost, clock)
     return isEffect(decision)

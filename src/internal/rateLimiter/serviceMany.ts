@@ -73,7 +73,7 @@ export const makeMany = <S extends StoreRule>(store: Store<S>, names: ReadonlyAr
   ): Effect.Effect<A, E | RateLimited | StoreUnavailable, R> => {
     // a rule of limit 0 refuses the whole call, without asking the store
     for (let i = 0; i < resolved.length; i++) {
-      if (resolved[i]!.rule.rule.limit === 0) {
+      if (resolved[i]!.rule.off) {
         const none = resolved.map(() => 0)
         return refusal(resolved, { outcome: DENIED, wait: Infinity, refused: i, remaining: none, resetAfter: none, reason: undefined })
       }

@@ -20,6 +20,8 @@ import type { DecodedRule, RuleConfig } from "./config.js"
  */
 export class StoreRule {
   rule: Rule
+  /** `limit: 0`: every call is denied (read on every decision, so a field of its own) */
+  off: boolean
   /** ms a caller may wait for its slot: 0 under `"fail"`; finite, so a cost that never fits (wait Infinity) is denied */
   maxWait: number
   /** decisions, read by the `foundation.rate_limiter.requests` counters (the service counts) */
@@ -30,11 +32,13 @@ export class StoreRule {
     config: RuleConfig
   ) {
     this.rule = config.rule
+    this.off = config.rule.limit === 0
     this.maxWait = waitBound(config)
   }
 
   configure(config: RuleConfig): void {
     this.rule = config.rule
+    this.off = config.rule.limit === 0
     this.maxWait = waitBound(config)
   }
 }

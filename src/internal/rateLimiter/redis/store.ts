@@ -301,7 +301,7 @@ export const makeRedisStore = (
     inline: (name, rule) => new RedisRule(name, settings.prefix, resolveRedisRule(name, rule, settings.onRedisError)),
     takeMany,
     take: (rule, key, cost, clock) => {
-      if (rule.rule.limit === 0) return deniedAll
+      if (rule.off) return deniedAll
       const now = clock.currentTimeMillisUnsafe()
       const reason = outage.blocked(now)
       if (reason !== undefined) return fallback(rule, key, cost, now, reason)
