@@ -8,7 +8,7 @@
  * breaker failure, and no pool checkout happens while the breaker is open.
  */
 import type { Cause, Context } from "effect"
-import { Clock, Duration, Effect, Exit, Metric } from "effect"
+import { Clock, Duration, Effect, Exit, Metric, References, Tracer } from "effect"
 import * as Bulkhead from "../../Bulkhead.js"
 import * as CircuitBreaker from "../../CircuitBreaker.js"
 import { InvalidConfig, OperationTimeout } from "../../Errors.js"
@@ -49,10 +49,16 @@ interface Telemetry {
   readonly durations: Record<"success" | "failure" | "rejected", Metric.Metric<number, unknown>>
 }
 
-const histogram = Metric.histogram(Names.metrics.protectionDuration, {
-  description: "duration of protected calls in milliseconds, by profile and outcome",
-  boundaries: Metric.exponentialBoundaries({ start: 0.05, factor: 2, count: 20 })
-})
+const boundaries = Metric.exponentialBoundaries({ start: 0.05, factor: 2, count: 20 })
+// One histogram per series, its attributes given at construction: the same series as
+// `Metric.withAttributes(histogram, attributes)`, whose update copies the fiber's context
+// (to add the attributes to it) on every observation.
+const series = (profile: string, outcome: string) =>
+  Metric.histogram(Names.metrics.protectionDuration, {
+    description: "duration of protected calls in milliseconds, by profile and outcome",
+    boundaries,
+    attributes: { profile, outcome }
+  })
 
 // Policies are usually object literals written at the call site, so a new object per call
 // (its rate-limit key changes) whose other fields are the same constants on every call.
@@ -138,9 +144,9 @@ const build = (
             captureStackTrace: false
           },
           durations: {
-            success: Metric.withAttributes(histogram, { profile, outcome: "success" }),
-            failure: Metric.withAttributes(histogram, { profile, outcome: "failure" }),
-            rejected: Metric.withAttributes(histogram, { profile, outcome: "rejected" })
+            success: series(profile, "success"),
+            failure: series(profile, "failure"),
+            rejected: series(profile, "rejected")
           }
         }
   }
@@ -214,31 +220,50 @@ const admissionStages = <A>(effect: Effect.Effect<A, any, any>, policy: PolicyIn
  * fiber's context on every call and measured several times the cost of all the stages
  * together. So `foundation.protect` is a sibling of the spans the protected effect creates
  * (both children of the caller's span), covering the same interval.
+ *
+ * With no tracing backend installed (the fiber's tracer is effect's `nativeTracer`, which
+ * exports nothing) or tracing disabled, no span is made: nobody could ever see it, and making
+ * one is most of the cost of telemetry. The histogram is recorded either way. Its duration is
+ * read from the Clock's monotonic nanoseconds (one read at each end); a span's end is the
+ * Clock's wall time, as effect's own spans.
  */
 const instrument = <A>(effect: Effect.Effect<A, any, any>, c: Telemetry): Effect.Effect<A, any, any> =>
-  Effect.flatMap(Effect.makeSpan(Names.spans.protect, c.spanOptions), (span) =>
-    Effect.withFiber((fiber) => {
+  Effect.withFiber((fiber) => {
+    if (fiber.getRef(Tracer.Tracer) === Tracer.nativeTracer || !fiber.getRef(References.TracerEnabled)) {
       const clock = fiber.getRef(Clock.Clock)
-      const started = clock.currentTimeNanosUnsafe()
-      const context = fiber.context as Context.Context<never>
-      return Effect.onExit(effect, (exit) => {
-        const ended = clock.currentTimeNanosUnsafe()
-        const millis = Number(ended - started) / 1e6
-        if (Exit.isSuccess(exit)) {
-          c.durations.success.updateUnsafe(millis, context)
-        } else {
-          const code = rejectionCode(exit.cause)
-          ;(code === undefined ? c.durations.failure : c.durations.rejected).updateUnsafe(millis, context)
-          if (code !== undefined) {
-            span.attribute("error.type", code)
-            span.attribute("foundation.outcome", "rejected")
-          }
+      const started = clock.monotonicTimeNanosUnsafe()
+      return Effect.onExitPrimitive(effect, (exit) => {
+        const millis = Number(clock.monotonicTimeNanosUnsafe() - started) / 1e6
+        record(c, exit, millis, fiber.context as Context.Context<never>)
+        return undefined
+      })
+    }
+    return Effect.flatMap(Effect.makeSpan(Names.spans.protect, c.spanOptions), (span) => {
+      const clock = fiber.getRef(Clock.Clock)
+      const started = clock.monotonicTimeNanosUnsafe()
+      return Effect.onExitPrimitive(effect, (exit) => {
+        const millis = Number(clock.monotonicTimeNanosUnsafe() - started) / 1e6
+        const code = record(c, exit, millis, fiber.context as Context.Context<never>)
+        if (code !== undefined) {
+          span.attribute("error.type", code)
+          span.attribute("foundation.outcome", "rejected")
         }
-        span.end(ended, exit)
-        return Effect.void
+        span.end(clock.currentTimeNanosUnsafe(), exit)
+        return undefined
       })
     })
-  )
+  })
+
+/** records the call's duration under its outcome; returns the rejection code, if rejected */
+const record = (c: Telemetry, exit: Exit.Exit<unknown, unknown>, millis: number, context: Context.Context<never>) => {
+  if (exit._tag === "Success") {
+    c.durations.success.updateUnsafe(millis, context)
+    return undefined
+  }
+  const code = rejectionCode(exit.cause)
+  ;(code === undefined ? c.durations.failure : c.durations.rejected).updateUnsafe(millis, context)
+  return code
+}
 
 /** `Protection.protect`: every stage the policy names around `self`. */
 export const protect = <A, E, R>(self: Effect.Effect<A, E, R>, policy: PolicyInput): Effect.Effect<A, any, any> => {
