@@ -12,9 +12,13 @@ import { joinViolations } from "./validate.js"
 // An unknown key's leaf message carries the keys that were expected, for the suggestion; the
 // key itself is the last segment of the issue's path.
 const UNKNOWN = "\u0000unknown-key\u0000"
+// A key a record's key Schema refused (an empty name) is reported as unexpected too: it is not
+// an unknown option but a bad name, and says so.
+const BAD_NAME = "\u0000bad-name\u0000"
 
 const leafHook: SchemaIssue.LeafHook = (issue) => {
   if (issue._tag !== "UnexpectedKey") return SchemaIssue.defaultLeafHook(issue)
+  if (SchemaAST.isObjects(issue.ast) && issue.ast.propertySignatures.length === 0 && issue.ast.indexSignatures.length > 0) return BAD_NAME
   const known = SchemaAST.isObjects(issue.ast) ? issue.ast.propertySignatures.map((property) => String(property.name)) : []
   return UNKNOWN + known.join("\u0000")
 }
@@ -37,6 +41,9 @@ export const violationsOf = (issue: SchemaIssue.Issue, base = ""): Array<Violati
       typeof segment === "object" && segment !== null && "key" in segment ? segment.key : segment
     ) as ReadonlyArray<PropertyKey>
     const path = joinPath(base, segments)
+    if (entry.message === BAD_NAME) {
+      return { path, message: `${JSON.stringify(String(segments[segments.length - 1] ?? ""))} is not a valid name here` }
+    }
     if (!entry.message.startsWith(UNKNOWN)) return { path, message: entry.message }
     const known = entry.message
       .slice(UNKNOWN.length)

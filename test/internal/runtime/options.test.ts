@@ -29,6 +29,14 @@ describe("options", () => {
     })
   )
 
+  it("a name a record's key Schema refuses is a bad name, not an unknown option", () => {
+    const Named = Schema.Struct({
+      breakers: Schema.Record(Schema.String.pipe(Schema.check(Schema.isMinLength(1))), Policy)
+    })
+    const error = decodeSync(Named, { breakers: { "": {}, db: {} } }, "circuitBreaker")
+    expect(error?.message).toBe('circuitBreaker.breakers: "" is not a valid name here')
+  })
+
   it("an unknown key with nothing close lists the options", () => {
     const error = decodeSync(Policy, { zzzzzzzz: 1 }, "p")
     expect(error).toMatchObject({
