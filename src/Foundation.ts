@@ -4,9 +4,10 @@
  * **Details**
  *
  * `layer(config)` decodes the configuration with `Config.FoundationConfig` and builds the
- * circuit breakers, rate limiter, memory manager, performance monitor, health aggregator
- * (beneath the others, so breakers, pools and memory register as health components) and the
- * `Protection` profiles. With `health.http` it also serves the health endpoint. Pools need
+ * circuit breakers, rate limiter, bulkheads, memory manager, performance monitor, health
+ * aggregator (beneath the others, so breakers, bulkheads, pools and memory register as health
+ * components) and the `Protection` profiles, and `Configuration`, through which `reload`
+ * applies a new configuration to the running services. With `health.http` it also serves the health endpoint. Pools need
  * code (`acquire`), so they are built with `Pool.layer`; `poolOptions(config, name)` reads a
  * pool's sizes from the configuration, and `layer(config, { pools: { db: { tag: Db, layer } } })`
  * builds the pool's layer on top of the aggregator (it reports as `pool:db`), provides `Db` and
