@@ -52,19 +52,38 @@ export const environmentVariable = "EFFECT_FOUNDATION_GUARDED_CALL"
  * made uninterruptible for it); it returns no effect, so nothing else runs after it. A
  * throwing callback is a defect: `onExitPrimitive` turns a throwing success callback into a
  * `Die`, and adds the `Die` to the cause of a failure.
+ *
+ * The exit frame is installed first and `admit` runs inside it: the run loop may yield to the
+ * scheduler (or act on a pending interruption) between any two steps, so a permit taken in
+ * the step before the frame's could be lost to an interruption landing there, with no
+ * `onFailure` to give it back. Inside the frame, `admit` and handing the admitted effect to
+ * the loop are one step; a call interrupted before it is not admitted and reports nothing,
+ * and a throwing `wrap` is a defect of the admitted call. (The fast implementation pushes its
+ * frame in the same step as `admit`.)
  */
 export const guardedPortable: GuardedCall = <A, E, R, Permit, Rejection>(
   self: Effect.Effect<A, E, R>,
   guard: Guard<Permit, Rejection>
 ): Effect.Effect<A, E | Rejection, R> =>
   Effect.withFiber<A, E | Rejection, R>((fiber) => {
-    const permit = guard.admit(fiber)
-    if (Effect.isEffect(permit)) return permit
-    return Effect.onExitPrimitive(guard.wrap === undefined ? self : guard.wrap(self), (exit) => {
-      if (exit._tag === "Success") guard.onSuccess(permit, fiber)
-      else guard.onFailure(permit, exit.cause, fiber)
-      return undefined
-    })
+    // per run: the same guarded effect may run many times, and in several fibers at once
+    let admitted = false
+    let permit: Permit
+    return Effect.onExitPrimitive(
+      Effect.suspend(() => {
+        const admission = guard.admit(fiber)
+        if (Effect.isEffect(admission)) return admission
+        permit = admission
+        admitted = true
+        return guard.wrap === undefined ? self : guard.wrap(self)
+      }),
+      (exit) => {
+        if (!admitted) return undefined
+        if (exit._tag === "Success") guard.onSuccess(permit, fiber)
+        else guard.onFailure(permit, exit.cause, fiber)
+        return undefined
+      }
+    )
   })
 
 // --- the fast implementation -------------------------------------------------------------
@@ -205,6 +224,7 @@ interface Case {
   readonly body: (call: (self: Effect.Effect<unknown, unknown>) => Effect.Effect<unknown, unknown>) => Effect.Effect<unknown, unknown>
   readonly admit?: Effect.Effect<never, string>
   readonly throws?: boolean
+  readonly throwingWrap?: boolean
 }
 
 // Synchronous cases where a guarded call could tell the two implementations apart: every
@@ -239,6 +259,7 @@ const cases: ReadonlyArray<Case> = [
     body: (call) => Effect.exit(call(interruptSelf(Effect.succeed(1)))),
     throws: true
   },
+  { name: "throwing wrap (a defect of the admitted call)", body: (call) => call(Effect.succeed(1)), throwingWrap: true },
   {
     name: "nested calls, caller's handler",
     body: (call) => Effect.catchCause(call(call(Effect.fail("e"))), (cause) => Effect.succeed(describeCause(cause)))
@@ -257,7 +278,11 @@ const runCase = (implementation: GuardedCall, test: Case): string => {
       events.push(`failure ${describeCause(cause)}`)
       if (test.throws) throw "thrown"
     },
-    wrap: (self) => Effect.flatMap(Effect.void, () => self)
+    wrap: test.throwingWrap
+      ? () => {
+          throw "wrap thrown"
+        }
+      : (self) => Effect.flatMap(Effect.void, () => self)
   }
   const exit = Effect.runSyncExit(test.body((self) => implementation(self, guard)))
   return `${describeExit(exit)}; ${events.join("; ")}`
