@@ -34,11 +34,14 @@
  * does after its sleep), on rejection at `now` on the unchanged state (`resetAfter` is then 0:
  * unused).
  *
- * **Speed.** The script is straight-line code per algorithm, without local functions: Lua
- * creates a closure per function per call, and a first version written with one function per
- * algorithm step cost about 1.6x the Redis time of this one.
+ * **Speed.** The script is straight-line code per algorithm, spliced from the fragments the
+ * multi-check script shares (`luaAlgorithms.ts`), with one local function only (`refuse`, on
+ * the refusal path): Lua creates a closure per function per call, and a first version written
+ * with one function per algorithm step cost about 1.6x the Redis time of this one. A decision
+ * makes four Redis calls when admitted (TIME, GET of the block, GET, SET), three when refused.
  */
 import { Redis } from "effect/persistence"
+import * as Lua from "./luaAlgorithms.js"
 
 /** The reply of one decision. */
 export type Reply = readonly [admitted: number, wait: number, remaining: number, resetAfter: number, now: number, blockedUntil: number]
@@ -53,19 +56,9 @@ local cost = tonumber(ARGV[5])
 local maxWait = tonumber(ARGV[6])
 local op = ARGV[8]
 local take = op == "take"
+local adjust = op == "adjust"
 local blockMs = tonumber(ARGV[9])
-local now
--- TTLs are exact with Redis time; with a caller's (test) clock, real time may run ahead of it
-local grace = 0
-if ARGV[7] ~= "" then
-  now = tonumber(ARGV[7])
-  grace = 60000
-else
-  local t = redis.call("TIME")
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
--- straight-line code, no closures but refuse (made once, called on refusals): this runs
--- inside Redis's single thread on every decision
+${Lua.now(7)}
 
 if op == "block" then
   -- cost is the block's length in ms, -1 for no end
@@ -77,19 +70,16 @@ if op == "block" then
   return { 1, 0, 0, 0, now, 0 }
 end
 -- a block: the instant it ends (-1: no end), stored at KEYS[2]
-local blocked = 0
 local stored = redis.call("GET", KEYS[2])
 if stored then
-  blocked = tonumber(stored)
-  if blocked >= 0 and blocked <= now then blocked = 0 end
-  if blocked ~= 0 then
+  local blocked = tonumber(stored)
+  if blocked < 0 or blocked > now then
     local left = -1
     if blocked > 0 then left = blocked - now end
     if take then return { 0, left, 0, 0, now, blocked } end
     if op == "peek" then return { 0, 0, 0, left, now, blocked } end
   end
 end
-local adjust = op == "adjust"
 
 -- a refused take; with the rule's blockDuration the key is blocked from now on
 local function refuse(wait, remaining)
@@ -97,33 +87,20 @@ local function refuse(wait, remaining)
     redis.call("SET", KEYS[2], string.format("%d", now + blockMs), "PX", string.format("%d", blockMs + grace))
     if wait >= 0 and wait < blockMs then wait = blockMs end
   end
+  if remaining < 0 then remaining = 0 end
   return { 0, wait, remaining, 0, now, 0 }
 end
 
+local wait = -1
+local remaining, reset, ttl, value
 if alg == "s" then
-  -- exact sliding window over a log of (time, cost), oldest first (slidingLog.ts)
-  local members = redis.call("ZRANGE", key, 0, -1)
-  local n = #members
-  local times, costs = {}, {}
-  for i = 1, n do
-    local m = members[i]
-    local c = string.find(m, ":", 1, true)
-    times[i] = tonumber(string.sub(m, 1, c - 1))
-    costs[i] = tonumber(string.sub(m, c + 1))
-  end
-  -- the live sum at max(now, last): callers already waiting hold slots up to the last entry
-  local at = now
-  if n > 0 and times[n] > at then at = times[n] end
-  local first = 1
-  while first <= n and times[first] <= at - win do first = first + 1 end
-  local sum = 0
-  for i = first, n do sum = sum + costs[i] end
+${Lua.SLIDING_STATE}
   if op == "peek" then
-    local reset = 0
-    if n > 0 and times[n] + win - now > 0 then reset = times[n] + win - now end
-    local remaining = limit - sum
+    local left = 0
+    if n > 0 and times[n] + win - now > 0 then left = times[n] + win - now end
+    remaining = limit - sum
     if remaining < 0 then remaining = 0 end
-    return { 0, 0, remaining, reset, now, 0 }
+    return { 0, 0, remaining, left, now, 0 }
   end
   if adjust and cost < 0 then
     -- a reward: the newest live admissions given back first (slidingLog.reward)
@@ -143,194 +120,65 @@ if alg == "s" then
     end
     return { 1, 0, 0, 0, now, 0 }
   end
-  local wait = -1
-  if adjust then
-    wait = at - now -- a penalty: used whether it fits or not
-  elseif cost <= limit then
-    if sum + cost <= limit then
-      wait = at - now
-    else
-      local excess = sum + cost - limit
-      for i = first, n do
-        excess = excess - costs[i]
-        if excess <= 0 then
-          wait = times[i] + win - now
-          break
-        end
-      end
-    end
+  if adjust then wait = at - now else
+${Lua.SLIDING_WAIT}
   end
   if not adjust and (wait < 0 or (maxWait >= 0 and wait > maxWait)) then return refuse(wait, limit - sum) end
-  local time = now + wait
-  if n > 0 and times[n] > time then time = times[n] end
-  redis.call("ZREMRANGEBYSCORE", key, "-inf", string.format("%d", time - win))
-  local merged = cost
-  if n > 0 and times[n] == time then
-    redis.call("ZREM", key, members[n])
-    merged = costs[n] + cost
-  end
-  local stamp = string.format("%d", time)
-  redis.call("ZADD", key, stamp, stamp .. ":" .. string.format("%d", merged))
-  redis.call("PEXPIRE", key, string.format("%d", time + win - now + grace))
-  -- what is live at time (>= now + wait) after this admission
-  local live = cost
-  for i = 1, n do
-    if times[i] > time - win then live = live + costs[i] end
-  end
-  return { 1, wait, limit - live, time + win - now - wait, now, 0 }
-end
-
--- pair algorithms: state (a, b) as in algorithms.ts, stored as "a b"
-local a, b
-local pair = redis.call("GET", key)
-if pair then
-  local c = string.find(pair, " ", 1, true)
-  a = tonumber(string.sub(pair, 1, c - 1))
-  b = tonumber(string.sub(pair, c + 1))
-end
-
-if alg == "t" then
-  -- token bucket: one token = win units; refills limit units per ms; a = level at time b
-  local full = burst * win
-  if a == nil then
-    a = full
-    b = now
-  end
-  local at = now
-  if b > at then at = b end
-  local level = a
-  if at > b then
-    level = a + (at - b) * limit
-    if level > full then level = full end
-  end
-  if op == "peek" then
-    local remaining = math.floor(level / win)
-    if remaining < 0 then remaining = 0 end
-    return { 0, 0, remaining, at - now + math.ceil((full - level) / limit), now, 0 }
-  end
-  local need = cost * win
-  local wait = -1
-  if adjust then
-    wait = at - now -- a penalty (a reward when cost < 0): whether it fits or not
-  elseif need <= full then
-    if level >= need then wait = at - now else wait = at - now + math.ceil((need - level) / limit) end
-  end
-  if not adjust and (wait < 0 or (maxWait >= 0 and wait > maxWait)) then
-    return refuse(wait, math.floor(level / win))
-  end
-  local time = now + wait
-  if b > time then time = b end
-  level = a
-  if time > b then
-    level = a + (time - b) * limit
-    if level > full then level = full end
-  end
-  a = level - need
-  if a > full then a = full end
-  b = time
-  local refill = math.ceil((full - a) / limit)
-  if b - now + refill <= 0 then
-    redis.call("DEL", key) -- a reward back to a full bucket: as if never seen
-    return { 1, 0, 0, 0, now, 0 }
-  end
-  redis.call("SET", key, string.format("%d %d", a, b), "PX", string.format("%d", b - now + refill + grace))
-  local remaining = math.floor(a / win)
-  if remaining < 0 then remaining = 0 end
-  return { 1, wait, remaining, b - now - wait + refill, now, 0 }
-end
-
-if alg == "g" then
-  -- GCRA: theoretical arrival time = a ms + b units of 1/limit ms
-  local tolerance = burst * win
-  if a == nil then
-    a = now
-    b = 0
-  end
-  local ahead = (a - now) * limit + b
-  if ahead < 0 then ahead = 0 end
-  if op == "peek" then
-    local left = tolerance - ahead
-    local remaining = 0
-    if left > 0 then remaining = math.floor(left / win) end
-    return { 0, 0, remaining, math.ceil(ahead / limit), now, 0 }
-  end
-  local increment = cost * win
-  local wait = -1
-  if adjust then
-    wait = 0 -- a penalty (a reward when cost < 0): whether it fits or not
-  elseif increment <= tolerance then
-    local over = ahead + increment - tolerance
-    if over <= 0 then wait = 0 else wait = math.ceil(over / limit) end
-  end
-  if not adjust and (wait < 0 or (maxWait >= 0 and wait > maxWait)) then
-    local left = tolerance - ahead
-    local remaining = 0
-    if left > 0 then remaining = math.floor(left / win) end
-    return refuse(wait, remaining)
-  end
   local x = now + wait
-  local next = (a - x) * limit + b
-  if next < 0 then next = 0 end
-  next = next + increment
-  if next < 0 then next = 0 end
-  if next + wait * limit <= 0 then
-    redis.call("DEL", key) -- a reward back to no debt: as if never seen
-    return { 1, 0, 0, 0, now, 0 }
+${Lua.SLIDING_ADMIT}
+else
+${Lua.PAIR_READ}
+  if alg == "t" then
+${Lua.BUCKET_STATE}
+    if op == "peek" then
+      remaining = math.floor(level / win)
+      if remaining < 0 then remaining = 0 end
+      return { 0, 0, remaining, at - now + math.ceil((full - level) / limit), now, 0 }
+    end
+    -- a penalty (a reward when cost < 0) is used whether it fits or not
+    if adjust then wait = at - now else
+${Lua.BUCKET_WAIT}
+    end
+    if not adjust and (wait < 0 or (maxWait >= 0 and wait > maxWait)) then return refuse(wait, math.floor(level / win)) end
+    local x = now + wait
+${Lua.BUCKET_ADMIT}
+  elseif alg == "g" then
+${Lua.GCRA_STATE}
+    if op == "peek" then
+      remaining = 0
+      if tolerance - ahead > 0 then remaining = math.floor((tolerance - ahead) / win) end
+      return { 0, 0, remaining, math.ceil(ahead / limit), now, 0 }
+    end
+    if adjust then wait = 0 else
+${Lua.GCRA_WAIT}
+    end
+    if not adjust and (wait < 0 or (maxWait >= 0 and wait > maxWait)) then
+      remaining = 0
+      if tolerance - ahead > 0 then remaining = math.floor((tolerance - ahead) / win) end
+      return refuse(wait, remaining)
+    end
+    local x = now + wait
+${Lua.GCRA_ADMIT}
+  else
+${Lua.WINDOW_STATE}
+    if op == "peek" then
+      local left = 0
+      if start == a and b > 0 then left = start + win - now end
+      remaining = limit - count
+      if remaining < 0 then remaining = 0 end
+      return { 0, 0, remaining, left, now, 0 }
+    end
+    if adjust then wait = at - now else
+${Lua.WINDOW_WAIT}
+    end
+    if not adjust and (wait < 0 or (maxWait >= 0 and wait > maxWait)) then return refuse(wait, limit - count) end
+    local x = now + wait
+${Lua.WINDOW_ADMIT}
   end
-  local whole = math.floor(next / limit)
-  a = x + whole
-  b = next - whole * limit
-  -- TAT - now in units is next + wait * limit; TAT - (now + wait) is next
-  redis.call("SET", key, string.format("%d %d", a, b), "PX", string.format("%d", math.ceil((next + wait * limit) / limit) + grace))
-  local left = tolerance - next
-  local remaining = 0
-  if left > 0 then remaining = math.floor(left / win) end
-  return { 1, wait, remaining, math.ceil(next / limit), now, 0 }
+${Lua.WRITE_PAIR}
 end
-
--- fixed window aligned to multiples of win since the epoch: a = window start, b = count
-if a == nil then
-  a = now - (now % win)
-  b = 0
-end
-local at = now
-if a > at then at = a end
-local start = at - (at % win)
-local count = 0
-if start == a then count = b end
-if op == "peek" then
-  local reset = 0
-  if start == a and b > 0 then reset = start + win - now end
-  local remaining = limit - count
-  if remaining < 0 then remaining = 0 end
-  return { 0, 0, remaining, reset, now, 0 }
-end
-local wait = -1
-if adjust then
-  wait = at - now -- a penalty (a reward when cost < 0): whether it fits or not
-elseif cost <= limit then
-  if count + cost <= limit then wait = at - now else wait = start + win - now end
-end
-if not adjust and (wait < 0 or (maxWait >= 0 and wait > maxWait)) then
-  local remaining = limit - count
-  if remaining < 0 then remaining = 0 end
-  return refuse(wait, remaining)
-end
-local time = now + wait
-if a > time then time = a end
-local s = time - (time % win)
-if s == a then b = b + cost else b = cost end
-if b < 0 then b = 0 end
-a = s
-if b == 0 then
-  redis.call("DEL", key) -- a reward back to an empty window: as if never seen
-  return { 1, 0, 0, 0, now, 0 }
-end
--- the new count belongs to the window [a, a + win), which contains now + wait
-redis.call("SET", key, string.format("%d %d", a, b), "PX", string.format("%d", a + win - now + grace))
-local remaining = limit - b
 if remaining < 0 then remaining = 0 end
-return { 1, wait, remaining, a + win - now - wait, now, 0 }
+return { 1, wait, remaining, reset, now, 0 }
 `
 
 /** Algorithm codes of ARGV[1]. */
