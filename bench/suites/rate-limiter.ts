@@ -193,7 +193,8 @@ const suite: Suite = {
         description: `${scenario.split(":")[0]} vs rate-limiter-flexible`,
         ours: "effect-foundation",
         peer: "rate-limiter-flexible",
-        max: 1.0
+        // the hot key's decision is the one to beat clearly; round-robin keys stay under 1x
+        max: scenario.startsWith("hot") ? 0.5 : 1.0
       },
       {
         scenario,
