@@ -41,8 +41,10 @@ interface Shared {
   wakeAt: number
   /** true while the driver expires timers: an add then never restarts it */
   expiring: boolean
-  /** true while an idle check is scheduled */
-  idleCheck: boolean
+  /** the driver an idle check was scheduled for, while one is */
+  idleCheck: Fiber.Fiber<void> | undefined
+  /** the idle check's task, made once per clock (one caller's calls schedule one each) */
+  readonly idleTask: () => void
 }
 
 const byClock = new WeakMap<Clock.Clock, Shared>()
@@ -54,7 +56,7 @@ const sharedOf = (clock: Clock.Clock): Shared => {
   if (clock === lastClock) return lastShared!
   let shared = byClock.get(clock)
   if (shared === undefined) {
-    shared = { clock, wheel: Wheel.make(), driver: undefined, generation: 0, wakeAt: 0, expiring: false, idleCheck: false }
+    shared = makeShared(clock)
     byClock.set(clock, shared)
   }
   lastClock = clock
@@ -124,19 +126,34 @@ const startDriver = (shared: Shared, scheduler: Scheduler.Scheduler): void => {
   if (shared.generation === generation && driver.pollUnsafe() === undefined) shared.driver = driver
 }
 
+const makeShared = (clock: Clock.Clock): Shared => {
+  const shared: Shared = {
+    clock,
+    wheel: Wheel.make(),
+    driver: undefined,
+    generation: 0,
+    wakeAt: 0,
+    expiring: false,
+    idleCheck: undefined,
+    idleTask: () => {
+      const driver = shared.idleCheck
+      shared.idleCheck = undefined
+      if (driver !== undefined && shared.wheel.size === 0 && shared.driver === driver) {
+        shared.driver = undefined
+        shared.generation++
+        driver.interruptUnsafe()
+      }
+    }
+  }
+  return shared
+}
+
 const scheduleIdleCheck = (shared: Shared): void => {
   const driver = shared.driver
-  if (driver === undefined || shared.idleCheck) return
-  shared.idleCheck = true
+  if (driver === undefined || shared.idleCheck !== undefined) return
+  shared.idleCheck = driver
   // one scheduler turn of grace: a caller that goes on to its next timed call keeps the driver
-  driver.currentDispatcher.scheduleTask(() => {
-    shared.idleCheck = false
-    if (shared.wheel.size === 0 && shared.driver === driver) {
-      shared.driver = undefined
-      shared.generation++
-      driver.interruptUnsafe()
-    }
-  }, 0)
+  driver.currentDispatcher.scheduleTask(shared.idleTask, 0)
 }
 
 // `Effect.runForkWith(context)` is a function per context; a fiber keeps its context object

@@ -29,6 +29,7 @@ export interface TimerList {
 }
 
 export interface TimerWheel {
+  /** by duration; a list may be empty (kept for the next timer of its duration) */
   readonly lists: Map<number, TimerList>
   /** how many timers are pending */
   size: number
@@ -85,14 +86,24 @@ const unlink = (wheel: TimerWheel, list: TimerList, timer: Timer): void => {
   timer.next = undefined
   timer.list = undefined
   wheel.size--
-  if (list.head === undefined) wheel.lists.delete(list.duration)
+  // An emptied list stays for the next timer of its duration (one caller's calls would
+  // otherwise create and delete it on every call), unless there are many: then the empty
+  // ones go.
+  if (list.head === undefined && wheel.lists.size > MAX_IDLE_LISTS) {
+    for (const [duration, other] of wheel.lists) if (other.head === undefined) wheel.lists.delete(duration)
+  }
 }
+
+/** how many lists the wheel keeps before it drops the empty ones */
+const MAX_IDLE_LISTS = 16
 
 /** the list whose head is due first (earliest deadline, then earliest added) */
 const earliest = (wheel: TimerWheel): TimerList | undefined => {
   let best: TimerList | undefined
+  if (wheel.size === 0) return undefined
   for (const list of wheel.lists.values()) {
-    const head = list.head!
+    const head = list.head
+    if (head === undefined) continue
     if (best === undefined) best = list
     else {
       const current = best.head!

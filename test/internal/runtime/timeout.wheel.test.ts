@@ -26,7 +26,23 @@ describe("timer wheel", () => {
     Wheel.expire<Entry>(wheel, 20, (t) => seen.push(t.id))
     expect(seen).toEqual([1, 3, 0, 2])
     expect(wheel.size).toBe(0)
-    expect(wheel.lists.size).toBe(0)
+    expect(Wheel.nextDeadline(wheel)).toBeUndefined()
+    // emptied lists are kept for the next timers of their durations, a bounded number of them
+    expect([...wheel.lists.values()].every((list) => list.head === undefined)).toBe(true)
+  })
+
+  it("keeps at most a bounded number of empty lists", () => {
+    const wheel = Wheel.make()
+    for (let duration = 1; duration <= 100; duration++) {
+      const t = entry(duration)
+      Wheel.add(wheel, t, duration, 0)
+      Wheel.remove(wheel, t)
+    }
+    expect(wheel.size).toBe(0)
+    expect(wheel.lists.size).toBeLessThanOrEqual(17)
+    const t = entry(0)
+    Wheel.add(wheel, t, 7, 0)
+    expect(Wheel.nextDeadline(wheel)).toBe(7)
   })
 
   it("a removed timer never expires, and removing twice is harmless", () => {
