@@ -42,17 +42,17 @@
  *
  * @since 0.1.0
  */
-import type { Duration, Scope, Stream } from "effect"
+import type { Scope, Stream } from "effect"
 import { Context, Effect, Layer } from "effect"
-import { dual } from "effect/Function"
 import type { CircuitBreakerOpen, InvalidConfig, OperationTimeout, ProtectionNotFound } from "./Errors.js"
 import type { PolicyWithCode } from "./internal/circuitBreaker/options.js"
 import { OptionsSchema as OptionsSchemaStruct } from "./internal/circuitBreaker/options.js"
 import { PolicySchema as PolicySchemaStruct } from "./internal/circuitBreaker/policy.js"
 import type { Transition as TransitionEvent } from "./internal/circuitBreaker/registry.js"
+import type { BreakerStatus as StatusModel } from "./internal/circuitBreaker/status.js"
 import type * as Circuit from "./internal/circuitBreaker/circuit.js"
-import { ContextGuard, makeService, registryOf as registryOfService } from "./internal/circuitBreaker/service.js"
-import { guarded } from "./internal/runtime/guardedCall.js"
+import { makeProtect } from "./internal/circuitBreaker/protect.js"
+import { makeService, registryOf as registryOfService } from "./internal/circuitBreaker/service.js"
 
 /**
  * The Schema of one breaker's policy, data only: each field with its constraint and default
@@ -126,43 +126,14 @@ export interface BreakerPolicy extends PolicyWithCode {}
 export type State = Circuit.StateName
 
 /**
- * A breaker's state and counts (totals since the breaker was created).
+ * A breaker's state and counts (totals since the breaker was created), as `status` reports
+ * them: `state`, `mode`, the totals, `transitions`, and when they apply `lastFailureAt`,
+ * `openedAt`, `retryAfter`, the rate rules' `window` and a shared breaker's `failedShares`.
  *
  * @since 0.1.0
  * @category models
  */
-export interface BreakerStatus {
-  readonly breaker: string
-  readonly state: State
-  readonly failures: number
-  readonly successes: number
-  readonly rejected: number
-  readonly consecutiveFailures: number
-  /** the operator mode (`setMode`), or `"forcedOpen"` while isolated (`isolate`) */
-  readonly mode: Mode | "forcedOpen"
-  /** state changes since the breaker was created (the events `transitions` published) */
-  readonly transitions: number
-  /** epoch milliseconds of the last call that counted as a failure (absent: none yet) */
-  readonly lastFailureAt?: number
-  /**
-   * the rate rules' window now (with a rate rule; emptied on every state change): its `calls`,
-   * `failureRate` and, with a slow-call rule, `slowCallRate` (in [0, 1], 0 while empty)
-   */
-  readonly window?: {
-    readonly calls: number
-    readonly failureRate: number
-    readonly slowCallRate?: number
-  }
-  /** epoch milliseconds when it last opened (Open and HalfOpen only) */
-  readonly openedAt?: number
-  /** time until the next probe may run (Open only; zero once due: the next call probes) */
-  readonly retryAfter?: Duration.Duration
-  /**
-   * shared breakers (`CircuitBreakerRedis`) only: local transitions that could not be shared
-   * with the other processes (Redis failed or was too slow); each is also logged
-   */
-  readonly failedShares?: number
-}
+export type BreakerStatus = StatusModel
 
 /**
  * How a breaker is run (`setMode`; resilience4j's DISABLED and METRICS_ONLY): `normal` (the
@@ -364,6 +335,22 @@ export const configure = (breaker: string, policy: BreakerPolicy): Effect.Effect
 export type BreakerError = CircuitBreakerOpen | OperationTimeout | ProtectionNotFound
 
 /**
+ * The options of one protected call (`protect`).
+ *
+ * - `ignore(error)`: errors that say nothing about the dependency (your own pool or bulkhead
+ *   being full, say). A call that fails with errors it accepts, and nothing else but
+ *   interruptions, is neither a success nor a failure of the breaker: nothing is recorded and
+ *   a probe gives its slot back. Asked only when a call fails; a defect is never ignored, nor
+ *   is an error when `ignore` throws.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface ProtectOptions<E = unknown> {
+  readonly ignore?: ((error: E) => boolean) | undefined
+}
+
+/**
  * Protects an effect with the named breaker of the `CircuitBreaker` in context.
  *
  * **Details**
@@ -374,9 +361,11 @@ export type BreakerError = CircuitBreakerOpen | OperationTimeout | ProtectionNot
  * `OperationTimeout` happens only when the policy has a `callTimeout`, and
  * `ProtectionNotFound` only with `maxBreakers: 0` for a name not in `breakers` (its message
  * names the nearest configured breaker). With `maxBreakers` above 0 an unlisted name gets a
- * breaker from `defaults`, so it never fails `ProtectionNotFound`.
+ * breaker from `defaults`, so it never fails `ProtectionNotFound`. `options.ignore` (see
+ * `ProtectOptions`) names errors that count neither way; invalid options (an unknown key) are
+ * a defect, `InvalidConfig`. A service that is not `make`'s (a test double) gets no options.
  *
- * **Example** (Data-last and data-first)
+ * **Example** (Data-last, data-first, and ignoring our own capacity errors)
  *
  * ```ts
  * import { Effect } from "effect"
@@ -384,16 +373,22 @@ export type BreakerError = CircuitBreakerOpen | OperationTimeout | ProtectionNot
  *
  * const a = Effect.succeed(1).pipe(CircuitBreaker.protect("db"))
  * const b = CircuitBreaker.protect(Effect.succeed(1), "db")
+ * const ownCapacity = (error: unknown) => (error as { code?: string }).code === "bulkhead_full"
+ * const c = Effect.fail({ code: "bulkhead_full" }).pipe(CircuitBreaker.protect("db", { ignore: ownCapacity }))
+ * // c fails with the same error, and the "db" breaker records nothing
  * ```
  *
  * @since 0.1.0
  * @category combinators
  */
 export const protect: {
-  (breaker: string): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | BreakerError, R | CircuitBreaker>
-  <A, E, R>(self: Effect.Effect<A, E, R>, breaker: string): Effect.Effect<A, E | BreakerError, R | CircuitBreaker>
-} = dual(
-  2,
-  <A, E, R>(self: Effect.Effect<A, E, R>, breaker: string) =>
-    guarded(self, new ContextGuard(CircuitBreaker, breaker, self)) as Effect.Effect<A, E | BreakerError, R | CircuitBreaker>
-)
+  (
+    breaker: string,
+    options?: ProtectOptions
+  ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | BreakerError, R | CircuitBreaker>
+  <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    breaker: string,
+    options?: ProtectOptions<E>
+  ): Effect.Effect<A, E | BreakerError, R | CircuitBreaker>
+} = makeProtect(CircuitBreaker) as typeof protect

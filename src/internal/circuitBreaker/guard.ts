@@ -12,6 +12,8 @@ import * as Circuit from "./circuit.js"
 import type { Guard } from "../runtime/guardedCall.js"
 import { guarded } from "../runtime/guardedCall.js"
 import { isIgnored } from "../runtime/ignoredOutcome.js"
+import type { Ignore } from "./ignore.js"
+import { isIgnoredBy } from "./ignore.js"
 import type { Breaker, ProbeLeases, Registry } from "./registry.js"
 
 const makeOpen = fastConstructor(CircuitBreakerOpen, "CircuitBreakerOpen", "circuit_breaker_open")
@@ -45,6 +47,8 @@ export type Permit = number | TimedPermit
  */
 export class BreakerGuard implements Guard<Permit, CircuitBreakerOpen | ProtectionNotFound> {
   current: Breaker | undefined = undefined
+  /** `protect`'s `ignore` option: read only when a call fails, so unused it costs nothing */
+  ignore: Ignore | undefined = undefined
 
   constructor(
     readonly registry: Registry,
@@ -115,6 +119,7 @@ export class BreakerGuard implements Guard<Permit, CircuitBreakerOpen | Protecti
         }
         // "unavailable": Redis is down or slow; the local breaker decides alone (reported by the layer)
         const probe = new PreAdmittedGuard(this.registry, breaker, permit, restore)
+        probe.ignore = this.ignore
         if (lease.value === "acquired") probe.lease = { leases, token }
         return guarded(self, probe)
       })
@@ -139,9 +144,9 @@ export class BreakerGuard implements Guard<Permit, CircuitBreakerOpen | Protecti
 
   onFailure(permit: Permit, cause: Cause.Cause<unknown>, fiber: Fiber.Fiber<unknown, unknown>): void {
     const breaker = this.current!
-    if (Cause.hasInterruptsOnly(cause) || isIgnored(cause)) {
-      // interruption (or an outcome the caller marked as ignored) is neither a success nor a
-      // failure; a probe gives its slot back
+    if (Cause.hasInterruptsOnly(cause) || isIgnored(cause) || (this.ignore !== undefined && isIgnoredBy(this.ignore, cause))) {
+      // interruption (or an outcome the caller marked as ignored, or `protect`'s `ignore`
+      // accepts) is neither a success nor a failure; a probe gives its slot back
       Circuit.release(breaker.circuit, typeof permit === "number" ? permit : permit.generation)
       return
     }
