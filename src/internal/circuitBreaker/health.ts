@@ -1,9 +1,10 @@
 /**
  * The health components of a breaker registry, registered by `CircuitBreaker.make` when a
  * `HealthAggregator` is present: one per configured breaker, and one for all the breakers
- * created on first use.
+ * created on first use. A breaker configured later (`CircuitBreaker.configure`) registers then,
+ * in the service's scope.
  */
-import { Effect } from "effect"
+import { Effect, Scope } from "effect"
 import { HealthComponents } from "../runtime/healthComponents.js"
 import * as Circuit from "./circuit.js"
 import type { Breaker, Registry } from "./registry.js"
@@ -25,23 +26,24 @@ const stateDetails = (breaker: Breaker) => ({
   rejected: breaker.circuit.rejected
 })
 
+/** the component of one configured breaker */
+export const configuredComponent = (breaker: Breaker): BreakerHealthComponent => ({
+  name: `circuit_breaker:${breaker.name}`,
+  kind: "circuit_breaker",
+  critical: breaker.policy.critical,
+  report: Effect.sync(() => ({
+    status:
+      breaker.circuit.state === Circuit.CLOSED
+        ? "healthy"
+        : breaker.circuit.state === Circuit.OPEN && breaker.policy.critical
+          ? "unhealthy"
+          : "degraded",
+    details: stateDetails(breaker)
+  }))
+})
+
 export const healthComponents = (registry: Registry): Array<BreakerHealthComponent> => [
-  ...[...registry.configured.values()].map(
-    (breaker): BreakerHealthComponent => ({
-      name: `circuit_breaker:${breaker.name}`,
-      kind: "circuit_breaker",
-      critical: breaker.policy.critical,
-      report: Effect.sync(() => ({
-        status:
-          breaker.circuit.state === Circuit.CLOSED
-            ? "healthy"
-            : breaker.circuit.state === Circuit.OPEN && breaker.policy.critical
-              ? "unhealthy"
-              : "degraded",
-        details: stateDetails(breaker)
-      }))
-    })
-  ),
+  ...[...registry.configured.values()].map(configuredComponent),
   // breakers created on first use (per host, say) report as one component: one open host
   // degrades the system, it does not make it unhealthy
   {
@@ -58,9 +60,23 @@ export const healthComponents = (registry: Registry): Array<BreakerHealthCompone
   }
 ]
 
-/** Registers the registry's components with the `HealthComponents` in context, if any. */
+/** Registers (or re-registers) a configured breaker's component; `registerHealth` makes it. */
+export type RegisterConfigured = (breaker: Breaker) => Effect.Effect<void>
+
+const registerNothing: RegisterConfigured = () => Effect.void
+
+/**
+ * Registers the registry's components with the `HealthComponents` in context, if any, for the
+ * lifetime of the current scope. Returns how to register a breaker configured later, in that
+ * same scope (replacing its component when it had one: `critical` may have changed).
+ */
 export const registerHealth = Effect.fnUntraced(function* (registry: Registry) {
   const components = yield* Effect.serviceOption(HealthComponents)
-  if (components._tag === "None") return
-  for (const component of healthComponents(registry)) yield* components.value.register(component)
+  if (components._tag === "None") return registerNothing
+  const scope = yield* Effect.scope
+  const { register } = components.value
+  for (const component of healthComponents(registry)) yield* register(component)
+  const registerConfigured: RegisterConfigured = (breaker) =>
+    Effect.provideService(register(configuredComponent(breaker)), Scope.Scope, scope)
+  return registerConfigured
 })

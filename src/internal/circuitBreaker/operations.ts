@@ -10,11 +10,12 @@ import { resolvePolicy } from "./options.js"
 import * as Circuit from "./circuit.js"
 import * as Operator from "./operator.js"
 import type { Breaker, Registry } from "./registry.js"
+import type { RegisterConfigured } from "./health.js"
 import { statusOf } from "./status.js"
 
 const modeCodes: Record<Mode, Circuit.ModeCode> = { normal: Circuit.NORMAL, disabled: Circuit.DISABLED, metricsOnly: Circuit.METRICS_ONLY }
 
-export const makeOperations = (registry: Registry) => {
+export const makeOperations = (registry: Registry, registerConfigured: RegisterConfigured) => {
   const find = (name: string) =>
     Effect.suspend(() => Effect.fromNullishOr(registry.find(name)).pipe(Effect.mapError(() => registry.notFound(name))))
   /** the breaker for `name`, created from the defaults if needed (as `protect` would) */
@@ -50,7 +51,11 @@ export const makeOperations = (registry: Registry) => {
       Effect.suspend(() => {
         const resolved = resolvePolicy(policy, `breakers.${name}`)
         if (resolved instanceof InvalidConfig) return Effect.fail(resolved)
-        return Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => registry.configure(name, resolved, now)))
+        return Clock.currentTimeMillis.pipe(
+          Effect.flatMap((now) => Effect.sync(() => registry.configure(name, resolved, now))),
+          // a breaker configured now gets its health component (a changed `critical` replaces it)
+          Effect.andThen(Effect.suspend(() => registerConfigured(registry.find(name)!)))
+        )
       }),
     setMode: (name: string, mode: Mode) =>
       Effect.flatMap(resolve(name), (breaker) => change(breaker, (circuit) => Operator.setMode(circuit, modeCodes[mode])))

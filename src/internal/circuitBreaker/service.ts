@@ -61,9 +61,9 @@ export const makeService = Effect.fnUntraced(function* (options: Public.Options)
     ),
     Effect.forkScoped({ startImmediately: true })
   )
-  yield* registerHealth(registry)
+  const registerConfigured = yield* registerHealth(registry)
 
-  const operations = makeOperations(registry)
+  const operations = makeOperations(registry, registerConfigured)
   const service: Service = withRegistry(registry, {
     execute:
       (breaker: string) =>
