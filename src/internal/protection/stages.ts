@@ -17,7 +17,6 @@ import * as PerformanceMonitor from "../../PerformanceMonitor.js"
 import type { CheckoutOptions, Pool } from "../../Pool.js"
 import * as RateLimiter from "../../RateLimiter.js"
 import * as Names from "../../Telemetry.js"
-import { IgnoredOutcome } from "../runtime/ignoredOutcome.js"
 import { timeoutOrElse } from "../runtime/timeout.js"
 
 /** The policy shape (documented on `Protection.Policy`). */
@@ -199,34 +198,8 @@ const isPoolBusy = (error: unknown): boolean => {
   const tag = (error as { readonly _tag?: unknown } | null)?._tag
   return tag === "PoolCheckoutTimeout" || tag === "PoolExhausted" || tag === "BulkheadFull"
 }
-// The two handlers around the breaker, made once: `Effect.catchCause` with a shared handler
-// costs about half of `Effect.catchIf` (a per-call closure and its argument dispatch) on the
-// path of every successful call. They handle what `catchIf` handles, the first failure of a
-// cause without defects; a cause with defects goes through `catchIf` itself (rare), so it
-// comes out exactly as it would have (its failures elected to defects).
-const recoverable = (cause: Cause.Cause<unknown>): { readonly error: unknown } | undefined => {
-  let found: { readonly error: unknown } | undefined
-  for (const reason of cause.reasons) {
-    if (reason._tag === "Fail") {
-      found = reason
-      break
-    }
-  }
-  return found
-}
-const hasDefect = (cause: Cause.Cause<unknown>): boolean => cause.reasons.some((reason) => reason._tag === "Die")
-const never = () => false
-const asCatchIf = (cause: Cause.Cause<unknown>) => Effect.catchIf(Exit.failCause(cause), never, Exit.fail)
-export const markIgnored = (cause: Cause.Cause<unknown>) => {
-  if (hasDefect(cause)) return asCatchIf(cause)
-  const failure = recoverable(cause)
-  return failure !== undefined && isPoolBusy(failure.error) ? Exit.fail(new IgnoredOutcome(failure.error)) : Exit.failCause(cause)
-}
-export const unwrapIgnored = (cause: Cause.Cause<unknown>) => {
-  if (hasDefect(cause)) return asCatchIf(cause)
-  const failure = recoverable(cause)
-  return failure !== undefined && failure.error instanceof IgnoredOutcome ? Exit.fail(failure.error.error) : Exit.failCause(cause)
-}
+// passed to the breaker for every protectWith call: a busy pool or a full bulkhead is ignored
+const passBusy = { ignore: isPoolBusy }
 
 const admissionStages = <A>(effect: Effect.Effect<A, any, any>, policy: PolicyInput, c: Compiled) => {
   if (policy.memory) effect = MemoryManager.guard(effect)
@@ -319,13 +292,10 @@ export const protectWith = <A, E, R, P, PE>(
   if (policy.circuitBreaker === undefined || policy.poolTimeoutIsFailure === true) {
     return admissionStages(breakerStage(checkout, policy), policy, c)
   }
-  // A checkout timeout says our pool is busy, not that the dependency failed: it crosses the
-  // breaker marked as ignored (neither a success nor a failure; a probe gives its slot back)
-  // and is unwrapped outside. Carrying it as a success value would count as a success: a
-  // half-open probe that only met a busy pool would close the breaker.
-  // A full bulkhead is the same kind of outcome. (Marking and unwrapping cost a frame each,
-  // about 170 ns together: the breaker has no way to be told which errors to ignore.)
-  const marked = Effect.catchCause(checkout, markIgnored)
-  const unwrapped = Effect.catchCause(breakerStage(marked, policy), unwrapIgnored)
+  // A checkout timeout says our pool is busy, not that the dependency failed: the breaker
+  // ignores it (neither a success nor a failure; a probe gives its slot back), and the caller
+  // sees it unchanged. Counting it as a success would let a half-open probe that only met a
+  // busy pool close the breaker. A full bulkhead is the same kind of outcome.
+  const unwrapped = CircuitBreaker.protect(checkout, policy.circuitBreaker, passBusy)
   return admissionStages(unwrapped, policy, c)
 }
