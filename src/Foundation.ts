@@ -353,10 +353,12 @@ export type ReloadReport = Report
  *   keeps its state and counts where the new policy allows),
  * - rate limit rules under `rateLimiter.rules` (`RateLimiter.setRule`: each key keeps what
  *   it consumed),
- * - a pool's `size`, `maxOverflow` and `minIdle` (`Pool.resize`),
+ * - a pool's `size`, `maxOverflow`, `minIdle` and `maxWaiting` (`Pool.resize`; the pool's
+ *   layer given in `options.pools`),
  * - bulkhead limits (`Bulkhead.configure`) and protection profiles (`Protection.configure`).
  *
- * Entries may be added or changed, never removed. Anything else (`redis`, `health`,
+ * Entries may be changed, never removed; breakers and profiles may also be added (a new
+ * rule, bulkhead or pool needs a restart). Anything else (`redis`, `health`,
  * `memory`, `performance`, the breakers' `defaults` and `maxBreakers`, a pool's timeouts, a
  * new pool) cannot change while the services run: such a configuration fails `InvalidConfig`
  * naming every path, and nothing is applied. Reloads run one at a time. Should a service

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Duration, Effect, Layer } from "effect"
-import { Bulkhead, CircuitBreaker, Foundation, HealthAggregator, Pool, Protection } from "../src/index.js"
+import { Bulkhead, CircuitBreaker, Foundation, HealthAggregator, Pool, Protection, RateLimiter } from "../src/index.js"
 
 const initial = {
   circuitBreaker: { breakers: { payments: { failureThreshold: 5 } } },
@@ -104,5 +104,28 @@ describe("Foundation.reload: pools", () => {
       expect(refused.path).toBe("pools.db.checkoutTimeout")
       expect((yield* Pool.status(Db)).size).toBe(2)
     }).pipe(Effect.provide(Layer.fresh(Foundation.layer(config, { pools: { db: { tag: Db, layer: DbLive } } }))))
+  )
+})
+
+describe("Foundation.reload: rate limit rules", () => {
+  it.effect("a changed rule keeps each key's consumption; a new rule needs a restart", () =>
+    Effect.gen(function* () {
+      const config = { rateLimiter: { rules: { api: { algorithm: "fixed-window", limit: 3, window: "1 minute" } } } } as const
+      const limiter = yield* RateLimiter.RateLimiter
+      for (let i = 0; i < 2; i++) yield* Effect.succeed(i).pipe(RateLimiter.limit("api", "alice"))
+      yield* Foundation.reload({ rateLimiter: { rules: { api: { algorithm: "fixed-window", limit: 2, window: "1 minute" } } } })
+      // alice spent two of her points before the reload: at the new limit of 2 she has none left
+      const refused = yield* Effect.flip(Effect.succeed(0).pipe(RateLimiter.limit("api", "alice")))
+      expect(refused._tag).toBe("RateLimited")
+      expect((yield* limiter.status("api", "bob")).remaining).toBe(2)
+      const added = yield* Effect.flip(
+        Foundation.reload({ rateLimiter: { rules: { ...config.rateLimiter.rules, batch: { algorithm: "gcra", limit: 1, window: 1000 } } } })
+      )
+      expect(added.path).toBe("rateLimiter.rules.batch")
+    }).pipe(
+      Effect.provide(
+        Layer.fresh(Foundation.layer({ rateLimiter: { rules: { api: { algorithm: "fixed-window", limit: 3, window: "1 minute" } } } }))
+      )
+    )
   )
 })

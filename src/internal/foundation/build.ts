@@ -49,6 +49,7 @@ const appliersLayer = (config: Config.FoundationConfig, pools: Pools | undefined
       const protection = yield* Protection.Protection
       const bulkheads = yield* Bulkhead.Bulkhead
       const breakers = yield* CircuitBreaker.CircuitBreaker
+      const limiter = yield* RateLimiter.RateLimiter
       const services = yield* Effect.context<never>()
       const poolOf = (name: string) => {
         const tag = pools === undefined ? undefined : poolTags(pools)[name]
@@ -76,6 +77,15 @@ const appliersLayer = (config: Config.FoundationConfig, pools: Pools | undefined
           case "breaker":
             // a new name becomes a configured breaker; a known one keeps its state and counts
             return breakers.configure(change.name, change.policy as CircuitBreaker.BreakerPolicy)
+          case "rule":
+            // the plan adds no rule: this one exists; each key keeps what it consumed
+            return limiter
+              .setRule(change.name, change.rule as RateLimiter.RateRule)
+              .pipe(
+                Effect.catchTag("ProtectionNotFound", (error) =>
+                  Effect.fail(new InvalidConfig({ path: `rateLimiter.rules.${change.name}`, message: error.message }))
+                )
+              )
           case "bulkhead":
             // the plan adds no bulkhead: this one exists, so only a limit can be refused
             return bulkheads
@@ -85,10 +95,6 @@ const appliersLayer = (config: Config.FoundationConfig, pools: Pools | undefined
                   Effect.fail(new InvalidConfig({ path: `bulkhead.limits.${change.name}`, message: error.message }))
                 )
               )
-          default:
-            return Effect.fail(
-              new InvalidConfig({ path: change.name, message: `a ${change.kind} cannot change while the services run yet` })
-            )
         }
       }
       return yield* makeReloader(config, Config.decode, { apply })

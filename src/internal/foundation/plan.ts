@@ -106,7 +106,7 @@ const removal =
  * (`redis`, `health`, `memory`, `performance`, the breakers' `defaults` and `maxBreakers`)
  * must be unchanged; named entries may be added or changed, never removed; a pool may change
  * only its sizes, and only one that is configured already (pools are built from code); a
- * bulkhead may change, not be added.
+ * rule or a bulkhead may change, not be added.
  */
 export const plan = (current: Snapshot, next: Snapshot): Plan => {
   const refusals: Array<Refusal> = []
@@ -126,7 +126,12 @@ export const plan = (current: Snapshot, next: Snapshot): Plan => {
 
   const rules = diff(current.rateLimiter?.rules, next.rateLimiter?.rules)
   refusals.push(...rules.removed.map(removal("rateLimiter.rules", "rule")))
-  for (const [name, rule] of rules.changed) changes.push({ kind: "rule", name, rule })
+  for (const [name, rule] of rules.changed) {
+    if (current.rateLimiter?.rules[name] === undefined) {
+      // a rule's state table and store are made when the limiter is built
+      refusals.push({ path: `rateLimiter.rules.${name}`, issue: `adding rule "${name}" needs a restart (its store is set up at start)` })
+    } else changes.push({ kind: "rule", name, rule })
+  }
 
   const pools = diff(current.pools, next.pools)
   refusals.push(...pools.removed.map(removal("pools", "pool")))

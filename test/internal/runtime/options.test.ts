@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
+import type { InvalidConfig } from "../../../src/Errors.js"
 import { decode, decodeSync, describeCandidates, suggest } from "../../../src/internal/runtime/options.js"
 
 const Policy = Schema.Struct({
@@ -34,7 +35,7 @@ describe("options", () => {
       breakers: Schema.Record(Schema.String.pipe(Schema.check(Schema.isMinLength(1))), Policy)
     })
     const error = decodeSync(Named, { breakers: { "": {}, db: {} } }, "circuitBreaker")
-    expect(error?.message).toBe('circuitBreaker.breakers: "" is not a valid name here')
+    expect((error as InvalidConfig).message).toBe('circuitBreaker.breakers: "" is not a valid name here')
   })
 
   it("an unknown key with nothing close lists the options", () => {
