@@ -35,6 +35,16 @@ export interface Pending {
   count: number
 }
 
+/** How a runner bounds a script call: `millis`, then `timeoutError`; `pending` counts what is in flight. */
+export interface RunnerSettings {
+  readonly millis: number
+  readonly timeoutError: Redis.RedisError
+  readonly pending: Pending
+}
+
+/** Sends one `EVALSHA` command; a failure is a `RedisError` value. */
+export type Runner<A> = (command: ReadonlyArray<string>) => Effect.Effect<A | Redis.RedisError>
+
 export const scriptSha = (lua: string): string => createHash("sha1").update(lua).digest("hex")
 
 /**
@@ -45,13 +55,8 @@ export const scriptSha = (lua: string): string => createHash("sha1").update(lua)
  * `matchEffect` on every decision). A reply arriving after the timeout (or after the caller was
  * interrupted) is dropped, never an unhandled rejection.
  */
-export const makeClientRunner = <A>(
-  client: CommandClient,
-  lua: string,
-  millis: number,
-  timeoutError: Redis.RedisError,
-  pending: Pending
-): ((command: ReadonlyArray<string>) => Effect.Effect<A | Redis.RedisError>) => {
+export const makeClientRunner = <A>(client: CommandClient, lua: string, settings: RunnerSettings): Runner<A> => {
+  const { millis, pending, timeoutError } = settings
   const load = ["SCRIPT", "LOAD", lua]
   // node-redis's per-command timeout (5 s by default on every command) only covers the time a
   // command waits in its queue: set to ours, a command still queued (offline) when it fires is
@@ -100,13 +105,8 @@ export const makeClientRunner = <A>(
 }
 
 /** The same contract through any `Redis` service (one fiber per call for the timeout). */
-export const makeScriptRunner = <A>(
-  redis: Redis.Redis["Service"],
-  lua: string,
-  millis: number,
-  timeoutError: Redis.RedisError,
-  pending: Pending
-): ((command: ReadonlyArray<string>) => Effect.Effect<A | Redis.RedisError>) => {
+export const makeScriptRunner = <A>(redis: Redis.Redis["Service"], lua: string, settings: RunnerSettings): Runner<A> => {
+  const { millis, pending, timeoutError } = settings
   const load = redis.send("SCRIPT", "LOAD", lua)
   const asValue = (error: Redis.RedisError) => Effect.succeed(error)
   return (command) => {

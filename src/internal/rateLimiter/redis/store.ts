@@ -130,8 +130,8 @@ export const makeRedisStore = (
   /** one decision: EVALSHA bounded by the timeout (straight on node-redis when it is there) */
   const evaluate =
     client !== undefined
-      ? makeClientRunner<Reply>(client, lua, timeout, timeoutError, outage)
-      : makeScriptRunner<Reply>(redis, lua, timeout, timeoutError, outage)
+      ? makeClientRunner<Reply>(client, lua, { millis: timeout, timeoutError, pending: outage })
+      : makeScriptRunner<Reply>(redis, lua, { millis: timeout, timeoutError, pending: outage })
   const failed = (reply: Reply | Redis.RedisError): reply is Redis.RedisError => !Array.isArray(reply)
 
   /** A script call outside decisions: a failure in the error channel, for `ask`. */
@@ -189,8 +189,8 @@ export const makeRedisStore = (
 
   const evaluateMany =
     client !== undefined
-      ? makeClientRunner<ManyReply>(client, manyLua, timeout, timeoutError, outage)
-      : makeScriptRunner<ManyReply>(redis, manyLua, timeout, timeoutError, outage)
+      ? makeClientRunner<ManyReply>(client, manyLua, { millis: timeout, timeoutError, pending: outage })
+      : makeScriptRunner<ManyReply>(redis, manyLua, { millis: timeout, timeoutError, pending: outage })
   const manySha = scriptSha(manyLua)
 
   /** A multi-check by the rules' failure policies while Redis cannot answer. */
