@@ -27,7 +27,10 @@ const handle = (client: string, request: number) =>
   Effect.succeed(`${client} #${request}: 200 OK`).pipe(
     RateLimiter.limit("api", client),
     Effect.catchTag("RateLimited", (error) =>
-      Effect.succeed(`${client} #${request}: 429, retry after ${Duration.format(error.retryAfter)}`)
+      // an infinite retryAfter: the rule is switched off (limit 0) or the key is blocked for good
+      Effect.succeed(
+        `${client} #${request}: 429, ${Duration.isFinite(error.retryAfter) ? `retry after ${Duration.format(error.retryAfter)}` : "not before the rule is switched back on"}`
+      )
     )
   )
 
