@@ -1,8 +1,9 @@
 /**
  * Model-based property test: random sequences of calls (outcome, duration), calls that start
- * and finish later (possibly never: hung probes), clock advances, trips and resets, run
- * through the core state machine and through a small immutable reference model written from
- * the spec; they must agree after every step.
+ * and finish later (possibly never: hung probes), clock advances, trips and resets, isolations
+ * and their releases, and mode changes, run through the core state machine (with the
+ * operator's changes of operator.ts) and through a small immutable reference model written
+ * from the spec; they must agree after every step.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Schema } from "effect"
@@ -31,7 +32,7 @@ const PolicySchema = Schema.Struct({
   callTimeout: int(0, 8)
 })
 
-const Op = Schema.Union([
+const CallOp = Schema.Union([
   Schema.Struct({ kind: Schema.Literal("call"), outcome: Schema.Literals(["success", "failure", "interrupt"]), duration: int(0, 8) }),
   Schema.Struct({ kind: Schema.Literal("advance"), millis: int(0, 12) }),
   // admitted now, finished by a later "finish" (or never)
@@ -44,11 +45,24 @@ const Op = Schema.Union([
   Schema.Struct({ kind: Schema.Literal("trip") }),
   Schema.Struct({ kind: Schema.Literal("reset") })
 ])
+const Op = Schema.Union([
+  CallOp,
+  // forced open until released (cockatiel `isolate`); a release of no isolation does nothing
+  Schema.Struct({ kind: Schema.Literal("isolate") }),
+  Schema.Struct({ kind: Schema.Literal("release") }),
+  Schema.Struct({ kind: Schema.Literal("setMode"), mode: Schema.Literals(["normal", "disabled", "metricsOnly"]) })
+])
 type Op = typeof Op.Type
 
 // Times are drawn in steps of STEP ms so that events land exactly on window and timeout
 // boundaries often: off-by-one comparisons are caught.
 const STEP = 500
+
+const modeCodes: Record<Circuit.ModeName, Circuit.ModeCode> = {
+  normal: Circuit.NORMAL,
+  disabled: Circuit.DISABLED,
+  metricsOnly: Circuit.METRICS_ONLY
+}
 
 const toPolicy = (p: typeof PolicySchema.Type): Policy => {
   const minimumCalls = p.minimumCalls
@@ -74,6 +88,10 @@ const toPolicy = (p: typeof PolicySchema.Type): Policy => {
 // ---- the reference model: plain immutable values, every rule recomputed from scratch ----
 interface Model {
   readonly state: Circuit.StateName
+  /** the operator's mode: disabled admits every call and records nothing; metricsOnly never trips */
+  readonly mode: Circuit.ModeName
+  /** > 0: forced open (every call rejected, retryAfter infinite) until the last release */
+  readonly isolations: number
   /** every state change (trip and reset included) starts a new epoch; older results are stale */
   readonly epoch: number
   readonly consecutive: number
@@ -91,6 +109,8 @@ interface Model {
 }
 const initial: Model = {
   state: "Closed",
+  mode: "normal",
+  isolations: 0,
   epoch: 0,
   consecutive: 0,
   failureTimes: [],
@@ -102,11 +122,14 @@ const initial: Model = {
   deadline: 0,
   lastProbeAt: 0
 }
-const closed = (m: Model): Model => ({ ...initial, epoch: m.epoch + 1 })
+// an operator's mode and isolations outlive every state change
+const closed = (m: Model): Model => ({ ...initial, mode: m.mode, isolations: m.isolations, epoch: m.epoch + 1 })
 const timeoutFor = (policy: Policy, attempt: number) =>
   attempt === 0 ? policy.resetTimeoutMs : Math.min(policy.resetTimeoutMs * policy.backoffFactor ** attempt, policy.backoffMaxMs)
 const opened = (m: Model, policy: Policy, now: number, attempt: number): Model => ({
   ...initial,
+  mode: m.mode,
+  isolations: m.isolations,
   epoch: m.epoch + 1,
   state: "Open",
   attempt,
@@ -177,7 +200,7 @@ const modelRecord = (m: Model, policy: Policy, epoch: number, failed: boolean, s
     const verdict = modelVerdict(next.results, policy)
     return verdict === "reopen" ? opened(next, policy, now, m.attempt + 1) : verdict === "close" ? closed(next) : next
   }
-  if (m.state !== "Closed") return m
+  if (m.state !== "Closed" || m.mode === "disabled") return m
   const rateRules = policy.failureRateThreshold !== undefined || policy.slowCallRateThreshold !== undefined
   const next: Model = {
     ...m,
@@ -185,84 +208,140 @@ const modelRecord = (m: Model, policy: Policy, epoch: number, failed: boolean, s
     failureTimes: failed ? [...m.failureTimes, now] : m.failureTimes,
     outcomes: rateRules ? [...m.outcomes, { failed, slow }].slice(-policy.slidingWindowSize) : m.outcomes
   }
-  return trips(next, policy, now) ? opened(next, policy, now, 0) : next
+  return m.mode === "normal" && trips(next, policy, now) ? opened(next, policy, now, 0) : next
+}
+// operator's changes, from the spec of each operation
+const modelTrip = (m: Model, policy: Policy, now: number): Model =>
+  m.isolations > 0 || m.mode !== "normal" ? m : opened(m, policy, now, m.state === "Open" ? m.attempt : 0)
+const modelReset = (m: Model): Model => (m.isolations > 0 ? m : closed(m))
+// the first isolation forces Open with no reopening time and drops probes and statistics (a
+// circuit already Open stays in its period: no call holds a permit of an Open period)
+const modelIsolate = (m: Model): Model =>
+  m.isolations > 0
+    ? { ...m, isolations: m.isolations + 1 }
+    : {
+        ...m,
+        isolations: 1,
+        state: "Open",
+        epoch: m.state === "Open" ? m.epoch : m.epoch + 1,
+        reopenAt: Infinity,
+        probes: 0,
+        consecutive: 0,
+        failureTimes: [],
+        outcomes: []
+      }
+const modelReleaseIsolation = (m: Model): Model =>
+  m.isolations === 0 ? m : m.isolations === 1 ? closed({ ...m, isolations: 0 }) : { ...m, isolations: m.isolations - 1 }
+// a change of mode starts Closed with clean statistics, unless isolated (then at the last release)
+const modelSetMode = (m: Model, mode: Circuit.ModeName): Model =>
+  m.mode === mode ? m : m.isolations > 0 ? { ...m, mode } : closed({ ...m, mode })
+
+const agreeOn = ({ ops, policyInput }: { readonly ops: ReadonlyArray<Op>; readonly policyInput: typeof PolicySchema.Type }) => {
+  const policy = toPolicy(policyInput)
+  const circuit = Circuit.make(policy)
+  let model = initial
+  let now = 1_000
+  const running: Array<{ readonly permit: number; readonly epoch: number; readonly startedAt: number }> = []
+  const slowAt = (startedAt: number) => policy.slowCallDurationMs !== undefined && now - startedAt >= policy.slowCallDurationMs
+  const admitBoth = (): { readonly permit: number; readonly epoch: number } | undefined => {
+    const decision = modelAdmit(model, policy, now)
+    model = decision.model
+    const permit = Circuit.admit(circuit, now, policy)
+    expect(permit !== Circuit.REJECTED).toBe(decision.admitted)
+    if (!decision.admitted) {
+      expect(Circuit.retryAfter(circuit, now, policy)).toBe(modelRetryAfter(model, policy, now))
+      return undefined
+    }
+    return { permit, epoch: model.epoch }
+  }
+  const finishBoth = (call: { readonly permit: number; readonly epoch: number; readonly startedAt: number }, outcome: string) => {
+    if (outcome === "interrupt" || outcome === "ignored") {
+      Circuit.release(circuit, call.permit)
+      model = modelRelease(model, call.epoch)
+      return
+    }
+    const failed = outcome === "failure"
+    const slow = slowAt(call.startedAt)
+    Circuit.record(circuit, call.permit, failed, slow, now, policy)
+    model = modelRecord(model, policy, call.epoch, failed, slow, now)
+  }
+  for (const op of ops as ReadonlyArray<Op>) {
+    switch (op.kind) {
+      case "advance":
+        now += op.millis * STEP
+        break
+      case "trip": {
+        const next = modelTrip(model, policy, now)
+        expect(Operator.trip(circuit, now, policy)).toBe(next !== model)
+        model = next
+        break
+      }
+      case "reset": {
+        const next = modelReset(model)
+        expect(Operator.reset(circuit)).toBe(next !== model)
+        model = next
+        break
+      }
+      case "isolate":
+        Operator.isolate(circuit, now)
+        model = modelIsolate(model)
+        break
+      case "release":
+        Operator.releaseIsolation(circuit)
+        model = modelReleaseIsolation(model)
+        break
+      case "setMode":
+        Operator.setMode(circuit, modeCodes[op.mode])
+        model = modelSetMode(model, op.mode)
+        break
+      case "start": {
+        const admitted = admitBoth()
+        if (admitted !== undefined) running.push({ ...admitted, startedAt: now })
+        break
+      }
+      case "finish": {
+        if (running.length === 0) break
+        const [call] = running.splice(op.index % running.length, 1)
+        finishBoth(call!, op.outcome)
+        break
+      }
+      case "call": {
+        const admitted = admitBoth()
+        if (admitted === undefined) break
+        const startedAt = now
+        now += op.duration * STEP
+        finishBoth({ ...admitted, startedAt }, op.outcome)
+        break
+      }
+    }
+    expect(Circuit.stateNames[circuit.state]).toBe(model.state)
+    expect(circuit.isolations).toBe(model.isolations)
+    expect(Circuit.modeNames[circuit.mode]).toBe(model.mode)
+    // the spec's invariants, stated directly: forced open while isolated; a mode other than
+    // normal never leaves Closed by itself
+    if (model.isolations > 0) {
+      expect(model.state).toBe("Open")
+      expect(Circuit.retryAfter(circuit, now, policy)).toBe(Infinity)
+    } else if (model.mode !== "normal") expect(model.state).toBe("Closed")
+    if (model.state === "Open") expect(circuit.reopenAt).toBe(model.reopenAt)
+    if (model.state === "HalfOpen") expect(circuit.probesInFlight).toBe(model.probes)
+    expect(circuit.attempt).toBe(model.attempt)
+    if (model.state === "Closed") expect(circuit.consecutiveFailures).toBe(model.consecutive)
+  }
 }
 
+const opsOf = <S extends Schema.Top>(op: S) => Schema.Array(op).pipe(Schema.check(Schema.isMinLength(30), Schema.isMaxLength(80)))
+
 describe("circuit core against the reference model", () => {
-  it.prop(
-    "agrees on every admission, rejection, retryAfter and state",
-    { policyInput: PolicySchema, ops: Schema.Array(Op).pipe(Schema.check(Schema.isMinLength(30), Schema.isMaxLength(80))) },
-    ({ ops, policyInput }) => {
-      const policy = toPolicy(policyInput)
-      const circuit = Circuit.make(policy)
-      let model = initial
-      let now = 1_000
-      const running: Array<{ readonly permit: number; readonly epoch: number; readonly startedAt: number }> = []
-      const slowAt = (startedAt: number) => policy.slowCallDurationMs !== undefined && now - startedAt >= policy.slowCallDurationMs
-      const admitBoth = (): { readonly permit: number; readonly epoch: number } | undefined => {
-        const decision = modelAdmit(model, policy, now)
-        model = decision.model
-        const permit = Circuit.admit(circuit, now, policy)
-        expect(permit !== Circuit.REJECTED).toBe(decision.admitted)
-        if (!decision.admitted) {
-          expect(Circuit.retryAfter(circuit, now, policy)).toBe(modelRetryAfter(model, policy, now))
-          return undefined
-        }
-        return { permit, epoch: model.epoch }
-      }
-      const finishBoth = (call: { readonly permit: number; readonly epoch: number; readonly startedAt: number }, outcome: string) => {
-        if (outcome === "interrupt" || outcome === "ignored") {
-          Circuit.release(circuit, call.permit)
-          model = modelRelease(model, call.epoch)
-          return
-        }
-        const failed = outcome === "failure"
-        const slow = slowAt(call.startedAt)
-        Circuit.record(circuit, call.permit, failed, slow, now, policy)
-        model = modelRecord(model, policy, call.epoch, failed, slow, now)
-      }
-      for (const op of ops as ReadonlyArray<Op>) {
-        switch (op.kind) {
-          case "advance":
-            now += op.millis * STEP
-            break
-          case "trip":
-            Operator.trip(circuit, now, policy)
-            model = opened(model, policy, now, model.state === "Open" ? model.attempt : 0)
-            break
-          case "reset":
-            Operator.reset(circuit)
-            model = closed(model)
-            break
-          case "start": {
-            const admitted = admitBoth()
-            if (admitted !== undefined) running.push({ ...admitted, startedAt: now })
-            break
-          }
-          case "finish": {
-            if (running.length === 0) break
-            const [call] = running.splice(op.index % running.length, 1)
-            finishBoth(call!, op.outcome)
-            break
-          }
-          case "call": {
-            const admitted = admitBoth()
-            if (admitted === undefined) break
-            const startedAt = now
-            now += op.duration * STEP
-            finishBoth({ ...admitted, startedAt }, op.outcome)
-            break
-          }
-        }
-        expect(Circuit.stateNames[circuit.state]).toBe(model.state)
-        if (model.state === "Open") expect(circuit.reopenAt).toBe(model.reopenAt)
-        if (model.state === "HalfOpen") expect(circuit.probesInFlight).toBe(model.probes)
-        expect(circuit.attempt).toBe(model.attempt)
-        if (model.state === "Closed") expect(circuit.consecutiveFailures).toBe(model.consecutive)
-      }
-    },
-    { arbitrary: { runs: 2_000 } }
-  )
+  it.prop("agrees on every admission, rejection, retryAfter and state", { policyInput: PolicySchema, ops: opsOf(CallOp) }, agreeOn, {
+    arbitrary: { runs: 2_000 }
+  })
+
+  // the operator's isolations and modes on top of the same calls (a separate property, so that
+  // the one above keeps exploring the normal mode's machine with every step)
+  it.prop("agrees with isolations and modes: forced open, disabled, metrics-only", { policyInput: PolicySchema, ops: opsOf(Op) }, agreeOn, {
+    arbitrary: { runs: 1_000 }
+  })
 
   it("a result from an older generation is ignored, except for its counts", () => {
     const policy = toPolicy({
