@@ -51,6 +51,14 @@ export const metrics = {
   poolTimeouts: "foundation.pool.timeouts",
   /** counter {pool, reason: failure | timeout}: creations that failed, died or exceeded acquireTimeout */
   poolAcquireFailures: "foundation.pool.acquire_failures",
+  /** counter {pool}: checkouts refused at once because `maxWaiting` callers were waiting */
+  poolExhausted: "foundation.pool.exhausted",
+  /** gauge {bulkhead}: calls holding a slot */
+  bulkheadRunning: "foundation.bulkhead.running",
+  /** gauge {bulkhead}: calls waiting for a slot */
+  bulkheadWaiting: "foundation.bulkhead.waiting",
+  /** counter {bulkhead, outcome: admitted | queue_full | timeout} */
+  bulkheadCalls: "foundation.bulkhead.calls",
   /** gauge: 0 low, 1 medium, 2 high, 3 critical */
   memoryPressure: "foundation.memory.pressure",
   /** gauge, bytes */

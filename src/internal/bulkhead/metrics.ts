@@ -5,17 +5,15 @@
  * @internal
  */
 import type { Context } from "effect"
+import { metrics } from "../../Telemetry.js"
 import { registerCounter, registerGauge } from "../runtime/observableMetric.js"
 import type { State } from "./core.js"
 
-/** The series' names (attributes in the comments), in the pool's and breakers' style. */
+/** The series' names, as `Telemetry.metrics` publishes them. */
 export const names = {
-  /** gauge {bulkhead}: calls holding a slot */
-  running: "foundation.bulkhead.running",
-  /** gauge {bulkhead}: calls waiting for a slot */
-  waiting: "foundation.bulkhead.waiting",
-  /** counter {bulkhead, outcome: admitted | queue_full | timeout} */
-  calls: "foundation.bulkhead.calls"
+  running: metrics.bulkheadRunning,
+  waiting: metrics.bulkheadWaiting,
+  calls: metrics.bulkheadCalls
 } as const
 
 const callsDescription = "calls through the bulkhead: admitted, turned away with a full queue (queue_full) or after waiting (timeout)"
