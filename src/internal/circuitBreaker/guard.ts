@@ -7,7 +7,6 @@ import type { Fiber } from "effect"
 import { Cause, Clock, Context, Duration, Effect, Exit } from "effect"
 import type { OperationTimeout, ProtectionNotFound } from "../../Errors.js"
 import { CircuitBreakerOpen } from "../../Errors.js"
-import { fastConstructor } from "../runtime/errors.js"
 import * as Circuit from "./circuit.js"
 import type { Guard } from "../runtime/guardedCall.js"
 import { guarded } from "../runtime/guardedCall.js"
@@ -16,7 +15,32 @@ import type { Ignore } from "./ignore.js"
 import { isIgnoredBy } from "./ignore.js"
 import type { Breaker, ProbeLeases, Registry } from "./registry.js"
 
-const makeOpen = fastConstructor(CircuitBreakerOpen, "CircuitBreakerOpen", "circuit_breaker_open")
+/**
+ * A rejection's error, a new instance each time (callers may keep or annotate it), built like
+ * `fastConstructor` (no stack trace) with its fields set directly: a rejection is the hot path
+ * of an open breaker.
+ */
+const makeOpen = (breaker: string, state: "Open" | "HalfOpen", retryAfter: Duration.Duration): CircuitBreakerOpen => {
+  const error = Object.create(CircuitBreakerOpen.prototype)
+  error._tag = "CircuitBreakerOpen"
+  error.code = "circuit_breaker_open"
+  error.breaker = breaker
+  error.state = state
+  error.retryAfter = retryAfter
+  return error
+}
+
+// the retryAfter of the last rejection: rejections in the same millisecond share the
+// (immutable) Duration instead of allocating one each
+let lastRetryMs = Number.NaN
+let lastRetryAfter: Duration.Duration = Duration.zero
+const retryAfterOf = (millis: number): Duration.Duration => {
+  if (millis !== lastRetryMs) {
+    lastRetryAfter = Duration.millis(millis)
+    lastRetryMs = millis
+  }
+  return lastRetryAfter
+}
 
 const nowOf = (fiber: Fiber.Fiber<unknown, unknown>): number => fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
 
@@ -55,9 +79,31 @@ export class BreakerGuard implements Guard<Permit, CircuitBreakerOpen | Protecti
     readonly name: string
   ) {}
 
+  /**
+   * Admission before the guarded call's exit frame exists (see `Guard.admitEarly`): a Closed
+   * breaker's permit holds no slot, and an Open breaker's rejection takes nothing; a probe
+   * (HalfOpen, or Open whose time has come) is admitted inside the frame, by `admit`.
+   */
+  admitEarly(fiber: Fiber.Fiber<unknown, unknown>): Permit | Effect.Effect<never, CircuitBreakerOpen | ProtectionNotFound> | undefined {
+    const breaker = this.registry.resolve(this.name)
+    if (breaker === undefined) return Effect.fail(this.registry.notFound(this.name))
+    const circuit = breaker.circuit
+    if (circuit.state === Circuit.CLOSED) return this.admitTo(breaker, fiber)
+    if (circuit.state !== Circuit.OPEN) return undefined
+    const now = nowOf(fiber)
+    if (now >= circuit.reopenAt) return undefined
+    this.current = breaker
+    circuit.rejected++
+    return Effect.fail(makeOpen(breaker.name, "Open", retryAfterOf(circuit.reopenAt - now)))
+  }
+
   admit(fiber: Fiber.Fiber<unknown, unknown>): Permit | Effect.Effect<never, CircuitBreakerOpen | ProtectionNotFound> {
     const breaker = this.registry.resolve(this.name)
     if (breaker === undefined) return Effect.fail(this.registry.notFound(this.name))
+    return this.admitTo(breaker, fiber)
+  }
+
+  private admitTo(breaker: Breaker, fiber: Fiber.Fiber<unknown, unknown>): Permit | Effect.Effect<never, CircuitBreakerOpen> {
     this.current = breaker
     const circuit = breaker.circuit
     const timed = breaker.policy.core.slowCallDurationMs !== undefined
@@ -76,11 +122,11 @@ export class BreakerGuard implements Guard<Permit, CircuitBreakerOpen | Protecti
       return admitted
     }
     return Effect.fail(
-      makeOpen({
-        breaker: breaker.name,
-        state: circuit.state === Circuit.OPEN ? "Open" : "HalfOpen",
-        retryAfter: Duration.millis(Circuit.retryAfter(circuit, now, breaker.policy.core))
-      })
+      makeOpen(
+        breaker.name,
+        circuit.state === Circuit.OPEN ? "Open" : "HalfOpen",
+        retryAfterOf(Circuit.retryAfter(circuit, now, breaker.policy.core))
+      )
     )
   }
 
@@ -109,13 +155,7 @@ export class BreakerGuard implements Guard<Permit, CircuitBreakerOpen | Protecti
           // another process is probing: give the local slot back and reject like a full HalfOpen
           Circuit.release(circuit, generation)
           circuit.rejected++
-          return Effect.fail(
-            makeOpen({
-              breaker: breaker.name,
-              state: "HalfOpen",
-              retryAfter: Duration.millis(Circuit.retryAfter(circuit, now, breaker.policy.core))
-            })
-          )
+          return Effect.fail(makeOpen(breaker.name, "HalfOpen", retryAfterOf(Circuit.retryAfter(circuit, now, breaker.policy.core))))
         }
         // "unavailable": Redis is down or slow; the local breaker decides alone (reported by the layer)
         const probe = new PreAdmittedGuard(this.registry, breaker, permit, restore)
@@ -180,6 +220,10 @@ class PreAdmittedGuard extends BreakerGuard {
   ) {
     super(registry, breaker.name)
     this.current = breaker
+  }
+  override admitEarly(): undefined {
+    // a probe's slot and lease: admitted inside the frame only
+    return undefined
   }
   override admit(): Permit {
     return this.permit

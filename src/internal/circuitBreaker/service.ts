@@ -98,7 +98,16 @@ export class ContextGuard extends BreakerGuard {
     super(undefined as unknown as Registry, name)
     this.self = self
   }
+  override admitEarly(fiber: Fiber.Fiber<unknown, unknown>): Permit | Effect.Effect<never, any> | undefined {
+    const foreign = this.bind(fiber)
+    return foreign === undefined ? super.admitEarly(fiber) : foreign
+  }
   override admit(fiber: Fiber.Fiber<unknown, unknown>): Permit | Effect.Effect<never, any> {
+    const foreign = this.bind(fiber)
+    return foreign === undefined ? super.admit(fiber) : foreign
+  }
+  /** our service's registry for this run, or the call handed to another implementation */
+  private bind(fiber: Fiber.Fiber<unknown, unknown>): Effect.Effect<never, any> | undefined {
     let service = lastService
     if (fiber.context !== lastContext || service === undefined) {
       service = serviceFrom(fiber, this.tag)
@@ -108,6 +117,6 @@ export class ContextGuard extends BreakerGuard {
     const registry = registryOf(service)
     if (registry === undefined) return service.execute(this.name)(this.self!) as Effect.Effect<never, any>
     ;(this as { registry: Registry }).registry = registry
-    return super.admit(fiber)
+    return undefined
   }
 }

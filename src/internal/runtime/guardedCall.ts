@@ -33,7 +33,17 @@ export interface Guard<Permit, Rejection> {
   readonly onSuccess: (permit: Permit, fiber: Fiber.Fiber<unknown, unknown>) => void
   /** failures, defects and interruptions: inspect the cause to tell them apart */
   readonly onFailure: (permit: Permit, cause: Cause.Cause<unknown>, fiber: Fiber.Fiber<unknown, unknown>) => void
-  /** optionally wraps the admitted effect (a timeout, say); called right after `admit` */
+  /**
+   * Optional: admission decided one run-loop step before the portable call's exit frame exists,
+   * which saves that call two steps and, for a rejection, the frame altogether. It returns a
+   * rejection effect, a permit, or `undefined` to let `admit` decide inside the frame. An
+   * interruption landing between this step and the frame's means no callback for a permit
+   * taken here: return only permits whose loss holds nothing back (a Closed breaker's call,
+   * which takes no slot), never a slot or a lease. The fast call ignores it (`admit` already
+   * runs in its frame's step).
+   */
+  readonly admitEarly?: ((fiber: Fiber.Fiber<unknown, unknown>) => Permit | Effect.Effect<never, Rejection> | undefined) | undefined
+  /** optionally wraps the admitted effect (a timeout, say); called right after `admit` (or `admitEarly`) */
   readonly wrap?: (<A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, any, R>) | undefined
 }
 
@@ -60,12 +70,26 @@ export const environmentVariable = "EFFECT_FOUNDATION_GUARDED_CALL"
  * the loop are one step; a call interrupted before it is not admitted and reports nothing,
  * and a throwing `wrap` is a defect of the admitted call. (The fast implementation pushes its
  * frame in the same step as `admit`.)
+ *
+ * A guard's `admitEarly` decides first, in the `withFiber` step: a rejection skips the frame,
+ * an early permit (one whose loss holds nothing back) gets its frame the step after.
  */
 export const guardedPortable: GuardedCall = <A, E, R, Permit, Rejection>(
   self: Effect.Effect<A, E, R>,
   guard: Guard<Permit, Rejection>
 ): Effect.Effect<A, E | Rejection, R> =>
   Effect.withFiber<A, E | Rejection, R>((fiber) => {
+    if (guard.admitEarly !== undefined) {
+      const early = guard.admitEarly(fiber)
+      if (early !== undefined) {
+        if (Effect.isEffect(early)) return early
+        return Effect.onExitPrimitive(guard.wrap === undefined ? self : wrapOrDie(guard, self), (exit) => {
+          if (exit._tag === "Success") guard.onSuccess(early, fiber)
+          else guard.onFailure(early, exit.cause, fiber)
+          return undefined
+        })
+      }
+    }
     // per run: the same guarded effect may run many times, and in several fibers at once
     let admitted = false
     let permit: Permit
@@ -85,6 +109,15 @@ export const guardedPortable: GuardedCall = <A, E, R, Permit, Rejection>(
       }
     )
   })
+
+/** a throwing `wrap` after `admitEarly`: a defect inside the frame, as in the fast call */
+const wrapOrDie = <A, E, R>(guard: Guard<any, any>, self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
+  try {
+    return guard.wrap!(self) as Effect.Effect<A, E, R>
+  } catch (defect) {
+    return Effect.die(defect)
+  }
+}
 
 // --- the fast implementation -------------------------------------------------------------
 

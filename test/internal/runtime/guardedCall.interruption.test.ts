@@ -120,6 +120,54 @@ describe.each(implementations)("guarded call (%s): interruption at every step", 
     })
   )
 
+  // a guard's admitEarly (the portable call decides there, before its frame): deferring to
+  // admit keeps every permit completed; an early rejection takes nothing
+  it.effect("a guard whose admitEarly defers to admit: every admitted call is completed", () =>
+    Effect.gen(function* () {
+      const tally: Tally = { admitted: 0, completed: 0, rejected: 0 }
+      let early = 0
+      const guard: Guard<number, string> = { ...countingGuard(tally), admitEarly: () => void early++ }
+      for (let opsBeforeYield = 3; opsBeforeYield <= 6; opsBeforeYield++) {
+        for (let before = 0; before <= 6; before++) {
+          for (let after = 0; after <= 6; after++) {
+            yield* interruptAt(run(Effect.never, guard), before, after, opsBeforeYield)
+            expect(tally.admitted - tally.completed).toBe(0)
+          }
+        }
+      }
+      expect(tally.admitted).toBeGreaterThan(0)
+      if (run === guardedPortable) expect(early).toBeGreaterThanOrEqual(tally.admitted)
+    })
+  )
+
+  it.effect("an early rejection takes nothing and completes nothing; an early permit is completed at most once", () =>
+    Effect.gen(function* () {
+      const tally: Tally = { admitted: 0, completed: 0, rejected: 0 }
+      const rejecting: Guard<number, string> = {
+        ...countingGuard(tally),
+        admitEarly: () => {
+          tally.rejected++
+          return Effect.fail("rejected")
+        }
+      }
+      const admitting: Guard<number, string> = { ...countingGuard(tally), admitEarly: () => ++tally.admitted }
+      for (let before = 0; before <= 6; before++) {
+        for (let after = 0; after <= 6; after++) {
+          yield* interruptAt(run(Effect.never, rejecting), before, after, 3)
+        }
+      }
+      expect(tally.completed).toBe(run === guardedPortable ? 0 : tally.admitted)
+      const exit = yield* Effect.exit(run(Effect.fail("e"), admitting))
+      expect(exit._tag).toBe("Failure")
+      for (let before = 0; before <= 6; before++) {
+        for (let after = 0; after <= 6; after++) {
+          yield* interruptAt(run(Effect.never, admitting), before, after, 3)
+          expect(tally.completed).toBeLessThanOrEqual(tally.admitted)
+        }
+      }
+    })
+  )
+
   it.effect("a rejected call takes nothing and completes nothing, wherever it is interrupted", () =>
     Effect.gen(function* () {
       const tally: Tally = { admitted: 0, completed: 0, rejected: 0 }
