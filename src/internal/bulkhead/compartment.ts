@@ -10,8 +10,6 @@
  * uncontended call costs one counter increment, this frame, and one decrement. On the opt-in
  * fast guarded call (see `runtime/guardedCall.ts`) the increment and the frame are one step
  * (`guard`).
- *
- * @internal
  */
 import type { Fiber } from "effect"
 import { Clock, Duration, Effect } from "effect"

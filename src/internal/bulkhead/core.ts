@@ -13,8 +13,6 @@
  * Waiters are served first come, first served: a newcomer never takes a slot while anyone
  * waits, and every waiter's deadline is `enqueuedAt + waitTimeoutMillis` with one timeout for
  * all of them, so the queue is also in deadline order.
- *
- * @internal
  */
 import type { Resolved } from "./options.js"
 

@@ -1,8 +1,6 @@
 /**
  * A bulkhead's health verdict, a pure function of its state and the time (tested alone, read
  * by `HealthAggregator` without effects), and its registration as a component.
- *
- * @internal
  */
 import { Effect } from "effect"
 import type { ComponentReport } from "../runtime/healthComponents.js"

@@ -1,8 +1,6 @@
 /**
  * A bulkhead's metric series, read from its core's plain numbers at export time: the call
  * path pays an increment, not a registry lookup (as the pool's and the breakers' series).
- *
- * @internal
  */
 import type { Context } from "effect"
 import { metrics } from "../../Telemetry.js"

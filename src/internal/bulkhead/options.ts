@@ -3,8 +3,6 @@
  * `Bulkhead.LimitsSchema` for one bulkhead's limits, which runtime `configure` decodes too),
  * and the not-found error that names what is configured. Decoded once when the service is
  * built; the call path reads only `Resolved` (plain numbers).
- *
- * @internal
  */
 import { Duration, Schema } from "effect"
 import { InvalidConfig, ProtectionNotFound } from "../../Errors.js"

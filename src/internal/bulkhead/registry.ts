@@ -2,8 +2,6 @@
  * The bulkheads of one `Bulkhead` service: built from the decoded options in the layer's
  * scope (metric series, health components, one timer fiber each), looked up by name on every
  * call, reconfigured at run time, closed with the scope.
- *
- * @internal
  */
 import type { Scope } from "effect"
 import { Clock, Effect, Fiber } from "effect"

@@ -8,8 +8,6 @@
  * - validating: under `uninterruptibleMask`, with only the wait, `validate` and the use
  *   interruptible; a resource that fails validation or retired is destroyed and the checkout
  *   tries again.
- *
- * @internal
  */
 import type { Exit, Fiber } from "effect"
 import { Cause, Context, Effect, Tracer } from "effect"

@@ -9,8 +9,6 @@
  * exactly one place: the `idle` list, a waiter's `entry` slot (handed off, not yet picked up),
  * a caller's hands (counted in `inUse`), or on its way to `release` (counted in `destroyed`).
  * Every move between those places is one of the functions below.
- *
- * @internal
  */
 
 import { dequeue } from "./queue.js"

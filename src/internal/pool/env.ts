@@ -2,8 +2,6 @@
  * What every part of one pool shares (waiters, lifecycle, checkout, housekeeping): built once
  * by the shell (`shell.ts`) and read by the parts at construction, so a hot path reads its
  * own closure, never a lookup.
- *
- * @internal
  */
 import type { Context, Effect, Fiber } from "effect"
 import type * as Core from "./core.js"

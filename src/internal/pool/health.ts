@@ -1,8 +1,6 @@
 /**
  * The pool's health verdict, a pure function of its state and the time (so it is tested
  * alone and read by `HealthAggregator` without effects).
- *
- * @internal
  */
 import type { ComponentReport } from "../runtime/healthComponents.js"
 import * as Core from "./core.js"

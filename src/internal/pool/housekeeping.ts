@@ -2,8 +2,6 @@
  * The pool's periodic pass: warns (once per checkout) about resources held past leakWarning,
  * destroys idle resources past their lifetime and overflow ones idle past idleTimeout, and
  * tops idle resources up to minIdle; and the background validation of idle resources.
- *
- * @internal
  */
 import type { Tracer } from "effect"
 import { Effect, Option } from "effect"

@@ -6,8 +6,6 @@
  *
  * The core (`core.ts`) decides and counts; this module runs what it decided, in the same
  * synchronous step (see `Env.spawn`).
- *
- * @internal
  */
 import type { Exit, Fiber } from "effect"
 import { Cause, Duration, Effect, Option, Schedule } from "effect"

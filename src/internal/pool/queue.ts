@@ -2,8 +2,6 @@
  * The waiter queue of the pool's state machine (`core.ts`): a doubly linked list ordered by
  * priority, first come first served within one, and the expiry of waiters at their deadline.
  * Synchronous and atomic like the rest of the core.
- *
- * @internal
  */
 import type { State, Waiter } from "./core.js"
 

@@ -3,8 +3,6 @@
  * own Schema, merged with the current one, checked (`minIdle <= size`), and applied in one
  * synchronous step by the core (`Core.resize`), whose rule says what happens to resources
  * above the new maximum and to waiters.
- *
- * @internal
  */
 import { Effect, Result, Schema } from "effect"
 import { InvalidConfig } from "../../Errors.js"

@@ -7,8 +7,6 @@
  * - `lifecycle.ts`: creation (with acquireTimeout), return, destruction, shutdown's drain
  * - `checkout.ts`: the fast and the validating checkout paths
  * - `housekeeping.ts`: leak warnings, eviction, minIdle top-ups
- *
- * @internal
  */
 import type { Context, Scope } from "effect"
 import { Clock, Effect, Option } from "effect"

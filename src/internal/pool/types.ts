@@ -1,7 +1,5 @@
 /**
  * The public module's longer signatures, kept here so `src/Pool.ts` stays readable.
- *
- * @internal
  */
 import type { Context, Effect } from "effect"
 import type { InvalidConfig } from "../../Errors.js"

@@ -2,8 +2,6 @@
  * Waiting for a resource: the waiter a checkout parks on, how its fiber is resumed, and the
  * timer that times waiters out. The queue itself (a linked list by priority, first come first
  * served within one) and the decision who is served are the core's (`core.ts`).
- *
- * @internal
  */
 import type { Fiber } from "effect"
 import { Duration, Effect } from "effect"
