@@ -54,7 +54,7 @@
  *   rules: { api: { algorithm: "gcra", limit: 100, window: "1 minute", onRedisError: "failClosed" } }
  * }).pipe(Layer.provide(RateLimiterRedis.layerClient({ url: process.env.REDIS_URL ?? "redis://127.0.0.1:6379" })))
  * const handle = (ip: string) => Effect.succeed("ok").pipe(RateLimiter.limit("api", ip))
- * Effect.runPromise(handle("10.0.0.1").pipe(Effect.provide(Limits))) // => "ok"
+ * // with Redis running: Effect.runPromise(handle("10.0.0.1").pipe(Effect.provide(Limits))) // => "ok"
  * ```
  *
  * @since 0.1.0
