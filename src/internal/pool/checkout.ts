@@ -116,7 +116,8 @@ export const make = <A, E, R>(
             return callUse(entry, f)
           }
         )
-        startCreations(Core.creationsToStart(state, false))
+        // an acquisition for this waiter only when none in flight covers it (not at capacity)
+        if (state.creating < state.waiting) startCreations(Core.creationsToStart(state, false))
         return wait
       }),
       (exit) => {

@@ -32,6 +32,9 @@ export interface Entry<A> {
   leakReported: boolean
   /** the shell's return step for this entry, allocated once per resource, not per checkout */
   afterUse: ((exit: any) => any) | undefined
+  /** the success a waiter it is handed to resumes with, allocated once per resource (optional: a
+   *  bare entry, as the core's tests build, gets one at its first hand-off) */
+  granted?: unknown
 }
 
 /**

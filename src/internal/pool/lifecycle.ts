@@ -110,8 +110,10 @@ export const make = <A, E, R>(
       checkedOutAt: 0,
       holder: undefined,
       leakReported: false,
-      afterUse: undefined
+      afterUse: undefined,
+      granted: undefined
     }
+    entry.granted = Effect.succeed(entry)
     // the return step, allocated once per resource: a use that died destroys it
     entry.afterUse = (exit: Exit.Exit<unknown, unknown>): undefined => {
       checkin(entry, exit._tag === "Failure" && Cause.hasDies(exit.cause))

@@ -62,7 +62,9 @@ export class Waiter<A> implements Core.Waiter<A> {
   }
   grant(entry: Entry<A>) {
     this.entry = entry
-    this.settle(Effect.succeed(entry))
+    // the entry's own success, allocated with it: a hand-off allocates nothing
+    if (entry.granted === undefined) entry.granted = Effect.succeed(entry)
+    this.settle(entry.granted as Effect.Effect<Entry<A>>)
   }
   reject(reason: unknown, waiting?: number) {
     this.settle(
