@@ -8,7 +8,7 @@ import { Result, Schema } from "effect"
 import type { InvalidConfig } from "../../Errors.js"
 import { ProtectionNotFound } from "../../Errors.js"
 import type { Violation } from "../runtime/options.js"
-import { describeCandidates, invalidConfig, violationsOf } from "../runtime/options.js"
+import { describeCandidates, invalidConfig, isRecord, parseOptions, violationsOf } from "../runtime/options.js"
 import { NonNegativeInt, withDefault } from "../runtime/schemas.js"
 import type { NormalizedPolicy, PolicyCode, PolicyInput } from "./policy.js"
 import { normalize, PolicySchema } from "./policy.js"
@@ -52,10 +52,6 @@ export interface Resolved {
   readonly maxBreakers: number
 }
 
-const decodeOptions = { errors: "all", onExcessProperty: "error" } as const
-
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value)
-
 /** Takes the code part out of one policy, reporting a code field that is not a function. */
 const splitCode = (policy: unknown, path: string, violations: Array<Violation>): readonly [data: unknown, code: PolicyCode | undefined] => {
   if (!isRecord(policy) || !Object.hasOwn(policy, "isFailure")) return [policy, undefined]
@@ -95,7 +91,7 @@ export const resolve = (options: unknown): Resolved | InvalidConfig => {
     }
     data = copy
   }
-  const result = Schema.decodeUnknownResult(OptionsSchema)(data, decodeOptions)
+  const result = Schema.decodeUnknownResult(OptionsSchema)(data, parseOptions)
   const violations = Result.isFailure(result) ? violationsOf(result.failure.issue) : []
   const invalid = invalidConfig([...violations, ...codeViolations])
   if (invalid !== undefined || Result.isFailure(result)) return invalid!
@@ -115,7 +111,7 @@ export const resolve = (options: unknown): Resolved | InvalidConfig => {
 export const resolvePolicy = (policy: unknown, base: string): NormalizedPolicy | InvalidConfig => {
   const codeViolations: Array<Violation> = []
   const [data, code] = splitCode(policy, base, codeViolations)
-  const result = Schema.decodeUnknownResult(PolicySchema)(data, decodeOptions)
+  const result = Schema.decodeUnknownResult(PolicySchema)(data, parseOptions)
   const violations = Result.isFailure(result) ? violationsOf(result.failure.issue, base) : []
   const invalid = invalidConfig([...violations, ...codeViolations])
   if (invalid !== undefined || Result.isFailure(result)) return invalid!

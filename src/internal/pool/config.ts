@@ -9,7 +9,7 @@ import type { Effect as EffectType } from "effect"
 import { Effect, Result, Schedule, Schema } from "effect"
 import { InvalidConfig } from "../../Errors.js"
 import type { Violation } from "../runtime/options.js"
-import { invalidConfig, violationsOf } from "../runtime/options.js"
+import { invalidConfig, isRecord, parseOptions, violationsOf } from "../runtime/options.js"
 import { DurationInput, millis, NonNegativeInt, PositiveInt, TimerDuration, withDefault } from "../runtime/schemas.js"
 
 /** The longest pause between two housekeeping passes. */
@@ -122,7 +122,7 @@ export const checkoutResolver = (pool: string, defaultTimeoutMillis: number) => 
   return (options: object): CheckoutResolved | InvalidConfig => {
     const cached = cache.get(options)
     if (cached !== undefined) return cached
-    const result = Schema.decodeUnknownResult(CheckoutOptionsSchema)(options, decodeOptions)
+    const result = Schema.decodeUnknownResult(CheckoutOptionsSchema)(options, parseOptions)
     let resolved: CheckoutResolved | InvalidConfig
     if (Result.isFailure(result)) {
       const invalid = invalidConfig(violationsOf(result.failure.issue))!
@@ -168,10 +168,6 @@ export interface Resolved {
   readonly housekeepingMillis: number
 }
 
-const decodeOptions = { errors: "all", onExcessProperty: "error" } as const
-
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value)
-
 /** Takes the code part out of the options, reporting a code field of the wrong kind. */
 const splitCode = (options: Record<string, unknown>, violations: Array<Violation>): Record<string, unknown> => {
   const { acquire, release, validate, ...data } = options
@@ -211,7 +207,7 @@ export const resolve = (options: unknown, defaultName: string): EffectType.Effec
     if (!isRecord(options)) {
       violations.push({ path: "options", message: `must be an object with acquire and size, got ${String(options)}` })
     } else {
-      const result = Schema.decodeUnknownResult(OptionsSchema)(splitCode(options, violations), decodeOptions)
+      const result = Schema.decodeUnknownResult(OptionsSchema)(splitCode(options, violations), parseOptions)
       if (Result.isFailure(result)) violations.push(...violationsOf(result.failure.issue))
       else decoded = result.success
     }

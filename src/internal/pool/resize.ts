@@ -6,7 +6,7 @@
  */
 import { Effect, Result, Schema } from "effect"
 import { InvalidConfig } from "../../Errors.js"
-import { invalidConfig, violationsOf } from "../runtime/options.js"
+import { invalidConfig, parseOptions, violationsOf } from "../runtime/options.js"
 import { NonNegativeInt, PositiveInt } from "../runtime/schemas.js"
 import * as Core from "./core.js"
 import type { Env } from "./env.js"
@@ -21,8 +21,6 @@ export const ResizeSchema = Schema.Struct({
   maxWaiting: Schema.optional(Schema.NullOr(NonNegativeInt))
 })
 
-const decodeOptions = { errors: "all", onExcessProperty: "error" } as const
-
 export const make =
   <A, R>(env: Env<A, R>, lifecycle: Lifecycle<A>) =>
   (sizing: unknown): Effect.Effect<void, InvalidConfig> =>
@@ -30,7 +28,7 @@ export const make =
       const { config, state } = env
       const fail = (path: string, message: string) =>
         Effect.fail(new InvalidConfig({ path, message: `pool "${config.name}" resize: ${message}` }))
-      const result = Schema.decodeUnknownResult(ResizeSchema)(sizing, decodeOptions)
+      const result = Schema.decodeUnknownResult(ResizeSchema)(sizing, parseOptions)
       if (Result.isFailure(result)) {
         const invalid = invalidConfig(violationsOf(result.failure.issue))!
         return fail(invalid.path, invalid.message)

@@ -62,7 +62,12 @@ export const invalidConfig = (violations: ReadonlyArray<Violation>): InvalidConf
         message: joinViolations(violations.map((v) => `${v.path || "(root)"}: ${v.message}`))
       })
 
-const parseOptions = { errors: "all", onExcessProperty: "error" } as const
+/** How every entry point parses: report every violation, and an unknown key is one. */
+export const parseOptions = { errors: "all", onExcessProperty: "error" } as const
+
+/** A plain object (not null, not an array): where options carry code next to data. */
+export const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
 
 /**
  * Decodes `input` with `schema`, strictly (unknown keys are violations), reporting every
