@@ -4,7 +4,7 @@
  */
 import { Effect } from "effect"
 import type { ComponentReport } from "../runtime/healthComponents.js"
-import { HealthComponents } from "../runtime/healthComponents.js"
+import { degradedWhen, HealthComponents } from "../runtime/healthComponents.js"
 import type { Compartment } from "./compartment.js"
 import type { State } from "./core.js"
 
@@ -19,7 +19,7 @@ export const RECENT_REJECTION_MILLIS = 60_000
 export const report = (state: State, now: number): ComponentReport => {
   const saturated = state.running >= state.maxConcurrent && state.waiting > 0
   const rejecting = now - state.lastRejectedAt < RECENT_REJECTION_MILLIS
-  const details: Record<string, unknown> = {
+  const details = {
     running: state.running,
     waiting: state.waiting,
     maxConcurrent: state.maxConcurrent,
@@ -27,9 +27,10 @@ export const report = (state: State, now: number): ComponentReport => {
     rejected: state.rejected,
     timedOut: state.timedOut
   }
-  if (!saturated && !rejecting) return { status: "healthy", details }
-  details.reason = saturated && rejecting ? "saturated, rejecting" : saturated ? "saturated" : "rejecting"
-  return { status: "degraded", details }
+  return degradedWhen(details, [
+    [saturated, "saturated"],
+    [rejecting, "rejecting"]
+  ])
 }
 
 /** Registers one component per bulkhead (`bulkhead:<name>`) with the `HealthComponents` in context, if any. */

@@ -11,19 +11,11 @@ import { Compartment } from "./compartment.js"
 import * as Core from "./core.js"
 import { registerHealth } from "./health.js"
 import * as Metrics from "./metrics.js"
-import type { Limits } from "./options.js"
+import type { Status } from "../../Bulkhead.js"
 import { notFound, resolve, resolveLimits, toLimits } from "./options.js"
 
-/** One bulkhead's state and limits (what `Bulkhead.status` returns). */
-export interface Status {
-  readonly bulkhead: string
-  readonly running: number
-  readonly waiting: number
-  readonly limits: Limits
-  readonly admitted: number
-  readonly rejected: number
-  readonly timedOut: number
-}
+/** One bulkhead's state and limits (what `Bulkhead.status` returns, defined there). */
+export type { Status }
 
 export class Registry {
   readonly compartments = new Map<string, Compartment>()

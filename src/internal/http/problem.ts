@@ -7,31 +7,10 @@
  * `details: true`, because a public client must not learn the topology behind the service.
  */
 import { Duration } from "effect"
-import type {
-  CircuitBreakerOpen,
-  InvalidConfig,
-  MemoryPressure,
-  OperationTimeout,
-  PoolCheckoutTimeout,
-  PoolExhausted,
-  BulkheadFull,
-  ProtectionNotFound,
-  RateLimited,
-  StoreUnavailable
-} from "../../Errors.js"
+import type { InvalidConfig, ProtectionError, ProtectionNotFound } from "../../Errors.js"
 
 /** What the mapping accepts (documented on `ProtectionHttp.Describable`). */
-export type Describable =
-  | CircuitBreakerOpen
-  | RateLimited
-  | PoolCheckoutTimeout
-  | PoolExhausted
-  | BulkheadFull
-  | MemoryPressure
-  | OperationTimeout
-  | StoreUnavailable
-  | InvalidConfig
-  | ProtectionNotFound
+export type Describable = ProtectionError | InvalidConfig | ProtectionNotFound
 
 /** The tags a client can act on by retrying later; the others are the server's own faults. */
 export const rejectionTags = [

@@ -3,6 +3,7 @@
  * alone and read by `HealthAggregator` without effects).
  */
 import type { ComponentReport } from "../runtime/healthComponents.js"
+import { degradedWhen } from "../runtime/healthComponents.js"
 import * as Core from "./core.js"
 
 /**
@@ -20,7 +21,7 @@ export const recentFailureMillis = (acquireTimeoutMillis: number): number => Mat
 export const report = <A>(state: Core.State<A>, now: number, windowMillis: number): ComponentReport => {
   const exhausted = state.waiting > 0 && state.idle.length === 0 && Core.total(state) >= state.config.max
   const failing = state.lastAcquireFailureAt > state.lastAcquireSuccessAt && now - state.lastAcquireFailureAt < windowMillis
-  const details: Record<string, unknown> = {
+  const details = {
     inUse: state.inUse,
     idle: state.idle.length,
     waiting: state.waiting,
@@ -28,7 +29,8 @@ export const report = <A>(state: Core.State<A>, now: number, windowMillis: numbe
     acquireFailures: state.acquireFailures,
     acquireTimeouts: state.acquireTimeouts
   }
-  if (!exhausted && !failing) return { status: "healthy", details }
-  details.reason = exhausted && failing ? "exhausted, acquire failing" : exhausted ? "exhausted" : "acquire failing"
-  return { status: "degraded", details }
+  return degradedWhen(details, [
+    [exhausted, "exhausted"],
+    [failing, "acquire failing"]
+  ])
 }

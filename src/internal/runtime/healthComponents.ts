@@ -17,6 +17,19 @@ export interface ComponentReport {
   readonly details?: Record<string, unknown>
 }
 
+/**
+ * A component's report from its details and the reasons it may be degraded: `healthy` when no
+ * reason holds, else `degraded` with `details.reason` naming each that does ("saturated,
+ * rejecting"). For components whose trouble is our own capacity, never the dependency's.
+ */
+export const degradedWhen = (
+  details: Record<string, unknown>,
+  reasons: ReadonlyArray<readonly [holds: boolean, reason: string]>
+): ComponentReport => {
+  const holding = reasons.filter(([holds]) => holds).map(([, reason]) => reason)
+  return holding.length === 0 ? { status: "healthy", details } : { status: "degraded", details: { ...details, reason: holding.join(", ") } }
+}
+
 export interface HealthComponent {
   /** unique name, e.g. `circuit_breaker:payments`, `pool:db`, `memory` */
   readonly name: string
