@@ -3,35 +3,21 @@
  * unguarded. The level is read from a field the sampling fiber writes, so a guarded call costs
  * a context lookup and a comparison. Target: <= 50 ns.
  */
-import { Effect, Exit, Layer, Scope } from "effect"
+import { Effect } from "effect"
 import type { Case, Suite } from "../harness.js"
 import * as MemoryManager from "../../src/MemoryManager.js"
-
-const build = async <S>(layer: Layer.Layer<S, unknown>) => {
-  const scope = Effect.runSync(Scope.make())
-  const context = await Effect.runPromise(Layer.buildWithScope(layer, scope))
-  return { context, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
-}
+import { buildLayer, repeatSum } from "../effectSupport.js"
 
 let closeLayer: (() => Promise<void>) | undefined
-
-const loop =
-  <E, R>(effect: Effect.Effect<number, E, R>) =>
-  (n: number) =>
-    Effect.gen(function* () {
-      let total = 0
-      for (let i = 0; i < n; i++) total += yield* effect
-      return total
-    })
 
 const withManager =
   (make: (manager: MemoryManager.MemoryManager["Service"]) => Effect.Effect<number, unknown, MemoryManager.MemoryManager>) =>
   async (): Promise<(n: number) => Promise<void>> => {
     // a long interval: the bench measures the guard, not the sampling
-    const { context, close } = await build(MemoryManager.layer({ checkInterval: "1 hour" }))
+    const { context, close } = await buildLayer(MemoryManager.layer({ checkInterval: "1 hour" }))
     closeLayer = close
     const manager = Effect.runSync(Effect.provideContext(MemoryManager.MemoryManager, context))
-    const run = loop(make(manager))
+    const run = repeatSum(make(manager))
     return async (n) => {
       await Effect.runPromise(Effect.provideContext(run(n), context))
     }

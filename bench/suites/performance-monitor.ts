@@ -6,29 +6,15 @@
  */
 import { DDSketch } from "@datadog/sketches-js"
 import * as hdr from "hdr-histogram-js"
-import { Effect, Exit, Layer, Metric, Scope } from "effect"
+import { Effect, Metric } from "effect"
 import type { Case, Suite } from "../harness.js"
 import * as Histogram from "../../src/internal/performance/histogram.js"
 import * as PerformanceMonitor from "../../src/PerformanceMonitor.js"
-
-const build = async <S>(layer: Layer.Layer<S, unknown>) => {
-  const scope = Effect.runSync(Scope.make())
-  const context = await Effect.runPromise(Layer.buildWithScope(layer, scope))
-  return { context, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
-}
+import { buildLayer, repeatSum } from "../effectSupport.js"
 
 let closeLayer: (() => Promise<void>) | undefined
 let counter = 0
 const work = Effect.sync(() => ++counter)
-
-const loop =
-  <E, R>(effect: Effect.Effect<number, E, R>) =>
-  (n: number) =>
-    Effect.gen(function* () {
-      let total = 0
-      for (let i = 0; i < n; i++) total += yield* effect
-      return total
-    })
 
 const withMonitor =
   (
@@ -37,10 +23,10 @@ const withMonitor =
     ) => Effect.Effect<number, unknown, PerformanceMonitor.PerformanceMonitor>
   ) =>
   async (): Promise<(n: number) => Promise<void>> => {
-    const { context, close } = await build(PerformanceMonitor.layer())
+    const { context, close } = await buildLayer(PerformanceMonitor.layer())
     closeLayer = close
     const monitor = Effect.runSync(Effect.provideContext(PerformanceMonitor.PerformanceMonitor, context))
-    const run = loop(make(monitor))
+    const run = repeatSum(make(monitor))
     return async (n) => {
       await Effect.runPromise(Effect.provideContext(run(n), context))
     }
@@ -103,7 +89,7 @@ const histogramCases: ReadonlyArray<Case> = [
 
 /** bytes allocated per recordUnsafe call (needs --expose-gc) */
 const allocation = async (quick: boolean): Promise<number> => {
-  const { context, close } = await build(PerformanceMonitor.layer())
+  const { context, close } = await buildLayer(PerformanceMonitor.layer())
   const monitor = Effect.runSync(Effect.provideContext(PerformanceMonitor.PerformanceMonitor, context))
   const gc = (globalThis as { gc?: () => void }).gc!
   // The latencies are read from an array of already-boxed numbers (a generic array, made so by
