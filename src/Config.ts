@@ -201,7 +201,18 @@ export const Profile = Schema.Struct({
   timeout: optional(TimerDurationInput),
   monitor: optional(Schema.Struct({ service: Schema.NonEmptyString, operation: Schema.NonEmptyString })),
   poolTimeoutIsFailure: optional(Schema.Boolean)
-})
+}).pipe(
+  // both tune the pool stage: without a pool they would be accepted and do nothing
+  Schema.check(
+    Schema.makeFilter((profile: { readonly pool?: string; readonly checkoutTimeout?: unknown; readonly poolTimeoutIsFailure?: boolean }) =>
+      profile.pool !== undefined
+        ? undefined
+        : (["checkoutTimeout", "poolTimeoutIsFailure"] as const)
+            .filter((field) => profile[field] !== undefined)
+            .map((field): Schema.FilterIssue => ({ path: [field], issue: `applies to the pool stage: name a pool, or leave ${field} out` }))
+    )
+  )
+)
 
 /**
  * @since 0.1.0

@@ -171,6 +171,19 @@ describe("a profile's bulkhead and checkout timeout", () => {
     }).pipe(Effect.provide(Live))
   )
 
+  it.effect("checkoutTimeout or poolTimeoutIsFailure without a pool is refused, in the file and in configure", () =>
+    Effect.gen(function* () {
+      for (const field of ["checkoutTimeout", "poolTimeoutIsFailure"] as const) {
+        const profile = field === "checkoutTimeout" ? { checkoutTimeout: "1 second" } : { poolTimeoutIsFailure: true }
+        const error = yield* configure("x", profile)
+        expect(error).toMatchObject({ path: `protections.x.${field}` })
+        expect(error.message).toContain("name a pool")
+        const file = yield* Effect.flip(Config.decode({ protections: { x: profile } }))
+        expect(file.path).toBe(`protections.x.${field}`)
+      }
+    }).pipe(Effect.provide(WithBulkhead))
+  )
+
   it.effect("a profile's checkoutTimeout bounds the wait for the pool instead of the pool's own", () =>
     Effect.gen(function* () {
       const protection = yield* Protection.Protection
