@@ -43,7 +43,7 @@ export interface RunnerSettings {
 }
 
 /** Sends one `EVALSHA` command; a failure is a `RedisError` value. */
-export type Runner<A> = (command: ReadonlyArray<string>) => Effect.Effect<A | Redis.RedisError>
+export type Runner<A, Argument = string> = (command: ReadonlyArray<Argument>) => Effect.Effect<A | Redis.RedisError>
 
 export const scriptSha = (lua: string): string => createHash("sha1").update(lua).digest("hex")
 
@@ -55,7 +55,7 @@ export const scriptSha = (lua: string): string => createHash("sha1").update(lua)
  * `matchEffect` on every decision). A reply arriving after the timeout (or after the caller was
  * interrupted) is dropped, never an unhandled rejection.
  */
-export const makeClientRunner = <A>(client: CommandClient, lua: string, settings: RunnerSettings): Runner<A> => {
+export const makeClientRunner = <A>(client: CommandClient, lua: string, settings: RunnerSettings): Runner<A, string | Uint8Array> => {
   const { millis, pending, timeoutError } = settings
   const load = ["SCRIPT", "LOAD", lua]
   // node-redis's per-command timeout (5 s by default on every command) matters only while a
@@ -94,12 +94,13 @@ export const makeClientRunner = <A>(client: CommandClient, lua: string, settings
       }
       pending.count++
       const options = readiness.isReady === true ? ready : offline
-      client.sendCommand(command, options).then(succeed, (cause) => {
+      // node-redis sends a Buffer argument as its bytes (`CommandClient` says strings only)
+      client.sendCommand(command as ReadonlyArray<string>, options).then(succeed, (cause) => {
         if (done || !String(cause).includes("NOSCRIPT")) return fail(cause)
         // still the same pending command: the chain settles through succeed or fail once
         client
           .sendCommand(load, options)
-          .then(() => client.sendCommand(command, options))
+          .then(() => client.sendCommand(command as ReadonlyArray<string>, options))
           .then(succeed, fail)
       })
       return Effect.sync(() => {

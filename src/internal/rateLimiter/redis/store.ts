@@ -22,14 +22,15 @@ import { ADMITTED, DENIED, deniedAll, StoreRule, UNAVAILABLE } from "../store.js
 import type { ManyReply } from "./manyScript.js"
 import { manyLua } from "./manyScript.js"
 import type { Reply } from "./script.js"
-import { algorithmCode, lua } from "./script.js"
+import { algorithmCode, lua, packedLua, packRule } from "./script.js"
+import type { Runner } from "./scriptRunner.js"
 import { makeClientRunner, makeScriptRunner, scriptSha, withTimeout } from "./scriptRunner.js"
 import type { FailurePolicy, OnRedisError, RedisRuleConfig } from "./storePolicy.js"
 import { RedisRuleSchema, resolveRedisRule } from "./storePolicy.js"
 
 /** A rule as the Redis store runs it: its script arguments made once, and its counters. */
 export class RedisRule extends StoreRule {
-  code = ""
+  code: (typeof algorithmCode)[keyof typeof algorithmCode] = "t"
   /** the script's maxWait: -1 for an unbounded one */
   maxWaitArg = ""
   limitArg = ""
@@ -40,6 +41,8 @@ export class RedisRule extends StoreRule {
   insurance: RuleState | undefined
   insuranceDecision: LocalDecision | undefined
   blockArg = ""
+  /** the rule's numbers for `packedLua` (`packRule`) */
+  packed: Uint8Array = new Uint8Array(0)
   fallbacks = 0
   /** keys of states: `<prefix>:<rule>:<key>` */
   readonly keyPrefix: string
@@ -68,6 +71,8 @@ export class RedisRule extends StoreRule {
     this.windowArg = String(config.rule.windowMillis)
     this.burstArg = String(config.rule.burst)
     this.blockArg = String(config.blockMillis)
+    const maxWait = config.delay && config.maxDelayMillis === Infinity ? -1 : this.maxWait
+    this.packed = packRule(this.code, config.rule.limit, config.rule.windowMillis, config.rule.burst, maxWait, config.blockMillis)
   }
 }
 
@@ -126,16 +131,21 @@ export const makeRedisStore = (
   const caller = settings.clockSource === "caller"
   const timeout = settings.commandTimeout
   const timeoutError = new Redis.RedisError({ cause: new Error(`no answer within ${timeout}ms`) })
-  const sha = scriptSha(lua)
-  /** one decision: EVALSHA bounded by the timeout (straight on node-redis when it is there) */
-  const evaluate =
+  /**
+   * one decision: EVALSHA bounded by the timeout; straight on node-redis when it is there, with
+   * the rule packed in one binary argument (`packedLua`), else with text arguments (`lua`)
+   */
+  const packed = client !== undefined
+  const sha = scriptSha(packed ? packedLua : lua)
+  const evaluate: Runner<Reply, string | Uint8Array> =
     client !== undefined
-      ? makeClientRunner<Reply>(client, lua, { millis: timeout, timeoutError, pending: outage })
-      : makeScriptRunner<Reply>(redis, lua, { millis: timeout, timeoutError, pending: outage })
+      ? makeClientRunner<Reply>(client, packedLua, { millis: timeout, timeoutError, pending: outage })
+      : // only ever given text commands (`argsOf` below)
+        (makeScriptRunner<Reply>(redis, lua, { millis: timeout, timeoutError, pending: outage }) as Runner<Reply, string | Uint8Array>)
   const failed = (reply: Reply | Redis.RedisError): reply is Redis.RedisError => !Array.isArray(reply)
 
   /** A script call outside decisions: a failure in the error channel, for `ask`. */
-  const run = (command: ReadonlyArray<string>): Effect.Effect<Reply, Redis.RedisError> =>
+  const run = (command: ReadonlyArray<string | Uint8Array>): Effect.Effect<Reply, Redis.RedisError> =>
     Effect.flatMap(evaluate(command), (reply) => (failed(reply) ? Effect.fail(reply) : Effect.succeed(reply)))
 
   const storeError = (reason: string) => unavailable({ store: "Redis", protection: "rate limiter", reason })
@@ -160,8 +170,26 @@ export const makeRedisStore = (
     })
   }
 
-  /** The EVALSHA command of one decision; the rule's own arguments are strings made once. */
-  const argsOf = (rule: RedisRule, key: string, cost: number, maxWait: string, now: number, operation: string) => [
+  /**
+   * The EVALSHA command of one decision; the rule's own arguments are made once. (`maxWait`
+   * matters to a take only: the packed rule carries the take's.)
+   */
+  const argsOf = (rule: RedisRule, key: string, cost: number, maxWait: string, now: number, operation: string) =>
+    packed
+      ? [
+          "EVALSHA",
+          sha,
+          "2",
+          rule.keyPrefix + key,
+          rule.blockPrefix + key,
+          rule.packed,
+          cost === 1 ? "1" : String(cost),
+          caller ? String(now) : "",
+          operation
+        ]
+      : textArgsOf(rule, key, cost, maxWait, now, operation)
+
+  const textArgsOf = (rule: RedisRule, key: string, cost: number, maxWait: string, now: number, operation: string) => [
     "EVALSHA",
     sha,
     "2",
@@ -329,7 +357,7 @@ export const makeRedisStore = (
         : Effect.map(ask(run(argsOf(rule, key, 1, "0", clock.currentTimeMillisUnsafe(), "peek")), clock), (reply) => ({
             remaining: reply[2],
             resetAfter: reply[3] < 0 ? Infinity : reply[3],
-            blockedUntil: reply[5] < 0 ? Infinity : reply[5]
+            blockedUntil: reply[5]! < 0 ? Infinity : reply[5]!
           })),
     reset: (rule, key, clock) =>
       Effect.suspend(() => {
