@@ -3,7 +3,7 @@
  * waiter priority. Each behaviour taken from a peer names the peer test it translates.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Duration, Effect, Fiber, Metric } from "effect"
+import { Context, Duration, Effect, Exit, Fiber, Metric, References } from "effect"
 import { TestClock } from "effect/testing"
 import * as Errors from "../src/Errors.js"
 import * as Pool from "../src/Pool.js"
@@ -15,6 +15,40 @@ const settle = (condition: () => boolean = () => false) =>
   })
 
 describe("Pool waiting", () => {
+  describe("hand-off", () => {
+    it.effect("callers that yield between queuing and parking each resume into their own use; none leaks", () =>
+      Effect.gen(function* () {
+        // a waiter queues in one step and parks in the next; with a tight op budget the
+        // scheduler yields in between, so other callers queue (and resources come back) before
+        // it parks: each must still be resumed into its own function, interrupted ones included
+        for (const budget of [3, 4, 5, 6, 7]) {
+          for (const interruptAfter of [0, 1, 2, 5]) {
+            const pool = yield* Pool.make({ acquire: Effect.succeed("r"), size: 2, name: "handoff" })
+            const callers = yield* Effect.forEach(
+              Array.from({ length: 12 }, (_, id) => id),
+              (id) =>
+                Effect.forkChild(
+                  Effect.gen(function* () {
+                    const got: Array<number> = []
+                    for (let i = 0; i < 3; i++) got.push(yield* pool.use(() => Effect.as(Effect.yieldNow, id)))
+                    return got
+                  }).pipe(Effect.provideService(References.MaxOpsBeforeYield, budget))
+                )
+            )
+            for (let i = 0; i < interruptAfter; i++) yield* Effect.yieldNow
+            for (let id = 0; id < callers.length; id += 3) yield* Fiber.interrupt(callers[id]!)
+            for (let id = 0; id < callers.length; id++) {
+              const exit = yield* Fiber.await(callers[id]!)
+              if (id % 3 === 0 && Exit.isFailure(exit)) continue
+              expect(exit).toStrictEqual(Exit.succeed([id, id, id]))
+            }
+            expect(pool.statusUnsafe()).toMatchObject({ inUse: 0, waiting: 0, idle: 2, created: 2, destroyed: 0 })
+          }
+        }
+      }).pipe(Effect.scoped)
+    )
+  })
+
   describe("maxWaiting", () => {
     // generic-pool test/generic-pool-test.js "should respect when maxWaitingClients is set to 0":
     // max 2, two acquires succeed, the third is refused at once

@@ -78,9 +78,13 @@ export const make = <A, E, R>(
    * One exit frame guards the whole checkout, installed *before* the checkout runs inside
    * it. The scheduler may yield a fiber between any two steps (an interruption point), so a
    * frame installed after the checkout could come too late. The resource is always in
-   * `taken` (taken) or `waiter.entry` (handed off, not yet picked up), and the frame gives
-   * back whichever holds it.
+   * `taken` (taken idle) or `waiter.entry` (handed off: served by the grant itself, which
+   * calls `f` and resumes the fiber into its use), and the frame gives back whichever holds it.
    */
+  waiters.serve = (waiter, entry) => {
+    served(entry, waiter.fiber!, waiter.startedAt)
+    return callUse(entry, waiter.use!)
+  }
   const fastUse = <B, E2, R2>(
     f: (resource: A) => Effect.Effect<B, E2, R2>,
     options?: object
@@ -104,33 +108,22 @@ export const make = <A, E, R>(
         }
         if (state.closed) return Effect.interrupt
         if (Core.refuses(state)) return waiters.exhausted
-        const startedAt = now()
-        const w = waiters.enqueue(startedAt, timeoutMillis, priority)
-        waiter = w
-        const wait = Effect.flatMap(
-          Effect.callback<Entry<A>, any>((resume) => w.register(resume)),
-          (entry) => {
-            taken = entry
-            w.entry = undefined
-            served(entry, fiber, startedAt)
-            return callUse(entry, f)
-          }
-        )
+        waiter = waiters.enqueue(now(), timeoutMillis, priority, fiber, f)
         // an acquisition for this waiter only when none in flight covers it (not at capacity)
         if (state.creating < state.waiting) startCreations(Core.creationsToStart(state, false))
-        return wait
+        return waiters.park
       }),
       (exit) => {
-        if (waiter !== undefined) {
-          Core.dequeue(state, waiter)
-          if (waiter.entry !== undefined) {
-            const entry = waiter.entry
-            waiter.entry = undefined
-            checkin(entry, false)
-            return undefined
-          }
-        }
-        return taken === undefined ? undefined : taken.afterUse!(exit)
+        if (waiter === undefined) return taken === undefined ? undefined : taken.afterUse!(exit)
+        Core.dequeue(state, waiter)
+        waiters.unpark(waiter)
+        const entry = waiter.entry
+        if (entry === undefined) return undefined
+        waiter.entry = undefined
+        // served: it was in use; else granted while the fiber was leaving, never used
+        if (waiter.served) return entry.afterUse!(exit)
+        checkin(entry, false)
+        return undefined
       }
     )
   }

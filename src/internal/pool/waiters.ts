@@ -3,8 +3,7 @@
  * timer that times waiters out. The queue itself (a linked list by priority, first come first
  * served within one) and the decision who is served are the core's (`core.ts`).
  */
-import type { Fiber } from "effect"
-import { Duration, Effect } from "effect"
+import { Duration, Effect, Fiber } from "effect"
 import * as Errors from "../../Errors.js"
 import { fastConstructor } from "../runtime/errors.js"
 import * as Core from "./core.js"
@@ -30,12 +29,36 @@ export interface Waiters<A> {
   readonly timedOut: (timeoutMillis: number, waiting: number) => Errors.PoolCheckoutTimeout
   /** the refusal of a checkout over `maxWaiting` (`Core.refuses`), failed at once */
   readonly exhausted: Effect.Effect<never, Errors.PoolExhausted>
-  /** queues a new waiter with this deadline; the timer watches it from now on */
-  readonly enqueue: (startedAt: number, timeoutMillis: number, priority: number) => Waiter<A>
+  /**
+   * Queues a new waiter with this deadline; the timer watches it from now on. `fiber` and
+   * `use` (the fast path): the grant serves it and runs `use`, and the fiber waits on `park`.
+   */
+  readonly enqueue: (
+    startedAt: number,
+    timeoutMillis: number,
+    priority: number,
+    fiber?: Fiber.Fiber<unknown, unknown>,
+    use?: (resource: A) => Effect.Effect<any, any, any>
+  ) => Waiter<A>
   /** the pool closed: the waiters it dropped (`Core.close`) are interrupted, the timer stopped */
   readonly interruptAll: (waiters: ReadonlyArray<Core.Waiter<A>>) => void
   /** starts the timer that times waiters out at their deadline; `interruptAll` stops it */
   readonly start: () => void
+  /**
+   * The fast path's wait, one effect shared by every waiter of the pool (no callback
+   * allocated per wait). The waiter, queued by `enqueue(…, fiber, use)` in the step before,
+   * is found by its fiber among those not parked yet: the last one, unless the fiber yielded
+   * to the scheduler between the two steps.
+   */
+  readonly park: Effect.Effect<any, any>
+  /** a fast-path waiter that ends before it parked (interrupted at that yield) is forgotten */
+  readonly unpark: (waiter: Waiter<A>) => void
+  /**
+   * What a fast-path waiter runs once granted, called by the grant itself (in the step that
+   * gives the resource back): counts the checkout and calls the caller's function, so the
+   * waiting fiber resumes straight into its use (set by the checkout, `checkout.ts`)
+   */
+  serve: ((waiter: Waiter<A>, entry: Entry<A>) => Effect.Effect<any, any, any>) | undefined
 }
 
 /**
@@ -47,21 +70,38 @@ export class Waiter<A> implements Core.Waiter<A> {
   prev: Core.Waiter<A> | undefined = undefined
   next: Core.Waiter<A> | undefined = undefined
   queued = false
-  /** a handed-off entry this waiter owns until its fiber takes it */
+  /**
+   * a handed-off entry this waiter owns until its fiber takes it; on the fast path (`use`
+   * set) the grant serves it at once, and it stays here until the checkout ends (`served`)
+   */
   entry: Entry<A> | undefined = undefined
-  result: Effect.Effect<Entry<A>, any> | undefined = undefined
-  resume: ((effect: Effect.Effect<Entry<A>, any>) => void) | undefined = undefined
+  /** fast path: the grant counted the checkout and called `use` (the entry is in use) */
+  served = false
+  /** the fiber's callback is registered (it parked) */
+  parked = false
+  // what the fiber resumes with: its entry, an error, or (fast path) its use, whose
+  // requirements the caller's fiber provides
+  result: Effect.Effect<any, any> | undefined = undefined
+  resume: ((effect: Effect.Effect<any, any>) => void) | undefined = undefined
   readonly deadline: number
   constructor(
     readonly waiters: Waiters<A>,
-    startedAt: number,
+    readonly startedAt: number,
     readonly timeoutMillis: number,
-    readonly priority: number
+    readonly priority: number,
+    /** fast path only: the waiting fiber, and the caller's function the grant runs */
+    readonly fiber: Fiber.Fiber<unknown, unknown> | undefined,
+    readonly use: ((resource: A) => Effect.Effect<any, any, any>) | undefined
   ) {
     this.deadline = startedAt + timeoutMillis
   }
   grant(entry: Entry<A>) {
     this.entry = entry
+    if (this.use !== undefined) {
+      this.served = true
+      this.settle(this.waiters.serve!(this, entry) as Effect.Effect<any, any>)
+      return
+    }
     // the entry's own success, allocated with it: a hand-off allocates nothing
     if (entry.granted === undefined) entry.granted = Effect.succeed(entry)
     this.settle(entry.granted as Effect.Effect<Entry<A>>)
@@ -72,11 +112,12 @@ export class Waiter<A> implements Core.Waiter<A> {
     )
   }
   /** the waiting fiber's callback: resumed now if settled already, else when it is */
-  register(resume: (effect: Effect.Effect<Entry<A>, any>) => void) {
+  register(resume: (effect: Effect.Effect<any, any>) => void) {
+    this.parked = true
     if (this.result !== undefined) resume(this.result)
     else this.resume = resume
   }
-  settle(effect: Effect.Effect<Entry<A>, any>) {
+  settle(effect: Effect.Effect<any, any>) {
     const resume = this.resume
     if (resume === undefined) {
       this.result = effect
@@ -109,6 +150,8 @@ export const make = <A, R>(env: Env<A, R>): Waiters<A> => {
   let queuedInPass = Infinity
   let timerResume: ((effect: Effect.Effect<void>) => void) | undefined
   let timer: Fiber.Fiber<void> | undefined
+  /** fast-path waiters queued and not parked yet (almost always zero or one) */
+  const parking: Array<Waiter<A>> = []
   const parkTimer = Effect.callback<void>((resume) => {
     timerResume = resume
   })
@@ -148,12 +191,30 @@ export const make = <A, R>(env: Env<A, R>): Waiters<A> => {
         waiting
       }),
     exhausted: Effect.suspend(() => Effect.fail(makeExhausted({ pool: config.name, maxWaiting: state.config.maxWaiting }))),
-    enqueue: (startedAt, timeoutMillis, priority) => {
-      const waiter = new Waiter(waiters, startedAt, timeoutMillis, priority)
+    enqueue: (startedAt, timeoutMillis, priority, fiber, use) => {
+      const waiter = new Waiter(waiters, startedAt, timeoutMillis, priority, fiber, use)
       Core.enqueue(state, waiter)
+      if (fiber !== undefined) parking.push(waiter)
       wakeTimer(waiter.deadline)
       return waiter
     },
+    park: Effect.callback<any, any>((resume) => {
+      const fiber = Fiber.getCurrent()
+      let i = parking.length - 1
+      while (i >= 0 && parking[i]!.fiber !== fiber) i--
+      // a fast-path checkout always queues its waiter in the step right before this one
+      if (i < 0) throw new Error(`pool "${config.name}": a waiter parked without being queued`)
+      const waiter = parking[i]!
+      if (i === parking.length - 1) parking.pop()
+      else parking.splice(i, 1)
+      waiter.register(resume)
+    }),
+    unpark: (waiter) => {
+      if (waiter.parked) return
+      const i = parking.indexOf(waiter)
+      if (i >= 0) parking.splice(i, 1)
+    },
+    serve: undefined,
     interruptAll: (dropped) => {
       for (const waiter of dropped) (waiter as Waiter<A>).settle(Effect.interrupt)
       timerResume = undefined
