@@ -5,6 +5,7 @@
  * the ratio of our overhead to each peer's. Ratios survive a noisy machine; absolute times do
  * not.
  */
+import { pathToFileURL } from "node:url"
 
 /** How a case is called: each style has its own baseline. */
 export type Style = "promise" | "effect-gen" | "run-promise" | "custom"
@@ -73,3 +74,35 @@ export const time = async (run: (n: number) => Promise<void>, n: number, minMill
   } while (performance.now() - started < minMillis)
   return (total * 1e6) / ops
 }
+
+/** The environment variable `bench/run.ts --against <revision>` passes to the suites. */
+export const againstVariable = "EFFECT_FOUNDATION_BENCH_AGAINST"
+
+/**
+ * With `npm run bench -- --against <revision>`: that revision's sources (checked out by
+ * bench/run.ts), so a suite can run our cases from both revisions in one process and report
+ * today's against then's, the comparison a cross-run table cannot make on a noisy machine.
+ * `load("src/index.js")` imports a module of that tree; `label` names its cases. Read when
+ * called (a suite calls it as it loads): bench/run.ts sets the variable after importing this.
+ */
+export const against = (): { readonly label: string; readonly load: <M>(path: string) => Promise<M> } | undefined => {
+  const value = process.env[againstVariable]
+  if (value === undefined || value === "") return undefined
+  const { root, label } = JSON.parse(value) as { readonly root: string; readonly label: string }
+  return { label, load: <M>(path: string) => import(pathToFileURL(`${root}/${path}`).href) as Promise<M> }
+}
+
+/** The name of our case `library` run from the `--against` revision. */
+export const againstName = (library: string): string => `${library} @${against()?.label ?? "?"}`
+
+/** With `--against`: in each scenario, today's `library` is no slower than the revision's. */
+export const againstTargets = (scenarios: ReadonlyArray<string>, library = "effect-foundation"): Array<Target> =>
+  against() === undefined
+    ? []
+    : scenarios.map((scenario) => ({
+        scenario,
+        description: `${scenario.split(":")[0]}: today vs @${against()!.label}`,
+        ours: library,
+        peer: againstName(library),
+        max: 1.0
+      }))

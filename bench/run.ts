@@ -8,18 +8,27 @@
  * run this time, so one suite can be re-run alone).
  */
 import { execFileSync } from "node:child_process"
-import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from "node:fs"
-import { cpus } from "node:os"
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs"
+import { cpus, tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import type { Case, Suite } from "./harness.js"
-import { caseId } from "./harness.js"
+import { againstVariable, caseId } from "./harness.js"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const args = process.argv.slice(2)
 const quick = args.includes("--quick")
-const only = args.filter((a) => !a.startsWith("--"))
+const againstAt = args.indexOf("--against")
+const againstRevision = againstAt === -1 ? undefined : args[againstAt + 1]
+if (againstAt !== -1 && (againstRevision === undefined || againstRevision.startsWith("--"))) {
+  throw new Error("--against needs a git revision: npm run bench -- --against <revision> [suite ...]")
+}
+const only = args.filter((a, i) => !a.startsWith("--") && !(againstAt !== -1 && i === againstAt + 1))
 const rounds = quick ? 3 : 7
+
+// `--against <revision>`: the suites that support it also run our cases from that revision,
+// checked out in a temporary worktree, in the same processes as today's (see harness.ts)
+const againstTree = againstRevision === undefined ? undefined : checkOutAgainst(againstRevision)
 
 interface CaseResult {
   readonly case: string
@@ -33,7 +42,10 @@ interface CaseResult {
 interface TargetResult {
   readonly scenario: string
   readonly description: string
+  /** the median over rounds of the ratio measured in each round (ours and peer in one process) */
   readonly ratio?: number
+  /** the lowest and highest of those per-round ratios */
+  readonly ratioRange?: readonly [number, number]
   readonly figure: number
   readonly bound: string
   readonly met: boolean
@@ -44,6 +56,8 @@ interface SuiteResult {
   readonly rounds: number
   readonly at: string
   readonly skipped?: string
+  /** the revision our cases were also run from (`--against`) */
+  readonly against?: string
   readonly scenarios: Record<string, { unit: string; cases: Array<CaseResult> }>
   readonly targets: Array<TargetResult>
 }
@@ -75,6 +89,11 @@ const runSuite = async (file: string): Promise<SuiteResult> => {
     )
     perRound.push(JSON.parse(output.trim().split("\n").pop()!))
     process.stdout.write(`  ${suite.name}: round ${round + 1}/${rounds} done\n`)
+  }
+  const caseOf = (scenario: string, library: string): Case => {
+    const found = suite.scenarios.find((s) => s.name === scenario)?.cases.find((c) => c.library === library && !c.baseline)
+    if (!found) throw new Error(`target names unknown case ${library} in ${scenario}`)
+    return found
   }
   const scenarios: SuiteResult["scenarios"] = {}
   const overheadsOf = new Map<string, Array<number>>()
@@ -109,11 +128,19 @@ const runSuite = async (file: string): Promise<SuiteResult> => {
     }
     const ours = figureOf(t.ours)
     if (t.peer !== undefined) {
-      // an overhead within noise of zero counts as 1 ns so ratios stay finite and honest
-      const ratio = Math.max(ours, 1) / Math.max(figureOf(t.peer), 1)
+      // The ratio of each round (both figures from one process, the machine in one state),
+      // then their median: a target is met on that median, and the range is shown with it.
+      // An overhead within noise of zero counts as 1 so ratios stay finite and honest.
+      const perRoundOf = (library: string) =>
+        overheadsOf.get(`${t.scenario}/${library}`) ?? perRound.map((r) => r[t.scenario]![caseId(caseOf(t.scenario, library))]!)
+      const oursRounds = perRoundOf(t.ours)
+      const peerRounds = perRoundOf(t.peer)
+      const ratios = oursRounds.map((o, i) => Math.max(o, 1) / Math.max(peerRounds[i]!, 1))
+      const ratio = median(ratios)
+      const ratioRange = [Math.min(...ratios), Math.max(...ratios)] as const
       const bound = t.max !== undefined ? `<= ${t.max}x` : `>= ${t.min}x`
       const met = t.max !== undefined ? ratio <= t.max : ratio >= (t.min ?? 0)
-      return { scenario: t.scenario, description: t.description, ratio, figure: ours, bound, met }
+      return { scenario: t.scenario, description: t.description, ratio, ratioRange, figure: ours, bound, met }
     }
     return {
       scenario: t.scenario,
@@ -123,7 +150,23 @@ const runSuite = async (file: string): Promise<SuiteResult> => {
       met: ours <= (t.absoluteMax ?? Infinity)
     }
   })
-  return { suite: suite.name, mode: quick ? "quick" : "full", rounds, at, scenarios, targets }
+  const against = againstTree === undefined ? {} : { against: `${againstRevision} (${JSON.parse(process.env[againstVariable]!).label})` }
+  return { suite: suite.name, mode: quick ? "quick" : "full", rounds, at, ...against, scenarios, targets }
+}
+
+function checkOutAgainst(revision: string): string {
+  const repository = join(here, "..")
+  const git = (...gitArgs: Array<string>) => execFileSync("git", gitArgs, { cwd: repository, encoding: "utf8" }).trim()
+  const commit = git("rev-parse", "--short", `${revision}^{commit}`)
+  const tree = mkdtempSync(join(tmpdir(), `bench-against-${commit}-`))
+  git("worktree", "add", "--detach", tree, commit)
+  symlinkSync(join(repository, "node_modules"), join(tree, "node_modules"))
+  process.env[againstVariable] = JSON.stringify({ root: tree, label: commit })
+  process.on("exit", () => {
+    execFileSync("git", ["worktree", "remove", "--force", tree], { cwd: repository, stdio: "ignore" })
+  })
+  console.log(`against ${revision} (${commit}), checked out in ${tree}`)
+  return tree
 }
 
 const suitesDir = join(here, "suites")
@@ -157,7 +200,7 @@ const lines: Array<string> = [
   ""
 ]
 for (const r of Object.values(results)) {
-  lines.push(`## ${r.suite}`, "", `${r.mode} mode, ${r.rounds} rounds, ${r.at}`, "")
+  lines.push(`## ${r.suite}`, "", `${r.mode} mode, ${r.rounds} rounds, ${r.at}${r.against ? `, against ${r.against}` : ""}`, "")
   if (r.skipped) {
     lines.push(`Skipped: ${r.skipped}`, "")
     continue
@@ -170,10 +213,18 @@ for (const r of Object.values(results)) {
     lines.push("")
   }
   if (r.targets.length > 0) {
-    lines.push("### Targets", "", "| target | figure | ratio | bound | met |", "|---|---:|---:|---|---|")
+    lines.push(
+      "### Targets",
+      "",
+      "Ratio: the median of the per-round ratios; range: their lowest and highest.",
+      "",
+      "| target | figure | ratio | range | bound | met |",
+      "|---|---:|---:|---:|---|---|"
+    )
     for (const t of r.targets) {
+      const range = t.ratioRange === undefined ? "" : `${fmt(t.ratioRange[0])}-${fmt(t.ratioRange[1])}x`
       lines.push(
-        `| ${t.description} | ${fmt(t.figure)} | ${t.ratio === undefined ? "" : fmt(t.ratio) + "x"} | ${t.bound} | ${t.met ? "yes" : "**no**"} |`
+        `| ${t.description} | ${fmt(t.figure)} | ${t.ratio === undefined ? "" : fmt(t.ratio) + "x"} | ${range} | ${t.bound} | ${t.met ? "yes" : "**no**"} |`
       )
     }
     lines.push("")
@@ -183,7 +234,7 @@ writeFileSync(join(resultsDir, "latest.md"), lines.join("\n"))
 for (const r of Object.values(results)) {
   for (const t of r.targets) {
     console.log(
-      `${t.met ? "MET " : "MISS"} ${r.suite}: ${t.description}: ${t.ratio === undefined ? fmt(t.figure) : fmt(t.ratio) + "x"} (${t.bound})`
+      `${t.met ? "MET " : "MISS"} ${r.suite}: ${t.description}: ${t.ratio === undefined ? fmt(t.figure) : fmt(t.ratio) + "x"}${t.ratioRange === undefined ? "" : ` [${fmt(t.ratioRange[0])}-${fmt(t.ratioRange[1])}]`} (${t.bound})`
     )
   }
 }

@@ -18,8 +18,12 @@ import { ConsecutiveBreaker, circuitBreaker as cockatielBreaker, handleAll } fro
 import { Context, Effect, Layer, Scope } from "effect"
 import { CircuitBreaker as PersistenceBreaker } from "effect/persistence"
 import Opossum from "opossum"
-import { CircuitBreaker } from "../../src/index.js"
-import type { Case, Suite } from "../harness.js"
+import * as Today from "../../src/index.js"
+import { against, againstName, againstTargets, type Case, type Suite } from "../harness.js"
+
+const { CircuitBreaker } = Today
+/** with `--against <revision>`: that revision's library, run beside today's */
+const previous = await against()?.load<typeof Today>("src/index.js")
 
 const op = async () => 1
 const effectOp = Effect.sync(() => 1)
@@ -57,7 +61,8 @@ const buildContext = async <A, E>(layer: Layer.Layer<A, E>): Promise<Context.Con
   return Effect.runPromise(Layer.buildWithScope(layer, scope))
 }
 
-const ours = (open: boolean) => {
+const ours = (open: boolean, library: typeof Today = Today) => {
+  const { CircuitBreaker } = library
   const layer = CircuitBreaker.layer({ breakers: { bench: { failureThreshold: 5, resetTimeout: "1 hour" } } })
   return async () => {
     const context = await buildContext(layer)
@@ -129,6 +134,15 @@ const scenario = (open: boolean): Array<Case> => {
       style: "effect-gen",
       setup: async () => loopGen(await ours(open)(), () => effectOp.pipe(CircuitBreaker.protect("bench")))
     },
+    ...(previous === undefined
+      ? []
+      : [
+          {
+            library: againstName("effect-foundation"),
+            style: "effect-gen" as const,
+            setup: async () => loopGen(await ours(open, previous)(), () => effectOp.pipe(previous.CircuitBreaker.protect("bench")))
+          }
+        ]),
     {
       library: "effect/persistence",
       style: "effect-gen",
@@ -172,7 +186,8 @@ const suite: Suite = {
       peer: "effect/persistence",
       max: 0.05
     },
-    { scenario: "open: rejected call", description: "open rejection vs cockatiel", ours: "effect-foundation", peer: "cockatiel", max: 0.1 }
+    { scenario: "open: rejected call", description: "open rejection vs cockatiel", ours: "effect-foundation", peer: "cockatiel", max: 0.1 },
+    ...againstTargets(["closed: successful call", "open: rejected call"])
   ]
 }
 export default suite

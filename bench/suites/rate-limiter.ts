@@ -16,8 +16,12 @@
 import { Context, Effect, Exit, Layer, Scope } from "effect"
 import { RateLimiter as PersistenceLimiter } from "effect/persistence"
 import { RateLimiterMemory } from "rate-limiter-flexible"
-import { RateLimiter } from "../../src/index.js"
-import type { Case, Suite } from "../harness.js"
+import * as Today from "../../src/index.js"
+import { against, againstName, againstTargets, type Case, type Suite } from "../harness.js"
+
+const { RateLimiter } = Today
+/** with `--against <revision>`: that revision's library, run beside today's */
+const previous = await against()?.load<typeof Today>("src/index.js")
 
 const HOT_LIMIT = 1_000_000_000
 const KEYS = 100_000
@@ -51,13 +55,13 @@ const keys = (count: number): Array<string> => Array.from({ length: count }, (_,
  * for their whole window, ours stay in the table (no drop-and-reinsert churn is measured).
  * Idle keys: 100 per hour, so one call leaves a key that stays tracked.
  */
-const ours = (algorithm: RateLimiter.RateRule["algorithm"], maxKeys: number) =>
+const ours = (algorithm: Today.RateLimiter.RateRule["algorithm"], maxKeys: number, { RateLimiter } = Today) =>
   buildContext(
     RateLimiter.layer({
       rules: { bench: { algorithm, limit: 1000, burst: HOT_LIMIT, window: "1 hour", maxKeys } }
     })
   )
-const idleLayer = (algorithm: RateLimiter.RateRule["algorithm"]) =>
+const idleLayer = (algorithm: Today.RateLimiter.RateRule["algorithm"]) =>
   RateLimiter.layer({ rules: { bench: { algorithm, limit: 100, window: "1 hour", maxKeys: Infinity } } })
 
 const persistence = async (limit = HOT_LIMIT) => {
@@ -84,6 +88,16 @@ const decisionCases = (keyAt: (i: number) => string): Array<Case> => [
     style: "effect-gen",
     setup: async () => loopGen(await ours("token-bucket", 1_000_000), (i) => effectOp.pipe(RateLimiter.limit("bench", keyAt(i))))
   },
+  ...(previous === undefined
+    ? []
+    : [
+        {
+          library: againstName("effect-foundation"),
+          style: "effect-gen" as const,
+          setup: async () =>
+            loopGen(await ours("token-bucket", 1_000_000, previous), (i) => effectOp.pipe(previous.RateLimiter.limit("bench", keyAt(i))))
+        }
+      ]),
   {
     library: "effect-foundation (gcra)",
     style: "effect-gen",
@@ -130,7 +144,7 @@ const idleCase = (library: string, touch: (keys: Array<string>) => Promise<() =>
   measure: (quick) => bytesPerKey(quick ? IDLE_KEYS / 4 : IDLE_KEYS, touch)
 })
 
-const oursTouch = (algorithm: RateLimiter.RateRule["algorithm"]) => async (names: Array<string>) => {
+const oursTouch = (algorithm: Today.RateLimiter.RateRule["algorithm"]) => async (names: Array<string>) => {
   const scope = Effect.runSync(Scope.make())
   const context = await Effect.runPromise(Layer.buildWithScope(idleLayer(algorithm), scope))
   await Effect.runPromise(
@@ -187,6 +201,7 @@ const suite: Suite = {
     }
   ],
   targets: [
+    ...againstTargets(["hot key: allowed decision", "100,000 keys round-robin: allowed decision"]),
     ...(["hot key: allowed decision", "100,000 keys round-robin: allowed decision"] as const).flatMap((scenario) => [
       {
         scenario,
