@@ -83,7 +83,6 @@ export class Waiter<A> implements Core.Waiter<A> {
   // requirements the caller's fiber provides
   result: Effect.Effect<any, any> | undefined = undefined
   resume: ((effect: Effect.Effect<any, any>) => void) | undefined = undefined
-  readonly deadline: number
   constructor(
     readonly waiters: Waiters<A>,
     readonly startedAt: number,
@@ -92,8 +91,10 @@ export class Waiter<A> implements Core.Waiter<A> {
     /** fast path only: the waiting fiber, and the caller's function the grant runs */
     readonly fiber: Fiber.Fiber<unknown, unknown> | undefined,
     readonly use: ((resource: A) => Effect.Effect<any, any, any>) | undefined
-  ) {
-    this.deadline = startedAt + timeoutMillis
+  ) {}
+  /** computed, not stored: read at enqueue and by the timer's passes only */
+  get deadline(): number {
+    return this.startedAt + this.timeoutMillis
   }
   grant(entry: Entry<A>) {
     this.entry = entry
