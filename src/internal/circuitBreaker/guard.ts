@@ -42,8 +42,6 @@ const retryAfterOf = (millis: number): Duration.Duration => {
   return lastRetryAfter
 }
 
-const nowOf = (fiber: Fiber.Fiber<unknown, unknown>): number => fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
-
 const isFailureOf = (breaker: Breaker, cause: Cause.Cause<unknown>): boolean => {
   const classify = breaker.policy.isFailure
   if (classify === undefined) return true
@@ -79,6 +77,11 @@ export class BreakerGuard implements Guard<Permit, CircuitBreakerOpen | Protecti
     readonly name: string
   ) {}
 
+  /** the running fiber's clock (a guard that caches its context's services caches it too) */
+  clockOf(fiber: Fiber.Fiber<unknown, unknown>): Clock.Clock {
+    return fiber.getRef(Clock.Clock)
+  }
+
   /**
    * Admission before the guarded call's exit frame exists (see `Guard.admitEarly`): a Closed
    * breaker's permit holds no slot, and an Open breaker's rejection takes nothing; a probe
@@ -90,7 +93,7 @@ export class BreakerGuard implements Guard<Permit, CircuitBreakerOpen | Protecti
     const circuit = breaker.circuit
     if (circuit.state === Circuit.CLOSED) return this.admitTo(breaker, fiber)
     if (circuit.state !== Circuit.OPEN) return undefined
-    const now = nowOf(fiber)
+    const now = this.clockOf(fiber).currentTimeMillisUnsafe()
     if (now >= circuit.reopenAt) return undefined
     this.current = breaker
     circuit.rejected++
@@ -109,7 +112,7 @@ export class BreakerGuard implements Guard<Permit, CircuitBreakerOpen | Protecti
     const timed = breaker.policy.core.slowCallDurationMs !== undefined
     // Closed needs no clock unless calls are timed: the common case costs a few field reads
     if (circuit.state === Circuit.CLOSED && !timed) return circuit.generation
-    const now = nowOf(fiber)
+    const now = this.clockOf(fiber).currentTimeMillisUnsafe()
     const from = circuit.state
     const generation = circuit.generation
     const permit = Circuit.admit(circuit, now, breaker.policy.core)
@@ -195,7 +198,7 @@ export class BreakerGuard implements Guard<Permit, CircuitBreakerOpen | Protecti
 
   private complete(breaker: Breaker, permit: Permit, failed: boolean, fiber: Fiber.Fiber<unknown, unknown>): void {
     const circuit = breaker.circuit
-    const now = nowOf(fiber)
+    const now = this.clockOf(fiber).currentTimeMillisUnsafe()
     const from = circuit.state
     const generation = circuit.generation
     const slowMs = breaker.policy.core.slowCallDurationMs

@@ -4,7 +4,7 @@
  * imports it at run time.
  */
 import type { Context, Fiber } from "effect"
-import { Effect, PubSub, Stream } from "effect"
+import { Clock, Effect, PubSub, Stream } from "effect"
 import type * as Public from "../../CircuitBreaker.js"
 import { InvalidConfig } from "../../Errors.js"
 import type { Permit } from "./guard.js"
@@ -32,6 +32,8 @@ export const registryOf = (service: Service): Registry | undefined =>
 // so most calls skip the lookup.
 let lastContext: unknown
 let lastService: Service | undefined
+// and its clock: a rejection and a timed call read the time, and a context has one clock
+let lastClock: Clock.Clock | undefined
 
 /** The service `make` builds, without the tag's `of` (the identity). */
 export const makeService = Effect.fnUntraced(function* (options: Public.Options) {
@@ -49,6 +51,7 @@ export const makeService = Effect.fnUntraced(function* (options: Public.Options)
       if (lastService !== undefined && registryOf(lastService) === registry) {
         lastService = undefined
         lastContext = undefined
+        lastClock = undefined
       }
     }).pipe(Effect.andThen(PubSub.shutdown(pubsub)))
   )
@@ -106,6 +109,9 @@ export class ContextGuard extends BreakerGuard {
     const foreign = this.bind(fiber)
     return foreign === undefined ? super.admit(fiber) : foreign
   }
+  override clockOf(fiber: Fiber.Fiber<unknown, unknown>): Clock.Clock {
+    return fiber.context === lastContext && lastClock !== undefined ? lastClock : fiber.getRef(Clock.Clock)
+  }
   /** our service's registry for this run, or the call handed to another implementation */
   private bind(fiber: Fiber.Fiber<unknown, unknown>): Effect.Effect<never, any> | undefined {
     let service = lastService
@@ -113,6 +119,7 @@ export class ContextGuard extends BreakerGuard {
       service = serviceFrom(fiber, this.tag)
       lastContext = fiber.context
       lastService = service
+      lastClock = fiber.getRef(Clock.Clock)
     }
     const registry = registryOf(service)
     if (registry === undefined) return service.execute(this.name)(this.self!) as Effect.Effect<never, any>
