@@ -76,7 +76,9 @@ local key = KEYS[1]
 local code, limit, win, burst, maxWait, blockMs = struct.unpack("<dddddd", ARGV[1])
 local alg = "t"
 if code == 2 then alg = "f" elseif code == 3 then alg = "g" elseif code == 4 then alg = "s" end
-local cost = tonumber(ARGV[2])
+-- a cost of 1 (most decisions) needs no tonumber: comparing interned strings is cheap
+local cost = 1
+if ARGV[2] ~= "1" then cost = tonumber(ARGV[2]) end
 local op = ARGV[4]
 ${Lua.now(3)}
 `
