@@ -9,6 +9,11 @@
  *   a run of decisions. `commandstats` also counts what a Lua script calls inside Redis, so
  *   each library's script-internal commands are subtracted (ours: TIME, GET, SET...; theirs:
  *   SET, INCRBY, PTTL, EXPIRE): what is left is what the client sent, i.e. round trips.
+ * - Redis time per decision: `usec_per_call` of each library's script command in `INFO
+ *   commandstats` (ours `EVALSHA`, theirs `EVAL`), over a run of decisions with 50 callers.
+ *   Redis runs scripts one at a time, so this bounds the decisions one Redis can take; and
+ *   it is measured inside Redis, so it moves far less with the machine's load than the
+ *   throughput does (it still counts time the server was descheduled mid-script).
  */
 import * as NodeRedis from "@effect/platform-node/NodeRedis"
 import { Context, Effect, Exit, Layer, Scope } from "effect"
@@ -151,6 +156,24 @@ const commandsPerDecision = async (
   return (client - 1) / n
 }
 
+/** `usec_per_call` of `command` over 50 callers running `total` decisions (stats reset first). */
+const redisMicrosPerDecision = async (decide: (key: string) => Promise<unknown>, command: string, total: number): Promise<number> => {
+  const server = await redis()
+  const callers = (n: number) =>
+    Promise.all(
+      Array.from({ length: CALLERS }, async (_, caller) => {
+        for (let i = caller; i < n; i += CALLERS) await decide(keyNames[i % KEYS]!)
+      })
+    )
+  await callers(2_000) // warm-up: script load, JIT, keys created
+  await server.command("CONFIG", "RESETSTAT")
+  await callers(total)
+  const info = await server.command("INFO", "commandstats")
+  const match = new RegExp(`^cmdstat_${command}:calls=(\\d+),usec=\\d+,usec_per_call=([\\d.]+)`, "m").exec(info)
+  if (match === null || Number(match[1]) < total) throw new Error(`no ${command} calls counted: ${info}`)
+  return Number(match[2])
+}
+
 const suite: Suite = {
   name: "rate-limiter-redis",
   skip: async () => (redisServerPath() === undefined ? "redis-server is not installed (apt-get install -y redis-server)" : undefined),
@@ -185,6 +208,32 @@ const suite: Suite = {
           measure: async (quick) => {
             const limiter = await flexible()
             const figure = await commandsPerDecision(limiter.consume, theirScript, quick ? 200 : 2_000)
+            await limiter.close()
+            return figure
+          }
+        }
+      ]
+    },
+    {
+      name: "Redis time per decision (script usec_per_call)",
+      unit: "µs",
+      cases: [
+        {
+          library: "rate-limiter-flexible",
+          style: "custom",
+          measure: async (quick) => {
+            const limiter = await flexible()
+            const figure = await redisMicrosPerDecision(limiter.consume, "eval", quick ? 20_000 : 60_000)
+            await limiter.close()
+            return figure
+          }
+        },
+        {
+          library: "effect-foundation",
+          style: "custom",
+          measure: async (quick) => {
+            const limiter = await ours()
+            const figure = await redisMicrosPerDecision((key) => Effect.runPromise(limiter.decide(key)), "evalsha", quick ? 20_000 : 60_000)
             await limiter.close()
             return figure
           }
