@@ -229,11 +229,12 @@ export const timeout: {
     duration: Duration.Input,
     options?: { readonly operation?: string }
   ): Effect.Effect<A, E | OperationTimeout, R>
-} = ((...args: ReadonlyArray<any>) =>
+} = ((first: any, second?: any, third?: any) =>
   // not `dual`: its data-last form would compile the stage again on every call of the result
-  Effect.isEffect(args[0])
-    ? timeoutStage(args[1], args[2]?.operation ?? "anonymous")(args[0])
-    : timeoutStage(args[0], args[1]?.operation ?? "anonymous")) as any
+  // (and it spreads its arguments into an array on every call)
+  Effect.isEffect(first)
+    ? timeoutStage(second, third?.operation ?? "anonymous")(first)
+    : timeoutStage(first, second?.operation ?? "anonymous")) as any
 
 /**
  * Applies `policy` around a pooled call: `f` runs with a resource checked out of the pool
