@@ -15,8 +15,14 @@ const knownOptions = ["ignore"]
  * The `ignore` of per-call options, or the `InvalidConfig` saying why they are not valid (an
  * unknown key, with the nearest option's name; an `ignore` that is not a function).
  */
+// the options last found valid, and their `ignore`: call sites pass one constant object
+// (`protectWith` passes the same one on every call), so most calls skip the key check
+let lastOptions: object | undefined
+let lastIgnore: Ignore | undefined
+
 export const ignoreOf = (options: unknown): Ignore | undefined | InvalidConfig => {
   if (options === undefined) return undefined
+  if (options === lastOptions && lastOptions !== undefined) return lastIgnore
   if (typeof options !== "object" || options === null) {
     return new InvalidConfig({ path: "", message: "protect's options must be an object such as { ignore }" })
   }
@@ -24,7 +30,14 @@ export const ignoreOf = (options: unknown): Ignore | undefined | InvalidConfig =
     if (!knownOptions.includes(key)) return new InvalidConfig({ path: key, message: `${key}: ${unknownKeyMessage(key, knownOptions)}` })
   }
   const ignore = (options as { readonly ignore?: unknown }).ignore
-  if (ignore === undefined || typeof ignore === "function") return ignore as Ignore | undefined
+  if (ignore === undefined || typeof ignore === "function") {
+    // a frozen object cannot change after this check; any other is checked again next time
+    if (Object.isFrozen(options)) {
+      lastOptions = options
+      lastIgnore = ignore as Ignore | undefined
+    }
+    return ignore as Ignore | undefined
+  }
   return new InvalidConfig({ path: "ignore", message: "ignore: must be a function (error) => boolean" })
 }
 

@@ -199,7 +199,7 @@ const isPoolBusy = (error: unknown): boolean => {
   return tag === "PoolCheckoutTimeout" || tag === "PoolExhausted" || tag === "BulkheadFull"
 }
 // passed to the breaker for every protectWith call: a busy pool or a full bulkhead is ignored
-const passBusy = { ignore: isPoolBusy }
+const passBusy = Object.freeze({ ignore: isPoolBusy })
 
 const admissionStages = <A>(effect: Effect.Effect<A, any, any>, policy: PolicyInput, c: Compiled) => {
   if (policy.memory) effect = MemoryManager.guard(effect)
