@@ -4,7 +4,8 @@
  *
  * - fast (no `validate`, no `maxLifetime`): a checkout served from the idle list is one exit
  *   frame around one `withFiber` (no Scope, no generator, no mask, no clock read); only a
- *   checkout that has to wait allocates a waiter.
+ *   checkout that has to wait allocates a waiter, and it parks on the pool's one shared
+ *   callback: the hand-off serves it and resumes its fiber straight into its use.
  * - validating: under `uninterruptibleMask`, with only the wait, `validate` and the use
  *   interruptible; a resource that fails validation or retired is destroyed and the checkout
  *   tries again.
