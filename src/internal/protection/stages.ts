@@ -7,7 +7,7 @@
  * so a rejection at one stage never reaches the next: a rate-limited call never counts as a
  * breaker failure, and no pool checkout happens while the breaker is open.
  */
-import type { Cause } from "effect"
+import type { Cause, Fiber } from "effect"
 import { Clock, Context, Duration, Effect, Exit, Metric, References, Tracer } from "effect"
 import * as Bulkhead from "../../Bulkhead.js"
 import * as CircuitBreaker from "../../CircuitBreaker.js"
@@ -227,8 +227,9 @@ const admissionStages = <A>(effect: Effect.Effect<A, any, any>, policy: PolicyIn
  */
 const instrument = <A>(effect: Effect.Effect<A, any, any>, c: Telemetry): Effect.Effect<A, any, any> =>
   Effect.withFiber((fiber) => {
-    if (fiber.getRef(Tracer.Tracer) === Tracer.nativeTracer || !fiber.getRef(References.TracerEnabled)) {
-      const clock = fiber.getRef(Clock.Clock)
+    const seen = seenBy(fiber)
+    const clock = seen.clock
+    if (!seen.traced) {
       const started = clock.monotonicTimeNanosUnsafe()
       return Effect.onExitPrimitive(effect, (exit) => {
         const millis = Number(clock.monotonicTimeNanosUnsafe() - started) / 1e6
@@ -237,7 +238,6 @@ const instrument = <A>(effect: Effect.Effect<A, any, any>, c: Telemetry): Effect
       })
     }
     return Effect.flatMap(Effect.makeSpan(Names.spans.protect, c.spanOptions), (span) => {
-      const clock = fiber.getRef(Clock.Clock)
       const started = clock.monotonicTimeNanosUnsafe()
       return Effect.onExitPrimitive(effect, (exit) => {
         const millis = Number(clock.monotonicTimeNanosUnsafe() - started) / 1e6
@@ -251,6 +251,27 @@ const instrument = <A>(effect: Effect.Effect<A, any, any>, c: Telemetry): Effect
       })
     })
   })
+
+// What `instrument` reads from a context (a fiber keeps its context across calls, and a
+// context's references do not change): whether spans are made, and the clock. Weakly keyed, so
+// a context is never kept alive by having run a protected call.
+interface Seen {
+  readonly traced: boolean
+  readonly clock: Clock.Clock
+}
+const seenByContext = new WeakMap<Context.Context<never>, Seen>()
+const seenBy = (fiber: Fiber.Fiber<unknown, unknown>): Seen => {
+  const context = fiber.context as Context.Context<never>
+  let seen = seenByContext.get(context)
+  if (seen === undefined) {
+    seen = {
+      traced: fiber.getRef(Tracer.Tracer) !== Tracer.nativeTracer && fiber.getRef(References.TracerEnabled),
+      clock: fiber.getRef(Clock.Clock)
+    }
+    seenByContext.set(context, seen)
+  }
+  return seen
+}
 
 /** records the call's duration under its outcome; returns the rejection code, if rejected */
 const record = (c: Telemetry, exit: Exit.Exit<unknown, unknown>, millis: number, context: Context.Context<never>) => {
