@@ -134,6 +134,17 @@ const scenario = (open: boolean): Array<Case> => {
       style: "effect-gen",
       setup: async () => loopGen(await ours(open)(), () => effectOp.pipe(CircuitBreaker.protect("bench")))
     },
+    {
+      // what a breaker on effect's public API pays at least: one step that finds its state in
+      // the fiber (withFiber), then an exit callback around the call (onExitPrimitive); a
+      // rejection: that step and the failure
+      library: open ? "floor: withFiber + fail" : "floor: withFiber + onExitPrimitive",
+      style: "effect-gen",
+      setup: async () => {
+        const onExit = () => undefined
+        return loopGen(Context.empty(), () => Effect.withFiber(() => (open ? failedEffect : Effect.onExitPrimitive(effectOp, onExit))))
+      }
+    },
     ...(previous === undefined
       ? []
       : [

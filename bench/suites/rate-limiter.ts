@@ -13,7 +13,7 @@
  * reading, so the figure is what the limiter itself keeps per key (its table, state and any
  * timers), not the caller's strings.
  */
-import { Context, Effect, Exit, Layer, Scope } from "effect"
+import { Clock, Context, Effect, Exit, Layer, Scope } from "effect"
 import { RateLimiter as PersistenceLimiter } from "effect/persistence"
 import { RateLimiterMemory } from "rate-limiter-flexible"
 import * as Today from "../../src/index.js"
@@ -87,6 +87,17 @@ const decisionCases = (keyAt: (i: number) => string): Array<Case> => [
     library: "effect-foundation",
     style: "effect-gen",
     setup: async () => loopGen(await ours("token-bucket", 1_000_000), (i) => effectOp.pipe(RateLimiter.limit("bench", keyAt(i))))
+  },
+  {
+    // what any limiter on effect's public API pays at least: one step that finds its state in
+    // the fiber (withFiber) and reads the clock, then the call itself
+    library: "floor: withFiber + clock read",
+    style: "effect-gen",
+    setup: async () => {
+      const clock = Context.get(Context.empty(), Clock.Clock)
+      const broken = Effect.die("the clock went back before 1970")
+      return loopGen(Context.empty(), () => Effect.withFiber(() => (clock.currentTimeMillisUnsafe() < 0 ? broken : effectOp)))
+    }
   },
   ...(previous === undefined
     ? []
