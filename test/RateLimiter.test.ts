@@ -274,6 +274,31 @@ describe("RateLimiter", () => {
         expect(yield* find("allowed")).toBeUndefined()
       }).pipe(Effect.provideService(Metric.MetricRegistry, new Map()))
     )
+
+    it.effect("counts an inline rule (limitWith) under its normalised name while it is kept", () =>
+      Effect.gen(function* () {
+        const inline = { algorithm: "fixed-window", limit: 1, window: "1 second" } as const
+        const find = (decision: string) =>
+          Effect.map(
+            Metric.snapshot,
+            (snapshots) =>
+              snapshots.find(
+                (s) =>
+                  s.id === "foundation.rate_limiter.requests" &&
+                  s.attributes?.rule === "inline:fixed-window:1/1000ms" &&
+                  s.attributes?.decision === decision
+              )?.state
+          )
+        yield* Effect.gen(function* () {
+          const limiter = yield* RateLimiter.RateLimiter
+          yield* Effect.succeed(1).pipe(limiter.limitWith(inline, "k"))
+          yield* Effect.exit(Effect.succeed(1).pipe(limiter.limitWith({ ...inline, window: 1000 }, "k")))
+          expect(yield* find("allowed")).toMatchObject({ count: 1 })
+          expect(yield* find("denied")).toMatchObject({ count: 1 })
+        }).pipe(withRules({ api: { algorithm: "fixed-window", limit: 2, window: 1000 } }))
+        expect(yield* find("allowed")).toBeUndefined()
+      }).pipe(Effect.provideService(Metric.MetricRegistry, new Map()))
+    )
   })
 
   it.effect("limit finds the limiter of the context it runs in, whichever ran before", () =>

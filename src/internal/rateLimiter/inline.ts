@@ -31,10 +31,24 @@ export class InlineRules<S extends StoreRule> {
   /** by normalised rule: the states */
   private readonly rules = new Map<string, S>()
 
+  /** what `observe` returned for each rule kept: how to stop observing it */
+  private readonly unobserve = new Map<string, () => void>()
+
+  /**
+   * `observe` is told of each rule as it is first kept (the service registers its metric
+   * series) and returns how to undo that, called when the rule is dropped or on `close`.
+   */
   constructor(
     private readonly make: (name: string, rule: DecodedRule) => S,
-    private readonly capacity = MAX_INLINE_RULES
+    private readonly capacity = MAX_INLINE_RULES,
+    private readonly observe?: (rule: S) => () => void
   ) {}
+
+  /** Stops observing every rule kept (the service is closing). */
+  close(): void {
+    for (const undo of this.unobserve.values()) undo()
+    this.unobserve.clear()
+  }
 
   /** The rule `input` is (validated the first time it is seen), or why it is not one. */
   resolve(input: unknown): S | InvalidConfig {
@@ -62,9 +76,12 @@ export class InlineRules<S extends StoreRule> {
       if (this.rules.size >= this.capacity) {
         for (const oldest of this.rules.keys()) {
           this.rules.delete(oldest)
+          this.unobserve.get(oldest)?.()
+          this.unobserve.delete(oldest)
           break
         }
       }
+      if (this.observe !== undefined) this.unobserve.set(name, this.observe(rule))
     } else {
       this.rules.delete(name)
     }

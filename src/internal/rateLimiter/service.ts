@@ -63,13 +63,21 @@ export const build = <S extends StoreRule>(store: Store<S>): Effect.Effect<RateL
     const removals: Array<() => void> = []
     const metric = Telemetry.metrics.rateLimiterRequests
     const describe = "rate-limit decisions"
-    for (const [name, rule] of store.rules) {
-      removals.push(registerCounter(context, metric, describe, { rule: name, decision: "allowed" }, () => rule.allowed))
-      removals.push(registerCounter(context, metric, describe, { rule: name, decision: "denied" }, () => rule.denied))
+    /** the rule's two series; returns how to remove them */
+    const observe = (rule: S): (() => void) => {
+      const allowed = registerCounter(context, metric, describe, { rule: rule.name, decision: "allowed" }, () => rule.allowed)
+      const denied = registerCounter(context, metric, describe, { rule: rule.name, decision: "denied" }, () => rule.denied)
+      return () => {
+        allowed()
+        denied()
+      }
     }
-    const service = makeService(store)
+    for (const rule of store.rules.values()) removals.push(observe(rule))
+    // an inline rule (`limitWith`) has its series while it is kept, under its normalised name
+    const service = makeService(store, observe)
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
+        service[closeInline]()
         for (const remove of removals) remove()
         // do not keep a closed limiter (and the context it was found in) alive
         if (lookup.service === service) {
@@ -82,7 +90,13 @@ export const build = <S extends StoreRule>(store: Store<S>): Effect.Effect<RateL
     return service
   })
 
-export const makeService = <S extends StoreRule>(store: Store<S>): RateLimiter["Service"] & Internal => {
+/** Stops the inline rules' series (the layer is closing). */
+const closeInline: unique symbol = Symbol.for("effect-foundation/RateLimiter/closeInline")
+
+export const makeService = <S extends StoreRule>(
+  store: Store<S>,
+  observe?: (rule: S) => () => void
+): RateLimiter["Service"] & Internal & { readonly [closeInline]: () => void } => {
   const rules = store.rules
   const names: ReadonlyArray<string> = [...rules.keys()]
   // one of the two, chosen once: a synchronous store's decision is taken as it is
@@ -144,7 +158,7 @@ export const makeService = <S extends StoreRule>(store: Store<S>): RateLimiter["
     return decision.wait === 0 ? result : delayed(rule, decision, result)
   }
 
-  const inline = new InlineRules<S>(store.inline)
+  const inline = new InlineRules<S>(store.inline, undefined, observe)
 
   /**
    * `limit` and `limitWith`: a rule by name or an inline rule; an unknown name or an invalid
@@ -206,6 +220,7 @@ export const makeService = <S extends StoreRule>(store: Store<S>): RateLimiter["
   }
 
   return {
+    [closeInline]: () => inline.close(),
     [run]: runWith,
     checkWith: (input: RateRule, key: string, options?: CallOptions) =>
       Effect.clockWith((clock): Effect.Effect<Allowance, RateLimited | InvalidConfig | StoreUnavailable> => {

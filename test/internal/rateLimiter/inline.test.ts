@@ -40,4 +40,21 @@ describe("inline rules", () => {
     expect(made).toBe(before + 1)
     expect(table.resolve({ algorithm: "gcra", limit: 0.5, window: 1000 })).toBeInstanceOf(InvalidConfig)
   })
+
+  it("tells its observer of each rule kept, and undoes it when the rule is dropped or the table closes", () => {
+    const observed: Array<string> = []
+    const table = new InlineRules<MemoryRule>(memoryRule, 2, (rule) => {
+      observed.push(`+${rule.name}`)
+      return () => observed.push(`-${rule.name}`)
+    })
+    const rule = (limit: number) => ({ algorithm: "gcra", limit, window: 1000 })
+    table.resolve(rule(1))
+    table.resolve(rule(1))
+    table.resolve(rule(2))
+    table.resolve(rule(3)) // the table holds 2: rule 1 goes
+    expect(observed).toEqual(["+inline:gcra:1/1000ms", "+inline:gcra:2/1000ms", "-inline:gcra:1/1000ms", "+inline:gcra:3/1000ms"])
+    observed.length = 0
+    table.close()
+    expect(observed.sort()).toEqual(["-inline:gcra:2/1000ms", "-inline:gcra:3/1000ms"])
+  })
 })
