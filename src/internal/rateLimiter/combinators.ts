@@ -16,14 +16,21 @@ export const serviceTag: { key: unknown } = { key: undefined }
 /** The service found for the fiber's context (looked up once per context). */
 const found = (fiber: { readonly context: Context.Context<never>; getRef: <A>(ref: Context.Reference<A>) => A }): Internal => {
   const context = fiber.context
-  if (context !== lookup.context) {
-    // contexts are immutable and a fiber keeps one across calls: look both services up
-    // once per context, not once per call (the layer's finalizer clears this)
-    lookup.service = Context.getUnsafe(context as Context.Context<RateLimiter>, serviceTag.key as typeof RateLimiter) as unknown as Internal
-    lookup.clock = fiber.getRef(Clock.Clock)
-    lookup.context = context
-  }
+  if (context !== lookup.context) see(fiber)
   return lookup.service!
+}
+
+const see = (fiber: { readonly context: Context.Context<never>; getRef: <A>(ref: Context.Reference<A>) => A }): void => {
+  // contexts are immutable and a fiber keeps one across calls: look both services up
+  // once per context, not once per call (the layer's finalizer clears this)
+  const service = Context.getUnsafe(
+    fiber.context as Context.Context<RateLimiter>,
+    serviceTag.key as typeof RateLimiter
+  ) as unknown as Internal
+  lookup.service = service
+  lookup.run = service[run]
+  lookup.clock = fiber.getRef(Clock.Clock)
+  lookup.context = fiber.context
 }
 
 export const limitMany = <A, E, R>(
@@ -39,7 +46,8 @@ export const limitEffect = <A, E, R>(
   options: CallOptions | undefined
 ): Effect.Effect<A, E | RateLimited | StoreUnavailable, R | RateLimiter> => {
   const cost = options?.cost ?? 1
-  return Effect.withFiber(
-    (fiber): Effect.Effect<A, E | RateLimited | StoreUnavailable, R> => found(fiber)[run](lookup.clock!, rule, key, cost, self)
-  )
+  return Effect.withFiber((fiber): Effect.Effect<A, E | RateLimited | StoreUnavailable, R> => {
+    if (fiber.context !== lookup.context) see(fiber)
+    return lookup.run!(lookup.clock!, rule, key, cost, self)
+  })
 }

@@ -45,8 +45,10 @@ export interface Internal {
 export const lookup: {
   context: unknown
   service: Internal | undefined
+  /** the service's `run` method, read once with it */
+  run: Internal[typeof run] | undefined
   clock: Clock.Clock | undefined
-} = { context: undefined, service: undefined, clock: undefined }
+} = { context: undefined, service: undefined, run: undefined, clock: undefined }
 
 const rateLimited = fastConstructor(RateLimited, "RateLimited", "rate_limited")
 const unavailable = fastConstructor(StoreUnavailable, "StoreUnavailable", "store_unavailable")
@@ -83,6 +85,7 @@ export const build = <S extends StoreRule>(store: Store<S>): Effect.Effect<RateL
         if (lookup.service === service) {
           lookup.context = undefined
           lookup.service = undefined
+          lookup.run = undefined
           lookup.clock = undefined
         }
       })
@@ -182,7 +185,15 @@ export const makeService = <S extends StoreRule>(
     }
     // a cost of 1 (nearly every call) is valid without asking
     if (cost !== 1 && !isCost(cost)) return Effect.die(invalidCost(cost))
-    if (takeNow !== undefined) return proceed(rule, key, takeNow(rule, key, cost, clock), self)
+    if (takeNow !== undefined) {
+      const decision = takeNow(rule, key, cost, clock)
+      // admitted now, nearly every call: nothing else to do
+      if (decision.outcome === ADMITTED && decision.wait === 0) {
+        rule.allowed++
+        return self
+      }
+      return proceed(rule, key, decision, self)
+    }
     const decision = take!(rule, key, cost, clock)
     return isEffect(decision)
       ? Effect.flatMap(decision, (decided) => proceed(rule, key, decided, self))
