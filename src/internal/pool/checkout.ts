@@ -98,35 +98,38 @@ export const make = <A, E, R>(
       timeoutMillis = resolved.checkoutTimeoutMillis
       priority = resolved.priority
     }
-    let taken: Entry<A> | undefined
-    let waiter: Waiter<A> | undefined
-    return Effect.onExitPrimitive(
-      Effect.withFiber((fiber) => {
-        taken = Core.takeIdle(state)
-        if (taken !== undefined) {
-          served(taken, fiber, -1)
-          return callUse(taken, f)
+    // per run: the same `use` effect may run many times, and in several fibers at once
+    return Effect.withFiber((fiber) => {
+      let taken: Entry<A> | undefined
+      let waiter: Waiter<A> | undefined
+      return Effect.onExitPrimitive(
+        Effect.suspend(() => {
+          taken = Core.takeIdle(state)
+          if (taken !== undefined) {
+            served(taken, fiber, -1)
+            return callUse(taken, f)
+          }
+          if (state.closed) return Effect.interrupt
+          if (Core.refuses(state)) return waiters.exhausted
+          waiter = waiters.enqueue(now(), timeoutMillis, priority, fiber, f)
+          // an acquisition for this waiter only when none in flight covers it (not at capacity)
+          if (state.creating < state.waiting) startCreations(Core.creationsToStart(state, false))
+          return waiters.park
+        }),
+        (exit) => {
+          if (waiter === undefined) return taken === undefined ? undefined : taken.afterUse!(exit)
+          Core.dequeue(state, waiter)
+          waiters.unpark(waiter)
+          const entry = waiter.entry
+          if (entry === undefined) return undefined
+          waiter.entry = undefined
+          // served: it was in use; else granted while the fiber was leaving, never used
+          if (waiter.served) return entry.afterUse!(exit)
+          checkin(entry, false)
+          return undefined
         }
-        if (state.closed) return Effect.interrupt
-        if (Core.refuses(state)) return waiters.exhausted
-        waiter = waiters.enqueue(now(), timeoutMillis, priority, fiber, f)
-        // an acquisition for this waiter only when none in flight covers it (not at capacity)
-        if (state.creating < state.waiting) startCreations(Core.creationsToStart(state, false))
-        return waiters.park
-      }),
-      (exit) => {
-        if (waiter === undefined) return taken === undefined ? undefined : taken.afterUse!(exit)
-        Core.dequeue(state, waiter)
-        waiters.unpark(waiter)
-        const entry = waiter.entry
-        if (entry === undefined) return undefined
-        waiter.entry = undefined
-        // served: it was in use; else granted while the fiber was leaving, never used
-        if (waiter.served) return entry.afterUse!(exit)
-        checkin(entry, false)
-        return undefined
-      }
-    )
+      )
+    })
   }
   if (validate === undefined && !tracksLifetime) return fastUse
 
