@@ -60,9 +60,11 @@ export interface Suite {
 
 export const caseId = (c: Case): string => `${c.library} [${c.style}${c.baseline ? ", baseline" : ""}]`
 
-/** Times `run(n)` after a warm-up, repeating until at least `minMillis` have passed. */
+/** Runs a fifth of `n` operations, untimed: lets the JIT settle before a case is timed. */
+export const warmUp = (run: (n: number) => Promise<void>, n: number): Promise<void> => run(Math.max(1, Math.floor(n / 5)))
+
+/** Times `run(n)`, repeating until at least `minMillis` have passed (warm it up first). */
 export const time = async (run: (n: number) => Promise<void>, n: number, minMillis: number): Promise<number> => {
-  await run(Math.max(1, Math.floor(n / 5))) // warm-up: let the JIT settle
   let total = 0
   let ops = 0
   const started = performance.now()
