@@ -271,11 +271,10 @@ export const limit: Limiting<string> & {
   // `dual` with a predicate spreads `arguments` on every call; this is the same dispatch
   // without it (the data-last form runs once per protected call in a pipe). A rule is a name
   // or, for `limitWith`, an inline rule.
-  // the most common call first: `limit(rule, key)` in a pipe
-  if (typeof first === "string" || !(Array.isArray(first) || Effect.isEffect(first))) {
+  if (Array.isArray(first)) return <A, E, R>(self: Effect.Effect<A, E, R>) => limitMany(self, first)
+  if (!Effect.isEffect(first)) {
     return <A, E, R>(self: Effect.Effect<A, E, R>) => limitEffect(self, first as string, second as string, third as CallOptions | undefined)
   }
-  if (Array.isArray(first)) return <A, E, R>(self: Effect.Effect<A, E, R>) => limitMany(self, first)
   return Array.isArray(second)
     ? limitMany(first, second)
     : limitEffect(first, second as string, third as string, fourth as CallOptions | undefined)

@@ -9,15 +9,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, References } from "effect"
 import { TestClock } from "effect/testing"
 import { CircuitBreaker } from "../src/index.js"
-
-const steps = (n: number): Effect.Effect<void> => {
-  let effect: Effect.Effect<void> = Effect.void
-  for (let i = 0; i < n; i++) {
-    const next = effect
-    effect = Effect.flatMap(Effect.void, () => next)
-  }
-  return effect
-}
+import { steps } from "./support/scenario.js"
 
 const interruptAt = (
   call: Effect.Effect<unknown, unknown, CircuitBreaker.CircuitBreaker>,

@@ -55,18 +55,15 @@ const ours = async (): Promise<EffectPoolLike> => {
  * parks on `Effect.callback`; the return hands the token straight to the first parked caller.
  * What a pool built on fiber suspension cannot beat; the gap to it is the pool's bookkeeping.
  */
-const handOffFloor = async (): Promise<EffectPoolLike> => {
+/** The floors' shared part: SIZE free tokens, and a FIFO of parked callers a returned token goes to first. */
+const handOffQueue = () => {
   const tokens: Array<Resource> = Array.from({ length: SIZE }, makeResource)
-  const parked: Array<(effect: Effect.Effect<Resource>) => void> = []
+  const parked: Array<((effect: Effect.Effect<Resource>) => void) | undefined> = []
   let head = 0
-  const take = Effect.callback<Resource>((resume) => {
-    const token = tokens.pop()
-    if (token !== undefined) resume(Effect.succeed(token))
-    else parked.push(resume)
-  })
   const give = (token: Resource) => {
     if (head < parked.length) {
-      const resume = parked[head++]!
+      const resume = parked[head]!
+      parked[head++] = undefined
       if (head > 1024 && head * 2 > parked.length) {
         parked.splice(0, head)
         head = 0
@@ -74,6 +71,16 @@ const handOffFloor = async (): Promise<EffectPoolLike> => {
       resume(Effect.succeed(token))
     } else tokens.push(token)
   }
+  return { tokens, parked, give }
+}
+
+const handOffFloor = async (): Promise<EffectPoolLike> => {
+  const { tokens, parked, give } = handOffQueue()
+  const take = Effect.callback<Resource>((resume) => {
+    const token = tokens.pop()
+    if (token !== undefined) resume(Effect.succeed(token))
+    else parked.push(resume)
+  })
   return {
     cycle: (work) =>
       Effect.flatMap(take, (token) =>
@@ -93,23 +100,10 @@ const handOffFloor = async (): Promise<EffectPoolLike> => {
  * interruption safety (an interrupted parked caller would lose the token handed to it).
  */
 const leanHandOffFloor = async (): Promise<EffectPoolLike> => {
-  const tokens: Array<Resource> = Array.from({ length: SIZE }, makeResource)
-  const parked: Array<((effect: Effect.Effect<Resource>) => void) | undefined> = []
-  let head = 0
+  const { tokens, parked, give } = handOffQueue()
   const park = Effect.callback<Resource>((resume) => {
     parked.push(resume)
   })
-  const give = (token: Resource) => {
-    if (head < parked.length) {
-      const resume = parked[head]!
-      parked[head++] = undefined
-      if (head > 1024 && head * 2 > parked.length) {
-        parked.splice(0, head)
-        head = 0
-      }
-      resume(Effect.succeed(token))
-    } else tokens.push(token)
-  }
   return {
     cycle: (work) => {
       let token: Resource | undefined

@@ -16,3 +16,13 @@ export const runScenario = <A, E>(effect: Effect.Effect<A, E, Scope.Scope>, opsB
       Effect.provideService(References.MinimumLogLevel, "None")
     )
   )
+
+/** `n` run-loop steps doing nothing: puts a call at a chosen step of its fiber (interruption tests) */
+export const steps = (n: number): Effect.Effect<void> => {
+  let effect: Effect.Effect<void> = Effect.void
+  for (let i = 0; i < n; i++) {
+    const next = effect
+    effect = Effect.flatMap(Effect.void, () => next)
+  }
+  return effect
+}

@@ -185,15 +185,7 @@ export const makeService = <S extends StoreRule>(
     }
     // a cost of 1 (nearly every call) is valid without asking
     if (cost !== 1 && !isCost(cost)) return Effect.die(invalidCost(cost))
-    if (takeNow !== undefined) {
-      const decision = takeNow(rule, key, cost, clock)
-      // admitted now, nearly every call: nothing else to do
-      if (decision.outcome === ADMITTED && decision.wait === 0) {
-        rule.allowed++
-        return self
-      }
-      return proceed(rule, key, decision, self)
-    }
+    if (takeNow !== undefined) return proceed(rule, key, takeNow(rule, key, cost, clock), self)
     const decision = take!(rule, key, cost, clock)
     return isEffect(decision)
       ? Effect.flatMap(decision, (decided) => proceed(rule, key, decided, self))

@@ -18,6 +18,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, References } from "effect"
 import { buildFast, type Guard, guardedPortable } from "../../../src/internal/runtime/guardedCall.js"
+import { steps } from "../../support/scenario.js"
 
 const implementations = [
   ["fast", buildFast()],
@@ -43,15 +44,6 @@ const countingGuard = (tally: Tally, options: { readonly reject?: boolean; reado
     onFailure: () => void tally.completed++,
     wrap: options.wrap
   }) satisfies Guard<number, string>
-
-const steps = (n: number): Effect.Effect<void> => {
-  let effect: Effect.Effect<void> = Effect.void
-  for (let i = 0; i < n; i++) {
-    const next = effect
-    effect = Effect.flatMap(Effect.void, () => next)
-  }
-  return effect
-}
 
 /** forks `steps(before)` then the call, lets the child run `after` yields, interrupts it */
 const interruptAt = (call: Effect.Effect<unknown, unknown>, before: number, after: number, opsBeforeYield: number) =>
