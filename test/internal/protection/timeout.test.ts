@@ -40,7 +40,7 @@ describe("compileTimeout", () => {
     expect(compileTimeout(1000, "computed").millis).toBe(1000)
   })
 
-  it("other inputs (a tuple) are compiled each time, correctly", () => {
+  it("other inputs (a tuple) are compiled too, to the same milliseconds", () => {
     expect(compileTimeout([1, 0], "tuple").millis).toBe(1000)
   })
 })
