@@ -6,6 +6,10 @@
  * baseline, its spread across rounds, and ours-versus-peer ratios against the targets.
  * Writes bench/results/latest.md and latest.json (merged with earlier results of suites not
  * run this time, so one suite can be re-run alone).
+ *
+ * Our modules are measured as they ship: it builds `dist/` first, and the workers load it in
+ * place of `src/` (bench/shipped.mjs); `--sources` measures the TypeScript sources through tsx
+ * instead. Cases are timed by the wall clock; `--cpu-time` times them by the process's CPU time.
  */
 import { execFileSync } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs"
@@ -13,11 +17,13 @@ import { cpus, tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import type { Case, Suite } from "./harness.js"
-import { againstVariable, caseId } from "./harness.js"
+import { againstVariable, caseId, clockVariable, shippedVariable } from "./harness.js"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const args = process.argv.slice(2)
 const quick = args.includes("--quick")
+const sources = args.includes("--sources")
+const cpuTime = args.includes("--cpu-time")
 const againstAt = args.indexOf("--against")
 const againstRevision = againstAt === -1 ? undefined : args[againstAt + 1]
 if (againstAt !== -1 && (againstRevision === undefined || againstRevision.startsWith("--"))) {
@@ -29,6 +35,18 @@ const rounds = quick ? 3 : 7
 // `--against <revision>`: the suites that support it also run our cases from that revision,
 // checked out in a temporary worktree, in the same processes as today's (see harness.ts)
 const againstTree = againstRevision === undefined ? undefined : checkOutAgainst(againstRevision)
+
+const ownTree = join(here, "..")
+if (cpuTime) process.env[clockVariable] = "cpu"
+if (!sources) {
+  // the compiled library of each tree we measure, built now so it matches the sources
+  const trees = againstTree === undefined ? [ownTree] : [ownTree, againstTree]
+  for (const tree of trees) {
+    execFileSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: tree, stdio: "inherit" })
+  }
+  process.env[shippedVariable] = JSON.stringify(trees)
+}
+const method = `${sources ? "the TypeScript sources through tsx" : "the compiled dist/"}, ${cpuTime ? "CPU" : "wall-clock"} time`
 
 interface CaseResult {
   readonly case: string
@@ -53,6 +71,8 @@ interface TargetResult {
 interface SuiteResult {
   readonly suite: string
   readonly mode: "quick" | "full"
+  /** what was timed, and how: "the compiled dist/, CPU time" (absent in older results) */
+  readonly measured?: string
   readonly rounds: number
   readonly at: string
   readonly skipped?: string
@@ -78,7 +98,7 @@ const runSuite = async (file: string): Promise<SuiteResult> => {
   const skipped = await suite.skip?.()
   if (skipped !== undefined) {
     console.log(`- ${suite.name}: skipped (${skipped})`)
-    return { suite: suite.name, mode: quick ? "quick" : "full", rounds: 0, at, skipped, scenarios: {}, targets: [] }
+    return { suite: suite.name, mode: quick ? "quick" : "full", measured: method, rounds: 0, at, skipped, scenarios: {}, targets: [] }
   }
   const perRound: Array<Record<string, Record<string, number>>> = []
   for (let round = 0; round < rounds; round++) {
@@ -151,7 +171,7 @@ const runSuite = async (file: string): Promise<SuiteResult> => {
     }
   })
   const against = againstTree === undefined ? {} : { against: `${againstRevision} (${JSON.parse(process.env[againstVariable]!).label})` }
-  return { suite: suite.name, mode: quick ? "quick" : "full", rounds, at, ...against, scenarios, targets }
+  return { suite: suite.name, mode: quick ? "quick" : "full", measured: method, rounds, at, ...against, scenarios, targets }
 }
 
 function checkOutAgainst(revision: string): string {
@@ -200,7 +220,12 @@ const lines: Array<string> = [
   ""
 ]
 for (const r of Object.values(results)) {
-  lines.push(`## ${r.suite}`, "", `${r.mode} mode, ${r.rounds} rounds, ${r.at}${r.against ? `, against ${r.against}` : ""}`, "")
+  lines.push(
+    `## ${r.suite}`,
+    "",
+    `${r.mode} mode, ${r.rounds} rounds, ${r.at}${r.measured ? `, ${r.measured}` : ", the TypeScript sources through tsx, wall-clock time"}${r.against ? `, against ${r.against}` : ""}`,
+    ""
+  )
   if (r.skipped) {
     lines.push(`Skipped: ${r.skipped}`, "")
     continue
