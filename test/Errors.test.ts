@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Schema } from "effect"
+import * as CircuitBreaker from "../src/CircuitBreaker.js"
 import * as Errors from "../src/Errors.js"
 import { fastConstructor } from "../src/internal/runtime/errors.js"
 
@@ -92,4 +93,18 @@ describe("Errors", () => {
       const json = Schema.encodeSync(Schema.toCodecJson(Errors.CircuitBreakerOpen))(error)
       expect(json).toMatchObject({ _tag: "CircuitBreakerOpen", code: "circuit_breaker_open", breaker: "db" })
     }).pipe(Effect.runPromise))
+
+  it("an open breaker's rejection is the same error as one made by the constructor", () =>
+    Effect.gen(function* () {
+      const service = yield* CircuitBreaker.CircuitBreaker
+      yield* service.trip("db")
+      const error = yield* Effect.flip(Effect.succeed(1).pipe(CircuitBreaker.protect("db")))
+      expect(error).toBeInstanceOf(Errors.CircuitBreakerOpen)
+      if (!(error instanceof Errors.CircuitBreakerOpen)) return
+      const made = new Errors.CircuitBreakerOpen({ breaker: "db", state: "Open", retryAfter: error.retryAfter })
+      expect(Object.keys(error).sort()).toEqual(Object.keys(made).sort())
+      expect(error.message).toBe(made.message)
+      const encode = Schema.encodeSync(Schema.toCodecJson(Errors.CircuitBreakerOpen))
+      expect(encode(error)).toEqual(encode(made))
+    }).pipe(Effect.provide(CircuitBreaker.layer({ breakers: { db: { resetTimeout: "1 minute" } } })), Effect.runPromise))
 })
