@@ -28,10 +28,20 @@ const protectEffect = (
  * pipe). Invalid options are a defect of the call (`InvalidConfig`): they are fixed by the
  * program, like a breaker name.
  */
-export const makeProtect =
-  (tag: Context.Key<any, any>) =>
-  (first: unknown, second?: unknown, third?: unknown): unknown => {
+export const makeProtect = (tag: Context.Key<any, any>) => {
+  // the pipeable form of the last name protected without options: a call site names one
+  // breaker, so most calls reuse it instead of allocating a closure (it holds no state)
+  let lastName: string | undefined
+  let lastPipeable: ((self: Effect.Effect<any, any, any>) => Effect.Effect<any, any, any>) | undefined
+  return (first: unknown, second?: unknown, third?: unknown): unknown => {
     if (typeof first === "string") {
+      if (second === undefined) {
+        if (first !== lastName || lastPipeable === undefined) {
+          lastName = first
+          lastPipeable = (self) => protectEffect(tag, self, first, undefined)
+        }
+        return lastPipeable
+      }
       const ignore = ignoreOf(second)
       if (ignore instanceof InvalidConfig) return () => Effect.die(ignore)
       return (self: Effect.Effect<any, any, any>) => protectEffect(tag, self, first, ignore)
@@ -40,3 +50,4 @@ export const makeProtect =
     if (ignore instanceof InvalidConfig) return Effect.die(ignore)
     return protectEffect(tag, first as Effect.Effect<any, any, any>, second as string, ignore)
   }
+}
