@@ -130,7 +130,7 @@ export const againstTargets = (scenarios: ReadonlyArray<string>, library = "effe
     ? []
     : scenarios.map((scenario) => ({
         scenario,
-        description: `${scenario.split(":")[0]}: today vs @${against()!.label}`,
+        description: `${scenario.split(":")[0]}: today vs @${against()!.label}${library === "effect-foundation" ? "" : `, ${library}`}`,
         ours: library,
         peer: againstName(library),
         max: 1.0

@@ -172,7 +172,17 @@ const scenario = (open: boolean): Array<Case> => {
       library: "effect-foundation (runPromise)",
       style: "run-promise",
       setup: async () => loopRunPromise(await ours(open)(), () => effectOp.pipe(CircuitBreaker.protect("bench")))
-    }
+    },
+    // the same workload as today's, so both revisions' call sites see both calling styles
+    ...(previous === undefined
+      ? []
+      : [
+          {
+            library: againstName("effect-foundation (runPromise)"),
+            style: "run-promise" as const,
+            setup: async () => loopRunPromise(await ours(open, previous)(), () => effectOp.pipe(previous.CircuitBreaker.protect("bench")))
+          }
+        ])
   ]
 }
 

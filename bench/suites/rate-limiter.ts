@@ -107,6 +107,14 @@ const decisionCases = (keyAt: (i: number) => string): Array<Case> => [
           style: "effect-gen" as const,
           setup: async () =>
             loopGen(await ours("token-bucket", 1_000_000, previous), (i) => effectOp.pipe(previous.RateLimiter.limit("bench", keyAt(i))))
+        },
+        {
+          // the same workload as today's: its gcra case too, so both revisions' call sites see
+          // both algorithms (a revision running one algorithm alone would be measured faster)
+          library: againstName("effect-foundation (gcra)"),
+          style: "effect-gen" as const,
+          setup: async () =>
+            loopGen(await ours("gcra", 1_000_000, previous), (i) => effectOp.pipe(previous.RateLimiter.limit("bench", keyAt(i))))
         }
       ]),
   {
@@ -213,6 +221,7 @@ const suite: Suite = {
   ],
   targets: [
     ...againstTargets(["hot key: allowed decision", "100,000 keys round-robin: allowed decision"]),
+    ...againstTargets(["hot key: allowed decision", "100,000 keys round-robin: allowed decision"], "effect-foundation (gcra)"),
     ...(["hot key: allowed decision", "100,000 keys round-robin: allowed decision"] as const).flatMap((scenario) => [
       {
         scenario,
