@@ -27,7 +27,11 @@ const OpenError = function (this: Record<string, unknown>, breaker: string, stat
   this.breaker = breaker
   this.state = state
   this.retryAfter = retryAfter
-} as unknown as new (breaker: string, state: "Open" | "HalfOpen", retryAfter: Duration.Duration) => CircuitBreakerOpen
+} as unknown as new (
+  breaker: string,
+  state: "Open" | "HalfOpen",
+  retryAfter: Duration.Duration
+) => CircuitBreakerOpen
 OpenError.prototype = CircuitBreakerOpen.prototype
 
 const makeOpen = (breaker: string, state: "Open" | "HalfOpen", retryAfter: Duration.Duration): CircuitBreakerOpen =>
