@@ -89,8 +89,9 @@ const guardFor = (registry: Registry, name: string, self: Effect.Effect<any, any
  * A guard that finds the service in the running fiber's context. With our own service it
  * works as that service's `BreakerGuard`; with any other implementation (a test double
  * provided with `Layer.succeed`) the call is handed to that implementation's `execute`.
- * (One protected effect value run at the same moment under two different services would
- * share the scratch field; effects are normally run under one service.)
+ * The guard binds to the first service's breakers it runs under; a run under another service
+ * (the same effect value run by two runtimes) gets a guard of its own, so no run ever records
+ * its outcome on another service's breaker.
  */
 export class ContextGuard extends BreakerGuard {
   constructor(
@@ -123,7 +124,16 @@ export class ContextGuard extends BreakerGuard {
     }
     const registry = registryOf(service)
     if (registry === undefined) return service.execute(this.name)(this.self!) as Effect.Effect<never, any>
-    ;(this as { registry: Registry }).registry = registry
-    return undefined
+    const bound = this.registry
+    if (bound === registry) return undefined
+    if (bound === undefined) {
+      ;(this as { registry: Registry }).registry = registry
+      return undefined
+    }
+    // This effect value already runs under another service's breakers, and may still be in
+    // flight there: this run gets a guard of its own, so neither records on the other's breaker.
+    const own = guardFor(registry, this.name, this.self!)
+    own.ignore = this.ignore
+    return guarded(this.self!, own) as Effect.Effect<never, any>
   }
 }
