@@ -75,6 +75,29 @@ export const clockVariable = "EFFECT_FOUNDATION_BENCH_CLOCK"
  */
 export const shippedVariable = "EFFECT_FOUNDATION_BENCH_SHIPPED"
 
+/**
+ * The environment variable bench/run.ts sets with `--cases <prefix>[,<prefix>...]`: only the
+ * baselines and the cases whose library starts with one of the prefixes run.
+ */
+export const casesVariable = "EFFECT_FOUNDATION_BENCH_CASES"
+
+/**
+ * `suite` with only the cases `--cases` keeps (all of them without it): every baseline, the
+ * cases whose library starts with a given prefix, and the targets whose cases are all kept.
+ * `--cases effect-foundation --against <revision>` compares two revisions alone, with no
+ * peer's garbage or code shapes in the same process.
+ */
+export const selectCases = (suite: Suite): Suite => {
+  const value = process.env[casesVariable]
+  if (value === undefined || value === "") return suite
+  const prefixes = value.split(",")
+  const kept = (c: Case) => c.baseline === true || prefixes.some((prefix) => c.library.startsWith(prefix))
+  const scenarios = suite.scenarios.map((s) => ({ ...s, cases: s.cases.filter(kept) }))
+  const has = (scenario: string, library: string | undefined) =>
+    library === undefined || scenarios.some((s) => s.name === scenario && s.cases.some((c) => c.library === library && !c.baseline))
+  return { ...suite, scenarios, targets: suite.targets.filter((t) => has(t.scenario, t.ours) && has(t.scenario, t.peer)) }
+}
+
 /** CPU time of this process (user + system, every thread) in milliseconds */
 const cpuMillis = (): number => {
   const { user, system } = process.cpuUsage()

@@ -10,6 +10,7 @@
  * Our modules are measured as they ship: it builds `dist/` first, and the workers load it in
  * place of `src/` (bench/shipped.mjs); `--sources` measures the TypeScript sources through tsx
  * instead. Cases are timed by the wall clock; `--cpu-time` times them by the process's CPU time.
+ * `--cases <prefix>[,<prefix>...]` runs only the baselines and the cases of those libraries.
  */
 import { execFileSync } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs"
@@ -17,7 +18,7 @@ import { cpus, tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import type { Case, Suite } from "./harness.js"
-import { againstVariable, caseId, clockVariable, shippedVariable } from "./harness.js"
+import { againstVariable, caseId, casesVariable, clockVariable, selectCases, shippedVariable } from "./harness.js"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const args = process.argv.slice(2)
@@ -29,7 +30,15 @@ const againstRevision = againstAt === -1 ? undefined : args[againstAt + 1]
 if (againstAt !== -1 && (againstRevision === undefined || againstRevision.startsWith("--"))) {
   throw new Error("--against needs a git revision: npm run bench -- --against <revision> [suite ...]")
 }
-const only = args.filter((a, i) => !a.startsWith("--") && !(againstAt !== -1 && i === againstAt + 1))
+const casesAt = args.indexOf("--cases")
+const casesValue = casesAt === -1 ? undefined : args[casesAt + 1]
+if (casesAt !== -1 && (casesValue === undefined || casesValue.startsWith("--"))) {
+  throw new Error("--cases needs library prefixes: npm run bench -- --cases effect-foundation[,cockatiel] [suite ...]")
+}
+if (casesValue !== undefined) process.env[casesVariable] = casesValue
+const only = args.filter(
+  (a, i) => !a.startsWith("--") && !(againstAt !== -1 && i === againstAt + 1) && !(casesAt !== -1 && i === casesAt + 1)
+)
 const rounds = quick ? 3 : 7
 
 // `--against <revision>`: the suites that support it also run our cases from that revision,
@@ -46,7 +55,7 @@ if (!sources) {
   }
   process.env[shippedVariable] = JSON.stringify(trees)
 }
-const method = `${sources ? "the TypeScript sources through tsx" : "the compiled dist/"}, ${cpuTime ? "CPU" : "wall-clock"} time`
+const method = `${sources ? "the TypeScript sources through tsx" : "the compiled dist/"}, ${cpuTime ? "CPU" : "wall-clock"} time${casesValue === undefined ? "" : `, only the cases of ${casesValue}`}`
 
 interface CaseResult {
   readonly case: string
@@ -93,7 +102,7 @@ const spreadOf = (xs: ReadonlyArray<number>): number => {
 }
 
 const runSuite = async (file: string): Promise<SuiteResult> => {
-  const suite: Suite = (await import(file)).default
+  const suite: Suite = selectCases((await import(file)).default)
   const at = new Date().toISOString()
   const skipped = await suite.skip?.()
   if (skipped !== undefined) {

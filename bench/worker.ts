@@ -3,14 +3,14 @@
  * Spawned by bench/run.ts, once per round, so each round has a fresh heap and JIT.
  */
 import { register } from "node:module"
-import { caseId, shippedVariable, type Suite, time, warmUp } from "./harness.js"
+import { caseId, type Suite, selectCases, shippedVariable, time, warmUp } from "./harness.js"
 
 const [suiteFile, mode, round] = process.argv.slice(2)
 const quick = mode === "quick"
 // our modules as they ship (dist/), unless bench/run.ts was asked for the sources (shipped.mjs)
 const shipped = process.env[shippedVariable]
 if (shipped !== undefined && shipped !== "") register("./shipped.mjs", import.meta.url, { data: { roots: JSON.parse(shipped) } })
-const suite: Suite = (await import(suiteFile!)).default
+const suite: Suite = selectCases((await import(suiteFile!)).default)
 const out: Record<string, Record<string, number>> = {}
 /** each timed case runs in this many slices, interleaved with the others (A B C, C B A, ...) */
 const slices = quick ? 3 : 5
