@@ -130,10 +130,17 @@ export class ContextGuard extends BreakerGuard {
       ;(this as { registry: Registry }).registry = registry
       return undefined
     }
-    // This effect value already runs under another service's breakers, and may still be in
-    // flight there: this run gets a guard of its own, so neither records on the other's breaker.
-    const own = guardFor(registry, this.name, this.self!)
-    own.ignore = this.ignore
-    return guarded(this.self!, own) as Effect.Effect<never, any>
+    // this effect value already runs under another service's breakers (and may still be in flight there)
+    return runOwnGuard(this, registry)
   }
+}
+
+/**
+ * A run under a second service: a guard of its own, so neither run records on the other's
+ * breaker. Apart from `bind`, which stays small enough to inline: this is the rare case.
+ */
+const runOwnGuard = (guard: ContextGuard, registry: Registry): Effect.Effect<never, any> => {
+  const own = guardFor(registry, guard.name, guard.self!)
+  own.ignore = guard.ignore
+  return guarded(guard.self!, own) as Effect.Effect<never, any>
 }
