@@ -13,9 +13,11 @@ import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
-import { Context, Effect, Layer, Scope } from "effect"
+import { Context, Effect } from "effect"
 import type * as Library from "../src/index.js"
 import { environmentVariable } from "../src/internal/runtime/guardedCall.js"
+import { buildLayer, loopExits } from "./effectSupport.js"
+import { median } from "./harness.js"
 
 const open = process.argv[2] === "open"
 const rounds = Number(process.argv[3] ?? 21)
@@ -32,21 +34,13 @@ for (const copy of ["portable", "fast"]) {
 }
 
 const effectOp = Effect.sync(() => 1)
-const loop =
-  <R>(context: Context.Context<R>, call: () => Effect.Effect<unknown, unknown, R>) =>
-  (n: number): Promise<void> =>
-    Effect.runPromise(
-      Effect.gen(function* () {
-        for (let i = 0; i < n; i++) yield* Effect.exit(call())
-      }).pipe(Effect.provideContext(context))
-    )
 
 const breakerLoop = async (copy: "portable" | "fast") => {
   const { CircuitBreaker }: typeof Library = await import(pathToFileURL(join(root, copy, "dist", "index.js")).href)
   const layer = CircuitBreaker.layer({ breakers: { bench: { failureThreshold: 5, resetTimeout: "1 hour" } } })
-  const context = await Effect.runPromise(Layer.buildWithScope(layer, Effect.runSync(Scope.make())))
+  const { context } = await buildLayer(layer)
   if (open) await Effect.runPromise(CircuitBreaker.CircuitBreaker.use((s) => s.trip("bench")).pipe(Effect.provideContext(context)))
-  const run = loop(context, () => effectOp.pipe(CircuitBreaker.protect("bench")))
+  const run = loopExits(context, () => effectOp.pipe(CircuitBreaker.protect("bench")))
   // this copy's first guarded call reads the switch
   process.env[environmentVariable] = copy
   await run(1)
@@ -55,7 +49,7 @@ const breakerLoop = async (copy: "portable" | "fast") => {
 
 const failed = Effect.fail("failed")
 const cases = {
-  baseline: loop(Context.empty(), () => (open ? failed : effectOp)),
+  baseline: loopExits(Context.empty(), () => (open ? failed : effectOp)),
   portable: await breakerLoop("portable"),
   fast: await breakerLoop("fast")
 }
@@ -74,7 +68,6 @@ for (let round = 0; round < rounds; round++) {
   }
   ratios.push((took.fast! - took.baseline!) / (took.portable! - took.baseline!))
 }
-const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!
 const baseline = median(samples.baseline)
 console.log(`${open ? "open: rejected call" : "closed: successful call"}, ${rounds} rounds of ${n} calls`)
 for (const name of ["portable", "fast"] as const) console.log(`  ${name}: ${(median(samples[name]) - baseline).toFixed(0)} ns overhead`)

@@ -58,6 +58,12 @@ export interface Suite {
   readonly targets: ReadonlyArray<Target>
 }
 
+/** The middle value (the mean of the two middle ones for an even count). */
+export const median = (xs: ReadonlyArray<number>): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
 export const caseId = (c: Case): string => `${c.library} [${c.style}${c.baseline ? ", baseline" : ""}]`
 
 /** Runs a fifth of `n` operations, untimed: lets the JIT settle before a case is timed. */

@@ -18,27 +18,27 @@ import { cpus, tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import type { Case, Suite } from "./harness.js"
-import { againstVariable, caseId, casesVariable, clockVariable, selectCases, shippedVariable } from "./harness.js"
+import { againstVariable, caseId, casesVariable, clockVariable, median, selectCases, shippedVariable } from "./harness.js"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const args = process.argv.slice(2)
 const quick = args.includes("--quick")
 const sources = args.includes("--sources")
 const cpuTime = args.includes("--cpu-time")
-const againstAt = args.indexOf("--against")
-const againstRevision = againstAt === -1 ? undefined : args[againstAt + 1]
-if (againstAt !== -1 && (againstRevision === undefined || againstRevision.startsWith("--"))) {
-  throw new Error("--against needs a git revision: npm run bench -- --against <revision> [suite ...]")
+/** the value after `flag` (undefined without the flag); its index is kept so it is not read as a suite name */
+const valued = new Set<number>()
+const flagValue = (flag: string, usage: string): string | undefined => {
+  const at = args.indexOf(flag)
+  if (at === -1) return undefined
+  const value = args[at + 1]
+  if (value === undefined || value.startsWith("--")) throw new Error(`${flag} needs ${usage}`)
+  valued.add(at + 1)
+  return value
 }
-const casesAt = args.indexOf("--cases")
-const casesValue = casesAt === -1 ? undefined : args[casesAt + 1]
-if (casesAt !== -1 && (casesValue === undefined || casesValue.startsWith("--"))) {
-  throw new Error("--cases needs library prefixes: npm run bench -- --cases effect-foundation[,cockatiel] [suite ...]")
-}
+const againstRevision = flagValue("--against", "a git revision: npm run bench -- --against <revision> [suite ...]")
+const casesValue = flagValue("--cases", "library prefixes: npm run bench -- --cases effect-foundation[,cockatiel] [suite ...]")
 if (casesValue !== undefined) process.env[casesVariable] = casesValue
-const only = args.filter(
-  (a, i) => !a.startsWith("--") && !(againstAt !== -1 && i === againstAt + 1) && !(casesAt !== -1 && i === casesAt + 1)
-)
+const only = args.filter((a, i) => !a.startsWith("--") && !valued.has(i))
 const rounds = quick ? 3 : 7
 
 // `--against <revision>`: the suites that support it also run our cases from that revision,
@@ -91,11 +91,6 @@ interface SuiteResult {
   readonly targets: Array<TargetResult>
 }
 
-const median = (xs: ReadonlyArray<number>): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
-}
 const spreadOf = (xs: ReadonlyArray<number>): number => {
   const m = median(xs)
   return m === 0 ? 0 : (Math.max(...xs) - Math.min(...xs)) / Math.abs(m)

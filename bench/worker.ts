@@ -3,7 +3,7 @@
  * Spawned by bench/run.ts, once per round, so each round has a fresh heap and JIT.
  */
 import { register } from "node:module"
-import { caseId, type Suite, selectCases, shippedVariable, time, warmUp } from "./harness.js"
+import { caseId, median, type Suite, selectCases, shippedVariable, time, warmUp } from "./harness.js"
 
 const [suiteFile, mode, round] = process.argv.slice(2)
 const quick = mode === "quick"
@@ -14,7 +14,6 @@ const suite: Suite = selectCases((await import(suiteFile!)).default)
 const out: Record<string, Record<string, number>> = {}
 /** each timed case runs in this many slices, interleaved with the others (A B C, C B A, ...) */
 const slices = quick ? 3 : 5
-const median = (xs: ReadonlyArray<number>): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!
 for (const scenario of suite.scenarios) {
   const figures: Record<string, number> = {}
   const n = quick ? (scenario.operations?.quick ?? 20_000) : (scenario.operations?.full ?? 200_000)

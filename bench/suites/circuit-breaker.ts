@@ -19,6 +19,7 @@ import { Context, Effect, Layer, Scope } from "effect"
 import { CircuitBreaker as PersistenceBreaker } from "effect/persistence"
 import Opossum from "opossum"
 import * as Today from "../../src/index.js"
+import { loopExits } from "../effectSupport.js"
 import { against, againstName, againstTargets, type Case, type Suite } from "../harness.js"
 
 const { CircuitBreaker } = Today
@@ -40,14 +41,6 @@ const loopPromiseCatching = (call: () => Promise<unknown>) => async (n: number) 
       // rejected: what the scenario measures
     }
   }
-}
-const loopGen = <R>(context: Context.Context<R>, call: () => Effect.Effect<unknown, unknown, R>) => {
-  return (n: number) =>
-    Effect.runPromise(
-      Effect.gen(function* () {
-        for (let i = 0; i < n; i++) yield* Effect.exit(call())
-      }).pipe(Effect.provideContext(context))
-    )
 }
 const loopRunPromise = <R>(context: Context.Context<R>, call: () => Effect.Effect<unknown, unknown, R>) => {
   const run = Effect.runPromiseExitWith(context)
@@ -127,12 +120,12 @@ const scenario = (open: boolean): Array<Case> => {
       library: "baseline",
       style: "effect-gen",
       baseline: true,
-      setup: async () => loopGen(Context.empty(), () => (open ? failedEffect : effectOp))
+      setup: async () => loopExits(Context.empty(), () => (open ? failedEffect : effectOp))
     },
     {
       library: "effect-foundation",
       style: "effect-gen",
-      setup: async () => loopGen(await ours(open)(), () => effectOp.pipe(CircuitBreaker.protect("bench")))
+      setup: async () => loopExits(await ours(open)(), () => effectOp.pipe(CircuitBreaker.protect("bench")))
     },
     {
       // what a breaker on effect's public API pays at least: one step that finds its state in
@@ -142,7 +135,7 @@ const scenario = (open: boolean): Array<Case> => {
       style: "effect-gen",
       setup: async () => {
         const onExit = () => undefined
-        return loopGen(Context.empty(), () => Effect.withFiber(() => (open ? failedEffect : Effect.onExitPrimitive(effectOp, onExit))))
+        return loopExits(Context.empty(), () => Effect.withFiber(() => (open ? failedEffect : Effect.onExitPrimitive(effectOp, onExit))))
       }
     },
     ...(previous === undefined
@@ -151,7 +144,7 @@ const scenario = (open: boolean): Array<Case> => {
           {
             library: againstName("effect-foundation"),
             style: "effect-gen" as const,
-            setup: async () => loopGen(await ours(open, previous)(), () => effectOp.pipe(previous.CircuitBreaker.protect("bench")))
+            setup: async () => loopExits(await ours(open, previous)(), () => effectOp.pipe(previous.CircuitBreaker.protect("bench")))
           }
         ]),
     {
@@ -159,7 +152,7 @@ const scenario = (open: boolean): Array<Case> => {
       style: "effect-gen",
       setup: async () => {
         const breaker = await persistence(open)
-        return loopGen(Context.empty(), () => effectOp.pipe(breaker.execute({ key: "bench" })))
+        return loopExits(Context.empty(), () => effectOp.pipe(breaker.execute({ key: "bench" })))
       }
     },
     {

@@ -49,12 +49,6 @@ const ours = async (): Promise<EffectPoolLike> => {
   await Effect.runPromise(Effect.sleep(5))
   return { cycle: (work) => pool.use(() => work) }
 }
-/**
- * The floor of a waiting checkout: SIZE tokens in an array and a FIFO of parked callbacks,
- * nothing else (no timeout, no metrics, no interruption safety). A cycle takes a token or
- * parks on `Effect.callback`; the return hands the token straight to the first parked caller.
- * What a pool built on fiber suspension cannot beat; the gap to it is the pool's bookkeeping.
- */
 /** The floors' shared part: SIZE free tokens, and a FIFO of parked callers a returned token goes to first. */
 const handOffQueue = () => {
   const tokens: Array<Resource> = Array.from({ length: SIZE }, makeResource)
@@ -74,6 +68,12 @@ const handOffQueue = () => {
   return { tokens, parked, give }
 }
 
+/**
+ * The floor of a waiting checkout: SIZE tokens in an array and a FIFO of parked callbacks,
+ * nothing else (no timeout, no metrics, no interruption safety). A cycle takes a token or
+ * parks on `Effect.callback`; the return hands the token straight to the first parked caller.
+ * What a pool built on fiber suspension cannot beat; the gap to it is the pool's bookkeeping.
+ */
 const handOffFloor = async (): Promise<EffectPoolLike> => {
   const { tokens, parked, give } = handOffQueue()
   const take = Effect.callback<Resource>((resume) => {

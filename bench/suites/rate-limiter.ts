@@ -174,6 +174,9 @@ const oursTouch = (algorithm: Today.RateLimiter.RateRule["algorithm"]) => async 
   return () => Effect.runPromise(Scope.close(scope, Exit.void))
 }
 
+/** the two decision scenarios, each with the same targets */
+const decisionScenarios = ["hot key: allowed decision", "100,000 keys round-robin: allowed decision"] as const
+
 const suite: Suite = {
   name: "rate-limiter",
   nodeFlags: ["--expose-gc"],
@@ -220,9 +223,9 @@ const suite: Suite = {
     }
   ],
   targets: [
-    ...againstTargets(["hot key: allowed decision", "100,000 keys round-robin: allowed decision"]),
-    ...againstTargets(["hot key: allowed decision", "100,000 keys round-robin: allowed decision"], "effect-foundation (gcra)"),
-    ...(["hot key: allowed decision", "100,000 keys round-robin: allowed decision"] as const).flatMap((scenario) => [
+    ...againstTargets(decisionScenarios),
+    ...againstTargets(decisionScenarios, "effect-foundation (gcra)"),
+    ...decisionScenarios.flatMap((scenario) => [
       {
         scenario,
         description: `${scenario.split(":")[0]} vs rate-limiter-flexible`,
