@@ -10,19 +10,25 @@ import { InvalidConfig } from "../../Errors.js"
 import type { Permit } from "./guard.js"
 import { BreakerGuard, serviceFrom } from "./guard.js"
 import { registerHealth } from "./health.js"
+import { admitterOf } from "./inStep.js"
 import { makeOperations } from "./operations.js"
 import { resolve } from "./options.js"
 import type { Transition } from "./registry.js"
 import { Registry } from "./registry.js"
 import { guarded } from "../runtime/guardedCall.js"
+import { admitInStep } from "../runtime/inStep.js"
 
 type Service = Public.CircuitBreaker["Service"]
 
 // The service value carries its registry under a private symbol, so `protect` can reach the
 // breakers without a lookup per call and tell our service from a test double.
 const registryKey = Symbol.for("effect-foundation/CircuitBreaker/registry")
+// It also carries its in-step admission, which `Protection` fuses with the other stages.
 const withRegistry = <S extends object>(registry: Registry, service: S): S =>
-  Object.defineProperty(service, registryKey, { value: registry, enumerable: false })
+  Object.defineProperties(service, {
+    [registryKey]: { value: registry, enumerable: false },
+    [admitInStep]: { value: admitterOf(registry), enumerable: false }
+  })
 
 /** the registry behind a service built by `make` (undefined for other implementations) */
 export const registryOf = (service: Service): Registry | undefined =>

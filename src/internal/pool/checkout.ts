@@ -15,6 +15,7 @@ import { Cause, Context, Effect, Tracer } from "effect"
 import * as Errors from "../../Errors.js"
 import * as PoolConfig from "./config.js"
 import * as Core from "./core.js"
+import type { TakenResource } from "../runtime/inStep.js"
 import type { Env } from "./env.js"
 import type { Lifecycle } from "./lifecycle.js"
 import type * as PoolMetrics from "./metrics.js"
@@ -28,13 +29,18 @@ export type Use<A, E> = <B, E2, R2>(
   options?: object
 ) => Effect.Effect<B, E | E2 | Errors.PoolCheckoutTimeout | Errors.PoolExhausted | Errors.InvalidConfig, R2>
 
+export interface Checkout<A, E> {
+  readonly use: Use<A, E>
+  readonly takeInStep: ((fiber: Fiber.Fiber<unknown, unknown>) => TakenResource<A> | undefined) | undefined
+}
+
 export const make = <A, E, R>(
   env: Env<A, R>,
   lifecycle: Lifecycle<A>,
   waiters: Waiters<A>,
   histogram: PoolMetrics.CheckoutHistogram,
   validate: ((resource: A) => Effect.Effect<boolean, unknown, R>) | undefined
-): Use<A, E> => {
+): Checkout<A, E> => {
   const { config, context, held, now, state } = env
   const { checkin, startCreations } = lifecycle
   const tracksLifetime = config.maxLifetimeMillis !== Infinity
@@ -131,7 +137,17 @@ export const make = <A, E, R>(
       )
     })
   }
-  if (validate === undefined && !tracksLifetime) return fastUse
+  /**
+   * The pool's `takeInStep` (see `runtime/inStep.ts`): what `fastUse` does inside its frame
+   * when a resource is idle, for a caller whose own frame will give it back.
+   */
+  const takeInStep = (fiber: Fiber.Fiber<unknown, unknown>): TakenResource<A> | undefined => {
+    const entry = Core.takeIdle(state)
+    if (entry === undefined) return undefined
+    served(entry, fiber, -1)
+    return entry as TakenResource<A>
+  }
+  if (validate === undefined && !tracksLifetime) return { use: fastUse, takeInStep }
 
   // ---- validating path --------------------------------------------------------------------
   const verify = (
@@ -210,7 +226,7 @@ export const make = <A, E, R>(
   }
 
   const poolCheckout: PoolConfig.CheckoutResolved = { checkoutTimeoutMillis, priority: 0 }
-  return <B, E2, R2>(
+  const validatingUse = <B, E2, R2>(
     f: (resource: A) => Effect.Effect<B, E2, R2>,
     options?: object
   ): Effect.Effect<B, E | E2 | Errors.PoolCheckoutTimeout | Errors.PoolExhausted | Errors.InvalidConfig, R2> => {
@@ -224,4 +240,6 @@ export const make = <A, E, R>(
       Effect.uninterruptibleMask((restore) => Effect.flatMap(attempt(restore, fiber, -1, checkout), (entry) => runBody(entry, f, restore)))
     )
   }
+  // a resource is validated (or its lifetime checked) before use: never taken in the caller's step
+  return { use: validatingUse, takeInStep: undefined }
 }

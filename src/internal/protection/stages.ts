@@ -18,6 +18,7 @@ import type { CheckoutOptions, Pool } from "../../Pool.js"
 import * as RateLimiter from "../../RateLimiter.js"
 import * as Names from "../../Telemetry.js"
 import { timeoutOrElse } from "../runtime/timeout.js"
+import * as InStep from "./inStep.js"
 
 /** The policy shape (documented on `Protection.Policy`). */
 export interface PolicyInput {
@@ -201,14 +202,24 @@ const isPoolBusy = (error: unknown): boolean => {
 // passed to the breaker for every protectWith call: a busy pool or a full bulkhead is ignored
 const passBusy = Object.freeze({ ignore: isPoolBusy })
 
-const admissionStages = <A>(effect: Effect.Effect<A, any, any>, policy: PolicyInput, c: Compiled) => {
+/** the stages before the breaker: the rate limit, then the memory guard */
+const limitStages = <A>(effect: Effect.Effect<A, any, any>, policy: PolicyInput) => {
   if (policy.memory) effect = MemoryManager.guard(effect)
   if (policy.rateLimit) {
     const { cost, key, rule } = policy.rateLimit
     effect = RateLimiter.limit(effect, rule, key, cost === undefined ? undefined : { cost })
   }
-  return c.telemetry === undefined ? effect : instrument(effect, c.telemetry)
+  return effect
 }
+
+const instrumented = <A>(effect: Effect.Effect<A, any, any>, c: Compiled) =>
+  c.telemetry === undefined ? effect : instrument(effect, c.telemetry)
+
+/**
+ * Whether the rate limit and the breaker can run in the caller's step (`inStep.ts`): they
+ * are in the policy, and no memory guard sits between them.
+ */
+const fusable = (policy: PolicyInput): boolean => !policy.memory && (policy.rateLimit !== undefined || policy.circuitBreaker !== undefined)
 
 /**
  * One span per protected call (not per stage) and the duration histogram.
@@ -288,7 +299,11 @@ const record = (c: Telemetry, exit: Exit.Exit<unknown, unknown>, millis: number,
 export const protect = <A, E, R>(self: Effect.Effect<A, E, R>, policy: PolicyInput): Effect.Effect<A, any, any> => {
   const c = compile(policy)
   if (c.checkout !== undefined) return checkoutWithoutPool
-  return admissionStages(breakerStage(bulkheadStage(inner(self, policy, c), policy), policy), policy, c)
+  const guarded = bulkheadStage(inner(self, policy, c), policy)
+  if (!fusable(policy)) return instrumented(limitStages(breakerStage(guarded, policy), policy), c)
+  const staged = (fromBreaker: boolean) =>
+    fromBreaker ? breakerStage(guarded, policy) : limitStages(breakerStage(guarded, policy), policy)
+  return instrumented(InStep.protect(policy, guarded, staged), c)
 }
 
 /** `Protection.protectWith`: the same, with a pool checkout between breaker and timeout. */
@@ -300,23 +315,31 @@ export const protectWith = <A, E, R, P, PE>(
   const c = compile(policy)
   const options = c.checkout
   const use = (resource: P) => inner(f(resource), policy, c)
-  const checkout = bulkheadStage(
-    // a pool's tag is read from the fiber's context in place: no service-lookup effect to run
-    Context.isKey(pool)
-      ? Effect.withFiber((fiber) => {
-          const p = Context.getUnsafe(fiber.context, pool as Context.Key<any, Pool<P, PE>>)
-          return options === undefined ? p.use(use) : p.use(use, options)
-        })
-      : Effect.flatMap(pool, (p) => (options === undefined ? p.use(use) : p.use(use, options))),
-    policy
-  )
-  if (policy.circuitBreaker === undefined || policy.poolTimeoutIsFailure === true) {
-    return admissionStages(breakerStage(checkout, policy), policy, c)
+  // the breaker's options: a busy pool or a full bulkhead is ignored, unless the policy says otherwise
+  const breakerOptions = policy.poolTimeoutIsFailure === true ? undefined : passBusy
+  const staged = (fromBreaker: boolean) => {
+    const checkout = bulkheadStage(
+      // a pool's tag is read from the fiber's context in place: no service-lookup effect to run
+      Context.isKey(pool)
+        ? Effect.withFiber((fiber) => {
+            const p = Context.getUnsafe(fiber.context, pool as Context.Key<any, Pool<P, PE>>)
+            return options === undefined ? p.use(use) : p.use(use, options)
+          })
+        : Effect.flatMap(pool, (p) => (options === undefined ? p.use(use) : p.use(use, options))),
+      policy
+    )
+    // A checkout timeout says our pool is busy, not that the dependency failed: the breaker
+    // ignores it (neither a success nor a failure; a probe gives its slot back), and the caller
+    // sees it unchanged. Counting it as a success would let a half-open probe that only met a
+    // busy pool close the breaker. A full bulkhead is the same kind of outcome.
+    const protectedCall =
+      policy.circuitBreaker === undefined ? checkout : CircuitBreaker.protect(checkout, policy.circuitBreaker, breakerOptions)
+    return fromBreaker ? protectedCall : limitStages(protectedCall, policy)
   }
-  // A checkout timeout says our pool is busy, not that the dependency failed: the breaker
-  // ignores it (neither a success nor a failure; a probe gives its slot back), and the caller
-  // sees it unchanged. Counting it as a success would let a half-open probe that only met a
-  // busy pool close the breaker. A full bulkhead is the same kind of outcome.
-  const unwrapped = CircuitBreaker.protect(checkout, policy.circuitBreaker, passBusy)
-  return admissionStages(unwrapped, policy, c)
+  // the bulkhead sits between the breaker and the pool: with one, the stages stay apart
+  if (!fusable(policy) || policy.bulkhead !== undefined || !Context.isKey(pool)) return instrumented(staged(false), c)
+  return instrumented(
+    InStep.protectWith(pool as unknown as Context.Key<any, Pool<any, any>>, policy, breakerOptions, options, use, staged),
+    c
+  )
 }

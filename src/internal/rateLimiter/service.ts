@@ -14,6 +14,8 @@ import { fastConstructor } from "../runtime/errors.js"
 import type { Allowance, CallOptions, LimitRequest, RateLimiter, RateRule, RateStatus } from "../../RateLimiter.js"
 import * as Telemetry from "../../Telemetry.js"
 import { registerCounter } from "../runtime/observableMetric.js"
+import type { LimiterInStep } from "../runtime/inStep.js"
+import { decideInStep } from "../runtime/inStep.js"
 import { invalidBlock, invalidCost, isCost, notFound } from "./call.js"
 import { InlineRules } from "./inline.js"
 import { makeMany } from "./serviceMany.js"
@@ -99,7 +101,7 @@ const closeInline: unique symbol = Symbol.for("effect-foundation/RateLimiter/clo
 export const makeService = <S extends StoreRule>(
   store: Store<S>,
   observe?: (rule: S) => () => void
-): RateLimiter["Service"] & Internal & { readonly [closeInline]: () => void } => {
+): RateLimiter["Service"] & Internal & LimiterInStep & { readonly [closeInline]: () => void } => {
   const rules = store.rules
   const names: ReadonlyArray<string> = [...rules.keys()]
   // one of the two, chosen once: a synchronous store's decision is taken as it is
@@ -225,6 +227,11 @@ export const makeService = <S extends StoreRule>(
   return {
     [closeInline]: () => inline.close(),
     [run]: runWith,
+    // admitted now: the call itself comes back (`proceed` returns it unchanged)
+    [decideInStep]: (clock, name, key, cost) => {
+      const gate = runWith(clock, name, key, cost, Effect.void)
+      return gate === Effect.void ? undefined : gate
+    },
     checkWith: (input: RateRule, key: string, options?: CallOptions) =>
       Effect.clockWith((clock): Effect.Effect<Allowance, RateLimited | InvalidConfig | StoreUnavailable> => {
         const rule = inline.resolve(input)
