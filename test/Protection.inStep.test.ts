@@ -6,7 +6,7 @@
  * at every step: no resource is ever kept, no interruption is ever a breaker failure.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Exit, Fiber, Layer, Stream } from "effect"
+import { Context, Deferred, Effect, Exit, Fiber, Layer, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { CircuitBreaker, Pool, Protection, RateLimiter } from "../src/index.js"
 
@@ -183,6 +183,32 @@ describe("Protection: the stages in one step", () => {
       // a run that finished before its interruption counted as a success, and only those
       expect(status.successes).toBeGreaterThanOrEqual(completed)
       expect(status.successes).toBeLessThan(12)
+    }).pipe(Effect.provide(Live))
+  )
+
+  it.effect("interrupted while waiting for a resource, or just handed one: the resource goes back, no waiter is left", () =>
+    Effect.gen(function* () {
+      const pool = yield* Db
+      for (let steps = 0; steps < 10; steps++) {
+        // both resources held outside the facade: the call waits inside its frame
+        const release = yield* Deferred.make<void>()
+        const holders = yield* Effect.forEach([1, 2], () =>
+          Effect.forkChild(
+            pool.use(() => Deferred.await(release)),
+            { startImmediately: true }
+          )
+        )
+        const waiting = yield* Effect.forkChild(Protection.protectWith(Db, policy, Effect.succeed), { startImmediately: true })
+        expect(yield* poolStatus).toMatchObject({ waiting: 1 })
+        // the resources come back (one is handed to the waiter), then the waiter is interrupted
+        // at one of the next steps: before it resumed, or while it runs its use
+        yield* Deferred.succeed(release, undefined)
+        for (let i = 0; i < steps; i++) yield* Effect.yieldNow
+        yield* Fiber.interrupt(waiting)
+        yield* Fiber.joinAll(holders)
+        expect(yield* poolStatus).toMatchObject({ inUse: 0, idle: 2, waiting: 0, destroyed: 0 })
+      }
+      expect(yield* breakerStatus).toMatchObject({ state: "Closed", failures: 0 })
     }).pipe(Effect.provide(Live))
   )
 

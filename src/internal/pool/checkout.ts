@@ -15,7 +15,7 @@ import { Cause, Context, Effect, Tracer } from "effect"
 import * as Errors from "../../Errors.js"
 import * as PoolConfig from "./config.js"
 import * as Core from "./core.js"
-import type { TakenResource } from "../runtime/inStep.js"
+import type { CheckoutRun } from "../runtime/inStep.js"
 import type { Env } from "./env.js"
 import type { Lifecycle } from "./lifecycle.js"
 import type * as PoolMetrics from "./metrics.js"
@@ -31,7 +31,9 @@ export type Use<A, E> = <B, E2, R2>(
 
 export interface Checkout<A, E> {
   readonly use: Use<A, E>
-  readonly takeInStep: ((fiber: Fiber.Fiber<unknown, unknown>) => TakenResource<A> | undefined) | undefined
+  readonly checkoutInStep:
+    | ((fiber: Fiber.Fiber<unknown, unknown>, f: (resource: A) => Effect.Effect<any, any, any>) => CheckoutRun)
+    | undefined
 }
 
 export const make = <A, E, R>(
@@ -92,6 +94,48 @@ export const make = <A, E, R>(
     served(entry, waiter.fiber!, waiter.startedAt)
     return callUse(entry, waiter.use!)
   }
+  /**
+   * One run of a fast-path checkout: what it holds, so that its frame gives it back. `start`
+   * runs inside the frame (a resource taken idle, or a waiter queued, is always seen by
+   * `end`); `end` is the frame's callback.
+   */
+  class FastRun implements CheckoutRun {
+    taken: Entry<A> | undefined = undefined
+    waiter: Waiter<A> | undefined = undefined
+    constructor(
+      readonly fiber: Fiber.Fiber<unknown, unknown>,
+      readonly f: (resource: A) => Effect.Effect<any, any, any>,
+      readonly timeoutMillis: number,
+      readonly priority: number
+    ) {}
+    start(): Effect.Effect<any, any, any> {
+      const taken = Core.takeIdle(state)
+      if (taken !== undefined) {
+        this.taken = taken
+        served(taken, this.fiber, -1)
+        return callUse(taken, this.f)
+      }
+      if (state.closed) return Effect.interrupt
+      if (Core.refuses(state)) return waiters.exhausted
+      this.waiter = waiters.enqueue(now(), this.timeoutMillis, this.priority, this.fiber, this.f)
+      // an acquisition for this waiter only when none in flight covers it (not at capacity)
+      if (state.creating < state.waiting) startCreations(Core.creationsToStart(state, false))
+      return waiters.park
+    }
+    end(exit: Exit.Exit<unknown, unknown>): undefined {
+      const waiter = this.waiter
+      if (waiter === undefined) return this.taken === undefined ? undefined : this.taken.afterUse!(exit)
+      Core.dequeue(state, waiter)
+      waiters.unpark(waiter)
+      const entry = waiter.entry
+      if (entry === undefined) return undefined
+      waiter.entry = undefined
+      // served: it was in use; else granted while the fiber was leaving, never used
+      if (waiter.served) return entry.afterUse!(exit)
+      checkin(entry, false)
+      return undefined
+    }
+  }
   const fastUse = <B, E2, R2>(
     f: (resource: A) => Effect.Effect<B, E2, R2>,
     options?: object
@@ -106,48 +150,17 @@ export const make = <A, E, R>(
     }
     // per run: the same `use` effect may run many times, and in several fibers at once
     return Effect.withFiber((fiber) => {
-      let taken: Entry<A> | undefined
-      let waiter: Waiter<A> | undefined
+      const run = new FastRun(fiber, f, timeoutMillis, priority)
       return Effect.onExitPrimitive(
-        Effect.suspend(() => {
-          taken = Core.takeIdle(state)
-          if (taken !== undefined) {
-            served(taken, fiber, -1)
-            return callUse(taken, f)
-          }
-          if (state.closed) return Effect.interrupt
-          if (Core.refuses(state)) return waiters.exhausted
-          waiter = waiters.enqueue(now(), timeoutMillis, priority, fiber, f)
-          // an acquisition for this waiter only when none in flight covers it (not at capacity)
-          if (state.creating < state.waiting) startCreations(Core.creationsToStart(state, false))
-          return waiters.park
-        }),
-        (exit) => {
-          if (waiter === undefined) return taken === undefined ? undefined : taken.afterUse!(exit)
-          Core.dequeue(state, waiter)
-          waiters.unpark(waiter)
-          const entry = waiter.entry
-          if (entry === undefined) return undefined
-          waiter.entry = undefined
-          // served: it was in use; else granted while the fiber was leaving, never used
-          if (waiter.served) return entry.afterUse!(exit)
-          checkin(entry, false)
-          return undefined
-        }
+        Effect.suspend(() => run.start()),
+        (exit) => run.end(exit)
       )
     })
   }
-  /**
-   * The pool's `takeInStep` (see `runtime/inStep.ts`): what `fastUse` does inside its frame
-   * when a resource is idle, for a caller whose own frame will give it back.
-   */
-  const takeInStep = (fiber: Fiber.Fiber<unknown, unknown>): TakenResource<A> | undefined => {
-    const entry = Core.takeIdle(state)
-    if (entry === undefined) return undefined
-    served(entry, fiber, -1)
-    return entry as TakenResource<A>
-  }
-  if (validate === undefined && !tracksLifetime) return { use: fastUse, takeInStep }
+  /** The pool's `checkoutInStep` (see `runtime/inStep.ts`): a run with the pool's own timeout, for a caller's frame. */
+  const checkoutInStep = (fiber: Fiber.Fiber<unknown, unknown>, f: (resource: A) => Effect.Effect<any, any, any>): CheckoutRun =>
+    new FastRun(fiber, f, checkoutTimeoutMillis, 0)
+  if (validate === undefined && !tracksLifetime) return { use: fastUse, checkoutInStep }
 
   // ---- validating path --------------------------------------------------------------------
   const verify = (
@@ -241,5 +254,5 @@ export const make = <A, E, R>(
     )
   }
   // a resource is validated (or its lifetime checked) before use: never taken in the caller's step
-  return { use: validatingUse, takeInStep: undefined }
+  return { use: validatingUse, checkoutInStep: undefined }
 }

@@ -13,7 +13,7 @@ import { Clock, Effect, Option } from "effect"
 import type * as Errors from "../../Errors.js"
 import type { Options, Pool, Status } from "../../Pool.js"
 import { HealthComponents } from "../runtime/healthComponents.js"
-import { takeInStep } from "../runtime/inStep.js"
+import { checkoutInStep } from "../runtime/inStep.js"
 import * as Checkout from "./checkout.js"
 import * as PoolConfig from "./config.js"
 import * as Core from "./core.js"
@@ -53,7 +53,7 @@ export const makeShell = <A, E, R>(
     const histogram = new PoolMetrics.CheckoutHistogram()
     const waiters = Waiters.make(env)
     const lifecycle = Lifecycle.make(env, options.acquire, options.release)
-    const { takeInStep: takeNow, use } = Checkout.make<A, E, R | Scope.Scope>(env, lifecycle, waiters, histogram, options.validate)
+    const { checkoutInStep: inStep, use } = Checkout.make<A, E, R | Scope.Scope>(env, lifecycle, waiters, histogram, options.validate)
 
     const statusUnsafe = (): Status => ({
       size: state.config.size,
@@ -109,6 +109,6 @@ export const makeShell = <A, E, R>(
       status: Effect.sync(statusUnsafe),
       statusUnsafe
     }
-    // `Protection` takes an idle resource in its own step when the pool allows it
-    return takeNow === undefined ? pool : Object.defineProperty(pool, takeInStep, { value: takeNow, enumerable: false })
+    // `Protection` runs the checkout in its own frame when the pool allows it
+    return inStep === undefined ? pool : Object.defineProperty(pool, checkoutInStep, { value: inStep, enumerable: false })
   })

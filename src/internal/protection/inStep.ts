@@ -1,24 +1,25 @@
 /**
- * The stages of a protected call run in one run-loop step where they can be (see
- * `runtime/inStep.ts`): the rate limit's decision, the breaker's admission and, for
- * `protectWith`, the pool's idle checkout, then one exit frame that gives the resource back
- * and records the breaker's outcome. Staged, the same call takes a `withFiber` step for the
- * rate limit, one for the breaker and one for the pool, and two frames: most of what the
- * facade cost beyond the work of its stages.
+ * The stages of a protected call in as few run-loop steps as they allow (see
+ * `runtime/inStep.ts`): the rate limit's decision and the breaker's admission in one step,
+ * then, for `protectWith`, the pool's checkout (idle, or after a wait) inside one exit frame
+ * that gives the resource back and records the breaker's outcome. Staged, the same call
+ * takes a `withFiber` step for the rate limit, one for the breaker, one for the pool tag and
+ * one for the pool, and two frames: most of what the facade cost beyond its stages' work.
  *
  * The order and the rules are the staged ones: a call the rate limit rejects never reaches
  * the breaker, a call the breaker rejects checks nothing out, a busy pool is not the
  * dependency's failure. Whatever cannot be answered in the step (a wait for the call's slot,
- * a store's round trip, a breaker's probe, a pool with no idle resource, a service that is
- * not ours) goes on the staged way from that stage on, so each stage still runs once.
+ * a store's round trip, a breaker's probe, a service that is not ours) goes on the staged way
+ * from that stage on, so each stage still runs once; so does a checkout with its own options,
+ * inside a breaker timeout, or from a pool that validates its resources.
  */
 import type { Fiber } from "effect"
 import { Clock, Context, Effect } from "effect"
 import * as CircuitBreaker from "../../CircuitBreaker.js"
 import type { Pool } from "../../Pool.js"
 import * as RateLimiter from "../../RateLimiter.js"
-import type { AdmittedCall, BreakerInStep, LimiterInStep, PoolInStep, TakenResource } from "../runtime/inStep.js"
-import { admitInStep, decideInStep, hookOf, takeInStep } from "../runtime/inStep.js"
+import type { AdmittedCall, BreakerInStep, LimiterInStep, PoolInStep } from "../runtime/inStep.js"
+import { admitInStep, checkoutInStep, decideInStep, hookOf } from "../runtime/inStep.js"
 
 /** What the policy needs of `Protection`'s stages for one call. */
 export interface InStepPolicy {
@@ -52,40 +53,36 @@ const servicesOf = (fiber: Fiber.Fiber<unknown, unknown>, poolTag: unknown): Ser
       clock: fiber.getRef(Clock.Clock),
       poolTag,
       pool,
-      poolInStep: hookOf(pool, takeInStep)
+      poolInStep: hookOf(pool, checkoutInStep)
     }
     byContext.set(context, services)
   }
   return services
 }
 
-/**
- * The rate limit's decision in the step, then `next` in the same step when the call is
- * admitted now; otherwise `next` runs once the decision's effect admits the call.
- * `undefined`: the limiter is not ours (or none is provided): the call goes the staged way.
- */
-const limitThen = (
-  fiber: Fiber.Fiber<unknown, unknown>,
-  limit: NonNullable<InStepPolicy["rateLimit"]>,
-  next: (fiber: Fiber.Fiber<unknown, unknown>) => Effect.Effect<any, any, any>
-): Effect.Effect<any, any, any> | undefined => {
-  const services = servicesOf(fiber, undefined)
-  const limiter = services.limiter
-  if (limiter === undefined) return undefined
-  const gate = limiter[decideInStep](services.clock, limit.rule, limit.key, limit.cost ?? 1)
-  return gate === undefined ? next(fiber) : Effect.flatMap(gate, () => Effect.withFiber(next))
-}
+/** what follows the rate limit, with the services found for the run */
+type AfterLimit = (fiber: Fiber.Fiber<unknown, unknown>, services: Services) => Effect.Effect<any, any, any>
 
-/** the call: the rate limit's decision, then `afterLimit` (the staged call for a limiter that is not ours) */
+/**
+ * The call: the rate limit's decision in the step, then `afterLimit` in the same step when
+ * the call is admitted now; otherwise `afterLimit` runs once the decision's effect admits
+ * it. A limiter that is not ours (or none provided): the whole call the staged way.
+ */
 const limitedThen = (
   policy: InStepPolicy,
-  afterLimit: (fiber: Fiber.Fiber<unknown, unknown>) => Effect.Effect<any, any, any>,
+  poolTag: unknown,
+  afterLimit: AfterLimit,
   staged: (fromBreaker: boolean) => Effect.Effect<any, any, any>
 ): Effect.Effect<any, any, any> =>
   Effect.withFiber((fiber) => {
+    const services = servicesOf(fiber, poolTag)
     const limit = policy.rateLimit
-    if (limit === undefined) return afterLimit(fiber)
-    return limitThen(fiber, limit, afterLimit) ?? staged(false)
+    if (limit === undefined) return afterLimit(fiber, services)
+    const limiter = services.limiter
+    if (limiter === undefined) return staged(false)
+    const gate = limiter[decideInStep](services.clock, limit.rule, limit.key, limit.cost ?? 1)
+    if (gate === undefined) return afterLimit(fiber, services)
+    return Effect.flatMap(gate, () => Effect.withFiber((fiber) => afterLimit(fiber, servicesOf(fiber, poolTag))))
   })
 
 /** the breaker's admission: the admitted call, a rejection, or `undefined` (go the staged way: a probe) */
@@ -102,13 +99,13 @@ const admit = (
 const isRejection = (admission: AdmittedCall | Effect.Effect<any, any, any>): admission is Effect.Effect<any, any, any> =>
   Effect.isEffect(admission)
 
-/** `use(resource)`, a throw being a defect of the use (as in the pool's own checkout) */
-const callUse = <A>(use: (resource: A) => Effect.Effect<any, any, any>, resource: A): Effect.Effect<any, any, any> => {
-  try {
-    return use(resource)
-  } catch (defect) {
-    return Effect.die(defect)
-  }
+/** `effect` in the admitted call's frame (inside the breaker's timeout, if it has one) */
+const recorded = (admitted: AdmittedCall, fiber: Fiber.Fiber<unknown, unknown>, effect: Effect.Effect<any, any, any>) => {
+  const timeout = admitted.timeout
+  return Effect.onExitPrimitive(timeout === undefined ? effect : Effect.suspend(() => timeout(effect)), (exit) => {
+    admitted.record(exit, fiber)
+    return undefined
+  })
 }
 
 /**
@@ -125,8 +122,7 @@ export const protectWith = (
   use: (resource: any) => Effect.Effect<any, any, any>,
   staged: (fromBreaker: boolean) => Effect.Effect<any, any, any>
 ): Effect.Effect<any, any, any> => {
-  const afterLimit = (fiber: Fiber.Fiber<unknown, unknown>): Effect.Effect<any, any, any> => {
-    const services = servicesOf(fiber, poolTag)
+  const afterLimit: AfterLimit = (fiber, services) => {
     let admitted: AdmittedCall | undefined
     if (policy.circuitBreaker !== undefined) {
       const admission = admit(fiber, services, policy.circuitBreaker, breakerOptions)
@@ -136,25 +132,21 @@ export const protectWith = (
     }
     // a missing pool is the defect the staged lookup gives
     const pool = services.pool ?? Context.getUnsafe(fiber.context, poolTag)
-    // with a breaker timeout around the checkout, the resource is checked out (and given
-    // back) inside it, by the pool: the timeout's own fiber holds it
-    const take = checkout === undefined && admitted?.timeout === undefined ? services.poolInStep : undefined
-    if (admitted === undefined && take === undefined) return checkout === undefined ? pool.use(use) : pool.use(use, checkout)
-    let taken: TakenResource<any> | undefined
+    // The pool's checkout in this frame, unless the call has its own checkout options, or a
+    // breaker timeout sits around the checkout: then the pool checks out (and gives back)
+    // inside the timeout's own fiber, in its own frame.
+    const inStep = checkout === undefined && admitted?.timeout === undefined ? services.poolInStep : undefined
+    if (inStep === undefined) {
+      const checkedOut = checkout === undefined ? pool.use(use) : pool.use(use, checkout)
+      return admitted === undefined ? checkedOut : recorded(admitted, fiber, checkedOut)
+    }
+    const run = inStep[checkoutInStep](fiber, use)
     return Effect.onExitPrimitive(
-      // inside the frame: an idle resource taken here is always given back by it
-      Effect.suspend(() => {
-        if (take !== undefined) {
-          taken = take[takeInStep](fiber)
-          if (taken !== undefined) return callUse(use, taken.resource)
-        }
-        const checkedOut = checkout === undefined ? pool.use(use) : pool.use(use, checkout)
-        const timeout = admitted?.timeout
-        return timeout === undefined ? checkedOut : timeout(checkedOut)
-      }),
+      // inside the frame: whatever the checkout takes, the frame gives back
+      Effect.suspend(() => run.start()),
       (exit) => {
         try {
-          if (taken !== undefined) taken.afterUse(exit)
+          run.end(exit)
         } finally {
           if (admitted !== undefined) admitted.record(exit, fiber)
         }
@@ -162,7 +154,7 @@ export const protectWith = (
       }
     )
   }
-  return limitedThen(policy, afterLimit, staged)
+  return limitedThen(policy, poolTag, afterLimit, staged)
 }
 
 /**
@@ -174,16 +166,12 @@ export const protect = (
   effect: Effect.Effect<any, any, any>,
   staged: (fromBreaker: boolean) => Effect.Effect<any, any, any>
 ): Effect.Effect<any, any, any> => {
-  const afterLimit = (fiber: Fiber.Fiber<unknown, unknown>): Effect.Effect<any, any, any> => {
+  const afterLimit: AfterLimit = (fiber, services) => {
     if (policy.circuitBreaker === undefined) return effect
-    const admission = admit(fiber, servicesOf(fiber, undefined), policy.circuitBreaker, undefined)
+    const admission = admit(fiber, services, policy.circuitBreaker, undefined)
     if (admission === undefined) return staged(true)
     if (isRejection(admission)) return admission
-    const timeout = admission.timeout
-    return Effect.onExitPrimitive(timeout === undefined ? effect : Effect.suspend(() => timeout(effect)), (exit) => {
-      admission.record(exit, fiber)
-      return undefined
-    })
+    return recorded(admission, fiber, effect)
   }
-  return limitedThen(policy, afterLimit, staged)
+  return limitedThen(policy, undefined, afterLimit, staged)
 }

@@ -1,12 +1,12 @@
 /**
  * What lets `Protection.protect` and `protectWith` run several stages in one run-loop step:
- * the rate limit's decision, the breaker's admission and the pool's idle checkout, each
- * offered by its service under a symbol (so a test double without them is still used
- * through its public methods), then one exit frame for the breaker's outcome and the
- * resource's return. Staged, each stage costs its own `withFiber` step and frame.
+ * the rate limit's decision and the breaker's admission, each offered by its service under a
+ * symbol (so a test double without them is still used through its public methods), then one
+ * exit frame around the pool's checkout that gives the resource back and records the
+ * breaker's outcome. Staged, each stage costs its own `withFiber` step and frame.
  *
- * Each hook answers synchronously and never waits; `undefined` means "not in this step": the
- * facade then runs that stage, and the ones after it, the staged way.
+ * The decision and the admission answer synchronously and never wait; `undefined` means "not
+ * in this step": the facade then runs that stage, and the ones after it, the staged way.
  */
 import type { Clock, Effect, Exit, Fiber } from "effect"
 
@@ -47,22 +47,26 @@ export interface BreakerInStep {
   readonly [admitInStep]: AdmitInStep
 }
 
-/** A resource taken from a pool's idle list, and how it goes back. */
-export interface TakenResource<A> {
-  readonly resource: A
-  /** gives the resource back (destroys it when the use died); called once, from the exit frame */
-  readonly afterUse: (exit: Exit.Exit<unknown, unknown>) => undefined
+/** One checkout, run inside a caller's exit frame. */
+export interface CheckoutRun {
+  /**
+   * Checks a resource out (idle, or after a wait) and returns the use to run with it, or a
+   * rejection; called once, inside the frame, so whatever it takes is seen by `end`.
+   */
+  readonly start: () => Effect.Effect<any, any, any>
+  /** gives back what `start` took (the resource, or the wait); called once, from the frame */
+  readonly end: (exit: Exit.Exit<unknown, unknown>) => undefined
 }
 
 /**
- * A pool's idle resource, taken in the caller's step, which must already be inside the exit
- * frame that gives it back: `undefined` when none is idle (or the pool checks resources
- * before use): the pool's `use` then checks one out (and waits) the staged way.
+ * A pool's checkout for a caller's own frame, with the pool's checkout timeout: the caller
+ * calls `start` inside its exit frame and `end` from it. Absent when the pool checks
+ * resources before use (`validate`, `maxLifetime`): its own `use` then checks one out.
  */
-export const takeInStep: unique symbol = Symbol.for("effect-foundation/Pool/takeInStep")
+export const checkoutInStep: unique symbol = Symbol.for("effect-foundation/Pool/checkoutInStep")
 
 export interface PoolInStep<A> {
-  readonly [takeInStep]: (fiber: Fiber.Fiber<unknown, unknown>) => TakenResource<A> | undefined
+  readonly [checkoutInStep]: (fiber: Fiber.Fiber<unknown, unknown>, use: (resource: A) => Effect.Effect<any, any, any>) => CheckoutRun
 }
 
 /** the hook `key` of a service, if it has it */
