@@ -99,41 +99,40 @@ export const make = <A, E, R>(
    * runs inside the frame (a resource taken idle, or a waiter queued, is always seen by
    * `end`); `end` is the frame's callback.
    */
-  class FastRun implements CheckoutRun {
-    taken: Entry<A> | undefined = undefined
-    waiter: Waiter<A> | undefined = undefined
-    constructor(
-      readonly fiber: Fiber.Fiber<unknown, unknown>,
-      readonly f: (resource: A) => Effect.Effect<any, any, any>,
-      readonly timeoutMillis: number,
-      readonly priority: number
-    ) {}
-    start(): Effect.Effect<any, any, any> {
-      const taken = Core.takeIdle(state)
-      if (taken !== undefined) {
-        this.taken = taken
-        served(taken, this.fiber, -1)
-        return callUse(taken, this.f)
+  const runOf = (
+    fiber: Fiber.Fiber<unknown, unknown>,
+    f: (resource: A) => Effect.Effect<any, any, any>,
+    timeoutMillis: number,
+    priority: number
+  ): CheckoutRun => {
+    let taken: Entry<A> | undefined
+    let waiter: Waiter<A> | undefined
+    return {
+      start: () => {
+        taken = Core.takeIdle(state)
+        if (taken !== undefined) {
+          served(taken, fiber, -1)
+          return callUse(taken, f)
+        }
+        if (state.closed) return Effect.interrupt
+        if (Core.refuses(state)) return waiters.exhausted
+        waiter = waiters.enqueue(now(), timeoutMillis, priority, fiber, f)
+        // an acquisition for this waiter only when none in flight covers it (not at capacity)
+        if (state.creating < state.waiting) startCreations(Core.creationsToStart(state, false))
+        return waiters.park
+      },
+      end: (exit) => {
+        if (waiter === undefined) return taken === undefined ? undefined : taken.afterUse!(exit)
+        Core.dequeue(state, waiter)
+        waiters.unpark(waiter)
+        const entry = waiter.entry
+        if (entry === undefined) return undefined
+        waiter.entry = undefined
+        // served: it was in use; else granted while the fiber was leaving, never used
+        if (waiter.served) return entry.afterUse!(exit)
+        checkin(entry, false)
+        return undefined
       }
-      if (state.closed) return Effect.interrupt
-      if (Core.refuses(state)) return waiters.exhausted
-      this.waiter = waiters.enqueue(now(), this.timeoutMillis, this.priority, this.fiber, this.f)
-      // an acquisition for this waiter only when none in flight covers it (not at capacity)
-      if (state.creating < state.waiting) startCreations(Core.creationsToStart(state, false))
-      return waiters.park
-    }
-    end(exit: Exit.Exit<unknown, unknown>): undefined {
-      const waiter = this.waiter
-      if (waiter === undefined) return this.taken === undefined ? undefined : this.taken.afterUse!(exit)
-      Core.dequeue(state, waiter)
-      waiters.unpark(waiter)
-      const entry = waiter.entry
-      if (entry === undefined) return undefined
-      waiter.entry = undefined
-      // served: it was in use; else granted while the fiber was leaving, never used
-      if (waiter.served) return entry.afterUse!(exit)
-      checkin(entry, false)
-      return undefined
     }
   }
   const fastUse = <B, E2, R2>(
@@ -150,16 +149,13 @@ export const make = <A, E, R>(
     }
     // per run: the same `use` effect may run many times, and in several fibers at once
     return Effect.withFiber((fiber) => {
-      const run = new FastRun(fiber, f, timeoutMillis, priority)
-      return Effect.onExitPrimitive(
-        Effect.suspend(() => run.start()),
-        (exit) => run.end(exit)
-      )
+      const run = runOf(fiber, f, timeoutMillis, priority)
+      return Effect.onExitPrimitive(Effect.suspend(run.start), run.end) as Effect.Effect<B, E | E2, R2>
     })
   }
   /** The pool's `checkoutInStep` (see `runtime/inStep.ts`): a run with the pool's own timeout, for a caller's frame. */
   const checkoutInStep = (fiber: Fiber.Fiber<unknown, unknown>, f: (resource: A) => Effect.Effect<any, any, any>): CheckoutRun =>
-    new FastRun(fiber, f, checkoutTimeoutMillis, 0)
+    runOf(fiber, f, checkoutTimeoutMillis, 0)
   if (validate === undefined && !tracksLifetime) return { use: fastUse, checkoutInStep }
 
   // ---- validating path --------------------------------------------------------------------
