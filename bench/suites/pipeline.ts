@@ -22,8 +22,12 @@ import { CircuitBreaker as PersistenceBreaker, RateLimiter as PersistenceLimiter
 import * as GenericPool from "generic-pool"
 import Opossum from "opossum"
 import { RateLimiterMemory } from "rate-limiter-flexible"
-import { CircuitBreaker, Pool, Protection, RateLimiter } from "../../src/index.js"
-import type { Case, Suite, Target } from "../harness.js"
+import * as Today from "../../src/index.js"
+import { against, againstName, againstTargets, type Case, type Suite, type Target } from "../harness.js"
+
+const { CircuitBreaker, Pool, RateLimiter } = Today
+/** with `--against <revision>`: that revision's library, its protectWith run beside today's */
+const previous = await against()?.load<typeof Today>("src/index.js")
 
 const KEYS = Array.from({ length: 1_000 }, (_, i) => `client-${i}`)
 const SIZE = 10
@@ -145,25 +149,35 @@ const effectBuiltIns = async (inner: Inner, load: Load) => {
   )
 }
 
-class Conn extends Context.Service<Conn, Pool.Pool<number>>()("bench/pipeline/Conn") {}
+class Conn extends Context.Service<Conn, Today.Pool.Pool<number>>()("bench/pipeline/Conn") {}
 
-const oursLayer = Layer.mergeAll(
-  CircuitBreaker.layer({ breakers: { db: { failureThreshold: 5 } } }),
-  RateLimiter.layer({ rules: { api: { algorithm: "token-bucket", limit: HUGE, window: "1 second" } } }),
-  Pool.layer(Conn, { acquire: Effect.succeed(1), size: SIZE, minIdle: SIZE, checkoutTimeout: "1 minute" })
-)
-
-const oursProtectWith = (telemetry: boolean) => async (inner: Inner, load: Load) => {
-  const work = effectInner(inner)
-  const context = await buildContext(oursLayer)
-  return runEffect(load, context, (i) =>
-    Protection.protectWith(
-      Conn,
-      { rateLimit: { rule: "api", key: KEYS[i % KEYS.length]! }, circuitBreaker: "db", timeout: "2 seconds", profile: "bench", telemetry },
-      work
-    )
+const layerOf = ({ CircuitBreaker, Pool, RateLimiter }: typeof Today) =>
+  Layer.mergeAll(
+    CircuitBreaker.layer({ breakers: { db: { failureThreshold: 5 } } }),
+    RateLimiter.layer({ rules: { api: { algorithm: "token-bucket", limit: HUGE, window: "1 second" } } }),
+    Pool.layer(Conn, { acquire: Effect.succeed(1), size: SIZE, minIdle: SIZE, checkoutTimeout: "1 minute" })
   )
-}
+const oursLayer = layerOf(Today)
+
+const oursProtectWith =
+  (telemetry: boolean, library: typeof Today = Today) =>
+  async (inner: Inner, load: Load) => {
+    const work = effectInner(inner)
+    const context = await buildContext(library === Today ? oursLayer : layerOf(library))
+    return runEffect(load, context, (i) =>
+      library.Protection.protectWith(
+        Conn,
+        {
+          rateLimit: { rule: "api", key: KEYS[i % KEYS.length]! },
+          circuitBreaker: "db",
+          timeout: "2 seconds",
+          profile: "bench",
+          telemetry
+        },
+        work
+      )
+    )
+  }
 
 const oursByHand = async (inner: Inner, load: Load) => {
   const work = effectInner(inner)
@@ -205,7 +219,10 @@ const scenario = (load: Load, inner: Inner) => {
     { library: names.builtIns, style: "effect-gen", setup: () => effectBuiltIns(inner, load) },
     { library: names.off, style: "effect-gen", setup: () => oursProtectWith(false)(inner, load) },
     { library: names.on, style: "effect-gen", setup: () => oursProtectWith(true)(inner, load) },
-    { library: names.byHand, style: "effect-gen", setup: () => oursByHand(inner, load) }
+    { library: names.byHand, style: "effect-gen", setup: () => oursByHand(inner, load) },
+    ...(previous === undefined
+      ? []
+      : [{ library: againstName(names.off), style: "effect-gen" as const, setup: () => oursProtectWith(false, previous)(inner, load) }])
   ]
   return { name: scenarioName(load, inner), operations: { quick: 10_000, full: 50_000 }, cases }
 }
@@ -248,6 +265,13 @@ for (const inner of inners) {
     max: 0.2
   })
 }
+
+targets.push(
+  ...againstTargets(
+    loads.flatMap((load) => inners.map((inner) => scenarioName(load, inner))),
+    names.off
+  )
+)
 
 const suite: Suite = {
   name: "pipeline",
