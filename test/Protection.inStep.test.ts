@@ -6,9 +6,9 @@
  * at every step: no resource is ever kept, no interruption is ever a breaker failure.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Deferred, Effect, Exit, Fiber, Layer, Stream } from "effect"
+import { Context, Deferred, Effect, Exit, Fiber, Layer, Metric, Stream } from "effect"
 import { TestClock } from "effect/testing"
-import { CircuitBreaker, Pool, Protection, RateLimiter } from "../src/index.js"
+import { CircuitBreaker, Pool, Protection, RateLimiter, Telemetry } from "../src/index.js"
 
 class Db extends Context.Service<Db, Pool.Pool<number>>()("test/inStep/Db") {}
 
@@ -210,6 +210,38 @@ describe("Protection: the stages in one step", () => {
       }
       expect(yield* breakerStatus).toMatchObject({ state: "Closed", failures: 0 })
     }).pipe(Effect.provide(Live))
+  )
+
+  it.effect("the duration histogram records each call once, under its outcome, from whichever frame ends it", () =>
+    Effect.gen(function* () {
+      const counted = Effect.map(Metric.snapshot, (all) =>
+        Object.fromEntries(
+          all
+            .filter((m) => m.id === Telemetry.metrics.protectionDuration && m.attributes?.profile === "db")
+            .map((m) => [m.attributes?.outcome, m.state as { readonly count: number; readonly sum: number }])
+        )
+      )
+      const slow = (c: number) => Effect.as(Effect.sleep("5 millis"), c)
+      // the fused frame: a success that took 5 ms, a failure
+      const fiber = yield* Effect.forkChild(Protection.protectWith(Db, policy, slow), { startImmediately: true })
+      yield* TestClock.adjust("5 millis")
+      yield* Fiber.join(fiber)
+      yield* Effect.exit(Protection.protectWith(Db, policy, () => Effect.fail("503" as const)))
+      // a call that waited 1 s for its rate-limit slot: measured from its start, recorded once
+      const paced = { rateLimit: { rule: "paced", key: "t" }, circuitBreaker: "db" } as const
+      yield* Protection.protectWith(Db, paced, Effect.succeed)
+      const waited = yield* Effect.forkChild(Protection.protectWith(Db, paced, Effect.succeed), { startImmediately: true })
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(waited)
+      const first = yield* counted
+      expect(first).toMatchObject({ success: { count: 3 }, failure: { count: 1 } })
+      // 5 ms, then the wait to the next window (what is left of the second after the first 5 ms)
+      expect(first.success!.sum).toBe(1000)
+      // three failures in a row open the breaker; its rejection is recorded by a frame of its own
+      for (let i = 0; i < 3; i++) yield* Effect.exit(Protection.protectWith(Db, policy, () => Effect.fail("503" as const)))
+      expect((yield* Effect.flip(Protection.protectWith(Db, policy, Effect.succeed)))._tag).toBe("CircuitBreakerOpen")
+      expect(yield* counted).toMatchObject({ success: { count: 3 }, failure: { count: 4 }, rejected: { count: 1, sum: 0 } })
+    }).pipe(Effect.provide(Live), Effect.provideService(Metric.MetricRegistry, new Map()))
   )
 
   it.effect("protect: the rate limit and the breaker in one step, a rate-limited call never reaching the breaker", () =>

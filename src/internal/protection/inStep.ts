@@ -20,6 +20,8 @@ import type { Pool } from "../../Pool.js"
 import * as RateLimiter from "../../RateLimiter.js"
 import type { AdmittedCall, BreakerInStep, LimiterInStep, PoolInStep } from "../runtime/inStep.js"
 import { admitInStep, checkoutInStep, decideInStep, hookOf } from "../runtime/inStep.js"
+import type { Telemetry } from "./telemetry.js"
+import { instrument, Measure, tracesIn } from "./telemetry.js"
 
 /** What the policy needs of `Protection`'s stages for one call. */
 export interface InStepPolicy {
@@ -32,6 +34,8 @@ interface Services {
   readonly limiter: LimiterInStep | undefined
   readonly breaker: BreakerInStep | undefined
   readonly clock: Clock.Clock
+  /** whether spans made here can be seen (then telemetry makes one around the call) */
+  readonly traced: boolean
   /** the pool tag `pool` was found for (a context may hold several pools) */
   readonly poolTag: unknown
   readonly pool: Pool<any, any> | undefined
@@ -51,6 +55,7 @@ const servicesOf = (fiber: Fiber.Fiber<unknown, unknown>, poolTag: unknown): Ser
       limiter: hookOf(Context.getOrUndefined(context, RateLimiter.RateLimiter), decideInStep),
       breaker: hookOf(Context.getOrUndefined(context, CircuitBreaker.CircuitBreaker), admitInStep),
       clock: fiber.getRef(Clock.Clock),
+      traced: tracesIn(fiber),
       poolTag,
       pool,
       poolInStep: hookOf(pool, checkoutInStep)
@@ -60,30 +65,58 @@ const servicesOf = (fiber: Fiber.Fiber<unknown, unknown>, poolTag: unknown): Ser
   return services
 }
 
-/** what follows the rate limit, with the services found for the run */
-type AfterLimit = (fiber: Fiber.Fiber<unknown, unknown>, services: Services) => Effect.Effect<any, any, any>
+/**
+ * What follows the rate limit, with the services found for the run. `measure`: the call's
+ * histogram measurement, which the fused frame records (setting `owned`) if it builds one.
+ */
+type AfterLimit = (fiber: Fiber.Fiber<unknown, unknown>, services: Services, measure: Measure | undefined) => Effect.Effect<any, any, any>
 
 /**
- * The call: the rate limit's decision in the step, then `afterLimit` in the same step when
- * the call is admitted now; otherwise `afterLimit` runs once the decision's effect admits
- * it. A limiter that is not ours (or none provided): the whole call the staged way.
+ * The call. With telemetry, spans (a tracer that exports) are made around it the staged
+ * way; the histogram alone is measured from its start and recorded by the fused frame, or
+ * by a frame of its own when there is none (a rejection, a staged stage).
  */
 const limitedThen = (
   policy: InStepPolicy,
   poolTag: unknown,
+  telemetry: Telemetry | undefined,
   afterLimit: AfterLimit,
   staged: (fromBreaker: boolean) => Effect.Effect<any, any, any>
 ): Effect.Effect<any, any, any> =>
   Effect.withFiber((fiber) => {
     const services = servicesOf(fiber, poolTag)
-    const limit = policy.rateLimit
-    if (limit === undefined) return afterLimit(fiber, services)
-    const limiter = services.limiter
-    if (limiter === undefined) return staged(false)
-    const gate = limiter[decideInStep](services.clock, limit.rule, limit.key, limit.cost ?? 1)
-    if (gate === undefined) return afterLimit(fiber, services)
-    return Effect.flatMap(gate, () => Effect.withFiber((fiber) => afterLimit(fiber, servicesOf(fiber, poolTag))))
+    if (telemetry === undefined) return decide(fiber, services, policy, poolTag, afterLimit, staged, undefined)
+    if (services.traced) {
+      const call = Effect.withFiber((fiber) => decide(fiber, servicesOf(fiber, poolTag), policy, poolTag, afterLimit, staged, undefined))
+      return instrument(call, telemetry)
+    }
+    const measure = new Measure(telemetry, services.clock, fiber)
+    return measure.around(decide(fiber, services, policy, poolTag, afterLimit, staged, measure))
   })
+
+/**
+ * The rate limit's decision in the step, then `afterLimit` in the same step when the call is
+ * admitted now; otherwise `afterLimit` runs once the decision's effect admits it (its frame
+ * then records nothing of the measurement: the frame around the whole call does). A limiter
+ * that is not ours (or none provided): the whole call the staged way.
+ */
+const decide = (
+  fiber: Fiber.Fiber<unknown, unknown>,
+  services: Services,
+  policy: InStepPolicy,
+  poolTag: unknown,
+  afterLimit: AfterLimit,
+  staged: (fromBreaker: boolean) => Effect.Effect<any, any, any>,
+  measure: Measure | undefined
+): Effect.Effect<any, any, any> => {
+  const limit = policy.rateLimit
+  if (limit === undefined) return afterLimit(fiber, services, measure)
+  const limiter = services.limiter
+  if (limiter === undefined) return staged(false)
+  const gate = limiter[decideInStep](services.clock, limit.rule, limit.key, limit.cost ?? 1)
+  if (gate === undefined) return afterLimit(fiber, services, measure)
+  return Effect.flatMap(gate, () => Effect.withFiber((fiber) => afterLimit(fiber, servicesOf(fiber, poolTag), undefined)))
+}
 
 /** the breaker's admission: the admitted call, a rejection, or `undefined` (go the staged way: a probe) */
 const admit = (
@@ -100,10 +133,20 @@ const isRejection = (admission: AdmittedCall | Effect.Effect<any, any, any>): ad
   Effect.isEffect(admission)
 
 /** `effect` in the admitted call's frame (inside the breaker's timeout, if it has one) */
-const recorded = (admitted: AdmittedCall, fiber: Fiber.Fiber<unknown, unknown>, effect: Effect.Effect<any, any, any>) => {
+const recorded = (
+  admitted: AdmittedCall,
+  fiber: Fiber.Fiber<unknown, unknown>,
+  effect: Effect.Effect<any, any, any>,
+  measure: Measure | undefined
+) => {
   const timeout = admitted.timeout
+  if (measure !== undefined) measure.owned = true
   return Effect.onExitPrimitive(timeout === undefined ? effect : Effect.suspend(() => timeout(effect)), (exit) => {
-    admitted.record(exit, fiber)
+    try {
+      admitted.record(exit, fiber)
+    } finally {
+      if (measure !== undefined) measure.record(exit)
+    }
     return undefined
   })
 }
@@ -120,9 +163,10 @@ export const protectWith = (
   breakerOptions: object | undefined,
   checkout: object | undefined,
   use: (resource: any) => Effect.Effect<any, any, any>,
-  staged: (fromBreaker: boolean) => Effect.Effect<any, any, any>
+  staged: (fromBreaker: boolean) => Effect.Effect<any, any, any>,
+  telemetry: Telemetry | undefined
 ): Effect.Effect<any, any, any> => {
-  const afterLimit: AfterLimit = (fiber, services) => {
+  const afterLimit: AfterLimit = (fiber, services, measure) => {
     let admitted: AdmittedCall | undefined
     if (policy.circuitBreaker !== undefined) {
       const admission = admit(fiber, services, policy.circuitBreaker, breakerOptions)
@@ -138,9 +182,10 @@ export const protectWith = (
     const inStep = checkout === undefined && admitted?.timeout === undefined ? services.poolInStep : undefined
     if (inStep === undefined) {
       const checkedOut = checkout === undefined ? pool.use(use) : pool.use(use, checkout)
-      return admitted === undefined ? checkedOut : recorded(admitted, fiber, checkedOut)
+      return admitted === undefined ? checkedOut : recorded(admitted, fiber, checkedOut, measure)
     }
     const run = inStep[checkoutInStep](fiber, use)
+    if (measure !== undefined) measure.owned = true
     return Effect.onExitPrimitive(
       // inside the frame: whatever the checkout takes, the frame gives back
       Effect.suspend(() => run.start()),
@@ -148,13 +193,17 @@ export const protectWith = (
         try {
           run.end(exit)
         } finally {
-          if (admitted !== undefined) admitted.record(exit, fiber)
+          try {
+            if (admitted !== undefined) admitted.record(exit, fiber)
+          } finally {
+            if (measure !== undefined) measure.record(exit)
+          }
         }
         return undefined
       }
     )
   }
-  return limitedThen(policy, poolTag, afterLimit, staged)
+  return limitedThen(policy, poolTag, telemetry, afterLimit, staged)
 }
 
 /**
@@ -164,14 +213,15 @@ export const protectWith = (
 export const protect = (
   policy: InStepPolicy,
   effect: Effect.Effect<any, any, any>,
-  staged: (fromBreaker: boolean) => Effect.Effect<any, any, any>
+  staged: (fromBreaker: boolean) => Effect.Effect<any, any, any>,
+  telemetry: Telemetry | undefined
 ): Effect.Effect<any, any, any> => {
-  const afterLimit: AfterLimit = (fiber, services) => {
+  const afterLimit: AfterLimit = (fiber, services, measure) => {
     if (policy.circuitBreaker === undefined) return effect
     const admission = admit(fiber, services, policy.circuitBreaker, undefined)
     if (admission === undefined) return staged(true)
     if (isRejection(admission)) return admission
-    return recorded(admission, fiber, effect)
+    return recorded(admission, fiber, effect, measure)
   }
-  return limitedThen(policy, undefined, afterLimit, staged)
+  return limitedThen(policy, undefined, telemetry, afterLimit, staged)
 }

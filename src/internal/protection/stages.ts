@@ -7,8 +7,7 @@
  * so a rejection at one stage never reaches the next: a rate-limited call never counts as a
  * breaker failure, and no pool checkout happens while the breaker is open.
  */
-import type { Cause, Fiber } from "effect"
-import { Clock, Context, Duration, Effect, Exit, Metric, References, Tracer } from "effect"
+import { Context, Duration, Effect, Exit } from "effect"
 import * as Bulkhead from "../../Bulkhead.js"
 import * as CircuitBreaker from "../../CircuitBreaker.js"
 import { InvalidConfig, OperationTimeout } from "../../Errors.js"
@@ -16,9 +15,10 @@ import * as MemoryManager from "../../MemoryManager.js"
 import * as PerformanceMonitor from "../../PerformanceMonitor.js"
 import type { CheckoutOptions, Pool } from "../../Pool.js"
 import * as RateLimiter from "../../RateLimiter.js"
-import * as Names from "../../Telemetry.js"
 import { timeoutOrElse } from "../runtime/timeout.js"
 import * as InStep from "./inStep.js"
+import type { Telemetry } from "./telemetry.js"
+import { instrument, series } from "./telemetry.js"
 
 /** The policy shape (documented on `Protection.Policy`). */
 export interface PolicyInput {
@@ -42,23 +42,6 @@ interface Compiled {
   /** the pool checkout's options, one object for every call (undefined: the pool's own) */
   readonly checkout: CheckoutOptions | undefined
 }
-
-/** Span options and histogram series of one (profile, stages) pair, shared by every call. */
-interface Telemetry {
-  readonly spanOptions: { readonly attributes: Record<string, string>; readonly captureStackTrace: false }
-  readonly durations: Record<"success" | "failure" | "rejected", Metric.Metric<number, unknown>>
-}
-
-const boundaries = Metric.exponentialBoundaries({ start: 0.05, factor: 2, count: 20 })
-// One histogram per series, its attributes given at construction: the same series as
-// `Metric.withAttributes(histogram, attributes)`, whose update copies the fiber's context
-// (to add the attributes to it) on every observation.
-const series = (profile: string, outcome: string) =>
-  Metric.histogram(Names.metrics.protectionDuration, {
-    description: "duration of protected calls in milliseconds, by profile and outcome",
-    boundaries,
-    attributes: { profile, outcome }
-  })
 
 // Policies are usually object literals written at the call site, so a new object per call
 // (its rate-limit key changes) whose other fields are the same constants on every call.
@@ -152,27 +135,6 @@ const build = (
   }
 }
 
-const protectionCodes = new Set([
-  "circuit_breaker_open",
-  "rate_limited",
-  "pool_checkout_timeout",
-  "memory_pressure",
-  "operation_timeout",
-  "store_unavailable"
-])
-
-/** the `code` of the protection error in a cause, if the call was rejected by a stage */
-export const rejectionCode = (cause: Cause.Cause<unknown>): string | undefined => {
-  for (const reason of cause.reasons) {
-    if (reason._tag !== "Fail") continue
-    const error = reason.error as { readonly code?: unknown }
-    if (typeof error === "object" && error !== null && typeof error.code === "string" && protectionCodes.has(error.code)) {
-      return error.code
-    }
-  }
-  return undefined
-}
-
 const inner = <A, E, R>(self: Effect.Effect<A, E, R>, policy: PolicyInput, c: Compiled) => {
   let effect: Effect.Effect<A, any, any> = self
   if (policy.monitor) effect = PerformanceMonitor.measure(effect, policy.monitor.service, policy.monitor.operation)
@@ -221,80 +183,6 @@ const instrumented = <A>(effect: Effect.Effect<A, any, any>, c: Compiled) =>
  */
 const fusable = (policy: PolicyInput): boolean => !policy.memory && (policy.rateLimit !== undefined || policy.circuitBreaker !== undefined)
 
-/**
- * One span per protected call (not per stage) and the duration histogram.
- *
- * The span is made with `Effect.makeSpan` and ended here, rather than with `Effect.withSpan`:
- * `withSpan` also makes the span the parent of everything the effect does, which copies the
- * fiber's context on every call and measured several times the cost of all the stages
- * together. So `foundation.protect` is a sibling of the spans the protected effect creates
- * (both children of the caller's span), covering the same interval.
- *
- * With no tracing backend installed (the fiber's tracer is effect's `nativeTracer`, which
- * exports nothing) or tracing disabled, no span is made: nobody could ever see it, and making
- * one is most of the cost of telemetry. The histogram is recorded either way. Its duration is
- * read from the Clock's monotonic nanoseconds (one read at each end); a span's end is the
- * Clock's wall time, as effect's own spans.
- */
-const instrument = <A>(effect: Effect.Effect<A, any, any>, c: Telemetry): Effect.Effect<A, any, any> =>
-  Effect.withFiber((fiber) => {
-    const seen = seenBy(fiber)
-    const clock = seen.clock
-    if (!seen.traced) {
-      const started = clock.monotonicTimeNanosUnsafe()
-      return Effect.onExitPrimitive(effect, (exit) => {
-        const millis = Number(clock.monotonicTimeNanosUnsafe() - started) / 1e6
-        record(c, exit, millis, fiber.context as Context.Context<never>)
-        return undefined
-      })
-    }
-    return Effect.flatMap(Effect.makeSpan(Names.spans.protect, c.spanOptions), (span) => {
-      const started = clock.monotonicTimeNanosUnsafe()
-      return Effect.onExitPrimitive(effect, (exit) => {
-        const millis = Number(clock.monotonicTimeNanosUnsafe() - started) / 1e6
-        const code = record(c, exit, millis, fiber.context as Context.Context<never>)
-        if (code !== undefined) {
-          span.attribute("error.type", code)
-          span.attribute("foundation.outcome", "rejected")
-        }
-        span.end(clock.currentTimeNanosUnsafe(), exit)
-        return undefined
-      })
-    })
-  })
-
-// What `instrument` reads from a context (a fiber keeps its context across calls, and a
-// context's references do not change): whether spans are made, and the clock. Weakly keyed, so
-// a context is never kept alive by having run a protected call.
-interface Seen {
-  readonly traced: boolean
-  readonly clock: Clock.Clock
-}
-const seenByContext = new WeakMap<Context.Context<never>, Seen>()
-const seenBy = (fiber: Fiber.Fiber<unknown, unknown>): Seen => {
-  const context = fiber.context as Context.Context<never>
-  let seen = seenByContext.get(context)
-  if (seen === undefined) {
-    seen = {
-      traced: fiber.getRef(Tracer.Tracer) !== Tracer.nativeTracer && fiber.getRef(References.TracerEnabled),
-      clock: fiber.getRef(Clock.Clock)
-    }
-    seenByContext.set(context, seen)
-  }
-  return seen
-}
-
-/** records the call's duration under its outcome; returns the rejection code, if rejected */
-const record = (c: Telemetry, exit: Exit.Exit<unknown, unknown>, millis: number, context: Context.Context<never>) => {
-  if (exit._tag === "Success") {
-    c.durations.success.updateUnsafe(millis, context)
-    return undefined
-  }
-  const code = rejectionCode(exit.cause)
-  ;(code === undefined ? c.durations.failure : c.durations.rejected).updateUnsafe(millis, context)
-  return code
-}
-
 /** `Protection.protect`: every stage the policy names around `self`. */
 export const protect = <A, E, R>(self: Effect.Effect<A, E, R>, policy: PolicyInput): Effect.Effect<A, any, any> => {
   const c = compile(policy)
@@ -303,7 +191,7 @@ export const protect = <A, E, R>(self: Effect.Effect<A, E, R>, policy: PolicyInp
   if (!fusable(policy)) return instrumented(limitStages(breakerStage(guarded, policy), policy), c)
   const staged = (fromBreaker: boolean) =>
     fromBreaker ? breakerStage(guarded, policy) : limitStages(breakerStage(guarded, policy), policy)
-  return instrumented(InStep.protect(policy, guarded, staged), c)
+  return InStep.protect(policy, guarded, staged, c.telemetry)
 }
 
 /** `Protection.protectWith`: the same, with a pool checkout between breaker and timeout. */
@@ -338,8 +226,5 @@ export const protectWith = <A, E, R, P, PE>(
   }
   // the bulkhead sits between the breaker and the pool: with one, the stages stay apart
   if (!fusable(policy) || policy.bulkhead !== undefined || !Context.isKey(pool)) return instrumented(staged(false), c)
-  return instrumented(
-    InStep.protectWith(pool as unknown as Context.Key<any, Pool<any, any>>, policy, breakerOptions, options, use, staged),
-    c
-  )
+  return InStep.protectWith(pool as unknown as Context.Key<any, Pool<any, any>>, policy, breakerOptions, options, use, staged, c.telemetry)
 }
