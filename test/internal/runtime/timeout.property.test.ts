@@ -8,7 +8,8 @@
  * One call per scenario compares the whole event log. Several concurrent calls (sharing one
  * wake-up) compare each call's own log: their interleaving at one instant is not specified
  * (with `Effect.timeoutOrElse` it follows which timer was armed first). There, deadlines are
- * odd instants and the effects' own sleeps end at even ones, so no effect ties its deadline.
+ * odd instants and the effects' own sleeps end at even ones, so no effect ties its deadline,
+ * and the clock moves one millisecond at a time, every fiber settling at each instant.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Fiber } from "effect"
@@ -89,6 +90,26 @@ const build = (spec: Inner, log: (event: string) => Effect.Effect<void>): Effect
   return effect
 }
 
+/**
+ * Moves the clock `millis` forward one millisecond at a time, letting every fiber settle at
+ * each instant: a yield takes a scheduler turn, not time, so an effect that only yields ends
+ * at the instant it started. (One `TestClock.adjust` over several wake-ups may move past an
+ * instant before a fiber yielding there got its turns, and which implementation sees its
+ * deadline first then depends on how many fibers each runs, not on time.)
+ */
+const advance = (millis: number) =>
+  Effect.gen(function* () {
+    for (let i = 0; i < millis; i++) {
+      for (let turn = 0; turn < settleTurns; turn++) yield* Effect.yieldNow
+      yield* TestClock.adjust(1)
+    }
+    for (let turn = 0; turn < settleTurns; turn++) yield* Effect.yieldNow
+  })
+/** more than any effect's yields at one instant: its steps, its finalizer, the timeout's own */
+const settleTurns = 16
+/** past every instant a scenario uses: starts, steps and finalizer sleeps, deadlines */
+const horizon = 100
+
 const run = (timeout: Timeout, calls: ReadonlyArray<Call>, interruptAt: number | undefined) =>
   Effect.gen(function* () {
     const logs: Array<Array<string>> = calls.map(() => [])
@@ -109,10 +130,11 @@ const run = (timeout: Timeout, calls: ReadonlyArray<Call>, interruptAt: number |
       return Effect.forkChild(program, { startImmediately: true })
     })
     if (interruptAt !== undefined) {
-      yield* TestClock.adjust(interruptAt)
+      yield* advance(interruptAt)
       // not awaited here: a finalizer that sleeps needs the clock to move on
       yield* Effect.forkChild(Fiber.interruptAll(fibers), { startImmediately: true })
     }
+    yield* advance(horizon)
     yield* TestClock.adjust(1_000)
     const exits = yield* Effect.forEach(fibers, Fiber.await)
     // nothing pending on the shared timer once every call settled, and its driver stops
