@@ -1,8 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Duration, Effect, Exit, Fiber, Layer, Metric, Stream } from "effect"
+import { Cause, Duration, Effect, Exit, Fiber, Metric, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { CircuitBreaker } from "../src/index.js"
 import { yieldUntil } from "./support/polling.js"
+import { breakerDouble } from "./support/breakerDouble.js"
 
 const failing = Effect.fail("boom" as const)
 const ok = Effect.succeed("ok" as const)
@@ -431,21 +432,7 @@ describe("CircuitBreaker", () => {
     it.effect("a test double provided with Layer.succeed receives protected calls", () =>
       Effect.gen(function* () {
         const seen: Array<string> = []
-        const double = Layer.succeed(CircuitBreaker.CircuitBreaker, {
-          execute: (breaker) => (self) =>
-            Effect.andThen(
-              Effect.sync(() => seen.push(breaker)),
-              self
-            ),
-          status: () => Effect.die("unused"),
-          reset: () => Effect.void,
-          trip: () => Effect.void,
-          isolate: () => Effect.succeed({ release: Effect.void }),
-          setMode: () => Effect.void,
-          configure: () => Effect.void,
-          names: Effect.succeed([]),
-          transitions: Stream.empty
-        } as CircuitBreaker.CircuitBreaker["Service"])
+        const double = breakerDouble(seen)
         expect(yield* ok.pipe(CircuitBreaker.protect("x"), Effect.provide(double))).toBe("ok")
         expect(seen).toEqual(["x"])
       })

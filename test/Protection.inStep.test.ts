@@ -6,9 +6,10 @@
  * at every step: no resource is ever kept, no interruption is ever a breaker failure.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Deferred, Effect, Exit, Fiber, Layer, Metric, Stream } from "effect"
+import { Context, Deferred, Effect, Exit, Fiber, Layer, Metric } from "effect"
 import { TestClock } from "effect/testing"
 import { CircuitBreaker, Pool, Protection, RateLimiter, Telemetry } from "../src/index.js"
+import { breakerDouble } from "./support/breakerDouble.js"
 
 class Db extends Context.Service<Db, Pool.Pool<number>>()("test/inStep/Db") {}
 
@@ -140,21 +141,7 @@ describe("Protection: the stages in one step", () => {
   it.effect("a breaker that is not ours receives the calls through its execute", () =>
     Effect.gen(function* () {
       const seen: Array<string> = []
-      const double = Layer.succeed(CircuitBreaker.CircuitBreaker, {
-        execute: (breaker) => (self) =>
-          Effect.andThen(
-            Effect.sync(() => seen.push(breaker)),
-            self
-          ),
-        status: () => Effect.die("unused"),
-        reset: () => Effect.void,
-        trip: () => Effect.void,
-        isolate: () => Effect.succeed({ release: Effect.void }),
-        setMode: () => Effect.void,
-        configure: () => Effect.void,
-        names: Effect.succeed([]),
-        transitions: Stream.empty
-      } as CircuitBreaker.CircuitBreaker["Service"])
+      const double = breakerDouble(seen)
       const layer = Layer.mergeAll(
         double,
         RateLimiter.layer({ rules: { api: { algorithm: "fixed-window", limit: 100, window: "1 second" } } }),

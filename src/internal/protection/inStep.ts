@@ -14,14 +14,14 @@
  * inside a breaker timeout, or from a pool that validates its resources.
  */
 import type { Fiber } from "effect"
-import { Clock, Context, Effect } from "effect"
+import { Context, Effect } from "effect"
 import * as CircuitBreaker from "../../CircuitBreaker.js"
 import type { Pool } from "../../Pool.js"
 import * as RateLimiter from "../../RateLimiter.js"
 import type { AdmittedCall, BreakerInStep, LimiterInStep, PoolInStep } from "../runtime/inStep.js"
 import { admitInStep, checkoutInStep, decideInStep, hookOf } from "../runtime/inStep.js"
-import type { Telemetry } from "./telemetry.js"
-import { instrument, Measure, tracesIn } from "./telemetry.js"
+import type { Seen, Telemetry } from "./telemetry.js"
+import { instrument, Measure, seenBy } from "./telemetry.js"
 
 /** What the policy needs of `Protection`'s stages for one call. */
 export interface InStepPolicy {
@@ -33,9 +33,8 @@ export interface InStepPolicy {
 interface Services {
   readonly limiter: LimiterInStep | undefined
   readonly breaker: BreakerInStep | undefined
-  readonly clock: Clock.Clock
-  /** whether spans made here can be seen (then telemetry makes one around the call) */
-  readonly traced: boolean
+  /** the context's clock, and whether spans made in it can be seen (telemetry's `seenBy`) */
+  readonly seen: Seen
   /** the pool tag `pool` was found for (a context may hold several pools) */
   readonly poolTag: unknown
   readonly pool: Pool<any, any> | undefined
@@ -54,8 +53,7 @@ const servicesOf = (fiber: Fiber.Fiber<unknown, unknown>, poolTag: unknown): Ser
     services = {
       limiter: hookOf(Context.getOrUndefined(context, RateLimiter.RateLimiter), decideInStep),
       breaker: hookOf(Context.getOrUndefined(context, CircuitBreaker.CircuitBreaker), admitInStep),
-      clock: fiber.getRef(Clock.Clock),
-      traced: tracesIn(fiber),
+      seen: seenBy(fiber),
       poolTag,
       pool,
       poolInStep: hookOf(pool, checkoutInStep)
@@ -86,11 +84,11 @@ const limitedThen = (
   Effect.withFiber((fiber) => {
     const services = servicesOf(fiber, poolTag)
     if (telemetry === undefined) return decide(fiber, services, policy, poolTag, afterLimit, staged, undefined)
-    if (services.traced) {
+    if (services.seen.traced) {
       const call = Effect.withFiber((fiber) => decide(fiber, servicesOf(fiber, poolTag), policy, poolTag, afterLimit, staged, undefined))
       return instrument(call, telemetry)
     }
-    const measure = new Measure(telemetry, services.clock, fiber)
+    const measure = new Measure(telemetry, services.seen.clock, fiber)
     return measure.around(decide(fiber, services, policy, poolTag, afterLimit, staged, measure))
   })
 
@@ -113,7 +111,7 @@ const decide = (
   if (limit === undefined) return afterLimit(fiber, services, measure)
   const limiter = services.limiter
   if (limiter === undefined) return staged(false)
-  const gate = limiter[decideInStep](services.clock, limit.rule, limit.key, limit.cost ?? 1)
+  const gate = limiter[decideInStep](services.seen.clock, limit.rule, limit.key, limit.cost ?? 1)
   if (gate === undefined) return afterLimit(fiber, services, measure)
   return Effect.flatMap(gate, () => Effect.withFiber((fiber) => afterLimit(fiber, servicesOf(fiber, poolTag), undefined)))
 }

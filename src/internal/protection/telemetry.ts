@@ -90,17 +90,17 @@ export const instrument = <A>(effect: Effect.Effect<A, any, any>, c: Telemetry):
 // What `instrument` reads from a context (a fiber keeps its context across calls, and a
 // context's references do not change): whether spans are made, and the clock. Weakly keyed, so
 // a context is never kept alive by having run a protected call.
-interface Seen {
+export interface Seen {
   readonly traced: boolean
   readonly clock: Clock.Clock
 }
 const seenByContext = new WeakMap<Context.Context<never>, Seen>()
-const seenBy = (fiber: Fiber.Fiber<unknown, unknown>): Seen => {
+export const seenBy = (fiber: Fiber.Fiber<unknown, unknown>): Seen => {
   const context = fiber.context as Context.Context<never>
   let seen = seenByContext.get(context)
   if (seen === undefined) {
     seen = {
-      traced: tracesIn(fiber),
+      traced: fiber.getRef(Tracer.Tracer) !== Tracer.nativeTracer && fiber.getRef(References.TracerEnabled),
       clock: fiber.getRef(Clock.Clock)
     }
     seenByContext.set(context, seen)
@@ -148,7 +148,3 @@ export class Measure {
     })
   }
 }
-
-/** whether spans made in the fiber's context can be seen: a tracer that exports, tracing enabled */
-export const tracesIn = (fiber: Fiber.Fiber<unknown, unknown>): boolean =>
-  fiber.getRef(Tracer.Tracer) !== Tracer.nativeTracer && fiber.getRef(References.TracerEnabled)
