@@ -60,6 +60,109 @@ const isFailureOf = (breaker: Breaker, cause: Cause.Cause<unknown>): boolean => 
   }
 }
 
+/** Where a call's clock comes from: the running fiber's, or a cache of it. */
+export interface ClockSource {
+  readonly clockOf: (fiber: Fiber.Fiber<unknown, unknown>) => Clock.Clock
+}
+
+/** The running fiber's own clock, looked up each time. */
+export const fiberClocks: ClockSource = {
+  clockOf: (fiber) => fiber.getRef(Clock.Clock)
+}
+
+/** the rejection of a call `breaker` does not admit at `now` */
+const rejection = (breaker: Breaker, now: number): Effect.Effect<never, CircuitBreakerOpen> => {
+  const circuit = breaker.circuit
+  return Effect.fail(
+    makeOpen(
+      breaker.name,
+      circuit.state === Circuit.OPEN ? "Open" : "HalfOpen",
+      retryAfterOf(Circuit.retryAfter(circuit, now, breaker.policy.core))
+    )
+  )
+}
+
+/**
+ * Admission of what takes no slot, decided before any exit frame exists: a Closed breaker's
+ * permit (nothing is held, so losing it to an interruption before the frame loses nothing),
+ * or an Open breaker's rejection before its time. `undefined`: a probe (HalfOpen, or Open whose
+ * time has come), which takes a slot and must be admitted inside the call's frame.
+ */
+export const admitWithoutSlot = (
+  clocks: ClockSource,
+  breaker: Breaker,
+  fiber: Fiber.Fiber<unknown, unknown>
+): Permit | Effect.Effect<never, CircuitBreakerOpen> | undefined => {
+  const circuit = breaker.circuit
+  if (circuit.state === Circuit.CLOSED) {
+    // Closed needs no clock unless calls are timed: the common case costs a few field reads
+    if (breaker.policy.core.slowCallDurationMs === undefined) return circuit.generation
+    // a slow-call policy times every call from its admission
+    return { generation: circuit.generation, startedAt: clocks.clockOf(fiber).currentTimeMillisUnsafe() }
+  }
+  if (circuit.state !== Circuit.OPEN) return undefined
+  const now = clocks.clockOf(fiber).currentTimeMillisUnsafe()
+  if (now >= circuit.reopenAt) return undefined
+  circuit.rejected++
+  return Effect.fail(makeOpen(breaker.name, "Open", retryAfterOf(circuit.reopenAt - now)))
+}
+
+/** Records a success on `breaker` for the call admitted with `permit`. */
+export const recordSuccess = (
+  clocks: ClockSource,
+  registry: Registry,
+  breaker: Breaker,
+  permit: Permit,
+  fiber: Fiber.Fiber<unknown, unknown>
+): void => {
+  const circuit = breaker.circuit
+  if (!breaker.recordNeedsTime && circuit.state === Circuit.CLOSED && permit === circuit.generation) {
+    circuit.successes++
+    circuit.consecutiveFailures = 0
+    return
+  }
+  complete(clocks, registry, breaker, permit, false, fiber)
+}
+
+/**
+ * Records a failure, a defect or an interruption. Interruption (or an outcome the caller
+ * marked as ignored, or `protect`'s `ignore` accepts) is neither a success nor a failure; a
+ * probe gives its slot back.
+ */
+export const recordFailure = (
+  clocks: ClockSource,
+  registry: Registry,
+  breaker: Breaker,
+  permit: Permit,
+  cause: Cause.Cause<unknown>,
+  ignore: Ignore | undefined,
+  fiber: Fiber.Fiber<unknown, unknown>
+): void => {
+  if (Cause.hasInterruptsOnly(cause) || isIgnored(cause) || (ignore !== undefined && isIgnoredBy(ignore, cause))) {
+    Circuit.release(breaker.circuit, typeof permit === "number" ? permit : permit.generation)
+    return
+  }
+  complete(clocks, registry, breaker, permit, isFailureOf(breaker, cause), fiber)
+}
+
+const complete = (
+  clocks: ClockSource,
+  registry: Registry,
+  breaker: Breaker,
+  permit: Permit,
+  failed: boolean,
+  fiber: Fiber.Fiber<unknown, unknown>
+): void => {
+  const circuit = breaker.circuit
+  const now = clocks.clockOf(fiber).currentTimeMillisUnsafe()
+  const from = circuit.state
+  const generation = circuit.generation
+  const slowMs = breaker.policy.core.slowCallDurationMs
+  const slow = slowMs !== undefined && typeof permit !== "number" && now - permit.startedAt >= slowMs
+  Circuit.record(circuit, typeof permit === "number" ? permit : permit.generation, failed, slow, now, breaker.policy.core)
+  if (circuit.generation !== generation) registry.transition(breaker, from, circuit.state, now)
+}
+
 /** A permit under a slow-call policy also carries when the call started. */
 export interface TimedPermit {
   readonly generation: number
@@ -97,14 +200,9 @@ export class BreakerGuard implements Guard<Permit, CircuitBreakerOpen | Protecti
   admitEarly(fiber: Fiber.Fiber<unknown, unknown>): Permit | Effect.Effect<never, CircuitBreakerOpen | ProtectionNotFound> | undefined {
     const breaker = this.registry.resolve(this.name)
     if (breaker === undefined) return Effect.fail(this.registry.notFound(this.name))
-    const circuit = breaker.circuit
-    if (circuit.state === Circuit.CLOSED) return this.admitTo(breaker, fiber)
-    if (circuit.state !== Circuit.OPEN) return undefined
-    const now = this.clockOf(fiber).currentTimeMillisUnsafe()
-    if (now >= circuit.reopenAt) return undefined
-    this.current = breaker
-    circuit.rejected++
-    return Effect.fail(makeOpen(breaker.name, "Open", retryAfterOf(circuit.reopenAt - now)))
+    const early = admitWithoutSlot(this, breaker, fiber)
+    if (early !== undefined) this.current = breaker
+    return early
   }
 
   admit(fiber: Fiber.Fiber<unknown, unknown>): Permit | Effect.Effect<never, CircuitBreakerOpen | ProtectionNotFound> {
@@ -131,13 +229,7 @@ export class BreakerGuard implements Guard<Permit, CircuitBreakerOpen | Protecti
       if (leases !== undefined && circuit.state === Circuit.HALF_OPEN) return this.probeWithLease(leases, breaker, admitted, now)
       return admitted
     }
-    return Effect.fail(
-      makeOpen(
-        breaker.name,
-        circuit.state === Circuit.OPEN ? "Open" : "HalfOpen",
-        retryAfterOf(Circuit.retryAfter(circuit, now, breaker.policy.core))
-      )
-    )
+    return rejection(breaker, now)
   }
 
   /** set by `guarded` callers that need the effect in `probeWithLease` (see `CircuitBreaker`) */
@@ -182,36 +274,11 @@ export class BreakerGuard implements Guard<Permit, CircuitBreakerOpen | Protecti
   }
 
   onSuccess(permit: Permit, fiber: Fiber.Fiber<unknown, unknown>): void {
-    const breaker = this.current!
-    const circuit = breaker.circuit
-    if (!breaker.recordNeedsTime && circuit.state === Circuit.CLOSED && permit === circuit.generation) {
-      circuit.successes++
-      circuit.consecutiveFailures = 0
-      return
-    }
-    this.complete(breaker, permit, false, fiber)
+    recordSuccess(this, this.registry, this.current!, permit, fiber)
   }
 
   onFailure(permit: Permit, cause: Cause.Cause<unknown>, fiber: Fiber.Fiber<unknown, unknown>): void {
-    const breaker = this.current!
-    if (Cause.hasInterruptsOnly(cause) || isIgnored(cause) || (this.ignore !== undefined && isIgnoredBy(this.ignore, cause))) {
-      // interruption (or an outcome the caller marked as ignored, or `protect`'s `ignore`
-      // accepts) is neither a success nor a failure; a probe gives its slot back
-      Circuit.release(breaker.circuit, typeof permit === "number" ? permit : permit.generation)
-      return
-    }
-    this.complete(breaker, permit, isFailureOf(breaker, cause), fiber)
-  }
-
-  private complete(breaker: Breaker, permit: Permit, failed: boolean, fiber: Fiber.Fiber<unknown, unknown>): void {
-    const circuit = breaker.circuit
-    const now = this.clockOf(fiber).currentTimeMillisUnsafe()
-    const from = circuit.state
-    const generation = circuit.generation
-    const slowMs = breaker.policy.core.slowCallDurationMs
-    const slow = slowMs !== undefined && typeof permit !== "number" && now - permit.startedAt >= slowMs
-    Circuit.record(circuit, typeof permit === "number" ? permit : permit.generation, failed, slow, now, breaker.policy.core)
-    if (circuit.generation !== generation) this.registry.transition(breaker, from, circuit.state, now)
+    recordFailure(this, this.registry, this.current!, permit, cause, this.ignore, fiber)
   }
 }
 

@@ -9,21 +9,27 @@ import { Effect } from "effect"
 import { InvalidConfig } from "../../Errors.js"
 import type { AdmitInStep, AdmittedCall } from "../runtime/inStep.js"
 import type { Permit } from "./guard.js"
-import { BreakerGuard } from "./guard.js"
+import { admitWithoutSlot, fiberClocks, recordFailure, recordSuccess } from "./guard.js"
+import type { Ignore } from "./ignore.js"
 import { ignoreOf } from "./ignore.js"
-import type { Registry } from "./registry.js"
+import type { Breaker, Registry } from "./registry.js"
 
-/** One admitted call: its guard, and the permit it reports with. */
-class InStepCall extends BreakerGuard implements AdmittedCall {
-  permit: Permit = 0
+/** One admitted call: the breaker it was admitted by, and the permit it reports with. */
+class InStepCall implements AdmittedCall {
+  constructor(
+    readonly registry: Registry,
+    readonly breaker: Breaker,
+    readonly permit: Permit,
+    readonly ignore: Ignore | undefined
+  ) {}
 
   get timeout(): AdmittedCall["timeout"] {
-    return this.current!.timeout
+    return this.breaker.timeout
   }
 
   record(exit: Exit.Exit<unknown, unknown>, fiber: Fiber.Fiber<unknown, unknown>): void {
-    if (exit._tag === "Success") this.onSuccess(this.permit, fiber)
-    else this.onFailure(this.permit, exit.cause, fiber)
+    if (exit._tag === "Success") recordSuccess(fiberClocks, this.registry, this.breaker, this.permit, fiber)
+    else recordFailure(fiberClocks, this.registry, this.breaker, this.permit, exit.cause, this.ignore, fiber)
   }
 }
 
@@ -34,10 +40,9 @@ export const admitterOf =
     const ignore = ignoreOf(options)
     // invalid options are a defect of the call, as with `protect`
     if (ignore instanceof InvalidConfig) return Effect.die(ignore)
-    const call = new InStepCall(registry, name)
-    if (ignore !== undefined) call.ignore = ignore
-    const early = call.admitEarly(fiber)
-    if (early === undefined || Effect.isEffect(early)) return early
-    call.permit = early
-    return call
+    const breaker = registry.resolve(name)
+    if (breaker === undefined) return Effect.fail(registry.notFound(name))
+    const permit = admitWithoutSlot(fiberClocks, breaker, fiber)
+    if (permit === undefined || Effect.isEffect(permit)) return permit
+    return new InStepCall(registry, breaker, permit, ignore)
   }

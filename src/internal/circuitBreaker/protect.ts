@@ -1,15 +1,17 @@
 /**
  * `CircuitBreaker.protect`: the argument dispatch (data-last or data-first, with or without
- * options) and the guard of each call. The public
+ * options) and each protected run. The public
  * module passes its tag in: internal code never imports it at run time.
  */
-import type { Context } from "effect"
+import type { Context, Fiber } from "effect"
 import { Effect } from "effect"
 import { InvalidConfig } from "../../Errors.js"
-import { guarded } from "../runtime/guardedCall.js"
+import { guarded, implementation } from "../runtime/guardedCall.js"
+import { admitWithoutSlot, BreakerGuard, recordFailure, recordSuccess } from "./guard.js"
 import type { Ignore } from "./ignore.js"
 import { ignoreOf } from "./ignore.js"
-import { ContextGuard } from "./service.js"
+import type { Registry } from "./registry.js"
+import { ContextGuard, contextClocks, registryOf, serviceIn } from "./service.js"
 
 const protectEffect = (
   tag: Context.Key<any, any>,
@@ -17,9 +19,53 @@ const protectEffect = (
   breaker: string,
   ignore: Ignore | undefined
 ): Effect.Effect<any, any, any> => {
-  const guard = new ContextGuard(tag, breaker, self)
-  if (ignore !== undefined) guard.ignore = ignore
-  return guarded(self, guard)
+  if (implementation() === "fast") {
+    // the opt-in fast frame admits and records through a guard in its own frame
+    const guard = new ContextGuard(tag, breaker, self)
+    if (ignore !== undefined) guard.ignore = ignore
+    return guarded(self, guard)
+  }
+  return Effect.withFiber((fiber) => callIn(tag, self, breaker, ignore, fiber))
+}
+
+/**
+ * One protected run: the breaker is found in the running fiber's context when the effect
+ * runs, so a protected effect value can be built once and run many times, under several
+ * services at once, each run recording on its own service's breaker. What takes no slot is
+ * decided in this step: a Closed breaker's call gets its exit frame right away and a
+ * rejection needs none. The permit lives in this run's exit callback, so no object is made
+ * per protected effect. A probe takes a slot, so it is admitted inside its frame, by the
+ * guarded call.
+ */
+const callIn = (
+  tag: Context.Key<any, any>,
+  self: Effect.Effect<any, any, any>,
+  name: string,
+  ignore: Ignore | undefined,
+  fiber: Fiber.Fiber<unknown, unknown>
+): Effect.Effect<any, any, any> => {
+  const service = serviceIn(fiber, tag)
+  const registry = registryOf(service)
+  // another implementation (a test double provided with `Layer.succeed`) runs the call itself
+  if (registry === undefined) return service.execute(name)(self)
+  const breaker = registry.resolve(name)
+  if (breaker === undefined) return Effect.fail(registry.notFound(name))
+  const permit = admitWithoutSlot(contextClocks, breaker, fiber)
+  if (permit === undefined) return guarded(self, probeGuard(registry, name, self, ignore))
+  if (Effect.isEffect(permit)) return permit
+  const timeout = breaker.timeout
+  return Effect.onExitPrimitive(timeout === undefined ? self : timeout(self), (exit) => {
+    if (exit._tag === "Success") recordSuccess(contextClocks, registry, breaker, permit, fiber)
+    else recordFailure(contextClocks, registry, breaker, permit, exit.cause, ignore, fiber)
+    return undefined
+  })
+}
+
+const probeGuard = (registry: Registry, name: string, self: Effect.Effect<any, any, any>, ignore: Ignore | undefined): BreakerGuard => {
+  const guard = new BreakerGuard(registry, name)
+  guard.self = self
+  guard.ignore = ignore
+  return guard
 }
 
 /**

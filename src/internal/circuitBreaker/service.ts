@@ -7,7 +7,7 @@ import type { Context, Fiber } from "effect"
 import { Clock, Effect, PubSub, Stream } from "effect"
 import type * as Public from "../../CircuitBreaker.js"
 import { InvalidConfig } from "../../Errors.js"
-import type { Permit } from "./guard.js"
+import type { ClockSource, Permit } from "./guard.js"
 import { BreakerGuard, serviceFrom } from "./guard.js"
 import { registerHealth } from "./health.js"
 import { admitterOf } from "./inStep.js"
@@ -40,6 +40,23 @@ let lastContext: unknown
 let lastService: Service | undefined
 // and its clock: a rejection and a timed call read the time, and a context has one clock
 let lastClock: Clock.Clock | undefined
+
+/** The breaker service in the running fiber's context, through the one-context cache. */
+export const serviceIn = (fiber: Fiber.Fiber<unknown, unknown>, tag: Context.Key<any, Service>): Service => {
+  let service = lastService
+  if (fiber.context !== lastContext || service === undefined) {
+    service = serviceFrom(fiber, tag)
+    lastContext = fiber.context
+    lastService = service
+    lastClock = fiber.getRef(Clock.Clock)
+  }
+  return service
+}
+
+/** The running fiber's clock, cached with the last context's service (see `serviceIn`). */
+export const contextClocks: ClockSource = {
+  clockOf: (fiber) => (fiber.context === lastContext && lastClock !== undefined ? lastClock : fiber.getRef(Clock.Clock))
+}
 
 /** The service `make` builds, without the tag's `of` (the identity). */
 export const makeService = Effect.fnUntraced(function* (options: Public.Options) {
@@ -117,17 +134,11 @@ export class ContextGuard extends BreakerGuard {
     return foreign === undefined ? super.admit(fiber) : foreign
   }
   override clockOf(fiber: Fiber.Fiber<unknown, unknown>): Clock.Clock {
-    return fiber.context === lastContext && lastClock !== undefined ? lastClock : fiber.getRef(Clock.Clock)
+    return contextClocks.clockOf(fiber)
   }
   /** our service's registry for this run, or the call handed to another implementation */
   private bind(fiber: Fiber.Fiber<unknown, unknown>): Effect.Effect<never, any> | undefined {
-    let service = lastService
-    if (fiber.context !== lastContext || service === undefined) {
-      service = serviceFrom(fiber, this.tag)
-      lastContext = fiber.context
-      lastService = service
-      lastClock = fiber.getRef(Clock.Clock)
-    }
+    const service = serviceIn(fiber, this.tag)
     const registry = registryOf(service)
     if (registry === undefined) return service.execute(this.name)(this.self!) as Effect.Effect<never, any>
     const bound = this.registry
