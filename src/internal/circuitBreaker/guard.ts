@@ -70,18 +70,6 @@ export const fiberClocks: ClockSource = {
   clockOf: (fiber) => fiber.getRef(Clock.Clock)
 }
 
-/** the rejection of a call `breaker` does not admit at `now` */
-const rejection = (breaker: Breaker, now: number): Effect.Effect<never, CircuitBreakerOpen> => {
-  const circuit = breaker.circuit
-  return Effect.fail(
-    makeOpen(
-      breaker.name,
-      circuit.state === Circuit.OPEN ? "Open" : "HalfOpen",
-      retryAfterOf(Circuit.retryAfter(circuit, now, breaker.policy.core))
-    )
-  )
-}
-
 /**
  * Admission of what takes no slot, decided before any exit frame exists: a Closed breaker's
  * permit (nothing is held, so losing it to an interruption before the frame loses nothing),
@@ -143,6 +131,20 @@ export const recordFailure = (
     return
   }
   complete(clocks, registry, breaker, permit, isFailureOf(breaker, cause), fiber)
+}
+
+/** Records a call's exit: what a call's own exit callback does (see `recordSuccess`, `recordFailure`). */
+export const recordExit = (
+  clocks: ClockSource,
+  registry: Registry,
+  breaker: Breaker,
+  permit: Permit,
+  exit: Exit.Exit<unknown, unknown>,
+  ignore: Ignore | undefined,
+  fiber: Fiber.Fiber<unknown, unknown>
+): void => {
+  if (exit._tag === "Success") recordSuccess(clocks, registry, breaker, permit, fiber)
+  else recordFailure(clocks, registry, breaker, permit, exit.cause, ignore, fiber)
 }
 
 const complete = (
@@ -229,7 +231,13 @@ export class BreakerGuard implements Guard<Permit, CircuitBreakerOpen | Protecti
       if (leases !== undefined && circuit.state === Circuit.HALF_OPEN) return this.probeWithLease(leases, breaker, admitted, now)
       return admitted
     }
-    return rejection(breaker, now)
+    return Effect.fail(
+      makeOpen(
+        breaker.name,
+        circuit.state === Circuit.OPEN ? "Open" : "HalfOpen",
+        retryAfterOf(Circuit.retryAfter(circuit, now, breaker.policy.core))
+      )
+    )
   }
 
   /** set by `guarded` callers that need the effect in `probeWithLease` (see `CircuitBreaker`) */

@@ -9,7 +9,7 @@ import { Effect } from "effect"
 import { InvalidConfig } from "../../Errors.js"
 import type { AdmitInStep, AdmittedCall } from "../runtime/inStep.js"
 import type { Permit } from "./guard.js"
-import { admitWithoutSlot, fiberClocks, recordFailure, recordSuccess } from "./guard.js"
+import { admitWithoutSlot, fiberClocks, recordExit } from "./guard.js"
 import type { Ignore } from "./ignore.js"
 import { ignoreOf } from "./ignore.js"
 import type { Breaker, Registry } from "./registry.js"
@@ -28,8 +28,7 @@ class InStepCall implements AdmittedCall {
   }
 
   record(exit: Exit.Exit<unknown, unknown>, fiber: Fiber.Fiber<unknown, unknown>): void {
-    if (exit._tag === "Success") recordSuccess(fiberClocks, this.registry, this.breaker, this.permit, fiber)
-    else recordFailure(fiberClocks, this.registry, this.breaker, this.permit, exit.cause, this.ignore, fiber)
+    recordExit(fiberClocks, this.registry, this.breaker, this.permit, exit, this.ignore, fiber)
   }
 }
 

@@ -7,7 +7,7 @@ import type { Context, Fiber } from "effect"
 import { Effect } from "effect"
 import { InvalidConfig } from "../../Errors.js"
 import { guarded, implementation } from "../runtime/guardedCall.js"
-import { admitWithoutSlot, BreakerGuard, recordFailure, recordSuccess } from "./guard.js"
+import { admitWithoutSlot, BreakerGuard, recordExit } from "./guard.js"
 import type { Ignore } from "./ignore.js"
 import { ignoreOf } from "./ignore.js"
 import type { Registry } from "./registry.js"
@@ -55,8 +55,7 @@ const callIn = (
   if (Effect.isEffect(permit)) return permit
   const timeout = breaker.timeout
   return Effect.onExitPrimitive(timeout === undefined ? self : timeout(self), (exit) => {
-    if (exit._tag === "Success") recordSuccess(contextClocks, registry, breaker, permit, fiber)
-    else recordFailure(contextClocks, registry, breaker, permit, exit.cause, ignore, fiber)
+    recordExit(contextClocks, registry, breaker, permit, exit, ignore, fiber)
     return undefined
   })
 }
