@@ -10,8 +10,8 @@
  *
  * Recency is a doubly linked list through `newer`/`older`: `touch` moves a slot to the newest
  * end in O(1). (Reordering the `Map` itself by delete + set leaves holes that make finding its
- * oldest entry linear.) When the table is full, the oldest key is evicted; `sweep` drops keys
- * whose state is back to "as if never seen", oldest first.
+ * oldest entry linear.) At `maxKeys` the oldest key is evicted; `sweep` drops keys whose state
+ * is back to "as if never seen", oldest first (the rule does so when it needs a slot).
  */
 
 const NONE = -1
@@ -55,6 +55,11 @@ export class KeyTable<Extra = never> {
 
   get capacity(): number {
     return this.a.length
+  }
+
+  /** No free slot left: the next insert grows the table (or, at `maxKeys`, evicts). */
+  get isFull(): boolean {
+    return this.free === NONE && this.used === this.a.length
   }
 
   /** The slot of `key`, or -1. Does not change recency. */

@@ -60,21 +60,38 @@ describe("KeyTable", () => {
 describe("RuleState", () => {
   const rule = { algorithm: "fixed-window" as const, limit: 1, windowMillis: 1000, burst: 1 }
 
-  it("drops keys whose window has passed without a timer, as decisions go on", () => {
+  it("drops keys whose window has passed, without a timer, when new keys need their room", () => {
     const state = new RuleState("api", rule, Infinity)
     for (let i = 0; i < 1000; i++) state.take("ip-" + i, 0, 1, 0)
-    expect(state.table.size).toBe(1000)
-    // one hot key keeps deciding after the others expired: the sweep empties the table
-    for (let i = 0; i < 1000; i++) state.take("hot", 1000 + i * 1000, 1, 0)
-    expect(state.table.size).toBe(1)
+    expect([state.table.size, state.table.capacity]).toEqual([1000, 1024])
+    // a second window's 1,000 new keys: the expired ones make room, the table does not grow
+    for (let i = 0; i < 1000; i++) expect(state.take("next-" + i, 1000, 1, 0)).toBe(0)
+    expect(state.table.capacity).toBe(1024)
+    expect(state.table.size).toBeLessThanOrEqual(1024)
+    expect(state.table.find("ip-0")).toBe(-1)
   })
 
-  it("a sliding-window key is dropped once its log has expired", () => {
+  it("a key that comes back after its window passed keeps its slot (nothing is dropped and re-added)", () => {
+    const state = new RuleState("api", rule, Infinity)
+    const slots = (): Array<number> => Array.from({ length: 100 }, (_, i) => state.table.find("ip-" + i))
+    for (let i = 0; i < 100; i++) state.take("ip-" + i, 0, 1, 0)
+    const first = slots()
+    // every key is back to "as if never seen" each window, and each comes back in the next
+    for (let window = 1; window <= 10; window++) {
+      for (let i = 0; i < 100; i++) expect(state.take("ip-" + i, window * 1000, 1, 0)).toBe(0)
+      expect(slots()).toEqual(first)
+    }
+    expect(state.table.used).toBe(100)
+  })
+
+  it("a sliding-window key whose log has expired makes room for a new key", () => {
     const sliding = { ...rule, algorithm: "sliding-window" as const, limit: 5 }
     const state = new RuleState("api", sliding, Infinity)
     for (let i = 0; i < 100; i++) state.take("ip-" + i, i, 1, 0)
-    for (let i = 0; i < 200; i++) state.take("hot", 2000 + i, 1, 0)
-    expect(state.table.size).toBe(1)
+    for (let i = 0; i < 100; i++) state.take("next-" + i, 2000 + i, 1, 0)
+    expect(state.table.capacity).toBe(128)
+    expect(state.table.find("ip-0")).toBe(-1)
+    expect(state.table.find("next-99")).not.toBe(-1)
   })
 
   it("counts allowed and denied decisions", () => {
