@@ -39,7 +39,7 @@ export interface Target {
   readonly scenario: string
   readonly description: string
   /** ours / peer (by overhead for timed scenarios, by value for custom ones) at most `max`,
-   *  or at least `min` */
+   *  or at least `min`; with neither, a reference ratio reported without a bound */
   readonly ours: string
   readonly peer?: string
   readonly max?: number

@@ -75,7 +75,8 @@ interface TargetResult {
   readonly ratioRange?: readonly [number, number]
   readonly figure: number
   readonly bound: string
-  readonly met: boolean
+  /** undefined: a reference ratio, with no bound to meet */
+  readonly met: boolean | undefined
 }
 interface SuiteResult {
   readonly suite: string
@@ -162,8 +163,8 @@ const runSuite = async (file: string): Promise<SuiteResult> => {
       const ratios = oursRounds.map((o, i) => Math.max(o, 1) / Math.max(peerRounds[i]!, 1))
       const ratio = median(ratios)
       const ratioRange = [Math.min(...ratios), Math.max(...ratios)] as const
-      const bound = t.max !== undefined ? `<= ${t.max}x` : `>= ${t.min}x`
-      const met = t.max !== undefined ? ratio <= t.max : ratio >= (t.min ?? 0)
+      const bound = t.max !== undefined ? `<= ${t.max}x` : t.min !== undefined ? `>= ${t.min}x` : "reference"
+      const met = t.max !== undefined ? ratio <= t.max : t.min !== undefined ? ratio >= t.min : undefined
       return { scenario: t.scenario, description: t.description, ratio, ratioRange, figure: ours, bound, met }
     }
     return {
@@ -253,7 +254,7 @@ for (const r of Object.values(results)) {
     for (const t of r.targets) {
       const range = t.ratioRange === undefined ? "" : `${fmt(t.ratioRange[0])}-${fmt(t.ratioRange[1])}x`
       lines.push(
-        `| ${t.description} | ${fmt(t.figure)} | ${t.ratio === undefined ? "" : fmt(t.ratio) + "x"} | ${range} | ${t.bound} | ${t.met ? "yes" : "**no**"} |`
+        `| ${t.description} | ${fmt(t.figure)} | ${t.ratio === undefined ? "" : fmt(t.ratio) + "x"} | ${range} | ${t.bound} | ${t.met === undefined ? "" : t.met ? "yes" : "**no**"} |`
       )
     }
     lines.push("")
@@ -263,7 +264,7 @@ writeFileSync(join(resultsDir, "latest.md"), lines.join("\n"))
 for (const r of Object.values(results)) {
   for (const t of r.targets) {
     console.log(
-      `${t.met ? "MET " : "MISS"} ${r.suite}: ${t.description}: ${t.ratio === undefined ? fmt(t.figure) : fmt(t.ratio) + "x"}${t.ratioRange === undefined ? "" : ` [${fmt(t.ratioRange[0])}-${fmt(t.ratioRange[1])}]`} (${t.bound})`
+      `${t.met === undefined ? "REF " : t.met ? "MET " : "MISS"} ${r.suite}: ${t.description}: ${t.ratio === undefined ? fmt(t.figure) : fmt(t.ratio) + "x"}${t.ratioRange === undefined ? "" : ` [${fmt(t.ratioRange[0])}-${fmt(t.ratioRange[1])}]`} (${t.bound})`
     )
   }
 }

@@ -17,7 +17,7 @@
  * Each style's baseline runs the inner call alone (the 100-caller baselines with 100 callers).
  */
 import { ConsecutiveBreaker, bulkhead, circuitBreaker as cockatielBreaker, handleAll, TimeoutStrategy, timeout, wrap } from "cockatiel"
-import { Context, Effect, Pool as EffectPool, Layer, Scope } from "effect"
+import { Context, Effect, Pool as EffectPool, Fiber, Layer, Scope } from "effect"
 import { CircuitBreaker as PersistenceBreaker, RateLimiter as PersistenceLimiter } from "effect/persistence"
 import * as GenericPool from "generic-pool"
 import Opossum from "opossum"
@@ -198,8 +198,20 @@ export const names = {
   builtIns: "effect built-ins (persistence RateLimiter + CircuitBreaker, Pool.use, Effect.timeout)",
   off: "effect-foundation protectWith (telemetry off)",
   on: "effect-foundation protectWith (telemetry on)",
-  byHand: "effect-foundation by hand (limit, protect, Pool.use, Effect.timeout)"
+  byHand: "effect-foundation by hand (limit, protect, Pool.use, Effect.timeout)",
+  forkFloor: "floor: the inner call in a child fiber, joined"
 } as const
+
+/**
+ * What a timeout on effect's public API pays at least for a call that does not return at once:
+ * the call runs in a child fiber that the caller waits for (an interruption cannot be caught
+ * on the fiber that receives it, so the call cannot run on the caller's own fiber). No other
+ * stage: the floor of the timeout stage alone.
+ */
+const forkJoinFloor = async (inner: Inner, load: Load) => {
+  const work = effectInner(inner)
+  return runEffect(load, Context.empty(), () => Effect.flatMap(Effect.forkChild(work(1)), Fiber.join))
+}
 
 const scenarioName = (load: Load, inner: Inner) => `${load}, inner call ${inner}`
 
@@ -220,6 +232,9 @@ const scenario = (load: Load, inner: Inner) => {
     { library: names.off, style: "effect-gen", setup: () => oursProtectWith(false)(inner, load) },
     { library: names.on, style: "effect-gen", setup: () => oursProtectWith(true)(inner, load) },
     { library: names.byHand, style: "effect-gen", setup: () => oursByHand(inner, load) },
+    ...(inner === "yields once"
+      ? [{ library: names.forkFloor, style: "effect-gen" as const, setup: () => forkJoinFloor(inner, load) }]
+      : []),
     ...(previous === undefined
       ? []
       : [{ library: againstName(names.off), style: "effect-gen" as const, setup: () => oursProtectWith(false, previous)(inner, load) }])
@@ -256,6 +271,17 @@ for (const inner of inners) {
       peer: names.off,
       max: 1.5
     })
+  }
+  if (inner === "yields once") {
+    // no bound: how far below the Promise composition the timeout stage alone can go
+    for (const load of loads) {
+      targets.push({
+        scenario: scenarioName(load, inner),
+        description: `${load} (${inner}): reference: the timeout stage's floor vs rate-limiter-flexible + opossum + generic-pool`,
+        ours: names.forkFloor,
+        peer: names.flexibleOpossum
+      })
+    }
   }
   targets.push({
     scenario: scenarioName("100 callers", inner),
