@@ -228,6 +228,34 @@ describe("Protection profiles", () => {
     }).pipe(Effect.provide(Live))
   )
 
+  it.effect("a profile's call keeps the caller's scope: what it acquires is released when the caller's scope closes", () =>
+    Effect.gen(function* () {
+      const infrastructure = yield* Protection.Protection
+      const released: Array<string> = []
+      const resource = Effect.acquireRelease(Effect.succeed("connection"), (name) => Effect.sync(() => released.push(name)))
+      expect(yield* Effect.scoped(infrastructure.execute("checkout", resource, { key: "scoped" }))).toBe("connection")
+      expect(released).toEqual(["connection"])
+      yield* Effect.scoped(infrastructure.executeWith("query", Db, () => resource, { key: "scoped" }))
+      expect(released).toEqual(["connection", "connection"])
+    }).pipe(Effect.provide(Live))
+  )
+
+  it.effect("a profile runs on the protections its layer was built on, also under a caller that provides others", () =>
+    Effect.gen(function* () {
+      const infrastructure = yield* Protection.Protection
+      const otherBreakers = CircuitBreaker.layer({ breakers: { db: { failureThreshold: 100 } } })
+      for (let i = 0; i < 3; i++) {
+        // each call from a context of its own, and the same context again
+        yield* Effect.exit(infrastructure.execute("checkout", Effect.fail("503"), { key: `k${i}` }).pipe(Effect.provide(otherBreakers)))
+      }
+      expect((yield* CircuitBreaker.CircuitBreaker.use((s) => s.status("db"))).state).toBe("Open")
+      const rejected = yield* Effect.flip(
+        infrastructure.execute("checkout", Effect.succeed(1), { key: "k" }).pipe(Effect.provide(otherBreakers))
+      )
+      expect(rejected._tag).toBe("CircuitBreakerOpen")
+    }).pipe(Effect.provide(Live))
+  )
+
   it.effect("an invalid reconfiguration fails with the path and keeps the old profile", () =>
     Effect.gen(function* () {
       const infrastructure = yield* Protection.Protection

@@ -2,7 +2,7 @@
  * The named profiles of `Protection.layer`: installing one (decode, then check its
  * references against the services present), and running calls under it through the stages.
  */
-import { Context, Effect, Option, Ref } from "effect"
+import { Context, Effect, Exit, Option } from "effect"
 import * as Bulkhead from "../../Bulkhead.js"
 import * as CircuitBreaker from "../../CircuitBreaker.js"
 import * as Config from "../../Config.js"
@@ -27,13 +27,48 @@ interface Installed {
 
 /** The service behind `Protection.layer`, on the protections present in the context. */
 export const makeProfiles = Effect.fnUntraced(function* (options: Options) {
-  // the protections present when the layer was built; profiles run their stages against them
-  const services = (yield* Effect.context<never>()) as Context.Context<any>
-  const profiles = yield* Ref.make(new Map<string, Installed>())
+  const built = (yield* Effect.context<never>()) as Context.Context<any>
+  // the protections present when the layer was built, which profiles run their stages against;
+  // nothing else of the layer's context (its scope above all: what a call acquires is released
+  // with the caller's scope, not when this layer closes)
+  const services = Context.pick(
+    CircuitBreaker.CircuitBreaker,
+    RateLimiter.RateLimiter,
+    Bulkhead.Bulkhead,
+    MemoryManager.MemoryManager,
+    PerformanceMonitor.PerformanceMonitor,
+    ...Object.values(options.pools ?? {})
+  )(built) as Context.Context<any>
+  // replaced whole by `configure` (in one synchronous step), read by every call without an effect
+  let profiles = new Map<string, Installed>()
+  // A call runs in the caller's context with these services over it. A fiber keeps its context
+  // across calls, so that context is made once per caller context, not per call, and the
+  // stages' own caches of the last context they ran in keep hitting; a caller whose context
+  // already holds these very services (one application layer) runs in its own. One entry,
+  // cleared with the layer.
+  let lastCaller: Context.Context<any> | undefined
+  let lastMerged: Context.Context<any> | undefined
+  const withServices = (caller: Context.Context<any>): Context.Context<any> => {
+    if (caller !== lastCaller) {
+      lastMerged = holdsServices(caller) ? caller : Context.merge(caller, services)
+      lastCaller = caller
+    }
+    return lastMerged!
+  }
+  const holdsServices = (caller: Context.Context<any>): boolean => {
+    for (const [key, service] of services.mapUnsafe) if (caller.mapUnsafe.get(key) !== service) return false
+    return true
+  }
+  yield* Effect.addFinalizer(() =>
+    Effect.sync(() => {
+      lastCaller = undefined
+      lastMerged = undefined
+    })
+  )
   const has = <S>(tag: Context.Key<any, S>) => Option.isSome(Context.getOption(services, tag))
   const pools = new Map<string, { readonly key: string; readonly pool: Pool.Pool<any, any> }>()
   for (const [name, tag] of Object.entries(options.pools ?? {})) {
-    const pool = Context.getOption(services, tag)
+    const pool = Context.getOption(built, tag)
     if (Option.isNone(pool)) {
       return yield* new InvalidConfig({ path: `pools.${name}`, message: `pools.${name}: the pool's layer is not provided` })
     }
@@ -91,15 +126,22 @@ export const makeProfiles = Effect.fnUntraced(function* (options: Options) {
                 `protections.${name}.pool: profile "${name}" checks a resource out of pool "${config.pool}", ` +
                 `so it runs with executeWith(profile, pool, f), not execute`
             })
-      yield* Ref.update(profiles, (all) => new Map(all).set(name, { config, needsPool }))
+      profiles = new Map(profiles).set(name, { config, needsPool })
     })
 
   for (const [name, input] of Object.entries(options.profiles ?? {})) yield* configure(name, input)
 
+  const notFound = (name: string) => Exit.fail(new ProtectionNotFound({ kind: "profile", protection: name }))
   const find = (name: string) =>
-    Effect.flatMap(Ref.get(profiles), (all) => {
-      const found = all.get(name)
-      return found === undefined ? Effect.fail(new ProtectionNotFound({ kind: "profile", protection: name })) : Effect.succeed(found)
+    Effect.suspend(() => {
+      const found = profiles.get(name)
+      return found === undefined ? notFound(name) : Effect.succeed(found)
+    })
+  /** `body` of the profile `name`, run on this layer's services; an unknown name fails at once */
+  const run = <A, E>(name: string, body: (profile: Installed) => Effect.Effect<A, E, any>) =>
+    Effect.suspend((): Effect.Effect<A, E | ProtectionNotFound, any> => {
+      const found = profiles.get(name)
+      return found === undefined ? notFound(name) : Effect.updateContext(body(found), withServices)
     })
   const policyFor = (name: string, config: Config.Profile, key: string): Policy => {
     const policy: { -readonly [K in keyof Policy]: Policy[K] } = { profile: name }
@@ -133,10 +175,8 @@ export const makeProfiles = Effect.fnUntraced(function* (options: Options) {
   const service: Protection["Service"] = {
     configure,
     execute: <A, E, R>(name: string, effect: Effect.Effect<A, E, R>, callOptions?: { readonly key?: string }) =>
-      Effect.flatMap(find(name), ({ config, needsPool }) =>
-        needsPool !== undefined
-          ? Effect.fail(needsPool)
-          : Stages.protect(effect, policyFor(name, config, callOptions?.key ?? "global")).pipe(Effect.provideContext(services))
+      run(name, ({ config, needsPool }) =>
+        needsPool !== undefined ? Exit.fail(needsPool) : Stages.protect(effect, policyFor(name, config, callOptions?.key ?? "global"))
       ) as Effect.Effect<A, E | ProtectionError | ProtectionNotFound | InvalidConfig, R>,
     executeWith: <Resource, PE, A, E, R>(
       name: string,
@@ -144,13 +184,12 @@ export const makeProfiles = Effect.fnUntraced(function* (options: Options) {
       f: (resource: Resource) => Effect.Effect<A, E, R>,
       callOptions?: { readonly key?: string }
     ) =>
-      Effect.flatMap(find(name), ({ config }) => {
+      run(name, ({ config }) => {
         const entry = config.pool === undefined ? undefined : pools.get(config.pool)
-        if (entry === undefined || entry.key !== tag.key) return Effect.fail(wrongPool(name, config, tag.key))
-        const pool = entry.pool as Pool.Pool<Resource, PE>
-        return Stages.protectWith(Effect.succeed(pool), policyFor(name, config, callOptions?.key ?? "global"), f).pipe(
-          Effect.provideContext(services)
-        )
+        if (entry === undefined || entry.key !== tag.key) return Exit.fail(wrongPool(name, config, tag.key))
+        // the tag, found in this layer's services: the checkout goes in one step with the rate
+        // limit and the breaker, as in `protectWith`
+        return Stages.protectWith(tag, policyFor(name, config, callOptions?.key ?? "global"), f)
       }) as Effect.Effect<A, E | PE | ProtectionError | ProtectionNotFound | InvalidConfig, R>,
     status: (name, statusOptions) =>
       Effect.flatMap(find(name), ({ config }) =>
@@ -171,7 +210,7 @@ export const makeProfiles = Effect.fnUntraced(function* (options: Options) {
           return status as ProfileStatus
         }).pipe(Effect.provideContext(services))
       ),
-    names: Effect.map(Ref.get(profiles), (all) => [...all.keys()])
+    names: Effect.sync(() => [...profiles.keys()])
   }
   return service
 })
