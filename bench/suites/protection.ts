@@ -2,7 +2,9 @@
  * The facade's full stack (rate limit + circuit breaker + pool checkout + timeout) around a
  * successful call, with telemetry on (one span and one histogram observation per call, effect's
  * default tracer, no exporter) and off (`telemetry: false`). Calling style: `yield*` in an
- * `Effect.gen` loop; the baseline runs the same operation unprotected.
+ * `Effect.gen` loop; the baseline runs the same operation unprotected. A named profile with the
+ * same stages (`Protection` service `executeWith`, telemetry on as profiles have it) runs beside
+ * them.
  */
 import { Context, Effect, Layer, Scope } from "effect"
 import { CircuitBreaker, Protection, Pool, RateLimiter } from "../../src/index.js"
@@ -19,9 +21,22 @@ const Live = Layer.mergeAll(
   Pool.layer(Conn, { acquire: Effect.succeed(1), size: 4 })
 )
 
-const loop = async (call: () => Effect.Effect<unknown, unknown, any>) => {
+/** the same protections with a profile of the same stages over them */
+const WithProfile = Protection.layer({
+  pools: { db: Conn },
+  profiles: { bench: { rateLimit: { rule: "api" }, circuitBreaker: "db", timeout: 5000, pool: "db" } }
+}).pipe(Layer.provideMerge(Live))
+
+const loop = (call: () => Effect.Effect<unknown, unknown, any>) => loopIn(Live, () => call)
+
+/** `call` made from the built context (a service taken from it once, as a program would) */
+const loopIn = async <S>(
+  layer: Layer.Layer<S, unknown>,
+  make: (context: Context.Context<S>) => () => Effect.Effect<unknown, unknown, any>
+) => {
   const scope = Effect.runSync(Scope.make())
-  const context = await Effect.runPromise(Layer.buildWithScope(Live, scope))
+  const context = await Effect.runPromise(Layer.buildWithScope(layer, scope))
+  const call = make(context)
   return (n: number) =>
     Effect.runPromise(
       Effect.gen(function* () {
@@ -50,6 +65,15 @@ const suite: Suite = {
           library: "effect-foundation (telemetry on)",
           style: "effect-gen",
           setup: () => loop(() => Protection.protectWith(Conn, policyOn, op))
+        },
+        {
+          library: "effect-foundation profile executeWith",
+          style: "effect-gen",
+          setup: () =>
+            loopIn(WithProfile, (context) => {
+              const protection = Context.get(context, Protection.Protection)
+              return () => protection.executeWith("bench", Conn, op, { key: "client" })
+            })
         }
       ]
     }
@@ -73,6 +97,13 @@ const suite: Suite = {
       ours: "effect-foundation (telemetry on)",
       peer: "effect-foundation (telemetry off)",
       max: 2
+    },
+    {
+      scenario: "full stack: successful call",
+      description: "a profile's executeWith vs protectWith with the same stages (telemetry on)",
+      ours: "effect-foundation profile executeWith",
+      peer: "effect-foundation (telemetry on)",
+      max: 1.25
     }
   ]
 }

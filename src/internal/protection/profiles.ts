@@ -139,9 +139,12 @@ export const makeProfiles = Effect.fnUntraced(function* (options: Options) {
     })
   /** `body` of the profile `name`, run on this layer's services; an unknown name fails at once */
   const run = <A, E>(name: string, body: (profile: Installed) => Effect.Effect<A, E, any>) =>
-    Effect.suspend((): Effect.Effect<A, E | ProtectionNotFound, any> => {
+    Effect.withFiber((fiber): Effect.Effect<A, E | ProtectionNotFound, any> => {
       const found = profiles.get(name)
-      return found === undefined ? notFound(name) : Effect.updateContext(body(found), withServices)
+      if (found === undefined) return notFound(name)
+      const context = withServices(fiber.context as Context.Context<any>)
+      // a caller whose context holds the protections already runs the call as it is
+      return context === fiber.context ? body(found) : Effect.updateContext(body(found), withServices)
     })
   const policyFor = (name: string, config: Config.Profile, key: string): Policy => {
     const policy: { -readonly [K in keyof Policy]: Policy[K] } = { profile: name }
