@@ -245,7 +245,7 @@ describe("Protection profiles", () => {
       const infrastructure = yield* Protection.Protection
       const otherBreakers = CircuitBreaker.layer({ breakers: { db: { failureThreshold: 100 } } })
       for (let i = 0; i < 3; i++) {
-        // each call from a context of its own, and the same context again
+        // each call from a context of its own, whose breakers are not the layer's
         yield* Effect.exit(infrastructure.execute("checkout", Effect.fail("503"), { key: `k${i}` }).pipe(Effect.provide(otherBreakers)))
       }
       expect((yield* CircuitBreaker.CircuitBreaker.use((s) => s.status("db"))).state).toBe("Open")

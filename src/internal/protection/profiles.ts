@@ -132,19 +132,14 @@ export const makeProfiles = Effect.fnUntraced(function* (options: Options) {
   for (const [name, input] of Object.entries(options.profiles ?? {})) yield* configure(name, input)
 
   const notFound = (name: string) => Exit.fail(new ProtectionNotFound({ kind: "profile", protection: name }))
-  const find = (name: string) =>
-    Effect.suspend(() => {
-      const found = profiles.get(name)
-      return found === undefined ? notFound(name) : Effect.succeed(found)
-    })
-  /** `body` of the profile `name`, run on this layer's services; an unknown name fails at once */
+  /** `body` of the profile `name`, run on this layer's services; an unknown name fails at once (every method goes through here) */
   const run = <A, E>(name: string, body: (profile: Installed) => Effect.Effect<A, E, any>) =>
     Effect.withFiber((fiber): Effect.Effect<A, E | ProtectionNotFound, any> => {
       const found = profiles.get(name)
       if (found === undefined) return notFound(name)
       const context = withServices(fiber.context as Context.Context<any>)
       // a caller whose context holds the protections already runs the call as it is
-      return context === fiber.context ? body(found) : Effect.updateContext(body(found), withServices)
+      return context === fiber.context ? body(found) : Effect.updateContext(body(found), () => context)
     })
   const policyFor = (name: string, config: Config.Profile, key: string): Policy => {
     const policy: { -readonly [K in keyof Policy]: Policy[K] } = { profile: name }
@@ -195,7 +190,7 @@ export const makeProfiles = Effect.fnUntraced(function* (options: Options) {
         return Stages.protectWith(tag, policyFor(name, config, callOptions?.key ?? "global"), f)
       }) as Effect.Effect<A, E | PE | ProtectionError | ProtectionNotFound | InvalidConfig, R>,
     status: (name, statusOptions) =>
-      Effect.flatMap(find(name), ({ config }) =>
+      run(name, ({ config }) =>
         Effect.gen(function* () {
           const breaker =
             config.circuitBreaker === undefined
@@ -211,8 +206,8 @@ export const makeProfiles = Effect.fnUntraced(function* (options: Options) {
           if (limit !== undefined && Option.isSome(limit)) status.rateLimit = limit.value
           if (pool !== undefined) status.pool = pool.statusUnsafe()
           return status as ProfileStatus
-        }).pipe(Effect.provideContext(services))
-      ),
+        })
+      ) as Effect.Effect<ProfileStatus, ProtectionNotFound>,
     names: Effect.sync(() => [...profiles.keys()])
   }
   return service
