@@ -90,6 +90,23 @@ const opossum = async (open: boolean) => {
   return breaker
 }
 
+/** A consecutive-failures breaker with nothing else; bench only. */
+const bareBreaker = (open: boolean) => {
+  const breakers = new Map([["bench", { open, failures: 0 }]])
+  const rejected = Effect.fail("open" as const)
+  return (name: string) =>
+    <A, E, R>(self: Effect.Effect<A, E, R>) =>
+      Effect.withFiber((): Effect.Effect<A, E | "open", R> => {
+        const breaker = breakers.get(name)!
+        if (breaker.open) return rejected
+        return Effect.onExitPrimitive(self, (exit) => {
+          if (exit._tag === "Success") breaker.failures = 0
+          else if (++breaker.failures >= 5) breaker.open = true
+          return undefined
+        })
+      })
+}
+
 const scenario = (open: boolean): Array<Case> => {
   const rejectedPromise = () => Promise.reject(failure)
   const failedEffect = Effect.fail(failure)
@@ -136,6 +153,17 @@ const scenario = (open: boolean): Array<Case> => {
       setup: async () => {
         const onExit = () => undefined
         return loopExits(Context.empty(), () => Effect.withFiber(() => (open ? failedEffect : Effect.onExitPrimitive(effectOp, onExit))))
+      }
+    },
+    {
+      // the least a breaker on effect's public API costs: the floor above plus one lookup by
+      // name, the state check and a consecutive-failure count in the exit callback, through
+      // `pipe` as users call it (no windows, no probes, no metrics)
+      library: "floor: a bare breaker",
+      style: "effect-gen",
+      setup: async () => {
+        const protect = bareBreaker(open)
+        return loopExits(Context.empty(), () => effectOp.pipe(protect("bench")))
       }
     },
     ...(previous === undefined
@@ -186,6 +214,12 @@ const suite: Suite = {
     { name: "open: rejected call", cases: scenario(true), operations: { quick: 20_000, full: 200_000 } }
   ],
   targets: [
+    {
+      scenario: "closed: successful call",
+      description: "closed: reference: a bare breaker vs cockatiel",
+      ours: "floor: a bare breaker",
+      peer: "cockatiel"
+    },
     {
       scenario: "closed: successful call",
       description: "closed overhead vs cockatiel",
