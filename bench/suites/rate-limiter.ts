@@ -24,6 +24,8 @@ const { RateLimiter } = Today
 const previous = await against()?.load<typeof Today>("src/index.js")
 
 const HOT_LIMIT = 1_000_000_000
+/** the decision scenarios' refill: calls per hour (every limiter of those scenarios uses it) */
+const REFILL_PER_HOUR = 1000
 const KEYS = 100_000
 const IDLE_KEYS = 1_000_000
 
@@ -58,7 +60,7 @@ const keys = (count: number): Array<string> => Array.from({ length: count }, (_,
 const ours = (algorithm: Today.RateLimiter.RateRule["algorithm"], maxKeys: number, { RateLimiter } = Today) =>
   buildContext(
     RateLimiter.layer({
-      rules: { bench: { algorithm, limit: 1000, burst: HOT_LIMIT, window: "1 hour", maxKeys } }
+      rules: { bench: { algorithm, limit: REFILL_PER_HOUR, burst: HOT_LIMIT, window: "1 hour", maxKeys } }
     })
   )
 const idleLayer = (algorithm: Today.RateLimiter.RateRule["algorithm"]) =>
@@ -130,12 +132,12 @@ const decisionCases = (keyAt: (i: number) => string): Array<Case> => [
   {
     // the least a token bucket on effect's public API costs: the floor above plus one rule
     // lookup by name, one key lookup and the refill arithmetic, through `pipe` as users call
-    // it (no blocks, no costs, no metrics, no eviction): what the hot-key bound is measured
-    // against in the notes
+    // it (no blocks, no costs, no metrics, no eviction): how close a real limiter can get to
+    // the hot-key bound
     library: "floor: a bare token bucket",
     style: "effect-gen",
     setup: async () => {
-      const limit = bareTokenBucket(HOT_LIMIT, 1000 / 3_600_000)
+      const limit = bareTokenBucket(HOT_LIMIT, REFILL_PER_HOUR / 3_600_000)
       return loopGen(Context.empty(), (i) => effectOp.pipe(limit("bench", keyAt(i))))
     }
   },
