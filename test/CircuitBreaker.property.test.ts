@@ -84,7 +84,12 @@ const run = (s: Scenario) =>
       }
     }
     for (const jump of s.jumps) yield* TestClock.adjust(jump)
-    for (let t = 0; t < 250; t++) yield* TestClock.adjust(1) // every start, duration and timeout is due by now
+    // until every caller has started and every start, duration, interruption and timeout is
+    // due: a caller still to start would begin its call (a hung probe) after the healing
+    const settled = Math.max(
+      ...s.callers.map((caller) => caller.startAt + Math.max(caller.duration, caller.interruptAfter ?? 0, s.callTimeout ?? 0) + 1)
+    )
+    while ((yield* Clock.currentTimeMillis) < settled) yield* TestClock.adjust(1)
     for (const fiber of fibers) {
       const exit = fiber.pollUnsafe()
       if (exit === undefined || Exit.isSuccess(exit)) continue
